@@ -1,0 +1,152 @@
+
+/*
+ * linkcert: shared declarations of the nginx glue.
+ */
+
+
+#ifndef _NGX_HTTP_LINKCERT_H_INCLUDED_
+#define _NGX_HTTP_LINKCERT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "lc_domain.h"
+#include "lc_error.h"
+#include "lc_cert.h"
+#include "lc_status.h"
+
+
+#define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
+
+
+/*
+ * One domain in the shared zone.  The tree is ordered by name (node.key
+ * holds the first bytes of the name, big-endian, so comparing keys first
+ * keeps that order); the name follows the structure.
+ */
+typedef struct {
+    ngx_rbtree_node_t              node;
+
+    time_t                         not_before;
+    time_t                         not_after;
+    time_t                         updated_at;
+    time_t                         next_attempt_at;
+    time_t                         error_at;
+
+    uint64_t                       store_stamp;
+    uint32_t                       generation;
+    uint32_t                       scan;
+
+    u_char                         status;
+    u_char                         stage;
+    u_char                         serial_len;
+    u_char                         name_len;
+
+    u_char                         sha256[32];
+    u_char                         serial[LC_SERIAL_MAX];
+    char                           issuer[LC_ISSUER_LEN];
+    lc_error_t                     error;
+
+    u_char                         name[1];
+} ngx_http_linkcert_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                   rbtree;
+    ngx_rbtree_node_t              sentinel;
+    ngx_uint_t                     count[3];     /* by lc_status_e */
+    uint32_t                       scan;
+    time_t                         full_logged;
+} ngx_http_linkcert_sh_t;
+
+
+typedef struct {
+    ngx_http_linkcert_sh_t        *sh;
+    ngx_slab_pool_t               *shpool;
+    void                          *conf;         /* the main conf */
+    ngx_cycle_t                   *cycle;        /* the one being loaded */
+} ngx_http_linkcert_zone_t;
+
+
+typedef struct {
+    ngx_shm_zone_t                *shm_zone;
+    ngx_str_t                      store;        /* NUL-terminated */
+    ngx_str_t                      api_key_file;
+    u_char                         api_key_hash[NGX_HTTP_LINKCERT_KEY_HASH_LEN];
+    ngx_flag_t                     api_key_set;
+    ngx_uint_t                     cache_size;
+    ngx_flag_t                     enabled;      /* a server has it on */
+} ngx_http_linkcert_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                     enable;
+} ngx_http_linkcert_srv_conf_t;
+
+
+/* a store file read for the handshake path or the loader */
+typedef struct {
+    u_char                        *data;
+    size_t                         len;
+} ngx_http_linkcert_file_t;
+
+
+/* the loader's view: what the store says about one domain */
+typedef struct {
+    uint64_t                       stamp;
+    ngx_int_t                      ok;
+    lc_cert_info_t                 info;
+    lc_error_t                     error;
+} ngx_http_linkcert_loaded_t;
+
+extern ngx_module_t  ngx_http_linkcert_module;
+
+
+/* ngx_http_linkcert_table.c */
+
+ngx_int_t ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+ngx_int_t ngx_http_linkcert_table_get(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, lc_record_t *rec);
+ngx_int_t ngx_http_linkcert_table_serving(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, time_t now, uint32_t *generation);
+ngx_int_t ngx_http_linkcert_table_page(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *after, ngx_int_t status, ngx_uint_t limit,
+    lc_record_t *recs, ngx_uint_t *n, ngx_uint_t *more);
+
+uint32_t ngx_http_linkcert_table_begin_scan(ngx_shm_zone_t *shm_zone);
+ngx_int_t ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, uint64_t stamp, uint32_t scan);
+ngx_int_t ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, ngx_http_linkcert_loaded_t *loaded,
+    uint32_t scan);
+ngx_uint_t ngx_http_linkcert_table_end_scan(ngx_shm_zone_t *shm_zone,
+    uint32_t scan);
+
+
+/* ngx_http_linkcert_store.c */
+
+ngx_int_t ngx_http_linkcert_store_prepare(ngx_cycle_t *cycle,
+    ngx_str_t *store, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_store_load(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *store, ngx_log_t *log);
+lc_cert_t *ngx_http_linkcert_store_read_cert(ngx_str_t *store,
+    u_char *name, size_t len, ngx_log_t *log, lc_error_t *err);
+
+
+/* ngx_http_linkcert_ssl.c */
+
+ngx_int_t ngx_http_linkcert_ssl_init(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+ngx_int_t ngx_http_linkcert_ssl_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_ssl_exit_process(ngx_cycle_t *cycle);
+
+
+/* ngx_http_linkcert_api.c */
+
+ngx_int_t ngx_http_linkcert_api_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_LINKCERT_H_INCLUDED_ */

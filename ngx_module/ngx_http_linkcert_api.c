@@ -1,0 +1,493 @@
+
+/*
+ * linkcert: the status API, /.well-known/ssl-status.
+ *
+ *     GET  /.well-known/ssl-status             the Host's own status, public
+ *     GET  /.well-known/ssl-status?domain=D    D's full status, API key
+ *     GET  /.well-known/ssl-status/domains     a page of full statuses,
+ *                                              API key
+ *
+ * It runs in the post-read phase of "linkcert on" servers, before any
+ * location, for every Host.  Every answer is JSON and never cached.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "ngx_http_linkcert.h"
+
+
+#define NGX_HTTP_LINKCERT_PAGE_DEFAULT  100
+#define NGX_HTTP_LINKCERT_PAGE_MAX      1000
+
+
+/* why a request is refused, sent by the caller as a JSON error */
+typedef struct {
+    ngx_uint_t                      status;
+    const char                     *error;
+    const char                     *detail;
+} ngx_http_linkcert_api_fail_t;
+
+
+typedef enum {
+    NGX_HTTP_LINKCERT_RES_STATUS = 0,
+    NGX_HTTP_LINKCERT_RES_DOMAINS
+} ngx_http_linkcert_resource_e;
+
+
+static ngx_int_t ngx_http_linkcert_api_status(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_api_domains(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_api_fail_t *fail);
+static ngx_int_t ngx_http_linkcert_api_arg(ngx_http_request_t *r,
+    char *name, size_t len, ngx_str_t *value);
+static ngx_int_t ngx_http_linkcert_api_domain_arg(ngx_http_request_t *r,
+    ngx_str_t *value, char *domain, size_t *len,
+    ngx_http_linkcert_api_fail_t *fail);
+static ngx_int_t ngx_http_linkcert_api_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *error, const char *detail);
+static ngx_int_t ngx_http_linkcert_api_send(ngx_http_request_t *r,
+    ngx_uint_t status, json_t *json);
+static ngx_int_t ngx_http_linkcert_api_header(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_str_t *value);
+
+
+static ngx_str_t  ngx_http_linkcert_api_prefix =
+    ngx_string("/.well-known/ssl-status");
+
+
+ngx_int_t
+ngx_http_linkcert_api_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                       rc;
+    ngx_str_t                       tail;
+    ngx_http_linkcert_resource_e    res;
+    ngx_http_linkcert_srv_conf_t   *lscf;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    static ngx_str_t  allow = ngx_string("Allow");
+    static ngx_str_t  methods = ngx_string("GET, HEAD");
+
+    lscf = ngx_http_get_module_srv_conf(r, ngx_http_linkcert_module);
+
+    if (!lscf->enable
+        || r->uri.len < ngx_http_linkcert_api_prefix.len
+        || ngx_strncmp(r->uri.data, ngx_http_linkcert_api_prefix.data,
+                       ngx_http_linkcert_api_prefix.len)
+           != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    tail.data = r->uri.data + ngx_http_linkcert_api_prefix.len;
+    tail.len = r->uri.len - ngx_http_linkcert_api_prefix.len;
+
+    if (tail.len && tail.data[0] != '/') {
+        return NGX_DECLINED;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (tail.len == 0) {
+        res = NGX_HTTP_LINKCERT_RES_STATUS;
+
+    } else if (tail.len == sizeof("/domains") - 1
+               && ngx_strncmp(tail.data, "/domains", tail.len) == 0)
+    {
+        res = NGX_HTTP_LINKCERT_RES_DOMAINS;
+
+    } else {
+        rc = ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                         "no such resource under "
+                                         "/.well-known/ssl-status");
+        goto done;
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+
+        if (ngx_http_linkcert_api_header(r, &allow, &methods) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_ALLOWED,
+                                         "method_not_allowed",
+                                         "allowed methods: GET, HEAD");
+        goto done;
+    }
+
+    if (res == NGX_HTTP_LINKCERT_RES_STATUS) {
+        rc = ngx_http_linkcert_api_status(r, lmcf);
+
+    } else {
+        rc = ngx_http_linkcert_api_domains(r, lmcf);
+    }
+
+done:
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_api_status(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    size_t                         len;
+    ngx_int_t                      rc;
+    ngx_str_t                      value;
+    const char                    *reason;
+    lc_record_t                   *rec;
+    ngx_http_linkcert_api_fail_t   fail;
+    char                           name[LC_DOMAIN_MAX + 1];
+
+    rec = ngx_palloc(r->pool, sizeof(lc_record_t));
+    if (rec == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_linkcert_api_arg(r, "domain", 6, &value);
+
+    if (rc == NGX_DECLINED) {
+
+        /* the public answer about the request's own Host */
+
+        if (lc_domain_from_host((char *) r->headers_in.server.data,
+                                r->headers_in.server.len, name, &len,
+                                &reason)
+            != 0)
+        {
+            return ngx_http_linkcert_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                               "invalid_domain", reason);
+        }
+
+        (void) ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name,
+                                           len, rec);
+
+        return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
+                                          lc_status_public_json(rec));
+    }
+
+    if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK
+        || ngx_http_linkcert_api_domain_arg(r, &value, name, &len, &fail)
+           != NGX_OK)
+    {
+        return ngx_http_linkcert_api_error(r, fail.status, fail.error,
+                                           fail.detail);
+    }
+
+    (void) ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name, len,
+                                       rec);
+
+    return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
+                                      lc_status_full_json(rec));
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_api_domains(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    size_t                         len;
+    json_t                        *json, *list;
+    ngx_int_t                      limit, status;
+    ngx_str_t                      value, after;
+    ngx_uint_t                     i, n, more;
+    lc_status_e                    st;
+    lc_record_t                   *recs;
+    ngx_http_linkcert_api_fail_t   fail;
+    char                           name[LC_DOMAIN_MAX + 1];
+
+    if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK) {
+        return ngx_http_linkcert_api_error(r, fail.status, fail.error,
+                                           fail.detail);
+    }
+
+    limit = NGX_HTTP_LINKCERT_PAGE_DEFAULT;
+
+    if (ngx_http_linkcert_api_arg(r, "limit", 5, &value) == NGX_OK) {
+        limit = ngx_atoi(value.data, value.len);
+
+        if (limit < 1 || limit > NGX_HTTP_LINKCERT_PAGE_MAX) {
+            return ngx_http_linkcert_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                               "invalid_argument",
+                                               "limit must be a number "
+                                               "from 1 to 1000");
+        }
+    }
+
+    status = -1;
+
+    if (ngx_http_linkcert_api_arg(r, "status", 6, &value) == NGX_OK) {
+
+        if (lc_status_parse((char *) value.data, value.len, &st) != 0) {
+            return ngx_http_linkcert_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                               "invalid_argument",
+                                               "status must be issued, "
+                                               "pending or unknown");
+        }
+
+        status = st;
+    }
+
+    ngx_str_null(&after);
+
+    if (ngx_http_linkcert_api_arg(r, "after", 5, &value) == NGX_OK) {
+        if (ngx_http_linkcert_api_domain_arg(r, &value, name, &len, &fail)
+            != NGX_OK)
+        {
+            return ngx_http_linkcert_api_error(r, fail.status, fail.error,
+                                               fail.detail);
+        }
+
+        after.data = (u_char *) name;
+        after.len = len;
+    }
+
+    recs = ngx_palloc(r->pool, limit * sizeof(lc_record_t));
+    if (recs == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    (void) ngx_http_linkcert_table_page(lmcf->shm_zone, &after, status,
+                                        limit, recs, &n, &more);
+
+    json = json_object();
+    list = json_array();
+
+    if (json == NULL || list == NULL
+        || json_object_set_new(json, "domains", list) != 0)
+    {
+        json_decref(json);
+        json_decref(list);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (json_array_append_new(list, lc_status_full_json(&recs[i])) != 0) {
+            json_decref(json);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (json_object_set_new(json, "next",
+                            more ? json_string(recs[n - 1].domain)
+                                 : json_null())
+        != 0)
+    {
+        json_decref(json);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_linkcert_api_send(r, NGX_HTTP_OK, json);
+}
+
+
+/*
+ * "Authorization: Bearer <key>".  Both sides are hashed first, so the
+ * comparison takes the same time whatever the length or content of the
+ * key sent.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_api_fail_t *fail)
+{
+    u_char           *p, *last;
+    ngx_table_elt_t  *h;
+    u_char            hash[NGX_HTTP_LINKCERT_KEY_HASH_LEN];
+
+    static ngx_str_t  bearer = ngx_string("Bearer realm=\"linkcert\"");
+
+    if (!lmcf->api_key_set) {
+        fail->status = NGX_HTTP_FORBIDDEN;
+        fail->error = "api_disabled";
+        fail->detail = "no linkcert_api_key is configured";
+        return NGX_DECLINED;
+    }
+
+    h = r->headers_in.authorization;
+
+    if (h && h->value.len > sizeof("Bearer ") - 1
+        && ngx_strncasecmp(h->value.data, (u_char *) "Bearer ",
+                           sizeof("Bearer ") - 1)
+           == 0)
+    {
+        p = h->value.data + sizeof("Bearer ") - 1;
+        last = h->value.data + h->value.len;
+
+        while (p < last && *p == ' ') {
+            p++;
+        }
+
+        while (last > p && last[-1] == ' ') {
+            last--;
+        }
+
+        SHA256(p, last - p, hash);
+
+        if (CRYPTO_memcmp(hash, lmcf->api_key_hash, sizeof(hash)) == 0) {
+            return NGX_OK;
+        }
+    }
+
+    fail->status = NGX_HTTP_UNAUTHORIZED;
+    fail->error = "unauthorized";
+    fail->detail = "this request needs the API key as "
+                   "\"Authorization: Bearer <key>\"";
+
+    r->headers_out.www_authenticate = ngx_list_push(&r->headers_out.headers);
+    if (r->headers_out.www_authenticate == NULL) {
+        fail->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_DECLINED;
+    }
+
+    r->headers_out.www_authenticate->hash = 1;
+    ngx_str_set(&r->headers_out.www_authenticate->key, "WWW-Authenticate");
+    r->headers_out.www_authenticate->value = bearer;
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_api_arg(ngx_http_request_t *r, char *name, size_t len,
+    ngx_str_t *value)
+{
+    if (ngx_http_arg(r, (u_char *) name, len, value) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_api_domain_arg(ngx_http_request_t *r, ngx_str_t *value,
+    char *domain, size_t *len, ngx_http_linkcert_api_fail_t *fail)
+{
+    u_char      *dst, *src;
+    const char  *reason;
+
+    dst = ngx_pnalloc(r->pool, value->len + 1);
+    if (dst == NULL) {
+        fail->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        fail->error = "internal";
+        fail->detail = "out of memory";
+        return NGX_DECLINED;
+    }
+
+    src = value->data;
+    value->data = dst;
+
+    ngx_unescape_uri(&dst, &src, value->len, 0);
+
+    value->len = dst - value->data;
+
+    if (lc_domain_normalize((char *) value->data, value->len, domain, len,
+                            &reason)
+        != 0)
+    {
+        fail->status = NGX_HTTP_BAD_REQUEST;
+        fail->error = "invalid_domain";
+        fail->detail = reason;
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_api_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *detail)
+{
+    return ngx_http_linkcert_api_send(r, status,
+                                      lc_error_json(error, detail));
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_api_send(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *json)
+{
+    char         *body;
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    static ngx_str_t  cache_control = ngx_string("Cache-Control");
+    static ngx_str_t  no_store = ngx_string("no-store");
+
+    body = lc_json_dump(json, &len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        free(body);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->pos, body, len);
+    free(body);
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    if (ngx_http_linkcert_api_header(r, &cache_control, &no_store) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_api_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *key;
+    h->value = *value;
+
+    return NGX_OK;
+}

@@ -1,0 +1,452 @@
+
+/*
+ * linkcert: per-SNI certificates for tracking domains, with a status API.
+ *
+ * This file holds the directives, the configuration and the module
+ * hooks; the table, the store, the handshake and the API live in their
+ * own files.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/sha.h>
+
+#include "ngx_http_linkcert.h"
+
+
+#define NGX_HTTP_LINKCERT_MIN_ZONE   (8 * ngx_pagesize)
+
+
+static void *ngx_http_linkcert_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_linkcert_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_http_linkcert_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_linkcert_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_linkcert_init_process(ngx_cycle_t *cycle);
+static void ngx_http_linkcert_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_linkcert_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_linkcert_cache_size(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+static ngx_command_t  ngx_http_linkcert_commands[] = {
+
+    { ngx_string("linkcert"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_srv_conf_t, enable),
+      NULL },
+
+    { ngx_string("linkcert_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, store),
+      NULL },
+
+    { ngx_string("linkcert_api_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_api_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_cache_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_cache_size,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_linkcert_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_linkcert_postconfiguration,   /* postconfiguration */
+
+    ngx_http_linkcert_create_main_conf,    /* create main configuration */
+    ngx_http_linkcert_init_main_conf,      /* init main configuration */
+
+    ngx_http_linkcert_create_srv_conf,     /* create server configuration */
+    ngx_http_linkcert_merge_srv_conf,      /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_linkcert_module = {
+    NGX_MODULE_V1,
+    &ngx_http_linkcert_module_ctx,         /* module context */
+    ngx_http_linkcert_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_linkcert_init_process,        /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_linkcert_exit_process,        /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_linkcert_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_linkcert_main_conf_t));
+    if (lmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     lmcf->shm_zone = NULL;
+     *     lmcf->store = { 0, NULL };
+     *     lmcf->api_key_file = { 0, NULL };
+     *     lmcf->api_key_set = 0;
+     *     lmcf->enabled = 0;
+     */
+
+    lmcf->cache_size = NGX_CONF_UNSET_UINT;
+
+    return lmcf;
+}
+
+
+static char *
+ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_linkcert_main_conf_t *lmcf = conf;
+
+    ngx_conf_init_uint_value(lmcf->cache_size, 4096);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_linkcert_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_linkcert_srv_conf_t  *lscf;
+
+    lscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_linkcert_srv_conf_t));
+    if (lscf == NULL) {
+        return NULL;
+    }
+
+    lscf->enable = NGX_CONF_UNSET;
+
+    return lscf;
+}
+
+
+static char *
+ngx_http_linkcert_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_linkcert_srv_conf_t *prev = parent;
+    ngx_http_linkcert_srv_conf_t *conf = child;
+
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+
+    if (conf->enable) {
+        lmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_linkcert_module);
+        lmcf->enabled = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
+{
+    u_char                         *p;
+    ngx_http_handler_pt            *h;
+    ngx_http_core_main_conf_t      *cmcf;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_linkcert_module);
+
+    if (!lmcf->enabled) {
+        return NGX_OK;
+    }
+
+    if (lmcf->shm_zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert on\" requires the \"linkcert_zone\" "
+                           "directive in the http block");
+        return NGX_ERROR;
+    }
+
+    if (lmcf->store.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert on\" requires the \"linkcert_store\" "
+                           "directive in the http block");
+        return NGX_ERROR;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &lmcf->store, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the store path is used with system calls: keep it NUL-terminated */
+
+    while (lmcf->store.len > 1
+           && lmcf->store.data[lmcf->store.len - 1] == '/')
+    {
+        lmcf->store.len--;
+    }
+
+    p = ngx_pnalloc(cf->pool, lmcf->store.len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(p, lmcf->store.data, lmcf->store.len + 1);
+    lmcf->store.data = p;
+
+    if (ngx_http_linkcert_ssl_init(cf, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_linkcert_api_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_linkcert_ssl_init_process(cycle);
+}
+
+
+static void
+ngx_http_linkcert_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_linkcert_ssl_exit_process(cycle);
+}
+
+
+static char *
+ngx_http_linkcert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_linkcert_main_conf_t *lmcf = conf;
+
+    u_char                    *p;
+    ssize_t                    size;
+    ngx_str_t                 *value, name, s;
+    ngx_http_linkcert_zone_t  *ctx;
+
+    if (lmcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    p = (u_char *) ngx_strchr(value[1].data, ':');
+
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\" in \"linkcert_zone\", "
+                           "expected name:size", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = p - value[1].data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\" in \"linkcert_zone\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) NGX_HTTP_LINKCERT_MIN_ZONE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small in \"linkcert_zone\", "
+                           "at least %uzk is needed", &value[1],
+                           (size_t) NGX_HTTP_LINKCERT_MIN_ZONE / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_linkcert_zone_t));
+    if (ctx == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ctx->conf = lmcf;
+    ctx->cycle = cf->cycle;
+
+    lmcf->shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                           &ngx_http_linkcert_module);
+    if (lmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (lmcf->shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\" in \"linkcert_zone\"",
+                           &name);
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf->shm_zone->init = ngx_http_linkcert_table_init_zone;
+    lmcf->shm_zone->data = ctx;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Only the SHA-256 of the secret is kept: the secret itself never stays
+ * in memory past this function and can therefore never be logged.
+ */
+
+static char *
+ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_linkcert_main_conf_t *lmcf = conf;
+
+    u_char           *start, *end;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_str_t        *value;
+    ngx_file_info_t   fi;
+    u_char            buf[4096];
+
+    if (lmcf->api_key_set) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    lmcf->api_key_file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &lmcf->api_key_file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(lmcf->api_key_file.data, NGX_FILE_RDONLY,
+                       NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"linkcert_api_key\": "
+                           ngx_open_file_n " \"%s\" failed",
+                           lmcf->api_key_file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) >= (off_t) sizeof(buf))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_api_key\": \"%s\" is not a regular "
+                           "file under 4k", lmcf->api_key_file.data);
+        (void) ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, buf, sizeof(buf));
+    (void) ngx_close_file(fd);
+
+    if (n == -1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"linkcert_api_key\": " ngx_read_fd_n
+                           " \"%s\" failed", lmcf->api_key_file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    start = buf;
+    end = buf + n;
+
+    while (start < end && isspace(*start)) {
+        start++;
+    }
+
+    while (end > start && isspace(end[-1])) {
+        end--;
+    }
+
+    if (start == end) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_api_key\": \"%s\" is empty",
+                           lmcf->api_key_file.data);
+        ngx_explicit_memzero(buf, sizeof(buf));
+        return NGX_CONF_ERROR;
+    }
+
+    SHA256(start, end - start, lmcf->api_key_hash);
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    lmcf->api_key_set = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_linkcert_cache_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_linkcert_main_conf_t *lmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (lmcf->cache_size != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n == NGX_ERROR || n < 1 || n > 10000000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"linkcert_cache_size\" "
+                           "directive, expected 1 to 10000000", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf->cache_size = n;
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,260 @@
+
+/*
+ * linkcert: the certificate of each handshake, chosen by SNI.
+ *
+ * OpenSSL's certificate callback runs once the ClientHello is read.  It
+ * must answer at once: stock nginx fails a handshake whose callback asks
+ * to retry.  So it only asks the table which generation of a domain's
+ * certificate is current and takes the parsed objects from a per-worker
+ * LRU cache; a miss reads the two store files once.  Anything that is not
+ * an issued, valid domain keeps the server's own ssl_certificate.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_linkcert.h"
+
+
+typedef struct {
+    ngx_str_node_t                 sn;         /* key: crc32 of the name */
+    ngx_queue_t                    queue;      /* most recent first */
+    uint32_t                       generation;
+    lc_cert_t                     *cert;       /* NULL: the files failed */
+    u_char                         name[1];
+} ngx_http_linkcert_cached_t;
+
+
+typedef struct {
+    ngx_rbtree_t                   rbtree;
+    ngx_rbtree_node_t              sentinel;
+    ngx_queue_t                    queue;
+    ngx_uint_t                     count;
+    ngx_uint_t                     max;
+} ngx_http_linkcert_cache_t;
+
+
+static int ngx_http_linkcert_cert_cb(ngx_ssl_conn_t *ssl_conn, void *arg);
+static lc_cert_t *ngx_http_linkcert_cache_get(
+    ngx_http_linkcert_main_conf_t *lmcf, u_char *name, size_t len,
+    uint32_t generation, ngx_log_t *log);
+static void ngx_http_linkcert_cache_free(ngx_http_linkcert_cached_t *cached);
+
+
+static ngx_http_linkcert_cache_t  ngx_http_linkcert_cache;
+
+
+ngx_int_t
+ngx_http_linkcert_ssl_init(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    ngx_uint_t                     s;
+    ngx_http_conf_ctx_t           *ctx;
+    ngx_http_ssl_srv_conf_t       *sscf;
+    ngx_http_core_srv_conf_t     **cscfp;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_http_linkcert_srv_conf_t  *lscf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    cscfp = cmcf->servers.elts;
+
+    for (s = 0; s < cmcf->servers.nelts; s++) {
+        ctx = cscfp[s]->ctx;
+
+        lscf = ctx->srv_conf[ngx_http_linkcert_module.ctx_index];
+        sscf = ctx->srv_conf[ngx_http_ssl_module.ctx_index];
+
+        if (!lscf->enable || sscf->ssl.ctx == NULL) {
+            continue;
+        }
+
+        if (sscf->certificate_values) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"linkcert on\" in %s:%ui needs a static "
+                          "\"ssl_certificate\" as the fallback, not one "
+                          "with variables", sscf->file, sscf->line);
+            return NGX_ERROR;
+        }
+
+        SSL_CTX_set_cert_cb(sscf->ssl.ctx, ngx_http_linkcert_cert_cb, lmcf);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_linkcert_ssl_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_linkcert_module);
+    if (lmcf == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_rbtree_init(&ngx_http_linkcert_cache.rbtree,
+                    &ngx_http_linkcert_cache.sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_queue_init(&ngx_http_linkcert_cache.queue);
+
+    ngx_http_linkcert_cache.count = 0;
+    ngx_http_linkcert_cache.max = lmcf->cache_size;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_linkcert_ssl_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_queue_t                 *q;
+    ngx_http_linkcert_cached_t  *cached;
+
+    if (ngx_http_linkcert_cache.queue.next == NULL) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&ngx_http_linkcert_cache.queue)) {
+        q = ngx_queue_head(&ngx_http_linkcert_cache.queue);
+        cached = ngx_queue_data(q, ngx_http_linkcert_cached_t, queue);
+        ngx_http_linkcert_cache_free(cached);
+    }
+}
+
+
+static int
+ngx_http_linkcert_cert_cb(ngx_ssl_conn_t *ssl_conn, void *arg)
+{
+    ngx_http_linkcert_main_conf_t *lmcf = arg;
+
+    size_t             len;
+    uint32_t           generation;
+    lc_cert_t         *cert;
+    const char        *sni, *reason;
+    ngx_connection_t  *c;
+    char               name[LC_DOMAIN_MAX + 1];
+
+    c = ngx_ssl_get_connection(ssl_conn);
+
+    sni = SSL_get_servername(ssl_conn, TLSEXT_NAMETYPE_host_name);
+
+    if (sni == NULL
+        || lc_domain_normalize(sni, ngx_strlen(sni), name, &len, &reason)
+           != 0)
+    {
+        return 1;
+    }
+
+    if (ngx_http_linkcert_table_serving(lmcf->shm_zone, (u_char *) name, len,
+                                        ngx_time(), &generation)
+        != NGX_OK)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "linkcert: \"%s\" not issued, fallback", name);
+        return 1;
+    }
+
+    cert = ngx_http_linkcert_cache_get(lmcf, (u_char *) name, len, generation,
+                                       c->log);
+    if (cert == NULL) {
+        return 1;
+    }
+
+    if (SSL_use_cert_and_key(ssl_conn, cert->leaf, cert->key, cert->chain, 1)
+        != 1)
+    {
+        ngx_ssl_error(NGX_LOG_ERR, c->log, 0,
+                      "linkcert: SSL_use_cert_and_key(\"%s\") failed", name);
+        return 1;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "linkcert: \"%s\" generation %uD", name, generation);
+
+    return 1;
+}
+
+
+static lc_cert_t *
+ngx_http_linkcert_cache_get(ngx_http_linkcert_main_conf_t *lmcf, u_char *name,
+    size_t len, uint32_t generation, ngx_log_t *log)
+{
+    uint32_t                     hash;
+    ngx_str_t                    key;
+    ngx_queue_t                 *q;
+    lc_error_t                   err;
+    ngx_http_linkcert_cache_t   *cache;
+    ngx_http_linkcert_cached_t  *cached;
+
+    cache = &ngx_http_linkcert_cache;
+    hash = ngx_crc32_short(name, len);
+
+    key.len = len;
+    key.data = name;
+
+    cached = (ngx_http_linkcert_cached_t *)
+                 ngx_str_rbtree_lookup(&cache->rbtree, &key, hash);
+
+    if (cached && cached->generation == generation) {
+        ngx_queue_remove(&cached->queue);
+        ngx_queue_insert_head(&cache->queue, &cached->queue);
+        return cached->cert;
+    }
+
+    if (cached) {
+        ngx_http_linkcert_cache_free(cached);
+    }
+
+    if (cache->count >= cache->max) {
+        q = ngx_queue_last(&cache->queue);
+        ngx_http_linkcert_cache_free(
+            ngx_queue_data(q, ngx_http_linkcert_cached_t, queue));
+    }
+
+    cached = ngx_alloc(offsetof(ngx_http_linkcert_cached_t, name) + len, log);
+    if (cached == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(cached->name, name, len);
+    cached->sn.node.key = hash;
+    cached->sn.str.len = len;
+    cached->sn.str.data = cached->name;
+    cached->generation = generation;
+
+    /*
+     * A failure is cached too, for this generation: a broken domain costs
+     * one read and one log line, not one per handshake.
+     */
+
+    cached->cert = ngx_http_linkcert_store_read_cert(&lmcf->store, name, len,
+                                                     log, &err);
+    if (cached->cert == NULL) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "linkcert: cannot serve \"%*s\": %s (%s), "
+                      "using the fallback certificate",
+                      len, name, err.detail, err.type);
+    }
+
+    ngx_rbtree_insert(&cache->rbtree, &cached->sn.node);
+    ngx_queue_insert_head(&cache->queue, &cached->queue);
+    cache->count++;
+
+    return cached->cert;
+}
+
+
+static void
+ngx_http_linkcert_cache_free(ngx_http_linkcert_cached_t *cached)
+{
+    ngx_rbtree_delete(&ngx_http_linkcert_cache.rbtree, &cached->sn.node);
+    ngx_queue_remove(&cached->queue);
+    ngx_http_linkcert_cache.count--;
+
+    lc_cert_free(cached->cert);
+    ngx_free(cached);
+}

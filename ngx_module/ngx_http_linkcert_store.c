@@ -1,0 +1,421 @@
+
+/*
+ * linkcert: the certificate store on disk.
+ *
+ *     <store>/domains/<domain>/fullchain.pem   leaf first, then the chain
+ *     <store>/domains/<domain>/privkey.pem     mode 0600
+ *
+ * The loader runs in the master when the zone is set up (start, reload,
+ * "nginx -t"); workers read one domain's files on a cache miss.  Nothing
+ * here ever deletes or rewrites a file.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_linkcert.h"
+
+
+#define NGX_HTTP_LINKCERT_FILE_MAX  (1024 * 1024)
+
+
+static ngx_int_t ngx_http_linkcert_store_mkdir(ngx_core_conf_t *ccf,
+    u_char *path, ngx_log_t *log);
+static ngx_int_t ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *store, u_char *name, size_t len, uint32_t scan,
+    ngx_log_t *log);
+static uint64_t ngx_http_linkcert_store_stamp(u_char *dir, size_t dlen,
+    lc_error_t *err);
+static ngx_int_t ngx_http_linkcert_store_read(u_char *path,
+    ngx_http_linkcert_file_t *file, lc_error_t *err, const char *what);
+static u_char *ngx_http_linkcert_store_path(u_char *buf, ngx_str_t *store,
+    u_char *name, size_t len, const char *file);
+
+
+ngx_int_t
+ngx_http_linkcert_store_prepare(ngx_cycle_t *cycle, ngx_str_t *store,
+    ngx_log_t *log)
+{
+    u_char            path[NGX_MAX_PATH];
+    ngx_core_conf_t  *ccf;
+
+    if (store->len + sizeof("/domains//fullchain.pem") + LC_DOMAIN_MAX
+        > NGX_MAX_PATH)
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "linkcert_store \"%V\" is too long", store);
+        return NGX_ERROR;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (ngx_http_linkcert_store_mkdir(ccf, store->data, log) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(path, "%V/domains%Z", store);
+
+    return ngx_http_linkcert_store_mkdir(ccf, path, log);
+}
+
+
+/*
+ * Creates a directory of the store if missing and gives it to the worker
+ * user: workers write certificates into it and read private keys from it.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_store_mkdir(ngx_core_conf_t *ccf, u_char *path,
+    ngx_log_t *log)
+{
+    ngx_file_info_t  fi;
+
+    if (ngx_file_info(path, &fi) == NGX_FILE_ERROR) {
+
+        if (ngx_errno != NGX_ENOENT) {
+            ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                          "linkcert_store: " ngx_file_info_n " \"%s\" failed",
+                          path);
+            return NGX_ERROR;
+        }
+
+        if (ngx_create_dir(path, 0700) == NGX_FILE_ERROR) {
+            ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                          "linkcert_store: " ngx_create_dir_n " \"%s\" failed",
+                          path);
+            return NGX_ERROR;
+        }
+
+        if (geteuid() == 0
+            && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
+            && chown((char *) path, ccf->user, ccf->group) == -1)
+        {
+            ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                          "linkcert_store: chown(\"%s\", %d) failed",
+                          path, ccf->user);
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (!ngx_is_dir(&fi)) {
+        ngx_log_error(NGX_LOG_EMERG, log, NGX_ENOTDIR,
+                      "linkcert_store: \"%s\" is not a directory", path);
+        return NGX_ERROR;
+    }
+
+    if (access((char *) path, R_OK|W_OK|X_OK) == -1) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      "linkcert_store: \"%s\" is not writable", path);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_linkcert_store_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
+    ngx_log_t *log)
+{
+    DIR              *dir;
+    size_t            len;
+    uint32_t          scan;
+    ngx_err_t         err;
+    ngx_msec_t        start;
+    ngx_uint_t        seen, gone;
+    const char       *reason;
+    struct dirent    *de;
+    u_char            path[NGX_MAX_PATH];
+    char              name[LC_DOMAIN_MAX + 1];
+
+    ngx_time_update();
+    start = ngx_current_msec;
+
+    ngx_sprintf(path, "%V/domains%Z", store);
+
+    dir = opendir((char *) path);
+    if (dir == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      "linkcert_store: opendir(\"%s\") failed", path);
+        return NGX_ERROR;
+    }
+
+    scan = ngx_http_linkcert_table_begin_scan(shm_zone);
+    seen = 0;
+
+    for ( ;; ) {
+        ngx_set_errno(0);
+
+        de = readdir(dir);
+
+        if (de == NULL) {
+            err = ngx_errno;
+
+            if (err) {
+                ngx_log_error(NGX_LOG_ERR, log, err,
+                              "linkcert_store: readdir(\"%s\") failed", path);
+            }
+
+            break;
+        }
+
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+
+        len = ngx_strlen(de->d_name);
+
+        if (lc_domain_normalize(de->d_name, len, name, &len, &reason) != 0
+            || ngx_strcmp(name, de->d_name) != 0)
+        {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "linkcert_store: \"%s/%s\" ignored: the directory "
+                          "name is not a normalised domain name",
+                          path, de->d_name);
+            continue;
+        }
+
+        seen++;
+
+        if (ngx_http_linkcert_store_domain(shm_zone, store, (u_char *) name,
+                                           len, scan, log)
+            != NGX_OK)
+        {
+            seen--;
+        }
+    }
+
+    closedir(dir);
+
+    gone = ngx_http_linkcert_table_end_scan(shm_zone, scan);
+
+    ngx_time_update();
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "linkcert_store \"%V\": %ui domains in the table, "
+                  "%ui gone from the store, loaded in %M ms",
+                  store, seen, gone, ngx_current_msec - start);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
+    u_char *name, size_t len, uint32_t scan, ngx_log_t *log)
+{
+    lc_cert_t                   *cert;
+    ngx_http_linkcert_loaded_t   loaded;
+    u_char                       dir[NGX_MAX_PATH];
+
+    ngx_memzero(&loaded, sizeof(ngx_http_linkcert_loaded_t));
+
+    (void) ngx_http_linkcert_store_path(dir, store, name, len, "");
+
+    loaded.stamp = ngx_http_linkcert_store_stamp(dir, ngx_strlen(dir),
+                                                 &loaded.error);
+
+    if (loaded.stamp != 0
+        && ngx_http_linkcert_table_seen(shm_zone, name, len, loaded.stamp,
+                                        scan)
+           == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    if (loaded.stamp != 0) {
+        cert = ngx_http_linkcert_store_read_cert(store, name, len, log,
+                                                 &loaded.error);
+
+        if (cert && lc_cert_info(cert, &loaded.info) == 0) {
+            loaded.ok = 1;
+
+        } else if (cert) {
+            lc_error_set(&loaded.error, "store_corrupt",
+                         "fullchain.pem has a malformed certificate");
+        }
+
+        lc_cert_free(cert);
+    }
+
+    if (!loaded.ok) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "linkcert_store: \"%s\": %s (%s), the domain is unknown",
+                      dir, loaded.error.detail, loaded.error.type);
+    }
+
+    if (ngx_http_linkcert_table_loaded(shm_zone, name, len, &loaded, scan)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Reads, parses and checks one domain's files.  Used by the loader and by
+ * a worker's cache miss at the handshake.
+ */
+
+lc_cert_t *
+ngx_http_linkcert_store_read_cert(ngx_str_t *store, u_char *name,
+    size_t len, ngx_log_t *log, lc_error_t *err)
+{
+    lc_cert_t                 *cert;
+    ngx_http_linkcert_file_t   chain, key;
+    u_char                     path[NGX_MAX_PATH];
+
+    cert = NULL;
+    key.data = NULL;
+
+    (void) ngx_http_linkcert_store_path(path, store, name, len,
+                                        "fullchain.pem");
+
+    if (ngx_http_linkcert_store_read(path, &chain, err, "fullchain.pem")
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    (void) ngx_http_linkcert_store_path(path, store, name, len,
+                                        "privkey.pem");
+
+    if (ngx_http_linkcert_store_read(path, &key, err, "privkey.pem")
+        != NGX_OK)
+    {
+        goto done;
+    }
+
+    cert = lc_cert_parse((char *) chain.data, chain.len,
+                         (char *) key.data, key.len, err);
+
+    if (cert && lc_cert_check(cert, (char *) name, ngx_time(), err) != 0) {
+        lc_cert_free(cert);
+        cert = NULL;
+    }
+
+done:
+
+    ngx_free(chain.data);
+
+    if (key.data) {
+        ngx_explicit_memzero(key.data, key.len);
+        ngx_free(key.data);
+    }
+
+    return cert;
+}
+
+
+/*
+ * Identifies the files' current versions without reading them, so that a
+ * reload does not parse unchanged certificates again.  Returns 0 and sets
+ * err when a file is missing.
+ */
+
+static uint64_t
+ngx_http_linkcert_store_stamp(u_char *dir, size_t dlen, lc_error_t *err)
+{
+    uint64_t          stamp;
+    ngx_uint_t        i;
+    ngx_file_info_t   fi;
+    u_char            path[NGX_MAX_PATH];
+
+    static const char  *files[] = { "fullchain.pem", "privkey.pem" };
+
+    stamp = 14695981039346656037ULL;
+
+    for (i = 0; i < 2; i++) {
+        ngx_sprintf(path, "%*s%s%Z", dlen, dir, files[i]);
+
+        if (ngx_file_info(path, &fi) == NGX_FILE_ERROR) {
+            lc_error_set(err, "store_unreadable", "%s: %s", files[i],
+                         strerror(ngx_errno));
+            return 0;
+        }
+
+        stamp = (stamp ^ (uint64_t) fi.st_ino) * 1099511628211ULL;
+        stamp = (stamp ^ (uint64_t) fi.st_size) * 1099511628211ULL;
+        stamp = (stamp ^ (uint64_t) fi.st_mtim.tv_sec) * 1099511628211ULL;
+        stamp = (stamp ^ (uint64_t) fi.st_mtim.tv_nsec) * 1099511628211ULL;
+    }
+
+    return stamp ? stamp : 1;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_store_read(u_char *path, ngx_http_linkcert_file_t *file,
+    lc_error_t *err, const char *what)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_err_t        e;
+    ngx_file_info_t  fi;
+
+    file->data = NULL;
+    file->len = 0;
+
+    fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        lc_error_set(err, "store_unreadable", "%s: %s", what,
+                     strerror(ngx_errno));
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        e = ngx_errno;
+        lc_error_set(err, "store_unreadable", "%s: %s", what, strerror(e));
+        goto failed;
+    }
+
+    if (!ngx_is_file(&fi) || ngx_file_size(&fi) > NGX_HTTP_LINKCERT_FILE_MAX) {
+        lc_error_set(err, "store_unreadable",
+                     "%s is not a regular file under 1 MB", what);
+        goto failed;
+    }
+
+    file->len = ngx_file_size(&fi);
+
+    /* one more byte: an empty file still gets a buffer */
+
+    file->data = ngx_alloc(file->len + 1, ngx_cycle->log);
+    if (file->data == NULL) {
+        lc_error_set(err, "store_unreadable", "%s: out of memory", what);
+        goto failed;
+    }
+
+    n = ngx_read_fd(fd, file->data, file->len);
+
+    if (n != (ssize_t) file->len) {
+        lc_error_set(err, "store_unreadable", "%s: short read", what);
+        ngx_free(file->data);
+        file->data = NULL;
+        goto failed;
+    }
+
+    (void) ngx_close_file(fd);
+
+    return NGX_OK;
+
+failed:
+
+    (void) ngx_close_file(fd);
+
+    return NGX_ERROR;
+}
+
+
+static u_char *
+ngx_http_linkcert_store_path(u_char *buf, ngx_str_t *store, u_char *name,
+    size_t len, const char *file)
+{
+    return ngx_sprintf(buf, "%V/domains/%*s/%s%Z", store, len, name, file);
+}

@@ -1,0 +1,83 @@
+/*
+ * linkcert: the status vocabulary and its JSON rendering.
+ *
+ * The glue copies a table entry into an lc_record_t under the zone lock
+ * and renders it outside the lock.
+ */
+
+#ifndef LC_STATUS_H
+#define LC_STATUS_H
+
+#include <time.h>
+#include <jansson.h>
+
+#include "lc_domain.h"
+#include "lc_error.h"
+#include "lc_cert.h"
+
+
+typedef enum {
+    LC_STATUS_UNKNOWN = 0,
+    LC_STATUS_PENDING,
+    LC_STATUS_ISSUED
+} lc_status_e;
+
+typedef enum {
+    LC_STAGE_NONE = 0,
+    LC_STAGE_VERIFYING,
+    LC_STAGE_ORDERING,
+    LC_STAGE_ISSUED,
+    LC_STAGE_RENEWING,
+    LC_STAGE_FAILED
+} lc_stage_e;
+
+
+typedef struct {
+    char            domain[LC_DOMAIN_MAX + 1];
+    lc_status_e     status;
+    lc_stage_e      stage;
+    int             has_cert;
+    lc_cert_info_t  cert;
+    int             has_error;
+    time_t          error_at;
+    lc_error_t      error;
+    time_t          next_attempt_at;    /* 0: none */
+    time_t          updated_at;         /* 0: never (domain not seen) */
+} lc_record_t;
+
+
+const char *lc_status_name(lc_status_e status);
+const char *lc_stage_name(lc_stage_e stage);
+
+/* Returns 0 and sets *status, or -1 for an unknown word. */
+int lc_status_parse(const char *s, size_t len, lc_status_e *status);
+
+/*
+ * RFC 3339 UTC, "2026-11-26T05:39:54Z", into buf (at least 21 bytes).
+ */
+void lc_time_rfc3339(time_t t, char *buf);
+
+/*
+ * The public object: {"domain","status","certificate":{"not_before",
+ * "not_after"}|null}.
+ */
+json_t *lc_status_public_json(const lc_record_t *rec);
+
+/*
+ * The full object: domain, status, stage, certificate (not_before,
+ * not_after, serial (hex, uppercase, colon-free), issuer, sha256 (hex,
+ * lowercase)) or null, dns (null), last_error (at, type, detail) or null,
+ * next_attempt_at or null, updated_at or null.
+ */
+json_t *lc_status_full_json(const lc_record_t *rec);
+
+/* {"error": error, "detail": detail} */
+json_t *lc_error_json(const char *error, const char *detail);
+
+/*
+ * Serialises compactly with a final newline and takes the reference.
+ * Returns malloc()ed memory (free()) and its length, or NULL.
+ */
+char *lc_json_dump(json_t *json, size_t *len);
+
+#endif /* LC_STATUS_H */

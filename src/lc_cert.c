@@ -1,0 +1,588 @@
+
+/*
+ * linkcert: certificates of the store, parsed and checked in memory.
+ */
+
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                     /* timegm() */
+#endif
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "lc_cert.h"
+
+
+#define LC_SAN_SHOWN  3                 /* names quoted in a mismatch */
+#define LC_SAN_TEXT   64                /* bytes of names quoted */
+
+
+static int lc_cert_no_password(char *buf, int size, int rwflag, void *u);
+static int lc_cert_no_start_line(void);
+static int lc_cert_encrypted(const char *pem, size_t len);
+static int lc_cert_time(const ASN1_TIME *t, time_t *out);
+static void lc_cert_time_text(const ASN1_TIME *t, char *buf, size_t size);
+static void lc_cert_san_text(X509 *leaf, char *buf, size_t size);
+static void lc_cert_issuer(X509 *leaf, char *buf, size_t size);
+static void lc_cert_copy_text(char *dst, size_t size,
+    const unsigned char *src, size_t len);
+
+
+lc_cert_t *
+lc_cert_parse(const char *chain_pem, size_t chain_len, const char *key_pem,
+    size_t key_len, lc_error_t *err)
+{
+    BIO        *bio;
+    X509       *x;
+    lc_cert_t  *cert;
+
+    /* a stale error would be taken for the end of the chain below */
+    ERR_clear_error();
+
+    if (chain_pem == NULL || chain_len == 0) {
+        lc_error_set(err, "store_corrupt", "fullchain.pem is empty");
+        return NULL;
+    }
+
+    if (key_pem == NULL || key_len == 0) {
+        lc_error_set(err, "store_corrupt", "privkey.pem is empty");
+        return NULL;
+    }
+
+    if (chain_len > INT_MAX || key_len > INT_MAX) {
+        lc_error_set(err, "store_corrupt", "certificate files are too large");
+        return NULL;
+    }
+
+    cert = calloc(1, sizeof(lc_cert_t));
+    if (cert == NULL) {
+        goto nomem;
+    }
+
+    cert->chain = sk_X509_new_null();
+    if (cert->chain == NULL) {
+        goto nomem;
+    }
+
+    bio = BIO_new_mem_buf(chain_pem, (int) chain_len);
+    if (bio == NULL) {
+        goto nomem;
+    }
+
+    /* text around the PEM blocks (as "openssl x509 -text" adds) is skipped */
+
+    for ( ;; ) {
+        x = PEM_read_bio_X509(bio, NULL, lc_cert_no_password, NULL);
+
+        if (x == NULL) {
+            break;
+        }
+
+        if (cert->leaf == NULL) {
+            cert->leaf = x;
+            continue;
+        }
+
+        if (sk_X509_push(cert->chain, x) == 0) {
+            X509_free(x);
+            BIO_free(bio);
+            goto nomem;
+        }
+    }
+
+    BIO_free(bio);
+
+    if (!lc_cert_no_start_line()) {
+        if (cert->leaf == NULL) {
+            lc_error_set(err, "store_corrupt",
+                         "fullchain.pem holds a damaged certificate");
+
+        } else {
+            lc_error_set(err, "store_corrupt",
+                         "fullchain.pem: certificate %d is damaged",
+                         sk_X509_num(cert->chain) + 2);
+        }
+
+        goto failed;
+    }
+
+    if (cert->leaf == NULL) {
+        lc_error_set(err, "store_corrupt",
+                     "fullchain.pem holds no certificate");
+        goto failed;
+    }
+
+    ERR_clear_error();
+
+    bio = BIO_new_mem_buf(key_pem, (int) key_len);
+    if (bio == NULL) {
+        goto nomem;
+    }
+
+    cert->key = PEM_read_bio_PrivateKey(bio, NULL, lc_cert_no_password, NULL);
+
+    BIO_free(bio);
+
+    if (cert->key == NULL) {
+        if (lc_cert_encrypted(key_pem, key_len)) {
+            lc_error_set(err, "store_corrupt",
+                         "privkey.pem holds an encrypted private key; "
+                         "it must be stored without a password");
+
+        } else {
+            lc_error_set(err, "store_corrupt",
+                         "privkey.pem holds no private key");
+        }
+
+        goto failed;
+    }
+
+    ERR_clear_error();
+
+    return cert;
+
+nomem:
+
+    lc_error_set(err, "store_unreadable",
+                 "out of memory while parsing the certificate");
+
+failed:
+
+    lc_cert_free(cert);
+    ERR_clear_error();
+
+    return NULL;
+}
+
+
+int
+lc_cert_check(const lc_cert_t *cert, const char *domain, time_t now,
+    lc_error_t *err)
+{
+    int    rc;
+    char   sans[LC_SAN_TEXT + 16], when[32];
+
+    if (cert == NULL || cert->leaf == NULL || cert->key == NULL) {
+        lc_error_set(err, "store_corrupt", "no certificate loaded");
+        return -1;
+    }
+
+    if (X509_check_private_key(cert->leaf, cert->key) != 1) {
+        ERR_clear_error();
+        lc_error_set(err, "store_key_mismatch",
+                     "privkey.pem does not match the certificate");
+        return -1;
+    }
+
+    if (domain == NULL) {
+        domain = "";
+    }
+
+    /* the subject CN is obsolete for names (RFC 6125): the SAN only */
+
+    rc = X509_check_host(cert->leaf, domain, strlen(domain),
+                         X509_CHECK_FLAG_NEVER_CHECK_SUBJECT
+                         | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL);
+
+    if (rc != 1) {
+        ERR_clear_error();
+        lc_cert_san_text(cert->leaf, sans, sizeof(sans));
+
+        if (sans[0] == '\0') {
+            lc_error_set(err, "store_name_mismatch",
+                         "certificate has no DNS name, not %s", domain);
+
+        } else {
+            lc_error_set(err, "store_name_mismatch",
+                         "certificate is for %s, not %s", sans, domain);
+        }
+
+        return -1;
+    }
+
+    rc = X509_cmp_time(X509_get0_notBefore(cert->leaf), &now);
+
+    if (rc == 1) {
+        lc_cert_time_text(X509_get0_notBefore(cert->leaf), when,
+                          sizeof(when));
+        lc_error_set(err, "store_not_yet_valid",
+                     "certificate is not valid before %s", when);
+        return -1;
+    }
+
+    if (rc == 0) {
+        ERR_clear_error();
+        lc_error_set(err, "store_corrupt",
+                     "certificate has an unreadable start of validity");
+        return -1;
+    }
+
+    rc = X509_cmp_time(X509_get0_notAfter(cert->leaf), &now);
+
+    if (rc == -1) {
+        lc_cert_time_text(X509_get0_notAfter(cert->leaf), when,
+                          sizeof(when));
+        lc_error_set(err, "store_expired", "certificate expired on %s", when);
+        return -1;
+    }
+
+    if (rc == 0) {
+        ERR_clear_error();
+        lc_error_set(err, "store_corrupt",
+                     "certificate has an unreadable end of validity");
+        return -1;
+    }
+
+    ERR_clear_error();
+
+    return 0;
+}
+
+
+int
+lc_cert_info(const lc_cert_t *cert, lc_cert_info_t *info)
+{
+    int            n, rc;
+    BIGNUM        *bn;
+    unsigned int   len;
+
+    memset(info, 0, sizeof(lc_cert_info_t));
+
+    if (cert == NULL || cert->leaf == NULL) {
+        return -1;
+    }
+
+    rc = -1;
+    bn = NULL;
+
+    if (lc_cert_time(X509_get0_notBefore(cert->leaf), &info->not_before) != 0
+        || lc_cert_time(X509_get0_notAfter(cert->leaf), &info->not_after)
+           != 0)
+    {
+        goto done;
+    }
+
+    len = 0;
+
+    if (X509_digest(cert->leaf, EVP_sha256(), info->sha256, &len) != 1
+        || len != sizeof(info->sha256))
+    {
+        goto done;
+    }
+
+    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert->leaf), NULL);
+    if (bn == NULL) {
+        goto done;
+    }
+
+    n = BN_num_bytes(bn);
+
+    if (n < 0 || n > LC_SERIAL_MAX) {
+        goto done;
+    }
+
+    info->serial_len = (size_t) BN_bn2bin(bn, info->serial);
+
+    lc_cert_issuer(cert->leaf, info->issuer, sizeof(info->issuer));
+
+    rc = 0;
+
+done:
+
+    BN_free(bn);
+    ERR_clear_error();
+
+    if (rc != 0) {
+        memset(info, 0, sizeof(lc_cert_info_t));
+    }
+
+    return rc;
+}
+
+
+void
+lc_cert_free(lc_cert_t *cert)
+{
+    if (cert == NULL) {
+        return;
+    }
+
+    X509_free(cert->leaf);
+    sk_X509_pop_free(cert->chain, X509_free);
+    EVP_PKEY_free(cert->key);
+    free(cert);
+}
+
+
+/* the files are read by a server: never prompt on a terminal */
+
+static int
+lc_cert_no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void) buf;
+    (void) size;
+    (void) rwflag;
+    (void) u;
+
+    return 0;
+}
+
+
+/* whether the last failed PEM read only ran out of PEM blocks */
+
+static int
+lc_cert_no_start_line(void)
+{
+    unsigned long  e;
+
+    e = ERR_peek_last_error();
+
+    return ERR_GET_LIB(e) == ERR_LIB_PEM
+           && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+}
+
+
+/*
+ * OpenSSL 3 reports an encrypted key as a decoder failure like any other:
+ * look at the PEM markers to tell the operator what is wrong.
+ */
+
+static int
+lc_cert_encrypted(const char *pem, size_t len)
+{
+    size_t       i, n;
+    const char  *marker;
+
+    marker = "ENCRYPTED";
+    n = strlen(marker);
+
+    for (i = 0; i + n <= len; i++) {
+        if (pem[i] == 'E' && memcmp(pem + i, marker, n) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+lc_cert_time(const ASN1_TIME *t, time_t *out)
+{
+    struct tm  tm;
+
+    memset(&tm, 0, sizeof(struct tm));
+
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+        return -1;
+    }
+
+    *out = timegm(&tm);
+
+    return 0;
+}
+
+
+static void
+lc_cert_time_text(const ASN1_TIME *t, char *buf, size_t size)
+{
+    struct tm  tm;
+
+    memset(&tm, 0, sizeof(struct tm));
+
+    if (t == NULL
+        || ASN1_TIME_to_tm(t, &tm) != 1
+        || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    {
+        ERR_clear_error();
+        (void) snprintf(buf, size, "an unreadable date");
+    }
+}
+
+
+/*
+ * "a.example, www.a.example (+2 more)": the first few DNS names of the
+ * SAN, so that a mismatch says which certificate was installed.
+ */
+
+static void
+lc_cert_san_text(X509 *leaf, char *buf, size_t size)
+{
+    int                    i, num, shown, more;
+    size_t                 used, len, sep;
+    GENERAL_NAME          *gn;
+    GENERAL_NAMES         *names;
+    const unsigned char   *data;
+
+    buf[0] = '\0';
+
+    names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    if (names == NULL) {
+        ERR_clear_error();
+        return;
+    }
+
+    num = sk_GENERAL_NAME_num(names);
+    used = 0;
+    shown = 0;
+    more = 0;
+
+    for (i = 0; i < num; i++) {
+        gn = sk_GENERAL_NAME_value(names, i);
+
+        if (gn->type != GEN_DNS) {
+            continue;
+        }
+
+        data = ASN1_STRING_get0_data(gn->d.dNSName);
+        len = (size_t) ASN1_STRING_length(gn->d.dNSName);
+        sep = shown ? 2 : 0;
+
+        if (shown == LC_SAN_SHOWN
+            || (shown > 0 && used + sep + len > LC_SAN_TEXT))
+        {
+            more++;
+            continue;
+        }
+
+        if (len > LC_SAN_TEXT) {
+            len = LC_SAN_TEXT;
+        }
+
+        if (sep) {
+            memcpy(buf + used, ", ", 2);
+            used += 2;
+        }
+
+        lc_cert_copy_text(buf + used, size - used, data, len);
+        used += strlen(buf + used);
+        shown++;
+    }
+
+    if (more) {
+        (void) snprintf(buf + used, size - used, " (+%d more)", more);
+    }
+
+    GENERAL_NAMES_free(names);
+}
+
+
+/* the issuer's common name, else its whole name in RFC 2253 form */
+
+static void
+lc_cert_issuer(X509 *leaf, char *buf, size_t size)
+{
+    int                     i, last, n;
+    BIO                    *bio;
+    char                   *p;
+    long                    len;
+    X509_NAME              *name;
+    unsigned char          *utf8;
+    const X509_NAME_ENTRY  *entry;
+
+    buf[0] = '\0';
+
+    name = X509_get_issuer_name(leaf);
+    if (name == NULL) {
+        return;
+    }
+
+    /* with several CNs, the last one is the most specific */
+
+    last = -1;
+
+    for ( ;; ) {
+        i = X509_NAME_get_index_by_NID(name, NID_commonName, last);
+        if (i < 0) {
+            break;
+        }
+
+        last = i;
+    }
+
+    if (last >= 0) {
+        entry = X509_NAME_get_entry(name, last);
+        utf8 = NULL;
+        n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+
+        if (n > 0) {
+            lc_cert_copy_text(buf, size, utf8, (size_t) n);
+            OPENSSL_free(utf8);
+            return;
+        }
+
+        OPENSSL_free(utf8);
+        ERR_clear_error();
+    }
+
+    bio = BIO_new(BIO_s_mem());
+    if (bio == NULL) {
+        return;
+    }
+
+    if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+        len = BIO_get_mem_data(bio, &p);
+
+        if (len > 0) {
+            lc_cert_copy_text(buf, size, (unsigned char *) p, (size_t) len);
+        }
+    }
+
+    BIO_free(bio);
+}
+
+
+/*
+ * Copies text from a certificate for display: control bytes become '?'
+ * and a UTF-8 sequence cut by the truncation is dropped.
+ */
+
+static void
+lc_cert_copy_text(char *dst, size_t size, const unsigned char *src,
+    size_t len)
+{
+    size_t         i, start, need;
+    unsigned char  c;
+
+    if (size == 0) {
+        return;
+    }
+
+    if (len > size - 1) {
+        len = size - 1;
+
+        start = len;
+
+        while (start > 0 && len - start < 3 && (src[start - 1] & 0xc0) == 0x80)
+        {
+            start--;
+        }
+
+        if (start > 0 && src[start - 1] >= 0xc0) {
+            c = src[start - 1];
+            need = (c >= 0xf0) ? 4 : (c >= 0xe0) ? 3 : 2;
+
+            if (len - (start - 1) < need) {
+                len = start - 1;
+            }
+        }
+    }
+
+    for (i = 0; i < len; i++) {
+        c = src[i];
+        dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char) c;
+    }
+
+    dst[len] = '\0';
+}

@@ -164,6 +164,14 @@ ngx_http_linkcert_cert_cb(ngx_ssl_conn_t *ssl_conn, void *arg)
         return 1;
     }
 
+    /*
+     * The fallback's certificate is dropped first: OpenSSL keeps one per
+     * key type and would otherwise prefer an ECDSA fallback to a domain's
+     * RSA certificate.  The pair was checked when it was loaded.
+     */
+
+    SSL_certs_clear(ssl_conn);
+
     if (SSL_use_cert_and_key(ssl_conn, cert->leaf, cert->key, cert->chain, 1)
         != 1)
     {

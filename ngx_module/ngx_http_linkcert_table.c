@@ -504,8 +504,8 @@ ngx_http_linkcert_create(ngx_http_linkcert_zone_t *ctx, u_char *name,
 
         if (now - ctx->sh->full_logged >= 60) {
             ctx->sh->full_logged = now;
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "linkcert_zone%s is full: \"%*s\" and further new "
+            ngx_log_error(NGX_LOG_ERR, ctx->cycle->log, 0,
+                          "the zone is full%s: \"%*s\" and further new "
                           "domains are not added (logged once a minute)",
                           ctx->shpool->log_ctx, len, name);
         }

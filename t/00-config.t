@@ -1,0 +1,94 @@
+#!/usr/bin/perl
+
+# Configuration errors: nginx -t fails with an [emerg] line that names the
+# directive and the offending value.  Each broken config differs from the
+# working standard config by one thing.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+
+my $t = LinkCert::Test->new;
+my $prefix = $t->prefix;
+
+open my $fh, '>', "$prefix/empty.key" or die $!;
+close $fh;
+open $fh, '>', "$prefix/blank.key" or die $!;
+print $fh "  \n\t\n";
+close $fh;
+
+# config options for standard_config => what the [emerg] line must contain
+my @cases = (
+    [ 'linkcert on without linkcert_zone',
+      { zone => undef }, [ qr/linkcert_zone/ ] ],
+    [ 'linkcert_zone without size',
+      { zone => 'foo' }, [ qr/linkcert_zone/, qr/\bfoo\b/ ] ],
+    [ 'linkcert_zone with a bad size',
+      { zone => 'foo:abc' }, [ qr/linkcert_zone/, qr/foo:abc/ ] ],
+    [ 'linkcert_zone too small',
+      { zone => 'linkcert:8k' }, [ qr/linkcert_zone/, qr/too small/ ] ],
+    [ 'linkcert on without linkcert_store',
+      { store => undef }, [ qr/linkcert_store/ ] ],
+    [ 'linkcert_store that cannot be created',
+      { store => "$prefix/api.key/sub" },
+      [ qr/linkcert_store/, qr/\Q$prefix\E\/api\.key\/sub/ ] ],
+    [ 'linkcert_api_key file missing',
+      { api_key => "$prefix/missing.key" }, [ qr/\Q$prefix\E\/missing\.key/ ] ],
+    [ 'linkcert_api_key file empty',
+      { api_key => "$prefix/empty.key" }, [ qr/linkcert_api_key/, qr/empty/ ] ],
+    [ 'linkcert_api_key file only whitespace',
+      { api_key => "$prefix/blank.key" }, [ qr/linkcert_api_key/, qr/empty/ ] ],
+    [ 'linkcert maybe',
+      { linkcert => 'maybe' }, [ qr/invalid value/, qr/maybe/ ] ],
+    [ 'linkcert_cache_size 0',
+      { cache_size => '0' }, [ qr/linkcert_cache_size/ ] ],
+    [ 'linkcert_cache_size x',
+      { cache_size => 'x' }, [ qr/linkcert_cache_size/ ] ],
+);
+
+config_ok('standard config', {});
+config_ok('linkcert_cache_size 16', { cache_size => 16 });
+config_ok('module loaded, no linkcert directives',
+          { zone => undef, store => undef, api_key => undef,
+            linkcert => undef });
+
+for my $case (@cases) {
+    my ($name, $opts, $patterns) = @$case;
+    config_fails($name, $opts, @$patterns);
+}
+
+done_testing;
+
+
+sub config_ok {
+    my ($name, $opts) = @_;
+
+    subtest "ok: $name" => sub {
+        $t->write_config($t->standard_config(%$opts));
+        my ($rc, $out) = $t->test_config;
+        is($rc, 0, 'nginx -t succeeds') or diag($out);
+        like($out, qr/test is successful/, 'nginx -t says so');
+        unlike($out, qr/\[(?:emerg|alert|crit)\]/, 'no errors');
+    };
+}
+
+sub config_fails {
+    my ($name, $opts, @patterns) = @_;
+
+    subtest "error: $name" => sub {
+        $t->write_config($t->standard_config(%$opts));
+        my ($rc, $out) = $t->test_config;
+        isnt($rc, 0, 'nginx -t fails');
+
+        my $emerg = join "\n", grep { /\[emerg\]/ } split /\n/, $out;
+        isnt($emerg, '', 'with an [emerg] line') or diag($out);
+
+        for my $re (@patterns) {
+            like($emerg, $re, "the [emerg] line matches $re");
+        }
+    };
+}

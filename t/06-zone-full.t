@@ -1,0 +1,89 @@
+#!/usr/bin/perl
+
+# A zone too small for the store: nginx starts, says so (rarely), serves
+# the domains that fit, answers "unknown" for the rest and does not crash.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+
+my $t = LinkCert::Test->new;
+my $fallback = $t->fallback_fingerprint;
+
+my @names = map { sprintf 'd%03d.full.test', $_ } 1 .. 300;
+my $cert = [ $t->make_cert('full', san => \@names) ];
+my $fp = $t->fingerprint_of_file($cert->[0]);
+$t->store_domain($_, cert => $cert) for @names;
+
+$t->write_config($t->standard_config(zone => 'linkcert:32k'));
+$t->run;
+
+ok($t->running, 'nginx starts with a zone too small for the store');
+
+my @full = full_lines();
+ok(@full >= 1, 'the error log says the zone is full')
+    or diag('nginx stderr has ' . (() = $t->stderr_log =~ /is full/g)
+            . ' "is full" lines instead');
+ok(@full <= 2, 'but only once or twice') or diag(scalar(@full) . ' lines');
+
+my (%status, @not_200);
+for my $name (@names) {
+    my $r = $t->status_of($name);
+    push @not_200, "$name: $r->{status}" if $r->{status} != 200;
+    $status{$name} = $r->{json}{status} // '(none)';
+}
+
+is_deeply(\@not_200, [], 'every domain answers 200');
+
+my @issued = grep { $status{$_} eq 'issued' } @names;
+my @unknown = grep { $status{$_} eq 'unknown' } @names;
+
+ok(@issued > 0, 'some domains fit: ' . scalar(@issued) . ' issued');
+ok(@unknown > 0, 'the others did not: ' . scalar(@unknown) . ' unknown');
+is(@issued + @unknown, scalar @names, 'each one is issued or unknown');
+
+my @sample_issued = grep { defined } @issued[0, -1];
+my @sample_unknown = grep { defined } @unknown[0, -1];
+
+is_deeply([ map { $t->handshake($_) } @sample_issued ],
+          [ ($fp) x @sample_issued ], 'issued domains are served');
+is_deeply([ map { $t->handshake($_) } @sample_unknown ],
+          [ ($fallback) x @sample_unknown ],
+          'the others get the fallback');
+
+my $r = $t->http(GET => '/.well-known/ssl-status/domains?limit=1000',
+                 key => 1);
+is($r->{status}, 200, 'the list works');
+is_deeply([ map { $_->{domain} } grep { $_->{status} eq 'issued' }
+            @{ $r->{json}{domains} // [] } ],
+          \@issued, 'and lists the issued ones');
+
+$t->reload;
+
+is($t->handshake($issued[0] // 'none'), $fp,
+   'after a reload the fitting domains are still served');
+@full = full_lines();
+ok(@full <= 2, 'the reload did not log "is full" again within the minute')
+    or diag(scalar(@full) . ' lines');
+
+is($t->http(GET => '/')->{body}, "tracker\n", 'workers keep answering');
+ok($t->running, 'nginx still runs');
+
+my $log = $t->error_log;
+unlike($log, qr/exited on signal/, 'no worker crashed');
+unlike($log, qr/exited with code [1-9]/, 'no worker exited with an error');
+
+my @slab = grep { /ngx_slab_alloc\(\) failed/ } split /\n/, $log;
+ok(@slab <= 2, 'no flood of slab allocation failures')
+    or diag(scalar(@slab) . ' lines like: ' . $slab[0]);
+
+done_testing;
+
+
+sub full_lines {
+    return grep { /is full/ && !/\[debug\]/ } split /\n/, $t->error_log;
+}

@@ -1,0 +1,904 @@
+package LinkCert::Test;
+
+# Integration test harness for the linkcert nginx module, in the spirit of
+# nginx-tests: a throw-away prefix, a config with %%PLACEHOLDERS%%, a real
+# nginx master (daemon off) started as a child, and small clients for TLS
+# handshakes and HTTP requests.
+#
+#   use Test::More;
+#   use FindBin;
+#   use lib "$FindBin::Bin/lib";
+#   use LinkCert::Test;
+#
+#   my $t = LinkCert::Test->new;      # skips the file if the module is absent
+#   $t->store_domain('a.example.test');
+#   $t->write_config($t->standard_config);
+#   $t->run;
+#   is($t->handshake('a.example.test'), $t->fingerprint_of_file(...));
+#
+# Environment: LINKCERT_NGINX (nginx binary), LINKCERT_MODULE (the .so),
+# LINKCERT_KEEP=1 (keep the temporary prefix and print where it is).
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Find qw(find);
+use File::Path qw(make_path);
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use IO::Socket::SSL qw(SSL_VERIFY_NONE);
+use JSON::PP;
+use POSIX qw(WNOHANG strftime);
+use Test::More ();
+use Time::HiRes qw(sleep time);
+use Time::Local qw(timegm);
+
+my $TOP = abs_path(dirname(__FILE__) . '/../../..');
+
+my $API_KEY = 's3cret-key';
+my $RFC3339 = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
+# Strong references: a test's file-scoped "my $t" is already freed when END
+# blocks run, and END must still print the log and stop nginx.
+my @INSTANCES;
+
+sub module_path { $ENV{LINKCERT_MODULE} // "$TOP/build/ngx_http_linkcert_module.so" }
+sub nginx_path  { $ENV{LINKCERT_NGINX} // '/usr/sbin/nginx' }
+sub rfc3339_re  { $RFC3339 }
+
+
+###########################################################################
+# construction
+
+sub new {
+    my ($class) = @_;
+
+    my $module = module_path();
+    Test::More::plan(skip_all => "linkcert module not built ($module)")
+        unless -f $module;
+
+    my $keep = $ENV{LINKCERT_KEEP};
+    my $prefix = tempdir('linkcert-test-XXXXXX', TMPDIR => 1,
+                         CLEANUP => !$keep);
+
+    my $self = bless {
+        prefix => $prefix,
+        store  => "$prefix/store",
+        certs  => "$prefix/certs",
+        ports  => {},
+        serial => 0,
+    }, $class;
+
+    make_path(map { "$prefix/$_" }
+              qw(conf logs store store/domains certs certs/issued tmp));
+
+    _write_file("$prefix/api.key", "$API_KEY\n", 0600);
+    $self->_write_openssl_config;
+    $self->_make_fallback;
+
+    Test::More::diag("LINKCERT_KEEP: prefix is $prefix") if $keep;
+
+    push @INSTANCES, $self;
+
+    return $self;
+}
+
+sub prefix   { $_[0]{prefix} }
+sub store    { $_[0]{store} }
+sub api_key  { $API_KEY }
+sub error_log_path { "$_[0]{prefix}/logs/error.log" }
+
+# A free loopback TCP port, the same one for the same index in this test.
+sub port {
+    my ($self, $n) = @_;
+
+    return $self->{ports}{$n} if defined $self->{ports}{$n};
+
+    my %taken = map { $_ => 1 } values %{ $self->{ports} };
+
+    for (1 .. 50) {
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => 0, Proto => 'tcp',
+                                      Listen => 1, ReuseAddr => 0)
+            or croak "cannot bind a loopback port: $!";
+        my $port = $s->sockport;
+        close $s;
+        next if $taken{$port};
+        return $self->{ports}{$n} = $port;
+    }
+
+    croak 'no free port found';
+}
+
+
+###########################################################################
+# configuration
+
+sub write_config {
+    my ($self, $text) = @_;
+
+    $text =~ s/%%PORT_(\d+)%%/$self->port($1)/ge;
+    $text =~ s/%%PREFIX%%/$self->{prefix}/g;
+    $text =~ s/%%STORE%%/$self->{store}/g;
+    $text =~ s/%%MODULE%%/module_path()/ge;
+
+    croak "unknown placeholder in config: $1" if $text =~ /(%%\w+%%)/;
+
+    _write_file("$self->{prefix}/conf/nginx.conf", $text);
+    $self->{config} = $text;
+
+    return $text;
+}
+
+# A working configuration.  Each linkcert directive's argument can be
+# changed, or the directive left out by passing undef:
+#   zone => 'linkcert:4m', store => '%%STORE%%', linkcert => 'on',
+#   api_key => '%%PREFIX%%/api.key', cache_size => undef (left out)
+# and: workers => 2, log_level => 'debug', http => extra http-level lines,
+# server => extra lines in the main server, servers => extra server blocks.
+sub standard_config {
+    my ($self, %opts) = @_;
+
+    my %d = (
+        zone       => 'linkcert:4m',
+        store      => '%%STORE%%',
+        api_key    => '%%PREFIX%%/api.key',
+        linkcert   => 'on',
+        cache_size => undef,
+        %opts,
+    );
+
+    my $workers = $opts{workers} // 2;
+    my $level = $opts{log_level} // 'debug';
+    my $http = $opts{http} // '';
+    my $server = $opts{server} // '';
+    my $servers = $opts{servers} // '';
+
+    my $directive = sub {
+        my ($name, $key) = @_;
+        return defined $d{$key} ? "$name $d{$key};" : '';
+    };
+
+    my $zone = $directive->('linkcert_zone', 'zone');
+    my $store = $directive->('linkcert_store', 'store');
+    my $api_key = $directive->('linkcert_api_key', 'api_key');
+    my $cache = $directive->('linkcert_cache_size', 'cache_size');
+    my $linkcert = $directive->('linkcert', 'linkcert');
+
+    return <<"EOF";
+load_module %%MODULE%%;
+
+daemon off;
+master_process on;
+worker_processes $workers;
+user root;
+
+error_log logs/error.log $level;
+pid logs/nginx.pid;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log off;
+
+    client_body_temp_path %%PREFIX%%/tmp/body;
+    proxy_temp_path %%PREFIX%%/tmp/proxy;
+    fastcgi_temp_path %%PREFIX%%/tmp/fastcgi;
+    uwsgi_temp_path %%PREFIX%%/tmp/uwsgi;
+    scgi_temp_path %%PREFIX%%/tmp/scgi;
+
+    $zone
+    $store
+    $api_key
+    $cache
+$http
+
+    server {
+        listen 127.0.0.1:%%PORT_0%% ssl;
+        listen 127.0.0.1:%%PORT_1%%;
+        server_name _;
+
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_certificate fallback.crt;
+        ssl_certificate_key fallback.key;
+
+        $linkcert
+$server
+
+        location / {
+            return 200 "tracker\\n";
+        }
+    }
+$servers
+}
+EOF
+}
+
+
+###########################################################################
+# the nginx process
+
+sub run {
+    my ($self) = @_;
+
+    croak 'nginx is already running' if $self->{pid};
+    croak 'write_config first' unless defined $self->{config};
+
+    $self->{log_offset_at_run} = -s $self->error_log_path // 0;
+
+    my $pid = fork // croak "fork: $!";
+
+    if ($pid == 0) {
+        open STDOUT, '>>', "$self->{prefix}/logs/stderr.log";
+        open STDERR, '>&', \*STDOUT;
+        exec(nginx_path(), '-p', "$self->{prefix}/", '-c', 'conf/nginx.conf')
+            or POSIX::_exit(127);
+    }
+
+    $self->{pid} = $pid;
+
+    my @ports = $self->{config} =~ /listen\s+127\.0\.0\.1:(\d+)/g;
+    my $workers = $self->_workers_wanted;
+    my $deadline = time + 10;
+
+    while (1) {
+        if (waitpid($pid, WNOHANG) == $pid) {
+            my $status = $?;
+            delete $self->{pid};
+            croak "nginx exited at start (wait status $status)\n"
+                . $self->log_excerpt;
+        }
+
+        last if !grep { !_port_open($_) } @ports
+                and $self->_worker_count >= $workers;
+
+        if (time > $deadline) {
+            my $log = $self->log_excerpt;
+            $self->stop;
+            croak "nginx did not start in 10 s\n$log";
+        }
+
+        sleep 0.05;
+    }
+
+    return $self;
+}
+
+sub master_pid { $_[0]{pid} }
+
+sub running {
+    my ($self) = @_;
+    return 0 unless $self->{pid};
+    return waitpid($self->{pid}, WNOHANG) == 0 ? 1 : 0;
+}
+
+# SIGHUP, then wait until the old workers are gone and new ones run.
+sub reload {
+    my ($self) = @_;
+
+    croak 'nginx is not running' unless $self->{pid};
+
+    my $offset = -s $self->error_log_path // 0;
+    my %old = map { $_ => 1 } $self->_children;
+    my $workers = $self->_workers_wanted;
+
+    kill 'HUP', $self->{pid} or croak "kill HUP: $!";
+
+    my $deadline = time + 10;
+
+    while (1) {
+        my $new = $self->_log_since($offset);
+
+        croak "reload failed:\n$new" if $new =~ /\[(?:emerg|alert)\]/;
+        croak "nginx exited during reload\n" . $self->log_excerpt
+            unless $self->running;
+
+        my @now = $self->_children;
+        my @fresh = grep { !$old{$_} } @now;
+
+        last if @fresh >= $workers && @fresh == @now;
+
+        croak "reload did not finish in 10 s\n" . $self->log_excerpt
+            if time > $deadline;
+
+        sleep 0.05;
+    }
+
+    return $self;
+}
+
+sub stop {
+    my ($self) = @_;
+
+    my $pid = delete $self->{pid} or return;
+
+    local $?;
+
+    for my $step (['QUIT', 10], ['TERM', 5], ['KILL', 5]) {
+        my ($signal, $wait) = @$step;
+        kill $signal, $pid;
+        my $deadline = time + $wait;
+        while (time < $deadline) {
+            return $self if waitpid($pid, WNOHANG) != 0;
+            sleep 0.05;
+        }
+        Test::More::diag("nginx did not exit after SIG$signal");
+    }
+
+    return $self;
+}
+
+# nginx -t on the written config: (exit code, combined output).
+sub test_config {
+    my ($self) = @_;
+    return _capture(nginx_path(), '-t', '-p', "$self->{prefix}/",
+                    '-c', 'conf/nginx.conf');
+}
+
+sub DESTROY {
+    my ($self) = @_;
+    $self->stop if $self->{pid};
+}
+
+END {
+    my $failed = $? != 0 || !Test::More->builder->is_passing;
+
+    for my $t (@INSTANCES) {
+        Test::More::diag($t->log_excerpt) if $failed;
+        $t->stop;
+    }
+}
+
+
+###########################################################################
+# logs
+
+sub error_log {
+    my ($self) = @_;
+    return _read_file($self->error_log_path) // '';
+}
+
+# What nginx wrote to stderr (at start, before the error log is open).
+sub stderr_log {
+    my ($self) = @_;
+    return _read_file("$self->{prefix}/logs/stderr.log") // '';
+}
+
+# The error log without debug lines (at most the last 300 lines), and
+# whatever nginx wrote to stderr.
+sub log_excerpt {
+    my ($self) = @_;
+
+    # an entry may span lines (debug dumps of headers): keep them together
+    my @entries;
+    for my $line (split /\n/, $self->error_log) {
+        if (@entries && $line !~ m{^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d }) {
+            $entries[-1] .= "\n$line";
+        } else {
+            push @entries, $line;
+        }
+    }
+
+    my @lines = grep { !/^\S+ \S+ \[debug\]/ } @entries;
+    splice @lines, 0, @lines - 300 if @lines > 300;
+
+    return join "\n", "--- error.log (without debug lines) ---", @lines,
+        "--- stderr ---", $self->stderr_log;
+}
+
+sub _log_since {
+    my ($self, $offset) = @_;
+    my $log = $self->error_log;
+    return length $log > $offset ? substr($log, $offset) : '';
+}
+
+
+###########################################################################
+# certificates
+
+sub ca {
+    my ($self) = @_;
+
+    return $self->{ca} if $self->{ca};
+
+    my $dir = $self->{certs};
+    $self->_genkey("$dir/ca.key", 'ec');
+    _openssl('req', '-new', '-config', "$dir/openssl.cnf",
+             '-key', "$dir/ca.key", '-subj', '/CN=LinkCert Test CA',
+             '-out', "$dir/ca.csr");
+    _openssl('ca', '-batch', '-config', "$dir/openssl.cnf", '-selfsign',
+             '-keyfile', "$dir/ca.key", '-in', "$dir/ca.csr",
+             '-out', "$dir/ca.crt", '-extensions', 'v3_ca', '-notext',
+             '-rand_serial', _dates(time - 365 * 86400, time + 3650 * 86400));
+
+    return $self->{ca} = "$dir/ca.crt";
+}
+
+# (fullchain path, key path) for a new certificate issued by the test CA.
+#   san => [names] (default [$name]), expired => 1, key => 'ec'|'rsa'
+sub make_cert {
+    my ($self, $name, %opts) = @_;
+
+    my $ca = $self->ca;
+    my $dir = $self->{certs};
+    my $n = ++$self->{serial};
+    my $base = "$dir/$n-" . ($name =~ s/[^\w.-]/_/gr);
+    my @san = @{ $opts{san} // [$name] };
+
+    $self->_genkey("$base.key", $opts{key} // 'ec');
+
+    my $cn = length $san[0] <= 64 ? $san[0] : 'linkcert test';
+    _openssl('req', '-new', '-config', "$dir/openssl.cnf",
+             '-key', "$base.key", '-subj', "/CN=$cn", '-out', "$base.csr");
+
+    _write_file("$base.ext", join "\n",
+        'basicConstraints = CA:FALSE',
+        'keyUsage = critical, digitalSignature, keyEncipherment',
+        'extendedKeyUsage = serverAuth',
+        'subjectAltName = ' . join(', ', map { "DNS:$_" } @san), '');
+
+    my @dates = $opts{expired}
+        ? _dates(time - 60 * 86400, time - 30 * 86400)
+        : _dates(time - 3600, time + 90 * 86400);
+
+    _openssl('ca', '-batch', '-config', "$dir/openssl.cnf",
+             '-in', "$base.csr", '-out', "$base.crt", '-extfile', "$base.ext",
+             '-notext', '-rand_serial', @dates);
+
+    _write_file("$base.fullchain.pem",
+                _read_file("$base.crt") . _read_file($ca));
+
+    return ("$base.fullchain.pem", "$base.key");
+}
+
+# Writes store/domains/$name/{fullchain,privkey}.pem.  Options:
+#   cert => [$fullchain, $key]    use these files (default: a new cert)
+#   key => 'rsa', expired => 1, san => [...]    passed to make_cert
+#   wrong_name => 1      the certificate is for another name
+#   mismatched_key => 1  privkey.pem does not belong to the certificate
+#   corrupt => 1|'key'   fullchain.pem (or privkey.pem) is garbage
+#   missing_key => 1, missing_chain => 1
+# Returns the two paths in the store.
+sub store_domain {
+    my ($self, $name, %opts) = @_;
+
+    my ($chain, $key);
+
+    if ($opts{cert}) {
+        ($chain, $key) = @{ $opts{cert} };
+    } else {
+        my %cert = (key => $opts{key}, expired => $opts{expired},
+                    san => $opts{san});
+        $cert{san} = ["not-$name"] if $opts{wrong_name};
+        ($chain, $key) = $self->make_cert($name, %cert);
+    }
+
+    if ($opts{mismatched_key}) {
+        $key = "$self->{certs}/" . ++$self->{serial} . '-other.key';
+        $self->_genkey($key, $opts{key} // 'ec');
+    }
+
+    my $chain_pem = _read_file($chain);
+    my $key_pem = _read_file($key);
+
+    my $garbage = "this is not PEM\n-----BEGIN CERTIFICATE-----\n"
+                . "bm90IGEgY2VydGlmaWNhdGU=!!garbage!!\n"
+                . "-----END CERTIFICATE-----\n";
+
+    if ($opts{corrupt}) {
+        if ($opts{corrupt} eq 'key') {
+            $key_pem = $garbage =~ s/CERTIFICATE/PRIVATE KEY/gr;
+        } else {
+            $chain_pem = $garbage;
+        }
+    }
+
+    my $dir = "$self->{store}/domains/$name";
+    make_path($dir);
+
+    _write_file("$dir/fullchain.pem", $chain_pem, 0644)
+        unless $opts{missing_chain};
+    _write_file("$dir/privkey.pem", $key_pem, 0600)
+        unless $opts{missing_key};
+
+    return ("$dir/fullchain.pem", "$dir/privkey.pem");
+}
+
+# sha256 of the first certificate's DER, lowercase hex.
+sub fingerprint_of_file {
+    my ($self, $pem) = @_;
+    my $out = _openssl('x509', '-in', $pem, '-noout', '-fingerprint',
+                       '-sha256');
+    my ($fp) = $out =~ /=([0-9A-F:]+)/i or croak "no fingerprint: $out";
+    return lc($fp =~ s/://gr);
+}
+
+# Serial of the first certificate as openssl prints it (uppercase hex).
+sub serial_of_file {
+    my ($self, $pem) = @_;
+    my $out = _openssl('x509', '-in', $pem, '-noout', '-serial');
+    my ($serial) = $out =~ /^serial=([0-9A-F]+)$/m
+        or croak "no serial: $out";
+    return $serial;
+}
+
+# (not_before, not_after) of the first certificate, RFC 3339 UTC.
+sub dates_of_file {
+    my ($self, $pem) = @_;
+
+    my $out = _openssl('x509', '-in', $pem, '-noout', '-startdate',
+                       '-enddate');
+    my %month;
+    @month{qw(Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec)} = (0 .. 11);
+
+    my @dates;
+    for my $field (qw(notBefore notAfter)) {
+        my ($mon, $day, $h, $m, $s, $y) = $out =~
+            /^$field=(\w{3}) +(\d+) (\d\d):(\d\d):(\d\d) (\d{4}) GMT$/m
+            or croak "no $field: $out";
+        push @dates, strftime('%Y-%m-%dT%H:%M:%SZ',
+            gmtime(timegm($s, $m, $h, $day, $month{$mon}, $y)));
+    }
+
+    return @dates;
+}
+
+sub fallback_fingerprint {
+    my ($self) = @_;
+    return $self->{fallback_fp}
+        //= $self->fingerprint_of_file("$self->{prefix}/conf/fallback.crt");
+}
+
+sub _make_fallback {
+    my ($self) = @_;
+    my $conf = "$self->{prefix}/conf";
+    _openssl('req', '-x509', '-config', "$self->{certs}/openssl.cnf",
+             '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+             '-nodes', '-keyout', "$conf/fallback.key",
+             '-out', "$conf/fallback.crt", '-days', '30',
+             '-subj', '/CN=fallback.invalid',
+             '-addext', 'subjectAltName=DNS:fallback.invalid');
+}
+
+sub _genkey {
+    my ($self, $path, $type) = @_;
+
+    my @alg = $type eq 'rsa'
+        ? ('-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048')
+        : $type eq 'ec'
+        ? ('-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256')
+        : croak "unknown key type $type";
+
+    _openssl('genpkey', @alg, '-out', $path);
+    chmod 0600, $path;
+}
+
+sub _write_openssl_config {
+    my ($self) = @_;
+    my $dir = $self->{certs};
+
+    _write_file("$dir/index.txt", '');
+    _write_file("$dir/serial", "1000\n");
+    _write_file("$dir/openssl.cnf", <<"EOF");
+[ ca ]
+default_ca = test_ca
+
+[ test_ca ]
+dir = $dir
+database = \$dir/index.txt
+serial = \$dir/serial
+new_certs_dir = \$dir/issued
+certificate = \$dir/ca.crt
+private_key = \$dir/ca.key
+default_md = sha256
+policy = policy_any
+unique_subject = no
+email_in_dn = no
+copy_extensions = none
+
+[ policy_any ]
+commonName = supplied
+
+[ req ]
+distinguished_name = req_dn
+
+[ req_dn ]
+
+[ v3_ca ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+EOF
+}
+
+sub _dates {
+    my ($from, $to) = @_;
+    return ('-startdate', strftime('%y%m%d%H%M%SZ', gmtime $from),
+            '-enddate', strftime('%y%m%d%H%M%SZ', gmtime $to));
+}
+
+
+###########################################################################
+# clients
+
+# Fingerprint (sha256, lowercase hex) of the leaf the server presents for
+# $sni (undef: no SNI), or undef if the handshake fails.
+#   version => 'TLSv1_2'|'TLSv1_3', port => index (default 0)
+sub handshake {
+    my ($self, $sni, %opts) = @_;
+    my $info = $self->handshake_info($sni, %opts) or return undef;
+    return $info->{fingerprint};
+}
+
+# { fingerprint, version, chain => [fingerprints, leaf first] } or undef.
+sub handshake_info {
+    my ($self, $sni, %opts) = @_;
+
+    my $sock = IO::Socket::SSL->new(
+        PeerAddr        => '127.0.0.1',
+        PeerPort        => $self->port($opts{port} // 0),
+        Timeout         => 5,
+        SSL_hostname    => $sni // '',
+        SSL_verify_mode => SSL_VERIFY_NONE,
+        ($opts{version} ? (SSL_version => $opts{version}) : ()),
+    );
+
+    unless ($sock) {
+        $self->{handshake_error} = $IO::Socket::SSL::SSL_ERROR;
+        return undef;
+    }
+
+    my %info = (
+        fingerprint => _strip_algo($sock->get_fingerprint('sha256')),
+        version     => $sock->get_sslversion,
+        chain       => [ map { _strip_algo($sock->get_fingerprint('sha256', $_)) }
+                         $sock->peer_certificates ],
+    );
+
+    $sock->close(SSL_fast_shutdown => 1);
+
+    return \%info;
+}
+
+sub _strip_algo {
+    my ($fp) = @_;
+    return undef unless defined $fp;
+    return lc($fp =~ s/^sha256\$//r);
+}
+
+# One request on a new connection to PORT_1 (plain) or PORT_0 (https).
+#   host => 'x' (default 'localhost'; undef: no Host header)
+#   key => 1 (the API key) | 'wrong' | any other token | undef
+#   https => 1, sni => name (default: host without port), body => '...',
+#   headers => [ name => value, ... ]
+# Returns { status, headers (lowercase keys), body, json }; status 0 and
+# error on a connection failure.
+sub http {
+    my ($self, $method, $path, %opts) = @_;
+
+    my $host = exists $opts{host} ? $opts{host} : 'localhost';
+    my $sock;
+
+    if ($opts{https}) {
+        my $sni = $opts{sni} // $host // '';
+        $sni =~ s/:\d+$//;
+        $sock = IO::Socket::SSL->new(
+            PeerAddr => '127.0.0.1', PeerPort => $self->port(0),
+            Timeout => 5, SSL_hostname => $sni,
+            SSL_verify_mode => SSL_VERIFY_NONE);
+    } else {
+        $sock = IO::Socket::INET->new(
+            PeerAddr => '127.0.0.1', PeerPort => $self->port(1),
+            Proto => 'tcp', Timeout => 5);
+    }
+
+    return { status => 0, error => "connect: $! $IO::Socket::SSL::SSL_ERROR",
+             headers => {} }
+        unless $sock;
+
+    my @h;
+    push @h, "Host: $host" if defined $host;
+
+    if (defined(my $key = $opts{key})) {
+        $key = $key eq '1' ? $API_KEY : $key eq 'wrong' ? 'wrong-key' : $key;
+        push @h, "Authorization: Bearer $key";
+    }
+
+    my @extra = @{ $opts{headers} // [] };
+    while (my ($k, $v) = splice @extra, 0, 2) {
+        push @h, "$k: $v";
+    }
+
+    my $body = $opts{body};
+    push @h, 'Content-Length: ' . length $body if defined $body;
+    push @h, 'Connection: close';
+
+    my $request = join("\r\n", "$method $path HTTP/1.1", @h, '', '')
+                . ($body // '');
+
+    my $raw = '';
+
+    eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm 10;
+        $sock->syswrite($request) // die "write: $!\n";
+        while (1) {
+            my $n = $sock->sysread(my $buf, 65536);
+            die "read: $!\n" unless defined $n;
+            last if $n == 0;
+            $raw .= $buf;
+        }
+        alarm 0;
+        1;
+    } or do {
+        alarm 0;
+        return { status => 0, error => $@, headers => {}, raw => $raw };
+    };
+
+    close $sock;
+
+    return _parse_response($raw);
+}
+
+sub _parse_response {
+    my ($raw) = @_;
+
+    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    $body //= '';
+
+    my ($status_line, @lines) = split /\r\n/, $head // '';
+    my ($status) = ($status_line // '') =~ m{^HTTP/1\.[01] (\d{3})};
+
+    my %headers;
+    for (@lines) {
+        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
+        $k = lc $k;
+        $headers{$k} = exists $headers{$k} ? "$headers{$k}, $v" : $v;
+    }
+
+    if (($headers{'transfer-encoding'} // '') =~ /chunked/i) {
+        my $out = '';
+        while ($body =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+            my $len = hex $1;
+            last if $len == 0;
+            $out .= substr($body, 0, $len, '');
+            $body =~ s/^\r\n//;
+        }
+        $body = $out;
+    }
+
+    my $json;
+    if (($headers{'content-type'} // '') =~ m{^application/json}i) {
+        $json = eval { JSON::PP->new->decode($body) };
+    }
+
+    return { status => $status // 0, headers => \%headers, body => $body,
+             json => $json, raw => $raw };
+}
+
+# GET /.well-known/ssl-status?domain=$domain with the key.
+sub status_of {
+    my ($self, $domain, %opts) = @_;
+    return $self->http(GET => '/.well-known/ssl-status?domain='
+                       . uri_escape($domain), key => 1, %opts);
+}
+
+sub uri_escape {
+    my ($s) = @_;
+    $s =~ s/([^A-Za-z0-9\-._~*])/sprintf '%%%02X', ord $1/ge;
+    return $s;
+}
+
+
+###########################################################################
+# files
+
+# { relative path => "mode content" } of every file under $dir.
+sub snapshot {
+    my ($self, $dir) = @_;
+    my %files;
+    find({ no_chdir => 1, wanted => sub {
+        return unless -f $_;
+        my $mode = sprintf '%04o', (stat $_)[2] & 07777;
+        $files{ substr($_, length($dir) + 1) } = "$mode " . _read_file($_);
+    } }, $dir);
+    return \%files;
+}
+
+sub _read_file {
+    my ($path) = @_;
+    open my $fh, '<:raw', $path or return undef;
+    local $/;
+    return scalar <$fh>;
+}
+
+# Written via a temporary name and rename(), so a reader never sees half.
+sub _write_file {
+    my ($path, $content, $mode) = @_;
+    my $tmp = "$path.tmp$$";
+    open my $fh, '>:raw', $tmp or croak "$tmp: $!";
+    print $fh $content;
+    close $fh or croak "$tmp: $!";
+    chmod $mode, $tmp if defined $mode;
+    rename $tmp, $path or croak "rename $tmp: $!";
+}
+
+
+###########################################################################
+# processes
+
+# Runs a command; (exit code, stdout and stderr).
+sub _capture {
+    my (@cmd) = @_;
+
+    pipe my $r, my $w or croak "pipe: $!";
+    my $pid = fork // croak "fork: $!";
+
+    if ($pid == 0) {
+        close $r;
+        open STDOUT, '>&', $w;
+        open STDERR, '>&', $w;
+        open STDIN, '<', '/dev/null';
+        exec(@cmd) or do {
+            print STDERR "exec $cmd[0]: $!\n";
+            POSIX::_exit(127);
+        };
+    }
+
+    close $w;
+    my $out = do { local $/; <$r> } // '';
+    close $r;
+    waitpid $pid, 0;
+
+    return ($? >> 8, $out);
+}
+
+sub _openssl {
+    my (@args) = @_;
+    my ($rc, $out) = _capture('openssl', @args);
+    croak "openssl @args failed:\n$out" if $rc != 0;
+    return $out;
+}
+
+sub _port_open {
+    my ($port) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => 1)
+        or return 0;
+    close $s;
+    return 1;
+}
+
+# Live (not zombie) child processes of the master: the workers.
+sub _children {
+    my ($self) = @_;
+    my $master = $self->{pid} or return ();
+    my @pids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        my $line = _read_file($stat) // next;
+        my ($pid, $state, $ppid) = $line =~ /^(\d+) \(.*\) (\S) (\d+)/s
+            or next;
+        push @pids, $pid if $ppid == $master && $state ne 'Z';
+    }
+    return @pids;
+}
+
+sub _worker_count {
+    my ($self) = @_;
+    my @pids = $self->_children;
+    return scalar @pids;
+}
+
+sub _workers_wanted {
+    my ($self) = @_;
+    return 0 if $self->{config} =~ /^\s*master_process\s+off/m;
+    my ($n) = $self->{config} =~ /^\s*worker_processes\s+(\d+)/m;
+    return $n // 1;
+}
+
+1;

@@ -17,7 +17,9 @@ package LinkCert::Test;
 #   is($t->handshake('a.example.test'), $t->fingerprint_of_file(...));
 #
 # Environment: LINKCERT_NGINX (nginx binary), LINKCERT_MODULE (the .so),
-# LINKCERT_KEEP=1 (keep the temporary prefix and print where it is).
+# LINKCERT_KEEP=1 (keep the temporary prefix and print where it is),
+# LINKCERT_ASAN=1 (use build/asan/, the module built by "scripts/build
+# --asan", with libasan preloaded into nginx; any report fails the test).
 
 use strict;
 use warnings;
@@ -45,7 +47,11 @@ my $RFC3339 = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 # blocks run, and END must still print the log and stop nginx.
 my @INSTANCES;
 
-sub module_path { $ENV{LINKCERT_MODULE} // "$TOP/build/ngx_http_linkcert_module.so" }
+sub module_path {
+    return $ENV{LINKCERT_MODULE}
+           // ($ENV{LINKCERT_ASAN} ? "$TOP/build/asan" : "$TOP/build")
+              . '/ngx_http_linkcert_module.so';
+}
 sub nginx_path  { $ENV{LINKCERT_NGINX} // '/usr/sbin/nginx' }
 sub rfc3339_re  { $RFC3339 }
 
@@ -236,6 +242,7 @@ sub run {
     if ($pid == 0) {
         open STDOUT, '>>', "$self->{prefix}/logs/stderr.log";
         open STDERR, '>&', \*STDOUT;
+        $self->_asan_env;
         exec(nginx_path(), '-p', "$self->{prefix}/", '-c', 'conf/nginx.conf')
             or POSIX::_exit(127);
     }
@@ -336,6 +343,8 @@ sub stop {
 # nginx -t on the written config: (exit code, combined output).
 sub test_config {
     my ($self) = @_;
+    local %ENV = %ENV;
+    $self->_asan_env;
     return _capture(nginx_path(), '-t', '-p', "$self->{prefix}/",
                     '-c', 'conf/nginx.conf');
 }
@@ -351,7 +360,29 @@ END {
     for my $t (@INSTANCES) {
         Test::More::diag($t->log_excerpt) if $failed;
         $t->stop;
+        $? = 1 if $t->_asan_reports;
     }
+}
+
+# With LINKCERT_ASAN, the reports AddressSanitizer wrote (and printed).
+sub _asan_reports {
+    my ($self) = @_;
+
+    my @reports = glob("$self->{prefix}/logs/asan.*");
+    Test::More::diag("AddressSanitizer:\n" . _read_file($_)) for @reports;
+
+    return scalar @reports;
+}
+
+sub _asan_env {
+    my ($self) = @_;
+
+    return unless $ENV{LINKCERT_ASAN};
+
+    chomp(my $lib = `gcc -print-file-name=libasan.so`);
+    $ENV{LD_PRELOAD} = $lib;
+    $ENV{ASAN_OPTIONS} = 'verify_asan_link_order=0:detect_leaks=0'
+                         . ":log_path=$self->{prefix}/logs/asan";
 }
 
 

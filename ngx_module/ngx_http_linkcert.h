@@ -16,6 +16,7 @@
 #include "lc_error.h"
 #include "lc_cert.h"
 #include "lc_status.h"
+#include "lc_verify.h"
 
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
@@ -28,12 +29,21 @@
  */
 typedef struct {
     ngx_rbtree_node_t              node;
+    ngx_rbtree_node_t              due;          /* key: msec of next work */
 
     time_t                         not_before;
     time_t                         not_after;
     time_t                         updated_at;
     time_t                         next_attempt_at;
     time_t                         error_at;
+    time_t                         forced_at;    /* last "Verify domain" */
+    time_t                         dns_checked_at;
+
+    u_char                        *dns;          /* the "dns" JSON text */
+    uint16_t                       dns_len;
+
+    u_char                         attempts;     /* transient failures */
+    u_char                         busy;         /* a job holds it */
 
     uint64_t                       store_stamp;
     uint32_t                       generation;
@@ -56,6 +66,8 @@ typedef struct {
 typedef struct {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
+    ngx_rbtree_t                   due;          /* entries with work */
+    ngx_rbtree_node_t              due_sentinel;
     ngx_uint_t                     count[3];     /* by lc_status_e */
     uint32_t                       scan;
     time_t                         full_logged;
@@ -78,6 +90,11 @@ typedef struct {
     ngx_flag_t                     api_key_set;
     ngx_uint_t                     cache_size;
     ngx_flag_t                     enabled;      /* a server has it on */
+
+    lc_verify_conf_t              *verify;       /* targets, CAA identity */
+    ngx_str_t                      resolver;     /* "ip:port,..." for c-ares */
+    ngx_msec_t                     resolver_timeout;
+    ngx_uint_t                     resolver_attempts;
 } ngx_http_linkcert_main_conf_t;
 
 
@@ -125,6 +142,27 @@ ngx_int_t ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone,
 ngx_uint_t ngx_http_linkcert_table_end_scan(ngx_shm_zone_t *shm_zone,
     uint32_t scan);
 
+/* what a "Verify domain" request did */
+typedef enum {
+    NGX_HTTP_LINKCERT_POST_STARTED = 0,
+    NGX_HTTP_LINKCERT_POST_RECHECK,        /* issued: DNS re-checked only */
+    NGX_HTTP_LINKCERT_POST_BUSY,           /* already being verified */
+    NGX_HTTP_LINKCERT_POST_TOO_SOON,
+    NGX_HTTP_LINKCERT_POST_FULL
+} ngx_http_linkcert_post_e;
+
+#define NGX_HTTP_LINKCERT_FORCE_INTERVAL  10    /* seconds */
+
+ngx_http_linkcert_post_e ngx_http_linkcert_table_post(
+    ngx_shm_zone_t *shm_zone, u_char *name, size_t len, lc_record_t *rec,
+    time_t *retry_after);
+ngx_uint_t ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone,
+    ngx_msec_t lease, char (*names)[LC_DOMAIN_MAX + 1], ngx_uint_t max);
+void ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len);
+void ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone,
+    lc_verify_t *v, u_char *dns, size_t dns_len, ngx_log_t *log);
+
 
 /* ngx_http_linkcert_store.c */
 
@@ -134,6 +172,22 @@ ngx_int_t ngx_http_linkcert_store_load(ngx_shm_zone_t *shm_zone,
     ngx_str_t *store, ngx_log_t *log);
 lc_cert_t *ngx_http_linkcert_store_read_cert(ngx_str_t *store,
     u_char *name, size_t len, ngx_log_t *log, lc_error_t *err);
+
+
+/* ngx_http_linkcert_dns.c */
+
+ngx_int_t ngx_http_linkcert_dns_init(ngx_cycle_t *cycle,
+    ngx_http_linkcert_main_conf_t *lmcf);
+void ngx_http_linkcert_dns_exit(void);
+ngx_int_t ngx_http_linkcert_dns_query(const char *name, int type,
+    void (*callback)(void *arg, int status, int timeouts,
+    unsigned char *abuf, int alen), void *arg);
+
+
+/* ngx_http_linkcert_verify.c */
+
+ngx_int_t ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle);
 
 
 /* ngx_http_linkcert_ssl.c */

@@ -4,6 +4,8 @@
  *
  *     GET  /.well-known/ssl-status             the Host's own status, public
  *     GET  /.well-known/ssl-status?domain=D    D's full status, API key
+ *     POST /.well-known/ssl-status?domain=D    "Verify domain": starts DNS
+ *                                              verification, API key
  *     GET  /.well-known/ssl-status/domains     a page of full statuses,
  *                                              API key
  *
@@ -24,6 +26,7 @@
 
 #define NGX_HTTP_LINKCERT_PAGE_DEFAULT  100
 #define NGX_HTTP_LINKCERT_PAGE_MAX      1000
+#define NGX_HTTP_LINKCERT_BODY_MAX      4096
 
 
 /* why a request is refused, sent by the caller as a JSON error */
@@ -43,6 +46,8 @@ typedef enum {
 static ngx_int_t ngx_http_linkcert_api_status(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_domains(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_api_fail_t *fail);
@@ -67,13 +72,15 @@ ngx_int_t
 ngx_http_linkcert_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                       rc;
-    ngx_str_t                       tail;
+    ngx_str_t                       tail, *methods;
+    ngx_uint_t                      allowed;
     ngx_http_linkcert_resource_e    res;
     ngx_http_linkcert_srv_conf_t   *lscf;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     static ngx_str_t  allow = ngx_string("Allow");
-    static ngx_str_t  methods = ngx_string("GET, HEAD");
+    static ngx_str_t  status_methods = ngx_string("GET, HEAD, POST");
+    static ngx_str_t  list_methods = ngx_string("GET, HEAD");
 
     lscf = ngx_http_get_module_srv_conf(r, ngx_http_linkcert_module);
 
@@ -95,6 +102,17 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
 
+    /* the body is never used: a large one is refused, any other dropped */
+
+    if (r->headers_in.content_length_n > NGX_HTTP_LINKCERT_BODY_MAX) {
+        r->keepalive = 0;
+        rc = ngx_http_linkcert_api_error(r,
+                                         NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         "body_too_large",
+                                         "this API takes no request body");
+        goto done;
+    }
+
     rc = ngx_http_discard_request_body(r);
 
     if (rc != NGX_OK) {
@@ -103,11 +121,15 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
 
     if (tail.len == 0) {
         res = NGX_HTTP_LINKCERT_RES_STATUS;
+        methods = &status_methods;
+        allowed = NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST;
 
     } else if (tail.len == sizeof("/domains") - 1
                && ngx_strncmp(tail.data, "/domains", tail.len) == 0)
     {
         res = NGX_HTTP_LINKCERT_RES_DOMAINS;
+        methods = &list_methods;
+        allowed = NGX_HTTP_GET|NGX_HTTP_HEAD;
 
     } else {
         rc = ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_FOUND, "not_found",
@@ -116,23 +138,26 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
         goto done;
     }
 
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+    if (!(r->method & allowed)) {
 
-        if (ngx_http_linkcert_api_header(r, &allow, &methods) != NGX_OK) {
+        if (ngx_http_linkcert_api_header(r, &allow, methods) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         rc = ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_ALLOWED,
                                          "method_not_allowed",
-                                         "allowed methods: GET, HEAD");
+                                         (char *) methods->data);
         goto done;
     }
 
-    if (res == NGX_HTTP_LINKCERT_RES_STATUS) {
-        rc = ngx_http_linkcert_api_status(r, lmcf);
+    if (res == NGX_HTTP_LINKCERT_RES_DOMAINS) {
+        rc = ngx_http_linkcert_api_domains(r, lmcf);
+
+    } else if (r->method == NGX_HTTP_POST) {
+        rc = ngx_http_linkcert_api_verify(r, lmcf);
 
     } else {
-        rc = ngx_http_linkcert_api_domains(r, lmcf);
+        rc = ngx_http_linkcert_api_status(r, lmcf);
     }
 
 done:
@@ -294,6 +319,108 @@ ngx_http_linkcert_api_domains(ngx_http_request_t *r,
     }
 
     return ngx_http_linkcert_api_send(r, NGX_HTTP_OK, json);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_api_verify(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    size_t                         len;
+    json_t                        *json;
+    time_t                         retry;
+    ngx_str_t                      value;
+    const char                    *message;
+    lc_record_t                   *rec;
+    ngx_table_elt_t               *h;
+    ngx_http_linkcert_api_fail_t   fail;
+    char                           name[LC_DOMAIN_MAX + 1];
+
+    if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK) {
+        return ngx_http_linkcert_api_error(r, fail.status, fail.error,
+                                           fail.detail);
+    }
+
+    if (ngx_http_linkcert_api_arg(r, "domain", 6, &value) != NGX_OK) {
+        return ngx_http_linkcert_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                           "invalid_domain",
+                                           "POST needs ?domain=<name>");
+    }
+
+    if (ngx_http_linkcert_api_domain_arg(r, &value, name, &len, &fail)
+        != NGX_OK)
+    {
+        return ngx_http_linkcert_api_error(r, fail.status, fail.error,
+                                           fail.detail);
+    }
+
+    if (lmcf->verify == NULL) {
+        return ngx_http_linkcert_api_error(r, NGX_HTTP_CONFLICT, "no_target",
+                                           "no domain can be verified: "
+                                           "the edge has neither "
+                                           "linkcert_cname_target nor "
+                                           "linkcert_target_address");
+    }
+
+    rec = ngx_palloc(r->pool, sizeof(lc_record_t));
+    if (rec == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    switch (ngx_http_linkcert_table_post(lmcf->shm_zone, (u_char *) name,
+                                         len, rec, &retry))
+    {
+    case NGX_HTTP_LINKCERT_POST_STARTED:
+        message = "DNS verification started";
+        break;
+
+    case NGX_HTTP_LINKCERT_POST_RECHECK:
+        message = "the certificate is already issued and valid: the DNS is "
+                  "re-checked, no new certificate is ordered";
+        break;
+
+    case NGX_HTTP_LINKCERT_POST_BUSY:
+        message = "DNS verification is already in progress";
+        break;
+
+    case NGX_HTTP_LINKCERT_POST_TOO_SOON:
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+        if (h->value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->value.len = ngx_sprintf(h->value.data, "%T", retry)
+                       - h->value.data;
+
+        return ngx_http_linkcert_api_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                           "too_many_requests",
+                                           "this domain was verified less "
+                                           "than 10 seconds ago");
+
+    default: /* NGX_HTTP_LINKCERT_POST_FULL */
+        return ngx_http_linkcert_api_error(r, NGX_HTTP_INSUFFICIENT_STORAGE,
+                                           "zone_full",
+                                           "linkcert_zone is full: no new "
+                                           "domain can be added");
+    }
+
+    json = lc_status_full_json(rec);
+
+    if (json && json_object_set_new(json, "message", json_string(message))
+                != 0)
+    {
+        json_decref(json);
+        json = NULL;
+    }
+
+    return ngx_http_linkcert_api_send(r, NGX_HTTP_ACCEPTED, json);
 }
 
 

@@ -144,8 +144,8 @@ ngx_http_linkcert_dns_query(const char *name, int type,
         return NGX_DECLINED;
     }
 
-    ares_query(ngx_http_linkcert_dns->channel, name, ns_c_in, type, callback,
-               arg);
+    ares_query(ngx_http_linkcert_dns->channel, name, 1 /* class IN */, type,
+               callback, arg);
 
     ngx_http_linkcert_dns_set_timer();
 

@@ -35,6 +35,16 @@ static char *ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_linkcert_cache_size(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static lc_verify_conf_t *ngx_http_linkcert_verify_conf(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+static char *ngx_http_linkcert_cname_target(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_linkcert_target_address(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_linkcert_caa_identity(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_linkcert_resolver(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 static ngx_command_t  ngx_http_linkcert_commands[] = {
@@ -70,6 +80,34 @@ static ngx_command_t  ngx_http_linkcert_commands[] = {
     { ngx_string("linkcert_cache_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_linkcert_cache_size,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_cname_target"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_linkcert_cname_target,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_target_address"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_linkcert_target_address,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_caa_identity"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_caa_identity,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_resolver"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_linkcert_resolver,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -130,6 +168,8 @@ ngx_http_linkcert_create_main_conf(ngx_conf_t *cf)
      */
 
     lmcf->cache_size = NGX_CONF_UNSET_UINT;
+    lmcf->resolver_timeout = NGX_CONF_UNSET_MSEC;
+    lmcf->resolver_attempts = NGX_CONF_UNSET_UINT;
 
     return lmcf;
 }
@@ -141,6 +181,22 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_linkcert_main_conf_t *lmcf = conf;
 
     ngx_conf_init_uint_value(lmcf->cache_size, 4096);
+    ngx_conf_init_msec_value(lmcf->resolver_timeout, 5000);
+    ngx_conf_init_uint_value(lmcf->resolver_attempts, 2);
+
+    /* the CAA identity alone does not make verification possible */
+
+    if (lmcf->verify
+        && lmcf->verify->ntargets == 0
+        && lmcf->verify->naddrs == 0)
+    {
+        lmcf->verify = NULL;
+    }
+
+    if (lmcf->verify && lmcf->verify->caa_identity[0] == '\0') {
+        ngx_cpystrn((u_char *) lmcf->verify->caa_identity,
+                    (u_char *) "letsencrypt.org", LC_DOMAIN_MAX + 1);
+    }
 
     return NGX_CONF_OK;
 }
@@ -250,13 +306,18 @@ ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_linkcert_init_process(ngx_cycle_t *cycle)
 {
-    return ngx_http_linkcert_ssl_init_process(cycle);
+    if (ngx_http_linkcert_ssl_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_linkcert_verify_init_process(cycle);
 }
 
 
 static void
 ngx_http_linkcert_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_linkcert_verify_exit_process(cycle);
     ngx_http_linkcert_ssl_exit_process(cycle);
 }
 
@@ -449,4 +510,246 @@ ngx_http_linkcert_cache_size(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lmcf->cache_size = n;
 
     return NGX_CONF_OK;
+}
+
+
+static lc_verify_conf_t *
+ngx_http_linkcert_verify_conf(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    if (lmcf->verify == NULL) {
+        lmcf->verify = ngx_pcalloc(cf->pool, sizeof(lc_verify_conf_t));
+    }
+
+    return lmcf->verify;
+}
+
+
+static char *
+ngx_http_linkcert_cname_target(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    size_t             len;
+    ngx_str_t         *value;
+    ngx_uint_t         i;
+    const char        *reason;
+    lc_verify_conf_t  *vc;
+
+    vc = ngx_http_linkcert_verify_conf(cf, conf);
+    if (vc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (vc->ntargets == LC_VERIFY_MAX_TARGETS) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "too many names in \"linkcert_cname_target\", "
+                               "at most %d", LC_VERIFY_MAX_TARGETS);
+            return NGX_CONF_ERROR;
+        }
+
+        if (lc_domain_normalize((char *) value[i].data, value[i].len,
+                                vc->targets[vc->ntargets], &len, &reason)
+            != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid name \"%V\" in "
+                               "\"linkcert_cname_target\": %s",
+                               &value[i], reason);
+            return NGX_CONF_ERROR;
+        }
+
+        vc->ntargets++;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_linkcert_target_address(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_str_t         *value;
+    ngx_uint_t         i;
+    lc_verify_conf_t  *vc;
+    char               text[NGX_SOCKADDR_STRLEN];
+
+    vc = ngx_http_linkcert_verify_conf(cf, conf);
+    if (vc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (vc->naddrs == LC_VERIFY_MAX_ADDRS) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "too many addresses in "
+                               "\"linkcert_target_address\", at most %d",
+                               LC_VERIFY_MAX_ADDRS);
+            return NGX_CONF_ERROR;
+        }
+
+        if (value[i].len >= sizeof(text)) {
+            goto invalid;
+        }
+
+        ngx_cpystrn((u_char *) text, value[i].data, value[i].len + 1);
+
+        if (lc_addr_parse(text, &vc->addrs[vc->naddrs]) != 0) {
+            goto invalid;
+        }
+
+        vc->naddrs++;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid address \"%V\" in "
+                       "\"linkcert_target_address\", expected an IPv4 or "
+                       "IPv6 address", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_linkcert_caa_identity(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    size_t             len;
+    ngx_str_t         *value;
+    const char        *reason;
+    lc_verify_conf_t  *vc;
+
+    vc = ngx_http_linkcert_verify_conf(cf, conf);
+    if (vc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (vc->caa_identity[0]) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (lc_domain_normalize((char *) value[1].data, value[1].len,
+                            vc->caa_identity, &len, &reason)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid name \"%V\" in "
+                           "\"linkcert_caa_identity\": %s",
+                           &value[1], reason);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * linkcert_resolver address[:port] ... [timeout=time] [attempts=n];
+ * the addresses become the "ip:port,..." list that c-ares takes.
+ */
+
+static char *
+ngx_http_linkcert_resolver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_linkcert_main_conf_t *lmcf = conf;
+
+    u_char     *p, *last;
+    ngx_int_t   n;
+    ngx_str_t  *value, s;
+    ngx_uint_t  i;
+    ngx_url_t   u;
+
+    if (lmcf->resolver.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    p = ngx_pnalloc(cf->pool, cf->args->nelts * (NGX_SOCKADDR_STRLEN + 1));
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf->resolver.data = p;
+    last = p;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.len = value[i].len - 8;
+            s.data = value[i].data + 8;
+
+            lmcf->resolver_timeout = ngx_parse_time(&s, 0);
+
+            if (lmcf->resolver_timeout == (ngx_msec_t) NGX_ERROR
+                || lmcf->resolver_timeout == 0)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "attempts=", 9) == 0) {
+            n = ngx_atoi(value[i].data + 9, value[i].len - 9);
+
+            if (n < 1 || n > 10) {
+                goto invalid;
+            }
+
+            lmcf->resolver_attempts = n;
+            continue;
+        }
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url = value[i];
+        u.default_port = 53;
+        u.no_resolve = 1;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK
+            || u.naddrs == 0
+            || (u.no_port == 0 && u.port == 0))
+        {
+            goto invalid;
+        }
+
+        if (last != p) {
+            *last++ = ',';
+        }
+
+        last += ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, last,
+                              NGX_SOCKADDR_STRLEN, 1);
+    }
+
+    if (last == p) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_resolver\" needs at least one "
+                           "address");
+        return NGX_CONF_ERROR;
+    }
+
+    *last = '\0';
+    lmcf->resolver.len = last - p;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"linkcert_resolver\"",
+                       &value[i]);
+    return NGX_CONF_ERROR;
 }

@@ -28,6 +28,12 @@ static void ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, lc_status_e status, lc_stage_e stage);
 static void ngx_http_linkcert_to_record(ngx_http_linkcert_node_t *ln,
     lc_record_t *rec);
+static void ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, ngx_msec_t at);
+static void ngx_http_linkcert_unschedule(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln);
+static ngx_msec_t ngx_http_linkcert_now_ms(void);
+static time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
 
 
 ngx_int_t
@@ -65,6 +71,8 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
             ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
                             ngx_http_linkcert_rbtree_insert_value);
+            ngx_rbtree_init(&ctx->sh->due, &ctx->sh->due_sentinel,
+                            ngx_rbtree_insert_timer_value);
 
             len = sizeof(" in linkcert_zone \"\"") + shm_zone->shm.name.len;
 
@@ -83,6 +91,7 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     /* the module may be mapped elsewhere after a reload */
     ctx->sh->rbtree.insert = ngx_http_linkcert_rbtree_insert_value;
+    ctx->sh->due.insert = ngx_rbtree_insert_timer_value;
 
     if (!lmcf->enabled) {
         return NGX_OK;
@@ -399,6 +408,300 @@ ngx_http_linkcert_table_end_scan(ngx_shm_zone_t *shm_zone, uint32_t scan)
 }
 
 
+/*
+ * "Verify domain": schedules a verification now unless one is already
+ * running or queued, or one was forced less than 10 seconds ago.
+ */
+
+ngx_http_linkcert_post_e
+ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, lc_record_t *rec, time_t *retry_after)
+{
+    time_t                     now;
+    ngx_msec_t                 now_ms;
+    ngx_http_linkcert_sh_t    *sh;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+    ngx_http_linkcert_post_e   rc;
+
+    ctx = shm_zone->data;
+    sh = ctx->sh;
+    now = ngx_time();
+    now_ms = ngx_http_linkcert_now_ms();
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ln = ngx_http_linkcert_lookup(sh, name, len);
+
+    if (ln == NULL) {
+        ln = ngx_http_linkcert_create(ctx, name, len);
+
+        if (ln == NULL) {
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            return NGX_HTTP_LINKCERT_POST_FULL;
+        }
+    }
+
+    if (ln->busy
+        || (ln->stage == LC_STAGE_VERIFYING
+            && ln->due.key != 0
+            && (ngx_msec_int_t) (ln->due.key - now_ms) <= 0))
+    {
+        rc = NGX_HTTP_LINKCERT_POST_BUSY;
+
+    } else if (ln->forced_at
+               && now - ln->forced_at < NGX_HTTP_LINKCERT_FORCE_INTERVAL)
+    {
+        *retry_after = NGX_HTTP_LINKCERT_FORCE_INTERVAL
+                       - (now - ln->forced_at);
+        rc = NGX_HTTP_LINKCERT_POST_TOO_SOON;
+
+    } else {
+        rc = (ln->status == LC_STATUS_ISSUED)
+             ? NGX_HTTP_LINKCERT_POST_RECHECK : NGX_HTTP_LINKCERT_POST_STARTED;
+
+        if (ln->status != LC_STATUS_ISSUED) {
+            ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
+                                         LC_STAGE_VERIFYING);
+        } else {
+            ln->stage = LC_STAGE_VERIFYING;
+        }
+
+        ln->forced_at = now;
+        ln->attempts = 0;
+        ln->updated_at = now;
+        ln->next_attempt_at = now;
+
+        ngx_http_linkcert_schedule(sh, ln, now_ms);
+    }
+
+    ngx_http_linkcert_to_record(ln, rec);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * Takes up to max entries whose time has come.  Each is leased: if the
+ * worker running it dies, the entry is due again when the lease ends.
+ */
+
+ngx_uint_t
+ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
+    char (*names)[LC_DOMAIN_MAX + 1], ngx_uint_t max)
+{
+    ngx_uint_t                 n;
+    ngx_msec_t                 now_ms;
+    ngx_rbtree_node_t         *node;
+    ngx_http_linkcert_sh_t    *sh;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+    sh = ctx->sh;
+    now_ms = ngx_http_linkcert_now_ms();
+    n = 0;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    while (n < max && sh->due.root != sh->due.sentinel) {
+        node = ngx_rbtree_min(sh->due.root, sh->due.sentinel);
+
+        if ((ngx_msec_int_t) (node->key - now_ms) > 0) {
+            break;
+        }
+
+        ln = (ngx_http_linkcert_node_t *)
+                 ((u_char *) node - offsetof(ngx_http_linkcert_node_t, due));
+
+        ln->busy = 1;
+
+        if (ln->stage != LC_STAGE_VERIFYING && ln->status != LC_STATUS_ISSUED)
+        {
+            ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
+                                         LC_STAGE_VERIFYING);
+            ln->updated_at = ngx_time();
+        }
+
+        ngx_http_linkcert_schedule(sh, ln, now_ms + lease);
+
+        ngx_memcpy(names[n], ln->name, ln->name_len);
+        names[n][ln->name_len] = '\0';
+        n++;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return n;
+}
+
+
+/* a job that could not finish (the worker is exiting): due again now */
+
+void
+ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len)
+{
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+
+    if (ln && ln->busy) {
+        ln->busy = 0;
+        ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms());
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/*
+ * The outcome of a DNS verification.  An issued domain keeps its status
+ * whatever the DNS says: its certificate stays valid and is still served.
+ */
+
+void
+ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
+    u_char *dns, size_t dns_len, ngx_log_t *log)
+{
+    time_t                     now, delay;
+    u_char                    *p;
+    size_t                     len;
+    ngx_uint_t                 issued;
+    lc_stage_e                 old_stage;
+    lc_status_e                old_status;
+    ngx_http_linkcert_sh_t    *sh;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+    sh = ctx->sh;
+    now = ngx_time();
+    len = ngx_strlen(v->domain);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ln = ngx_http_linkcert_lookup(sh, (u_char *) v->domain, len);
+
+    if (ln == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return;
+    }
+
+    old_status = ln->status;
+    old_stage = ln->stage;
+    issued = (ln->status == LC_STATUS_ISSUED);
+
+    ln->busy = 0;
+    ln->updated_at = now;
+    ln->dns_checked_at = now;
+    ngx_http_linkcert_unschedule(sh, ln);
+
+    /* the previous "dns" object is replaced, or dropped if memory is short */
+
+    if (ln->dns) {
+        ngx_slab_free_locked(ctx->shpool, ln->dns);
+        ln->dns = NULL;
+        ln->dns_len = 0;
+    }
+
+    p = dns_len ? ngx_slab_alloc_locked(ctx->shpool, dns_len) : NULL;
+
+    if (p) {
+        ngx_memcpy(p, dns, dns_len);
+        ln->dns = p;
+        ln->dns_len = (uint16_t) dns_len;
+    }
+
+    switch (v->state) {
+
+    case LC_VERIFY_VERIFIED:
+        ln->attempts = 0;
+        ln->next_attempt_at = 0;
+        lc_error_clear(&ln->error);
+        ln->error_at = 0;
+
+        if (issued) {
+            ln->stage = LC_STAGE_ISSUED;
+
+        } else {
+            ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
+                                         LC_STAGE_ORDERING);
+        }
+
+        break;
+
+    case LC_VERIFY_TRANSIENT:
+        ln->attempts++;
+        ln->error_at = now;
+        delay = ngx_http_linkcert_backoff(ln->attempts);
+
+        if (ln->attempts >= 3) {
+            lc_error_set(&ln->error, "dns_unreachable",
+                         "no answer from DNS %d times; last: %s",
+                         (int) ln->attempts, v->error.detail);
+
+            if (issued) {
+                ln->stage = LC_STAGE_ISSUED;
+
+            } else {
+                ngx_http_linkcert_set_status(sh, ln, LC_STATUS_UNKNOWN,
+                                             LC_STAGE_FAILED);
+            }
+
+        } else {
+            ln->error = v->error;
+
+            if (issued) {
+                ln->stage = LC_STAGE_ISSUED;
+
+            } else {
+                ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
+                                             LC_STAGE_VERIFYING);
+            }
+        }
+
+        ln->next_attempt_at = now + delay;
+        ngx_http_linkcert_schedule(sh, ln,
+                                   ngx_http_linkcert_now_ms() + delay * 1000);
+        break;
+
+    default: /* LC_VERIFY_FAILED */
+        ln->attempts = 0;
+        ln->next_attempt_at = 0;
+        ln->error = v->error;
+        ln->error_at = now;
+
+        if (issued) {
+            ln->stage = LC_STAGE_ISSUED;
+
+        } else {
+            ngx_http_linkcert_set_status(sh, ln, LC_STATUS_UNKNOWN,
+                                         LC_STAGE_FAILED);
+        }
+
+        break;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "linkcert: \"%s\" %s/%s -> %s/%s: DNS %s%s%s",
+                  v->domain,
+                  lc_status_name(old_status), lc_stage_name(old_stage),
+                  lc_status_name(ln->status), lc_stage_name(ln->stage),
+                  lc_verify_state_name(v->state),
+                  v->error.type[0] ? ", " : "", v->error.detail);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
 static ngx_rbtree_key_t
 ngx_http_linkcert_key(u_char *name, size_t len)
 {
@@ -570,4 +873,58 @@ ngx_http_linkcert_to_record(ngx_http_linkcert_node_t *ln, lc_record_t *rec)
 
     rec->next_attempt_at = ln->next_attempt_at;
     rec->updated_at = ln->updated_at;
+
+    rec->dns_len = 0;
+
+    if (ln->dns && ln->dns_len < LC_DNS_JSON_MAX) {
+        ngx_memcpy(rec->dns, ln->dns, ln->dns_len);
+        rec->dns_len = ln->dns_len;
+    }
+}
+
+
+static void
+ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, ngx_msec_t at)
+{
+    ngx_http_linkcert_unschedule(sh, ln);
+
+    /* 0 means "not scheduled" */
+    ln->due.key = at ? at : 1;
+    ngx_rbtree_insert(&sh->due, &ln->due);
+}
+
+
+static void
+ngx_http_linkcert_unschedule(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln)
+{
+    if (ln->due.key) {
+        ngx_rbtree_delete(&sh->due, &ln->due);
+        ln->due.key = 0;
+    }
+}
+
+
+static ngx_msec_t
+ngx_http_linkcert_now_ms(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (ngx_msec_t) tp->sec * 1000 + tp->msec;
+}
+
+
+/* 1 min, 10 min, then 100 min, each within +/-10% so retries spread out */
+
+static time_t
+ngx_http_linkcert_backoff(ngx_uint_t attempts)
+{
+    time_t  base;
+
+    base = (attempts <= 1) ? 60 : (attempts == 2) ? 600 : 6000;
+
+    return base - base / 10 + (time_t) (ngx_random() % (base / 5 + 1));
 }

@@ -25,6 +25,7 @@ static json_t *lc_json_hex(const unsigned char *p, size_t n,
     const char *digits);
 static json_t *lc_json_cert(const lc_cert_info_t *info, int full);
 static json_t *lc_json_error(const lc_record_t *rec);
+static json_t *lc_json_dns(const lc_record_t *rec);
 
 
 static const char *const  lc_status_names[] = {
@@ -165,7 +166,7 @@ lc_status_public_json(const lc_record_t *rec)
 json_t *
 lc_status_full_json(const lc_record_t *rec)
 {
-    json_t  *obj, *cert, *error;
+    json_t  *obj, *cert, *dns, *error;
 
     obj = json_object();
     if (obj == NULL) {
@@ -173,6 +174,7 @@ lc_status_full_json(const lc_record_t *rec)
     }
 
     cert = rec->has_cert ? lc_json_cert(&rec->cert, 1) : json_null();
+    dns = (rec->dns_len > 0) ? lc_json_dns(rec) : json_null();
     error = rec->has_error ? lc_json_error(rec) : json_null();
 
     if (json_object_set_new(obj, "domain",
@@ -182,7 +184,7 @@ lc_status_full_json(const lc_record_t *rec)
         || json_object_set_new(obj, "stage",
                                json_string(lc_stage_name(rec->stage)))
         || json_object_set_new(obj, "certificate", cert)
-        || json_object_set_new(obj, "dns", json_null())
+        || json_object_set_new(obj, "dns", dns)
         || json_object_set_new(obj, "last_error", error)
         || json_object_set_new(obj, "next_attempt_at",
                                lc_json_time(rec->next_attempt_at, 1))
@@ -436,4 +438,33 @@ lc_json_error(const lc_record_t *rec)
     }
 
     return obj;
+}
+
+
+/*
+ * The stored "dns" object.  The text was written by lc_verify_dns_json()
+ * but sits in shared memory: anything that is not an object shows as
+ * null rather than costing the whole answer.
+ */
+
+static json_t *
+lc_json_dns(const lc_record_t *rec)
+{
+    size_t   len;
+    json_t  *dns;
+
+    len = rec->dns_len;
+
+    if (len > sizeof(rec->dns)) {
+        len = sizeof(rec->dns);
+    }
+
+    dns = json_loadb(rec->dns, len, 0, NULL);
+
+    if (dns == NULL || !json_is_object(dns)) {
+        json_decref(dns);
+        return json_null();
+    }
+
+    return dns;
 }

@@ -16,6 +16,9 @@
 #include "lc_cert.h"
 
 
+#define LC_DNS_JSON_MAX  1024           /* the stored "dns" object */
+
+
 typedef enum {
     LC_STATUS_UNKNOWN = 0,
     LC_STATUS_PENDING,
@@ -43,6 +46,8 @@ typedef struct {
     lc_error_t      error;
     time_t          next_attempt_at;    /* 0: none */
     time_t          updated_at;         /* 0: never (domain not seen) */
+    size_t          dns_len;            /* 0: never checked */
+    char            dns[LC_DNS_JSON_MAX];  /* the "dns" object, JSON text */
 } lc_record_t;
 
 
@@ -66,7 +71,8 @@ json_t *lc_status_public_json(const lc_record_t *rec);
 /*
  * The full object: domain, status, stage, certificate (not_before,
  * not_after, serial (hex, uppercase, colon-free), issuer, sha256 (hex,
- * lowercase)) or null, dns (null), last_error (at, type, detail) or null,
+ * lowercase)) or null, dns (the object in rec->dns, or null when
+ * dns_len is 0), last_error (at, type, detail) or null,
  * next_attempt_at or null, updated_at or null.
  */
 json_t *lc_status_full_json(const lc_record_t *rec);

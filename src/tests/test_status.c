@@ -313,6 +313,106 @@ test_full_nulls(void **state)
 
 
 static void
+t_set_dns(lc_record_t *rec, const char *text)
+{
+    rec->dns_len = strlen(text);
+    assert_true(rec->dns_len <= sizeof(rec->dns));
+    memcpy(rec->dns, text, rec->dns_len);
+}
+
+
+static void
+test_full_dns(void **state)
+{
+    char         *s;
+    lc_record_t   rec;
+
+    static const char  dns[] =
+        "{\"verified\":true,\"checked_at\":\"2026-09-21T14:13:20Z\","
+        "\"cname_chain\":[\"a.example\",\"edge.linkcert.net\"],"
+        "\"addresses\":[],\"caa\":[{\"owner\":\"a.example\",\"flags\":0,"
+        "\"tag\":\"issue\",\"value\":\"letsencrypt.org\"}],\"error\":null}";
+
+    (void) state;
+
+    lc_record_init(&rec, "a.example");
+
+    /* the stored object as it is, not NUL-terminated */
+
+    memset(rec.dns, 'X', sizeof(rec.dns));
+    t_set_dns(&rec, dns);
+
+    lc_assert_dump(lc_status_full_json(&rec),
+                   "{\"domain\":\"a.example\",\"status\":\"unknown\","
+                   "\"stage\":\"none\",\"certificate\":null,"
+                   "\"dns\":{\"verified\":true,"
+                   "\"checked_at\":\"2026-09-21T14:13:20Z\","
+                   "\"cname_chain\":[\"a.example\",\"edge.linkcert.net\"],"
+                   "\"addresses\":[],\"caa\":[{\"owner\":\"a.example\","
+                   "\"flags\":0,\"tag\":\"issue\","
+                   "\"value\":\"letsencrypt.org\"}],\"error\":null},"
+                   "\"last_error\":null,\"next_attempt_at\":null,"
+                   "\"updated_at\":null}\n");
+
+    /* the text up to dns_len only */
+
+    rec.dns_len = 2;
+    memcpy(rec.dns, "{}garbage", 9);
+    s = lc_json_dump(lc_status_full_json(&rec), NULL);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "\"dns\":{},\"last_error\""));
+    free(s);
+
+    /* never checked */
+
+    rec.dns_len = 0;
+    s = lc_json_dump(lc_status_full_json(&rec), NULL);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "\"dns\":null,\"last_error\""));
+    free(s);
+
+    /* not an object, or not JSON: null, the rest stays */
+
+    t_set_dns(&rec, "[1,2]");
+    s = lc_json_dump(lc_status_full_json(&rec), NULL);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "\"dns\":null,\"last_error\""));
+    free(s);
+
+    t_set_dns(&rec, "{\"verified\":tru");
+    s = lc_json_dump(lc_status_full_json(&rec), NULL);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "\"dns\":null,\"last_error\""));
+    free(s);
+
+    t_set_dns(&rec, "{} {}");
+    s = lc_json_dump(lc_status_full_json(&rec), NULL);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "\"dns\":null,\"last_error\""));
+    free(s);
+
+    /* a NUL inside */
+
+    t_set_dns(&rec, "{\"a\":1} ");
+    rec.dns[7] = '\0';
+    s = lc_json_dump(lc_status_full_json(&rec), NULL);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "\"dns\":null,\"last_error\""));
+    free(s);
+
+    /* a length past the array is not read past it */
+
+    memset(rec.dns, ' ', sizeof(rec.dns));
+    memcpy(rec.dns, "{\"a\":1}", 7);
+    rec.dns_len = sizeof(rec.dns) + 1000;
+    s = lc_json_dump(lc_status_full_json(&rec), NULL);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "\"dns\":{\"a\":1},\"last_error\""));
+    free(s);
+}
+
+
+static void
 test_full_serials(void **state)
 {
     char         *s;
@@ -618,6 +718,7 @@ main(void)
         cmocka_unit_test(test_public_with_cert),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_full_nulls),
+        cmocka_unit_test(test_full_dns),
         cmocka_unit_test(test_full_serials),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_invalid_utf8),

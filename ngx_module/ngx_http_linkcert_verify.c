@@ -1,0 +1,221 @@
+
+/*
+ * linkcert: DNS verification jobs.
+ *
+ * Worker 0 alone runs them.  Any worker's "Verify domain" request only
+ * schedules the domain in the shared table; a cancelable timer here polls
+ * the table every 100 ms, takes the domains that are due and drives, for
+ * each, the DNS rule of src/lc_verify.c with c-ares queries.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <ares.h>
+
+#include "ngx_http_linkcert.h"
+#include "lc_dnsmsg.h"
+
+
+#define NGX_HTTP_LINKCERT_POLL       100        /* ms */
+#define NGX_HTTP_LINKCERT_JOBS_MAX   64
+#define NGX_HTTP_LINKCERT_LEASE      300000     /* ms */
+
+
+typedef struct {
+    ngx_queue_t                     queue;
+    lc_verify_t                     verify;
+    lc_dns_answer_t                 answer;
+    char                            qname[LC_DOMAIN_MAX + 1];
+    lc_qtype_e                      qtype;
+} ngx_http_linkcert_job_t;
+
+
+static void ngx_http_linkcert_verify_poll(ngx_event_t *ev);
+static void ngx_http_linkcert_verify_step(ngx_http_linkcert_job_t *job);
+static void ngx_http_linkcert_verify_answer(void *arg, int status,
+    int timeouts, unsigned char *abuf, int alen);
+static void ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job);
+
+
+static ngx_event_t                     ngx_http_linkcert_poll_ev;
+static ngx_queue_t                     ngx_http_linkcert_jobs;
+static ngx_uint_t                      ngx_http_linkcert_njobs;
+static ngx_http_linkcert_main_conf_t  *ngx_http_linkcert_verify_conf;
+
+
+ngx_int_t
+ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    if ((ngx_process != NGX_PROCESS_WORKER
+         && ngx_process != NGX_PROCESS_SINGLE)
+        || ngx_worker != 0)
+    {
+        return NGX_OK;
+    }
+
+    lmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_linkcert_module);
+
+    if (lmcf == NULL || !lmcf->enabled || lmcf->verify == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_linkcert_dns_init(cycle, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_queue_init(&ngx_http_linkcert_jobs);
+    ngx_http_linkcert_njobs = 0;
+    ngx_http_linkcert_verify_conf = lmcf;
+
+    ngx_http_linkcert_poll_ev.handler = ngx_http_linkcert_verify_poll;
+    ngx_http_linkcert_poll_ev.log = cycle->log;
+    ngx_http_linkcert_poll_ev.cancelable = 1;
+
+    ngx_add_timer(&ngx_http_linkcert_poll_ev, NGX_HTTP_LINKCERT_POLL);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Jobs still waiting for DNS are answered with ARES_EDESTRUCTION and hand
+ * their domain back to the table, for the next worker 0 to pick up.
+ */
+
+void
+ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_linkcert_verify_conf == NULL) {
+        return;
+    }
+
+    if (ngx_http_linkcert_poll_ev.timer_set) {
+        ngx_del_timer(&ngx_http_linkcert_poll_ev);
+    }
+
+    ngx_http_linkcert_dns_exit();
+
+    ngx_http_linkcert_verify_conf = NULL;
+}
+
+
+static void
+ngx_http_linkcert_verify_poll(ngx_event_t *ev)
+{
+    ngx_uint_t                      i, n;
+    ngx_http_linkcert_job_t        *job;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    static char  names[NGX_HTTP_LINKCERT_JOBS_MAX][LC_DOMAIN_MAX + 1];
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    lmcf = ngx_http_linkcert_verify_conf;
+
+    n = ngx_http_linkcert_table_due(lmcf->shm_zone, NGX_HTTP_LINKCERT_LEASE,
+                                    names, NGX_HTTP_LINKCERT_JOBS_MAX
+                                           - ngx_http_linkcert_njobs);
+
+    for (i = 0; i < n; i++) {
+        job = ngx_alloc(sizeof(ngx_http_linkcert_job_t), ev->log);
+
+        if (job == NULL) {
+            ngx_http_linkcert_table_release(lmcf->shm_zone,
+                                            (u_char *) names[i],
+                                            ngx_strlen(names[i]));
+            continue;
+        }
+
+        lc_verify_init(&job->verify, lmcf->verify, names[i]);
+
+        ngx_queue_insert_tail(&ngx_http_linkcert_jobs, &job->queue);
+        ngx_http_linkcert_njobs++;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                       "linkcert: verifying \"%s\"", names[i]);
+
+        ngx_http_linkcert_verify_step(job);
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_LINKCERT_POLL);
+}
+
+
+static void
+ngx_http_linkcert_verify_step(ngx_http_linkcert_job_t *job)
+{
+    if (!lc_verify_next(&job->verify, job->qname, &job->qtype)) {
+        ngx_http_linkcert_verify_done(job);
+        return;
+    }
+
+    /* c-ares may call back at once: the job is not touched afterwards */
+
+    if (ngx_http_linkcert_dns_query(job->qname, lc_qtype_to_ns(job->qtype),
+                                    ngx_http_linkcert_verify_answer, job)
+        != NGX_OK)
+    {
+        ngx_http_linkcert_verify_answer(job, ARES_ECANCELLED, 0, NULL, 0);
+    }
+}
+
+
+static void
+ngx_http_linkcert_verify_answer(void *arg, int status, int timeouts,
+    unsigned char *abuf, int alen)
+{
+    ngx_http_linkcert_job_t *job = arg;
+
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_linkcert_verify_conf;
+
+    if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) {
+        if (lmcf) {
+            ngx_http_linkcert_table_release(lmcf->shm_zone,
+                                          (u_char *) job->verify.domain,
+                                          ngx_strlen(job->verify.domain));
+        }
+
+        ngx_queue_remove(&job->queue);
+        ngx_http_linkcert_njobs--;
+        ngx_free(job);
+        return;
+    }
+
+    lc_dns_answer_from_ares(status, abuf, alen, job->qname, job->qtype,
+                            &job->answer);
+
+    lc_verify_feed(&job->verify, &job->answer);
+
+    ngx_http_linkcert_verify_step(job);
+}
+
+
+static void
+ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job)
+{
+    size_t                          len;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+    char                            dns[LC_DNS_JSON_MAX];
+
+    lmcf = ngx_http_linkcert_verify_conf;
+
+    len = lc_verify_dns_json(&job->verify, ngx_time(), dns, sizeof(dns));
+
+    ngx_http_linkcert_table_verified(lmcf->shm_zone, &job->verify,
+                                     (u_char *) dns, len,
+                                     ngx_cycle->log);
+
+    ngx_queue_remove(&job->queue);
+    ngx_http_linkcert_njobs--;
+    ngx_free(job);
+}

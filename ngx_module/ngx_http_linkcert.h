@@ -17,6 +17,8 @@
 #include "lc_cert.h"
 #include "lc_status.h"
 #include "lc_verify.h"
+#include "lc_http.h"
+#include "lc_acme.h"
 
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
@@ -44,6 +46,8 @@ typedef struct {
 
     u_char                         attempts;     /* transient failures */
     u_char                         busy;         /* a job holds it */
+    u_char                         val_failures; /* in the hour below */
+    time_t                         val_window;   /* first failed validation */
 
     uint64_t                       store_stamp;
     uint32_t                       generation;
@@ -68,6 +72,8 @@ typedef struct {
     ngx_rbtree_node_t              sentinel;
     ngx_rbtree_t                   due;          /* entries with work */
     ngx_rbtree_node_t              due_sentinel;
+    ngx_rbtree_t                   challenges;   /* HTTP-01 tokens */
+    ngx_rbtree_node_t              challenges_sentinel;
     ngx_uint_t                     count[3];     /* by lc_status_e */
     uint32_t                       scan;
     time_t                         full_logged;
@@ -95,6 +101,14 @@ typedef struct {
     ngx_str_t                      resolver;     /* "ip:port,..." for c-ares */
     ngx_msec_t                     resolver_timeout;
     ngx_uint_t                     resolver_attempts;
+
+    ngx_str_t                      acme_directory;  /* "": no ACME */
+    ngx_str_t                      acme_trusted;
+    ngx_array_t                   *acme_contacts;   /* of char * */
+    ngx_str_t                      acme_eab_kid;
+    ngx_str_t                      acme_eab_key;    /* decoded HMAC key */
+    ngx_uint_t                     key_type;        /* lc_acme_key_type_e */
+    ngx_ssl_t                     *acme_ssl;        /* client context */
 } ngx_http_linkcert_main_conf_t;
 
 
@@ -156,12 +170,31 @@ typedef enum {
 ngx_http_linkcert_post_e ngx_http_linkcert_table_post(
     ngx_shm_zone_t *shm_zone, u_char *name, size_t len, lc_record_t *rec,
     time_t *retry_after);
+typedef struct {
+    char                           name[LC_DOMAIN_MAX + 1];
+    lc_stage_e                     stage;        /* verifying or ordering */
+} ngx_http_linkcert_due_t;
+
 ngx_uint_t ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone,
-    ngx_msec_t lease, char (*names)[LC_DOMAIN_MAX + 1], ngx_uint_t max);
+    ngx_msec_t lease, ngx_http_linkcert_due_t *due, ngx_uint_t max,
+    ngx_uint_t orders);
 void ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len);
 void ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone,
-    lc_verify_t *v, u_char *dns, size_t dns_len, ngx_log_t *log);
+    lc_verify_t *v, u_char *dns, size_t dns_len, ngx_uint_t order,
+    ngx_log_t *log);
+void ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, lc_cert_info_t *info, uint64_t stamp, ngx_log_t *log);
+void ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, const lc_error_t *err, ngx_uint_t transient,
+    time_t retry_after, ngx_log_t *log);
+
+ngx_int_t ngx_http_linkcert_challenge_set(ngx_shm_zone_t *shm_zone,
+    const char *domain, const char *token, const char *key_authorization);
+void ngx_http_linkcert_challenge_del(ngx_shm_zone_t *shm_zone,
+    const char *token);
+ngx_int_t ngx_http_linkcert_challenge_get(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *domain, ngx_str_t *token, u_char *buf, size_t *len);
 
 
 /* ngx_http_linkcert_store.c */
@@ -172,6 +205,14 @@ ngx_int_t ngx_http_linkcert_store_load(ngx_shm_zone_t *shm_zone,
     ngx_str_t *store, ngx_log_t *log);
 lc_cert_t *ngx_http_linkcert_store_read_cert(ngx_str_t *store,
     u_char *name, size_t len, ngx_log_t *log, lc_error_t *err);
+ngx_int_t ngx_http_linkcert_store_read_file(u_char *path,
+    ngx_http_linkcert_file_t *file, lc_error_t *err, const char *what,
+    size_t max);
+ngx_int_t ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
+    const char *file, const char *data, size_t len, ngx_uint_t mode,
+    ngx_log_t *log);
+uint64_t ngx_http_linkcert_store_domain_stamp(ngx_str_t *store,
+    const char *name);
 
 
 /* ngx_http_linkcert_dns.c */
@@ -184,10 +225,51 @@ ngx_int_t ngx_http_linkcert_dns_query(const char *name, int type,
     unsigned char *abuf, int alen), void *arg);
 
 
+ngx_int_t ngx_http_linkcert_dns_resolve(const char *host,
+    void (*callback)(void *arg, int status, int timeouts,
+    struct hostent *hostent), void *arg);
+
+
+/* ngx_http_linkcert_client.c */
+
+typedef struct ngx_http_linkcert_fetch_s  ngx_http_linkcert_fetch_t;
+
+/* res is NULL and error says why when there is no complete response */
+typedef void (*ngx_http_linkcert_fetch_handler_pt)(void *data,
+    lc_http_response_t *res, const char *error);
+
+ngx_http_linkcert_fetch_t *ngx_http_linkcert_fetch(ngx_ssl_t *ssl,
+    const char *method, const char *url, const char *accept,
+    const char *content_type, const char *body, size_t body_len,
+    ngx_http_linkcert_fetch_handler_pt handler, void *data, ngx_log_t *log);
+
+
 /* ngx_http_linkcert_verify.c */
 
 ngx_int_t ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle);
+
+
+/* ngx_http_linkcert_acme.c */
+
+ngx_int_t ngx_http_linkcert_acme_init_process(ngx_cycle_t *cycle,
+    ngx_http_linkcert_main_conf_t *lmcf);
+ngx_uint_t ngx_http_linkcert_acme_ready(void);
+ngx_int_t ngx_http_linkcert_acme_order(const char *domain);
+void ngx_http_linkcert_acme_exit_process(void);
+
+
+/* ngx_http_linkcert_index.c */
+
+typedef struct ngx_http_linkcert_index_s  ngx_http_linkcert_index_t;
+
+ngx_http_linkcert_index_t *ngx_http_linkcert_index_read(ngx_str_t *store,
+    ngx_pool_t *pool, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_index_lookup(ngx_http_linkcert_index_t *idx,
+    u_char *name, size_t len, ngx_http_linkcert_loaded_t *loaded);
+void ngx_http_linkcert_index_free(ngx_http_linkcert_index_t *idx);
+ngx_int_t ngx_http_linkcert_index_write(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *store, ngx_log_t *log);
 
 
 /* ngx_http_linkcert_ssl.c */

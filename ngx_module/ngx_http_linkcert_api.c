@@ -49,6 +49,8 @@ static ngx_int_t ngx_http_linkcert_api_domains(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_api_fail_t *fail);
 static ngx_int_t ngx_http_linkcert_api_arg(ngx_http_request_t *r,
@@ -66,6 +68,8 @@ static ngx_int_t ngx_http_linkcert_api_header(ngx_http_request_t *r,
 
 static ngx_str_t  ngx_http_linkcert_api_prefix =
     ngx_string("/.well-known/ssl-status");
+static ngx_str_t  ngx_http_linkcert_challenge_prefix =
+    ngx_string("/.well-known/acme-challenge/");
 
 
 ngx_int_t
@@ -84,8 +88,20 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
 
     lscf = ngx_http_get_module_srv_conf(r, ngx_http_linkcert_module);
 
-    if (!lscf->enable
-        || r->uri.len < ngx_http_linkcert_api_prefix.len
+    if (!lscf->enable) {
+        return NGX_DECLINED;
+    }
+
+    if (r->uri.len > ngx_http_linkcert_challenge_prefix.len
+        && ngx_strncmp(r->uri.data, ngx_http_linkcert_challenge_prefix.data,
+                       ngx_http_linkcert_challenge_prefix.len)
+           == 0)
+    {
+        lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
+        return ngx_http_linkcert_acme_challenge(r, lmcf);
+    }
+
+    if (r->uri.len < ngx_http_linkcert_api_prefix.len
         || ngx_strncmp(r->uri.data, ngx_http_linkcert_api_prefix.data,
                        ngx_http_linkcert_api_prefix.len)
            != 0)
@@ -421,6 +437,78 @@ ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     }
 
     return ngx_http_linkcert_api_send(r, NGX_HTTP_ACCEPTED, json);
+}
+
+
+/*
+ * HTTP-01: the key authorization of a live order, for its own domain and
+ * token only; anything else goes on to the server's locations.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_str_t     domain, token;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+    char          name[LC_DOMAIN_MAX + 1];
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
+        || lc_domain_from_host((char *) r->headers_in.server.data,
+                               r->headers_in.server.len, name, &len, NULL)
+           != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    domain.data = (u_char *) name;
+    domain.len = len;
+
+    token.data = r->uri.data + ngx_http_linkcert_challenge_prefix.len;
+    token.len = r->uri.len - ngx_http_linkcert_challenge_prefix.len;
+
+    b = ngx_create_temp_buf(r->pool, LC_ACME_KEYAUTH_MAX);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = LC_ACME_KEYAUTH_MAX;
+
+    if (ngx_http_linkcert_challenge_get(lmcf->shm_zone, &domain, &token,
+                                        b->pos, &len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    b->last = b->pos + len;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "text/plain");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc != NGX_ERROR && rc <= NGX_OK && !r->header_only) {
+        out.buf = b;
+        out.next = NULL;
+        rc = ngx_http_output_filter(r, &out);
+    }
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
 }
 
 

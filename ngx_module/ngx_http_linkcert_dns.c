@@ -153,6 +153,25 @@ ngx_http_linkcert_dns_query(const char *name, int type,
 }
 
 
+/* a host name to IPv4 addresses, /etc/hosts first (c-ares' "fb" order) */
+
+ngx_int_t
+ngx_http_linkcert_dns_resolve(const char *host, ares_host_callback callback,
+    void *arg)
+{
+    if (ngx_http_linkcert_dns == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ares_gethostbyname(ngx_http_linkcert_dns->channel, host, AF_INET,
+                       callback, arg);
+
+    ngx_http_linkcert_dns_set_timer();
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_linkcert_dns_sock_state(void *data, ares_socket_t fd, int readable,
     int writable)

@@ -45,6 +45,21 @@ static char *ngx_http_linkcert_caa_identity(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_linkcert_resolver(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_linkcert_acme_directory(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_linkcert_acme_contact(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_linkcert_acme_eab(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_linkcert_acme_ssl(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+
+
+static ngx_conf_enum_t  ngx_http_linkcert_key_types[] = {
+    { ngx_string("ec256"), LC_ACME_KEY_EC256 },
+    { ngx_string("rsa2048"), LC_ACME_KEY_RSA2048 },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_http_linkcert_commands[] = {
@@ -112,6 +127,41 @@ static ngx_command_t  ngx_http_linkcert_commands[] = {
       0,
       NULL },
 
+    { ngx_string("linkcert_acme_directory"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_acme_directory,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_acme_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, acme_trusted),
+      NULL },
+
+    { ngx_string("linkcert_acme_contact"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_linkcert_acme_contact,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_acme_eab"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_linkcert_acme_eab,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_key_type"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, key_type),
+      &ngx_http_linkcert_key_types },
+
       ngx_null_command
 };
 
@@ -170,6 +220,7 @@ ngx_http_linkcert_create_main_conf(ngx_conf_t *cf)
     lmcf->cache_size = NGX_CONF_UNSET_UINT;
     lmcf->resolver_timeout = NGX_CONF_UNSET_MSEC;
     lmcf->resolver_attempts = NGX_CONF_UNSET_UINT;
+    lmcf->key_type = NGX_CONF_UNSET_UINT;
 
     return lmcf;
 }
@@ -183,6 +234,17 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(lmcf->cache_size, 4096);
     ngx_conf_init_msec_value(lmcf->resolver_timeout, 5000);
     ngx_conf_init_uint_value(lmcf->resolver_attempts, 2);
+    ngx_conf_init_uint_value(lmcf->key_type, LC_ACME_KEY_EC256);
+
+    if (lmcf->acme_directory.data == NULL) {
+        ngx_str_set(&lmcf->acme_directory,
+                    "https://acme-v02.api.letsencrypt.org/directory");
+    }
+
+    if (lmcf->acme_trusted.data == NULL) {
+        ngx_str_set(&lmcf->acme_trusted,
+                    "/etc/ssl/certs/ca-certificates.crt");
+    }
 
     /* the CAA identity alone does not make verification possible */
 
@@ -286,7 +348,9 @@ ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
     ngx_cpystrn(p, lmcf->store.data, lmcf->store.len + 1);
     lmcf->store.data = p;
 
-    if (ngx_http_linkcert_ssl_init(cf, lmcf) != NGX_OK) {
+    if (ngx_http_linkcert_ssl_init(cf, lmcf) != NGX_OK
+        || ngx_http_linkcert_acme_ssl(cf, lmcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -752,4 +816,211 @@ invalid:
                        "invalid value \"%V\" in \"linkcert_resolver\"",
                        &value[i]);
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * The client context for the ACME server: its certificate chain and host
+ * name are always verified, against linkcert_acme_trusted_certificate.
+ * Only an edge that can verify domains ever orders.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_acme_ssl(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (lmcf->verify == NULL || lmcf->acme_directory.len == 0) {
+        return NGX_OK;
+    }
+
+    lmcf->acme_ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (lmcf->acme_ssl == NULL) {
+        return NGX_ERROR;
+    }
+
+    lmcf->acme_ssl->log = cf->log;
+
+    if (ngx_ssl_create(lmcf->acme_ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(lmcf->acme_ssl);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = lmcf->acme_ssl;
+
+    return ngx_ssl_trusted_certificate(cf, lmcf->acme_ssl,
+                                       &lmcf->acme_trusted, 10);
+}
+
+
+static char *
+ngx_http_linkcert_acme_directory(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_linkcert_main_conf_t *lmcf = conf;
+
+    int          https;
+    unsigned     port;
+    ngx_str_t   *value;
+    const char  *path;
+    char         host[256];
+
+    if (lmcf->acme_directory.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(&lmcf->acme_directory, "");
+        return NGX_CONF_OK;
+    }
+
+    if (lc_http_url((char *) value[1].data, &https, host, sizeof(host),
+                    &port, &path)
+        != 0
+        || !https)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid URL \"%V\" in "
+                           "\"linkcert_acme_directory\", expected "
+                           "https://host[:port]/path or off", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf->acme_directory = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_linkcert_acme_contact(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_linkcert_main_conf_t *lmcf = conf;
+
+    char       **contact;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (lmcf->acme_contacts) {
+        return "is duplicate";
+    }
+
+    if (cf->args->nelts > 9) {
+        return "takes at most 8 URIs";
+    }
+
+    lmcf->acme_contacts = ngx_array_create(cf->pool, cf->args->nelts,
+                                           sizeof(char *));
+    if (lmcf->acme_contacts == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, ':')
+            == NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid URI \"%V\" in "
+                               "\"linkcert_acme_contact\", expected e.g. "
+                               "mailto:ops@example.com", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        contact = ngx_array_push(lmcf->acme_contacts);
+        if (contact == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *contact = (char *) value[i].data;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* linkcert_acme_eab kid file: the file holds the base64url HMAC key */
+
+static char *
+ngx_http_linkcert_acme_eab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_linkcert_main_conf_t *lmcf = conf;
+
+    u_char      *start, *end;
+    ssize_t      n;
+    ngx_fd_t     fd;
+    ngx_str_t   *value, file, src;
+    u_char       buf[1024];
+
+    if (lmcf->acme_eab_kid.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    file = value[2];
+
+    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"linkcert_acme_eab\": " ngx_open_file_n
+                           " \"%s\" failed", file.data);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, buf, sizeof(buf));
+    (void) ngx_close_file(fd);
+
+    start = buf;
+    end = buf + (n > 0 ? n : 0);
+
+    while (start < end && isspace(*start)) {
+        start++;
+    }
+
+    while (end > start && isspace(end[-1])) {
+        end--;
+    }
+
+    src.data = start;
+    src.len = end - start;
+
+    lmcf->acme_eab_key.data = ngx_pnalloc(cf->pool,
+                                          ngx_base64_decoded_length(src.len));
+    if (lmcf->acme_eab_key.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (src.len == 0
+        || ngx_decode_base64url(&lmcf->acme_eab_key, &src) != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_acme_eab\": \"%s\" does not hold a "
+                           "base64url HMAC key", file.data);
+        ngx_explicit_memzero(buf, sizeof(buf));
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    lmcf->acme_eab_kid = value[1];
+
+    return NGX_CONF_OK;
 }

@@ -24,12 +24,10 @@
 static ngx_int_t ngx_http_linkcert_store_mkdir(ngx_core_conf_t *ccf,
     u_char *path, ngx_log_t *log);
 static ngx_int_t ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *store, u_char *name, size_t len, uint32_t scan,
-    ngx_log_t *log);
+    ngx_str_t *store, ngx_http_linkcert_index_t *idx, u_char *name,
+    size_t len, uint32_t scan, ngx_log_t *log);
 static uint64_t ngx_http_linkcert_store_stamp(u_char *dir, size_t dlen,
     lc_error_t *err);
-static ngx_int_t ngx_http_linkcert_store_read(u_char *path,
-    ngx_http_linkcert_file_t *file, lc_error_t *err, const char *what);
 static u_char *ngx_http_linkcert_store_path(u_char *buf, ngx_str_t *store,
     u_char *name, size_t len, const char *file);
 
@@ -127,10 +125,13 @@ ngx_http_linkcert_store_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
     ngx_err_t         err;
     ngx_msec_t        start;
     ngx_uint_t        seen, gone;
+    ngx_pool_t       *pool;
     const char       *reason;
     struct dirent    *de;
     u_char            path[NGX_MAX_PATH];
     char              name[LC_DOMAIN_MAX + 1];
+
+    ngx_http_linkcert_index_t  *idx;
 
     ngx_time_update();
     start = ngx_current_msec;
@@ -143,6 +144,14 @@ ngx_http_linkcert_store_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
                       "linkcert_store: opendir(\"%s\") failed", path);
         return NGX_ERROR;
     }
+
+    pool = ngx_create_pool(16384, log);
+    if (pool == NULL) {
+        closedir(dir);
+        return NGX_ERROR;
+    }
+
+    idx = ngx_http_linkcert_index_read(store, pool, log);
 
     scan = ngx_http_linkcert_table_begin_scan(shm_zone);
     seen = 0;
@@ -181,8 +190,8 @@ ngx_http_linkcert_store_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
 
         seen++;
 
-        if (ngx_http_linkcert_store_domain(shm_zone, store, (u_char *) name,
-                                           len, scan, log)
+        if (ngx_http_linkcert_store_domain(shm_zone, store, idx,
+                                           (u_char *) name, len, scan, log)
             != NGX_OK)
         {
             seen--;
@@ -191,7 +200,14 @@ ngx_http_linkcert_store_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
 
     closedir(dir);
 
+    ngx_http_linkcert_index_free(idx);
+    ngx_destroy_pool(pool);
+
     gone = ngx_http_linkcert_table_end_scan(shm_zone, scan);
+
+    if (!ngx_test_config) {
+        (void) ngx_http_linkcert_index_write(shm_zone, store, log);
+    }
 
     ngx_time_update();
 
@@ -206,7 +222,8 @@ ngx_http_linkcert_store_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
 
 static ngx_int_t
 ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
-    u_char *name, size_t len, uint32_t scan, ngx_log_t *log)
+    ngx_http_linkcert_index_t *idx, u_char *name, size_t len, uint32_t scan,
+    ngx_log_t *log)
 {
     lc_cert_t                   *cert;
     ngx_http_linkcert_loaded_t   loaded;
@@ -227,7 +244,18 @@ ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
         return NGX_OK;
     }
 
-    if (loaded.stamp != 0) {
+    if (loaded.stamp != 0
+        && ngx_http_linkcert_index_lookup(idx, name, len, &loaded) == NGX_OK)
+    {
+        /* the certificate may have expired since the index was written */
+
+        if (loaded.ok && loaded.info.not_after <= ngx_time()) {
+            loaded.ok = 0;
+            lc_error_set(&loaded.error, "store_expired",
+                         "the certificate has expired");
+        }
+
+    } else if (loaded.stamp != 0) {
         cert = ngx_http_linkcert_store_read_cert(store, name, len, log,
                                                  &loaded.error);
 
@@ -277,7 +305,8 @@ ngx_http_linkcert_store_read_cert(ngx_str_t *store, u_char *name,
     (void) ngx_http_linkcert_store_path(path, store, name, len,
                                         "fullchain.pem");
 
-    if (ngx_http_linkcert_store_read(path, &chain, err, "fullchain.pem")
+    if (ngx_http_linkcert_store_read_file(path, &chain, err, "fullchain.pem",
+                                          NGX_HTTP_LINKCERT_FILE_MAX)
         != NGX_OK)
     {
         return NULL;
@@ -286,7 +315,8 @@ ngx_http_linkcert_store_read_cert(ngx_str_t *store, u_char *name,
     (void) ngx_http_linkcert_store_path(path, store, name, len,
                                         "privkey.pem");
 
-    if (ngx_http_linkcert_store_read(path, &key, err, "privkey.pem")
+    if (ngx_http_linkcert_store_read_file(path, &key, err, "privkey.pem",
+                                          NGX_HTTP_LINKCERT_FILE_MAX)
         != NGX_OK)
     {
         goto done;
@@ -350,9 +380,10 @@ ngx_http_linkcert_store_stamp(u_char *dir, size_t dlen, lc_error_t *err)
 }
 
 
-static ngx_int_t
-ngx_http_linkcert_store_read(u_char *path, ngx_http_linkcert_file_t *file,
-    lc_error_t *err, const char *what)
+ngx_int_t
+ngx_http_linkcert_store_read_file(u_char *path,
+    ngx_http_linkcert_file_t *file, lc_error_t *err, const char *what,
+    size_t max)
 {
     ssize_t          n;
     ngx_fd_t         fd;
@@ -365,8 +396,9 @@ ngx_http_linkcert_store_read(u_char *path, ngx_http_linkcert_file_t *file,
     fd = ngx_open_file(path, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
     if (fd == NGX_INVALID_FILE) {
-        lc_error_set(err, "store_unreadable", "%s: %s", what,
-                     strerror(ngx_errno));
+        e = ngx_errno;
+        lc_error_set(err, "store_unreadable", "%s: %s", what, strerror(e));
+        ngx_set_errno(e);
         return NGX_ERROR;
     }
 
@@ -376,9 +408,9 @@ ngx_http_linkcert_store_read(u_char *path, ngx_http_linkcert_file_t *file,
         goto failed;
     }
 
-    if (!ngx_is_file(&fi) || ngx_file_size(&fi) > NGX_HTTP_LINKCERT_FILE_MAX) {
+    if (!ngx_is_file(&fi) || ngx_file_size(&fi) > (off_t) max) {
         lc_error_set(err, "store_unreadable",
-                     "%s is not a regular file under 1 MB", what);
+                     "%s is not a regular file or too large", what);
         goto failed;
     }
 
@@ -418,4 +450,106 @@ ngx_http_linkcert_store_path(u_char *buf, ngx_str_t *store, u_char *name,
     size_t len, const char *file)
 {
     return ngx_sprintf(buf, "%V/domains/%*s/%s%Z", store, len, name, file);
+}
+
+
+/*
+ * Atomic replacement of <store>/<dir>/<file>: a temporary file in the same
+ * directory, fsync, rename, fsync of the directory.  A crash or a full
+ * disk at any point leaves the old complete file or the new one.
+ */
+
+ngx_int_t
+ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
+    const char *file, const char *data, size_t len, ngx_uint_t mode,
+    ngx_log_t *log)
+{
+    int          fd, dfd;
+    size_t       done;
+    ssize_t      n;
+    ngx_err_t    err;
+    u_char       path[NGX_MAX_PATH], tmp[NGX_MAX_PATH], dpath[NGX_MAX_PATH];
+
+    ngx_sprintf(dpath, "%V/%s%Z", store, dir);
+    ngx_sprintf(path, "%V/%s/%s%Z", store, dir, file);
+    ngx_sprintf(tmp, "%V/%s/.%s.XXXXXX%Z", store, dir, file);
+
+    if (mkdir((char *) dpath, 0700) == -1 && ngx_errno != NGX_EEXIST) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "linkcert: mkdir(\"%s\") failed", dpath);
+        return NGX_ERROR;
+    }
+
+    fd = mkstemp((char *) tmp);
+    if (fd == -1) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "linkcert: mkstemp(\"%s\") failed", tmp);
+        return NGX_ERROR;
+    }
+
+    for (done = 0; done < len; done += n) {
+        n = write(fd, data + done, len - done);
+
+        if (n == -1) {
+            if (ngx_errno == NGX_EINTR) {
+                n = 0;
+                continue;
+            }
+
+            goto failed;
+        }
+    }
+
+    if (fchmod(fd, (mode_t) mode) == -1 || fsync(fd) == -1) {
+        goto failed;
+    }
+
+    if (close(fd) == -1) {
+        fd = -1;
+        goto failed;
+    }
+
+    fd = -1;
+
+    if (rename((char *) tmp, (char *) path) == -1) {
+        goto failed;
+    }
+
+    dfd = open((char *) dpath, O_RDONLY|O_DIRECTORY);
+
+    if (dfd != -1) {
+        (void) fsync(dfd);
+        (void) close(dfd);
+    }
+
+    return NGX_OK;
+
+failed:
+
+    err = ngx_errno;
+
+    ngx_log_error(NGX_LOG_ERR, log, err,
+                  "linkcert: writing \"%s\" failed, the old file is kept",
+                  path);
+
+    if (fd != -1) {
+        (void) close(fd);
+    }
+
+    (void) unlink((char *) tmp);
+
+    return NGX_ERROR;
+}
+
+
+uint64_t
+ngx_http_linkcert_store_domain_stamp(ngx_str_t *store, const char *name)
+{
+    lc_error_t  err;
+    u_char      dir[NGX_MAX_PATH];
+
+    (void) ngx_http_linkcert_store_path(dir, store, (u_char *) name,
+                                        ngx_strlen(name), "");
+
+    return ngx_http_linkcert_store_stamp(dir, ngx_strlen(dir), &err);
 }

@@ -32,6 +32,8 @@ static void ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, ngx_msec_t at);
 static void ngx_http_linkcert_unschedule(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln);
+static void ngx_http_linkcert_schedule_order(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, time_t now);
 static ngx_msec_t ngx_http_linkcert_now_ms(void);
 static time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
 
@@ -73,6 +75,9 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                             ngx_http_linkcert_rbtree_insert_value);
             ngx_rbtree_init(&ctx->sh->due, &ctx->sh->due_sentinel,
                             ngx_rbtree_insert_timer_value);
+            ngx_rbtree_init(&ctx->sh->challenges,
+                            &ctx->sh->challenges_sentinel,
+                            ngx_str_rbtree_insert_value);
 
             len = sizeof(" in linkcert_zone \"\"") + shm_zone->shm.name.len;
 
@@ -92,6 +97,7 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     /* the module may be mapped elsewhere after a reload */
     ctx->sh->rbtree.insert = ngx_http_linkcert_rbtree_insert_value;
     ctx->sh->due.insert = ngx_rbtree_insert_timer_value;
+    ctx->sh->challenges.insert = ngx_str_rbtree_insert_value;
 
     if (!lmcf->enabled) {
         return NGX_OK;
@@ -282,7 +288,11 @@ ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
-    if (ln && ln->store_stamp == stamp && stamp != 0) {
+    /* a certificate that was not yet valid may be by now */
+
+    if (ln && ln->store_stamp == stamp && stamp != 0
+        && ngx_strcmp(ln->error.type, "store_not_yet_valid") != 0)
+    {
         ln->scan = scan;
         rc = NGX_OK;
     }
@@ -490,11 +500,11 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
 
 ngx_uint_t
 ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
-    char (*names)[LC_DOMAIN_MAX + 1], ngx_uint_t max)
+    ngx_http_linkcert_due_t *due, ngx_uint_t max, ngx_uint_t orders)
 {
     ngx_uint_t                 n;
     ngx_msec_t                 now_ms;
-    ngx_rbtree_node_t         *node;
+    ngx_rbtree_node_t         *node, *next;
     ngx_http_linkcert_sh_t    *sh;
     ngx_http_linkcert_zone_t  *ctx;
     ngx_http_linkcert_node_t  *ln;
@@ -506,30 +516,47 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    while (n < max && sh->due.root != sh->due.sentinel) {
-        node = ngx_rbtree_min(sh->due.root, sh->due.sentinel);
+    node = (sh->due.root == sh->due.sentinel)
+           ? NULL : ngx_rbtree_min(sh->due.root, sh->due.sentinel);
+
+    while (n < max && node) {
 
         if ((ngx_msec_int_t) (node->key - now_ms) > 0) {
             break;
         }
 
+        next = ngx_rbtree_next(&sh->due, node);
+
         ln = (ngx_http_linkcert_node_t *)
                  ((u_char *) node - offsetof(ngx_http_linkcert_node_t, due));
 
-        ln->busy = 1;
+        /* orders wait for a free slot and a ready ACME account */
 
-        if (ln->stage != LC_STAGE_VERIFYING && ln->status != LC_STATUS_ISSUED)
-        {
-            ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
-                                         LC_STAGE_VERIFYING);
-            ln->updated_at = ngx_time();
+        if (ln->stage == LC_STAGE_ORDERING) {
+            if (orders == 0) {
+                node = next;
+                continue;
+            }
+
+            orders--;
         }
 
+        if (ln->stage != LC_STAGE_ORDERING
+            && ln->stage != LC_STAGE_VERIFYING)
+        {
+            /* an issued domain whose DNS is checked again */
+            ln->stage = LC_STAGE_VERIFYING;
+        }
+
+        ln->busy = 1;
         ngx_http_linkcert_schedule(sh, ln, now_ms + lease);
 
-        ngx_memcpy(names[n], ln->name, ln->name_len);
-        names[n][ln->name_len] = '\0';
+        ngx_memcpy(due[n].name, ln->name, ln->name_len);
+        due[n].name[ln->name_len] = '\0';
+        due[n].stage = ln->stage;
         n++;
+
+        node = next;
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -569,7 +596,7 @@ ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone, u_char *name,
 
 void
 ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
-    u_char *dns, size_t dns_len, ngx_log_t *log)
+    u_char *dns, size_t dns_len, ngx_uint_t order, ngx_log_t *log)
 {
     time_t                     now, delay;
     u_char                    *p;
@@ -630,10 +657,14 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
 
         if (issued) {
             ln->stage = LC_STAGE_ISSUED;
+            break;
+        }
 
-        } else {
-            ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
-                                         LC_STAGE_ORDERING);
+        ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
+                                     LC_STAGE_ORDERING);
+
+        if (order) {
+            ngx_http_linkcert_schedule_order(sh, ln, now);
         }
 
         break;
@@ -699,6 +730,288 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
                   v->error.type[0] ? ", " : "", v->error.detail);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+void
+ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, lc_cert_info_t *info, uint64_t stamp, ngx_log_t *log)
+{
+    time_t                     now;
+    lc_stage_e                 old_stage;
+    lc_status_e                old_status;
+    ngx_http_linkcert_sh_t    *sh;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+    sh = ctx->sh;
+    now = ngx_time();
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ln = ngx_http_linkcert_lookup(sh, name, len);
+
+    if (ln == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return;
+    }
+
+    old_status = ln->status;
+    old_stage = ln->stage;
+
+    ln->busy = 0;
+    ngx_http_linkcert_unschedule(sh, ln);
+
+    ln->generation++;
+    ln->store_stamp = stamp;
+    ln->not_before = info->not_before;
+    ln->not_after = info->not_after;
+    ngx_memcpy(ln->sha256, info->sha256, 32);
+    ngx_memcpy(ln->serial, info->serial, info->serial_len);
+    ln->serial_len = (u_char) info->serial_len;
+    ngx_memcpy(ln->issuer, info->issuer, LC_ISSUER_LEN);
+
+    ngx_http_linkcert_set_status(sh, ln, LC_STATUS_ISSUED, LC_STAGE_ISSUED);
+    lc_error_clear(&ln->error);
+    ln->error_at = 0;
+    ln->attempts = 0;
+    ln->next_attempt_at = 0;
+    ln->updated_at = now;
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "linkcert: \"%*s\" %s/%s -> issued/issued: certificate "
+                  "valid until %T, generation %uD", len, name,
+                  lc_status_name(old_status), lc_stage_name(old_stage),
+                  info->not_after, ln->generation);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/*
+ * A transient failure keeps the domain pending and retries with backoff
+ * (or the CA's Retry-After); any other failure needs the customer: the
+ * domain is unknown until a new "Verify domain".  Failed validations are
+ * also counted, at most 2 per hour are allowed to happen.
+ */
+
+void
+ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, const lc_error_t *err, ngx_uint_t transient,
+    time_t retry_after, ngx_log_t *log)
+{
+    time_t                     now, delay;
+    lc_stage_e                 old_stage;
+    lc_status_e                old_status;
+    ngx_http_linkcert_sh_t    *sh;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+    sh = ctx->sh;
+    now = ngx_time();
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ln = ngx_http_linkcert_lookup(sh, name, len);
+
+    if (ln == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return;
+    }
+
+    old_status = ln->status;
+    old_stage = ln->stage;
+
+    ln->busy = 0;
+    ln->error = *err;
+    ln->error_at = now;
+    ln->updated_at = now;
+    ngx_http_linkcert_unschedule(sh, ln);
+
+    if (transient) {
+        ln->attempts++;
+        delay = ngx_http_linkcert_backoff(ln->attempts);
+
+        if (retry_after > delay) {
+            delay = retry_after;
+        }
+
+        ln->next_attempt_at = now + delay;
+        ngx_http_linkcert_schedule(sh, ln,
+                                   ngx_http_linkcert_now_ms() + delay * 1000);
+
+        if (ln->status != LC_STATUS_ISSUED) {
+            ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
+                                         LC_STAGE_ORDERING);
+        }
+
+    } else {
+        if (now - ln->val_window >= 3600) {
+            ln->val_window = now;
+            ln->val_failures = 0;
+        }
+
+        ln->val_failures++;
+        ln->attempts = 0;
+        ln->next_attempt_at = 0;
+
+        if (ln->status != LC_STATUS_ISSUED) {
+            ngx_http_linkcert_set_status(sh, ln, LC_STATUS_UNKNOWN,
+                                         LC_STAGE_FAILED);
+        } else {
+            ln->stage = LC_STAGE_ISSUED;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "linkcert: \"%*s\" %s/%s -> %s/%s: order failed: %s (%s)",
+                  len, name,
+                  lc_status_name(old_status), lc_stage_name(old_stage),
+                  lc_status_name(ln->status), lc_stage_name(ln->stage),
+                  err->detail, err->type);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/*
+ * HTTP-01 key authorizations, keyed by token, answered by any worker for
+ * the domain they were issued for.  An entry left by a dead order
+ * expires after an hour.
+ */
+
+typedef struct {
+    ngx_str_node_t                 sn;           /* token */
+    time_t                         expires;
+    size_t                         domain_len;
+    size_t                         keyauth_len;
+    u_char                         data[1];      /* token domain keyauth */
+} ngx_http_linkcert_challenge_t;
+
+
+ngx_int_t
+ngx_http_linkcert_challenge_set(ngx_shm_zone_t *shm_zone,
+    const char *domain, const char *token, const char *key_authorization)
+{
+    size_t                          tlen, dlen, klen;
+    u_char                         *p;
+    uint32_t                        hash;
+    ngx_str_t                       key;
+    ngx_http_linkcert_zone_t       *ctx;
+    ngx_http_linkcert_challenge_t  *ch;
+
+    ctx = shm_zone->data;
+
+    tlen = ngx_strlen(token);
+    dlen = ngx_strlen(domain);
+    klen = ngx_strlen(key_authorization);
+
+    key.data = (u_char *) token;
+    key.len = tlen;
+    hash = ngx_crc32_short(key.data, key.len);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ch = (ngx_http_linkcert_challenge_t *)
+             ngx_str_rbtree_lookup(&ctx->sh->challenges, &key, hash);
+
+    if (ch) {
+        ngx_rbtree_delete(&ctx->sh->challenges, &ch->sn.node);
+        ngx_slab_free_locked(ctx->shpool, ch);
+    }
+
+    ch = ngx_slab_alloc_locked(ctx->shpool,
+                               offsetof(ngx_http_linkcert_challenge_t, data)
+                               + tlen + dlen + klen);
+    if (ch == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(ch->data, token, tlen);
+    p = ngx_cpymem(p, domain, dlen);
+    ngx_memcpy(p, key_authorization, klen);
+
+    ch->sn.node.key = hash;
+    ch->sn.str.data = ch->data;
+    ch->sn.str.len = tlen;
+    ch->domain_len = dlen;
+    ch->keyauth_len = klen;
+    ch->expires = ngx_time() + 3600;
+
+    ngx_rbtree_insert(&ctx->sh->challenges, &ch->sn.node);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_linkcert_challenge_del(ngx_shm_zone_t *shm_zone, const char *token)
+{
+    ngx_str_t                       key;
+    ngx_http_linkcert_zone_t       *ctx;
+    ngx_http_linkcert_challenge_t  *ch;
+
+    ctx = shm_zone->data;
+
+    key.data = (u_char *) token;
+    key.len = ngx_strlen(token);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ch = (ngx_http_linkcert_challenge_t *)
+             ngx_str_rbtree_lookup(&ctx->sh->challenges, &key,
+                                   ngx_crc32_short(key.data, key.len));
+
+    if (ch) {
+        ngx_rbtree_delete(&ctx->sh->challenges, &ch->sn.node);
+        ngx_slab_free_locked(ctx->shpool, ch);
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/* copies the key authorization (at most *len bytes) if token and domain
+ * match a live challenge */
+
+ngx_int_t
+ngx_http_linkcert_challenge_get(ngx_shm_zone_t *shm_zone, ngx_str_t *domain,
+    ngx_str_t *token, u_char *buf, size_t *len)
+{
+    ngx_int_t                       rc;
+    ngx_http_linkcert_zone_t       *ctx;
+    ngx_http_linkcert_challenge_t  *ch;
+
+    ctx = shm_zone->data;
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ch = (ngx_http_linkcert_challenge_t *)
+             ngx_str_rbtree_lookup(&ctx->sh->challenges, token,
+                                   ngx_crc32_short(token->data, token->len));
+
+    if (ch
+        && ch->expires > ngx_time()
+        && ch->domain_len == domain->len
+        && ngx_memcmp(ch->data + ch->sn.str.len, domain->data, domain->len)
+           == 0
+        && ch->keyauth_len <= *len)
+    {
+        ngx_memcpy(buf, ch->data + ch->sn.str.len + ch->domain_len,
+                   ch->keyauth_len);
+        *len = ch->keyauth_len;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
 }
 
 
@@ -874,6 +1187,7 @@ ngx_http_linkcert_to_record(ngx_http_linkcert_node_t *ln, lc_record_t *rec)
     rec->next_attempt_at = ln->next_attempt_at;
     rec->updated_at = ln->updated_at;
 
+    rec->store_stamp = ln->store_stamp;
     rec->dns_len = 0;
 
     if (ln->dns && ln->dns_len < LC_DNS_JSON_MAX) {
@@ -903,6 +1217,33 @@ ngx_http_linkcert_unschedule(ngx_http_linkcert_sh_t *sh,
         ngx_rbtree_delete(&sh->due, &ln->due);
         ln->due.key = 0;
     }
+}
+
+
+/*
+ * Orders after two failed validations within the hour wait for the hour
+ * to end (Let's Encrypt allows five): a broken domain must not burn the
+ * account's failure limit.
+ */
+
+static void
+ngx_http_linkcert_schedule_order(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, time_t now)
+{
+    time_t  at;
+
+    at = now;
+
+    if (ln->val_failures >= 2 && now - ln->val_window < 3600) {
+        at = ln->val_window + 3600;
+        lc_error_set(&ln->error, "validation_limit",
+                     "2 failed validations within the hour: the next order "
+                     "waits until the hour is over");
+        ln->error_at = now;
+    }
+
+    ln->next_attempt_at = at;
+    ngx_http_linkcert_schedule(sh, ln, (ngx_msec_t) at * 1000);
 }
 
 

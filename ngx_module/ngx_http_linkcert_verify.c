@@ -1,11 +1,12 @@
 
 /*
- * linkcert: DNS verification jobs.
+ * linkcert: the background work of worker 0, and DNS verification jobs.
  *
- * Worker 0 alone runs them.  Any worker's "Verify domain" request only
- * schedules the domain in the shared table; a cancelable timer here polls
- * the table every 100 ms, takes the domains that are due and drives, for
- * each, the DNS rule of src/lc_verify.c with c-ares queries.
+ * Worker 0 alone verifies and orders.  Any worker's "Verify domain"
+ * request only schedules the domain in the shared table; a cancelable
+ * timer here polls the table every 100 ms and takes the domains that are
+ * due: those being verified run the DNS rule of src/lc_verify.c with
+ * c-ares queries, those being ordered go to the ACME driver.
  */
 
 
@@ -41,6 +42,7 @@ static void ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job);
 
 
 static ngx_event_t                     ngx_http_linkcert_poll_ev;
+static ngx_connection_t                ngx_http_linkcert_dumb;
 static ngx_queue_t                     ngx_http_linkcert_jobs;
 static ngx_uint_t                      ngx_http_linkcert_njobs;
 static ngx_http_linkcert_main_conf_t  *ngx_http_linkcert_verify_conf;
@@ -65,7 +67,9 @@ ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_http_linkcert_dns_init(cycle, lmcf) != NGX_OK) {
+    if (ngx_http_linkcert_dns_init(cycle, lmcf) != NGX_OK
+        || ngx_http_linkcert_acme_init_process(cycle, lmcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -73,6 +77,10 @@ ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
     ngx_http_linkcert_njobs = 0;
     ngx_http_linkcert_verify_conf = lmcf;
 
+    /* nginx's debug log reads a timer's data as a connection */
+    ngx_http_linkcert_dumb.fd = (ngx_socket_t) -1;
+
+    ngx_http_linkcert_poll_ev.data = &ngx_http_linkcert_dumb;
     ngx_http_linkcert_poll_ev.handler = ngx_http_linkcert_verify_poll;
     ngx_http_linkcert_poll_ev.log = cycle->log;
     ngx_http_linkcert_poll_ev.cancelable = 1;
@@ -99,6 +107,7 @@ ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&ngx_http_linkcert_poll_ev);
     }
 
+    ngx_http_linkcert_acme_exit_process();
     ngx_http_linkcert_dns_exit();
 
     ngx_http_linkcert_verify_conf = NULL;
@@ -108,11 +117,12 @@ ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
 static void
 ngx_http_linkcert_verify_poll(ngx_event_t *ev)
 {
+    char                           *name;
     ngx_uint_t                      i, n;
     ngx_http_linkcert_job_t        *job;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
-    static char  names[NGX_HTTP_LINKCERT_JOBS_MAX][LC_DOMAIN_MAX + 1];
+    static ngx_http_linkcert_due_t  due[NGX_HTTP_LINKCERT_JOBS_MAX];
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;
@@ -121,26 +131,38 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
     lmcf = ngx_http_linkcert_verify_conf;
 
     n = ngx_http_linkcert_table_due(lmcf->shm_zone, NGX_HTTP_LINKCERT_LEASE,
-                                    names, NGX_HTTP_LINKCERT_JOBS_MAX
-                                           - ngx_http_linkcert_njobs);
+                                    due, NGX_HTTP_LINKCERT_JOBS_MAX
+                                         - ngx_http_linkcert_njobs,
+                                    ngx_http_linkcert_acme_ready());
 
     for (i = 0; i < n; i++) {
-        job = ngx_alloc(sizeof(ngx_http_linkcert_job_t), ev->log);
+        name = due[i].name;
 
-        if (job == NULL) {
-            ngx_http_linkcert_table_release(lmcf->shm_zone,
-                                            (u_char *) names[i],
-                                            ngx_strlen(names[i]));
+        if (due[i].stage == LC_STAGE_ORDERING) {
+            if (ngx_http_linkcert_acme_order(name) != NGX_OK) {
+                ngx_http_linkcert_table_release(lmcf->shm_zone,
+                                                (u_char *) name,
+                                                ngx_strlen(name));
+            }
+
             continue;
         }
 
-        lc_verify_init(&job->verify, lmcf->verify, names[i]);
+        job = ngx_alloc(sizeof(ngx_http_linkcert_job_t), ev->log);
+
+        if (job == NULL) {
+            ngx_http_linkcert_table_release(lmcf->shm_zone, (u_char *) name,
+                                            ngx_strlen(name));
+            continue;
+        }
+
+        lc_verify_init(&job->verify, lmcf->verify, name);
 
         ngx_queue_insert_tail(&ngx_http_linkcert_jobs, &job->queue);
         ngx_http_linkcert_njobs++;
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
-                       "linkcert: verifying \"%s\"", names[i]);
+                       "linkcert: verifying \"%s\"", name);
 
         ngx_http_linkcert_verify_step(job);
     }
@@ -213,6 +235,7 @@ ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job)
 
     ngx_http_linkcert_table_verified(lmcf->shm_zone, &job->verify,
                                      (u_char *) dns, len,
+                                     lmcf->acme_directory.len != 0,
                                      ngx_cycle->log);
 
     ngx_queue_remove(&job->queue);

@@ -46,6 +46,8 @@ typedef struct {
     lc_error_t      error;
     time_t          next_attempt_at;    /* 0: none */
     time_t          updated_at;         /* 0: never (domain not seen) */
+    unsigned long long  store_stamp;    /* the glue's identity of the
+                                           store files; 0: none */
     size_t          dns_len;            /* 0: never checked */
     char            dns[LC_DNS_JSON_MAX];  /* the "dns" object, JSON text */
 } lc_record_t;

@@ -1,0 +1,596 @@
+
+/*
+ * linkcert: the ACME driver in worker 0.
+ *
+ * It runs the machines of src/lc_acme.c: one for the account (set up on
+ * the first order, its key kept in <store>/account/), one per order.  The
+ * machines say what to send; this file sends it with the HTTPS client,
+ * feeds the answers back, waits on cancelable timers, publishes HTTP-01
+ * key authorizations in the shared zone, and at the end writes the
+ * certificate into the store and marks the domain issued.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_linkcert.h"
+
+
+#define NGX_HTTP_LINKCERT_ORDERS_MAX   16
+#define NGX_HTTP_LINKCERT_ACCOUNT_KEY  "account.key"
+
+
+typedef struct {
+    ngx_queue_t                     queue;
+    lc_acme_t                      *machine;
+    lc_acme_kind_e                  kind;
+    ngx_event_t                     timer;
+    char                            domain[LC_DOMAIN_MAX + 1];
+    char                            token[LC_ACME_TOKEN_MAX];
+} ngx_http_linkcert_acme_job_t;
+
+
+typedef struct {
+    ngx_http_linkcert_main_conf_t  *conf;
+    lc_acme_account_t               account;
+    ngx_uint_t                      ready;
+    ngx_http_linkcert_acme_job_t   *account_job;
+    ngx_event_t                     account_retry;
+    ngx_uint_t                      account_failures;
+    ngx_queue_t                     orders;
+    ngx_uint_t                      norders;
+    const char                     *contacts[9];
+    ngx_log_t                      *log;
+    ngx_connection_t                dumb;
+} ngx_http_linkcert_acme_t;
+
+
+static EVP_PKEY *ngx_http_linkcert_acme_account_key(
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_log_t *log);
+static ngx_int_t ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
+    const char *domain);
+static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
+static void ngx_http_linkcert_acme_wake(ngx_event_t *ev);
+static void ngx_http_linkcert_acme_response(void *data,
+    lc_http_response_t *res, const char *error);
+static void ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job);
+static void ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job);
+static ngx_int_t ngx_http_linkcert_acme_store(
+    ngx_http_linkcert_acme_job_t *job, lc_cert_info_t *info,
+    uint64_t *stamp, lc_error_t *err);
+static void ngx_http_linkcert_acme_account_retry(ngx_event_t *ev);
+static void ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job);
+
+
+static ngx_http_linkcert_acme_t  *ngx_http_linkcert_acme;
+
+
+ngx_int_t
+ngx_http_linkcert_acme_init_process(ngx_cycle_t *cycle,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    char                      **contact;
+    EVP_PKEY                   *key;
+    ngx_uint_t                  i;
+    ngx_http_linkcert_acme_t   *acme;
+
+    if (lmcf->acme_directory.len == 0) {
+        return NGX_OK;
+    }
+
+    acme = ngx_pcalloc(cycle->pool, sizeof(ngx_http_linkcert_acme_t));
+    if (acme == NULL) {
+        return NGX_ERROR;
+    }
+
+    key = ngx_http_linkcert_acme_account_key(lmcf, cycle->log);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (lc_acme_account_init(&acme->account, key,
+                             (char *) lmcf->acme_directory.data)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "linkcert: cannot use the ACME account key");
+        EVP_PKEY_free(key);
+        return NGX_ERROR;
+    }
+
+    if (lmcf->acme_contacts) {
+        contact = lmcf->acme_contacts->elts;
+
+        for (i = 0; i < lmcf->acme_contacts->nelts && i < 8; i++) {
+            acme->contacts[i] = contact[i];
+        }
+
+        acme->account.contacts = acme->contacts;
+    }
+
+    if (lmcf->acme_eab_kid.len) {
+        acme->account.eab_kid = (char *) lmcf->acme_eab_kid.data;
+        acme->account.eab_hmac = lmcf->acme_eab_key.data;
+        acme->account.eab_hmac_len = lmcf->acme_eab_key.len;
+    }
+
+    acme->conf = lmcf;
+    acme->log = cycle->log;
+    ngx_queue_init(&acme->orders);
+
+    /* nginx's debug log reads a timer's data as a connection */
+    acme->dumb.fd = (ngx_socket_t) -1;
+
+    acme->account_retry.data = &acme->dumb;
+    acme->account_retry.handler = ngx_http_linkcert_acme_account_retry;
+    acme->account_retry.log = cycle->log;
+    acme->account_retry.cancelable = 1;
+
+    ngx_http_linkcert_acme = acme;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_linkcert_acme_exit_process(void)
+{
+    ngx_queue_t                   *q;
+    ngx_http_linkcert_acme_t      *acme;
+    ngx_http_linkcert_acme_job_t  *job;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (acme == NULL) {
+        return;
+    }
+
+    /* unfinished orders go back to the table for the next worker 0 */
+
+    while (!ngx_queue_empty(&acme->orders)) {
+        q = ngx_queue_head(&acme->orders);
+        job = ngx_queue_data(q, ngx_http_linkcert_acme_job_t, queue);
+
+        ngx_http_linkcert_table_release(acme->conf->shm_zone,
+                                        (u_char *) job->domain,
+                                        ngx_strlen(job->domain));
+        ngx_http_linkcert_acme_free(job);
+    }
+
+    ngx_http_linkcert_acme = NULL;
+}
+
+
+/*
+ * How many orders may start now.  The first call with work waiting sets
+ * the account up; orders wait meanwhile.
+ */
+
+ngx_uint_t
+ngx_http_linkcert_acme_ready(void)
+{
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (acme == NULL) {
+        return 0;
+    }
+
+    if (!acme->ready) {
+        if (acme->account_job == NULL && !acme->account_retry.timer_set) {
+            (void) ngx_http_linkcert_acme_start(LC_ACME_ACCOUNT, NULL);
+        }
+
+        return 0;
+    }
+
+    return NGX_HTTP_LINKCERT_ORDERS_MAX - acme->norders;
+}
+
+
+ngx_int_t
+ngx_http_linkcert_acme_order(const char *domain)
+{
+    return ngx_http_linkcert_acme_start(LC_ACME_ORDER, domain);
+}
+
+
+/*
+ * The account key is created once and kept, 0600, in the store: the CA
+ * knows the account by it, across restarts.
+ */
+
+static EVP_PKEY *
+ngx_http_linkcert_acme_account_key(ngx_http_linkcert_main_conf_t *lmcf,
+    ngx_log_t *log)
+{
+    char                      *pem;
+    size_t                     len;
+    EVP_PKEY                  *key;
+    lc_error_t                 err;
+    ngx_http_linkcert_file_t   file;
+    u_char                     path[NGX_MAX_PATH];
+
+    ngx_sprintf(path, "%V/account/" NGX_HTTP_LINKCERT_ACCOUNT_KEY "%Z",
+                &lmcf->store);
+
+    if (ngx_http_linkcert_store_read_file(path, &file, &err, "account.key",
+                                          64 * 1024)
+        == NGX_OK)
+    {
+        key = lc_acme_account_key_load((char *) file.data, file.len);
+
+        ngx_explicit_memzero(file.data, file.len);
+        ngx_free(file.data);
+
+        if (key == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "linkcert: \"%s\" holds no usable P-256 key "
+                          "(left untouched)", path);
+        }
+
+        return key;
+    }
+
+    if (ngx_errno != NGX_ENOENT) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0, "linkcert: \"%s\": %s",
+                      path, err.detail);
+        return NULL;
+    }
+
+    key = lc_acme_account_key_new();
+    if (key == NULL) {
+        return NULL;
+    }
+
+    pem = lc_acme_account_key_pem(key, &len);
+
+    if (pem == NULL
+        || ngx_http_linkcert_store_write(&lmcf->store, "account",
+                                         NGX_HTTP_LINKCERT_ACCOUNT_KEY,
+                                         pem, len, 0600, log)
+           != NGX_OK)
+    {
+        if (pem) {
+            ngx_explicit_memzero(pem, len);
+            free(pem);
+        }
+
+        EVP_PKEY_free(key);
+        return NULL;
+    }
+
+    ngx_explicit_memzero(pem, len);
+    free(pem);
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "linkcert: created the ACME account key \"%s\"", path);
+
+    return key;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain)
+{
+    ngx_http_linkcert_acme_t      *acme;
+    ngx_http_linkcert_acme_job_t  *job;
+
+    acme = ngx_http_linkcert_acme;
+
+    job = ngx_calloc(sizeof(ngx_http_linkcert_acme_job_t), acme->log);
+    if (job == NULL) {
+        return NGX_ERROR;
+    }
+
+    job->kind = kind;
+    job->machine = lc_acme_new(kind, &acme->account, domain,
+                               (lc_acme_key_type_e) acme->conf->key_type,
+                               NULL);
+    if (job->machine == NULL) {
+        ngx_free(job);
+        return NGX_ERROR;
+    }
+
+    job->timer.handler = ngx_http_linkcert_acme_wake;
+    job->timer.data = job;
+    job->timer.log = acme->log;
+    job->timer.cancelable = 1;
+
+    if (kind == LC_ACME_ACCOUNT) {
+        acme->account_job = job;
+
+    } else {
+        ngx_cpystrn((u_char *) job->domain, (u_char *) domain,
+                    LC_DOMAIN_MAX + 1);
+        ngx_queue_insert_tail(&acme->orders, &job->queue);
+        acme->norders++;
+    }
+
+    ngx_http_linkcert_acme_step(job);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
+{
+    unsigned                   delay;
+    const char                *token, *keyauth;
+    lc_acme_request_t          req;
+    lc_acme_response_t         res;
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    for ( ;; ) {
+        ngx_memzero(&req, sizeof(lc_acme_request_t));
+
+        switch (lc_acme_next(job->machine, ngx_time(), &req, &delay)) {
+
+        case LC_ACME_SEND:
+
+            if (ngx_http_linkcert_fetch(acme->conf->acme_ssl, req.method,
+                                        req.url, req.accept,
+                                        req.body ? "application/jose+json"
+                                                 : NULL,
+                                        req.body, req.body_len,
+                                        ngx_http_linkcert_acme_response,
+                                        job, acme->log)
+                != NULL)
+            {
+                free(req.body);
+                return;
+            }
+
+            free(req.body);
+
+            ngx_memzero(&res, sizeof(lc_acme_response_t));
+            lc_acme_feed(job->machine, &res);
+            continue;
+
+        case LC_ACME_WAIT:
+            ngx_add_timer(&job->timer, delay);
+            return;
+
+        case LC_ACME_PUBLISH:
+            token = lc_acme_challenge(job->machine, &keyauth);
+
+            if (ngx_http_linkcert_challenge_set(acme->conf->shm_zone,
+                                                job->domain, token, keyauth)
+                != NGX_OK)
+            {
+                ngx_log_error(NGX_LOG_ERR, acme->log, 0,
+                              "linkcert: no room in the zone for the "
+                              "challenge of \"%s\"", job->domain);
+            }
+
+            ngx_cpystrn((u_char *) job->token, (u_char *) token,
+                        LC_ACME_TOKEN_MAX);
+            continue;
+
+        case LC_ACME_DONE:
+            ngx_http_linkcert_acme_done(job);
+            return;
+
+        default: /* LC_ACME_FAILED */
+            ngx_http_linkcert_acme_failed(job);
+            return;
+        }
+    }
+}
+
+
+static void
+ngx_http_linkcert_acme_wake(ngx_event_t *ev)
+{
+    ngx_http_linkcert_acme_step(ev->data);
+}
+
+
+static void
+ngx_http_linkcert_acme_response(void *data, lc_http_response_t *res,
+    const char *error)
+{
+    ngx_http_linkcert_acme_job_t *job = data;
+
+    lc_acme_response_t  ares;
+
+    ngx_memzero(&ares, sizeof(lc_acme_response_t));
+
+    if (res) {
+        ares.status = lc_http_response_status(res);
+        ares.nonce = lc_http_response_header(res, "Replay-Nonce");
+        ares.location = lc_http_response_header(res, "Location");
+        ares.retry_after = lc_http_response_header(res, "Retry-After");
+        ares.content_type = lc_http_response_header(res, "Content-Type");
+        ares.body = lc_http_response_body(res, &ares.body_len);
+
+    } else if (ngx_http_linkcert_acme) {
+        ngx_log_error(NGX_LOG_WARN, ngx_http_linkcert_acme->log, 0,
+                      "linkcert: ACME request for \"%s\" failed: %s",
+                      job->kind == LC_ACME_ORDER ? job->domain : "account",
+                      error);
+    }
+
+    lc_acme_feed(job->machine, &ares);
+
+    ngx_http_linkcert_acme_step(job);
+}
+
+
+static void
+ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job)
+{
+    uint64_t                   stamp;
+    lc_error_t                 err;
+    lc_cert_info_t             info;
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (job->kind == LC_ACME_ACCOUNT) {
+        ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
+                      "linkcert: ACME account ready: %s",
+                      acme->account.kid);
+
+        acme->ready = 1;
+        acme->account_failures = 0;
+        acme->account_job = NULL;
+        ngx_http_linkcert_acme_free(job);
+        return;
+    }
+
+    if (ngx_http_linkcert_acme_store(job, &info, &stamp, &err) != NGX_OK) {
+        ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
+                                             (u_char *) job->domain,
+                                             ngx_strlen(job->domain), &err,
+                                             1, 0, acme->log);
+    } else {
+        ngx_http_linkcert_table_issued(acme->conf->shm_zone,
+                                       (u_char *) job->domain,
+                                       ngx_strlen(job->domain), &info, stamp,
+                                       acme->log);
+    }
+
+    ngx_http_linkcert_acme_free(job);
+}
+
+
+static void
+ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
+{
+    int                        transient;
+    time_t                     retry_after, delay;
+    const lc_error_t          *err;
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    err = lc_acme_error(job->machine, &transient, &retry_after);
+
+    if (job->kind == LC_ACME_ACCOUNT) {
+        acme->account_failures++;
+        delay = (acme->account_failures <= 1) ? 60
+                : (acme->account_failures == 2) ? 600 : 3600;
+
+        if (retry_after > delay) {
+            delay = retry_after;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, acme->log, 0,
+                      "linkcert: ACME account setup at \"%V\" failed: %s "
+                      "(%s), retrying in %T s",
+                      &acme->conf->acme_directory, err->detail, err->type,
+                      delay);
+
+        ngx_add_timer(&acme->account_retry, (ngx_msec_t) delay * 1000);
+
+        acme->account_job = NULL;
+        ngx_http_linkcert_acme_free(job);
+        return;
+    }
+
+    ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
+                                         (u_char *) job->domain,
+                                         ngx_strlen(job->domain), err,
+                                         transient, retry_after, acme->log);
+
+    ngx_http_linkcert_acme_free(job);
+}
+
+
+/*
+ * The key first: a domain is loaded only once its fullchain.pem exists,
+ * so a crash in between never leaves a half-written pair that is used.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
+    lc_cert_info_t *info, uint64_t *stamp, lc_error_t *err)
+{
+    size_t                     chain_len, key_len;
+    lc_cert_t                 *cert;
+    const char                *chain, *key;
+    ngx_http_linkcert_acme_t  *acme;
+    u_char                     dir[sizeof("domains/") + LC_DOMAIN_MAX];
+
+    acme = ngx_http_linkcert_acme;
+
+    if (lc_acme_result(job->machine, &chain, &chain_len, &key, &key_len)
+        != 0)
+    {
+        lc_error_set(err, "acme_protocol", "the CA sent no certificate");
+        return NGX_ERROR;
+    }
+
+    cert = lc_cert_parse(chain, chain_len, key, key_len, err);
+
+    if (cert == NULL
+        || lc_cert_check(cert, job->domain, ngx_time(), err) != 0
+        || lc_cert_info(cert, info) != 0)
+    {
+        lc_cert_free(cert);
+        return NGX_ERROR;
+    }
+
+    lc_cert_free(cert);
+
+    ngx_sprintf(dir, "domains/%s%Z", job->domain);
+
+    if (ngx_http_linkcert_store_write(&acme->conf->store, (char *) dir,
+                                      "privkey.pem", key, key_len, 0600,
+                                      acme->log)
+        != NGX_OK
+        || ngx_http_linkcert_store_write(&acme->conf->store, (char *) dir,
+                                         "fullchain.pem", chain, chain_len,
+                                         0644, acme->log)
+           != NGX_OK)
+    {
+        lc_error_set(err, "store_write",
+                     "the certificate could not be written to the store; "
+                     "retried later");
+        return NGX_ERROR;
+    }
+
+    *stamp = ngx_http_linkcert_store_domain_stamp(&acme->conf->store,
+                                                  job->domain);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_linkcert_acme_account_retry(ngx_event_t *ev)
+{
+    /* the next poll with orders waiting starts the account again */
+}
+
+
+static void
+ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
+{
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (job->timer.timer_set) {
+        ngx_del_timer(&job->timer);
+    }
+
+    if (job->token[0] && acme) {
+        ngx_http_linkcert_challenge_del(acme->conf->shm_zone, job->token);
+    }
+
+    if (job->kind == LC_ACME_ORDER && acme) {
+        ngx_queue_remove(&job->queue);
+        acme->norders--;
+    }
+
+    lc_acme_free(job->machine);
+    ngx_free(job);
+}

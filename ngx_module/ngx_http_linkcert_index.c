@@ -1,0 +1,423 @@
+
+/*
+ * linkcert: the store's index, <store>/linkcert.index.
+ *
+ * Parsing a certificate and its key costs OpenSSL 3.0 close to a
+ * millisecond, so a cold start with 100,000 domains would take minutes.
+ * After each load the master writes what it learnt of every domain,
+ * with the identity of its files (inode, size, mtime); the next start
+ * trusts a line whose files did not change and parses only the rest.
+ * The index is the module's own file, rewritten atomically; a missing or
+ * damaged one only costs time.
+ *
+ * A line:  name stamp ok not_before not_after sha256 serial issuer
+ *          error_type error_detail   (strings URI-escaped, "-" for none)
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_linkcert.h"
+
+
+#define NGX_HTTP_LINKCERT_INDEX       "linkcert.index"
+#define NGX_HTTP_LINKCERT_INDEX_MAX   (512 * 1024 * 1024)
+#define NGX_HTTP_LINKCERT_INDEX_PAGE  1000
+
+
+typedef struct {
+    ngx_str_node_t                 sn;
+    u_char                        *fields;     /* after the name */
+} ngx_http_linkcert_index_line_t;
+
+
+struct ngx_http_linkcert_index_s {
+    ngx_rbtree_t                   rbtree;
+    ngx_rbtree_node_t              sentinel;
+    u_char                        *data;
+};
+
+
+static u_char *ngx_http_linkcert_index_field(u_char **p);
+static ngx_int_t ngx_http_linkcert_index_hex(u_char *hex, u_char *out,
+    size_t max, size_t *len);
+static u_char *ngx_http_linkcert_index_string(u_char *p, u_char *last,
+    const char *s);
+static void ngx_http_linkcert_index_unescape(u_char *field, char *out,
+    size_t size);
+
+
+ngx_http_linkcert_index_t *
+ngx_http_linkcert_index_read(ngx_str_t *store, ngx_pool_t *pool,
+    ngx_log_t *log)
+{
+    u_char                          *p, *eol, *name, *last;
+    lc_error_t                       err;
+    ngx_http_linkcert_file_t         file;
+    ngx_http_linkcert_index_t       *idx;
+    ngx_http_linkcert_index_line_t  *line;
+    u_char                           path[NGX_MAX_PATH];
+
+    ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_INDEX "%Z", store);
+
+    if (ngx_http_linkcert_store_read_file(path, &file, &err, "index",
+                                          NGX_HTTP_LINKCERT_INDEX_MAX)
+        != NGX_OK)
+    {
+        if (ngx_errno != NGX_ENOENT) {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "linkcert_store: \"%s\" not used: %s",
+                          path, err.detail);
+        }
+
+        return NULL;
+    }
+
+    idx = ngx_palloc(pool, sizeof(ngx_http_linkcert_index_t));
+    if (idx == NULL) {
+        ngx_free(file.data);
+        return NULL;
+    }
+
+    ngx_rbtree_init(&idx->rbtree, &idx->sentinel,
+                    ngx_str_rbtree_insert_value);
+    idx->data = file.data;
+
+    p = file.data;
+    last = file.data + file.len;
+
+    while (p < last) {
+        eol = ngx_strlchr(p, last, '\n');
+        if (eol == NULL) {
+            break;      /* a torn last line is ignored */
+        }
+
+        *eol = '\0';
+
+        name = p;
+        p = (u_char *) ngx_strchr(name, ' ');
+
+        if (p) {
+            *p++ = '\0';
+
+            line = ngx_palloc(pool, sizeof(ngx_http_linkcert_index_line_t));
+            if (line == NULL) {
+                break;
+            }
+
+            line->sn.str.data = name;
+            line->sn.str.len = p - 1 - name;
+            line->sn.node.key = ngx_crc32_short(name, line->sn.str.len);
+            line->fields = p;
+
+            ngx_rbtree_insert(&idx->rbtree, &line->sn.node);
+        }
+
+        p = eol + 1;
+    }
+
+    return idx;
+}
+
+
+void
+ngx_http_linkcert_index_free(ngx_http_linkcert_index_t *idx)
+{
+    if (idx) {
+        ngx_free(idx->data);
+    }
+}
+
+
+/*
+ * What the index says about a domain whose files have this stamp;
+ * NGX_DECLINED when it says nothing usable.
+ */
+
+ngx_int_t
+ngx_http_linkcert_index_lookup(ngx_http_linkcert_index_t *idx, u_char *name,
+    size_t len, ngx_http_linkcert_loaded_t *loaded)
+{
+    u_char                          *p, *f[9];
+    size_t                           n;
+    ngx_str_t                        key;
+    ngx_uint_t                       i;
+    ngx_http_linkcert_index_line_t  *line;
+    u_char                           stamp[17];
+
+    if (idx == NULL) {
+        return NGX_DECLINED;
+    }
+
+    key.data = name;
+    key.len = len;
+
+    line = (ngx_http_linkcert_index_line_t *)
+               ngx_str_rbtree_lookup(&idx->rbtree, &key,
+                                     ngx_crc32_short(name, len));
+    if (line == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /* a line is read once: its fields are cut in place */
+
+    p = line->fields;
+
+    for (i = 0; i < 9; i++) {
+        f[i] = ngx_http_linkcert_index_field(&p);
+
+        if (f[i] == NULL) {
+            return NGX_DECLINED;
+        }
+    }
+
+    line->fields = (u_char *) "";
+
+    ngx_sprintf(stamp, "%016uxL%Z", loaded->stamp);
+
+    if (ngx_strcmp(f[0], stamp) != 0) {
+        return NGX_DECLINED;
+    }
+
+    if (f[1][0] == '1') {
+        loaded->ok = 1;
+        loaded->info.not_before = ngx_atotm(f[2], ngx_strlen(f[2]));
+        loaded->info.not_after = ngx_atotm(f[3], ngx_strlen(f[3]));
+
+        if (loaded->info.not_before == NGX_ERROR
+            || loaded->info.not_after == NGX_ERROR
+            || ngx_http_linkcert_index_hex(f[4], loaded->info.sha256, 32, &n)
+               != NGX_OK
+            || n != 32
+            || ngx_http_linkcert_index_hex(f[5], loaded->info.serial,
+                                           LC_SERIAL_MAX,
+                                           &loaded->info.serial_len)
+               != NGX_OK)
+        {
+            return NGX_DECLINED;
+        }
+
+        ngx_http_linkcert_index_unescape(f[6], loaded->info.issuer,
+                                         LC_ISSUER_LEN);
+        return NGX_OK;
+    }
+
+    ngx_http_linkcert_index_unescape(f[7], loaded->error.type,
+                                     LC_ERROR_TYPE_LEN);
+    ngx_http_linkcert_index_unescape(f[8], loaded->error.detail,
+                                     LC_ERROR_DETAIL_LEN);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Rewrites the index from the table, a page at a time so that workers
+ * are never kept from the zone for long.
+ */
+
+ngx_int_t
+ngx_http_linkcert_index_write(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
+    ngx_log_t *log)
+{
+    u_char       *buf, *p, *last, *nbuf;
+    size_t        size;
+    ngx_int_t     rc;
+    ngx_str_t     after;
+    ngx_uint_t    i, n, more;
+    lc_record_t  *recs, *rec;
+    char          cursor[LC_DOMAIN_MAX + 1];
+
+    recs = ngx_alloc(NGX_HTTP_LINKCERT_INDEX_PAGE * sizeof(lc_record_t), log);
+    if (recs == NULL) {
+        return NGX_ERROR;
+    }
+
+    size = 1024 * 1024;
+    buf = ngx_alloc(size, log);
+    if (buf == NULL) {
+        ngx_free(recs);
+        return NGX_ERROR;
+    }
+
+    p = buf;
+    ngx_str_null(&after);
+
+    do {
+        (void) ngx_http_linkcert_table_page(shm_zone, &after, -1,
+                                            NGX_HTTP_LINKCERT_INDEX_PAGE,
+                                            recs, &n, &more);
+
+        for (i = 0; i < n; i++) {
+            rec = &recs[i];
+
+            /* time-dependent failures are checked again at each load */
+
+            if (rec->store_stamp == 0
+                || ngx_strcmp(rec->error.type, "store_expired") == 0
+                || ngx_strcmp(rec->error.type, "store_not_yet_valid") == 0)
+            {
+                continue;
+            }
+
+            /* the longest line fits in 2k: names, hex and bounded text */
+
+            if ((size_t) (buf + size - p) < 2048) {
+                nbuf = ngx_alloc(size * 2, log);
+                if (nbuf == NULL) {
+                    goto failed;
+                }
+
+                p = ngx_cpymem(nbuf, buf, p - buf);
+                ngx_free(buf);
+                buf = nbuf;
+                size *= 2;
+            }
+
+            last = buf + size;
+
+            p = ngx_slprintf(p, last, "%s %016uxL %d ", rec->domain,
+                             (uint64_t) rec->store_stamp,
+                             rec->status == LC_STATUS_ISSUED);
+
+            if (rec->status == LC_STATUS_ISSUED) {
+                p = ngx_slprintf(p, last, "%T %T ", rec->cert.not_before,
+                                 rec->cert.not_after);
+                p = ngx_hex_dump(p, rec->cert.sha256, 32);
+                *p++ = ' ';
+                p = ngx_hex_dump(p, rec->cert.serial, rec->cert.serial_len);
+                *p++ = ' ';
+                p = ngx_http_linkcert_index_string(p, last,
+                                                   rec->cert.issuer);
+                p = ngx_slprintf(p, last, " - -\n");
+
+            } else {
+                p = ngx_slprintf(p, last, "- - - - - ");
+                p = ngx_http_linkcert_index_string(p, last, rec->error.type);
+                *p++ = ' ';
+                p = ngx_http_linkcert_index_string(p, last,
+                                                   rec->error.detail);
+                *p++ = '\n';
+            }
+        }
+
+        if (n) {
+            ngx_cpystrn((u_char *) cursor, (u_char *) recs[n - 1].domain,
+                        sizeof(cursor));
+            after.data = (u_char *) cursor;
+            after.len = ngx_strlen(cursor);
+        }
+
+    } while (more);
+
+    rc = ngx_http_linkcert_store_write(store, ".", NGX_HTTP_LINKCERT_INDEX,
+                                       (char *) buf, p - buf, 0600, log);
+
+    ngx_free(buf);
+    ngx_free(recs);
+
+    return rc;
+
+failed:
+
+    ngx_free(buf);
+    ngx_free(recs);
+
+    return NGX_ERROR;
+}
+
+
+static u_char *
+ngx_http_linkcert_index_field(u_char **p)
+{
+    u_char  *start;
+
+    start = *p;
+
+    if (*start == '\0') {
+        return NULL;
+    }
+
+    while (**p && **p != ' ') {
+        (*p)++;
+    }
+
+    if (**p == ' ') {
+        *(*p)++ = '\0';
+    }
+
+    return start;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_index_hex(u_char *hex, u_char *out, size_t max,
+    size_t *len)
+{
+    size_t     n;
+    ngx_int_t  b;
+
+    n = ngx_strlen(hex);
+
+    if (n % 2 || n / 2 > max) {
+        return NGX_ERROR;
+    }
+
+    for (*len = 0; *len < n / 2; (*len)++) {
+        b = ngx_hextoi(hex + 2 * *len, 2);
+
+        if (b == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        out[*len] = (u_char) b;
+    }
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_linkcert_index_string(u_char *p, u_char *last, const char *s)
+{
+    size_t  len;
+
+    len = ngx_strlen(s);
+
+    if (len == 0) {
+        *p++ = '-';
+        return p;
+    }
+
+    /* escaped, a string is at most three times as long: it fits */
+
+    return (u_char *) ngx_escape_uri(p, (u_char *) s, len,
+                                     NGX_ESCAPE_URI_COMPONENT);
+}
+
+
+static void
+ngx_http_linkcert_index_unescape(u_char *field, char *out, size_t size)
+{
+    u_char  *dst, *src;
+    size_t   len;
+
+    out[0] = '\0';
+
+    if (ngx_strcmp(field, "-") == 0) {
+        return;
+    }
+
+    len = ngx_strlen(field);
+
+    /* unescaping never grows a string, and fields end in a NUL */
+
+    dst = field;
+    src = field;
+    ngx_unescape_uri(&dst, &src, len, 0);
+    *dst = '\0';
+
+    ngx_cpystrn((u_char *) out, field, size);
+}

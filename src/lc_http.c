@@ -1,0 +1,1101 @@
+
+/*
+ * linkcert: the smallest HTTP/1.1 client side.
+ *
+ * The response comes from the network: the status line and headers are
+ * kept in a fixed buffer, the body grows up to LC_HTTP_BODY_MAX, and any
+ * doubt about where the body ends (conflicting Content-Length, unknown
+ * transfer codings, malformed chunks) rejects the whole response rather
+ * than guessing.
+ */
+
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "lc_http.h"
+
+
+#define LC_HTTP_HEADERS   64
+#define LC_HTTP_HOST_MAX  256           /* 253 for a name, and a NUL */
+
+
+typedef enum {
+    LC_HTTP_HEAD = 0,
+    LC_HTTP_BODY,                       /* by Content-Length */
+    LC_HTTP_BODY_EOF,                   /* to the end of the connection */
+    LC_HTTP_CHUNK_SIZE,
+    LC_HTTP_CHUNK_BWS,                  /* blanks before an extension */
+    LC_HTTP_CHUNK_EXT,
+    LC_HTTP_CHUNK_DATA,
+    LC_HTTP_CHUNK_END,                  /* the CRLF after the data */
+    LC_HTTP_TRAILER,
+    LC_HTTP_DONE,
+    LC_HTTP_ERROR
+} lc_http_state_e;
+
+
+typedef struct {
+    const char  *name;
+    const char  *value;
+} lc_http_header_t;
+
+
+struct lc_http_response_s {
+    lc_http_state_e    state;
+    int                status;
+    int                head_only;
+    int                chunked;
+    int                have_length;
+    int                cr;              /* a CR was seen: LF must follow */
+    int                digits;          /* of the chunk size */
+
+    /* Content-Length, then what is left of the body or the chunk */
+    size_t             length;
+
+    size_t             head_len;
+    size_t             head_total;      /* interim responses included */
+    size_t             line;            /* start of the current line */
+    size_t             meta;            /* chunk-size line or trailers */
+    size_t             trailer_line;
+
+    size_t             nheaders;
+    lc_http_header_t   headers[LC_HTTP_HEADERS];
+
+    char              *body;
+    size_t             body_len;
+    size_t             body_size;
+
+    char               head[LC_HTTP_HEADER_MAX];
+};
+
+
+static int lc_http_request_head(char *buf, size_t size, const char *method,
+    const char *path, const char *host, const char *port,
+    const char *accept, const char *content_type, const char *length);
+static int lc_http_token(const char *s, size_t len);
+static int lc_http_tchar(unsigned char c);
+static int lc_http_field_value(const char *s);
+static int lc_http_prefix(const char *s, const char *prefix);
+static int lc_http_caseeq(const char *a, const char *b);
+static int lc_http_fail(lc_http_response_t *res);
+static int lc_http_head_byte(lc_http_response_t *res, char c);
+static int lc_http_status_line(lc_http_response_t *res, const char *p,
+    size_t n);
+static int lc_http_header_line(lc_http_response_t *res, char *p, size_t n);
+static int lc_http_content_length(lc_http_response_t *res,
+    const char *value);
+static int lc_http_head_done(lc_http_response_t *res);
+static int lc_http_chunk_byte(lc_http_response_t *res, unsigned char c);
+static int lc_http_reserve(lc_http_response_t *res, size_t need);
+static void lc_http_append(lc_http_response_t *res, const char *p,
+    size_t n);
+
+
+char *
+lc_http_request(const char *method, const char *url, const char *accept,
+    const char *content_type, const char *body, size_t body_len,
+    size_t *len)
+{
+    int          https, n;
+    char        *buf, *p;
+    char         host[LC_HTTP_HOST_MAX + 2], port_text[8], length_text[48];
+    size_t       size;
+    unsigned     port;
+    const char  *path;
+
+    if (method == NULL || url == NULL
+        || !lc_http_token(method, strlen(method)))
+    {
+        return NULL;
+    }
+
+    if (body == NULL && body_len != 0) {
+        return NULL;
+    }
+
+    /* the caller's values become header lines: no CR or LF may pass */
+
+    if ((accept && !lc_http_field_value(accept))
+        || (content_type && !lc_http_field_value(content_type)))
+    {
+        return NULL;
+    }
+
+    /* room for the brackets of an IPv6 literal, added below */
+
+    if (lc_http_url(url, &https, host + 1, LC_HTTP_HOST_MAX, &port, &path)
+        != 0)
+    {
+        return NULL;
+    }
+
+    if (strchr(host + 1, ':') != NULL) {
+        n = (int) strlen(host + 1);
+        host[0] = '[';
+        host[n + 1] = ']';
+        host[n + 2] = '\0';
+        p = host;
+
+    } else {
+        p = host + 1;
+    }
+
+    port_text[0] = '\0';
+
+    if (port != (https ? 443u : 80u)) {
+        snprintf(port_text, sizeof(port_text), ":%u", port);
+    }
+
+    /*
+     * A POST without a body still says "Content-Length: 0": some servers
+     * answer 411 otherwise.  GET and HEAD say nothing about a body they
+     * do not have.
+     */
+
+    length_text[0] = '\0';
+
+    if (body_len != 0
+        || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
+    {
+        snprintf(length_text, sizeof(length_text),
+                 "Content-Length: %zu\r\n", body_len);
+    }
+
+    n = lc_http_request_head(NULL, 0, method, path, p, port_text, accept,
+                             content_type, length_text);
+    if (n < 0 || body_len > SIZE_MAX - (size_t) n - 1) {
+        return NULL;
+    }
+
+    size = (size_t) n + body_len;
+
+    buf = malloc(size + 1);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    if (lc_http_request_head(buf, (size_t) n + 1, method, path, p,
+                             port_text, accept, content_type, length_text)
+        != n)
+    {
+        free(buf);
+        return NULL;
+    }
+
+    if (body_len) {
+        memcpy(buf + n, body, body_len);
+    }
+
+    buf[size] = '\0';
+
+    if (len) {
+        *len = size;
+    }
+
+    return buf;
+}
+
+
+static int
+lc_http_request_head(char *buf, size_t size, const char *method,
+    const char *path, const char *host, const char *port,
+    const char *accept, const char *content_type, const char *length)
+{
+    return snprintf(buf, size,
+                    "%s %s HTTP/1.1\r\n"
+                    "Host: %s%s\r\n"
+                    "User-Agent: linkcert\r\n"
+                    "%s%s%s"
+                    "%s%s%s"
+                    "%s"
+                    "Connection: close\r\n"
+                    "\r\n",
+                    method, path, host, port,
+                    accept ? "Accept: " : "", accept ? accept : "",
+                    accept ? "\r\n" : "",
+                    content_type ? "Content-Type: " : "",
+                    content_type ? content_type : "",
+                    content_type ? "\r\n" : "",
+                    length);
+}
+
+
+int
+lc_http_url(const char *url, int *https, char *host, size_t host_size,
+    unsigned *port, const char **path)
+{
+    int             tls, digits;
+    char            addr[INET6_ADDRSTRLEN];
+    size_t          n;
+    unsigned        num;
+    unsigned char   c, in6[16];
+    const char     *p, *h;
+
+    if (url == NULL) {
+        return -1;
+    }
+
+    /*
+     * The URL goes into the request line and the Host header as it is:
+     * a CR, LF, space or any other control byte could end either early
+     * and inject a header.  A fragment is never sent, so it is refused
+     * rather than silently cut.
+     */
+
+    for (p = url; *p; p++) {
+        c = (unsigned char) *p;
+
+        if (c <= 0x20 || c >= 0x7f || c == '#') {
+            return -1;
+        }
+    }
+
+    if (lc_http_prefix(url, "https://")) {
+        tls = 1;
+        p = url + 8;
+
+    } else if (lc_http_prefix(url, "http://")) {
+        tls = 0;
+        p = url + 7;
+
+    } else {
+        return -1;
+    }
+
+    if (*p == '[') {
+        h = ++p;
+
+        while (*p && *p != ']') {
+            p++;
+        }
+
+        n = (size_t) (p - h);
+
+        if (*p != ']' || n == 0 || n >= sizeof(addr)) {
+            return -1;
+        }
+
+        memcpy(addr, h, n);
+        addr[n] = '\0';
+
+        /* no zone ("%25eth0"): it means nothing to the peer */
+
+        if (inet_pton(AF_INET6, addr, in6) != 1) {
+            return -1;
+        }
+
+        p++;
+
+    } else {
+        h = p;
+
+        /* RFC 3986 unreserved; "@" (userinfo) and "%" are refused */
+
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+               || (*p >= '0' && *p <= '9')
+               || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+        {
+            p++;
+        }
+
+        n = (size_t) (p - h);
+
+        if (n == 0) {
+            return -1;
+        }
+    }
+
+    num = tls ? 443 : 80;
+
+    if (*p == ':') {
+        p++;
+        num = 0;
+
+        for (digits = 0; *p >= '0' && *p <= '9'; digits++, p++) {
+            if (digits == 5) {
+                return -1;
+            }
+
+            num = num * 10 + (unsigned) (*p - '0');
+        }
+
+        if (digits == 0 || num == 0 || num > 65535) {
+            return -1;
+        }
+    }
+
+    /*
+     * "https://host?query" would need a "/" inserted before the query,
+     * and path points into url: it is refused like any other character.
+     */
+
+    if (*p != '/' && *p != '\0') {
+        return -1;
+    }
+
+    if (n >= host_size) {
+        return -1;
+    }
+
+    memcpy(host, h, n);
+    host[n] = '\0';
+
+    if (https) {
+        *https = tls;
+    }
+
+    if (port) {
+        *port = num;
+    }
+
+    if (path) {
+        *path = (*p == '\0') ? "/" : p;
+    }
+
+    return 0;
+}
+
+
+lc_http_response_t *
+lc_http_response_new(void)
+{
+    lc_http_response_t  *res;
+
+    res = calloc(1, sizeof(lc_http_response_t));
+    if (res == NULL) {
+        return NULL;
+    }
+
+    res->state = LC_HTTP_HEAD;
+
+    return res;
+}
+
+
+void
+lc_http_response_free(lc_http_response_t *res)
+{
+    if (res == NULL) {
+        return;
+    }
+
+    free(res->body);
+    free(res);
+}
+
+
+void
+lc_http_response_head(lc_http_response_t *res)
+{
+    res->head_only = 1;
+}
+
+
+int
+lc_http_response_feed(lc_http_response_t *res, const char *data,
+    size_t len, int eof)
+{
+    size_t       n;
+    const char  *p, *end;
+
+    if (res->state == LC_HTTP_ERROR) {
+        return -1;
+    }
+
+    /* with "Connection: close" anything after the response is ignored */
+
+    if (res->state == LC_HTTP_DONE) {
+        return 1;
+    }
+
+    p = data;
+    end = (data != NULL) ? data + len : data;
+
+    while (p < end && res->state != LC_HTTP_DONE) {
+
+        switch (res->state) {
+
+        case LC_HTTP_HEAD:
+            if (lc_http_head_byte(res, *p++) != 0) {
+                return -1;
+            }
+
+            break;
+
+        case LC_HTTP_BODY:
+        case LC_HTTP_CHUNK_DATA:
+            n = (size_t) (end - p);
+
+            if (n > res->length) {
+                n = res->length;
+            }
+
+            /* the room was reserved when the length was known */
+
+            lc_http_append(res, p, n);
+            p += n;
+            res->length -= n;
+
+            if (res->length == 0) {
+                res->state = (res->state == LC_HTTP_BODY)
+                             ? LC_HTTP_DONE : LC_HTTP_CHUNK_END;
+            }
+
+            break;
+
+        case LC_HTTP_BODY_EOF:
+            n = (size_t) (end - p);
+
+            if (n > LC_HTTP_BODY_MAX - res->body_len
+                || lc_http_reserve(res, res->body_len + n) != 0)
+            {
+                return lc_http_fail(res);
+            }
+
+            lc_http_append(res, p, n);
+            p += n;
+            break;
+
+        default:
+            if (lc_http_chunk_byte(res, (unsigned char) *p++) != 0) {
+                return -1;
+            }
+
+            break;
+        }
+    }
+
+    if (res->state == LC_HTTP_DONE) {
+        return 1;
+    }
+
+    if (!eof) {
+        return 0;
+    }
+
+    /* only a body without a length may end with the connection */
+
+    if (res->state == LC_HTTP_BODY_EOF) {
+        res->state = LC_HTTP_DONE;
+        return 1;
+    }
+
+    return lc_http_fail(res);
+}
+
+
+int
+lc_http_response_status(const lc_http_response_t *res)
+{
+    return res->status;
+}
+
+
+const char *
+lc_http_response_header(const lc_http_response_t *res, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < res->nheaders; i++) {
+        if (lc_http_caseeq(res->headers[i].name, name)) {
+            return res->headers[i].value;
+        }
+    }
+
+    return NULL;
+}
+
+
+const char *
+lc_http_response_body(const lc_http_response_t *res, size_t *len)
+{
+    if (len) {
+        *len = res->body_len;
+    }
+
+    return (res->body != NULL) ? res->body : "";
+}
+
+
+static int
+lc_http_fail(lc_http_response_t *res)
+{
+    res->state = LC_HTTP_ERROR;
+
+    return -1;
+}
+
+
+/*
+ * The status line and headers are collected in res->head and each line is
+ * parsed when its LF arrives; names and values are NUL-terminated in place.
+ */
+
+static int
+lc_http_head_byte(lc_http_response_t *res, char c)
+{
+    char    *p;
+    size_t   n;
+
+    if (res->head_len == LC_HTTP_HEADER_MAX
+        || res->head_total == LC_HTTP_HEADER_MAX)
+    {
+        return lc_http_fail(res);
+    }
+
+    res->head[res->head_len++] = c;
+    res->head_total++;
+
+    if (c != '\n') {
+        return 0;
+    }
+
+    p = res->head + res->line;
+    n = res->head_len - res->line - 1;
+
+    if (n > 0 && p[n - 1] == '\r') {
+        n--;
+    }
+
+    if (res->line == 0) {
+        if (lc_http_status_line(res, p, n) != 0) {
+            return lc_http_fail(res);
+        }
+
+    } else if (n == 0) {
+        if (lc_http_head_done(res) != 0) {
+            return lc_http_fail(res);
+        }
+
+        return 0;
+
+    } else if (lc_http_header_line(res, p, n) != 0) {
+        return lc_http_fail(res);
+    }
+
+    res->line = res->head_len;
+
+    return 0;
+}
+
+
+/* "HTTP/1.x NNN reason", the reason possibly empty or absent */
+
+static int
+lc_http_status_line(lc_http_response_t *res, const char *p, size_t n)
+{
+    size_t         i;
+    unsigned char  c;
+
+    if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0
+        || p[7] < '0' || p[7] > '9' || p[8] != ' '
+        || p[9] < '1' || p[9] > '5'
+        || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9'
+        || (n > 12 && p[12] != ' '))
+    {
+        return -1;
+    }
+
+    for (i = 13; i < n; i++) {
+        c = (unsigned char) p[i];
+
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return -1;
+        }
+    }
+
+    res->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+
+    return 0;
+}
+
+
+static int
+lc_http_header_line(lc_http_response_t *res, char *p, size_t n)
+{
+    size_t          i, name, start, end;
+    unsigned char   c;
+
+    /* obsolete line folding: RFC 7230 lets a client reject it */
+
+    if (p[0] == ' ' || p[0] == '\t') {
+        return -1;
+    }
+
+    for (name = 0; name < n && p[name] != ':'; name++) {
+        /* void */
+    }
+
+    /* a blank before the colon is refused too (RFC 7230, 3.2.4) */
+
+    if (name == n || !lc_http_token(p, name)) {
+        return -1;
+    }
+
+    start = name + 1;
+
+    while (start < n && (p[start] == ' ' || p[start] == '\t')) {
+        start++;
+    }
+
+    end = n;
+
+    while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t')) {
+        end--;
+    }
+
+    for (i = start; i < end; i++) {
+        c = (unsigned char) p[i];
+
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return -1;
+        }
+    }
+
+    /* p[n] is the CR or the LF of this line */
+
+    p[name] = '\0';
+    p[end] = '\0';
+
+    /*
+     * The framing headers are honoured even past the headers kept, or a
+     * response could hide its length from us.
+     */
+
+    if (lc_http_caseeq(p, "Content-Length")) {
+        if (lc_http_content_length(res, p + start) != 0) {
+            return -1;
+        }
+
+    } else if (lc_http_caseeq(p, "Transfer-Encoding")) {
+
+        /*
+         * Nothing but "chunked" is decoded: another coding, or chunked
+         * twice, leaves the body's end unknown.
+         */
+
+        if (res->chunked || !lc_http_caseeq(p + start, "chunked")) {
+            return -1;
+        }
+
+        res->chunked = 1;
+    }
+
+    if (res->nheaders < LC_HTTP_HEADERS) {
+        res->headers[res->nheaders].name = p;
+        res->headers[res->nheaders].value = p + start;
+        res->nheaders++;
+    }
+
+    return 0;
+}
+
+
+/*
+ * 1*DIGIT; a repeated header must give the same value.  The limit is
+ * checked only when a body is read by it: a HEAD or 304 response gives
+ * the length of a body it does not send.
+ */
+
+static int
+lc_http_content_length(lc_http_response_t *res, const char *value)
+{
+    size_t       v, d;
+    const char  *p;
+
+    if (*value == '\0') {
+        return -1;
+    }
+
+    v = 0;
+
+    for (p = value; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+
+        d = (size_t) (*p - '0');
+
+        if (v > (SIZE_MAX - d) / 10) {
+            return -1;
+        }
+
+        v = v * 10 + d;
+    }
+
+    if (res->have_length && res->length != v) {
+        return -1;
+    }
+
+    res->have_length = 1;
+    res->length = v;
+
+    return 0;
+}
+
+
+static int
+lc_http_head_done(lc_http_response_t *res)
+{
+    if (res->status >= 100 && res->status < 200) {
+
+        /* 101 would switch protocols: linkcert never asks to */
+
+        if (res->status == 101) {
+            return -1;
+        }
+
+        /* an interim response: the final one follows */
+
+        res->status = 0;
+        res->chunked = 0;
+        res->have_length = 0;
+        res->length = 0;
+        res->head_len = 0;
+        res->line = 0;
+        res->nheaders = 0;
+
+        return 0;
+    }
+
+    if (res->head_only || res->status == 204 || res->status == 304) {
+        res->state = LC_HTTP_DONE;
+        return 0;
+    }
+
+    /* chunked wins over Content-Length (RFC 7230, 3.3.3) */
+
+    if (res->chunked) {
+        res->state = LC_HTTP_CHUNK_SIZE;
+        res->length = 0;
+        res->digits = 0;
+        res->meta = 0;
+        return 0;
+    }
+
+    if (res->have_length) {
+        if (res->length > LC_HTTP_BODY_MAX) {
+            return -1;
+        }
+
+        if (res->length == 0) {
+            res->state = LC_HTTP_DONE;
+            return 0;
+        }
+
+        if (lc_http_reserve(res, res->length) != 0) {
+            return -1;
+        }
+
+        res->state = LC_HTTP_BODY;
+        return 0;
+    }
+
+    res->state = LC_HTTP_BODY_EOF;
+
+    return 0;
+}
+
+
+/*
+ * The lines around chunk data: "hex[;ext]CRLF", the CRLF after the data,
+ * and the trailers, which are skipped.  A bare LF ends a line as in the
+ * headers; a CR must be followed by an LF.
+ */
+
+static int
+lc_http_chunk_byte(lc_http_response_t *res, unsigned char c)
+{
+    int  v;
+
+    if (res->cr && c != '\n') {
+        return lc_http_fail(res);
+    }
+
+    if (res->state != LC_HTTP_CHUNK_END) {
+
+        /* a line of extensions or trailers is bounded like the headers */
+
+        if (++res->meta > LC_HTTP_HEADER_MAX) {
+            return lc_http_fail(res);
+        }
+    }
+
+    if (c == '\r') {
+        res->cr = 1;
+        return 0;
+    }
+
+    res->cr = 0;
+
+    switch (res->state) {
+
+    case LC_HTTP_CHUNK_SIZE:
+        if (c >= '0' && c <= '9') {
+            v = c - '0';
+
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            v = (c | 0x20) - 'a' + 10;
+
+        } else {
+            v = -1;
+        }
+
+        if (v >= 0) {
+            res->length = res->length * 16 + (size_t) v;
+            res->digits++;
+
+            /* checked on every digit, so it cannot overflow */
+
+            if (res->length > LC_HTTP_BODY_MAX - res->body_len) {
+                return lc_http_fail(res);
+            }
+
+            return 0;
+        }
+
+        if (res->digits == 0) {
+            return lc_http_fail(res);
+        }
+
+        if (c == ';') {
+            res->state = LC_HTTP_CHUNK_EXT;
+            return 0;
+        }
+
+        if (c == ' ' || c == '\t') {
+            res->state = LC_HTTP_CHUNK_BWS;
+            return 0;
+        }
+
+        break;
+
+    case LC_HTTP_CHUNK_BWS:
+        if (c == ';') {
+            res->state = LC_HTTP_CHUNK_EXT;
+            return 0;
+        }
+
+        if (c == ' ' || c == '\t') {
+            return 0;
+        }
+
+        break;
+
+    case LC_HTTP_CHUNK_EXT:
+        if (c == '\n') {
+            break;
+        }
+
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return lc_http_fail(res);
+        }
+
+        return 0;
+
+    case LC_HTTP_CHUNK_END:
+        if (c != '\n') {
+            return lc_http_fail(res);
+        }
+
+        res->state = LC_HTTP_CHUNK_SIZE;
+        res->length = 0;
+        res->digits = 0;
+        res->meta = 0;
+        return 0;
+
+    case LC_HTTP_TRAILER:
+        if (c == '\n') {
+            if (res->trailer_line == 0) {
+                res->state = LC_HTTP_DONE;
+            }
+
+            res->trailer_line = 0;
+            return 0;
+        }
+
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return lc_http_fail(res);
+        }
+
+        res->trailer_line++;
+        return 0;
+
+    default:
+        return lc_http_fail(res);
+    }
+
+    /* the end of a chunk-size line */
+
+    if (c != '\n') {
+        return lc_http_fail(res);
+    }
+
+    if (res->length == 0) {
+        res->state = LC_HTTP_TRAILER;
+        res->trailer_line = 0;
+        res->meta = 0;
+        return 0;
+    }
+
+    if (lc_http_reserve(res, res->body_len + res->length) != 0) {
+        return lc_http_fail(res);
+    }
+
+    res->state = LC_HTTP_CHUNK_DATA;
+
+    return 0;
+}
+
+
+/* room for need bytes of body and the NUL; need <= LC_HTTP_BODY_MAX */
+
+static int
+lc_http_reserve(lc_http_response_t *res, size_t need)
+{
+    char    *body;
+    size_t   size;
+
+    if (res->body_size > need) {
+        return 0;
+    }
+
+    /* doubling keeps a body fed a byte at a time linear */
+
+    size = res->body_size * 2;
+
+    if (size < need + 1) {
+        size = need + 1;
+    }
+
+    if (size > LC_HTTP_BODY_MAX + 1) {
+        size = LC_HTTP_BODY_MAX + 1;
+    }
+
+    body = realloc(res->body, size);
+    if (body == NULL) {
+        return -1;
+    }
+
+    res->body = body;
+    res->body_size = size;
+
+    return 0;
+}
+
+
+static void
+lc_http_append(lc_http_response_t *res, const char *p, size_t n)
+{
+    memcpy(res->body + res->body_len, p, n);
+    res->body_len += n;
+    res->body[res->body_len] = '\0';
+}
+
+
+static int
+lc_http_token(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!lc_http_tchar((unsigned char) s[i])) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+lc_http_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9'))
+    {
+        return 1;
+    }
+
+    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+
+/* what linkcert itself sends in a header: visible ASCII, SP and HTAB */
+
+static int
+lc_http_field_value(const char *s)
+{
+    unsigned char  c;
+
+    for ( /* void */ ; *s; s++) {
+        c = (unsigned char) *s;
+
+        if ((c < 0x20 && c != '\t') || c >= 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* the scheme is case-insensitive (RFC 3986, 3.1); prefix is lowercase */
+
+static int
+lc_http_prefix(const char *s, const char *prefix)
+{
+    unsigned char  c;
+
+    for ( /* void */ ; *prefix; s++, prefix++) {
+        c = (unsigned char) *s;
+
+        if (c >= 'A' && c <= 'Z') {
+            c |= 0x20;
+        }
+
+        if (c != (unsigned char) *prefix) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* ASCII only, unlike strcasecmp() under some locales */
+
+static int
+lc_http_caseeq(const char *a, const char *b)
+{
+    unsigned char  ca, cb;
+
+    for ( ;; ) {
+        ca = (unsigned char) *a++;
+        cb = (unsigned char) *b++;
+
+        if (ca >= 'A' && ca <= 'Z') {
+            ca |= 0x20;
+        }
+
+        if (cb >= 'A' && cb <= 'Z') {
+            cb |= 0x20;
+        }
+
+        if (ca != cb) {
+            return 0;
+        }
+
+        if (ca == '\0') {
+            return 1;
+        }
+    }
+}

@@ -39,7 +39,6 @@ typedef struct {
     time_t                         next_attempt_at;
     time_t                         error_at;
     time_t                         forced_at;    /* last "Verify domain" */
-    time_t                         dns_checked_at;
 
     u_char                        *dns;          /* the "dns" JSON text */
     uint16_t                       dns_len;

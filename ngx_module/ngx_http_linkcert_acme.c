@@ -336,9 +336,8 @@ ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
 
             if (ngx_http_linkcert_fetch(acme->conf->acme_ssl, req.method,
                                         req.url, req.accept,
-                                        req.body ? "application/jose+json"
-                                                 : NULL,
-                                        req.body, req.body_len,
+                                        req.content_type, req.body,
+                                        req.body_len,
                                         ngx_http_linkcert_acme_response,
                                         job, acme->log)
                 != NULL)

@@ -628,7 +628,6 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
 
     ln->busy = 0;
     ln->updated_at = now;
-    ln->dns_checked_at = now;
     ngx_http_linkcert_unschedule(sh, ln);
 
     /* the previous "dns" object is replaced, or dropped if memory is short */

@@ -9,7 +9,7 @@
 #include <stdarg.h>
 
 
-#define LC_ERROR_TYPE_LEN    48         /* incl. NUL; fits ACME URNs */
+#define LC_ERROR_TYPE_LEN    56         /* incl. NUL; fits ACME URNs */
 #define LC_ERROR_DETAIL_LEN  120        /* incl. NUL */
 
 

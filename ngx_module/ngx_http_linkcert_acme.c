@@ -474,8 +474,9 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
 
     if (job->kind == LC_ACME_ACCOUNT) {
         acme->account_failures++;
-        delay = (acme->account_failures <= 1) ? 60
-                : (acme->account_failures == 2) ? 600 : 3600;
+        delay = (acme->account_failures <= 1) ? 10
+                : (acme->account_failures == 2) ? 60
+                : (acme->account_failures == 3) ? 600 : 3600;
 
         if (retry_after > delay) {
             delay = retry_after;

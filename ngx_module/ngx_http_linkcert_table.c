@@ -742,6 +742,7 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     ngx_http_linkcert_sh_t    *sh;
     ngx_http_linkcert_zone_t  *ctx;
     ngx_http_linkcert_node_t  *ln;
+    char                       until[32];
 
     ctx = shm_zone->data;
     sh = ctx->sh;
@@ -778,11 +779,13 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     ln->next_attempt_at = 0;
     ln->updated_at = now;
 
+    lc_time_rfc3339(info->not_after, until);
+
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "linkcert: \"%*s\" %s/%s -> issued/issued: certificate "
-                  "valid until %T, generation %uD", len, name,
+                  "valid until %s, generation %uD", len, name,
                   lc_status_name(old_status), lc_stage_name(old_stage),
-                  info->not_after, ln->generation);
+                  until, ln->generation);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <ares.h>
 
+#include "lc_ascii.h"
 #include "lc_dnsmsg.h"
 
 
@@ -409,8 +410,7 @@ lc_dns_name(const unsigned char *abuf, size_t alen, size_t pos, char **name,
 static int
 lc_dns_name_eq(const char *a, const char *b)
 {
-    size_t         i, alen, blen;
-    unsigned char  ca, cb;
+    size_t  alen, blen;
 
     alen = strlen(a);
     blen = strlen(b);
@@ -423,28 +423,7 @@ lc_dns_name_eq(const char *a, const char *b)
         blen--;
     }
 
-    if (alen != blen) {
-        return 0;
-    }
-
-    for (i = 0; i < alen; i++) {
-        ca = (unsigned char) a[i];
-        cb = (unsigned char) b[i];
-
-        if (ca >= 'A' && ca <= 'Z') {
-            ca |= 0x20;
-        }
-
-        if (cb >= 'A' && cb <= 'Z') {
-            cb |= 0x20;
-        }
-
-        if (ca != cb) {
-            return 0;
-        }
-    }
-
-    return 1;
+    return alen == blen && lc_ascii_caseeqn(a, b, alen);
 }
 
 

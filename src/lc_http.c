@@ -16,6 +16,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "lc_ascii.h"
 #include "lc_http.h"
 
 
@@ -80,7 +81,6 @@ static int lc_http_token(const char *s, size_t len);
 static int lc_http_tchar(unsigned char c);
 static int lc_http_field_value(const char *s);
 static int lc_http_prefix(const char *s, const char *prefix);
-static int lc_http_caseeq(const char *a, const char *b);
 static int lc_http_fail(lc_http_response_t *res);
 static int lc_http_head_byte(lc_http_response_t *res, char c);
 static int lc_http_status_line(lc_http_response_t *res, const char *p,
@@ -501,7 +501,7 @@ lc_http_response_header(const lc_http_response_t *res, const char *name)
     size_t  i;
 
     for (i = 0; i < res->nheaders; i++) {
-        if (lc_http_caseeq(res->headers[i].name, name)) {
+        if (lc_ascii_caseeq(res->headers[i].name, name)) {
             return res->headers[i].value;
         }
     }
@@ -666,19 +666,19 @@ lc_http_header_line(lc_http_response_t *res, char *p, size_t n)
      * response could hide its length from us.
      */
 
-    if (lc_http_caseeq(p, "Content-Length")) {
+    if (lc_ascii_caseeq(p, "Content-Length")) {
         if (lc_http_content_length(res, p + start) != 0) {
             return -1;
         }
 
-    } else if (lc_http_caseeq(p, "Transfer-Encoding")) {
+    } else if (lc_ascii_caseeq(p, "Transfer-Encoding")) {
 
         /*
          * Nothing but "chunked" is decoded: another coding, or chunked
          * twice, leaves the body's end unknown.
          */
 
-        if (res->chunked || !lc_http_caseeq(p + start, "chunked")) {
+        if (res->chunked || !lc_ascii_caseeq(p + start, "chunked")) {
             return -1;
         }
 
@@ -1053,49 +1053,11 @@ lc_http_field_value(const char *s)
 static int
 lc_http_prefix(const char *s, const char *prefix)
 {
-    unsigned char  c;
-
     for ( /* void */ ; *prefix; s++, prefix++) {
-        c = (unsigned char) *s;
-
-        if (c >= 'A' && c <= 'Z') {
-            c |= 0x20;
-        }
-
-        if (c != (unsigned char) *prefix) {
+        if (lc_ascii_lower((unsigned char) *s) != (unsigned char) *prefix) {
             return 0;
         }
     }
 
     return 1;
-}
-
-
-/* ASCII only, unlike strcasecmp() under some locales */
-
-static int
-lc_http_caseeq(const char *a, const char *b)
-{
-    unsigned char  ca, cb;
-
-    for ( ;; ) {
-        ca = (unsigned char) *a++;
-        cb = (unsigned char) *b++;
-
-        if (ca >= 'A' && ca <= 'Z') {
-            ca |= 0x20;
-        }
-
-        if (cb >= 'A' && cb <= 'Z') {
-            cb |= 0x20;
-        }
-
-        if (ca != cb) {
-            return 0;
-        }
-
-        if (ca == '\0') {
-            return 1;
-        }
-    }
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 
+#include "lc_ascii.h"
 #include "lc_verify.h"
 
 
@@ -46,7 +47,6 @@ static void lc_verify_expect(lc_vbuf_t *b, const lc_verify_t *v,
 static void lc_verify_text_copy(char *dst, const char *src, size_t size);
 static void lc_verify_issuer(const char *value, const char **start,
     size_t *len);
-static int lc_verify_caseeq(const char *a, size_t alen, const char *b);
 
 static void lc_vbuf_init(lc_vbuf_t *b, char *buf, size_t size);
 static void lc_vbuf_addn(lc_vbuf_t *b, const char *s, size_t n);
@@ -594,9 +594,9 @@ lc_verify_decide_caa(lc_verify_t *v)
         tag = v->caa[i].tag;
 
         if (v->caa[i].critical
-            && !lc_verify_caseeq(tag, strlen(tag), "issue")
-            && !lc_verify_caseeq(tag, strlen(tag), "issuewild")
-            && !lc_verify_caseeq(tag, strlen(tag), "iodef"))
+            && !lc_ascii_caseeq(tag, "issue")
+            && !lc_ascii_caseeq(tag, "issuewild")
+            && !lc_ascii_caseeq(tag, "iodef"))
         {
             lc_vbuf_add(&b, "CAA at ");
             lc_vbuf_add(&b, v->caa_owner);
@@ -614,14 +614,16 @@ lc_verify_decide_caa(lc_verify_t *v)
     for (i = 0; i < v->ncaa; i++) {
         tag = v->caa[i].tag;
 
-        if (!lc_verify_caseeq(tag, strlen(tag), "issue")) {
+        if (!lc_ascii_caseeq(tag, "issue")) {
             continue;
         }
 
         issue++;
         lc_verify_issuer(v->caa[i].value, &start, &len);
 
-        if (len > 0 && lc_verify_caseeq(start, len, id)) {
+        if (len > 0 && len == strlen(id)
+            && lc_ascii_caseeqn(start, id, len))
+        {
             v->state = LC_VERIFY_VERIFIED;
             v->step = LC_VERIFY_STEP_DONE;
             return;
@@ -652,7 +654,7 @@ lc_verify_decide_caa(lc_verify_t *v)
     for (i = 0; i < v->ncaa; i++) {
         tag = v->caa[i].tag;
 
-        if (!lc_verify_caseeq(tag, strlen(tag), "issue")) {
+        if (!lc_ascii_caseeq(tag, "issue")) {
             continue;
         }
 
@@ -881,39 +883,6 @@ lc_verify_issuer(const char *value, const char **start, size_t *len)
 
     *start = p;
     *len = (size_t) (end - p);
-}
-
-
-/* a (alen bytes) equals the string b, ASCII case-insensitively */
-
-static int
-lc_verify_caseeq(const char *a, size_t alen, const char *b)
-{
-    size_t         i;
-    unsigned char  ca, cb;
-
-    for (i = 0; i < alen; i++) {
-        ca = (unsigned char) a[i];
-        cb = (unsigned char) b[i];
-
-        if (cb == '\0') {
-            return 0;
-        }
-
-        if (ca >= 'A' && ca <= 'Z') {
-            ca |= 0x20;
-        }
-
-        if (cb >= 'A' && cb <= 'Z') {
-            cb |= 0x20;
-        }
-
-        if (ca != cb) {
-            return 0;
-        }
-    }
-
-    return b[alen] == '\0';
 }
 
 

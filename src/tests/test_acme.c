@@ -690,6 +690,18 @@ lc_t_new_machine(lc_t_t *t, lc_acme_kind_e kind, const char *domain,
 }
 
 
+/* A new account machine, its GET of the directory answered. */
+
+static void
+lc_t_directory(lc_t_t *t, int status, const char *content_type,
+    const char *body)
+{
+    lc_t_new_machine(t, LC_ACME_ACCOUNT, NULL, LC_ACME_KEY_EC256, NULL);
+    lc_t_expect_get(t, "GET", LC_DIR);
+    lc_t_answer(t, status, 0, NULL, NULL, content_type, body);
+}
+
+
 /* The account machine up to newAccount; returns its payload. */
 
 static json_t *
@@ -697,10 +709,7 @@ lc_t_account_until_post(lc_t_t *t, const char *directory)
 {
     json_t  *p, *c;
 
-    lc_t_new_machine(t, LC_ACME_ACCOUNT, NULL, LC_ACME_KEY_EC256, NULL);
-
-    lc_t_expect_get(t, "GET", LC_DIR);
-    lc_t_answer(t, 200, 0, NULL, NULL, "application/json", directory);
+    lc_t_directory(t, 200, "application/json", directory);
     lc_t_expect_get(t, "HEAD", LC_NEW_NONCE);
     lc_t_answer(t, 200, 1, NULL, NULL, NULL, NULL);
 
@@ -818,6 +827,16 @@ lc_t_new_order(lc_t_t *t, const char *domain, lc_acme_key_type_e type,
 }
 
 
+/* newOrder for LC_NAME sent, its payload not checked, not answered yet */
+
+static void
+lc_t_new_order_sent(lc_t_t *t)
+{
+    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
+    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+}
+
+
 /* The pending authorization, PUBLISH, and the answer to the challenge. */
 
 static void
@@ -858,6 +877,18 @@ lc_t_challenge(lc_t_t *t, const char *domain)
                    json_pack("{s:s, s:s, s:s, s:s}", "type", "http-01",
                              "url", LC_CHALL, "token", LC_TOKEN,
                              "status", "pending"));
+}
+
+
+/* The authorization polled, still pending for LC_NAME: the wait in ms. */
+
+static void
+lc_t_authz_pending(lc_t_t *t, const char *retry_after, unsigned ms)
+{
+    lc_t_expect_post_as_get(t, LC_AUTHZ);
+    lc_t_feed_json(t, 200, NULL, retry_after,
+                   lc_t_authz_json("pending", LC_NAME));
+    lc_t_expect_wait(t, ms);
 }
 
 
@@ -1020,6 +1051,25 @@ lc_t_check_result(lc_t_t *t, lc_acme_key_type_e type)
 
     /* EVP_PKEY_eq() of an RSA and an EC key leaves an error behind */
     ERR_clear_error();
+}
+
+
+/*
+ * A new order for LC_NAME with a reused authorization, up to the GET of
+ * the certificate; the CSR is not checked and no chain is issued.
+ */
+
+static void
+lc_t_order_until_cert(lc_t_t *t)
+{
+    lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256, NULL);
+    lc_t_expect_post_as_get(t, LC_AUTHZ);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("valid", LC_NAME));
+    lc_t_expect_post_as_get(t, LC_ORDER);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("ready", LC_NAME));
+    json_decref(lc_t_expect_post(t, LC_FINALIZE, 0));
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("valid", LC_NAME));
+    lc_t_expect_post_as_get(t, LC_CERT);
 }
 
 
@@ -1328,10 +1378,7 @@ test_eab_required(void **state)
 
     t = *state;
 
-    lc_t_new_machine(t, LC_ACME_ACCOUNT, NULL, LC_ACME_KEY_EC256, NULL);
-    lc_t_expect_get(t, "GET", LC_DIR);
-    lc_t_answer(t, 200, 0, NULL, NULL, "application/json",
-                LC_DIRECTORY_EAB_JSON);
+    lc_t_directory(t, 200, "application/json", LC_DIRECTORY_EAB_JSON);
     lc_t_expect_failed(t, "acme_config", 0, 0);
     assert_non_null(strstr(lc_t_detail(t), "external account binding"));
 }
@@ -1344,37 +1391,29 @@ test_bad_directory(void **state)
 
     t = *state;
 
-    lc_t_new_machine(t, LC_ACME_ACCOUNT, NULL, LC_ACME_KEY_EC256, NULL);
-    lc_t_expect_get(t, "GET", LC_DIR);
-    lc_t_answer(t, 200, 0, NULL, NULL, "text/html",
-                "<html><body>Welcome to nginx!</body></html>");
+    lc_t_directory(t, 200, "text/html",
+                   "<html><body>Welcome to nginx!</body></html>");
     lc_t_expect_failed(t, "acme_protocol", 0, 0);
 
     /* JSON, but not a directory */
 
-    lc_t_new_machine(t, LC_ACME_ACCOUNT, NULL, LC_ACME_KEY_EC256, NULL);
-    lc_t_expect_get(t, "GET", LC_DIR);
-    lc_t_answer(t, 200, 0, NULL, NULL, "application/json",
-                "{\"newNonce\":\"" LC_NEW_NONCE "\","
-                "\"newAccount\":\"" LC_NEW_ACCT "\","
-                "\"newOrder\":42}");
+    lc_t_directory(t, 200, "application/json",
+                   "{\"newNonce\":\"" LC_NEW_NONCE "\","
+                   "\"newAccount\":\"" LC_NEW_ACCT "\","
+                   "\"newOrder\":42}");
     lc_t_expect_failed(t, "acme_protocol", 0, 0);
 
     /* a URL that would break the request line */
 
-    lc_t_new_machine(t, LC_ACME_ACCOUNT, NULL, LC_ACME_KEY_EC256, NULL);
-    lc_t_expect_get(t, "GET", LC_DIR);
-    lc_t_answer(t, 200, 0, NULL, NULL, "application/json",
-                "{\"newNonce\":\"" LC_NEW_NONCE "\","
-                "\"newAccount\":\"" LC_NEW_ACCT "\r\nX: y\","
-                "\"newOrder\":\"" LC_NEW_ORDER "\"}");
+    lc_t_directory(t, 200, "application/json",
+                   "{\"newNonce\":\"" LC_NEW_NONCE "\","
+                   "\"newAccount\":\"" LC_NEW_ACCT "\r\nX: y\","
+                   "\"newOrder\":\"" LC_NEW_ORDER "\"}");
     lc_t_expect_failed(t, "acme_protocol", 0, 0);
 
     /* not found, no problem document */
 
-    lc_t_new_machine(t, LC_ACME_ACCOUNT, NULL, LC_ACME_KEY_EC256, NULL);
-    lc_t_expect_get(t, "GET", LC_DIR);
-    lc_t_answer(t, 404, 0, NULL, NULL, "text/plain", "404 page not found");
+    lc_t_directory(t, 404, "text/plain", "404 page not found");
     lc_t_expect_failed(t, "acme_protocol", 0, 0);
     assert_non_null(strstr(lc_t_detail(t), "404"));
 }
@@ -1387,9 +1426,7 @@ test_transport(void **state)
 
     t = *state;
 
-    lc_t_new_machine(t, LC_ACME_ACCOUNT, NULL, LC_ACME_KEY_EC256, NULL);
-    lc_t_expect_get(t, "GET", LC_DIR);
-    lc_t_answer(t, 0, 0, NULL, NULL, NULL, NULL);
+    lc_t_directory(t, 0, NULL, NULL);
     lc_t_expect_failed(t, "acme_transport", 1, 0);
 
     /* in the middle of an order */
@@ -1411,10 +1448,7 @@ test_bad_nonce_retry(void **state)
     t = *state;
 
     lc_t_account(t);
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-
-    p = lc_t_expect_post(t, LC_NEW_ORDER, 0);
-    json_decref(p);
+    lc_t_new_order_sent(t);
 
     /* the same request, signed with the nonce of the rejection */
 
@@ -1471,8 +1505,7 @@ test_rate_limited(void **state)
 
     lc_t_account(t);
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed_problem(t, 429, "3600", LC_URN "rateLimited",
                       "too many certificates (50) already issued for "
                       "\"acme.test\" in the last 168h0m0s, retry after "
@@ -1482,22 +1515,19 @@ test_rate_limited(void **state)
 
     /* an HTTP-date, against now */
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed_problem(t, 429, "Wed, 15 Nov 2023 00:13:20 GMT",
                       LC_URN "rateLimited", "too many new orders");
     lc_t_expect_failed(t, LC_URN "rateLimited", 1, 7200);
 
     /* a date in the past means now; an unreadable one, none */
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed_problem(t, 429, "Tue, 14 Nov 2023 21:00:00 GMT",
                       LC_URN "rateLimited", "too many new orders");
     lc_t_expect_failed(t, LC_URN "rateLimited", 1, 0);
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed_problem(t, 429, "soon", LC_URN "rateLimited", "slow down");
     lc_t_expect_failed(t, LC_URN "rateLimited", 1, 0);
 }
@@ -1512,8 +1542,7 @@ test_server_error(void **state)
 
     lc_t_account(t);
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed_problem(t, 500, NULL, LC_URN "serverInternal",
                       "the database is on fire");
     lc_t_expect_failed(t, LC_URN "serverInternal", 1, 0);
@@ -1521,16 +1550,14 @@ test_server_error(void **state)
 
     /* a proxy's 503, no problem document */
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_answer(t, 503, 1, NULL, "120", "text/html",
                 "<html>Service Unavailable</html>");
     lc_t_expect_failed(t, "acme_server", 1, 120);
 
     /* a client error is not worth a retry */
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed_problem(t, 400, NULL, LC_URN "rejectedIdentifier",
                       "Cannot issue for \"links.acme.test\": The ACME "
                       "server refuses to issue for this domain name");
@@ -1623,8 +1650,7 @@ test_order_invalid(void **state)
 
     /* invalid with no reason, right at newOrder */
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed_json(t, 201, LC_ORDER, NULL,
                    lc_t_order_json("invalid", LC_NAME));
     lc_t_expect_failed(t, "acme_rejected", 0, 0);
@@ -1663,8 +1689,7 @@ test_order_ready(void **state)
     /* newOrder answers "ready": straight to finalize; a second authz */
 
     lc_t_account(t);
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     order = lc_t_order_json("ready", LC_NAME);
     json_array_append_new(json_object_get(order, "authorizations"),
                           json_string(LC_AUTHZ2));
@@ -1683,8 +1708,7 @@ test_two_authz(void **state)
     t = *state;
 
     lc_t_account(t);
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     order = lc_t_order_json("pending", LC_NAME);
     json_array_append_new(json_object_get(order, "authorizations"),
                           json_string(LC_AUTHZ2));
@@ -1726,44 +1750,23 @@ test_wait(void **state)
 
     /* without Retry-After: 1, 2, 3, 4, 5, 5 s */
 
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("pending", LC_NAME));
-    lc_t_expect_wait(t, 1000);
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("pending", LC_NAME));
-    lc_t_expect_wait(t, 2000);
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("pending", LC_NAME));
-    lc_t_expect_wait(t, 3000);
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("pending", LC_NAME));
-    lc_t_expect_wait(t, 4000);
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("pending", LC_NAME));
-    lc_t_expect_wait(t, 5000);
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("pending", LC_NAME));
-    lc_t_expect_wait(t, 5000);
+    lc_t_authz_pending(t, NULL, 1000);
+    lc_t_authz_pending(t, NULL, 2000);
+    lc_t_authz_pending(t, NULL, 3000);
+    lc_t_authz_pending(t, NULL, 4000);
+    lc_t_authz_pending(t, NULL, 5000);
+    lc_t_authz_pending(t, NULL, 5000);
 
     /* Retry-After clamped to 1..60 s; an HTTP-date against now */
 
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, "3600", lc_t_authz_json("pending", LC_NAME));
-    lc_t_expect_wait(t, 60000);
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, "0", lc_t_authz_json("pending", LC_NAME));
-    lc_t_expect_wait(t, 1000);
+    lc_t_authz_pending(t, "3600", 60000);
+    lc_t_authz_pending(t, "0", 1000);
 
     t->now = LC_NOW - 7;
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, "Tue, 14 Nov 2023 22:13:20 GMT",
-                   lc_t_authz_json("pending", LC_NAME));
-    lc_t_expect_wait(t, 7000);
+    lc_t_authz_pending(t, "Tue, 14 Nov 2023 22:13:20 GMT", 7000);
 
     /* unreadable: as if absent */
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, "-5", lc_t_authz_json("pending", LC_NAME));
-    lc_t_expect_wait(t, 5000);
+    lc_t_authz_pending(t, "-5", 5000);
 }
 
 
@@ -1780,10 +1783,7 @@ test_poll_limit(void **state)
     lc_t_challenge(t, LC_NAME);
 
     for (i = 0; i < 60; i++) {
-        lc_t_expect_post_as_get(t, LC_AUTHZ);
-        lc_t_feed_json(t, 200, NULL, "2",
-                       lc_t_authz_json("pending", LC_NAME));
-        lc_t_expect_wait(t, 2000);
+        lc_t_authz_pending(t, "2", 2000);
     }
 
     lc_t_expect_post_as_get(t, LC_AUTHZ);
@@ -1805,8 +1805,7 @@ test_problem_detail(void **state)
 
     /* the first subproblem completes the detail */
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed_json(t, 400, NULL, NULL,
         json_pack("{s:s, s:s, s:[{s:s, s:s, s:{s:s, s:s}}, {s:s, s:s}]}",
                   "type", LC_URN "rejectedIdentifier",
@@ -1830,8 +1829,7 @@ test_problem_detail(void **state)
     memcpy(detail, "caf\xc3\xa9\n\x1b[31mred", 14);
     detail[300] = '\0';
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed_problem(t, 403, NULL, LC_URN "unauthorized", detail);
     lc_t_expect_failed(t, LC_URN "unauthorized", 0, 0);
     assert_true(strncmp(lc_t_detail(t), "caf? ?[31mred", 13) == 0);
@@ -1843,8 +1841,7 @@ test_problem_detail(void **state)
 
     /* a problem without a detail */
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed(t, 403, NULL, NULL, "{\"type\":\"" LC_URN "unauthorized\"}");
     lc_t_expect_failed(t, LC_URN "unauthorized", 0, 0);
 }
@@ -1863,14 +1860,7 @@ test_chain_mismatch(void **state)
     /* the CA sends a certificate for another key */
 
     lc_t_account(t);
-    lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("valid", LC_NAME));
-    lc_t_expect_post_as_get(t, LC_ORDER);
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("ready", LC_NAME));
-    json_decref(lc_t_expect_post(t, LC_FINALIZE, 0));
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("valid", LC_NAME));
-    lc_t_expect_post_as_get(t, LC_CERT);
+    lc_t_order_until_cert(t);
 
     other = EVP_EC_gen("P-256");
     assert_non_null(other);
@@ -1885,14 +1875,7 @@ test_chain_mismatch(void **state)
 
     /* no certificate at all */
 
-    lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    lc_t_expect_post_as_get(t, LC_AUTHZ);
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("valid", LC_NAME));
-    lc_t_expect_post_as_get(t, LC_ORDER);
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("ready", LC_NAME));
-    json_decref(lc_t_expect_post(t, LC_FINALIZE, 0));
-    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("valid", LC_NAME));
-    lc_t_expect_post_as_get(t, LC_CERT);
+    lc_t_order_until_cert(t);
     lc_t_answer(t, 200, 1, NULL, NULL, LC_PEM_CHAIN,
                 "-----BEGIN CERTIFICATE-----\nAAAA\n"
                 "-----END CERTIFICATE-----\n");
@@ -1944,8 +1927,7 @@ test_unexpected(void **state)
     lc_t_account(t);
 
     /* newOrder without Location */
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed_json(t, 201, NULL, NULL, lc_t_order_json("pending", LC_NAME));
     lc_t_expect_failed(t, "acme_protocol", 0, 0);
 
@@ -1966,8 +1948,7 @@ test_unexpected(void **state)
     assert_non_null(strstr(lc_t_detail(t), "\"? melting\""));
 
     /* valid before this client finalized: not our key */
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, NULL);
-    json_decref(lc_t_expect_post(t, LC_NEW_ORDER, 0));
+    lc_t_new_order_sent(t);
     lc_t_feed_json(t, 201, LC_ORDER, NULL, lc_t_order_json("valid", LC_NAME));
     lc_t_expect_failed(t, "acme_protocol", 0, 0);
 }

@@ -270,6 +270,63 @@ lc_parse(X509 *leaf, X509 *inter, EVP_PKEY *key, lc_error_t *err)
 }
 
 
+/* lc_parse() of a new leaf with san, without the leaf; the caller frees */
+
+static lc_cert_t *
+lc_parse_leaf(lc_fixture_t *f, const char *san, X509 *inter, EVP_PKEY *key)
+{
+    X509        *leaf;
+    lc_cert_t   *cert;
+    lc_error_t   err;
+
+    leaf = lc_make_leaf(f, san);
+    cert = lc_parse(leaf, inter, key, &err);
+    assert_non_null(cert);
+    X509_free(leaf);
+
+    return cert;
+}
+
+
+/* lc_cert_info() of a leaf for LC_NAME with this serial, by issuer */
+
+static int
+lc_leaf_info(lc_fixture_t *f, X509 *issuer, EVP_PKEY *issuer_key,
+    const char *serial, lc_cert_info_t *info)
+{
+    int          rc;
+    X509        *leaf;
+    lc_cert_t   *cert;
+    lc_error_t   err;
+
+    leaf = lc_make_cert(f->leaf_key, "CN=" LC_NAME, "DNS:" LC_NAME, issuer,
+                        issuer_key, LC_NB, LC_NA, serial, 0);
+    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
+    assert_non_null(cert);
+
+    rc = lc_cert_info(cert, info);
+
+    lc_cert_free(cert);
+    X509_free(leaf);
+
+    return rc;
+}
+
+
+/* lc_cert_info() of a leaf by a self-signed CA of this subject */
+
+static void
+lc_issuer_info(lc_fixture_t *f, const char *subject, lc_cert_info_t *info)
+{
+    X509  *ca;
+
+    ca = lc_make_cert(f->ca_key, subject, NULL, NULL, NULL, LC_NB, LC_NA,
+                      "09", 1);
+    assert_int_equal(lc_leaf_info(f, ca, f->ca_key, "0A", info), 0);
+    X509_free(ca);
+}
+
+
 #define lc_assert_error(err, t, d)                                            \
     do {                                                                      \
         assert_string_equal((err)->type, t);                                  \
@@ -651,21 +708,16 @@ test_check_key_mismatch(void **state)
 {
     lc_fixture_t  *f = *state;
 
-    X509        *leaf;
     lc_cert_t   *cert;
     lc_error_t   err;
 
-    leaf = lc_make_leaf(f, "DNS:" LC_NAME);
-
-    cert = lc_parse(leaf, f->inter, f->other_key, &err);
-    assert_non_null(cert);
+    cert = lc_parse_leaf(f, "DNS:" LC_NAME, f->inter, f->other_key);
 
     assert_int_equal(lc_cert_check(cert, LC_NAME, LC_NOW, &err), -1);
     lc_assert_error(&err, "store_key_mismatch",
                     "privkey.pem does not match the certificate");
 
     lc_cert_free(cert);
-    X509_free(leaf);
 }
 
 
@@ -674,13 +726,10 @@ test_check_wrong_name(void **state)
 {
     lc_fixture_t  *f = *state;
 
-    X509        *leaf;
     lc_cert_t   *cert;
     lc_error_t   err;
 
-    leaf = lc_make_leaf(f, "DNS:other.example");
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
+    cert = lc_parse_leaf(f, "DNS:other.example", NULL, f->leaf_key);
 
     assert_int_equal(lc_cert_check(cert, LC_NAME, LC_NOW, &err), -1);
     lc_assert_error(&err, "store_name_mismatch",
@@ -691,13 +740,10 @@ test_check_wrong_name(void **state)
                     "certificate is for other.example, not acme.test");
 
     lc_cert_free(cert);
-    X509_free(leaf);
 
     /* other SAN types are not names */
-    leaf = lc_make_leaf(f, "IP:192.0.2.1,DNS:a.example,email:x@acme.test,"
-                        "DNS:b.example");
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
+    cert = lc_parse_leaf(f, "IP:192.0.2.1,DNS:a.example,email:x@acme.test,"
+                         "DNS:b.example", NULL, f->leaf_key);
 
     assert_int_equal(lc_cert_check(cert, LC_NAME, LC_NOW, &err), -1);
     lc_assert_error(&err, "store_name_mismatch",
@@ -705,7 +751,6 @@ test_check_wrong_name(void **state)
                     "not links.acme.test");
 
     lc_cert_free(cert);
-    X509_free(leaf);
 }
 
 
@@ -714,15 +759,12 @@ test_check_many_names(void **state)
 {
     lc_fixture_t  *f = *state;
 
-    X509        *leaf;
     lc_cert_t   *cert;
     lc_error_t   err;
 
-    leaf = lc_make_leaf(f, "DNS:one.example,DNS:two.example,"
-                        "DNS:three.example,DNS:four.example,"
-                        "DNS:five.example");
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
+    cert = lc_parse_leaf(f, "DNS:one.example,DNS:two.example,"
+                         "DNS:three.example,DNS:four.example,"
+                         "DNS:five.example", NULL, f->leaf_key);
 
     assert_int_equal(lc_cert_check(cert, LC_NAME, LC_NOW, &err), -1);
     lc_assert_error(&err, "store_name_mismatch",
@@ -730,17 +772,15 @@ test_check_many_names(void **state)
                     "three.example (+2 more), not links.acme.test");
 
     lc_cert_free(cert);
-    X509_free(leaf);
 
     /* long names: the detail stays bounded and names the domain */
-    leaf = lc_make_leaf(f,
+    cert = lc_parse_leaf(f,
         "DNS:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
         "example,"
         "DNS:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
         "example,"
-        "DNS:c.example");
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
+        "DNS:c.example",
+        NULL, f->leaf_key);
 
     assert_int_equal(lc_cert_check(cert, LC_NAME, LC_NOW, &err), -1);
     assert_string_equal(err.type, "store_name_mismatch");
@@ -749,7 +789,6 @@ test_check_many_names(void **state)
     assert_non_null(strstr(err.detail, "(+2 more), not links.acme.test"));
 
     lc_cert_free(cert);
-    X509_free(leaf);
 }
 
 
@@ -758,20 +797,16 @@ test_check_subject_cn_ignored(void **state)
 {
     lc_fixture_t  *f = *state;
 
-    X509        *leaf;
     lc_cert_t   *cert;
     lc_error_t   err;
 
-    leaf = lc_make_leaf(f, NULL);
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
+    cert = lc_parse_leaf(f, NULL, NULL, f->leaf_key);
 
     assert_int_equal(lc_cert_check(cert, LC_NAME, LC_NOW, &err), -1);
     lc_assert_error(&err, "store_name_mismatch",
                     "certificate has no DNS name, not links.acme.test");
 
     lc_cert_free(cert);
-    X509_free(leaf);
 }
 
 
@@ -780,13 +815,10 @@ test_check_wildcard(void **state)
 {
     lc_fixture_t  *f = *state;
 
-    X509        *leaf;
     lc_cert_t   *cert;
     lc_error_t   err;
 
-    leaf = lc_make_leaf(f, "DNS:*.acme.test");
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
+    cert = lc_parse_leaf(f, "DNS:*.acme.test", NULL, f->leaf_key);
 
     assert_int_equal(lc_cert_check(cert, "links.acme.test", LC_NOW, &err), 0);
     assert_int_equal(lc_cert_check(cert, "other.acme.test", LC_NOW, &err), 0);
@@ -799,19 +831,15 @@ test_check_wildcard(void **state)
     assert_string_equal(err.type, "store_name_mismatch");
 
     lc_cert_free(cert);
-    X509_free(leaf);
 
     /* partial wildcards are not honoured */
-    leaf = lc_make_leaf(f, "DNS:l*.acme.test");
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
+    cert = lc_parse_leaf(f, "DNS:l*.acme.test", NULL, f->leaf_key);
 
     assert_int_equal(lc_cert_check(cert, "links.acme.test", LC_NOW, &err),
                      -1);
     assert_string_equal(err.type, "store_name_mismatch");
 
     lc_cert_free(cert);
-    X509_free(leaf);
 }
 
 
@@ -820,14 +848,11 @@ test_check_expired(void **state)
 {
     lc_fixture_t  *f = *state;
 
-    X509        *leaf;
     char         when[32], detail[LC_ERROR_DETAIL_LEN];
     lc_cert_t   *cert;
     lc_error_t   err;
 
-    leaf = lc_make_leaf(f, "DNS:" LC_NAME);
-    cert = lc_parse(leaf, f->inter, f->leaf_key, &err);
-    assert_non_null(cert);
+    cert = lc_parse_leaf(f, "DNS:" LC_NAME, f->inter, f->leaf_key);
 
     lc_rfc3339(LC_NA, when, sizeof(when));
     (void) snprintf(detail, sizeof(detail), "certificate expired on %s",
@@ -843,7 +868,6 @@ test_check_expired(void **state)
     lc_assert_error(&err, "store_expired", detail);
 
     lc_cert_free(cert);
-    X509_free(leaf);
 }
 
 
@@ -881,14 +905,11 @@ test_check_not_yet_valid(void **state)
 {
     lc_fixture_t  *f = *state;
 
-    X509        *leaf;
     char         when[32], detail[LC_ERROR_DETAIL_LEN];
     lc_cert_t   *cert;
     lc_error_t   err;
 
-    leaf = lc_make_leaf(f, "DNS:" LC_NAME);
-    cert = lc_parse(leaf, f->inter, f->leaf_key, &err);
-    assert_non_null(cert);
+    cert = lc_parse_leaf(f, "DNS:" LC_NAME, f->inter, f->leaf_key);
 
     lc_rfc3339(LC_NB, when, sizeof(when));
     (void) snprintf(detail, sizeof(detail),
@@ -900,7 +921,6 @@ test_check_not_yet_valid(void **state)
     lc_assert_error(&err, "store_not_yet_valid", detail);
 
     lc_cert_free(cert);
-    X509_free(leaf);
 }
 
 
@@ -1002,9 +1022,7 @@ test_info_serials(void **state)
 {
     lc_fixture_t  *f = *state;
 
-    X509            *leaf;
-    lc_cert_t       *cert;
-    lc_error_t       err;
+    int              rc;
     lc_cert_info_t   info;
 
     static const unsigned char  high[] = {
@@ -1015,47 +1033,27 @@ test_info_serials(void **state)
 
     /* 20 bytes with the high bit set: DER adds a sign byte, not we */
 
-    leaf = lc_make_cert(f->leaf_key, "CN=" LC_NAME, "DNS:" LC_NAME,
-                        f->inter, f->int_key, LC_NB, LC_NA,
-                        "80FF000102030405060708090A0B0C0D0E0F1011", 0);
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
-    assert_int_equal(lc_cert_info(cert, &info), 0);
+    rc = lc_leaf_info(f, f->inter, f->int_key,
+                      "80FF000102030405060708090A0B0C0D0E0F1011", &info);
+    assert_int_equal(rc, 0);
     assert_int_equal(info.serial_len, 20);
     assert_memory_equal(info.serial, high, 20);
-    lc_cert_free(cert);
-    X509_free(leaf);
 
-    leaf = lc_make_cert(f->leaf_key, "CN=" LC_NAME, "DNS:" LC_NAME,
-                        f->inter, f->int_key, LC_NB, LC_NA, "1", 0);
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
-    assert_int_equal(lc_cert_info(cert, &info), 0);
+    rc = lc_leaf_info(f, f->inter, f->int_key, "1", &info);
+    assert_int_equal(rc, 0);
     assert_int_equal(info.serial_len, 1);
     assert_int_equal(info.serial[0], 1);
-    lc_cert_free(cert);
-    X509_free(leaf);
 
-    leaf = lc_make_cert(f->leaf_key, "CN=" LC_NAME, "DNS:" LC_NAME,
-                        f->inter, f->int_key, LC_NB, LC_NA, "0", 0);
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
-    assert_int_equal(lc_cert_info(cert, &info), 0);
+    rc = lc_leaf_info(f, f->inter, f->int_key, "0", &info);
+    assert_int_equal(rc, 0);
     assert_int_equal(info.serial_len, 0);
-    lc_cert_free(cert);
-    X509_free(leaf);
 
     /* 21 bytes is more than RFC 5280 allows */
-    leaf = lc_make_cert(f->leaf_key, "CN=" LC_NAME, "DNS:" LC_NAME,
-                        f->inter, f->int_key, LC_NB, LC_NA,
-                        "0102030405060708090A0B0C0D0E0F101112131415", 0);
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
-    assert_int_equal(lc_cert_info(cert, &info), -1);
+    rc = lc_leaf_info(f, f->inter, f->int_key,
+                      "0102030405060708090A0B0C0D0E0F101112131415", &info);
+    assert_int_equal(rc, -1);
     assert_int_equal(info.serial_len, 0);
     assert_int_equal(ERR_peek_error(), 0);
-    lc_cert_free(cert);
-    X509_free(leaf);
 }
 
 
@@ -1064,24 +1062,10 @@ test_info_issuer_without_cn(void **state)
 {
     lc_fixture_t  *f = *state;
 
-    X509            *ca, *leaf;
-    lc_cert_t       *cert;
-    lc_error_t       err;
-    lc_cert_info_t   info;
+    lc_cert_info_t  info;
 
-    ca = lc_make_cert(f->ca_key, "C=US/O=Acme Test", NULL, NULL, NULL,
-                      LC_NB, LC_NA, "09", 1);
-    leaf = lc_make_cert(f->leaf_key, "CN=" LC_NAME, "DNS:" LC_NAME, ca,
-                        f->ca_key, LC_NB, LC_NA, "0A", 0);
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
-
-    assert_int_equal(lc_cert_info(cert, &info), 0);
+    lc_issuer_info(f, "C=US/O=Acme Test", &info);
     assert_string_equal(info.issuer, "O=Acme Test,C=US");
-
-    lc_cert_free(cert);
-    X509_free(leaf);
-    X509_free(ca);
 }
 
 
@@ -1090,10 +1074,7 @@ test_info_issuer_truncated(void **state)
 {
     lc_fixture_t  *f = *state;
 
-    X509            *ca, *leaf;
     char             subject[256], expect[LC_ISSUER_LEN];
-    lc_cert_t       *cert;
-    lc_error_t       err;
     lc_cert_info_t   info;
 
     /* 100 ASCII characters: cut at 63 */
@@ -1102,21 +1083,10 @@ test_info_issuer_truncated(void **state)
     memset(subject + 3, 'x', 100);
     subject[103] = '\0';
 
-    ca = lc_make_cert(f->ca_key, subject, NULL, NULL, NULL, LC_NB, LC_NA,
-                      "09", 1);
-    leaf = lc_make_cert(f->leaf_key, "CN=" LC_NAME, "DNS:" LC_NAME, ca,
-                        f->ca_key, LC_NB, LC_NA, "0A", 0);
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
-
-    assert_int_equal(lc_cert_info(cert, &info), 0);
+    lc_issuer_info(f, subject, &info);
     memset(expect, 'x', LC_ISSUER_LEN - 1);
     expect[LC_ISSUER_LEN - 1] = '\0';
     assert_string_equal(info.issuer, expect);
-
-    lc_cert_free(cert);
-    X509_free(leaf);
-    X509_free(ca);
 
     /* 62 ASCII and a two-byte character: the character is dropped whole */
 
@@ -1124,37 +1094,15 @@ test_info_issuer_truncated(void **state)
     memset(subject + 3, 'y', 62);
     memcpy(subject + 65, "\xc3\xa9", 3);
 
-    ca = lc_make_cert(f->ca_key, subject, NULL, NULL, NULL, LC_NB, LC_NA,
-                      "09", 1);
-    leaf = lc_make_cert(f->leaf_key, "CN=" LC_NAME, "DNS:" LC_NAME, ca,
-                        f->ca_key, LC_NB, LC_NA, "0A", 0);
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
-
-    assert_int_equal(lc_cert_info(cert, &info), 0);
+    lc_issuer_info(f, subject, &info);
     memset(expect, 'y', 62);
     expect[62] = '\0';
     assert_string_equal(info.issuer, expect);
 
-    lc_cert_free(cert);
-    X509_free(leaf);
-    X509_free(ca);
-
     /* a short UTF-8 name is kept as it is */
 
-    ca = lc_make_cert(f->ca_key, "CN=Autorit\xc3\xa9 de test", NULL, NULL,
-                      NULL, LC_NB, LC_NA, "09", 1);
-    leaf = lc_make_cert(f->leaf_key, "CN=" LC_NAME, "DNS:" LC_NAME, ca,
-                        f->ca_key, LC_NB, LC_NA, "0A", 0);
-    cert = lc_parse(leaf, NULL, f->leaf_key, &err);
-    assert_non_null(cert);
-
-    assert_int_equal(lc_cert_info(cert, &info), 0);
+    lc_issuer_info(f, "CN=Autorit\xc3\xa9 de test", &info);
     assert_string_equal(info.issuer, "Autorit\xc3\xa9 de test");
-
-    lc_cert_free(cert);
-    X509_free(leaf);
-    X509_free(ca);
 }
 
 

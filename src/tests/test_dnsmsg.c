@@ -216,16 +216,25 @@ t_caa(t_pkt_t *p, const char *owner, unsigned int flags, const char *tag,
     t_caa(p, owner, flags, tag, value, strlen(value))
 
 
+/* parses abuf into t_ans, poisoned first, as the reply to "type qname" */
+
+static lc_ans_status_e
+t_parse_reply(int status, const unsigned char *abuf, int alen,
+    const char *qname, lc_qtype_e type)
+{
+    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
+    lc_dns_answer_from_ares(status, abuf, alen, qname, type, &t_ans);
+
+    return t_ans.status;
+}
+
+
 /* parses t_p as the reply to "type T_QNAME", given with status */
 
 static lc_ans_status_e
 t_parse(int status, lc_qtype_e type)
 {
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(status, t_p.buf, (int) t_p.len, T_QNAME, type,
-                            &t_ans);
-
-    return t_ans.status;
+    return t_parse_reply(status, t_p.buf, (int) t_p.len, T_QNAME, type);
 }
 
 
@@ -310,10 +319,8 @@ test_cname(void **state)
     t_header(&t_p, 0, 1, 1, "LiNkS.aCmE.test", T_TYPE_CNAME);
     t_cname(&t_p, "LINKS.Acme.TEST", "Edge.LinkCert.net");
 
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(ARES_SUCCESS, t_p.buf, (int) t_p.len,
-                            T_QNAME ".", LC_QTYPE_CNAME, &t_ans);
-    assert_int_equal(t_ans.status, LC_ANS_OK);
+    assert_int_equal(t_parse_reply(ARES_SUCCESS, t_p.buf, (int) t_p.len,
+                                   T_QNAME ".", LC_QTYPE_CNAME), LC_ANS_OK);
     assert_string_equal(t_ans.cname, "Edge.LinkCert.net");
 
     /* a CNAME owned by another name is not the query's */
@@ -408,18 +415,14 @@ test_cname_chain_a(void **state)
 
     /* the next hop's query */
 
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(ARES_SUCCESS, t_p.buf, (int) t_p.len,
-                            "a.cdn.example", LC_QTYPE_CNAME, &t_ans);
-    assert_int_equal(t_ans.status, LC_ANS_OK);
+    assert_int_equal(t_parse_reply(ARES_SUCCESS, t_p.buf, (int) t_p.len,
+                                   "a.cdn.example", LC_QTYPE_CNAME), LC_ANS_OK);
     assert_string_equal(t_ans.cname, "b.cdn.example");
 
     /* no query name: no CNAME is the query's */
 
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(ARES_SUCCESS, t_p.buf, (int) t_p.len, NULL,
-                            LC_QTYPE_A, &t_ans);
-    assert_int_equal(t_ans.status, LC_ANS_OK);
+    assert_int_equal(t_parse_reply(ARES_SUCCESS, t_p.buf, (int) t_p.len, NULL,
+                                   LC_QTYPE_A), LC_ANS_OK);
     assert_string_equal(t_ans.cname, "");
     assert_int_equal(t_ans.naddrs, 2);
 }
@@ -547,30 +550,22 @@ test_nodata(void **state)
 
     /* no reply at hand */
 
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(ARES_ENODATA, NULL, 0, T_QNAME, LC_QTYPE_A,
-                            &t_ans);
-    assert_int_equal(t_ans.status, LC_ANS_OK);
+    assert_int_equal(t_parse_reply(ARES_ENODATA, NULL, 0, T_QNAME, LC_QTYPE_A),
+                     LC_ANS_OK);
     t_assert_empty(&t_ans);
 
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(ARES_ENODATA, t_p.buf, -1, T_QNAME, LC_QTYPE_A,
-                            &t_ans);
-    assert_int_equal(t_ans.status, LC_ANS_OK);
+    assert_int_equal(t_parse_reply(ARES_ENODATA, t_p.buf, -1, T_QNAME,
+                                   LC_QTYPE_A), LC_ANS_OK);
     t_assert_empty(&t_ans);
 
     /* but a success must come with its reply */
 
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(ARES_SUCCESS, NULL, 0, T_QNAME, LC_QTYPE_A,
-                            &t_ans);
-    assert_int_equal(t_ans.status, LC_ANS_ERROR);
+    assert_int_equal(t_parse_reply(ARES_SUCCESS, NULL, 0, T_QNAME, LC_QTYPE_A),
+                     LC_ANS_ERROR);
     t_assert_empty(&t_ans);
 
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(ARES_SUCCESS, t_p.buf, 0, T_QNAME, LC_QTYPE_A,
-                            &t_ans);
-    assert_int_equal(t_ans.status, LC_ANS_ERROR);
+    assert_int_equal(t_parse_reply(ARES_SUCCESS, t_p.buf, 0, T_QNAME,
+                                   LC_QTYPE_A), LC_ANS_ERROR);
 }
 
 
@@ -603,10 +598,8 @@ test_nxdomain(void **state)
 
     /* without a reply */
 
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(ARES_ENOTFOUND, NULL, 0, T_QNAME,
-                            LC_QTYPE_CNAME, &t_ans);
-    assert_int_equal(t_ans.status, LC_ANS_NXDOMAIN);
+    assert_int_equal(t_parse_reply(ARES_ENOTFOUND, NULL, 0, T_QNAME,
+                                   LC_QTYPE_CNAME), LC_ANS_NXDOMAIN);
     t_assert_empty(&t_ans);
 
     /* a malformed one */
@@ -630,10 +623,8 @@ test_servfail(void **state)
                      LC_ANS_SERVFAIL);
     t_assert_empty(&t_ans);
 
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(ARES_ESERVFAIL, NULL, 0, T_QNAME, LC_QTYPE_A,
-                            &t_ans);
-    assert_int_equal(t_ans.status, LC_ANS_SERVFAIL);
+    assert_int_equal(t_parse_reply(ARES_ESERVFAIL, NULL, 0, T_QNAME,
+                                   LC_QTYPE_A), LC_ANS_SERVFAIL);
     t_assert_empty(&t_ans);
 
     /* ARES_FLAG_NOCHECKRESP: a success, the rcode in the header */
@@ -677,10 +668,8 @@ test_refused(void **state)
     assert_int_equal(t_parse(ARES_SUCCESS, LC_QTYPE_A), LC_ANS_REFUSED);
     t_assert_empty(&t_ans);
 
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(ARES_EREFUSED, NULL, 0, T_QNAME, LC_QTYPE_A,
-                            &t_ans);
-    assert_int_equal(t_ans.status, LC_ANS_REFUSED);
+    assert_int_equal(t_parse_reply(ARES_EREFUSED, NULL, 0, T_QNAME, LC_QTYPE_A),
+                     LC_ANS_REFUSED);
     t_assert_empty(&t_ans);
 }
 
@@ -707,10 +696,8 @@ test_other_statuses(void **state)
     assert_int_equal(t_parse(ARES_ECONNREFUSED, LC_QTYPE_A), LC_ANS_TIMEOUT);
     t_assert_empty(&t_ans);
 
-    memset(&t_ans, 0x5a, sizeof(lc_dns_answer_t));
-    lc_dns_answer_from_ares(ARES_ETIMEOUT, NULL, 0, T_QNAME, LC_QTYPE_A,
-                            &t_ans);
-    assert_int_equal(t_ans.status, LC_ANS_TIMEOUT);
+    assert_int_equal(t_parse_reply(ARES_ETIMEOUT, NULL, 0, T_QNAME, LC_QTYPE_A),
+                     LC_ANS_TIMEOUT);
     t_assert_empty(&t_ans);
 
     for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {

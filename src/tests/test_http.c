@@ -268,6 +268,24 @@ static const lc_bad_t  lc_truncated[] = {
  * exactly at its last byte.  -1 may come at any byte.
  */
 
+/* a new response, to a HEAD request if head */
+
+static lc_http_response_t *
+lc_new_response(int head)
+{
+    lc_http_response_t  *res;
+
+    res = lc_http_response_new();
+    assert_non_null(res);
+
+    if (head) {
+        lc_http_response_head(res);
+    }
+
+    return res;
+}
+
+
 static int
 lc_feed(lc_http_response_t *res, const char *in, size_t len, size_t step,
     int *at_eof)
@@ -309,12 +327,7 @@ lc_check_good(const lc_good_t *g, size_t step)
     const char          *body;
     lc_http_response_t  *res;
 
-    res = lc_http_response_new();
-    assert_non_null(res);
-
-    if (g->head) {
-        lc_http_response_head(res);
-    }
+    res = lc_new_response(g->head);
 
     rc = lc_feed(res, g->in, g->len, step, &at_eof);
     if (rc != 1 || at_eof != g->eof) {
@@ -349,12 +362,7 @@ lc_check_bad(const lc_bad_t *b, size_t step, int expect_eof)
     int                  rc, at_eof;
     lc_http_response_t  *res;
 
-    res = lc_http_response_new();
-    assert_non_null(res);
-
-    if (b->head) {
-        lc_http_response_head(res);
-    }
+    res = lc_new_response(b->head);
 
     rc = lc_feed(res, b->in, b->len, step, &at_eof);
     if (rc != -1) {
@@ -371,6 +379,21 @@ lc_check_bad(const lc_bad_t *b, size_t step, int expect_eof)
     assert_int_equal(lc_http_response_feed(res, NULL, 0, 1), -1);
 
     lc_http_response_free(res);
+}
+
+
+/* each of n bad responses, fed whole, then in pieces of 1 to 7 bytes */
+
+static void
+lc_check_bad_all(const lc_bad_t *bad, size_t n, int expect_eof)
+{
+    size_t  i, step;
+
+    for (i = 0; i < n; i++) {
+        for (step = 0; step <= 7; step++) {
+            lc_check_bad(&bad[i], step, expect_eof);
+        }
+    }
 }
 
 
@@ -694,30 +717,19 @@ test_response_good(void **state)
 static void
 test_response_bad(void **state)
 {
-    size_t  i, step;
-
     (void) state;
 
-    for (i = 0; i < sizeof(lc_bad) / sizeof(lc_bad[0]); i++) {
-        for (step = 0; step <= 7; step++) {
-            lc_check_bad(&lc_bad[i], step, 0);
-        }
-    }
+    lc_check_bad_all(lc_bad, sizeof(lc_bad) / sizeof(lc_bad[0]), 0);
 }
 
 
 static void
 test_response_truncated(void **state)
 {
-    size_t  i, step;
-
     (void) state;
 
-    for (i = 0; i < sizeof(lc_truncated) / sizeof(lc_truncated[0]); i++) {
-        for (step = 0; step <= 7; step++) {
-            lc_check_bad(&lc_truncated[i], step, 1);
-        }
-    }
+    lc_check_bad_all(lc_truncated,
+                     sizeof(lc_truncated) / sizeof(lc_truncated[0]), 1);
 }
 
 
@@ -738,12 +750,7 @@ test_response_splits(void **state)
         g = &lc_good[i];
 
         for (cut = 0; cut <= g->len; cut++) {
-            res = lc_http_response_new();
-            assert_non_null(res);
-
-            if (g->head) {
-                lc_http_response_head(res);
-            }
+            res = lc_new_response(g->head);
 
             rc = lc_http_response_feed(res, g->in, cut, 0);
             assert_int_equal(rc, (cut == g->len && !g->eof) ? 1 : 0);
@@ -935,9 +942,7 @@ test_response_header_limit(void **state)
 
     for (step = 0; step <= 1; step++) {
         in = lc_head_of(LC_HTTP_HEADER_MAX, &len);
-        res = lc_http_response_new();
-        assert_non_null(res);
-        lc_http_response_head(res);
+        res = lc_new_response(1);
 
         if (step == 0) {
             assert_int_equal(lc_http_response_feed(res, in, len, 0), 1);
@@ -954,9 +959,7 @@ test_response_header_limit(void **state)
         free(in);
 
         in = lc_head_of(LC_HTTP_HEADER_MAX + 1, &len);
-        res = lc_http_response_new();
-        assert_non_null(res);
-        lc_http_response_head(res);
+        res = lc_new_response(1);
         assert_int_equal(lc_http_response_feed(res, in, len, 0), -1);
         lc_http_response_free(res);
         free(in);
@@ -965,17 +968,13 @@ test_response_header_limit(void **state)
     /* interim responses count towards the limit */
 
     in = lc_head_of(LC_HTTP_HEADER_MAX - 25, &len);
-    res = lc_http_response_new();
-    assert_non_null(res);
-    lc_http_response_head(res);
+    res = lc_new_response(1);
     assert_int_equal(lc_http_response_feed(res,
                      LC_S("HTTP/1.1 100 Continue\r\n\r\n"), 0), 0);
     assert_int_equal(lc_http_response_feed(res, in, len, 0), 1);
     lc_http_response_free(res);
 
-    res = lc_http_response_new();
-    assert_non_null(res);
-    lc_http_response_head(res);
+    res = lc_new_response(1);
     assert_int_equal(lc_http_response_feed(res,
                      LC_S("HTTP/1.1 100 Continue!\r\n\r\n"), 0), 0);
     assert_int_equal(lc_http_response_feed(res, in, len, 0), -1);

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "lc_status.h"
+#include "t_json_keys.h"
 
 
 #define LC_T1  1790000000               /* 2026-09-21T14:13:20Z */
@@ -32,6 +33,19 @@
         assert_non_null(s_);                                                  \
         assert_string_equal(s_, expect);                                      \
         assert_int_equal(len_, strlen(expect));                               \
+        free(s_);                                                             \
+    } while (0)
+
+
+/* the full JSON of rec (dumped) holds text */
+
+#define lc_assert_full_has(rec, text)                                         \
+    do {                                                                      \
+        char  *s_;                                                            \
+                                                                              \
+        s_ = lc_json_dump(lc_status_full_json(rec), NULL);                    \
+        assert_non_null(s_);                                                  \
+        assert_non_null(strstr(s_, text));                                    \
         free(s_);                                                             \
     } while (0)
 
@@ -74,26 +88,6 @@ lc_record_full(lc_record_t *rec)
 
     rec->next_attempt_at = LC_T1 + 60;
     rec->updated_at = LC_T1;
-}
-
-
-/* the keys of a JSON object, in order, joined by commas */
-
-static void
-lc_keys(json_t *obj, char *buf, size_t size)
-{
-    void    *it;
-    size_t   used;
-
-    used = 0;
-    buf[0] = '\0';
-
-    for (it = json_object_iter(obj); it; it = json_object_iter_next(obj, it))
-    {
-        used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
-                         json_object_iter_key(it));
-        assert_true(used < size);
-    }
 }
 
 
@@ -262,14 +256,14 @@ test_full(void **state)
     obj = json_loads(s, 0, &error);
     assert_non_null(obj);
 
-    lc_keys(obj, keys, sizeof(keys));
+    t_json_keys(obj, keys, sizeof(keys));
     assert_string_equal(keys, "domain,status,stage,certificate,dns,"
                               "last_error,next_attempt_at,updated_at");
 
-    lc_keys(json_object_get(obj, "certificate"), keys, sizeof(keys));
+    t_json_keys(json_object_get(obj, "certificate"), keys, sizeof(keys));
     assert_string_equal(keys, "not_before,not_after,serial,issuer,sha256");
 
-    lc_keys(json_object_get(obj, "last_error"), keys, sizeof(keys));
+    t_json_keys(json_object_get(obj, "last_error"), keys, sizeof(keys));
     assert_string_equal(keys, "at,type,detail");
 
     v = json_object_get(json_object_get(obj, "certificate"), "sha256");
@@ -324,8 +318,7 @@ t_set_dns(lc_record_t *rec, const char *text)
 static void
 test_full_dns(void **state)
 {
-    char         *s;
-    lc_record_t   rec;
+    lc_record_t  rec;
 
     static const char  dns[] =
         "{\"verified\":true,\"checked_at\":\"2026-09-21T14:13:20Z\","
@@ -358,65 +351,43 @@ test_full_dns(void **state)
 
     rec.dns_len = 2;
     memcpy(rec.dns, "{}garbage", 9);
-    s = lc_json_dump(lc_status_full_json(&rec), NULL);
-    assert_non_null(s);
-    assert_non_null(strstr(s, "\"dns\":{},\"last_error\""));
-    free(s);
+    lc_assert_full_has(&rec, "\"dns\":{},\"last_error\"");
 
     /* never checked */
 
     rec.dns_len = 0;
-    s = lc_json_dump(lc_status_full_json(&rec), NULL);
-    assert_non_null(s);
-    assert_non_null(strstr(s, "\"dns\":null,\"last_error\""));
-    free(s);
+    lc_assert_full_has(&rec, "\"dns\":null,\"last_error\"");
 
     /* not an object, or not JSON: null, the rest stays */
 
     t_set_dns(&rec, "[1,2]");
-    s = lc_json_dump(lc_status_full_json(&rec), NULL);
-    assert_non_null(s);
-    assert_non_null(strstr(s, "\"dns\":null,\"last_error\""));
-    free(s);
+    lc_assert_full_has(&rec, "\"dns\":null,\"last_error\"");
 
     t_set_dns(&rec, "{\"verified\":tru");
-    s = lc_json_dump(lc_status_full_json(&rec), NULL);
-    assert_non_null(s);
-    assert_non_null(strstr(s, "\"dns\":null,\"last_error\""));
-    free(s);
+    lc_assert_full_has(&rec, "\"dns\":null,\"last_error\"");
 
     t_set_dns(&rec, "{} {}");
-    s = lc_json_dump(lc_status_full_json(&rec), NULL);
-    assert_non_null(s);
-    assert_non_null(strstr(s, "\"dns\":null,\"last_error\""));
-    free(s);
+    lc_assert_full_has(&rec, "\"dns\":null,\"last_error\"");
 
     /* a NUL inside */
 
     t_set_dns(&rec, "{\"a\":1} ");
     rec.dns[7] = '\0';
-    s = lc_json_dump(lc_status_full_json(&rec), NULL);
-    assert_non_null(s);
-    assert_non_null(strstr(s, "\"dns\":null,\"last_error\""));
-    free(s);
+    lc_assert_full_has(&rec, "\"dns\":null,\"last_error\"");
 
     /* a length past the array is not read past it */
 
     memset(rec.dns, ' ', sizeof(rec.dns));
     memcpy(rec.dns, "{\"a\":1}", 7);
     rec.dns_len = sizeof(rec.dns) + 1000;
-    s = lc_json_dump(lc_status_full_json(&rec), NULL);
-    assert_non_null(s);
-    assert_non_null(strstr(s, "\"dns\":{\"a\":1},\"last_error\""));
-    free(s);
+    lc_assert_full_has(&rec, "\"dns\":{\"a\":1},\"last_error\"");
 }
 
 
 static void
 test_full_serials(void **state)
 {
-    char         *s;
-    lc_record_t   rec;
+    lc_record_t  rec;
 
     (void) state;
 
@@ -424,20 +395,14 @@ test_full_serials(void **state)
 
     /* a zero serial has no byte */
     rec.cert.serial_len = 0;
-    s = lc_json_dump(lc_status_full_json(&rec), NULL);
-    assert_non_null(s);
-    assert_non_null(strstr(s, "\"serial\":\"00\","));
-    free(s);
+    lc_assert_full_has(&rec, "\"serial\":\"00\",");
 
     /* the longest */
     memset(rec.cert.serial, 0xfe, LC_SERIAL_MAX);
     rec.cert.serial[0] = 0x7a;
     rec.cert.serial_len = LC_SERIAL_MAX;
-    s = lc_json_dump(lc_status_full_json(&rec), NULL);
-    assert_non_null(s);
-    assert_non_null(strstr(s, "\"serial\":\"7AFEFEFEFEFEFEFEFEFEFEFEFEFEFEFE"
-                              "FEFEFEFE\","));
-    free(s);
+    lc_assert_full_has(&rec, "\"serial\":\"7AFEFEFEFEFEFEFEFEFEFEFEFEFEFEFE"
+                             "FEFEFEFE\",");
 }
 
 

@@ -15,6 +15,7 @@
 
 #include "lc_dnsmsg.h"
 #include "lc_status.h"
+#include "t_json_keys.h"
 
 
 #define LC_T1  1790000000               /* 2026-09-21T14:13:20Z */
@@ -144,26 +145,6 @@ t_json(const lc_verify_t *v, size_t size)
 }
 
 
-/* the keys of a JSON object, in order, joined by commas */
-
-static void
-t_keys(json_t *obj, char *buf, size_t size)
-{
-    void    *it;
-    size_t   used;
-
-    used = 0;
-    buf[0] = '\0';
-
-    for (it = json_object_iter(obj); it; it = json_object_iter_next(obj, it))
-    {
-        used += snprintf(buf + used, size - used, "%s%s", used ? "," : "",
-                         json_object_iter_key(it));
-        assert_true(used < size);
-    }
-}
-
-
 static void
 test_verified_cname(void **state)
 {
@@ -217,14 +198,14 @@ test_failed_mismatch(void **state)
 
     obj = t_json(&t_v, sizeof(t_buf));
 
-    t_keys(obj, keys, sizeof(keys));
+    t_json_keys(obj, keys, sizeof(keys));
     assert_string_equal(keys, "verified,checked_at,cname_chain,addresses,"
                               "caa,error");
 
     assert_true(json_is_false(json_object_get(obj, "verified")));
 
     err = json_object_get(obj, "error");
-    t_keys(err, keys, sizeof(keys));
+    t_json_keys(err, keys, sizeof(keys));
     assert_string_equal(keys, "type,detail");
     assert_string_equal(json_string_value(json_object_get(err, "type")),
                         "dns_mismatch");
@@ -343,7 +324,7 @@ test_caa_list(void **state)
     caa = json_object_get(obj, "caa");
     assert_int_equal(json_array_size(caa), 4);
 
-    t_keys(json_array_get(caa, 0), keys, sizeof(keys));
+    t_json_keys(json_array_get(caa, 0), keys, sizeof(keys));
     assert_string_equal(keys, "owner,flags,tag,value");
 
     json_decref(obj);
@@ -419,7 +400,7 @@ test_truncation(void **state)
 
     obj = t_json(&t_v, sizeof(t_buf));
 
-    t_keys(obj, keys, sizeof(keys));
+    t_json_keys(obj, keys, sizeof(keys));
     assert_string_equal(keys, "verified,checked_at,cname_chain,addresses,"
                               "caa,error,truncated");
     assert_true(json_is_true(json_object_get(obj, "truncated")));

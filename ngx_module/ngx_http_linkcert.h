@@ -22,6 +22,20 @@
 
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
+#define NGX_HTTP_LINKCERT_LEASES        128
+
+
+/* counters for the metrics; atomics, updated outside the zone's lock */
+typedef struct {
+    ngx_atomic_t                   orders[3];      /* issued, failed,
+                                                      transient */
+    ngx_atomic_t                   dns[3];         /* verified, failed,
+                                                      transient */
+    ngx_atomic_t                   handshakes[2];  /* certificate,
+                                                      fallback */
+    ngx_atomic_t                   renewals;
+    ngx_atomic_t                   last_renewal;   /* time */
+} ngx_http_linkcert_stats_t;
 
 
 /*
@@ -46,6 +60,7 @@ typedef struct {
     u_char                         attempts;     /* transient failures */
     u_char                         busy;         /* a job holds it */
     u_char                         val_failures; /* in the hour below */
+    u_char                         lease;        /* slot + 1, 0: none */
     time_t                         val_window;   /* first failed validation */
 
     uint64_t                       store_stamp;
@@ -73,6 +88,12 @@ typedef struct {
     ngx_rbtree_node_t              due_sentinel;
     ngx_rbtree_t                   challenges;   /* HTTP-01 tokens */
     ngx_rbtree_node_t              challenges_sentinel;
+
+    /* the domains worker 0 works on, and which process holds each */
+    void                          *leased[NGX_HTTP_LINKCERT_LEASES];
+    ngx_pid_t                      leased_pid[NGX_HTTP_LINKCERT_LEASES];
+
+    ngx_http_linkcert_stats_t      stats;
     ngx_uint_t                     count[3];     /* by lc_status_e */
     uint32_t                       scan;
     time_t                         full_logged;
@@ -100,6 +121,8 @@ typedef struct {
     ngx_str_t                      resolver;     /* "ip:port,..." for c-ares */
     ngx_msec_t                     resolver_timeout;
     ngx_uint_t                     resolver_attempts;
+    ngx_uint_t                     renew_at;        /* percent */
+    time_t                         reverify_interval;
 
     ngx_str_t                      acme_directory;  /* "": no ACME */
     ngx_str_t                      acme_trusted;
@@ -176,7 +199,7 @@ typedef struct {
 
 ngx_uint_t ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone,
     ngx_msec_t lease, ngx_http_linkcert_due_t *due, ngx_uint_t max,
-    ngx_uint_t orders);
+    ngx_uint_t orders, ngx_uint_t *waiting);
 void ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len);
 void ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone,
@@ -187,6 +210,15 @@ void ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
 void ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, const lc_error_t *err, ngx_uint_t transient,
     time_t retry_after, ngx_log_t *log);
+
+ngx_int_t ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, lc_record_t *rec);
+ngx_int_t ngx_http_linkcert_table_exists(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len);
+ngx_uint_t ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone);
+void ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
+    ngx_uint_t *by_status, ngx_uint_t *expiring, time_t *earliest);
+ngx_http_linkcert_stats_t *ngx_http_linkcert_stats(ngx_shm_zone_t *shm_zone);
 
 ngx_int_t ngx_http_linkcert_challenge_set(ngx_shm_zone_t *shm_zone,
     const char *domain, const char *token, const char *key_authorization);
@@ -212,6 +244,8 @@ ngx_int_t ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
     ngx_log_t *log);
 uint64_t ngx_http_linkcert_store_domain_stamp(ngx_str_t *store,
     const char *name);
+ngx_int_t ngx_http_linkcert_store_remove(ngx_str_t *store, u_char *name,
+    size_t len, ngx_log_t *log);
 
 
 /* ngx_http_linkcert_dns.c */
@@ -254,6 +288,7 @@ void ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_linkcert_acme_init_process(ngx_cycle_t *cycle,
     ngx_http_linkcert_main_conf_t *lmcf);
 ngx_uint_t ngx_http_linkcert_acme_ready(void);
+void ngx_http_linkcert_acme_wanted(void);
 ngx_int_t ngx_http_linkcert_acme_order(const char *domain);
 void ngx_http_linkcert_acme_exit_process(void);
 

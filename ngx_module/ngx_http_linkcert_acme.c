@@ -39,6 +39,7 @@ typedef struct {
     ngx_http_linkcert_acme_job_t   *account_job;
     ngx_event_t                     account_retry;
     ngx_uint_t                      account_failures;
+    lc_error_t                      account_error;
     ngx_queue_t                     orders;
     ngx_uint_t                      norders;
     const char                     *contacts[9];
@@ -164,8 +165,9 @@ ngx_http_linkcert_acme_exit_process(void)
 
 
 /*
- * How many orders may start now.  The first call with work waiting sets
- * the account up; orders wait meanwhile.
+ * How many orders may start now.  While the account is being set up,
+ * none; while its setup is failing, orders are taken and fail at once
+ * with the account's error, so that each domain shows it.
  */
 
 ngx_uint_t
@@ -175,15 +177,10 @@ ngx_http_linkcert_acme_ready(void)
 
     acme = ngx_http_linkcert_acme;
 
-    if (acme == NULL) {
-        return 0;
-    }
-
-    if (!acme->ready) {
-        if (acme->account_job == NULL && !acme->account_retry.timer_set) {
-            (void) ngx_http_linkcert_acme_start(LC_ACME_ACCOUNT, NULL);
-        }
-
+    if (acme == NULL
+        || acme->account_job
+        || (!acme->ready && !acme->account_retry.timer_set))
+    {
         return 0;
     }
 
@@ -191,9 +188,47 @@ ngx_http_linkcert_acme_ready(void)
 }
 
 
+/* orders are waiting: the first time, the account is set up */
+
+void
+ngx_http_linkcert_acme_wanted(void)
+{
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (acme && !acme->ready && acme->account_job == NULL
+        && !acme->account_retry.timer_set)
+    {
+        (void) ngx_http_linkcert_acme_start(LC_ACME_ACCOUNT, NULL);
+    }
+}
+
+
 ngx_int_t
 ngx_http_linkcert_acme_order(const char *domain)
 {
+    time_t                     retry;
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (!acme->ready) {
+        ngx_http_linkcert_acme_wanted();
+
+        retry = acme->account_retry.timer_set
+                ? (time_t) ((acme->account_retry.timer.key - ngx_current_msec)
+                            / 1000)
+                : 0;
+
+        ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
+                                             (u_char *) domain,
+                                             ngx_strlen(domain),
+                                             &acme->account_error, 1, retry,
+                                             acme->log);
+        return NGX_OK;
+    }
+
     return ngx_http_linkcert_acme_start(LC_ACME_ORDER, domain);
 }
 
@@ -474,13 +509,16 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
 
     if (job->kind == LC_ACME_ACCOUNT) {
         acme->account_failures++;
-        delay = (acme->account_failures <= 1) ? 10
-                : (acme->account_failures == 2) ? 60
-                : (acme->account_failures == 3) ? 600 : 3600;
+        delay = (acme->account_failures <= 1) ? 60
+                : (acme->account_failures == 2) ? 600 : 6000;
 
         if (retry_after > delay) {
             delay = retry_after;
         }
+
+        lc_error_set(&acme->account_error, err->type,
+                     "the ACME account could not be set up: %s",
+                     err->detail);
 
         ngx_log_error(NGX_LOG_ERR, acme->log, 0,
                       "linkcert: ACME account setup at \"%V\" failed: %s "
@@ -493,6 +531,16 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
         acme->account_job = NULL;
         ngx_http_linkcert_acme_free(job);
         return;
+    }
+
+    /* a CA that forgot the account: it is registered again */
+
+    if (ngx_strcmp(err->type, "urn:ietf:params:acme:error:accountDoesNotExist")
+        == 0)
+    {
+        acme->ready = 0;
+        acme->account.kid[0] = '\0';
+        transient = 1;
     }
 
     ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
@@ -513,11 +561,14 @@ static ngx_int_t
 ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
     lc_cert_info_t *info, uint64_t *stamp, lc_error_t *err)
 {
+    u_char                    *p;
     size_t                     chain_len, key_len;
     lc_cert_t                 *cert;
+    ngx_uint_t                 renewal;
     const char                *chain, *key;
     ngx_http_linkcert_acme_t  *acme;
     u_char                     dir[sizeof("domains/") + LC_DOMAIN_MAX];
+    u_char                     path[NGX_MAX_PATH], old[NGX_MAX_PATH];
 
     acme = ngx_http_linkcert_acme;
 
@@ -540,6 +591,31 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
 
     lc_cert_free(cert);
 
+    /* a domain removed meanwhile does not come back */
+
+    if (ngx_http_linkcert_table_exists(acme->conf->shm_zone,
+                                       (u_char *) job->domain,
+                                       ngx_strlen(job->domain))
+        != NGX_OK)
+    {
+        lc_error_set(err, "removed", "the domain was removed");
+        return NGX_ERROR;
+    }
+
+    /*
+     * On renewal the old key stays as privkey.pem.old until the new
+     * chain is in place: whenever the writes stop, the loader finds a
+     * matching pair.
+     */
+
+    p = ngx_sprintf(path, "%V/domains/%s/privkey.pem", &acme->conf->store,
+                    job->domain);
+    ngx_sprintf(old, "%*s.old%Z", p - path, path);
+    *p = '\0';
+
+    (void) unlink((char *) old);
+    renewal = (link((char *) path, (char *) old) == 0);
+
     ngx_sprintf(dir, "domains/%s%Z", job->domain);
 
     if (ngx_http_linkcert_store_write(&acme->conf->store, (char *) dir,
@@ -557,6 +633,10 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
         return NGX_ERROR;
     }
 
+    if (renewal) {
+        (void) unlink((char *) old);
+    }
+
     *stamp = ngx_http_linkcert_store_domain_stamp(&acme->conf->store,
                                                   job->domain);
 
@@ -567,7 +647,7 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
 static void
 ngx_http_linkcert_acme_account_retry(ngx_event_t *ev)
 {
-    /* the next poll with orders waiting starts the account again */
+    ngx_http_linkcert_acme_wanted();
 }
 
 

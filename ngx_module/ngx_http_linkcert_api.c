@@ -6,8 +6,10 @@
  *     GET  /.well-known/ssl-status?domain=D    D's full status, API key
  *     POST /.well-known/ssl-status?domain=D    "Verify domain": starts DNS
  *                                              verification, API key
+ *     DELETE /.well-known/ssl-status?domain=D  removes D, API key
  *     GET  /.well-known/ssl-status/domains     a page of full statuses,
  *                                              API key
+ *     GET  /.well-known/ssl-status/metrics     Prometheus text, API key
  *
  * It runs in the post-read phase of "linkcert on" servers, before any
  * location, for every Host.  Every answer is JSON and never cached.
@@ -39,7 +41,8 @@ typedef struct {
 
 typedef enum {
     NGX_HTTP_LINKCERT_RES_STATUS = 0,
-    NGX_HTTP_LINKCERT_RES_DOMAINS
+    NGX_HTTP_LINKCERT_RES_DOMAINS,
+    NGX_HTTP_LINKCERT_RES_METRICS
 } ngx_http_linkcert_resource_e;
 
 
@@ -49,6 +52,12 @@ static ngx_int_t ngx_http_linkcert_api_domains(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_api_delete(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_api_body(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *data, size_t len, const char *type);
 static ngx_int_t ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
@@ -83,7 +92,7 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     static ngx_str_t  allow = ngx_string("Allow");
-    static ngx_str_t  status_methods = ngx_string("GET, HEAD, POST");
+    static ngx_str_t  status_methods = ngx_string("GET, HEAD, POST, DELETE");
     static ngx_str_t  list_methods = ngx_string("GET, HEAD");
 
     lscf = ngx_http_get_module_srv_conf(r, ngx_http_linkcert_module);
@@ -138,12 +147,19 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
     if (tail.len == 0) {
         res = NGX_HTTP_LINKCERT_RES_STATUS;
         methods = &status_methods;
-        allowed = NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST;
+        allowed = NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST|NGX_HTTP_DELETE;
 
     } else if (tail.len == sizeof("/domains") - 1
                && ngx_strncmp(tail.data, "/domains", tail.len) == 0)
     {
         res = NGX_HTTP_LINKCERT_RES_DOMAINS;
+        methods = &list_methods;
+        allowed = NGX_HTTP_GET|NGX_HTTP_HEAD;
+
+    } else if (tail.len == sizeof("/metrics") - 1
+               && ngx_strncmp(tail.data, "/metrics", tail.len) == 0)
+    {
+        res = NGX_HTTP_LINKCERT_RES_METRICS;
         methods = &list_methods;
         allowed = NGX_HTTP_GET|NGX_HTTP_HEAD;
 
@@ -169,8 +185,14 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
     if (res == NGX_HTTP_LINKCERT_RES_DOMAINS) {
         rc = ngx_http_linkcert_api_domains(r, lmcf);
 
+    } else if (res == NGX_HTTP_LINKCERT_RES_METRICS) {
+        rc = ngx_http_linkcert_api_metrics(r, lmcf);
+
     } else if (r->method == NGX_HTTP_POST) {
         rc = ngx_http_linkcert_api_verify(r, lmcf);
+
+    } else if (r->method == NGX_HTTP_DELETE) {
+        rc = ngx_http_linkcert_api_delete(r, lmcf);
 
     } else {
         rc = ngx_http_linkcert_api_status(r, lmcf);
@@ -441,6 +463,159 @@ ngx_http_linkcert_api_verify(ngx_http_request_t *r,
 
 
 /*
+ * The domain leaves the table (the next handshake gets the fallback) and
+ * its files move to <store>/removed/.  The answer is its last state.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_api_delete(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    size_t                         len;
+    ngx_str_t                      value;
+    lc_record_t                   *rec;
+    ngx_http_linkcert_api_fail_t   fail;
+    char                           name[LC_DOMAIN_MAX + 1];
+
+    if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK) {
+        return ngx_http_linkcert_api_error(r, fail.status, fail.error,
+                                           fail.detail);
+    }
+
+    if (ngx_http_linkcert_api_arg(r, "domain", 6, &value) != NGX_OK) {
+        return ngx_http_linkcert_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                           "invalid_domain",
+                                           "DELETE needs ?domain=<name>");
+    }
+
+    if (ngx_http_linkcert_api_domain_arg(r, &value, name, &len, &fail)
+        != NGX_OK)
+    {
+        return ngx_http_linkcert_api_error(r, fail.status, fail.error,
+                                           fail.detail);
+    }
+
+    rec = ngx_palloc(r->pool, sizeof(lc_record_t));
+    if (rec == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_linkcert_table_remove(lmcf->shm_zone, (u_char *) name, len,
+                                       rec)
+        != NGX_OK)
+    {
+        return ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                           "no such domain");
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "linkcert: \"%s\" %s/%s -> removed", name,
+                  lc_status_name(rec->status), lc_stage_name(rec->stage));
+
+    (void) ngx_http_linkcert_store_remove(&lmcf->store, (u_char *) name, len,
+                                          r->connection->log);
+
+    return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
+                                      lc_status_full_json(rec));
+}
+
+
+/*
+ * Prometheus text format.  No series per domain: a million domains
+ * would make a million series.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    u_char                        *p, *start, *last;
+    time_t                         earliest;
+    ngx_uint_t                     i, by_status[3], expiring;
+    ngx_http_linkcert_stats_t     *st;
+    ngx_http_linkcert_api_fail_t   fail;
+
+    static const char  *orders[] = { "issued", "failed", "transient" };
+    static const char  *dns[] = { "verified", "failed", "transient" };
+
+    if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK) {
+        return ngx_http_linkcert_api_error(r, fail.status, fail.error,
+                                           fail.detail);
+    }
+
+    ngx_http_linkcert_table_counts(lmcf->shm_zone, ngx_time(), by_status,
+                                   &expiring, &earliest);
+    st = ngx_http_linkcert_stats(lmcf->shm_zone);
+
+    start = ngx_pnalloc(r->pool, 4096);
+    if (start == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = start;
+    last = start + 4096;
+
+    p = ngx_slprintf(p, last,
+            "# HELP linkcert_domains Domains in the table, by status.\n"
+            "# TYPE linkcert_domains gauge\n");
+
+    for (i = 0; i < 3; i++) {
+        p = ngx_slprintf(p, last, "linkcert_domains{status=\"%s\"} %ui\n",
+                         lc_status_name((lc_status_e) i), by_status[i]);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP linkcert_certificates_expiring Issued certificates that "
+            "expire within 7 days.\n"
+            "# TYPE linkcert_certificates_expiring gauge\n"
+            "linkcert_certificates_expiring{within=\"7d\"} %ui\n"
+            "# HELP linkcert_certificate_expiration_timestamp_seconds The "
+            "earliest expiry of an issued certificate.\n"
+            "# TYPE linkcert_certificate_expiration_timestamp_seconds gauge\n"
+            "linkcert_certificate_expiration_timestamp_seconds %T\n",
+            expiring, earliest);
+
+    p = ngx_slprintf(p, last,
+            "# HELP linkcert_orders_total ACME orders, by result.\n"
+            "# TYPE linkcert_orders_total counter\n");
+
+    for (i = 0; i < 3; i++) {
+        p = ngx_slprintf(p, last, "linkcert_orders_total{result=\"%s\"} "
+                         "%uA\n", orders[i], st->orders[i]);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP linkcert_dns_checks_total DNS verifications, by "
+            "result.\n"
+            "# TYPE linkcert_dns_checks_total counter\n");
+
+    for (i = 0; i < 3; i++) {
+        p = ngx_slprintf(p, last, "linkcert_dns_checks_total{result=\"%s\"} "
+                         "%uA\n", dns[i], st->dns[i]);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP linkcert_handshakes_total TLS handshakes on linkcert "
+            "servers, by the certificate presented.\n"
+            "# TYPE linkcert_handshakes_total counter\n"
+            "linkcert_handshakes_total{outcome=\"certificate\"} %uA\n"
+            "linkcert_handshakes_total{outcome=\"fallback\"} %uA\n"
+            "# HELP linkcert_renewals_total Certificates renewed.\n"
+            "# TYPE linkcert_renewals_total counter\n"
+            "linkcert_renewals_total %uA\n"
+            "# HELP linkcert_last_renewal_timestamp_seconds When the last "
+            "renewal succeeded (0: never).\n"
+            "# TYPE linkcert_last_renewal_timestamp_seconds gauge\n"
+            "linkcert_last_renewal_timestamp_seconds %uA\n",
+            st->handshakes[0], st->handshakes[1], st->renewals,
+            st->last_renewal);
+
+    return ngx_http_linkcert_api_body(r, NGX_HTTP_OK, start, p - start,
+                                      "text/plain; version=0.0.4");
+}
+
+
+/*
  * HTTP-01: the key authorization of a live order, for its own domain and
  * token only; anything else goes on to the server's locations.
  */
@@ -449,12 +624,11 @@ static ngx_int_t
 ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf)
 {
-    size_t        len;
-    ngx_int_t     rc;
-    ngx_str_t     domain, token;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-    char          name[LC_DOMAIN_MAX + 1];
+    size_t      len;
+    u_char     *keyauth;
+    ngx_int_t   rc;
+    ngx_str_t   domain, token;
+    char        name[LC_DOMAIN_MAX + 1];
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
         || lc_domain_from_host((char *) r->headers_in.server.data,
@@ -470,40 +644,25 @@ ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
     token.data = r->uri.data + ngx_http_linkcert_challenge_prefix.len;
     token.len = r->uri.len - ngx_http_linkcert_challenge_prefix.len;
 
-    b = ngx_create_temp_buf(r->pool, LC_ACME_KEYAUTH_MAX);
-    if (b == NULL) {
+    keyauth = ngx_pnalloc(r->pool, LC_ACME_KEYAUTH_MAX);
+    if (keyauth == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     len = LC_ACME_KEYAUTH_MAX;
 
     if (ngx_http_linkcert_challenge_get(lmcf->shm_zone, &domain, &token,
-                                        b->pos, &len)
+                                        keyauth, &len)
         != NGX_OK)
     {
         return NGX_DECLINED;
     }
 
     rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
 
-    b->last = b->pos + len;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "text/plain");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc != NGX_ERROR && rc <= NGX_OK && !r->header_only) {
-        out.buf = b;
-        out.next = NULL;
-        rc = ngx_http_output_filter(r, &out);
+    if (rc == NGX_OK) {
+        rc = ngx_http_linkcert_api_body(r, NGX_HTTP_OK, keyauth, len,
+                                        "text/plain");
     }
 
     ngx_http_finalize_request(r, rc);
@@ -640,8 +799,35 @@ static ngx_int_t
 ngx_http_linkcert_api_send(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json)
 {
-    char         *body;
-    size_t        len;
+    char    *body;
+    size_t   len;
+    u_char  *data;
+
+    body = lc_json_dump(json, &len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    data = ngx_pnalloc(r->pool, len);
+    if (data == NULL) {
+        free(body);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(data, body, len);
+    free(body);
+
+    return ngx_http_linkcert_api_body(r, status, data, len,
+                                      "application/json");
+}
+
+
+/* every answer of the module: never cached */
+
+static ngx_int_t
+ngx_http_linkcert_api_body(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len, const char *type)
+{
     ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_chain_t   out;
@@ -649,20 +835,14 @@ ngx_http_linkcert_api_send(ngx_http_request_t *r, ngx_uint_t status,
     static ngx_str_t  cache_control = ngx_string("Cache-Control");
     static ngx_str_t  no_store = ngx_string("no-store");
 
-    body = lc_json_dump(json, &len);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b = ngx_create_temp_buf(r->pool, len);
+    b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
-        free(body);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_cpymem(b->pos, body, len);
-    free(body);
-
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
@@ -672,7 +852,8 @@ ngx_http_linkcert_api_send(ngx_http_request_t *r, ngx_uint_t status,
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 

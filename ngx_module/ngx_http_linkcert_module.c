@@ -53,6 +53,14 @@ static char *ngx_http_linkcert_acme_eab(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_linkcert_acme_ssl(ngx_conf_t *cf,
     ngx_http_linkcert_main_conf_t *lmcf);
+static char *ngx_http_linkcert_renew_at(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_linkcert_positive_sec(ngx_conf_t *cf, void *post,
+    void *data);
+
+
+static ngx_conf_post_handler_pt  ngx_http_linkcert_positive_sec_p =
+    ngx_http_linkcert_positive_sec;
 
 
 static ngx_conf_enum_t  ngx_http_linkcert_key_types[] = {
@@ -155,6 +163,20 @@ static ngx_command_t  ngx_http_linkcert_commands[] = {
       0,
       NULL },
 
+    { ngx_string("linkcert_renew_at"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_renew_at,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_reverify_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, reverify_interval),
+      &ngx_http_linkcert_positive_sec_p },
+
     { ngx_string("linkcert_key_type"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_enum_slot,
@@ -221,6 +243,8 @@ ngx_http_linkcert_create_main_conf(ngx_conf_t *cf)
     lmcf->resolver_timeout = NGX_CONF_UNSET_MSEC;
     lmcf->resolver_attempts = NGX_CONF_UNSET_UINT;
     lmcf->key_type = NGX_CONF_UNSET_UINT;
+    lmcf->renew_at = NGX_CONF_UNSET_UINT;
+    lmcf->reverify_interval = NGX_CONF_UNSET;
 
     return lmcf;
 }
@@ -235,6 +259,8 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(lmcf->resolver_timeout, 5000);
     ngx_conf_init_uint_value(lmcf->resolver_attempts, 2);
     ngx_conf_init_uint_value(lmcf->key_type, LC_ACME_KEY_EC256);
+    ngx_conf_init_uint_value(lmcf->renew_at, 67);
+    ngx_conf_init_value(lmcf->reverify_interval, 86400);
 
     if (lmcf->acme_directory.data == NULL) {
         ngx_str_set(&lmcf->acme_directory,
@@ -1021,6 +1047,55 @@ ngx_http_linkcert_acme_eab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_explicit_memzero(buf, sizeof(buf));
 
     lmcf->acme_eab_kid = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/* linkcert_renew_at 67%; 0% renews at the next check */
+
+static char *
+ngx_http_linkcert_renew_at(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_linkcert_main_conf_t *lmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (lmcf->renew_at != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = NGX_ERROR;
+
+    if (value[1].len > 1 && value[1].data[value[1].len - 1] == '%') {
+        n = ngx_atoi(value[1].data, value[1].len - 1);
+    }
+
+    if (n == NGX_ERROR || n > 99) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"linkcert_renew_at\", "
+                           "expected a percentage from 0%% to 99%%",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf->renew_at = n;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_linkcert_positive_sec(ngx_conf_t *cf, void *post, void *data)
+{
+    time_t  *sp = data;
+
+    if (*sp <= 0) {
+        return "must be at least 1s";
+    }
 
     return NGX_CONF_OK;
 }

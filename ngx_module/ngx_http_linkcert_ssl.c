@@ -41,6 +41,7 @@ static lc_cert_t *ngx_http_linkcert_cache_get(
     ngx_http_linkcert_main_conf_t *lmcf, u_char *name, size_t len,
     uint32_t generation, ngx_log_t *log);
 static void ngx_http_linkcert_cache_free(ngx_http_linkcert_cached_t *cached);
+static void ngx_http_linkcert_restore_fallback(ngx_ssl_conn_t *ssl_conn);
 
 
 static ngx_http_linkcert_cache_t  ngx_http_linkcert_cache;
@@ -131,14 +132,16 @@ ngx_http_linkcert_cert_cb(ngx_ssl_conn_t *ssl_conn, void *arg)
 {
     ngx_http_linkcert_main_conf_t *lmcf = arg;
 
-    size_t             len;
-    uint32_t           generation;
-    lc_cert_t         *cert;
-    const char        *sni, *reason;
-    ngx_connection_t  *c;
-    char               name[LC_DOMAIN_MAX + 1];
+    size_t                      len;
+    uint32_t                    generation;
+    lc_cert_t                  *cert;
+    const char                 *sni, *reason;
+    ngx_connection_t           *c;
+    ngx_http_linkcert_stats_t  *stats;
+    char                        name[LC_DOMAIN_MAX + 1];
 
     c = ngx_ssl_get_connection(ssl_conn);
+    stats = ngx_http_linkcert_stats(lmcf->shm_zone);
 
     sni = SSL_get_servername(ssl_conn, TLSEXT_NAMETYPE_host_name);
 
@@ -146,7 +149,7 @@ ngx_http_linkcert_cert_cb(ngx_ssl_conn_t *ssl_conn, void *arg)
         || lc_domain_normalize(sni, ngx_strlen(sni), name, &len, &reason)
            != 0)
     {
-        return 1;
+        goto fallback;
     }
 
     if (ngx_http_linkcert_table_serving(lmcf->shm_zone, (u_char *) name, len,
@@ -155,13 +158,13 @@ ngx_http_linkcert_cert_cb(ngx_ssl_conn_t *ssl_conn, void *arg)
     {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
                        "linkcert: \"%s\" not issued, fallback", name);
-        return 1;
+        goto fallback;
     }
 
     cert = ngx_http_linkcert_cache_get(lmcf, (u_char *) name, len, generation,
                                        c->log);
     if (cert == NULL) {
-        return 1;
+        goto fallback;
     }
 
     /*
@@ -177,13 +180,46 @@ ngx_http_linkcert_cert_cb(ngx_ssl_conn_t *ssl_conn, void *arg)
     {
         ngx_ssl_error(NGX_LOG_ERR, c->log, 0,
                       "linkcert: SSL_use_cert_and_key(\"%s\") failed", name);
-        return 1;
+        ngx_http_linkcert_restore_fallback(ssl_conn);
+        goto fallback;
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "linkcert: \"%s\" generation %uD", name, generation);
 
+    (void) ngx_atomic_fetch_add(&stats->handshakes[0], 1);
+
     return 1;
+
+fallback:
+
+    (void) ngx_atomic_fetch_add(&stats->handshakes[1], 1);
+
+    return 1;
+}
+
+
+/* the handshake never fails because of linkcert */
+
+static void
+ngx_http_linkcert_restore_fallback(ngx_ssl_conn_t *ssl_conn)
+{
+    X509            *x509;
+    SSL_CTX         *ctx;
+    EVP_PKEY        *key;
+    STACK_OF(X509)  *chain;
+
+    ctx = SSL_get_SSL_CTX(ssl_conn);
+    x509 = SSL_CTX_get0_certificate(ctx);
+    key = SSL_CTX_get0_privatekey(ctx);
+    chain = NULL;
+
+    if (x509 == NULL || key == NULL) {
+        return;
+    }
+
+    (void) SSL_CTX_get0_chain_certs(ctx, &chain);
+    (void) SSL_use_cert_and_key(ssl_conn, x509, key, chain, 1);
 }
 
 

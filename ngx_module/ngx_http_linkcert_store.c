@@ -296,6 +296,7 @@ ngx_http_linkcert_store_read_cert(ngx_str_t *store, u_char *name,
     size_t len, ngx_log_t *log, lc_error_t *err)
 {
     lc_cert_t                 *cert;
+    lc_error_t                 old;
     ngx_http_linkcert_file_t   chain, key;
     u_char                     path[NGX_MAX_PATH];
 
@@ -328,6 +329,36 @@ ngx_http_linkcert_store_read_cert(ngx_str_t *store, u_char *name,
     if (cert && lc_cert_check(cert, (char *) name, ngx_time(), err) != 0) {
         lc_cert_free(cert);
         cert = NULL;
+    }
+
+    /*
+     * A renewal that stopped between writing the new key and the new
+     * chain left the old key as privkey.pem.old: the old pair still holds.
+     */
+
+    if (cert == NULL && ngx_strcmp(err->type, "store_key_mismatch") == 0) {
+        ngx_explicit_memzero(key.data, key.len);
+        ngx_free(key.data);
+        key.data = NULL;
+
+        (void) ngx_http_linkcert_store_path(path, store, name, len,
+                                            "privkey.pem.old");
+
+        if (ngx_http_linkcert_store_read_file(path, &key, &old,
+                                              "privkey.pem.old",
+                                              NGX_HTTP_LINKCERT_FILE_MAX)
+            == NGX_OK)
+        {
+            cert = lc_cert_parse((char *) chain.data, chain.len,
+                                 (char *) key.data, key.len, &old);
+
+            if (cert
+                && lc_cert_check(cert, (char *) name, ngx_time(), &old) != 0)
+            {
+                lc_cert_free(cert);
+                cert = NULL;
+            }
+        }
     }
 
 done:
@@ -552,4 +583,52 @@ ngx_http_linkcert_store_domain_stamp(ngx_str_t *store, const char *name)
                                         ngx_strlen(name), "");
 
     return ngx_http_linkcert_store_stamp(dir, ngx_strlen(dir), &err);
+}
+
+
+/*
+ * DELETE: the domain's files go to <store>/removed/<domain>.<UTC time>/;
+ * nothing is ever deleted.
+ */
+
+ngx_int_t
+ngx_http_linkcert_store_remove(ngx_str_t *store, u_char *name, size_t len,
+    ngx_log_t *log)
+{
+    u_char     *p;
+    struct tm   tm;
+    u_char      from[NGX_MAX_PATH], to[NGX_MAX_PATH];
+
+    p = ngx_sprintf(to, "%V/removed%Z", store);
+
+    if (mkdir((char *) to, 0700) == -1 && ngx_errno != NGX_EEXIST) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "linkcert: mkdir(\"%s\") failed", to);
+        return NGX_ERROR;
+    }
+
+    ngx_libc_gmtime(ngx_time(), &tm);
+
+    ngx_sprintf(p - 1, "/%*s.%4d%02d%02dT%02d%02d%02dZ%Z", len, name,
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec);
+
+    (void) ngx_http_linkcert_store_path(from, store, name, len, "");
+
+    if (rename((char *) from, (char *) to) == -1) {
+
+        if (ngx_errno == NGX_ENOENT) {
+            return NGX_OK;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "linkcert: rename(\"%s\", \"%s\") failed", from, to);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "linkcert: \"%*s\" removed, its files moved to \"%s\"",
+                  len, name, to);
+
+    return NGX_OK;
 }

@@ -34,6 +34,20 @@ static void ngx_http_linkcert_unschedule(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln);
 static void ngx_http_linkcert_schedule_order(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, time_t now);
+static void ngx_http_linkcert_schedule_issued(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now, time_t floor);
+static time_t ngx_http_linkcert_renew_time(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln);
+static void ngx_http_linkcert_expired(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now);
+static ngx_int_t ngx_http_linkcert_lease(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln);
+static void ngx_http_linkcert_unlease(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln);
+static void ngx_http_linkcert_delete(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln);
+static ngx_rbtree_node_t *ngx_http_linkcert_first_after(
+    ngx_http_linkcert_sh_t *sh, u_char *name, size_t len);
 static ngx_msec_t ngx_http_linkcert_now_ms(void);
 static time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
 
@@ -186,8 +200,7 @@ ngx_http_linkcert_table_page(ngx_shm_zone_t *shm_zone, ngx_str_t *after,
     ngx_int_t status, ngx_uint_t limit, lc_record_t *recs, ngx_uint_t *n,
     ngx_uint_t *more)
 {
-    ngx_rbtree_key_t           key;
-    ngx_rbtree_node_t         *node, *sentinel, *start;
+    ngx_rbtree_node_t         *node, *start;
     ngx_http_linkcert_sh_t    *sh;
     ngx_http_linkcert_zone_t  *ctx;
     ngx_http_linkcert_node_t  *ln;
@@ -200,35 +213,7 @@ ngx_http_linkcert_table_page(ngx_shm_zone_t *shm_zone, ngx_str_t *after,
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    sentinel = sh->rbtree.sentinel;
-    node = sh->rbtree.root;
-    start = NULL;
-
-    if (node != sentinel) {
-
-        if (after->len == 0) {
-            start = ngx_rbtree_min(node, sentinel);
-
-        } else {
-            /* the smallest name greater than "after" */
-
-            key = ngx_http_linkcert_key(after->data, after->len);
-
-            while (node != sentinel) {
-                ln = (ngx_http_linkcert_node_t *) node;
-
-                if (ngx_http_linkcert_cmp(ln, key, after->data, after->len)
-                    > 0)
-                {
-                    start = node;
-                    node = node->left;
-
-                } else {
-                    node = node->right;
-                }
-            }
-        }
-    }
+    start = ngx_http_linkcert_first_after(sh, after->data, after->len);
 
     for (node = start; node; node = ngx_rbtree_next(&sh->rbtree, node)) {
         ln = (ngx_http_linkcert_node_t *) node;
@@ -295,6 +280,14 @@ ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone, u_char *name,
     {
         ln->scan = scan;
         rc = NGX_OK;
+
+        /* a reload is a renewal pass */
+
+        if (ln->status == LC_STATUS_ISSUED && ln->stage == LC_STAGE_ISSUED
+            && !ln->busy)
+        {
+            ngx_http_linkcert_schedule_issued(ctx, ln, ngx_time(), 0);
+        }
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -350,6 +343,8 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
         lc_error_clear(&ln->error);
         ln->error_at = 0;
         ln->next_attempt_at = 0;
+
+        ngx_http_linkcert_schedule_issued(ctx, ln, now, 0);
 
     } else {
         ngx_http_linkcert_set_status(ctx->sh, ln, LC_STATUS_UNKNOWN,
@@ -500,8 +495,10 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
 
 ngx_uint_t
 ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
-    ngx_http_linkcert_due_t *due, ngx_uint_t max, ngx_uint_t orders)
+    ngx_http_linkcert_due_t *due, ngx_uint_t max, ngx_uint_t orders,
+    ngx_uint_t *waiting)
 {
+    time_t                     now;
     ngx_uint_t                 n;
     ngx_msec_t                 now_ms;
     ngx_rbtree_node_t         *node, *next;
@@ -512,7 +509,9 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
     ctx = shm_zone->data;
     sh = ctx->sh;
     now_ms = ngx_http_linkcert_now_ms();
+    now = ngx_time();
     n = 0;
+    *waiting = 0;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -530,33 +529,42 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
         ln = (ngx_http_linkcert_node_t *)
                  ((u_char *) node - offsetof(ngx_http_linkcert_node_t, due));
 
+        node = next;
+
+        if (ln->status == LC_STATUS_ISSUED && now >= ln->not_after) {
+            ngx_http_linkcert_expired(ctx, ln, now);
+            continue;
+        }
+
         /* orders wait for a free slot and a ready ACME account */
 
-        if (ln->stage == LC_STAGE_ORDERING) {
+        if (ln->stage == LC_STAGE_ORDERING || ln->stage == LC_STAGE_RENEWING) {
             if (orders == 0) {
-                node = next;
+                (*waiting)++;
                 continue;
             }
 
             orders--;
         }
 
+        if (ngx_http_linkcert_lease(sh, ln) != NGX_OK) {
+            break;
+        }
+
         if (ln->stage != LC_STAGE_ORDERING
+            && ln->stage != LC_STAGE_RENEWING
             && ln->stage != LC_STAGE_VERIFYING)
         {
             /* an issued domain whose DNS is checked again */
             ln->stage = LC_STAGE_VERIFYING;
         }
 
-        ln->busy = 1;
         ngx_http_linkcert_schedule(sh, ln, now_ms + lease);
 
         ngx_memcpy(due[n].name, ln->name, ln->name_len);
         due[n].name[ln->name_len] = '\0';
         due[n].stage = ln->stage;
         n++;
-
-        node = next;
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -581,7 +589,7 @@ ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone, u_char *name,
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
     if (ln && ln->busy) {
-        ln->busy = 0;
+        ngx_http_linkcert_unlease(ctx->sh, ln);
         ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms());
     }
 
@@ -626,7 +634,7 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
     old_stage = ln->stage;
     issued = (ln->status == LC_STATUS_ISSUED);
 
-    ln->busy = 0;
+    ngx_http_linkcert_unlease(sh, ln);
     ln->updated_at = now;
     ngx_http_linkcert_unschedule(sh, ln);
 
@@ -649,13 +657,25 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
     switch (v->state) {
 
     case LC_VERIFY_VERIFIED:
+        (void) ngx_atomic_fetch_add(&sh->stats.dns[0], 1);
         ln->attempts = 0;
         ln->next_attempt_at = 0;
         lc_error_clear(&ln->error);
         ln->error_at = 0;
 
         if (issued) {
-            ln->stage = LC_STAGE_ISSUED;
+
+            /* the DNS still points here: renew if it is time */
+
+            if (now >= ngx_http_linkcert_renew_time(ctx, ln) && order) {
+                ln->stage = LC_STAGE_RENEWING;
+                ngx_http_linkcert_schedule_order(sh, ln, now);
+
+            } else {
+                ln->stage = LC_STAGE_ISSUED;
+                ngx_http_linkcert_schedule_issued(ctx, ln, now, 0);
+            }
+
             break;
         }
 
@@ -669,6 +689,7 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
         break;
 
     case LC_VERIFY_TRANSIENT:
+        (void) ngx_atomic_fetch_add(&sh->stats.dns[2], 1);
         ln->attempts++;
         ln->error_at = now;
         delay = ngx_http_linkcert_backoff(ln->attempts);
@@ -704,13 +725,25 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
         break;
 
     default: /* LC_VERIFY_FAILED */
+        (void) ngx_atomic_fetch_add(&sh->stats.dns[1], 1);
         ln->attempts = 0;
         ln->next_attempt_at = 0;
         ln->error = v->error;
         ln->error_at = now;
 
         if (issued) {
+
+            /*
+             * No renewal while the domain points elsewhere; the valid
+             * certificate is served until it expires, and the DNS is
+             * checked again within the hour, so that renewal resumes by
+             * itself once it is fixed.
+             */
+
             ln->stage = LC_STAGE_ISSUED;
+            ln->next_attempt_at = now + 3600;
+            ngx_http_linkcert_schedule(sh, ln,
+                                       ngx_http_linkcert_now_ms() + 3600000);
 
         } else {
             ngx_http_linkcert_set_status(sh, ln, LC_STATUS_UNKNOWN,
@@ -760,7 +793,7 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     old_status = ln->status;
     old_stage = ln->stage;
 
-    ln->busy = 0;
+    ngx_http_linkcert_unlease(sh, ln);
     ngx_http_linkcert_unschedule(sh, ln);
 
     ln->generation++;
@@ -778,6 +811,16 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     ln->attempts = 0;
     ln->next_attempt_at = 0;
     ln->updated_at = now;
+
+    /* a new certificate is not renewed again within the hour */
+    ngx_http_linkcert_schedule_issued(ctx, ln, now, now + 3600);
+
+    (void) ngx_atomic_fetch_add(&sh->stats.orders[0], 1);
+
+    if (old_stage == LC_STAGE_RENEWING) {
+        (void) ngx_atomic_fetch_add(&sh->stats.renewals, 1);
+        sh->stats.last_renewal = (ngx_atomic_uint_t) now;
+    }
 
     lc_time_rfc3339(info->not_after, until);
 
@@ -826,11 +869,13 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
     old_status = ln->status;
     old_stage = ln->stage;
 
-    ln->busy = 0;
+    ngx_http_linkcert_unlease(sh, ln);
     ln->error = *err;
     ln->error_at = now;
     ln->updated_at = now;
     ngx_http_linkcert_unschedule(sh, ln);
+
+    (void) ngx_atomic_fetch_add(&sh->stats.orders[transient ? 2 : 1], 1);
 
     if (transient) {
         ln->attempts++;
@@ -862,8 +907,13 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
         if (ln->status != LC_STATUS_ISSUED) {
             ngx_http_linkcert_set_status(sh, ln, LC_STATUS_UNKNOWN,
                                          LC_STAGE_FAILED);
+
         } else {
+            /* a failed renewal: tried again while the certificate lasts */
             ln->stage = LC_STAGE_ISSUED;
+            ln->next_attempt_at = now + 6000;
+            ngx_http_linkcert_schedule(sh, ln,
+                                       ngx_http_linkcert_now_ms() + 6000000);
         }
     }
 
@@ -1270,4 +1320,346 @@ ngx_http_linkcert_backoff(ngx_uint_t attempts)
     base = (attempts <= 1) ? 60 : (attempts == 2) ? 600 : 6000;
 
     return base - base / 10 + (time_t) (ngx_random() % (base / 5 + 1));
+}
+
+
+/*
+ * An issued domain's next work: its renewal (renew_at of its lifetime),
+ * or sooner the periodic DNS check (every reverify_interval, +/-10%); not
+ * before floor.  Start-up and reloads schedule without a floor, so a
+ * renewal that is due runs within seconds of them.
+ */
+
+static void
+ngx_http_linkcert_schedule_issued(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now, time_t floor)
+{
+    time_t                          at, check;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ctx->conf;
+
+    if (lmcf->verify == NULL) {
+        /* nothing to verify with: only expiry is watched */
+        ngx_http_linkcert_schedule(ctx->sh, ln,
+                                   (ngx_msec_t) ln->not_after * 1000);
+        return;
+    }
+
+    at = ngx_http_linkcert_renew_time(ctx, ln);
+    check = now + lmcf->reverify_interval - lmcf->reverify_interval / 10
+            + (time_t) (ngx_random() % (lmcf->reverify_interval / 5 + 1));
+
+    if (check < at) {
+        at = check;
+    }
+
+    if (at < floor) {
+        at = floor;
+    }
+
+    if (at > ln->not_after) {
+        at = ln->not_after;
+    }
+
+    ngx_http_linkcert_schedule(ctx->sh, ln, (ngx_msec_t) at * 1000);
+}
+
+
+static time_t
+ngx_http_linkcert_renew_time(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln)
+{
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ctx->conf;
+
+    return ln->not_before
+           + (ln->not_after - ln->not_before) * (time_t) lmcf->renew_at / 100;
+}
+
+
+/* expired without a successor: never served again, the customer acts */
+
+static void
+ngx_http_linkcert_expired(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now)
+{
+    char  at[32];
+
+    ngx_http_linkcert_unschedule(ctx->sh, ln);
+    ngx_http_linkcert_set_status(ctx->sh, ln, LC_STATUS_UNKNOWN,
+                                 LC_STAGE_FAILED);
+
+    lc_time_rfc3339(ln->not_after, at);
+    lc_error_set(&ln->error, "expired",
+                 "the certificate expired on %s without a successor", at);
+    ln->error_at = now;
+    ln->updated_at = now;
+    ln->next_attempt_at = 0;
+
+    ngx_log_error(NGX_LOG_NOTICE, ctx->cycle->log, 0,
+                  "linkcert: \"%*s\" issued/%s -> unknown/failed: the "
+                  "certificate expired on %s", (size_t) ln->name_len,
+                  ln->name, lc_stage_name(ln->stage), at);
+}
+
+
+/*
+ * A domain worker 0 works on holds a slot naming the process: if that
+ * process dies, ngx_http_linkcert_table_recover() hands the domain back.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_lease(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_LINKCERT_LEASES; i++) {
+        if (sh->leased[i] == NULL) {
+            sh->leased[i] = ln;
+            sh->leased_pid[i] = ngx_pid;
+            ln->lease = (u_char) (i + 1);
+            ln->busy = 1;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_BUSY;
+}
+
+
+static void
+ngx_http_linkcert_unlease(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln)
+{
+    if (ln->lease) {
+        sh->leased[ln->lease - 1] = NULL;
+        ln->lease = 0;
+    }
+
+    ln->busy = 0;
+}
+
+
+/* worker 0, now and then: domains held by a process that died */
+
+ngx_uint_t
+ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone)
+{
+    ngx_uint_t                 i, n;
+    ngx_http_linkcert_sh_t    *sh;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+    sh = ctx->sh;
+    n = 0;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    for (i = 0; i < NGX_HTTP_LINKCERT_LEASES; i++) {
+        ln = sh->leased[i];
+
+        if (ln == NULL
+            || sh->leased_pid[i] == ngx_pid
+            || kill(sh->leased_pid[i], 0) == 0
+            || ngx_errno != NGX_ESRCH)
+        {
+            continue;
+        }
+
+        ngx_http_linkcert_unlease(sh, ln);
+        ngx_http_linkcert_schedule(sh, ln, ngx_http_linkcert_now_ms());
+        n++;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return n;
+}
+
+
+ngx_int_t
+ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, lc_record_t *rec)
+{
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+
+    if (ln == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    ngx_http_linkcert_to_record(ln, rec);
+    ngx_http_linkcert_delete(ctx, ln);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_linkcert_delete(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln)
+{
+    ngx_http_linkcert_unlease(ctx->sh, ln);
+    ngx_http_linkcert_unschedule(ctx->sh, ln);
+    ngx_rbtree_delete(&ctx->sh->rbtree, &ln->node);
+
+    ctx->sh->count[ln->status]--;
+
+    if (ln->dns) {
+        ngx_slab_free_locked(ctx->shpool, ln->dns);
+    }
+
+    ngx_slab_free_locked(ctx->shpool, ln);
+}
+
+
+ngx_int_t
+ngx_http_linkcert_table_exists(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len)
+{
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return ln ? NGX_OK : NGX_DECLINED;
+}
+
+
+ngx_http_linkcert_stats_t *
+ngx_http_linkcert_stats(ngx_shm_zone_t *shm_zone)
+{
+    ngx_http_linkcert_zone_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    return &ctx->sh->stats;
+}
+
+
+/*
+ * For the metrics: domains by status, and certificates expiring within 7
+ * days.  The walk releases the lock every 4096 entries so that a scrape
+ * of a million domains never holds handshakes up for long.
+ */
+
+void
+ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
+    ngx_uint_t *by_status, ngx_uint_t *expiring, time_t *earliest)
+{
+    size_t                     len;
+    ngx_uint_t                 i, n;
+    ngx_rbtree_node_t         *node, *last;
+    ngx_http_linkcert_sh_t    *sh;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+    u_char                     cursor[LC_DOMAIN_MAX + 1];
+
+    ctx = shm_zone->data;
+    sh = ctx->sh;
+
+    *expiring = 0;
+    *earliest = 0;
+    len = 0;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    for (i = 0; i < 3; i++) {
+        by_status[i] = sh->count[i];
+    }
+
+    for ( ;; ) {
+        node = ngx_http_linkcert_first_after(sh, cursor, len);
+        last = NULL;
+
+        for (n = 0; node && n < 4096; n++) {
+            ln = (ngx_http_linkcert_node_t *) node;
+
+            if (ln->status == LC_STATUS_ISSUED) {
+
+                if (ln->not_after - now < 7 * 86400) {
+                    (*expiring)++;
+                }
+
+                if (*earliest == 0 || ln->not_after < *earliest) {
+                    *earliest = ln->not_after;
+                }
+            }
+
+            last = node;
+            node = ngx_rbtree_next(&sh->rbtree, node);
+        }
+
+        if (node == NULL) {
+            break;
+        }
+
+        /* go on after the last entry counted, once others had the lock */
+
+        ln = (ngx_http_linkcert_node_t *) last;
+        len = ln->name_len;
+        ngx_memcpy(cursor, ln->name, len);
+
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        ngx_shmtx_lock(&ctx->shpool->mutex);
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/* the first entry whose name sorts after name (len 0: the first one) */
+
+static ngx_rbtree_node_t *
+ngx_http_linkcert_first_after(ngx_http_linkcert_sh_t *sh, u_char *name,
+    size_t len)
+{
+    ngx_rbtree_key_t           key;
+    ngx_rbtree_node_t         *node, *sentinel, *start;
+    ngx_http_linkcert_node_t  *ln;
+
+    node = sh->rbtree.root;
+    sentinel = sh->rbtree.sentinel;
+
+    if (node == sentinel) {
+        return NULL;
+    }
+
+    if (len == 0) {
+        return ngx_rbtree_min(node, sentinel);
+    }
+
+    key = ngx_http_linkcert_key(name, len);
+    start = NULL;
+
+    while (node != sentinel) {
+        ln = (ngx_http_linkcert_node_t *) node;
+
+        if (ngx_http_linkcert_cmp(ln, key, name, len) > 0) {
+            start = node;
+            node = node->left;
+
+        } else {
+            node = node->right;
+        }
+    }
+
+    return start;
 }

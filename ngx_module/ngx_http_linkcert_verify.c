@@ -45,6 +45,7 @@ static ngx_event_t                     ngx_http_linkcert_poll_ev;
 static ngx_connection_t                ngx_http_linkcert_dumb;
 static ngx_queue_t                     ngx_http_linkcert_jobs;
 static ngx_uint_t                      ngx_http_linkcert_njobs;
+static ngx_uint_t                      ngx_http_linkcert_polls;
 static ngx_http_linkcert_main_conf_t  *ngx_http_linkcert_verify_conf;
 
 
@@ -118,7 +119,7 @@ static void
 ngx_http_linkcert_verify_poll(ngx_event_t *ev)
 {
     char                           *name;
-    ngx_uint_t                      i, n;
+    ngx_uint_t                      i, n, waiting;
     ngx_http_linkcert_job_t        *job;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
@@ -130,15 +131,34 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
 
     lmcf = ngx_http_linkcert_verify_conf;
 
+    /* domains held by a worker 0 that died are taken back */
+
+    if (ngx_http_linkcert_polls++ % 100 == 0) {
+        n = ngx_http_linkcert_table_recover(lmcf->shm_zone);
+
+        if (n) {
+            ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                          "linkcert: %ui domains taken back from a worker "
+                          "that died", n);
+        }
+    }
+
     n = ngx_http_linkcert_table_due(lmcf->shm_zone, NGX_HTTP_LINKCERT_LEASE,
                                     due, NGX_HTTP_LINKCERT_JOBS_MAX
                                          - ngx_http_linkcert_njobs,
-                                    ngx_http_linkcert_acme_ready());
+                                    ngx_http_linkcert_acme_ready(),
+                                    &waiting);
+
+    if (waiting) {
+        ngx_http_linkcert_acme_wanted();
+    }
 
     for (i = 0; i < n; i++) {
         name = due[i].name;
 
-        if (due[i].stage == LC_STAGE_ORDERING) {
+        if (due[i].stage == LC_STAGE_ORDERING
+            || due[i].stage == LC_STAGE_RENEWING)
+        {
             if (ngx_http_linkcert_acme_order(name) != NGX_OK) {
                 ngx_http_linkcert_table_release(lmcf->shm_zone,
                                                 (u_char *) name,

@@ -1,9 +1,12 @@
 /*
- * linkcert: the ACME client (RFC 8555) as two state machines without I/O.
+ * linkcert: the ACME client (RFC 8555) as three state machines without
+ * I/O.
  *
  * The account machine reads the directory and registers the key; the
  * order machine takes one domain from newOrder to the certificate through
- * HTTP-01.  Each lc_acme_next() builds the request of the current state;
+ * HTTP-01; the renewal information machine asks the CA when a certificate
+ * should be renewed (ARI, RFC 9773).  Each lc_acme_next() builds the
+ * request of the current state;
  * lc_acme_feed() reads its answer and moves the state on, so a request
  * that must be repeated (badNonce, a poll) is simply built again.
  */
@@ -29,10 +32,10 @@
 #define LC_ACME_WAIT_MAX         60
 #define LC_ACME_BACKOFF_MAX      5      /* s, without Retry-After */
 #define LC_ACME_RETRY_AFTER_MAX  (86400 * 365)
-#define LC_ACME_REPLACES_MAX     512
 
 #define LC_ACME_URN              "urn:ietf:params:acme:error:"
 #define LC_ACME_JOSE             "application/jose+json"
+#define LC_ACME_JSON             "application/json"
 #define LC_ACME_PEM_CHAIN        "application/pem-certificate-chain"
 #define LC_ACME_NO_DETAIL        "the CA gave no detail"
 
@@ -49,6 +52,7 @@ typedef enum {
     LC_ACME_ST_FINALIZE,
     LC_ACME_ST_ORDER_VALID,         /* while "processing" */
     LC_ACME_ST_CERT,
+    LC_ACME_ST_RENEWAL_INFO,        /* GET renewalInfo/<id>, no JWS */
     LC_ACME_ST_DONE,
     LC_ACME_ST_FAILED
 } lc_acme_state_e;
@@ -75,7 +79,10 @@ struct lc_acme_s {
 
     char                 domain[LC_DOMAIN_MAX + 1];
     lc_acme_key_type_e   key_type;
-    char                *replaces;
+    char                *cert_id;       /* ARI id: ORDER, of the one
+                                           replaced, or NULL;
+                                           RENEWAL_INFO, the one asked
+                                           about */
 
     char                 order[LC_ACME_URL_MAX];
     char                 finalize[LC_ACME_URL_MAX];
@@ -95,6 +102,10 @@ struct lc_acme_s {
     char                *key_pem;
     size_t               key_pem_len;
 
+    time_t               window_start;  /* RENEWAL_INFO, when DONE */
+    time_t               window_end;
+    time_t               window_retry;  /* s, Retry-After, or 0 */
+
     lc_error_t           err;
     int                  transient;
     time_t               retry_after;
@@ -113,11 +124,13 @@ static const char  *lc_acme_steps[] = {
     [LC_ACME_ST_FINALIZE] = "finalize",
     [LC_ACME_ST_ORDER_VALID] = "order",
     [LC_ACME_ST_CERT] = "certificate",
+    [LC_ACME_ST_RENEWAL_INFO] = "renewalInfo",
     [LC_ACME_ST_DONE] = "done",
     [LC_ACME_ST_FAILED] = "failed"
 };
 
 
+static lc_acme_t *lc_acme_keep_cert_id(lc_acme_t *m, const char *id);
 static int lc_acme_post(lc_acme_t *m, lc_acme_request_t *req);
 static const char *lc_acme_post_url(lc_acme_t *m);
 static json_t *lc_acme_account_payload(lc_acme_t *m);
@@ -134,6 +147,10 @@ static void lc_acme_next_authz(lc_acme_t *m);
 static void lc_acme_on_challenge(lc_acme_t *m,
     const lc_acme_response_t *res);
 static void lc_acme_on_cert(lc_acme_t *m, const lc_acme_response_t *res);
+static lc_acme_action_e lc_acme_renewal_info_get(lc_acme_t *m,
+    lc_acme_request_t *req);
+static void lc_acme_on_renewal_info(lc_acme_t *m,
+    const lc_acme_response_t *res);
 static void lc_acme_http_error(lc_acme_t *m, const lc_acme_response_t *res,
     lc_acme_sent_e sent);
 static void lc_acme_poll(lc_acme_t *m, const lc_acme_response_t *res,
@@ -155,11 +172,15 @@ static const char *lc_acme_str(json_t *obj, const char *key);
 static void lc_acme_take_nonce(lc_acme_t *m, const lc_acme_response_t *res);
 static int lc_acme_url_ok(const char *url);
 static int lc_acme_b64url_ok(const char *s, size_t max);
+static int lc_acme_cert_id_ok(const char *id);
+static int lc_acme_b64url_char(char c);
 static void lc_acme_copy(char *dst, const char *src);
 static size_t lc_acme_sanitize(char *dst, size_t size, const char *src,
     const char *elide);
 static int lc_acme_retry_after(const char *value, time_t now, time_t *secs);
 static time_t lc_acme_http_date(const char *p);
+static int lc_acme_rfc3339(const char *p, time_t *t);
+static int lc_acme_days(int year, int mon, int day, long *days);
 static int lc_acme_digits(const char **p, int n, int *value);
 
 
@@ -222,6 +243,21 @@ lc_acme_new(lc_acme_kind_e kind, lc_acme_account_t *acct,
         return m;
     }
 
+    if (kind == LC_ACME_RENEWAL_INFO) {
+        m->state = LC_ACME_ST_RENEWAL_INFO;
+
+        /* the id becomes a path segment of the request: checked */
+
+        if (!lc_acme_cert_id_ok(replaces)) {
+            lc_acme_fail(m, "acme_config", 0,
+                         "the ARI id of the certificate is missing or "
+                         "malformed");
+            return m;
+        }
+
+        return lc_acme_keep_cert_id(m, replaces);
+    }
+
     m->state = LC_ACME_ST_NEW_ORDER;
 
     if (kind != LC_ACME_ORDER
@@ -246,22 +282,18 @@ lc_acme_new(lc_acme_kind_e kind, lc_acme_account_t *acct,
 
     memcpy(m->domain, norm, len + 1);
 
-    if (replaces != NULL) {
-        if (!lc_acme_b64url_ok(replaces, LC_ACME_REPLACES_MAX)) {
-            lc_acme_fail(m, "acme_config", 0,
-                         "the ARI id of the certificate to replace is "
-                         "malformed");
-            return m;
-        }
-
-        m->replaces = strdup(replaces);
-        if (m->replaces == NULL) {
-            free(m);
-            return NULL;
-        }
+    if (replaces == NULL) {
+        return m;
     }
 
-    return m;
+    if (!lc_acme_cert_id_ok(replaces)) {
+        lc_acme_fail(m, "acme_config", 0,
+                     "the ARI id of the certificate to replace is "
+                     "malformed");
+        return m;
+    }
+
+    return lc_acme_keep_cert_id(m, replaces);
 }
 
 
@@ -278,7 +310,7 @@ lc_acme_free(lc_acme_t *m)
         free(m->authz[i]);
     }
 
-    free(m->replaces);
+    free(m->cert_id);
     free(m->csr);
     free(m->chain);
     EVP_PKEY_free(m->key);
@@ -339,6 +371,10 @@ lc_acme_next(lc_acme_t *m, time_t now, lc_acme_request_t *req,
         m->sent = LC_ACME_SENT_REQUEST;
 
         return LC_ACME_SEND;
+    }
+
+    if (m->state == LC_ACME_ST_RENEWAL_INFO) {
+        return lc_acme_renewal_info_get(m, req);
     }
 
     if (m->kind == LC_ACME_ORDER
@@ -441,6 +477,10 @@ lc_acme_feed(lc_acme_t *m, const lc_acme_response_t *res)
         lc_acme_on_cert(m, res);
         break;
 
+    case LC_ACME_ST_RENEWAL_INFO:
+        lc_acme_on_renewal_info(m, res);
+        break;
+
     default:
         break;
     }
@@ -495,6 +535,47 @@ lc_acme_error(lc_acme_t *m, int *transient, time_t *retry_after)
     }
 
     return &m->err;
+}
+
+
+int
+lc_acme_renewal_window(lc_acme_t *m, time_t *start, time_t *end,
+    time_t *retry_after)
+{
+    if (m == NULL || m->kind != LC_ACME_RENEWAL_INFO
+        || m->state != LC_ACME_ST_DONE)
+    {
+        return -1;
+    }
+
+    if (start != NULL) {
+        *start = m->window_start;
+    }
+
+    if (end != NULL) {
+        *end = m->window_end;
+    }
+
+    if (retry_after != NULL) {
+        *retry_after = m->window_retry;
+    }
+
+    return 0;
+}
+
+
+/* A copy of the checked id in the new machine, or NULL with m freed. */
+
+static lc_acme_t *
+lc_acme_keep_cert_id(lc_acme_t *m, const char *id)
+{
+    m->cert_id = strdup(id);
+    if (m->cert_id == NULL) {
+        free(m);
+        return NULL;
+    }
+
+    return m;
 }
 
 
@@ -720,9 +801,9 @@ lc_acme_order_payload(lc_acme_t *m)
 
     /* RFC 9773 section 5: a renewal names the certificate it replaces */
 
-    if (m->replaces != NULL
+    if (m->cert_id != NULL
         && json_object_set_new(payload, "replaces",
-                               json_string(m->replaces)) != 0)
+                               json_string(m->cert_id)) != 0)
     {
         json_decref(payload);
         return NULL;
@@ -1202,6 +1283,97 @@ lc_acme_on_cert(lc_acme_t *m, const lc_acme_response_t *res)
 }
 
 
+/*
+ * RFC 9773 section 4.1: a plain GET of the renewalInfo URL and the id,
+ * without JWS or nonce.  Only the directory is needed, not the account.
+ */
+
+static lc_acme_action_e
+lc_acme_renewal_info_get(lc_acme_t *m, lc_acme_request_t *req)
+{
+    int                 n;
+    lc_acme_account_t  *acct;
+
+    acct = m->acct;
+
+    if (acct->new_order[0] == '\0') {
+        lc_acme_fail(m, "acme_no_account", 1,
+                     "the ACME directory is not read yet");
+        return LC_ACME_FAILED;
+    }
+
+    if (acct->renewal_info[0] == '\0') {
+        lc_acme_fail(m, "acme_config", 0,
+                     "the CA offers no renewal information (ARI)");
+        return LC_ACME_FAILED;
+    }
+
+    n = snprintf(req->url, sizeof(req->url), "%s/%s", acct->renewal_info,
+                 m->cert_id);
+
+    if (n < 0 || (size_t) n >= sizeof(req->url)) {
+        req->url[0] = '\0';
+        lc_acme_fail(m, "acme_protocol", 0,
+                     "the CA's renewalInfo URL is too long");
+        return LC_ACME_FAILED;
+    }
+
+    req->method = "GET";
+    req->accept = LC_ACME_JSON;
+    m->sent = LC_ACME_SENT_REQUEST;
+
+    return LC_ACME_SEND;
+}
+
+
+static void
+lc_acme_on_renewal_info(lc_acme_t *m, const lc_acme_response_t *res)
+{
+    json_t  *ari, *window;
+    time_t   start, end, secs;
+
+    ari = lc_acme_json(m, res);
+    if (ari == NULL) {
+        return;
+    }
+
+    window = json_object_get(ari, "suggestedWindow");
+
+    if (!json_is_object(window)
+        || lc_acme_rfc3339(lc_acme_str(window, "start"), &start) != 0
+        || lc_acme_rfc3339(lc_acme_str(window, "end"), &end) != 0)
+    {
+        lc_acme_fail(m, "acme_protocol", 0,
+                     "the CA's renewalInfo answer has no readable "
+                     "suggestedWindow");
+        goto done;
+    }
+
+    if (end <= start) {
+        lc_acme_fail(m, "acme_protocol", 0,
+                     "the CA's suggested renewal window does not end "
+                     "after its start");
+        goto done;
+    }
+
+    /* section 4.3: when to ask again; the caller clamps it */
+
+    if (lc_acme_retry_after(res->retry_after, m->now, &secs) != 0) {
+        secs = 0;
+    }
+
+    m->window_start = start;
+    m->window_end = end;
+    m->window_retry = secs;
+
+    lc_acme_goto(m, LC_ACME_ST_DONE);
+
+done:
+
+    json_decref(ari);
+}
+
+
 static void
 lc_acme_http_error(lc_acme_t *m, const lc_acme_response_t *res,
     lc_acme_sent_e sent)
@@ -1494,31 +1666,71 @@ lc_acme_url_ok(const char *url)
 }
 
 
-/* base64url (and the "." of an ARI id), 1 to max characters */
+/* base64url, 1 to max characters */
 
 static int
 lc_acme_b64url_ok(const char *s, size_t max)
 {
     size_t  i;
-    char    c;
 
     if (s == NULL || s[0] == '\0') {
         return 0;
     }
 
     for (i = 0; s[i] != '\0'; i++) {
-        c = s[i];
-
-        if (i == max
-            || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-                 || (c >= '0' && c <= '9') || c == '-' || c == '_'
-                 || (c == '.' && max == LC_ACME_REPLACES_MAX)))
-        {
+        if (i == max || !lc_acme_b64url_char(s[i])) {
             return 0;
         }
     }
 
     return 1;
+}
+
+
+/*
+ * An ARI id as lc_acme_cert_id() makes it: base64url "." base64url, both
+ * parts non-empty; it goes into a URL path and a JSON payload.
+ */
+
+static int
+lc_acme_cert_id_ok(const char *id)
+{
+    size_t  i, dot;
+
+    if (id == NULL) {
+        return 0;
+    }
+
+    dot = 0;
+
+    for (i = 0; id[i] != '\0'; i++) {
+        if (i == LC_ACME_CERT_ID_LEN - 1) {
+            return 0;
+        }
+
+        if (id[i] == '.') {
+            if (dot != 0 || i == 0) {
+                return 0;
+            }
+
+            dot = i;
+            continue;
+        }
+
+        if (!lc_acme_b64url_char(id[i])) {
+            return 0;
+        }
+    }
+
+    return dot != 0 && id[dot + 1] != '\0';
+}
+
+
+static int
+lc_acme_b64url_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 
@@ -1650,7 +1862,7 @@ static time_t
 lc_acme_http_date(const char *p)
 {
     int          day, mon, year, hour, min, sec;
-    long         y, era, yoe, doy, doe, days;
+    long         days;
     const char  *months, *m;
 
     months = "JanFebMarAprMayJunJulAugSepOctNovDec";
@@ -1687,22 +1899,124 @@ lc_acme_http_date(const char *p)
         return (time_t) -1;
     }
 
-    if (day < 1 || day > 31 || year < 1970 || hour > 23 || min > 59
+    if (lc_acme_days(year, mon, day, &days) != 0 || hour > 23 || min > 59
         || sec > 60)
     {
         return (time_t) -1;
     }
 
-    /* days from 1970-01-01 in the proleptic Gregorian calendar */
+    return (time_t) days * 86400 + hour * 3600 + min * 60 + sec;
+}
+
+
+/*
+ * RFC 3339 section 5.6, "2025-01-02T04:00:00Z" and the like: fractional
+ * seconds are dropped, a numeric offset is applied, "t" and "z" may be
+ * lower case.  Returns 0, or -1 when absent or unreadable.
+ */
+
+static int
+lc_acme_rfc3339(const char *p, time_t *t)
+{
+    int   year, mon, day, hour, min, sec, oh, om;
+    long  days, offset;
+
+    if (p == NULL) {
+        return -1;
+    }
+
+    if (lc_acme_digits(&p, 4, &year) != 0 || *p++ != '-'
+        || lc_acme_digits(&p, 2, &mon) != 0 || *p++ != '-'
+        || lc_acme_digits(&p, 2, &day) != 0 || (*p != 'T' && *p != 't'))
+    {
+        return -1;
+    }
+
+    p++;
+
+    if (lc_acme_digits(&p, 2, &hour) != 0 || *p++ != ':'
+        || lc_acme_digits(&p, 2, &min) != 0 || *p++ != ':'
+        || lc_acme_digits(&p, 2, &sec) != 0)
+    {
+        return -1;
+    }
+
+    if (*p == '.') {
+        p++;
+
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (*p == 'Z' || *p == 'z') {
+        offset = 0;
+        p++;
+
+    } else if (*p == '+' || *p == '-') {
+        offset = *p++ == '-' ? -1 : 1;
+
+        if (lc_acme_digits(&p, 2, &oh) != 0 || *p++ != ':'
+            || lc_acme_digits(&p, 2, &om) != 0 || oh > 23 || om > 59)
+        {
+            return -1;
+        }
+
+        offset *= oh * 3600L + om * 60L;
+
+    } else {
+        return -1;
+    }
+
+    if (*p != '\0' || lc_acme_days(year, mon, day, &days) != 0
+        || hour > 23 || min > 59 || sec > 60)
+    {
+        return -1;
+    }
+
+    /* local time = UTC + offset */
+
+    *t = (time_t) days * 86400 + hour * 3600 + min * 60 + sec - offset;
+
+    return 0;
+}
+
+
+/*
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar,
+ * 1970 or later.  Returns 0, or -1 for a date that does not exist.
+ */
+
+static int
+lc_acme_days(int year, int mon, int day, long *days)
+{
+    int                leap;
+    long               y, era, yoe, doy, doe;
+    static const int   mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+                                   30, 31 };
+
+    if (year < 1970 || mon < 1 || mon > 12 || day < 1) {
+        return -1;
+    }
+
+    leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+    if (day > mdays[mon - 1] + (mon == 2 && leap)) {
+        return -1;
+    }
 
     y = year - (mon <= 2);
     era = y / 400;
     yoe = y - era * 400;
     doy = (153 * (mon > 2 ? mon - 3 : mon + 9) + 2) / 5 + day - 1;
     doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    days = era * 146097 + doe - 719468;
+    *days = era * 146097 + doe - 719468;
 
-    return (time_t) days * 86400 + hour * 3600 + min * 60 + sec;
+    return 0;
 }
 
 

@@ -8,7 +8,10 @@
  *
  * One lc_acme_account_t (key, directory, account URL) is shared by all
  * orders of a worker.  The account is set up by a machine of its own kind
- * (LC_ACME_ACCOUNT) before any order machine (LC_ACME_ORDER) runs.
+ * (LC_ACME_ACCOUNT) before any order machine (LC_ACME_ORDER) runs.  A
+ * third kind (LC_ACME_RENEWAL_INFO) asks the CA when to renew a
+ * certificate (ARI, RFC 9773); it needs the directory read, not the
+ * account.
  */
 
 #ifndef LC_ACME_H
@@ -26,7 +29,15 @@
 #define LC_ACME_NONCE_MAX    128
 #define LC_ACME_TOKEN_MAX    128
 #define LC_ACME_KEYAUTH_MAX  (LC_ACME_TOKEN_MAX + 64)
-#define LC_ACME_NONCE_RETRIES  5
+/*
+ * badNonce answers retried in a row: CAs may reject any share of good
+ * nonces (Pebble rejects 5% by default, tests ask 90%), and a retry costs
+ * one round trip.
+ */
+#define LC_ACME_NONCE_RETRIES  100
+#define LC_ACME_CERT_ID_LEN  256        /* an ARI certificate id, incl.
+                                           NUL: room for any real AKI
+                                           and serial */
 
 
 typedef enum {
@@ -82,15 +93,17 @@ typedef enum {
     LC_ACME_WAIT,          /* call lc_acme_next() again after *delay ms */
     LC_ACME_PUBLISH,       /* publish the HTTP-01 key authorization
                               (lc_acme_challenge()), then lc_acme_next() */
-    LC_ACME_DONE,          /* account ready, or certificate in
-                              lc_acme_result() */
+    LC_ACME_DONE,          /* account ready, certificate in
+                              lc_acme_result(), or window in
+                              lc_acme_renewal_window() */
     LC_ACME_FAILED         /* see lc_acme_error() */
 } lc_acme_action_e;
 
 
 typedef enum {
     LC_ACME_ACCOUNT = 0,
-    LC_ACME_ORDER
+    LC_ACME_ORDER,
+    LC_ACME_RENEWAL_INFO
 } lc_acme_kind_e;
 
 
@@ -109,9 +122,24 @@ int lc_acme_account_init(lc_acme_account_t *acct, EVP_PKEY *key,
     const char *directory);
 
 /*
+ * The ARI certificate identifier (RFC 9773 section 4.1) of the first
+ * certificate of chain_pem: base64url of its Authority Key Identifier's
+ * keyIdentifier, ".", base64url of the content octets of its DER serial
+ * number (with the leading 0x00 DER keeps for a high bit), as a string in
+ * id.  LC_ACME_CERT_ID_LEN is enough for real certificates.  Returns 0,
+ * or -1: no readable certificate, no AKI keyIdentifier, size too small.
+ */
+int lc_acme_cert_id(const char *chain_pem, size_t len, char *id,
+    size_t size);
+
+/*
  * A machine.  ORDER: domain is the normalised name, key_type the type of
  * the certificate's new key, replaces the ARI id of the certificate being
- * renewed (or NULL).  Returns NULL on allocation failure.
+ * renewed (or NULL), sent as the newOrder's "replaces".  RENEWAL_INFO:
+ * replaces is the ARI id to ask about (required); domain and key_type are
+ * not used.  An id is accepted as lc_acme_cert_id() makes it: base64url,
+ * ".", base64url, shorter than LC_ACME_CERT_ID_LEN.  Returns NULL on
+ * allocation failure.
  */
 lc_acme_t *lc_acme_new(lc_acme_kind_e kind, lc_acme_account_t *acct,
     const char *domain, lc_acme_key_type_e key_type, const char *replaces);
@@ -145,6 +173,16 @@ int lc_acme_result(lc_acme_t *m, const char **chain, size_t *chain_len,
  * retry with backoff) and the CA's Retry-After in seconds (0: none).
  */
 const lc_error_t *lc_acme_error(lc_acme_t *m, int *transient,
+    time_t *retry_after);
+
+/*
+ * After DONE for RENEWAL_INFO: the CA's suggested renewal window (start <
+ * end, seconds since the epoch) and the answer's Retry-After in seconds
+ * from the now of the last lc_acme_next() (0: none), when to ask again;
+ * RFC 9773 section 4.3.3 suggests clamping it, e.g. to 1 min .. 1 day.
+ * Returns 0, or -1 for another machine or state.
+ */
+int lc_acme_renewal_window(lc_acme_t *m, time_t *start, time_t *end,
     time_t *retry_after);
 
 #endif /* LC_ACME_H */

@@ -1,5 +1,6 @@
 /*
- * linkcert: keys, the CSR and the issued chain of an ACME order.
+ * linkcert: keys, the CSR and the issued chain of an ACME order, and the
+ * ARI identifier of a certificate.
  */
 
 
@@ -24,6 +25,9 @@
 static int lc_acme_key_no_password(char *buf, int size, int rwflag,
     void *u);
 static int lc_acme_key_add_san(X509_REQ *req, const char *domain);
+static X509 *lc_acme_key_first_cert(const char *pem, size_t len);
+static int lc_acme_key_serial(X509 *x, unsigned char **der,
+    const unsigned char **value, size_t *len);
 
 
 EVP_PKEY *
@@ -302,6 +306,78 @@ lc_acme_chain_check(const char *pem, size_t len, EVP_PKEY *key,
 }
 
 
+int
+lc_acme_cert_id(const char *chain_pem, size_t len, char *id, size_t size)
+{
+    int                   rc, crit;
+    char                 *aki64, *serial64;
+    X509                 *x;
+    size_t                aki_len, serial_len, value_len;
+    unsigned char        *der;
+    AUTHORITY_KEYID      *akid;
+    const unsigned char  *value;
+
+    rc = -1;
+    akid = NULL;
+    der = NULL;
+    aki64 = NULL;
+    serial64 = NULL;
+
+    if (id == NULL || size == 0) {
+        return -1;
+    }
+
+    id[0] = '\0';
+
+    x = lc_acme_key_first_cert(chain_pem, len);
+    if (x == NULL) {
+        return -1;
+    }
+
+    /* crit: -1 absent, -2 more than once; either way no id */
+
+    akid = X509_get_ext_d2i(x, NID_authority_key_identifier, &crit, NULL);
+
+    if (akid == NULL || akid->keyid == NULL
+        || ASN1_STRING_length(akid->keyid) <= 0)
+    {
+        goto done;
+    }
+
+    if (lc_acme_key_serial(x, &der, &value, &value_len) != 0) {
+        goto done;
+    }
+
+    aki64 = lc_jws_b64url(ASN1_STRING_get0_data(akid->keyid),
+                          (size_t) ASN1_STRING_length(akid->keyid),
+                          &aki_len);
+    serial64 = lc_jws_b64url(value, value_len, &serial_len);
+
+    if (aki64 == NULL || serial64 == NULL
+        || aki_len + 1 + serial_len >= size)
+    {
+        goto done;
+    }
+
+    memcpy(id, aki64, aki_len);
+    id[aki_len] = '.';
+    memcpy(id + aki_len + 1, serial64, serial_len + 1);
+
+    rc = 0;
+
+done:
+
+    free(aki64);
+    free(serial64);
+    OPENSSL_free(der);
+    AUTHORITY_KEYID_free(akid);
+    X509_free(x);
+    ERR_clear_error();
+
+    return rc;
+}
+
+
 static int
 lc_acme_key_no_password(char *buf, int size, int rwflag, void *u)
 {
@@ -363,4 +439,67 @@ done:
     ASN1_IA5STRING_free(ia5);
 
     return rc;
+}
+
+
+/* The first certificate of a PEM text, or NULL. */
+
+static X509 *
+lc_acme_key_first_cert(const char *pem, size_t len)
+{
+    BIO   *bio;
+    X509  *x;
+
+    if (pem == NULL || len == 0 || len > INT_MAX) {
+        return NULL;
+    }
+
+    bio = BIO_new_mem_buf(pem, (int) len);
+    if (bio == NULL) {
+        ERR_clear_error();
+        return NULL;
+    }
+
+    x = PEM_read_bio_X509(bio, NULL, lc_acme_key_no_password, NULL);
+    BIO_free(bio);
+    ERR_clear_error();
+
+    return x;
+}
+
+
+/*
+ * The content octets of the DER INTEGER of the serial number, as RFC 9773
+ * takes them: a positive number whose high bit is set keeps the 0x00 in
+ * front.  *der is to be freed with OPENSSL_free(); *value points into it.
+ */
+
+static int
+lc_acme_key_serial(X509 *x, unsigned char **der, const unsigned char **value,
+    size_t *len)
+{
+    int                   n, tag, xclass;
+    long                  clen;
+    const unsigned char  *p;
+
+    *der = NULL;
+
+    n = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), der);
+    if (n <= 0) {
+        return -1;
+    }
+
+    p = *der;
+
+    if (ASN1_get_object(&p, &clen, &tag, &xclass, n) != 0
+        || tag != V_ASN1_INTEGER || xclass != V_ASN1_UNIVERSAL
+        || clen <= 0 || p + clen != *der + n)
+    {
+        return -1;
+    }
+
+    *value = p;
+    *len = (size_t) clen;
+
+    return 0;
 }

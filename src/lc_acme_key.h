@@ -1,7 +1,8 @@
 /*
  * linkcert: the keys and certificates of an ACME order, in memory: the
  * certificate's new key, its CSR, and the check of the chain the CA
- * returns.  The account key functions of lc_acme.h live here too.
+ * returns.  The account key functions of lc_acme.h and its
+ * lc_acme_cert_id() (ARI) live here too.
  */
 
 #ifndef LC_ACME_KEY_H

@@ -68,6 +68,11 @@
     "   \"revokeCert\": \"" LC_CA "/revoke-cert\"\n"                          \
     "}"
 
+#define LC_DIRECTORY_NO_ARI_JSON                                              \
+    "{\"newAccount\":\"" LC_NEW_ACCT "\","                                     \
+    "\"newNonce\":\"" LC_NEW_NONCE "\","                                      \
+    "\"newOrder\":\"" LC_NEW_ORDER "\"}"
+
 #define LC_DIRECTORY_EAB_JSON                                                 \
     "{\"meta\":{\"externalAccountRequired\":true},"                           \
     "\"newAccount\":\"" LC_NEW_ACCT "\","                                     \
@@ -389,6 +394,68 @@ lc_t_issue(lc_t_t *t, EVP_PKEY *key, const char *domain)
     assert_non_null(ext);
     assert_int_equal(X509_add_ext(leaf, ext, -1), 1);
     X509_EXTENSION_free(ext);
+
+    assert_true(X509_sign(leaf, t->ca_key, EVP_sha256()) > 0);
+
+    pem = lc_t_pem(leaf, NULL);
+    pem = lc_t_pem(t->ca, pem);
+
+    X509_NAME_free(name);
+    X509_free(leaf);
+
+    return pem;
+}
+
+
+/*
+ * A leaf for ARI: the given AKI keyIdentifier (none if NULL) and serial
+ * (big-endian magnitude, made negative if asked), signed by the test CA;
+ * the chain as a CA sends it, leaf first.
+ */
+
+static char *
+lc_t_ari_cert(lc_t_t *t, const unsigned char *keyid, size_t keyid_len,
+    const unsigned char *serial, size_t serial_len, int negative)
+{
+    char             *pem;
+    X509             *leaf;
+    BIGNUM           *bn;
+    X509_NAME        *name;
+    AUTHORITY_KEYID  *akid;
+
+    leaf = X509_new();
+    bn = BN_bin2bn(serial, (int) serial_len, NULL);
+    assert_non_null(leaf);
+    assert_non_null(bn);
+
+    BN_set_negative(bn, negative);
+    assert_non_null(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(leaf)));
+    BN_free(bn);
+
+    name = lc_t_name(LC_NAME);
+
+    assert_int_equal(X509_set_version(leaf, X509_VERSION_3), 1);
+    assert_int_equal(X509_set_subject_name(leaf, name), 1);
+    assert_int_equal(X509_set_issuer_name(leaf,
+                                          X509_get_subject_name(t->ca)), 1);
+    assert_non_null(X509_time_adj_ex(X509_getm_notBefore(leaf), 0, 0,
+                                     &t->now));
+    assert_non_null(X509_time_adj_ex(X509_getm_notAfter(leaf), 90, 0,
+                                     &t->now));
+    assert_int_equal(X509_set_pubkey(leaf, t->key), 1);
+
+    if (keyid != NULL) {
+        akid = AUTHORITY_KEYID_new();
+        assert_non_null(akid);
+        akid->keyid = ASN1_OCTET_STRING_new();
+        assert_non_null(akid->keyid);
+        assert_int_equal(ASN1_OCTET_STRING_set(akid->keyid, keyid,
+                                               (int) keyid_len), 1);
+        assert_int_equal(X509_add1_ext_i2d(leaf,
+                                           NID_authority_key_identifier,
+                                           akid, 0, X509V3_ADD_DEFAULT), 1);
+        AUTHORITY_KEYID_free(akid);
+    }
 
     assert_true(X509_sign(leaf, t->ca_key, EVP_sha256()) > 0);
 
@@ -1957,17 +2024,58 @@ test_unexpected(void **state)
 static void
 test_replaces(void **state)
 {
-    lc_t_t  *t;
+    char          *pem, id[LC_ACME_CERT_ID_LEN];
+    char           longest[LC_ACME_CERT_ID_LEN];
+    char           toolong[LC_ACME_CERT_ID_LEN + 1];
+    size_t         i;
+    lc_t_t        *t;
+    unsigned char  keyid[20], serial[] = { 0x87, 0x65, 0x43, 0x21 };
+    const char    *bad[] = {
+        "a\"b.c", "abc", ".abc", "abc.", "a.b.c", "a..b", "a/b.c",
+        "../x", "a b.c", "a.b\r\nX: y", ""
+    };
 
     t = *state;
 
     lc_t_account(t);
+
+    /* RFC 9773 section 5: newOrder names the certificate it replaces */
+
     lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256,
                    "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
     lc_t_expect_post_as_get(t, LC_AUTHZ);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("valid", LC_NAME));
 
-    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256,
-                     "a\"b");
+    /* the id of a certificate, as the glue gets it */
+
+    memset(keyid, 0xfb, sizeof(keyid));
+    pem = lc_t_ari_cert(t, keyid, sizeof(keyid), serial, sizeof(serial), 0);
+    assert_int_equal(lc_acme_cert_id(pem, strlen(pem), id, sizeof(id)), 0);
+    free(pem);
+    assert_string_equal(id, "-_v7-_v7-_v7-_v7-_v7-_v7-_s.AIdlQyE");
+
+    lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256, id);
+    lc_t_challenge(t, LC_NAME);
+
+    /* the longest id taken */
+
+    memset(longest, 'A', sizeof(longest));
+    longest[100] = '.';
+    longest[sizeof(longest) - 1] = '\0';
+    lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256, longest);
+
+    /* malformed or too long: a bug of the caller */
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256,
+                         bad[i]);
+        lc_t_expect_failed(t, "acme_config", 0, 0);
+    }
+
+    memset(toolong, 'A', sizeof(toolong));
+    toolong[100] = '.';
+    toolong[sizeof(toolong) - 1] = '\0';
+    lc_t_new_machine(t, LC_ACME_ORDER, LC_NAME, LC_ACME_KEY_EC256, toolong);
     lc_t_expect_failed(t, "acme_config", 0, 0);
 }
 
@@ -2051,6 +2159,471 @@ test_shared_nonce(void **state)
 }
 
 
+static void
+lc_t_expect_cert_id(const char *pem, const char *expect)
+{
+    char  id[LC_ACME_CERT_ID_LEN];
+
+    memset(id, 'x', sizeof(id));
+    assert_int_equal(lc_acme_cert_id(pem, strlen(pem), id, sizeof(id)), 0);
+    assert_string_equal(id, expect);
+
+    /* exactly the room it needs, and not a byte less */
+
+    memset(id, 'x', sizeof(id));
+    assert_int_equal(lc_acme_cert_id(pem, strlen(pem), id,
+                                     strlen(expect) + 1), 0);
+    assert_string_equal(id, expect);
+
+    assert_int_equal(lc_acme_cert_id(pem, strlen(pem), id, strlen(expect)),
+                     -1);
+    assert_string_equal(id, "");
+}
+
+
+static void
+test_cert_id(void **state)
+{
+    int                          i;
+    char                        *pem, *expect, *aki64;
+    char                         id[LC_ACME_CERT_ID_LEN];
+    X509                        *leaf;
+    lc_t_t                      *t;
+    X509V3_CTX                   v3;
+    const char                  *bad;
+    X509_EXTENSION              *ext;
+    unsigned char                keyid[32], serial[20];
+    const ASN1_OCTET_STRING     *ski;
+    static const unsigned char   rfc_keyid[] = {
+        0x69, 0x88, 0x5b, 0x6b, 0x87, 0x46, 0x40, 0x41, 0xe1, 0xb3,
+        0x7b, 0x84, 0x7b, 0xa0, 0xae, 0x2c, 0xde, 0x01, 0xc8, 0xd4
+    };
+    static const unsigned char   rfc_serial[] = { 0x87, 0x65, 0x43, 0x21 };
+    static const unsigned char   small[] = { 0x5f, 0x3c };
+    static const unsigned char   one[] = { 0x01 };
+
+    t = *state;
+
+    /*
+     * RFC 9773 section 4.1: the serial 0x87654321 has its high bit set,
+     * so its DER content is 00 87 65 43 21
+     */
+
+    pem = lc_t_ari_cert(t, rfc_keyid, sizeof(rfc_keyid), rfc_serial,
+                        sizeof(rfc_serial), 0);
+    lc_t_expect_cert_id(pem, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+    free(pem);
+
+    /* no high bit, no 0x00 */
+
+    pem = lc_t_ari_cert(t, rfc_keyid, sizeof(rfc_keyid), small,
+                        sizeof(small), 0);
+    lc_t_expect_cert_id(pem, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.Xzw");
+    free(pem);
+
+    /* a negative serial (seen in the wild): its two's complement, FF */
+
+    pem = lc_t_ari_cert(t, rfc_keyid, sizeof(rfc_keyid), one, sizeof(one),
+                        1);
+    lc_t_expect_cert_id(pem, "aYhba4dGQEHhs3uEe6CuLN4ByNQ._w");
+    free(pem);
+
+    /* the longest serial (20 octets, RFC 5280) and a 32-byte key id */
+
+    for (i = 0; i < 32; i++) {
+        keyid[i] = (unsigned char) (0xf0 + i);
+    }
+
+    memset(serial, 0xff, sizeof(serial));
+
+    pem = lc_t_ari_cert(t, keyid, sizeof(keyid), serial, sizeof(serial), 0);
+    aki64 = lc_t_b64url(keyid, sizeof(keyid));
+    assert_true(asprintf(&expect, "%s.AP__________________________",
+                         aki64) > 0);
+    lc_t_expect_cert_id(pem, expect);
+    free(aki64);
+    free(expect);
+    free(pem);
+
+    /*
+     * As a CA makes it: the CA's subjectKeyIdentifier copied into the
+     * leaf's AKI by OpenSSL; the serial as lc_t_issue() sets it
+     */
+
+    X509V3_set_ctx(&v3, NULL, t->ca, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_key_identifier,
+                              "hash");
+    assert_non_null(ext);
+    assert_int_equal(X509_add_ext(t->ca, ext, -1), 1);
+    X509_EXTENSION_free(ext);
+    assert_true(X509_sign(t->ca, t->ca_key, EVP_sha256()) > 0);
+
+    pem = lc_t_issue(t, t->key, LC_NAME);
+
+    /* lc_t_issue() adds no AKI */
+    assert_int_equal(lc_acme_cert_id(pem, strlen(pem), id, sizeof(id)), -1);
+    free(pem);
+
+    leaf = X509_new();
+    assert_non_null(leaf);
+    assert_int_equal(X509_set_version(leaf, X509_VERSION_3), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(leaf), 0x5f3c),
+                     1);
+    assert_int_equal(X509_set_issuer_name(leaf,
+                                          X509_get_subject_name(t->ca)), 1);
+    assert_int_equal(X509_set_pubkey(leaf, t->key), 1);
+    assert_non_null(X509_time_adj_ex(X509_getm_notBefore(leaf), 0, 0,
+                                     &t->now));
+    assert_non_null(X509_time_adj_ex(X509_getm_notAfter(leaf), 90, 0,
+                                     &t->now));
+
+    X509V3_set_ctx(&v3, t->ca, leaf, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &v3, NID_authority_key_identifier,
+                              "keyid:always");
+    assert_non_null(ext);
+    assert_int_equal(X509_add_ext(leaf, ext, -1), 1);
+    X509_EXTENSION_free(ext);
+    assert_true(X509_sign(leaf, t->ca_key, EVP_sha256()) > 0);
+
+    pem = lc_t_pem(leaf, NULL);
+    ski = X509_get0_subject_key_id(t->ca);
+    assert_non_null(ski);
+    assert_int_equal(ASN1_STRING_length(ski), 20);
+    aki64 = lc_t_b64url(ASN1_STRING_get0_data(ski), 20);
+    assert_true(asprintf(&expect, "%s.Xzw", aki64) > 0);
+    lc_t_expect_cert_id(pem, expect);
+    free(aki64);
+    free(expect);
+    free(pem);
+    X509_free(leaf);
+
+    /* the leaf's, not the next certificate's */
+
+    pem = lc_t_ari_cert(t, NULL, 0, small, sizeof(small), 0);
+    assert_int_equal(lc_acme_cert_id(pem, strlen(pem), id, sizeof(id)), -1);
+    assert_string_equal(id, "");
+    free(pem);
+
+    /* nothing readable */
+
+    assert_int_equal(lc_acme_cert_id(NULL, 0, id, sizeof(id)), -1);
+    assert_int_equal(lc_acme_cert_id("", 0, id, sizeof(id)), -1);
+    assert_int_equal(lc_acme_cert_id("garbage", 7, id, sizeof(id)), -1);
+
+    bad = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    assert_int_equal(lc_acme_cert_id(bad, strlen(bad), id, sizeof(id)), -1);
+
+    pem = lc_t_ari_cert(t, rfc_keyid, sizeof(rfc_keyid), small,
+                        sizeof(small), 0);
+    assert_int_equal(lc_acme_cert_id(pem, 100, id, sizeof(id)), -1);
+    assert_int_equal(lc_acme_cert_id(pem, strlen(pem), id, 0), -1);
+    assert_int_equal(lc_acme_cert_id(pem, strlen(pem), NULL, 64), -1);
+    free(pem);
+}
+
+
+/* A renewal information machine for id, its GET checked. */
+
+static void
+lc_t_renewal_info_sent(lc_t_t *t, const char *id)
+{
+    char  url[LC_ACME_URL_MAX], nonce[LC_ACME_NONCE_MAX];
+
+    snprintf(url, sizeof(url), "%s/%s", LC_ARI, id);
+    memcpy(nonce, t->acct.nonce, sizeof(nonce));
+
+    lc_t_new_machine(t, LC_ACME_RENEWAL_INFO, NULL, LC_ACME_KEY_EC256, id);
+
+    /* RFC 9773 section 4.1: a plain GET, no JWS */
+
+    lc_t_expect_get(t, "GET", url);
+    assert_non_null(t->req.accept);
+    assert_string_equal(t->req.accept, "application/json");
+    assert_null(t->req.content_type);
+
+    /* so the account's nonce stays for the orders */
+    assert_string_equal(t->acct.nonce, nonce);
+
+    /* nothing to give before the answer */
+    assert_int_equal(lc_acme_renewal_window(t->m, NULL, NULL, NULL), -1);
+}
+
+
+static void
+lc_t_feed_window(lc_t_t *t, const char *retry_after, const char *start,
+    const char *end)
+{
+    char    *text;
+    json_t  *ari;
+
+    ari = json_pack("{s:{s:s, s:s}, s:s}", "suggestedWindow",
+                    "start", start, "end", end,
+                    "explanationURL", "https://ca.test/docs/ari");
+    assert_non_null(ari);
+    text = json_dumps(ari, JSON_INDENT(2));
+    assert_non_null(text);
+    json_decref(ari);
+
+    lc_t_answer(t, 200, 0, NULL, retry_after, "application/json", text);
+    free(text);
+}
+
+
+static void
+lc_t_expect_window(lc_t_t *t, time_t start, time_t end, time_t retry)
+{
+    size_t       chain_len, key_len;
+    time_t       s, e, r;
+    const char  *chain, *key;
+
+    lc_t_expect(t, LC_ACME_DONE);
+    lc_t_expect(t, LC_ACME_DONE);
+
+    s = e = r = -1;
+    assert_int_equal(lc_acme_renewal_window(t->m, &s, &e, &r), 0);
+    assert_int_equal(s, start);
+    assert_int_equal(e, end);
+    assert_int_equal(r, retry);
+
+    assert_int_equal(lc_acme_result(t->m, &chain, &chain_len, &key,
+                                    &key_len), -1);
+}
+
+
+#define LC_ARI_ID  "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
+
+
+static void
+test_renewal_info(void **state)
+{
+    lc_t_t  *t;
+
+    t = *state;
+
+    lc_t_account(t);
+
+    /* delta-seconds, fractional seconds and an offset */
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_feed_window(t, "21600", "2023-11-20T00:00:00Z",
+                     "2023-11-21T12:30:00.123456+02:00");
+    lc_t_expect_window(t, 1700438400, 1700562600, 21600);
+
+    /* an HTTP-date, LC_NOW + 6 h; lower case, a negative offset */
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_feed_window(t, "Wed, 15 Nov 2023 04:13:20 GMT",
+                     "2024-02-29t23:59:59-05:30", "2024-03-01T06:00:00.5z");
+    lc_t_expect_window(t, 1709270999, 1709272800, 21600);
+
+    /* no Retry-After, or a past or unreadable one: 0 */
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_feed_window(t, NULL, "2023-11-20T00:00:00Z",
+                     "2023-11-20T00:00:01Z");
+    lc_t_expect_window(t, 1700438400, 1700438401, 0);
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_feed_window(t, "Mon, 13 Nov 2023 00:00:00 GMT",
+                     "2023-11-20T00:00:00Z", "2023-11-21T00:00:00Z");
+    lc_t_expect_window(t, 1700438400, 1700524800, 0);
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_feed_window(t, "soon", "2023-11-20T00:00:00Z",
+                     "2023-11-21T00:00:00Z");
+    lc_t_expect_window(t, 1700438400, 1700524800, 0);
+
+    /* the window of an order machine, or of a failed one: none */
+
+    lc_t_new_order_sent(t);
+    assert_int_equal(lc_acme_renewal_window(t->m, NULL, NULL, NULL), -1);
+    lc_t_answer(t, 0, 0, NULL, NULL, NULL, NULL);
+    lc_t_expect_failed(t, "acme_transport", 1, 0);
+    assert_int_equal(lc_acme_renewal_window(t->m, NULL, NULL, NULL), -1);
+    assert_int_equal(lc_acme_renewal_window(NULL, NULL, NULL, NULL), -1);
+}
+
+
+static void
+test_renewal_info_config(void **state)
+{
+    lc_t_t  *t;
+
+    t = *state;
+
+    /* before the directory is read: a retry later may do */
+
+    lc_t_new_machine(t, LC_ACME_RENEWAL_INFO, NULL, LC_ACME_KEY_EC256,
+                     LC_ARI_ID);
+    lc_t_expect_failed(t, "acme_no_account", 1, 0);
+
+    /* a CA without ARI */
+
+    json_decref(lc_t_account_until_post(t, LC_DIRECTORY_NO_ARI_JSON));
+    lc_t_feed(t, 201, LC_ACCT, NULL, LC_ACCOUNT_JSON);
+    lc_t_expect(t, LC_ACME_DONE);
+    assert_string_equal(t->acct.renewal_info, "");
+
+    lc_t_new_machine(t, LC_ACME_RENEWAL_INFO, NULL, LC_ACME_KEY_EC256,
+                     LC_ARI_ID);
+    lc_t_expect_failed(t, "acme_config", 0, 0);
+    assert_non_null(strstr(lc_t_detail(t), "renewal information"));
+
+    /* or with a renewalInfo that is no URL: as without */
+
+    assert_int_equal(lc_acme_account_init(&t->acct, t->key, LC_DIR), 0);
+    json_decref(lc_t_account_until_post(t,
+        "{\"newNonce\":\"" LC_NEW_NONCE "\","
+        "\"newAccount\":\"" LC_NEW_ACCT "\","
+        "\"newOrder\":\"" LC_NEW_ORDER "\","
+        "\"renewalInfo\":\"" LC_ARI "\\r\\nX: y\"}"));
+    lc_t_feed(t, 201, LC_ACCT, NULL, LC_ACCOUNT_JSON);
+    lc_t_expect(t, LC_ACME_DONE);
+    assert_string_equal(t->acct.renewal_info, "");
+
+    lc_t_new_machine(t, LC_ACME_RENEWAL_INFO, NULL, LC_ACME_KEY_EC256,
+                     LC_ARI_ID);
+    lc_t_expect_failed(t, "acme_config", 0, 0);
+
+    /* the directory is enough: the account need not be registered */
+
+    assert_int_equal(lc_acme_account_init(&t->acct, t->key, LC_DIR), 0);
+    json_decref(lc_t_account_until_post(t, LC_DIRECTORY_JSON));
+    lc_t_feed_problem(t, 403, NULL, LC_URN "unauthorized", "no");
+    lc_t_expect_failed(t, LC_URN "unauthorized", 0, 0);
+    assert_string_equal(t->acct.kid, "");
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_feed_window(t, NULL, "2023-11-20T00:00:00Z",
+                     "2023-11-21T00:00:00Z");
+    lc_t_expect_window(t, 1700438400, 1700524800, 0);
+
+    /* the id is a path segment: only one lc_acme_cert_id() could make */
+
+    lc_t_new_machine(t, LC_ACME_RENEWAL_INFO, NULL, LC_ACME_KEY_EC256,
+                     NULL);
+    lc_t_expect_failed(t, "acme_config", 0, 0);
+
+    lc_t_new_machine(t, LC_ACME_RENEWAL_INFO, NULL, LC_ACME_KEY_EC256,
+                     "../../directory");
+    lc_t_expect_failed(t, "acme_config", 0, 0);
+
+    lc_t_new_machine(t, LC_ACME_RENEWAL_INFO, NULL, LC_ACME_KEY_EC256,
+                     "aYhb?x=1.AIdlQyE");
+    lc_t_expect_failed(t, "acme_config", 0, 0);
+}
+
+
+static void
+test_renewal_info_bad_window(void **state)
+{
+    size_t       i;
+    lc_t_t      *t;
+    const char  *bodies[] = {
+        /* end before start, or no window at all */
+        "{\"suggestedWindow\":{\"start\":\"2023-11-21T00:00:00Z\","
+        "\"end\":\"2023-11-20T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":\"2023-11-21T00:00:00Z\","
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":\"2023-11-21T02:00:00+02:00\","
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":1700524800,"
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":[\"2023-11-20T00:00:00Z\","
+        "\"2023-11-21T00:00:00Z\"]}",
+        "{\"explanationURL\":\"https://ca.test/docs/ari\"}",
+        "[]",
+        "<html><body>Welcome to nginx!</body></html>",
+        "",
+        /* dates that are not RFC 3339 */
+        "{\"suggestedWindow\":{\"start\":\"2023-11-20\","
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":\"2023-11-20T00:00:00\","
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":\"2023-11-20T00:00:00Z\","
+        "\"end\":\"2023-11-21T00:00:00Zjunk\"}}",
+        "{\"suggestedWindow\":{\"start\":\"2023-11-20T00:00:00.Z\","
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":\"2023-02-29T00:00:00Z\","
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":\"2023-11-20T24:00:00Z\","
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":\"2023-11-20T00:00:00+0200\","
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":\"2023-13-20T00:00:00Z\","
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":\"Mon, 20 Nov 2023 00:00:00 GMT\","
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+        "{\"suggestedWindow\":{\"start\":\"\","
+        "\"end\":\"2023-11-21T00:00:00Z\"}}",
+    };
+
+    t = *state;
+
+    lc_t_account(t);
+
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        lc_t_renewal_info_sent(t, LC_ARI_ID);
+        lc_t_answer(t, 200, 0, NULL, "60", "application/json", bodies[i]);
+        lc_t_expect_failed(t, "acme_protocol", 0, 0);
+        assert_int_equal(lc_acme_renewal_window(t->m, NULL, NULL, NULL),
+                         -1);
+    }
+}
+
+
+static void
+test_renewal_info_errors(void **state)
+{
+    lc_t_t  *t;
+
+    t = *state;
+
+    lc_t_account(t);
+
+    /* the CA is unwell: worth a retry, when it says */
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_feed_problem(t, 503, "120", LC_URN "serverInternal",
+                      "the ARI service is down");
+    lc_t_expect_failed(t, LC_URN "serverInternal", 1, 120);
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_answer(t, 503, 0, NULL, "Wed, 15 Nov 2023 04:13:20 GMT",
+                "text/html", "<html>Service Unavailable</html>");
+    lc_t_expect_failed(t, "acme_server", 1, 21600);
+    assert_non_null(strstr(lc_t_detail(t), "503"));
+    assert_non_null(strstr(lc_t_detail(t), "renewalInfo"));
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_answer(t, 0, 0, NULL, NULL, NULL, NULL);
+    lc_t_expect_failed(t, "acme_transport", 1, 0);
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_feed_problem(t, 429, "3600", LC_URN "rateLimited", "slow down");
+    lc_t_expect_failed(t, LC_URN "rateLimited", 1, 3600);
+
+    /* the CA does not know the certificate: no retry helps */
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_answer(t, 404, 0, NULL, NULL, "text/plain", "404 page not found");
+    lc_t_expect_failed(t, "acme_protocol", 0, 0);
+    assert_non_null(strstr(lc_t_detail(t), "404"));
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_feed_problem(t, 400, NULL, LC_URN "malformed",
+                      "certID is not a valid ARI identifier");
+    lc_t_expect_failed(t, LC_URN "malformed", 0, 0);
+
+    /* a redirect is not followed */
+
+    lc_t_renewal_info_sent(t, LC_ARI_ID);
+    lc_t_answer(t, 301, 0, LC_CA "/elsewhere", NULL, NULL, NULL);
+    lc_t_expect_failed(t, "acme_protocol", 0, 0);
+}
+
+
 int
 main(void)
 {
@@ -2118,6 +2691,16 @@ main(void)
         cmocka_unit_test_setup_teardown(test_invalid_domain,
                                         lc_t_setup, lc_t_teardown),
         cmocka_unit_test_setup_teardown(test_shared_nonce,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_cert_id,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_renewal_info,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_renewal_info_config,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_renewal_info_bad_window,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_renewal_info_errors,
                                         lc_t_setup, lc_t_teardown),
     };
 

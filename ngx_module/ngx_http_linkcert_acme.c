@@ -445,6 +445,8 @@ ngx_http_linkcert_acme_response(void *data, lc_http_response_t *res,
         ares.body = lc_http_response_body(res, &ares.body_len);
 
     } else if (ngx_http_linkcert_acme) {
+        ares.error = error;
+
         ngx_log_error(NGX_LOG_WARN, ngx_http_linkcert_acme->log, 0,
                       "linkcert: ACME request for \"%s\" failed: %s",
                       job->kind == LC_ACME_ORDER ? job->domain : "account",
@@ -533,14 +535,26 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
         return;
     }
 
-    /* a CA that forgot the account: it is registered again */
+    /*
+     * A CA that forgot the account: it is registered again and the order
+     * starts over as soon as it is.
+     */
 
     if (ngx_strcmp(err->type, "urn:ietf:params:acme:error:accountDoesNotExist")
         == 0)
     {
+        ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
+                      "linkcert: the CA does not know the account %s any "
+                      "more, registering again", acme->account.kid);
+
         acme->ready = 0;
         acme->account.kid[0] = '\0';
-        transient = 1;
+
+        ngx_http_linkcert_table_release(acme->conf->shm_zone,
+                                        (u_char *) job->domain,
+                                        ngx_strlen(job->domain));
+        ngx_http_linkcert_acme_free(job);
+        return;
     }
 
     ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,

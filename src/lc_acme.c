@@ -423,9 +423,10 @@ lc_acme_feed(lc_acme_t *m, const lc_acme_response_t *res)
 
     if (res == NULL || res->status == 0) {
         lc_acme_fail(m, "acme_transport", 1,
-                     "no response from the CA to the %s request",
+                     "no response from the CA to the %s request: %s",
                      sent == LC_ACME_SENT_NONCE
-                     ? "newNonce" : lc_acme_steps[m->state]);
+                     ? "newNonce" : lc_acme_steps[m->state],
+                     res && res->error ? res->error : "no connection");
         return;
     }
 

@@ -29,15 +29,15 @@
 #define LC_ACME_NONCE_MAX    128
 #define LC_ACME_TOKEN_MAX    128
 #define LC_ACME_KEYAUTH_MAX  (LC_ACME_TOKEN_MAX + 64)
+#define LC_ACME_CERT_ID_LEN  256        /* an ARI id, incl. NUL: room for
+                                           any real AKI and serial */
+
 /*
  * badNonce answers retried in a row: CAs may reject any share of good
  * nonces (Pebble rejects 5% by default, tests ask 90%), and a retry costs
  * one round trip.
  */
 #define LC_ACME_NONCE_RETRIES  100
-#define LC_ACME_CERT_ID_LEN  256        /* an ARI certificate id, incl.
-                                           NUL: room for any real AKI
-                                           and serial */
 
 
 typedef enum {
@@ -85,6 +85,7 @@ typedef struct {
     const char          *content_type;      /* or NULL */
     const char          *body;
     size_t               body_len;
+    const char          *error;             /* status 0: why, or NULL */
 } lc_acme_response_t;
 
 

@@ -222,15 +222,26 @@ lc_dns_rr(const unsigned char *abuf, size_t alen, size_t *pos,
     }
 
     owned = (qname != NULL && lc_dns_name_eq(owner, qname));
-    ares_free_string(owner);
 
     p += enclen;
 
     if (alen - p < LC_DNS_RR_LEN) {
+        ares_free_string(owner);
         return -1;
     }
 
     rtype = lc_dns_u16(abuf + p);
+
+    /* where the CAA set was found: a resolver may have followed a CNAME */
+
+    if (rtype == LC_DNS_TYPE_CAA && type == LC_QTYPE_CAA
+        && ans->caa_owner[0] == '\0' && strlen(owner) <= LC_DOMAIN_MAX)
+    {
+        memcpy(ans->caa_owner, owner, strlen(owner) + 1);
+    }
+
+    ares_free_string(owner);
+
     rclass = lc_dns_u16(abuf + p + 2);
     rdlen = lc_dns_u16(abuf + p + 8);
 

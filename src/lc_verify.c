@@ -516,6 +516,15 @@ lc_verify_feed_caa(lc_verify_t *v, const lc_dns_answer_t *ans)
 
     if (n > 0) {
         owner = v->alias[v->nalias - 1];
+
+        if (ans->caa_owner[0] != '\0'
+            && lc_domain_normalize(ans->caa_owner, strlen(ans->caa_owner),
+                                   name, NULL, &reason)
+               == 0)
+        {
+            owner = name;
+        }
+
         memcpy(v->caa_owner, owner, strlen(owner) + 1);
 
         for (i = 0; i < n; i++) {
@@ -784,9 +793,9 @@ lc_verify_conf_has(const lc_verify_t *v, const lc_addr_t *a)
 
 
 /*
- * What D should be: "[a CNAME to ]T1 or T2", with " or the address(es)
- * A1, A2" when addrs is set; the addresses alone when no target is
- * configured.
+ * What D should be: "[a CNAME to ]T1 or T2", with ", or A1, A2" (the
+ * addresses) when addrs is set; the addresses alone when no target is
+ * configured.  Short: the whole detail must fit in LC_ERROR_DETAIL_LEN.
  */
 
 static void
@@ -819,11 +828,7 @@ lc_verify_expect(lc_vbuf_t *b, const lc_verify_t *v, int cname_word,
     }
 
     if (addrs && naddrs > 0) {
-        if (ntargets > 0) {
-            lc_vbuf_add(b, " or ");
-        }
-
-        lc_vbuf_add(b, "the address(es) ");
+        lc_vbuf_add(b, ntargets > 0 ? ", or " : "the address ");
         lc_vbuf_list(b);
 
         for (i = 0; i < naddrs; i++) {

@@ -116,6 +116,8 @@ typedef struct {
     lc_addr_t        addrs[LC_VERIFY_MAX_ADDRS];
     size_t           ncaa;
     lc_caa_t         caa[LC_VERIFY_MAX_CAA];
+    char             caa_owner[LC_DOMAIN_MAX + 1];  /* of the CAA records,
+                                                       "": the queried name */
 } lc_dns_answer_t;
 
 

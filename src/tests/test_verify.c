@@ -572,7 +572,7 @@ test_a_match_aaaa_foreign(void **state)
     assert_string_equal(t_v.error.type, "dns_mismatch");
     assert_string_equal(t_v.error.detail,
                         "links.acme.com has address 2001:db8::7; expected a"
-                        " CNAME to edge.crm.example or the address(es)"
+                        " CNAME to edge.crm.example, or"
                         " 127.0.0.1");
     assert_int_equal(t_v.naddrs, 2);
     t_addr_is(&t_v.addrs[1], "2001:db8::7");
@@ -599,7 +599,7 @@ test_a_foreign(void **state)
                      LC_VERIFY_FAILED);
     assert_string_equal(t_v.error.detail,
                         "links.acme.com has address 192.0.2.7; expected a"
-                        " CNAME to edge.crm.example or the address(es)"
+                        " CNAME to edge.crm.example, or"
                         " 127.0.0.1");
 
     /* no addresses configured: only a CNAME can do */

@@ -19,7 +19,9 @@ package LinkCert::Test;
 # Environment: LINKCERT_NGINX (nginx binary), LINKCERT_MODULE (the .so),
 # LINKCERT_KEEP=1 (keep the temporary prefix and print where it is),
 # LINKCERT_ASAN=1 (use build/asan/, the module built by "scripts/build
-# --asan", with libasan preloaded into nginx; any report fails the test).
+# --asan", with libasan preloaded into nginx; any report fails the test),
+# LINKCERT_LOG_LEVEL (error_log level of standard_config, default debug),
+# LINKCERT_CHALLTESTSRV (the pebble-challtestsrv binary).
 
 use strict;
 use warnings;
@@ -130,6 +132,9 @@ sub write_config {
     $text =~ s/%%PREFIX%%/$self->{prefix}/g;
     $text =~ s/%%STORE%%/$self->{store}/g;
     $text =~ s/%%MODULE%%/module_path()/ge;
+    $text =~ s/%%DNS%%/$self->dns_port/ge;
+    $text =~ s/%%SILENT%%/$self->silent_udp/ge;
+    $text =~ s/%%REFUSED%%/$self->refusing_udp/ge;
 
     croak "unknown placeholder in config: $1" if $text =~ /(%%\w+%%)/;
 
@@ -158,7 +163,7 @@ sub standard_config {
     );
 
     my $workers = $opts{workers} // 2;
-    my $level = $opts{log_level} // 'debug';
+    my $level = $opts{log_level} // $ENV{LINKCERT_LOG_LEVEL} // 'debug';
     my $http = $opts{http} // '';
     my $server = $opts{server} // '';
     my $servers = $opts{servers} // '';
@@ -352,6 +357,7 @@ sub test_config {
 sub DESTROY {
     my ($self) = @_;
     $self->stop if $self->{pid};
+    $self->stop_helpers if $self->{dns_pid} || $self->{refusing_pid};
 }
 
 END {
@@ -360,6 +366,7 @@ END {
     for my $t (@INSTANCES) {
         Test::More::diag($t->log_excerpt) if $failed;
         $t->stop;
+        $t->stop_helpers;
         $? = 1 if $t->_asan_reports;
     }
 }
@@ -728,7 +735,8 @@ sub http {
             Proto => 'tcp', Timeout => 5);
     }
 
-    return { status => 0, error => "connect: $! $IO::Socket::SSL::SSL_ERROR",
+    return { status => 0,
+             error => "connect: $! " . ($IO::Socket::SSL::SSL_ERROR // q()),
              headers => {} }
         unless $sock;
 
@@ -930,6 +938,510 @@ sub _workers_wanted {
     return 0 if $self->{config} =~ /^\s*master_process\s+off/m;
     my ($n) = $self->{config} =~ /^\s*worker_processes\s+(\d+)/m;
     return $n // 1;
+}
+
+
+###########################################################################
+# DNS: a pebble-challtestsrv mock server and a silent UDP "server"
+
+# Starts pebble-challtestsrv (once) with its DNS server on a free loopback
+# port (%%DNS%% in the config, $t->dns_port) and its management API on
+# another; everything else it can serve is disabled, and unknown names get
+# no default A/AAAA record.  Its output goes to logs/challtestsrv.log.  It
+# is stopped at the end of the test (END), with nginx.
+sub challtestsrv {
+    my ($self) = @_;
+
+    return $self if $self->{dns_pid};
+
+    my $bin = $ENV{LINKCERT_CHALLTESTSRV} // 'pebble-challtestsrv';
+    my $dns = $self->_free_udp_tcp_port('dns');
+    my $mgmt = $self->port('dns_mgmt');
+    my $log = "$self->{prefix}/logs/challtestsrv.log";
+
+    my $parent = $$;
+    my $pid = fork // croak "fork: $!";
+
+    if ($pid == 0) {
+        _die_with_parent($parent);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $log;
+        open STDERR, '>&', \*STDOUT;
+        exec($bin, '-dns01', "127.0.0.1:$dns", '-http01', '',
+             '-https01', '', '-tlsalpn01', '',
+             '-management', "127.0.0.1:$mgmt",
+             '-defaultIPv4', '', '-defaultIPv6', '')
+            or POSIX::_exit(127);
+    }
+
+    $self->{dns_pid} = $pid;
+    $self->{dns_owner} = $$;
+
+    my $deadline = time + 10;
+
+    # the management port, and the DNS server's TCP side (it binds UDP
+    # and TCP on the same address)
+    until (_port_open($mgmt) && _port_open($dns)) {
+        if (waitpid($pid, WNOHANG) == $pid) {
+            my $status = $?;
+            delete $self->{dns_pid};
+            croak "$bin exited at start (wait status $status):\n"
+                . (_read_file($log) // '');
+        }
+        if (time > $deadline) {
+            $self->stop_dns;
+            croak "$bin did not start in 10 s:\n" . (_read_file($log) // '');
+        }
+        sleep 0.05;
+    }
+
+    return $self;
+}
+
+sub start_dns { my $self = shift; return $self->challtestsrv(@_) }
+
+sub dns_port {
+    my ($self) = @_;
+    croak 'call $t->challtestsrv first (%%DNS%% / dns_port)'
+        unless $self->{dns_pid};
+    return $self->{ports}{dns};
+}
+
+sub dns_mgmt_port {
+    my ($self) = @_;
+    croak 'call $t->challtestsrv first' unless $self->{dns_pid};
+    return $self->{ports}{dns_mgmt};
+}
+
+sub stop_dns {
+    my ($self) = @_;
+
+    my $pid = delete $self->{dns_pid} or return;
+    return if ($self->{dns_owner} // 0) != $$;
+
+    local $?;
+
+    for my $step (['TERM', 5], ['KILL', 5]) {
+        my ($signal, $wait) = @$step;
+        kill $signal, $pid;
+        my $deadline = time + $wait;
+        while (time < $deadline) {
+            return $self if waitpid($pid, WNOHANG) != 0;
+            sleep 0.05;
+        }
+    }
+
+    return $self;
+}
+
+sub challtestsrv_log {
+    my ($self) = @_;
+    return _read_file("$self->{prefix}/logs/challtestsrv.log") // '';
+}
+
+# POST $path with a JSON body to the management API; croaks unless 200.
+sub dns_manage {
+    my ($self, $path, $body) = @_;
+
+    require HTTP::Tiny;
+    my $url = 'http://127.0.0.1:' . $self->dns_mgmt_port . $path;
+    my $r = HTTP::Tiny->new(timeout => 5)->post($url, {
+        headers => { 'Content-Type' => 'application/json' },
+        content => JSON::PP->new->canonical->encode($body) });
+
+    croak "challtestsrv $path: $r->{status} $r->{reason} $r->{content}"
+        unless $r->{status} == 200;
+
+    return $self;
+}
+
+# Names are given without a trailing dot.
+sub set_cname   { $_[0]->dns_manage('/set-cname',
+                                    { host => $_[1], target => $_[2] }) }
+sub clear_cname { $_[0]->dns_manage('/clear-cname', { host => $_[1] }) }
+sub add_a       { $_[0]->dns_manage('/add-a',
+                                    { host => $_[1], addresses => $_[2] }) }
+sub clear_a     { $_[0]->dns_manage('/clear-a', { host => $_[1] }) }
+sub add_aaaa    { $_[0]->dns_manage('/add-aaaa',
+                                    { host => $_[1], addresses => $_[2] }) }
+sub clear_aaaa  { $_[0]->dns_manage('/clear-aaaa', { host => $_[1] }) }
+sub clear_caa   { $_[0]->dns_manage('/clear-caa', { host => $_[1] }) }
+sub set_servfail   { $_[0]->dns_manage('/set-servfail', { host => $_[1] }) }
+sub clear_servfail { $_[0]->dns_manage('/clear-servfail', { host => $_[1] }) }
+
+# add_caa($host, [ { tag => 'issue', value => 'letsencrypt.org' }, ... ])
+sub add_caa {
+    my ($self, $host, $policies) = @_;
+    return $self->dns_manage('/add-caa', { host => $host,
+        policies => [ map { { tag => $_->{tag}, value => $_->{value} } }
+                      @$policies ] });
+}
+
+# A UDP socket on 127.0.0.1 that receives DNS queries and never answers
+# (%%SILENT%% in the config).  Bound in the test process, open until the
+# end.  Returns its port.
+sub silent_udp {
+    my ($self) = @_;
+
+    return $self->{silent}->sockport if $self->{silent};
+
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'udp')
+        or croak "cannot bind a loopback UDP port: $!";
+
+    $self->{silent} = $s;
+    $self->{silent_queries} = [];
+    $self->{ports}{silent} = $s->sockport;
+
+    return $s->sockport;
+}
+
+# A forked child answering every DNS query on 127.0.0.1:<port> with
+# REFUSED (%%REFUSED%% in the config).  Returns the port.  Stopped at the
+# end of the test.
+sub refusing_udp {
+    my ($self) = @_;
+
+    return $self->{ports}{refusing} if $self->{refusing_pid};
+
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'udp')
+        or croak "cannot bind a loopback UDP port: $!";
+    my $port = $s->sockport;
+
+    my $parent = $$;
+    my $pid = fork // croak "fork: $!";
+
+    if ($pid == 0) {
+        _die_with_parent($parent);
+        while (1) {
+            my $peer = $s->recv(my $pkt, 65535);
+            next unless defined $peer && length $pkt >= 12;
+            my $end = _dns_question_end($pkt) or next;
+            my ($id, $flags) = unpack 'n n', $pkt;
+            # QR, the query's opcode and RD, RA, RCODE 5 (REFUSED)
+            my $rflags = 0x8000 | ($flags & 0x7900) | 0x0080 | 5;
+            my $reply = pack('n6', $id, $rflags, 1, 0, 0, 0)
+                      . substr($pkt, 12, $end - 12);
+            $s->send($reply, 0, $peer);
+        }
+        POSIX::_exit(0);
+    }
+
+    close $s;
+    $self->{refusing_pid} = $pid;
+    $self->{refusing_owner} = $$;
+    $self->{ports}{refusing} = $port;
+
+    return $port;
+}
+
+# In a helper child: SIGKILL when the test process goes away without its
+# END block (killed, SIGPIPE), so that no helper outlives it.  Linux
+# x86_64 prctl(PR_SET_PDEATHSIG); elsewhere nothing.
+sub _die_with_parent {
+    my ($parent) = @_;
+    require Config;
+    return unless $Config::Config{archname} =~ /^x86_64-linux/;
+    syscall(157, 1, 9);
+    # the parent may have gone before prctl()
+    POSIX::_exit(1) if getppid() != $parent;
+}
+
+# Offset just past the (first) question of a DNS message, or undef.
+sub _dns_question_end {
+    my ($pkt) = @_;
+    my $pos = 12;
+    while (1) {
+        return undef if $pos >= length $pkt;
+        my $len = ord substr $pkt, $pos, 1;
+        $pos++;
+        last if $len == 0;
+        return undef if $len > 63;
+        $pos += $len;
+    }
+    $pos += 4;
+    return $pos <= length $pkt ? $pos : undef;
+}
+
+# Stops what challtestsrv, refusing_udp started (END does it).
+sub stop_helpers {
+    my ($self) = @_;
+
+    $self->stop_dns;
+
+    if (my $pid = delete $self->{refusing_pid}) {
+        if (($self->{refusing_owner} // 0) == $$) {
+            local $?;
+            kill 'KILL', $pid;
+            waitpid $pid, 0;
+        }
+    }
+
+    return $self;
+}
+
+# Every query the silent socket has received so far (waiting up to $wait
+# seconds for the first new one): [ { name (lowercase, no trailing dot),
+# type (number), id, at (time received) } ... ], oldest first.
+sub silent_queries {
+    my ($self, $wait) = @_;
+
+    my $s = $self->{silent} or croak 'call $t->silent_udp first';
+    my $deadline = time + ($wait // 0);
+    my $got = 0;
+
+    while (1) {
+        my $left = $got ? 0 : $deadline - time;
+        $left = 0 if $left < 0;
+        my $rin = '';
+        vec($rin, fileno $s, 1) = 1;
+        last unless select(my $rout = $rin, undef, undef, $left) > 0;
+        defined $s->recv(my $pkt, 65535) or last;
+        my $q = _parse_dns_query($pkt) or next;
+        $q->{at} = time;
+        push @{ $self->{silent_queries} }, $q;
+        $got++;
+    }
+
+    return @{ $self->{silent_queries} };
+}
+
+sub _parse_dns_query {
+    my ($pkt) = @_;
+
+    return undef if length $pkt < 17;
+
+    my $id = unpack 'n', $pkt;
+    my ($pos, @labels) = (12);
+
+    while (1) {
+        return undef if $pos >= length $pkt;
+        my $len = ord substr $pkt, $pos, 1;
+        $pos++;
+        last if $len == 0;
+        return undef if $len > 63 || $pos + $len > length $pkt;
+        push @labels, substr $pkt, $pos, $len;
+        $pos += $len;
+    }
+
+    return undef if $pos + 4 > length $pkt;
+
+    return { id => $id, name => lc join('.', @labels),
+             type => unpack('n', substr $pkt, $pos, 2) };
+}
+
+# A free loopback port both for UDP and TCP (a DNS server binds both).
+sub _free_udp_tcp_port {
+    my ($self, $n) = @_;
+
+    return $self->{ports}{$n} if defined $self->{ports}{$n};
+
+    my %taken = map { $_ => 1 } values %{ $self->{ports} };
+
+    for (1 .. 50) {
+        my $u = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => 0, Proto => 'udp')
+            or croak "cannot bind a loopback UDP port: $!";
+        my $port = $u->sockport;
+        next if $taken{$port};
+        my $tcp = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                        LocalPort => $port, Proto => 'tcp',
+                                        Listen => 1, ReuseAddr => 0)
+            or next;
+        close $tcp;
+        close $u;
+        return $self->{ports}{$n} = $port;
+    }
+
+    croak 'no free UDP+TCP port found';
+}
+
+
+###########################################################################
+# DNS verification: configuration and the POST side of the status API
+
+# http-level lines for the verification directives:
+#   cname_target => 'edge.crm.test' (undef: left out),
+#   target_address => '127.0.0.1' (undef: left out),
+#   resolver => '127.0.0.1:%%DNS%% timeout=1s attempts=2' (undef: left out),
+#   caa_identity => undef (left out)
+sub dns_http_lines {
+    my ($self, %opts) = @_;
+
+    my %d = (
+        cname_target   => 'edge.crm.test',
+        target_address => '127.0.0.1',
+        resolver       => '127.0.0.1:%%DNS%% timeout=1s attempts=2',
+        caa_identity   => undef,
+        %opts,
+    );
+
+    my @lines;
+    for my $key (qw(cname_target target_address resolver caa_identity)) {
+        push @lines, "    linkcert_$key $d{$key};" if defined $d{$key};
+    }
+
+    return join "\n", @lines, '';
+}
+
+# standard_config with dns_http_lines: the dns_http_lines options
+# (cname_target, target_address, resolver, caa_identity) go there, any
+# others to standard_config; "http" lines are added after them.
+sub dns_config {
+    my ($self, %opts) = @_;
+
+    my %dns;
+    for my $key (qw(cname_target target_address resolver caa_identity)) {
+        $dns{$key} = delete $opts{$key} if exists $opts{$key};
+    }
+
+    my $http = $self->dns_http_lines(%dns) . ($opts{http} // '');
+
+    return $self->standard_config(%opts, http => $http);
+}
+
+# POST /.well-known/ssl-status?domain=$domain ("Verify domain"), with the
+# key unless key => ... says otherwise; other options as for http().
+sub verify {
+    my ($self, $domain, %opts) = @_;
+    return $self->http(POST => '/.well-known/ssl-status?domain='
+                       . uri_escape($domain), key => 1, %opts);
+}
+
+# Polls the full status of $domain every 50 ms until $cond->($json) is
+# true or $timeout seconds (default 10) have passed.  Returns the last
+# object seen (undef if none was a 200 JSON answer); in list context also
+# whether $cond was met.
+sub wait_status {
+    my ($self, $domain, $cond, $timeout) = @_;
+
+    my $deadline = time + ($timeout // 10);
+    my $last;
+
+    while (1) {
+        my $r = $self->status_of($domain);
+        if ($r->{status} == 200 && ref $r->{json} eq 'HASH') {
+            $last = $r->{json};
+            local $_ = $last;
+            return wantarray ? ($last, 1) : $last if $cond->($last);
+        }
+        last if time > $deadline;
+        if (my @crashes = $self->crash_lines) {
+            Test::More::diag("wait_status($domain): a worker crashed, not "
+                             . "waiting: $crashes[0]");
+            $self->_stop_crashing;
+            last;
+        }
+        sleep 0.05;
+    }
+
+    return wantarray ? ($last, 0) : $last;
+}
+
+# The error log's "worker process N exited on signal S" lines since run(),
+# read incrementally (cheap to call often).  A crashing worker at debug
+# level writes megabytes a second: the waits below stop at the first one.
+sub crash_lines {
+    my ($self) = @_;
+
+    my $path = $self->error_log_path;
+    my $size = -s $path // 0;
+    my $from = $self->{crash_scan_offset} //= $self->{log_offset_at_run} // 0;
+    $from = 0 if $from > $size;
+
+    if ($size > $from and open my $fh, '<:raw', $path) {
+        seek $fh, $from, 0;
+        my $tail = $self->{crash_scan_tail} // '';
+        while (read $fh, my $buf, 1 << 20) {
+            my $text = $tail . $buf;
+            my $cut = rindex $text, "\n";
+            $tail = $cut < 0 ? $text : substr $text, $cut + 1;
+            next if $cut < 0;
+            my $lines = substr $text, 0, $cut;
+            push @{ $self->{crash_lines} }, $1
+                while $lines =~ /^(.*exited on signal.*)$/mg;
+        }
+        $self->{crash_scan_tail} = length $tail > 4096 ? '' : $tail;
+        $self->{crash_scan_offset} = tell $fh;
+        close $fh;
+    }
+
+    return @{ $self->{crash_lines} // [] };
+}
+
+# Workers that crash are restarted by the master at once, and at debug
+# level each one logs a lot: stop nginx (the test has failed anyway), so
+# that the rest of the file fails fast and the log stays readable.
+sub _stop_crashing {
+    my ($self) = @_;
+    return unless $self->{pid};
+    Test::More::diag('stopping nginx: its workers crash');
+    $self->stop;
+}
+
+# A test: no worker crashed since run().
+sub no_crash_ok {
+    my ($self, $name) = @_;
+    my @lines = $self->crash_lines;
+    my $ok = Test::More::ok(!@lines, $name // 'no worker crashed');
+    if (@lines) {
+        Test::More::diag(scalar(@lines) . " crashes, the first: $lines[0]");
+        $self->_stop_crashing;
+    }
+    return $ok;
+}
+
+# True when the verification of a full status object has a result: the
+# stage left "verifying", or a (transient) error is recorded.
+sub verification_done {
+    my ($j) = @_;
+    return 0 unless ref $j eq 'HASH';
+    return 0 if ($j->{stage} // '') eq 'none';
+    return 1 if ($j->{stage} // '') ne 'verifying';
+    return defined $j->{last_error} ? 1 : 0;
+}
+
+# wait_status until verification_done.
+sub wait_verified {
+    my ($self, $domain, $timeout) = @_;
+    return $self->wait_status($domain, \&verification_done, $timeout);
+}
+
+# RFC 3339 UTC ("2026-11-26T05:39:54Z") to a Unix time; undef otherwise.
+sub parse_time {
+    my ($self, $s) = @_;
+    return undef unless defined $s && !ref $s;
+    my ($y, $mo, $d, $h, $mi, $sec) =
+        $s =~ /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$/ or return undef;
+    return timegm($sec, $mi, $h, $d, $mo - 1, $y);
+}
+
+# The worker processes' pids (sorted).
+sub worker_pids {
+    my ($self) = @_;
+    return sort { $a <=> $b } $self->_children;
+}
+
+# Number of open file descriptors of a process (entries of /proc/PID/fd);
+# undef if it cannot be read.
+sub fd_count {
+    my ($self, $pid) = @_;
+    opendir my $dh, "/proc/$pid/fd" or return undef;
+    my $n = grep { !/^\.\.?$/ } readdir $dh;
+    closedir $dh;
+    return $n;
+}
+
+# The targets of the open file descriptors of a process (readlink of
+# /proc/PID/fd/*): { fd => "socket:[123]" ... }.
+sub fd_targets {
+    my ($self, $pid) = @_;
+    opendir my $dh, "/proc/$pid/fd" or return {};
+    my %fds = map { $_ => readlink("/proc/$pid/fd/$_") // '?' }
+              grep { /^\d+$/ } readdir $dh;
+    closedir $dh;
+    return \%fds;
 }
 
 1;

@@ -1,0 +1,155 @@
+#!/usr/bin/perl
+
+# Configuration of DNS verification: linkcert_cname_target,
+# linkcert_target_address, linkcert_resolver and linkcert_caa_identity.
+# Valid forms pass nginx -t; each broken config differs from a working one
+# by one directive and fails with an [emerg] line naming the directive and
+# the offending value.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+
+my $t = LinkCert::Test->new;
+
+# extra http lines => what the [emerg] line must contain
+my @cases = (
+    [ 'linkcert_resolver 300.1.1.1',
+      'linkcert_resolver 300.1.1.1;',
+      [ qr/linkcert_resolver/, qr/300\.1\.1\.1/ ] ],
+    [ 'linkcert_resolver with a port out of range',
+      'linkcert_resolver 127.0.0.1:70000;',
+      [ qr/linkcert_resolver/, qr/127\.0\.0\.1:70000/ ] ],
+    [ 'linkcert_resolver timeout=abc',
+      'linkcert_resolver 127.0.0.1 timeout=abc;',
+      [ qr/linkcert_resolver/, qr/timeout=abc/ ] ],
+    [ 'linkcert_resolver attempts=0',
+      'linkcert_resolver 127.0.0.1 attempts=0;',
+      [ qr/linkcert_resolver/, qr/attempts=0/ ] ],
+    [ 'linkcert_resolver attempts=x',
+      'linkcert_resolver 127.0.0.1 attempts=x;',
+      [ qr/linkcert_resolver/, qr/attempts=x/ ] ],
+    [ 'linkcert_resolver without an address',
+      'linkcert_resolver timeout=1s;',
+      [ qr/linkcert_resolver/ ] ],
+    [ 'linkcert_cname_target bad_name',
+      'linkcert_cname_target bad_name;',
+      [ qr/linkcert_cname_target/, qr/bad_name/ ] ],
+    [ 'linkcert_cname_target with a bad second name',
+      'linkcert_cname_target edge.crm.test -edge.crm.test;',
+      [ qr/linkcert_cname_target/, qr/-edge\.crm\.test/ ] ],
+    [ 'linkcert_target_address 1.2.3',
+      'linkcert_target_address 1.2.3;',
+      [ qr/linkcert_target_address/, qr/1\.2\.3/ ] ],
+    [ 'linkcert_target_address a name',
+      'linkcert_target_address edge.crm.test;',
+      [ qr/linkcert_target_address/, qr/edge\.crm\.test/ ] ],
+    [ 'linkcert_target_address with a bad IPv6 address',
+      'linkcert_target_address 127.0.0.1 2001:db8:::1;',
+      [ qr/linkcert_target_address/, qr/2001:db8:::1/ ] ],
+    [ 'linkcert_caa_identity bad_ca',
+      'linkcert_caa_identity bad_ca;',
+      [ qr/linkcert_caa_identity/, qr/bad_ca/ ] ],
+    [ 'linkcert_caa_identity with a leading hyphen',
+      'linkcert_caa_identity -letsencrypt.org;',
+      [ qr/linkcert_caa_identity/, qr/-letsencrypt\.org/ ] ],
+);
+
+config_ok('all four directives',
+          "linkcert_cname_target edge.crm.test EDGE2.crm.test.;\n"
+          . "linkcert_target_address 127.0.0.1 192.0.2.1 ::1 2001:db8::1;\n"
+          . "linkcert_resolver 127.0.0.1:5353 127.0.0.2 timeout=1s attempts=2;\n"
+          . "linkcert_caa_identity pki.goog;\n");
+config_ok('linkcert_resolver with defaults',
+          "linkcert_cname_target edge.crm.test;\n"
+          . "linkcert_resolver 127.0.0.1;\n");
+config_ok('linkcert_resolver timeout=500ms attempts=5',
+          "linkcert_cname_target edge.crm.test;\n"
+          . "linkcert_resolver 127.0.0.1:53 timeout=500ms attempts=5;\n");
+config_ok('linkcert_resolver with an IPv6 address and port',
+          "linkcert_cname_target edge.crm.test;\n"
+          . "linkcert_resolver [::1]:5353 timeout=2s;\n");
+config_ok('only linkcert_target_address',
+          "linkcert_target_address 127.0.0.1;\n");
+config_ok('no DNS directives at all (default resolver)', '');
+
+for my $case (@cases) {
+    my ($name, $http, $patterns) = @$case;
+    config_fails($name, $http, @$patterns);
+}
+
+subtest 'error: linkcert_resolver in a server block' => sub {
+    $t->write_config($t->standard_config(
+        server => "        linkcert_resolver 127.0.0.1;\n"));
+    my ($rc, $out) = $t->test_config;
+    isnt($rc, 0, 'nginx -t fails');
+    like($out, qr/\[emerg\].*"linkcert_resolver" directive is not allowed here/,
+         'not allowed here') or diag($out);
+};
+
+subtest 'a broken directive does not stop a running nginx' => sub {
+    # a resolver on loopback that never answers: nothing leaves the host
+    $t->write_config($t->standard_config(
+        http => "linkcert_cname_target edge.crm.test;\n"
+                . "linkcert_resolver 127.0.0.1:%%SILENT%%;\n"));
+    ok(eval { $t->run; 1 }, 'nginx runs with a valid config')
+        or return diag($@);
+
+    $t->write_config($t->standard_config(
+        http => "linkcert_cname_target bad_name;\n"
+                . "linkcert_resolver 127.0.0.1:%%SILENT%%;\n"));
+    my $offset = length $t->error_log;
+    kill 'HUP', $t->master_pid;
+
+    my $deadline = time + 10;
+    my $new = '';
+    until ($new =~ /\[emerg\]/ || time > $deadline) {
+        select undef, undef, undef, 0.1;
+        $new = substr $t->error_log, $offset;
+    }
+    my ($emerg) = $new =~ /^(.*\[emerg\].*)$/m;
+    like($emerg // '', qr/linkcert_cname_target/,
+         'the reload is refused with an [emerg] naming the directive');
+    like($emerg // '', qr/bad_name/, 'and the value');
+    ok($t->running, 'nginx still runs');
+    is($t->http(GET => '/')->{body}, "tracker\n", 'and answers');
+    $t->stop;
+};
+
+done_testing;
+
+
+sub config_ok {
+    my ($name, $http) = @_;
+
+    subtest "ok: $name" => sub {
+        $t->write_config($t->standard_config(http => $http));
+        my ($rc, $out) = $t->test_config;
+        is($rc, 0, 'nginx -t succeeds') or diag($out);
+        like($out, qr/test is successful/, 'nginx -t says so');
+        unlike($out, qr/\[(?:emerg|alert|crit)\]/, 'no errors');
+    };
+}
+
+sub config_fails {
+    my ($name, $http, @patterns) = @_;
+
+    subtest "error: $name" => sub {
+        # a working config plus the broken line (or, for a directive that
+        # is there already, instead of it)
+        $t->write_config($t->standard_config(http => $http));
+        my ($rc, $out) = $t->test_config;
+        isnt($rc, 0, 'nginx -t fails');
+
+        my $emerg = join "\n", grep { /\[emerg\]/ } split /\n/, $out;
+        isnt($emerg, '', 'with an [emerg] line') or diag($out);
+
+        for my $re (@patterns) {
+            like($emerg, $re, "the [emerg] line matches $re");
+        }
+    };
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/perl
+
+# An ACME server that accepts the connection and never answers:
+# linkcert_acme_directory points at a loopback TCP listener of the test
+# that accepts and stays silent.  After the client's read timeout (30 s)
+# the connection is closed (no socket left in the worker), the domain is
+# pending / ordering with a transport error and a backoff of at least
+# 54 s, and nothing connects again right away.  Handshakes for another
+# domain are served meanwhile.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+use LinkCert::Pebble;
+use Time::HiRes qw(sleep time);
+
+my $t = LinkCert::Test->new;
+my $pebble = LinkCert::Pebble->new($t);    # its CA only; Pebble never runs
+my $RFC3339 = LinkCert::Test::rfc3339_re();
+
+my $D = 'hang.customer.test';
+my $OTHER = 'imported.customer.test';
+
+my $silent = LinkCert::Pebble::Silent->new;
+my $port = $silent->port;
+
+$t->challtestsrv;
+$t->set_cname($D, 'edge.crm.test');
+$t->add_a('edge.crm.test', ['127.0.0.1']);
+my ($chain) = $t->store_domain($OTHER);
+my $other_fp = $t->fingerprint_of_file($chain);
+
+$t->write_config($t->dns_config(workers => 2, log_level => 'info',
+    http => $pebble->acme_http_lines(
+        directory => "https://localhost:$port/dir")));
+$t->run;
+
+sub worker_connections {
+    return map { LinkCert::Pebble->connections_to($_, $port) }
+           $t->worker_pids;
+}
+
+is(scalar(worker_connections()), 0, 'no connection to the port at start');
+
+my $r = $t->verify($D);
+is($r->{status}, 202, 'POST: 202') or diag($r->{raw});
+
+# the first connection arrives
+my $deadline = time + 10;
+sleep 0.05 until $silent->accepted > 0 || time > $deadline;
+my ($first) = $silent->poll;
+ok($first, 'linkcert connected to the silent server')
+    or diag($pebble->notices);
+$first //= { peer_port => -1, accepted_at => time };
+
+my @held = worker_connections();
+is(scalar @held, 1, 'a worker holds one connection to it meanwhile')
+    or diag(explain \@held);
+is($held[0]{local} // 0, $first->{peer_port}, 'the accepted one');
+
+sleep 1;
+cmp_ok($first->{bytes}, '>', 0, 'linkcert sent something (its ClientHello)');
+
+my $mid = $t->status_of($D)->{json} // {};
+is($mid->{stage}, 'ordering', 'stage ordering while waiting') or diag(explain $mid);
+is($mid->{last_error}, undef, 'no error yet');
+
+my $t0 = time;
+is($t->handshake($OTHER), $other_fp,
+   'handshakes for another domain are served meanwhile');
+cmp_ok(time - $t0, '<', 0.2, 'and fast');
+
+# the first connection is given up: linkcert closes it
+$deadline = $first->{accepted_at} + 45;
+until (defined $first->{closed_at} || time > $deadline) {
+    sleep 0.1;
+    $silent->poll;    # notes closed_at in $first
+}
+my $closed_after = defined $first->{closed_at}
+    ? $first->{closed_at} - $first->{accepted_at} : undef;
+
+subtest 'the read timeout closes the connection' => sub {
+    ok(defined $closed_after, sprintf('linkcert closed it (%s s after the '
+       . 'connection)', defined $closed_after
+       ? sprintf('%.1f', $closed_after) : 'not within 45')) or diag($pebble->notices);
+    cmp_ok($closed_after // 0, '>=', 28, 'not before the 30 s timeout');
+    cmp_ok($closed_after // 99, '<=', 35, 'not much after it');
+    my @left = grep { $_->{local} == $first->{peer_port} } worker_connections();
+    is(scalar @left, 0, 'no worker has that socket any more')
+        or diag(explain \@left);
+    my @ss = grep { /:$first->{peer_port}\b/ && /nginx/ } `ss -tnp 2>/dev/null`;
+    is(scalar @ss, 0, 'ss -tnp agrees') or diag(@ss);
+};
+
+# the status: give the worker a moment to write it
+my ($j) = $t->wait_status($D, sub { defined $_[0]{last_error} }, 2);
+
+subtest 'the domain: pending / ordering with a transport error' => sub {
+    is($j->{status}, 'pending', 'status pending') or diag(explain $j);
+    is($j->{stage}, 'ordering', 'stage ordering');
+    is($j->{last_error}{type}, 'acme_transport', 'last_error.type acme_transport')
+        or diag(explain $j), diag($pebble->notices);
+    like($j->{last_error}{detail} // '', qr/time/i, 'the detail says timed out');
+    like($j->{next_attempt_at} // '', $RFC3339, 'next_attempt_at is set');
+    my $next = $t->parse_time($j->{next_attempt_at}) // 0;
+    my $at = $t->parse_time($j->{last_error}{at}) // 9e9;   # none: fails
+    cmp_ok($next, '>', time, 'next_attempt_at is in the future');
+    cmp_ok($next - $at, '>=', 54, 'a backoff of at least 54 s after the error');
+    is($j->{certificate}, undef, 'no certificate');
+};
+
+# nothing connects again before the backoff: watch for 12 s (the budget of
+# this test; a retry that early is not a 54 s backoff)
+my $watch_until = time + 12;
+sleep 0.2 while time < $watch_until && $silent->accepted == 1;
+my @conns = $silent->poll;
+
+subtest 'afterwards' => sub {
+    is(scalar @conns, 1, 'no new connection within 12 s of the failure')
+        or diag(join "\n", map { sprintf 'connection from port %d at +%.1f s',
+                $_->{peer_port}, $_->{accepted_at} - $first->{accepted_at} }
+                @conns);
+    my @open_ours = grep { !defined $_->{closed_at} } @conns;
+    my @theirs = worker_connections();
+    is(scalar @theirs, scalar @open_ours,
+       'every worker socket to the port is one still in use (no leak)')
+        or diag(explain \@theirs);
+    is($t->status_of($D)->{json}{stage}, 'ordering', 'still ordering');
+};
+
+my @alerts = $pebble->error_log_lines(qr/\[(?:alert|crit|emerg)\]/);
+is(scalar @alerts, 0, 'no alert, crit or emerg') or diag(join "\n", @alerts);
+
+done_testing;

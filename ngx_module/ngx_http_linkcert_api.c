@@ -62,6 +62,9 @@ static ngx_int_t ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_api_fail_t *fail);
+static ngx_int_t ngx_http_linkcert_api_target(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, char *name, size_t *len,
+    ngx_http_linkcert_api_fail_t *fail);
 static ngx_int_t ngx_http_linkcert_api_arg(ngx_http_request_t *r,
     char *name, size_t len, ngx_str_t *value);
 static ngx_int_t ngx_http_linkcert_api_domain_arg(ngx_http_request_t *r,
@@ -367,27 +370,13 @@ ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     size_t                         len;
     json_t                        *json;
     time_t                         retry;
-    ngx_str_t                      value;
     const char                    *message;
     lc_record_t                   *rec;
     ngx_table_elt_t               *h;
     ngx_http_linkcert_api_fail_t   fail;
     char                           name[LC_DOMAIN_MAX + 1];
 
-    if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK) {
-        return ngx_http_linkcert_api_error(r, fail.status, fail.error,
-                                           fail.detail);
-    }
-
-    if (ngx_http_linkcert_api_arg(r, "domain", 6, &value) != NGX_OK) {
-        return ngx_http_linkcert_api_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "invalid_domain",
-                                           "POST needs ?domain=<name>");
-    }
-
-    if (ngx_http_linkcert_api_domain_arg(r, &value, name, &len, &fail)
-        != NGX_OK)
-    {
+    if (ngx_http_linkcert_api_target(r, lmcf, name, &len, &fail) != NGX_OK) {
         return ngx_http_linkcert_api_error(r, fail.status, fail.error,
                                            fail.detail);
     }
@@ -472,25 +461,11 @@ ngx_http_linkcert_api_delete(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf)
 {
     size_t                         len;
-    ngx_str_t                      value;
     lc_record_t                   *rec;
     ngx_http_linkcert_api_fail_t   fail;
     char                           name[LC_DOMAIN_MAX + 1];
 
-    if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK) {
-        return ngx_http_linkcert_api_error(r, fail.status, fail.error,
-                                           fail.detail);
-    }
-
-    if (ngx_http_linkcert_api_arg(r, "domain", 6, &value) != NGX_OK) {
-        return ngx_http_linkcert_api_error(r, NGX_HTTP_BAD_REQUEST,
-                                           "invalid_domain",
-                                           "DELETE needs ?domain=<name>");
-    }
-
-    if (ngx_http_linkcert_api_domain_arg(r, &value, name, &len, &fail)
-        != NGX_OK)
-    {
+    if (ngx_http_linkcert_api_target(r, lmcf, name, &len, &fail) != NGX_OK) {
         return ngx_http_linkcert_api_error(r, fail.status, fail.error,
                                            fail.detail);
     }
@@ -735,6 +710,30 @@ ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
     r->headers_out.www_authenticate->value = bearer;
 
     return NGX_DECLINED;
+}
+
+
+/* the API key and ?domain=, both required (POST, DELETE) */
+
+static ngx_int_t
+ngx_http_linkcert_api_target(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, char *name, size_t *len,
+    ngx_http_linkcert_api_fail_t *fail)
+{
+    ngx_str_t  value;
+
+    if (ngx_http_linkcert_api_authorized(r, lmcf, fail) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_linkcert_api_arg(r, "domain", 6, &value) != NGX_OK) {
+        fail->status = NGX_HTTP_BAD_REQUEST;
+        fail->error = "invalid_domain";
+        fail->detail = "this request needs ?domain=<name>";
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_linkcert_api_domain_arg(r, &value, name, len, fail);
 }
 
 

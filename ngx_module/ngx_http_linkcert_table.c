@@ -48,6 +48,9 @@ static void ngx_http_linkcert_delete(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln);
 static ngx_rbtree_node_t *ngx_http_linkcert_first_after(
     ngx_http_linkcert_sh_t *sh, u_char *name, size_t len);
+static ngx_http_linkcert_node_t *ngx_http_linkcert_job_end(
+    ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len,
+    lc_status_e *old_status, lc_stage_e *old_stage);
 static ngx_msec_t ngx_http_linkcert_now_ms(void);
 static time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
 
@@ -621,22 +624,13 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
     now = ngx_time();
     len = ngx_strlen(v->domain);
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
-
-    ln = ngx_http_linkcert_lookup(sh, (u_char *) v->domain, len);
-
+    ln = ngx_http_linkcert_job_end(ctx, (u_char *) v->domain, len,
+                                   &old_status, &old_stage);
     if (ln == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
         return;
     }
 
-    old_status = ln->status;
-    old_stage = ln->stage;
     issued = (ln->status == LC_STATUS_ISSUED);
-
-    ngx_http_linkcert_unlease(sh, ln);
-    ln->updated_at = now;
-    ngx_http_linkcert_unschedule(sh, ln);
 
     /* the previous "dns" object is replaced, or dropped if memory is short */
 
@@ -781,20 +775,10 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     sh = ctx->sh;
     now = ngx_time();
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
-
-    ln = ngx_http_linkcert_lookup(sh, name, len);
-
+    ln = ngx_http_linkcert_job_end(ctx, name, len, &old_status, &old_stage);
     if (ln == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
         return;
     }
-
-    old_status = ln->status;
-    old_stage = ln->stage;
-
-    ngx_http_linkcert_unlease(sh, ln);
-    ngx_http_linkcert_unschedule(sh, ln);
 
     ln->generation++;
     ln->store_stamp = stamp;
@@ -857,23 +841,13 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
     sh = ctx->sh;
     now = ngx_time();
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
-
-    ln = ngx_http_linkcert_lookup(sh, name, len);
-
+    ln = ngx_http_linkcert_job_end(ctx, name, len, &old_status, &old_stage);
     if (ln == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
         return;
     }
 
-    old_status = ln->status;
-    old_stage = ln->stage;
-
-    ngx_http_linkcert_unlease(sh, ln);
     ln->error = *err;
     ln->error_at = now;
-    ln->updated_at = now;
-    ngx_http_linkcert_unschedule(sh, ln);
 
     (void) ngx_atomic_fetch_add(&sh->stats.orders[transient ? 2 : 1], 1);
 
@@ -1662,4 +1636,36 @@ ngx_http_linkcert_first_after(ngx_http_linkcert_sh_t *sh, u_char *name,
     }
 
     return start;
+}
+
+
+/*
+ * The common start of a finished job's update: the entry (NULL if it was
+ * removed meanwhile), its state before, its lease and schedule dropped.
+ * Returns with the zone locked when it returns an entry.
+ */
+
+static ngx_http_linkcert_node_t *
+ngx_http_linkcert_job_end(ngx_http_linkcert_zone_t *ctx, u_char *name,
+    size_t len, lc_status_e *old_status, lc_stage_e *old_stage)
+{
+    ngx_http_linkcert_node_t  *ln;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+
+    if (ln == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NULL;
+    }
+
+    *old_status = ln->status;
+    *old_stage = ln->stage;
+
+    ngx_http_linkcert_unlease(ctx->sh, ln);
+    ngx_http_linkcert_unschedule(ctx->sh, ln);
+    ln->updated_at = ngx_time();
+
+    return ln;
 }

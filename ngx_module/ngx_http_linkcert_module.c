@@ -31,6 +31,8 @@ static void ngx_http_linkcert_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_linkcert_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static void ngx_http_linkcert_zone_resized(ngx_conf_t *cf, ngx_str_t *name,
+    size_t size);
 static char *ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_linkcert_cache_size(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -484,7 +486,59 @@ ngx_http_linkcert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lmcf->shm_zone->init = ngx_http_linkcert_table_init_zone;
     lmcf->shm_zone->data = ctx;
 
+    ngx_http_linkcert_zone_resized(cf, &name, size);
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * nginx makes a new zone when the size changes: the table is then loaded
+ * from the store again, and work in progress starts over.  Say so.
+ */
+
+static void
+ngx_http_linkcert_zone_resized(ngx_conf_t *cf, ngx_str_t *name, size_t size)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_shm_zone_t   *zone;
+
+    if (cf->cycle->old_cycle == NULL
+        || cf->cycle->old_cycle->shared_memory.part.elts == NULL)
+    {
+        return;
+    }
+
+    part = &cf->cycle->old_cycle->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return;
+            }
+
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+
+        if (zone[i].tag == &ngx_http_linkcert_module
+            && zone[i].shm.name.len == name->len
+            && ngx_strncmp(zone[i].shm.name.data, name->data, name->len) == 0
+            && zone[i].shm.size != size)
+        {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "linkcert_zone \"%V\" changes size from %uzk "
+                               "to %uzk: a new zone is made and loaded from "
+                               "the store; verifications and orders in "
+                               "progress start over", name,
+                               zone[i].shm.size / 1024, size / 1024);
+            return;
+        }
+    }
 }
 
 

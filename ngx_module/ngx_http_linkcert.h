@@ -211,6 +211,10 @@ void ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, const lc_error_t *err, ngx_uint_t transient,
     time_t retry_after, ngx_log_t *log);
 
+void ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, time_t at);
+time_t ngx_http_linkcert_table_renew_time(ngx_shm_zone_t *shm_zone,
+    lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_table_exists(ngx_shm_zone_t *shm_zone,
@@ -290,6 +294,7 @@ ngx_int_t ngx_http_linkcert_acme_init_process(ngx_cycle_t *cycle,
 ngx_uint_t ngx_http_linkcert_acme_ready(void);
 void ngx_http_linkcert_acme_wanted(void);
 ngx_int_t ngx_http_linkcert_acme_order(const char *domain);
+ngx_int_t ngx_http_linkcert_acme_renew(const char *domain);
 void ngx_http_linkcert_acme_exit_process(void);
 
 

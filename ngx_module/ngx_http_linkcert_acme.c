@@ -29,6 +29,8 @@ typedef struct {
     ngx_event_t                     timer;
     char                            domain[LC_DOMAIN_MAX + 1];
     char                            token[LC_ACME_TOKEN_MAX];
+    char                            cert_id[LC_ACME_CERT_ID_LEN];
+    time_t                          renew_time;  /* by renew_at */
 } ngx_http_linkcert_acme_job_t;
 
 
@@ -50,8 +52,9 @@ typedef struct {
 
 static EVP_PKEY *ngx_http_linkcert_acme_account_key(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_log_t *log);
-static ngx_int_t ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
-    const char *domain);
+static ngx_http_linkcert_acme_job_t *ngx_http_linkcert_acme_start(
+    lc_acme_kind_e kind, const char *domain, const char *replaces);
+static void ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_wake(ngx_event_t *ev);
 static void ngx_http_linkcert_acme_response(void *data,
@@ -200,7 +203,7 @@ ngx_http_linkcert_acme_wanted(void)
     if (acme && !acme->ready && acme->account_job == NULL
         && !acme->account_retry.timer_set)
     {
-        (void) ngx_http_linkcert_acme_start(LC_ACME_ACCOUNT, NULL);
+        (void) ngx_http_linkcert_acme_start(LC_ACME_ACCOUNT, NULL, NULL);
     }
 }
 
@@ -229,7 +232,90 @@ ngx_http_linkcert_acme_order(const char *domain)
         return NGX_OK;
     }
 
-    return ngx_http_linkcert_acme_start(LC_ACME_ORDER, domain);
+    return ngx_http_linkcert_acme_start(LC_ACME_ORDER, domain, NULL)
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * An issued domain whose DNS was just checked: renew it now, or say when
+ * to look again.  With the CA's renewal information (RFC 9773) the
+ * window it suggests counts as well as renew_at, and the new order
+ * "replaces" the old certificate.
+ */
+
+ngx_int_t
+ngx_http_linkcert_acme_renew(const char *domain)
+{
+    size_t                         len;
+    time_t                         renew;
+    lc_error_t                     err;
+    lc_record_t                   *rec;
+    ngx_http_linkcert_acme_t      *acme;
+    ngx_http_linkcert_file_t       file;
+    ngx_http_linkcert_acme_job_t  *job;
+    char                           cert_id[LC_ACME_CERT_ID_LEN];
+    u_char                         path[NGX_MAX_PATH];
+
+    acme = ngx_http_linkcert_acme;
+    len = ngx_strlen(domain);
+
+    rec = ngx_alloc(sizeof(lc_record_t), acme->log);
+    if (rec == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_linkcert_table_get(acme->conf->shm_zone, (u_char *) domain,
+                                    len, rec)
+        != NGX_OK
+        || rec->status != LC_STATUS_ISSUED)
+    {
+        ngx_free(rec);
+        return ngx_http_linkcert_acme_order(domain);
+    }
+
+    renew = ngx_http_linkcert_table_renew_time(acme->conf->shm_zone, rec);
+    ngx_free(rec);
+
+    cert_id[0] = '\0';
+
+    if (acme->ready && acme->account.renewal_info[0]) {
+        ngx_sprintf(path, "%V/domains/%s/fullchain.pem%Z",
+                    &acme->conf->store, domain);
+
+        if (ngx_http_linkcert_store_read_file(path, &file, &err,
+                                              "fullchain.pem", 1024 * 1024)
+            == NGX_OK)
+        {
+            if (lc_acme_cert_id((char *) file.data, file.len, cert_id,
+                                sizeof(cert_id))
+                != 0)
+            {
+                cert_id[0] = '\0';
+            }
+
+            ngx_free(file.data);
+        }
+    }
+
+    if (cert_id[0]) {
+        job = ngx_http_linkcert_acme_start(LC_ACME_RENEWAL_INFO, domain,
+                                           cert_id);
+        if (job == NULL) {
+            return NGX_ERROR;
+        }
+
+        job->renew_time = renew;
+        return NGX_OK;
+    }
+
+    if (ngx_time() < renew) {
+        ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
+                                            (u_char *) domain, len, renew);
+        return NGX_OK;
+    }
+
+    return ngx_http_linkcert_acme_order(domain);
 }
 
 
@@ -308,8 +394,9 @@ ngx_http_linkcert_acme_account_key(ngx_http_linkcert_main_conf_t *lmcf,
 }
 
 
-static ngx_int_t
-ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain)
+static ngx_http_linkcert_acme_job_t *
+ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain,
+    const char *replaces)
 {
     ngx_http_linkcert_acme_t      *acme;
     ngx_http_linkcert_acme_job_t  *job;
@@ -318,16 +405,21 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain)
 
     job = ngx_calloc(sizeof(ngx_http_linkcert_acme_job_t), acme->log);
     if (job == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     job->kind = kind;
     job->machine = lc_acme_new(kind, &acme->account, domain,
                                (lc_acme_key_type_e) acme->conf->key_type,
-                               NULL);
+                               replaces);
     if (job->machine == NULL) {
         ngx_free(job);
-        return NGX_ERROR;
+        return NULL;
+    }
+
+    if (replaces) {
+        ngx_cpystrn((u_char *) job->cert_id, (u_char *) replaces,
+                    LC_ACME_CERT_ID_LEN);
     }
 
     job->timer.handler = ngx_http_linkcert_acme_wake;
@@ -347,7 +439,7 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain)
 
     ngx_http_linkcert_acme_step(job);
 
-    return NGX_OK;
+    return job;
 }
 
 
@@ -449,7 +541,7 @@ ngx_http_linkcert_acme_response(void *data, lc_http_response_t *res,
 
         ngx_log_error(NGX_LOG_WARN, ngx_http_linkcert_acme->log, 0,
                       "linkcert: ACME request for \"%s\" failed: %s",
-                      job->kind == LC_ACME_ORDER ? job->domain : "account",
+                      job->kind != LC_ACME_ACCOUNT ? job->domain : "account",
                       error);
     }
 
@@ -468,6 +560,11 @@ ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job)
     ngx_http_linkcert_acme_t  *acme;
 
     acme = ngx_http_linkcert_acme;
+
+    if (job->kind == LC_ACME_RENEWAL_INFO) {
+        ngx_http_linkcert_acme_window(job);
+        return;
+    }
 
     if (job->kind == LC_ACME_ACCOUNT) {
         ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
@@ -508,6 +605,33 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
     acme = ngx_http_linkcert_acme;
 
     err = lc_acme_error(job->machine, &transient, &retry_after);
+
+    /* no renewal information: renew_at alone decides */
+
+    if (job->kind == LC_ACME_RENEWAL_INFO) {
+        ngx_log_error(NGX_LOG_WARN, acme->log, 0,
+                      "linkcert: renewal information for \"%s\" not "
+                      "available: %s (%s)", job->domain, err->detail,
+                      err->type);
+
+        if (ngx_time() < job->renew_time) {
+            ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
+                                                (u_char *) job->domain,
+                                                ngx_strlen(job->domain),
+                                                job->renew_time);
+
+        } else if (ngx_http_linkcert_acme_start(LC_ACME_ORDER, job->domain,
+                                                NULL)
+                   == NULL)
+        {
+            ngx_http_linkcert_table_release(acme->conf->shm_zone,
+                                            (u_char *) job->domain,
+                                            ngx_strlen(job->domain));
+        }
+
+        ngx_http_linkcert_acme_free(job);
+        return;
+    }
 
     if (job->kind == LC_ACME_ACCOUNT) {
         acme->account_failures++;
@@ -658,6 +782,65 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
 }
 
 
+/*
+ * The CA's suggested window (RFC 9773): a random time in it, or the
+ * renew_at time if that comes first; the CA's Retry-After, clamped to a
+ * minute .. a day, says when to ask again.
+ */
+
+static void
+ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
+{
+    time_t                     now, start, end, retry, at;
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+    now = ngx_time();
+
+    if (lc_acme_renewal_window(job->machine, &start, &end, &retry) != 0) {
+        start = job->renew_time;
+        end = job->renew_time + 1;
+        retry = 0;
+    }
+
+    at = start + (time_t) (ngx_random() % (end - start));
+
+    if (job->renew_time < at) {
+        at = job->renew_time;
+    }
+
+    if (at <= now) {
+        ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
+                      "linkcert: \"%s\" renewal is due, replacing %s",
+                      job->domain, job->cert_id);
+
+        if (ngx_http_linkcert_acme_start(LC_ACME_ORDER, job->domain,
+                                         job->cert_id)
+            == NULL)
+        {
+            ngx_http_linkcert_table_release(acme->conf->shm_zone,
+                                            (u_char *) job->domain,
+                                            ngx_strlen(job->domain));
+        }
+
+    } else {
+        if (retry) {
+            retry = ngx_max(60, ngx_min(retry, 86400));
+
+            if (now + retry < at) {
+                at = now + retry;
+            }
+        }
+
+        ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
+                                            (u_char *) job->domain,
+                                            ngx_strlen(job->domain), at);
+    }
+
+    ngx_http_linkcert_acme_free(job);
+}
+
+
 static void
 ngx_http_linkcert_acme_account_retry(ngx_event_t *ev)
 {
@@ -680,7 +863,7 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
         ngx_http_linkcert_challenge_del(acme->conf->shm_zone, job->token);
     }
 
-    if (job->kind == LC_ACME_ORDER && acme) {
+    if (job->kind != LC_ACME_ACCOUNT && acme) {
         ngx_queue_remove(&job->queue);
         acme->norders--;
     }

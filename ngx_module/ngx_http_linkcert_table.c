@@ -659,9 +659,12 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
 
         if (issued) {
 
-            /* the DNS still points here: renew if it is time */
+            /*
+             * The DNS still points here: the ACME driver decides whether
+             * to renew (renew_at, or the CA's ARI window when it has one).
+             */
 
-            if (now >= ngx_http_linkcert_renew_time(ctx, ln) && order) {
+            if (order) {
                 ln->stage = LC_STAGE_RENEWING;
                 ngx_http_linkcert_schedule_order(sh, ln, now);
 
@@ -1452,6 +1455,56 @@ ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone)
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     return n;
+}
+
+
+/* a renewal check found it is not time yet: the next check is at "at" */
+
+void
+ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, time_t at)
+{
+    lc_stage_e                 old_stage;
+    lc_status_e                old_status;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+
+    ln = ngx_http_linkcert_job_end(ctx, name, len, &old_status, &old_stage);
+    if (ln == NULL) {
+        return;
+    }
+
+    if (ln->status == LC_STATUS_ISSUED) {
+        ln->stage = LC_STAGE_ISSUED;
+
+        if (at > ln->not_after) {
+            at = ln->not_after;
+        }
+    }
+
+    ngx_http_linkcert_schedule(ctx->sh, ln, (ngx_msec_t) at * 1000);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+}
+
+
+/* renew_at of the lifetime of an issued domain's certificate */
+
+time_t
+ngx_http_linkcert_table_renew_time(ngx_shm_zone_t *shm_zone,
+    lc_record_t *rec)
+{
+    ngx_http_linkcert_zone_t       *ctx;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    ctx = shm_zone->data;
+    lmcf = ctx->conf;
+
+    return rec->cert.not_before
+           + (rec->cert.not_after - rec->cert.not_before)
+             * (time_t) lmcf->renew_at / 100;
 }
 
 

@@ -119,6 +119,7 @@ static void
 ngx_http_linkcert_verify_poll(ngx_event_t *ev)
 {
     char                           *name;
+    ngx_int_t                       rc;
     ngx_uint_t                      i, n, waiting;
     ngx_http_linkcert_job_t        *job;
     ngx_http_linkcert_main_conf_t  *lmcf;
@@ -159,7 +160,11 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
         if (due[i].stage == LC_STAGE_ORDERING
             || due[i].stage == LC_STAGE_RENEWING)
         {
-            if (ngx_http_linkcert_acme_order(name) != NGX_OK) {
+            rc = (due[i].stage == LC_STAGE_ORDERING)
+                 ? ngx_http_linkcert_acme_order(name)
+                 : ngx_http_linkcert_acme_renew(name);
+
+            if (rc != NGX_OK) {
                 ngx_http_linkcert_table_release(lmcf->shm_zone,
                                                 (u_char *) name,
                                                 ngx_strlen(name));

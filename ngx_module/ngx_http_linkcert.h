@@ -202,6 +202,12 @@ ngx_uint_t ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone,
     ngx_uint_t orders, ngx_uint_t *waiting);
 void ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len);
+/* what worker 0 can do after a verification */
+#define NGX_HTTP_LINKCERT_ORDER  1          /* ACME is on */
+#define NGX_HTTP_LINKCERT_ARI    2          /* the CA has renewalInfo */
+#define NGX_HTTP_LINKCERT_ACCOUNT  4        /* not known yet: the account
+                                               is being set up */
+
 void ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone,
     lc_verify_t *v, u_char *dns, size_t dns_len, ngx_uint_t order,
     ngx_log_t *log);
@@ -292,6 +298,7 @@ void ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_linkcert_acme_init_process(ngx_cycle_t *cycle,
     ngx_http_linkcert_main_conf_t *lmcf);
 ngx_uint_t ngx_http_linkcert_acme_ready(void);
+ngx_uint_t ngx_http_linkcert_acme_ari(void);
 void ngx_http_linkcert_acme_wanted(void);
 ngx_int_t ngx_http_linkcert_acme_order(const char *domain);
 ngx_int_t ngx_http_linkcert_acme_renew(const char *domain);

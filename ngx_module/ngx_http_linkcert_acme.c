@@ -191,6 +191,32 @@ ngx_http_linkcert_acme_ready(void)
 }
 
 
+/*
+ * What a renewal check can expect of the CA: renewal information (RFC
+ * 9773), or not known yet while the account is being set up; after a
+ * failed setup, nothing: renew_at alone decides.
+ */
+
+ngx_uint_t
+ngx_http_linkcert_acme_ari(void)
+{
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (acme == NULL) {
+        return 0;
+    }
+
+    if (acme->ready) {
+        return acme->account.renewal_info[0] ? NGX_HTTP_LINKCERT_ARI : 0;
+    }
+
+    return (acme->account_job || acme->account_failures == 0)
+           ? NGX_HTTP_LINKCERT_ACCOUNT : 0;
+}
+
+
 /* orders are waiting: the first time, the account is set up */
 
 void

@@ -660,11 +660,15 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
         if (issued) {
 
             /*
-             * The DNS still points here: the ACME driver decides whether
-             * to renew (renew_at, or the CA's ARI window when it has one).
+             * The DNS still points here: the ACME driver renews when
+             * renew_at has come, and asks the CA's renewal information
+             * when it has some.
              */
 
-            if (order) {
+            if ((order & NGX_HTTP_LINKCERT_ORDER)
+                && ((order & (NGX_HTTP_LINKCERT_ARI|NGX_HTTP_LINKCERT_ACCOUNT))
+                    || now >= ngx_http_linkcert_renew_time(ctx, ln)))
+            {
                 ln->stage = LC_STAGE_RENEWING;
                 ngx_http_linkcert_schedule_order(sh, ln, now);
 

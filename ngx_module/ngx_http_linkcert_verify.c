@@ -132,6 +132,15 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
 
     lmcf = ngx_http_linkcert_verify_conf;
 
+    /*
+     * The ACME account is set up at once, not at the first order: renewal
+     * checks need to know whether the CA has renewal information.
+     */
+
+    if (ngx_http_linkcert_polls == 0) {
+        ngx_http_linkcert_acme_wanted();
+    }
+
     /* domains held by a worker 0 that died are taken back */
 
     if (ngx_http_linkcert_polls++ % 100 == 0) {
@@ -251,6 +260,7 @@ static void
 ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job)
 {
     size_t                          len;
+    ngx_uint_t                      order;
     ngx_http_linkcert_main_conf_t  *lmcf;
     char                            dns[LC_DNS_JSON_MAX];
 
@@ -258,9 +268,16 @@ ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job)
 
     len = lc_verify_dns_json(&job->verify, ngx_time(), dns, sizeof(dns));
 
+    order = 0;
+
+    if (lmcf->acme_directory.len) {
+        order = NGX_HTTP_LINKCERT_ORDER;
+
+        order |= ngx_http_linkcert_acme_ari();
+    }
+
     ngx_http_linkcert_table_verified(lmcf->shm_zone, &job->verify,
-                                     (u_char *) dns, len,
-                                     lmcf->acme_directory.len != 0,
+                                     (u_char *) dns, len, order,
                                      ngx_cycle->log);
 
     ngx_queue_remove(&job->queue);

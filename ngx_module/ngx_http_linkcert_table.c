@@ -38,6 +38,10 @@ static void ngx_http_linkcert_schedule_issued(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, time_t now, time_t floor);
 static time_t ngx_http_linkcert_renew_time(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln);
+static time_t ngx_http_linkcert_reverify_time(ngx_http_linkcert_zone_t *ctx,
+    time_t now);
+static void ngx_http_linkcert_schedule_pass(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln);
 static void ngx_http_linkcert_expired(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, time_t now);
 static ngx_int_t ngx_http_linkcert_lease(ngx_http_linkcert_sh_t *sh,
@@ -289,7 +293,7 @@ ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone, u_char *name,
         if (ln->status == LC_STATUS_ISSUED && ln->stage == LC_STAGE_ISSUED
             && !ln->busy)
         {
-            ngx_http_linkcert_schedule_issued(ctx, ln, ngx_time(), 0);
+            ngx_http_linkcert_schedule_pass(ctx, ln);
         }
     }
 
@@ -347,7 +351,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
         ln->error_at = 0;
         ln->next_attempt_at = 0;
 
-        ngx_http_linkcert_schedule_issued(ctx, ln, now, 0);
+        ngx_http_linkcert_schedule_pass(ctx, ln);
 
     } else {
         ngx_http_linkcert_set_status(ctx->sh, ln, LC_STATUS_UNKNOWN,
@@ -1328,8 +1332,7 @@ ngx_http_linkcert_schedule_issued(ngx_http_linkcert_zone_t *ctx,
     }
 
     at = ngx_http_linkcert_renew_time(ctx, ln);
-    check = now + lmcf->reverify_interval - lmcf->reverify_interval / 10
-            + (time_t) (ngx_random() % (lmcf->reverify_interval / 5 + 1));
+    check = ngx_http_linkcert_reverify_time(ctx, now);
 
     if (check < at) {
         at = check;
@@ -1344,6 +1347,50 @@ ngx_http_linkcert_schedule_issued(ngx_http_linkcert_zone_t *ctx,
     }
 
     ngx_http_linkcert_schedule(ctx->sh, ln, (ngx_msec_t) at * 1000);
+}
+
+
+/* the next periodic DNS check, reverify_interval +/-10% from now */
+
+static time_t
+ngx_http_linkcert_reverify_time(ngx_http_linkcert_zone_t *ctx, time_t now)
+{
+    time_t                          interval;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ctx->conf;
+    interval = lmcf->reverify_interval;
+
+    return now + interval - interval / 10
+           + (time_t) (ngx_random() % (interval / 5 + 1));
+}
+
+
+/*
+ * Start-up and reloads are renewal passes: every issued domain is checked
+ * (its DNS, then renew_at or the CA's renewal information) within
+ * seconds, spread at 500 domains a second so that a large table does not
+ * flood the DNS or the CA.
+ */
+
+static void
+ngx_http_linkcert_schedule_pass(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln)
+{
+    ngx_msec_t                      spread;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ctx->conf;
+
+    if (lmcf->verify == NULL) {
+        ngx_http_linkcert_schedule_issued(ctx, ln, ngx_time(), 0);
+        return;
+    }
+
+    spread = ngx_max(5000, ctx->sh->count[LC_STATUS_ISSUED] * 2);
+
+    ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms()
+                                            + ngx_random() % spread);
 }
 
 
@@ -1468,6 +1515,7 @@ void
 ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, time_t at)
 {
+    time_t                     check;
     lc_stage_e                 old_stage;
     lc_status_e                old_status;
     ngx_http_linkcert_zone_t  *ctx;
@@ -1482,6 +1530,14 @@ ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
 
     if (ln->status == LC_STATUS_ISSUED) {
         ln->stage = LC_STAGE_ISSUED;
+
+        /* the periodic DNS check still comes, if sooner */
+
+        check = ngx_http_linkcert_reverify_time(ctx, ngx_time());
+
+        if (check < at) {
+            at = check;
+        }
 
         if (at > ln->not_after) {
             at = ln->not_after;

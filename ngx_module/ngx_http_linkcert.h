@@ -285,6 +285,7 @@ ngx_http_linkcert_fetch_t *ngx_http_linkcert_fetch(ngx_ssl_t *ssl,
     const char *method, const char *url, const char *accept,
     const char *content_type, const char *body, size_t body_len,
     ngx_http_linkcert_fetch_handler_pt handler, void *data, ngx_log_t *log);
+void ngx_http_linkcert_fetch_cancel_all(void);
 
 
 /* ngx_http_linkcert_verify.c */

@@ -26,6 +26,7 @@
 
 
 struct ngx_http_linkcert_fetch_s {
+    ngx_queue_t                         queue;     /* all live requests */
     ngx_peer_connection_t               peer;
     struct sockaddr_in6                 sockaddr;
     ngx_str_t                           name;
@@ -63,6 +64,10 @@ static void ngx_http_linkcert_fetch_read(ngx_event_t *rev);
 static void ngx_http_linkcert_fetch_fail(ngx_http_linkcert_fetch_t *f,
     const char *error);
 static void ngx_http_linkcert_fetch_done(ngx_event_t *ev);
+static void ngx_http_linkcert_fetch_free(ngx_http_linkcert_fetch_t *f);
+
+
+static ngx_queue_t  ngx_http_linkcert_fetches;
 
 
 ngx_http_linkcert_fetch_t *
@@ -84,6 +89,10 @@ ngx_http_linkcert_fetch(ngx_ssl_t *ssl, const char *method, const char *url,
     f->data = data;
     f->log = log;
     f->ssl = ssl;
+
+    if (ngx_http_linkcert_fetches.next == NULL) {
+        ngx_queue_init(&ngx_http_linkcert_fetches);
+    }
 
     f->done.handler = ngx_http_linkcert_fetch_done;
     f->done.data = f;
@@ -110,6 +119,8 @@ ngx_http_linkcert_fetch(ngx_ssl_t *ssl, const char *method, const char *url,
         ngx_free(f);
         return NULL;
     }
+
+    ngx_queue_insert_tail(&ngx_http_linkcert_fetches, &f->queue);
 
     if (ngx_strcmp(method, "HEAD") == 0) {
         lc_http_response_head(f->response);
@@ -489,6 +500,48 @@ ngx_http_linkcert_fetch_done(ngx_event_t *ev)
     ngx_http_linkcert_fetch_t *f = ev->data;
 
     f->handler(f->data, f->error ? NULL : f->response, f->error);
+
+    ngx_http_linkcert_fetch_free(f);
+}
+
+
+/*
+ * On worker exit, after c-ares is gone: every request still open is
+ * closed without calling its handler (nginx checks that a worker leaves
+ * no socket open).
+ */
+
+void
+ngx_http_linkcert_fetch_cancel_all(void)
+{
+    ngx_queue_t                *q;
+    ngx_http_linkcert_fetch_t  *f;
+
+    if (ngx_http_linkcert_fetches.next == NULL) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&ngx_http_linkcert_fetches)) {
+        q = ngx_queue_head(&ngx_http_linkcert_fetches);
+        f = ngx_queue_data(q, ngx_http_linkcert_fetch_t, queue);
+
+        if (f->peer.connection) {
+            ngx_http_linkcert_fetch_fail(f, "cancelled");
+        }
+
+        if (f->done.posted) {
+            ngx_delete_posted_event(&f->done);
+        }
+
+        ngx_http_linkcert_fetch_free(f);
+    }
+}
+
+
+static void
+ngx_http_linkcert_fetch_free(ngx_http_linkcert_fetch_t *f)
+{
+    ngx_queue_remove(&f->queue);
 
     free(f->request);
     lc_http_response_free(f->response);

@@ -1240,6 +1240,14 @@ ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
 {
     ngx_http_linkcert_unschedule(sh, ln);
 
+    /* whatever else is planned, an expiry is noticed when it happens */
+
+    if (ln->status == LC_STATUS_ISSUED
+        && at > (ngx_msec_t) ln->not_after * 1000)
+    {
+        at = (ngx_msec_t) ln->not_after * 1000;
+    }
+
     /* 0 means "not scheduled" */
     ln->due.key = at ? at : 1;
     ngx_rbtree_insert(&sh->due, &ln->due);
@@ -1334,7 +1342,9 @@ ngx_http_linkcert_schedule_issued(ngx_http_linkcert_zone_t *ctx,
     at = ngx_http_linkcert_renew_time(ctx, ln);
     check = ngx_http_linkcert_reverify_time(ctx, now);
 
-    if (check < at) {
+    /* a renewal time that passed without a renewal: the next check */
+
+    if (check < at || at <= now) {
         at = check;
     }
 

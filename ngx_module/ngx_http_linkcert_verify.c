@@ -108,8 +108,14 @@ ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&ngx_http_linkcert_poll_ev);
     }
 
-    ngx_http_linkcert_acme_exit_process();
+    /*
+     * c-ares first (its pending lookups end), then the HTTPS requests
+     * still open, then the ACME jobs, which hand their domains back.
+     */
+
     ngx_http_linkcert_dns_exit();
+    ngx_http_linkcert_fetch_cancel_all();
+    ngx_http_linkcert_acme_exit_process();
 
     ngx_http_linkcert_verify_conf = NULL;
 }

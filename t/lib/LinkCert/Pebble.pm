@@ -653,3 +653,174 @@ sub notices {
 }
 
 1;
+
+
+###########################################################################
+# a slow HTTP-01 path: a delaying TCP relay between Pebble's VA and nginx
+
+package LinkCert::Pebble::Delay;
+
+# Pebble's VA sleeps a random 0..PEBBLE_VA_SLEEPTIME-1 seconds per
+# validation; this relay makes an order slow by a known amount instead:
+#
+#   my $delay = LinkCert::Pebble::Delay->new($t);        # to $t->port(1)
+#   my $pebble = LinkCert::Pebble->new($t, http_port => $delay->port);
+#   $delay->set(4);                                      # seconds, any time
+#
+# Each connection is accepted at once, its request head is read and noted
+# (logs/delay.log in the test's prefix), then it waits the delay current at
+# that moment before the request is passed on to nginx (with "Connection:
+# close") and the answer relayed back.  A forked child per connection, so
+# Pebble's concurrent validations are delayed in parallel.  Stopped at the
+# end of the test.
+
+use Carp qw(croak);
+use IO::Socket::INET;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+
+my @DELAYS;
+
+sub new {
+    my ($class, $t, %opts) = @_;
+
+    my $self = bless {
+        t      => $t,
+        to     => $opts{to} // $t->port(1),
+        file   => $t->prefix . '/pebble-delay',
+        log    => $t->prefix . '/logs/delay.log',
+    }, $class;
+
+    $self->set($opts{delay} // 0);
+
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 64,
+                                  ReuseAddr => 1)
+        or croak "cannot listen on loopback: $!";
+    $self->{port} = $s->sockport;
+
+    my $parent = $$;
+    my $pid = fork // croak "fork: $!";
+
+    if ($pid == 0) {
+        LinkCert::Test::_die_with_parent($parent);
+        $SIG{CHLD} = 'IGNORE';
+        my $me = $$;
+        while (1) {
+            my $c = $s->accept or next;
+            my $h = fork;
+            if (defined $h && $h == 0) {
+                close $s;
+                LinkCert::Test::_die_with_parent($me);
+                eval { $self->_serve($c) };
+                POSIX::_exit(0);
+            }
+            close $c;
+        }
+        POSIX::_exit(0);
+    }
+
+    close $s;
+    $self->{pid} = $pid;
+    $self->{owner} = $$;
+    push @DELAYS, $self;
+
+    return $self;
+}
+
+sub port { $_[0]{port} }
+
+# The delay, in seconds, for the connections accepted from now on.
+sub set {
+    my ($self, $seconds) = @_;
+    LinkCert::Pebble::_write_file($self->{file}, "$seconds\n");
+    $self->{delay} = $seconds;
+    return $self;
+}
+
+# Requests seen so far: ({ at, host, path, delay }, ...), oldest first.
+sub requests {
+    my ($self) = @_;
+    my @r;
+    for (split /\n/, LinkCert::Pebble::_read_file($self->{log}) // '') {
+        my ($at, $delay, $host, $path) = split / /, $_, 4;
+        push @r, { at => $at, delay => $delay, host => $host, path => $path };
+    }
+    return @r;
+}
+
+# Waits (up to $timeout s, default 10) until a request for $host arrives;
+# returns it, or undef.
+sub wait_request {
+    my ($self, $host, $timeout) = @_;
+    my $deadline = time + ($timeout // 10);
+    while (1) {
+        my ($r) = grep { $_->{host} eq $host } $self->requests;
+        return $r if $r;
+        return undef if time > $deadline;
+        sleep 0.02;
+    }
+}
+
+sub _serve {
+    my ($self, $c) = @_;
+
+    my $head = '';
+    my $deadline = time + 10;
+    while ($head !~ /\r\n\r\n/ && time < $deadline) {
+        my $n = sysread($c, my $buf, 65536);
+        last unless $n;
+        $head .= $buf;
+    }
+    return unless $head =~ /\r\n\r\n/;
+
+    my ($path) = $head =~ m{^\S+ (\S+)};
+    my ($host) = $head =~ /^Host:[ \t]*([^\r\n]*)/mi;
+    $host = lc(($host // '-') =~ s/:\d+$//r);
+
+    my $delay = LinkCert::Pebble::_read_file($self->{file}) // 0;
+    $delay =~ s/\s+//g;
+
+    if (open my $fh, '>>', $self->{log}) {
+        printf $fh "%.3f %s %s %s\n", time, $delay, $host, $path // '-';
+        close $fh;
+    }
+
+    sleep $delay if $delay > 0;
+
+    my $up = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                   PeerPort => $self->{to}, Proto => 'tcp',
+                                   Timeout => 5)
+        or return;
+
+    $head =~ s/^Connection:[^\r\n]*\r\n//mig;
+    $head =~ s/\r\n\r\n/\r\nConnection: close\r\n\r\n/;
+    syswrite($up, $head);
+
+    while (1) {
+        my $n = sysread($up, my $buf, 65536);
+        last unless $n;
+        syswrite($c, $buf);
+    }
+
+    close $up;
+    close $c;
+}
+
+sub stop {
+    my ($self) = @_;
+    my $pid = delete $self->{pid} or return $self;
+    return $self if ($self->{owner} // 0) != $$;
+    local $?;
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
+    return $self;
+}
+
+sub DESTROY { $_[0]->stop if $_[0]{pid} }
+
+END { $_->stop for @DELAYS }
+
+package LinkCert::Pebble;
+
+1;

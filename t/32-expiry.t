@@ -1,0 +1,226 @@
+#!/usr/bin/perl
+
+# Expiry without a successor: a certificate imported through the store
+# that is valid for a few more seconds only.  Its renewal is due (it is
+# past renew_at of its lifetime) but cannot happen; when not_after
+# passes, within about 2 s the domain is unknown / failed with
+# last_error.type "expired", the notice is logged, and handshakes get the
+# fallback (never the expired certificate).
+#
+#   gone.customer.test     no DNS record: the renewal stops at the DNS check
+#   cadown.customer.test   DNS fine, the ACME server refuses connections
+#   acmeoff.customer.test  DNS fine, linkcert_acme_directory off
+#
+# With issuance off, the due renewal must not turn into DNS checks over and
+# over until the certificate expires.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+use IO::Socket::INET;
+use POSIX qw(strftime);
+use Time::HiRes qw(sleep time);
+
+my $t = LinkCert::Test->new;
+my $RFC3339 = LinkCert::Test::rfc3339_re();
+
+my $TARGET = 'edge.crm.test';
+my $GONE = 'gone.customer.test';
+my $CADOWN = 'cadown.customer.test';
+my $ACMEOFF = 'acmeoff.customer.test';
+my $FALLBACK = $t->fallback_fingerprint;
+
+$t->challtestsrv;
+$t->add_a($TARGET, ['127.0.0.1']);
+$t->set_cname($CADOWN, $TARGET);
+$t->set_cname($ACMEOFF, $TARGET);
+
+# a loopback port where nothing listens
+my $closed = do {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1);
+    my $p = $s->sockport;
+    close $s;
+    $p;
+};
+
+sub run_quiet {
+    my (@cmd) = @_;
+    my $out = `@cmd 2>&1`;
+    die "@cmd failed:\n$out" if $?;
+    return $out;
+}
+
+sub asn1_time { strftime('%y%m%d%H%M%SZ', gmtime $_[0]) }
+
+# A certificate of the harness's test CA for $name, valid from $from to $to
+# (Unix times); returns [fullchain, key] for store_domain(cert => ...).
+sub short_cert {
+    my ($name, $from, $to) = @_;
+    my $ca = $t->ca;
+    my $dir = $t->prefix . '/certs';
+    my $base = "$dir/short-$name";
+    run_quiet('openssl', 'genpkey', '-algorithm', 'EC',
+              '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', "$base.key");
+    run_quiet('openssl', 'req', '-new', '-config', "$dir/openssl.cnf",
+              '-key', "$base.key", '-subj', "/CN=$name", '-out', "$base.csr");
+    open my $fh, '>', "$base.ext" or die $!;
+    print $fh "basicConstraints = CA:FALSE\n",
+              "keyUsage = critical, digitalSignature, keyEncipherment\n",
+              "extendedKeyUsage = serverAuth\n",
+              "subjectAltName = DNS:$name\n";
+    close $fh;
+    run_quiet('openssl', 'ca', '-batch', '-config', "$dir/openssl.cnf",
+              '-in', "$base.csr", '-out', "$base.crt",
+              '-extfile', "$base.ext", '-notext', '-rand_serial',
+              '-startdate', asn1_time($from), '-enddate', asn1_time($to));
+    open my $out, '>', "$base.fullchain.pem" or die $!;
+    for my $f ("$base.crt", $ca) {
+        open my $in, '<', $f or die $!;
+        local $/;
+        print $out scalar <$in>;
+    }
+    close $out;
+    return [ "$base.fullchain.pem", "$base.key" ];
+}
+
+sub config {
+    my ($directory) = @_;
+    return $t->dns_config(workers => 2, log_level => 'info',
+        http => "    linkcert_acme_directory $directory;\n");
+}
+
+# Polls until $name is no longer issued, or $until; (json, when it changed).
+sub wait_expired {
+    my ($name, $until) = @_;
+    my $j;
+    while (1) {
+        $j = $t->status_of($name)->{json} // {};
+        return ($j, time) if ($j->{status} // '') ne 'issued';
+        return ($j, undef) if time > $until;
+        sleep 0.05;
+    }
+}
+
+sub dns_checks {
+    my $r = $t->http(GET => '/.well-known/ssl-status/metrics', key => 1);
+    my $n = 0;
+    $n += $1 while ($r->{body} // '') =~
+        /^linkcert_dns_checks_total\{result="\w+"\} (\d+)$/mg;
+    return $n;
+}
+
+sub expired_ok {
+    my ($name, $fp, $not_after, $j, $changed) = @_;
+
+    subtest "$name: expired" => sub {
+        ok(defined $changed, 'no longer issued after not_after')
+            or diag(explain $j);
+        cmp_ok(($changed // 9e9) - $not_after, '<=', 2.5,
+               sprintf('within about 2 s of not_after (%.1f s)',
+                       ($changed // 9e9) - $not_after));
+        cmp_ok($changed // 0, '>=', $not_after,
+               'not before not_after');
+        is($j->{status}, 'unknown', 'status unknown');
+        is($j->{stage}, 'failed', 'stage failed');
+        is($j->{last_error}{type}, 'expired', 'last_error.type expired')
+            or diag(explain $j->{last_error});
+        like($j->{last_error}{detail} // '', qr/\S/, 'with a detail');
+        like($j->{last_error}{at} // '', $RFC3339, 'last_error.at');
+        my $fps = join ' ', map { $t->handshake($name) // 'none' } 1 .. 6;
+        is($fps, join(' ', ($FALLBACK) x 6),
+           'six handshakes: the fallback, never the expired certificate');
+        my $pub = $t->http(GET => '/.well-known/ssl-status', host => $name);
+        is($pub->{json}{status}, 'unknown', 'public status unknown');
+        my $na = strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $not_after);
+        my @lines = grep { /\[notice\].*linkcert: "\Q$name\E" issued\/\w+ -> unknown\/failed: the certificate expired on \Q$na\E/ }
+                    split /\n/, $t->error_log;
+        is(scalar @lines, 1, 'the expiry is logged once')
+            or diag(join "\n", grep { /\Q$name\E/ } split /\n/, $t->error_log);
+    };
+}
+
+
+###########################################################################
+# 1. no DNS record; DNS fine but the CA is unreachable
+
+my $now = int(time);
+my $na1 = $now + 10;
+my $gone = short_cert($GONE, $now - 60, $na1);
+my $cadown = short_cert($CADOWN, $now - 60, $na1);
+$t->store_domain($GONE, cert => $gone);
+$t->store_domain($CADOWN, cert => $cadown);
+my $gone_fp = $t->fingerprint_of_file($gone->[0]);
+my $cadown_fp = $t->fingerprint_of_file($cadown->[0]);
+
+$t->write_config(config("https://localhost:$closed/dir"));
+$t->run;
+
+subtest 'before not_after' => sub {
+    cmp_ok(time, '<', $na1 - 4, 'there are still a few seconds left');
+    for ([ $GONE, $gone_fp ], [ $CADOWN, $cadown_fp ]) {
+        my ($name, $fp) = @$_;
+        my $j = $t->status_of($name)->{json} // {};
+        is($j->{status}, 'issued', "$name: issued");
+        is($t->handshake($name), $fp, "$name: its certificate is served");
+    }
+};
+
+# the renewal is due at once: each gets as far as it can
+my ($g) = $t->wait_status($GONE, sub { $_[0]{dns} }, 7);
+is($g->{last_error}{type}, 'dns_missing', "$GONE: the DNS check failed")
+    or diag(explain $g);
+is($g->{status}, 'issued', "$GONE: still issued meanwhile");
+
+my ($jg, $cg) = wait_expired($GONE, $na1 + 6);
+my ($jc, $cc) = wait_expired($CADOWN, $na1 + 6);
+expired_ok($GONE, $gone_fp, $na1, $jg, $cg);
+expired_ok($CADOWN, $cadown_fp, $na1, $jc, $cc);
+
+# a reload finds the expired files in the store: still not served
+$t->reload;
+subtest 'after a reload' => sub {
+    for my $name ($GONE, $CADOWN) {
+        my $j = $t->status_of($name)->{json} // {};
+        is($j->{status}, 'unknown', "$name: unknown");
+        is($t->handshake($name), $FALLBACK, "$name: the fallback");
+    }
+};
+
+$t->no_crash_ok;
+$t->stop;
+
+
+###########################################################################
+# 2. issuance off
+
+$now = int(time);
+my $na2 = $now + 10;
+my $off = short_cert($ACMEOFF, $now - 60, $na2);
+$t->store_domain($ACMEOFF, cert => $off);
+my $off_fp = $t->fingerprint_of_file($off->[0]);
+
+$t->write_config(config('off'));
+$t->run;
+
+is($t->handshake($ACMEOFF), $off_fp, "$ACMEOFF: served before not_after");
+my $checks0 = dns_checks();
+sleep 2;
+my $checks1 = dns_checks();
+cmp_ok($checks1 - $checks0, '<=', 1,
+       "no DNS check loop while the certificate lasts ("
+       . ($checks1 - $checks0) . " checks in 2 s)");
+
+my ($jo, $co) = wait_expired($ACMEOFF, $na2 + 6);
+expired_ok($ACMEOFF, $off_fp, $na2, $jo, $co);
+
+my $checks2 = dns_checks();
+cmp_ok($checks2, '<=', 3, "$checks2 DNS checks in all for one domain");
+
+$t->no_crash_ok;
+
+done_testing;

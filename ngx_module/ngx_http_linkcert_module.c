@@ -35,6 +35,9 @@ static void ngx_http_linkcert_zone_resized(ngx_conf_t *cf, ngx_str_t *name,
     size_t size);
 static char *ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_linkcert_read_secret(ngx_conf_t *cf,
+    const char *directive, ngx_str_t *file, u_char *buf, size_t size,
+    ngx_str_t *secret);
 static char *ngx_http_linkcert_cache_size(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static lc_verify_conf_t *ngx_http_linkcert_verify_conf(ngx_conf_t *cf,
@@ -552,12 +555,8 @@ ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_linkcert_main_conf_t *lmcf = conf;
 
-    u_char           *start, *end;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_str_t        *value;
-    ngx_file_info_t   fi;
-    u_char            buf[4096];
+    ngx_str_t  *value, secret;
+    u_char      buf[4096];
 
     if (lmcf->api_key_set) {
         return "is duplicate";
@@ -566,38 +565,67 @@ ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     lmcf->api_key_file = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &lmcf->api_key_file, 1) != NGX_OK) {
+    if (ngx_http_linkcert_read_secret(cf, "linkcert_api_key",
+                                      &lmcf->api_key_file, buf, sizeof(buf),
+                                      &secret)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    fd = ngx_open_file(lmcf->api_key_file.data, NGX_FILE_RDONLY,
-                       NGX_FILE_OPEN, 0);
+    SHA256(secret.data, secret.len, lmcf->api_key_hash);
+    ngx_explicit_memzero(buf, sizeof(buf));
+
+    lmcf->api_key_set = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A secret in a file of its own: leading and trailing whitespace (the
+ * final newline) is not part of it.  The caller wipes buf.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_read_secret(ngx_conf_t *cf, const char *directive,
+    ngx_str_t *file, u_char *buf, size_t size, ngx_str_t *secret)
+{
+    u_char           *start, *end;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_file_info_t   fi;
+
+    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"linkcert_api_key\": "
-                           ngx_open_file_n " \"%s\" failed",
-                           lmcf->api_key_file.data);
-        return NGX_CONF_ERROR;
+                           "\"%s\": " ngx_open_file_n " \"%s\" failed",
+                           directive, file->data);
+        return NGX_ERROR;
     }
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) >= (off_t) sizeof(buf))
+        || ngx_file_size(&fi) >= (off_t) size)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"linkcert_api_key\": \"%s\" is not a regular "
-                           "file under 4k", lmcf->api_key_file.data);
+                           "\"%s\": \"%s\" is not a regular file under %uz "
+                           "bytes", directive, file->data, size);
         (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
-    n = ngx_read_fd(fd, buf, sizeof(buf));
+    n = ngx_read_fd(fd, buf, size);
     (void) ngx_close_file(fd);
 
     if (n == -1) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"linkcert_api_key\": " ngx_read_fd_n
-                           " \"%s\" failed", lmcf->api_key_file.data);
-        return NGX_CONF_ERROR;
+                           "\"%s\": " ngx_read_fd_n " \"%s\" failed",
+                           directive, file->data);
+        return NGX_ERROR;
     }
 
     start = buf;
@@ -613,18 +641,14 @@ ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (start == end) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"linkcert_api_key\": \"%s\" is empty",
-                           lmcf->api_key_file.data);
-        ngx_explicit_memzero(buf, sizeof(buf));
-        return NGX_CONF_ERROR;
+                           "\"%s\": \"%s\" is empty", directive, file->data);
+        return NGX_ERROR;
     }
 
-    SHA256(start, end - start, lmcf->api_key_hash);
-    ngx_explicit_memzero(buf, sizeof(buf));
+    secret->data = start;
+    secret->len = end - start;
 
-    lmcf->api_key_set = 1;
-
-    return NGX_CONF_OK;
+    return NGX_OK;
 }
 
 
@@ -1040,11 +1064,8 @@ ngx_http_linkcert_acme_eab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_linkcert_main_conf_t *lmcf = conf;
 
-    u_char      *start, *end;
-    ssize_t      n;
-    ngx_fd_t     fd;
-    ngx_str_t   *value, file, src;
-    u_char       buf[1024];
+    ngx_str_t  *value, file, src;
+    u_char      buf[1024];
 
     if (lmcf->acme_eab_kid.data) {
         return "is duplicate";
@@ -1053,44 +1074,21 @@ ngx_http_linkcert_acme_eab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     file = value[2];
 
-    if (ngx_conf_full_name(cf->cycle, &file, 1) != NGX_OK) {
+    if (ngx_http_linkcert_read_secret(cf, "linkcert_acme_eab", &file, buf,
+                                      sizeof(buf), &src)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
-
-    fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"linkcert_acme_eab\": " ngx_open_file_n
-                           " \"%s\" failed", file.data);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_fd(fd, buf, sizeof(buf));
-    (void) ngx_close_file(fd);
-
-    start = buf;
-    end = buf + (n > 0 ? n : 0);
-
-    while (start < end && isspace(*start)) {
-        start++;
-    }
-
-    while (end > start && isspace(end[-1])) {
-        end--;
-    }
-
-    src.data = start;
-    src.len = end - start;
 
     lmcf->acme_eab_key.data = ngx_pnalloc(cf->pool,
                                           ngx_base64_decoded_length(src.len));
     if (lmcf->acme_eab_key.data == NULL) {
+        ngx_explicit_memzero(buf, sizeof(buf));
         return NGX_CONF_ERROR;
     }
 
-    if (src.len == 0
-        || ngx_decode_base64url(&lmcf->acme_eab_key, &src) != NGX_OK)
-    {
+    if (ngx_decode_base64url(&lmcf->acme_eab_key, &src) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"linkcert_acme_eab\": \"%s\" does not hold a "
                            "base64url HMAC key", file.data);

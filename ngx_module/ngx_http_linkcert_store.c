@@ -596,6 +596,8 @@ ngx_http_linkcert_store_remove(ngx_str_t *store, u_char *name, size_t len,
     ngx_log_t *log)
 {
     u_char     *p;
+    ngx_err_t   err;
+    ngx_uint_t  n;
     struct tm   tm;
     u_char      from[NGX_MAX_PATH], to[NGX_MAX_PATH];
 
@@ -609,21 +611,30 @@ ngx_http_linkcert_store_remove(ngx_str_t *store, u_char *name, size_t len,
 
     ngx_libc_gmtime(ngx_time(), &tm);
 
-    ngx_sprintf(p - 1, "/%*s.%4d%02d%02dT%02d%02d%02dZ%Z", len, name,
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec);
+    p = ngx_sprintf(p - 1, "/%*s.%4d%02d%02dT%02d%02d%02dZ", len, name,
+                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                    tm.tm_hour, tm.tm_min, tm.tm_sec);
+    *p = '\0';
 
     (void) ngx_http_linkcert_store_path(from, store, name, len, "");
 
-    if (rename((char *) from, (char *) to) == -1) {
+    /* removed twice within a second: the second copy gets a number */
 
-        if (ngx_errno == NGX_ENOENT) {
+    for (n = 1; rename((char *) from, (char *) to) == -1; n++) {
+        err = ngx_errno;
+
+        if (err == NGX_ENOENT) {
             return NGX_OK;
         }
 
-        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
-                      "linkcert: rename(\"%s\", \"%s\") failed", from, to);
-        return NGX_ERROR;
+        if ((err != NGX_EEXIST && err != ENOTEMPTY) || n == 100) {
+            ngx_log_error(NGX_LOG_ERR, log, err,
+                          "linkcert: rename(\"%s\", \"%s\") failed",
+                          from, to);
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(p, ".%ui%Z", n);
     }
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,

@@ -1423,7 +1423,10 @@ static void
 ngx_http_linkcert_expired(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, time_t now)
 {
-    char  at[32];
+    char        at[32];
+    lc_stage_e  old_stage;
+
+    old_stage = ln->stage;
 
     ngx_http_linkcert_unschedule(ctx->sh, ln);
     ngx_http_linkcert_set_status(ctx->sh, ln, LC_STATUS_UNKNOWN,
@@ -1439,7 +1442,7 @@ ngx_http_linkcert_expired(ngx_http_linkcert_zone_t *ctx,
     ngx_log_error(NGX_LOG_NOTICE, ctx->cycle->log, 0,
                   "linkcert: \"%*s\" issued/%s -> unknown/failed: the "
                   "certificate expired on %s", (size_t) ln->name_len,
-                  ln->name, lc_stage_name(ln->stage), at);
+                  ln->name, lc_stage_name(old_stage), at);
 }
 
 

@@ -141,6 +141,8 @@ sub expired_ok {
                     split /\n/, $t->error_log;
         is(scalar @lines, 1, 'the expiry is logged once')
             or diag(join "\n", grep { /\Q$name\E/ } split /\n/, $t->error_log);
+        like($lines[0] // '', qr{"\Q$name\E" issued/(?:issued|verifying|renewing) -> },
+             'the line starts from the stage the domain was in');
     };
 }
 

@@ -72,26 +72,23 @@ sub removed_dirs {
 my %files_before = %{ $t->snapshot("$store/domains/$DEL") };
 
 # Each new worker 0 registers the ACME account first; a reload or a stop
-# in the middle of that is 34-safety.t's business, not this file's.
-sub accounts_ready { scalar(() = $t->error_log =~ /linkcert: ACME account ready/g) }
-
-sub reload_settled {
-    my $n = accounts_ready();
-    $t->reload;
+# in the middle of that is 34-quit.t's business, not this file's: wait
+# until one of the current workers says the account is ready.
+sub account_settled {
+    my %live = map { $_ => 1 } $t->worker_pids;
     my $deadline = time + 5;
-    sleep 0.05 while accounts_ready() == $n && time < $deadline;
+    until (time > $deadline) {
+        my @ready = $t->error_log =~ /\] (\d+)#\d+: linkcert: ACME account ready/g;
+        return 1 if grep { $live{$_} } @ready;
+        sleep 0.05;
+    }
+    return 0;
 }
 
-sub restart_settled {
-    my $n = accounts_ready();
-    $t->stop;
-    $t->run;
-    my $deadline = time + 5;
-    sleep 0.05 while accounts_ready() == $n && time < $deadline;
-}
+sub reload_settled  { $t->reload; account_settled() }
+sub restart_settled { $t->stop; $t->run; account_settled() }
 
-my $deadline = time + 5;
-sleep 0.05 while accounts_ready() == 0 && time < $deadline;
+account_settled();
 
 
 ###########################################################################
@@ -264,6 +261,39 @@ subtest 'a domain deleted mid-order stays deleted' => sub {
     note('Pebble issued ' . ($pebble->issued_count - $issued_before)
          . ' certificate(s) for the abandoned order');
 };
+
+###########################################################################
+# deleted, added again and deleted again within the same second: the
+# second copy must not stay in domains/ (and come back at the next load)
+
+my $TWICE = 'twice.customer.test';
+$t->store_domain($TWICE);
+reload_settled();
+is(($t->status_of($TWICE)->{json} // {})->{status}, 'issued', "$TWICE issued");
+
+sleep 1.02 - (time - int(time));    # early in a second
+my $first_at = time;
+my $d1 = del($TWICE);
+my ($again_chain) = $t->store_domain($TWICE);
+$t->reload;
+my $d2 = del($TWICE);
+my $second_at = time;
+is($d1->{status}, 200, 'the first DELETE: 200');
+is($d2->{status}, 200, 'the second DELETE: 200') or diag($d2->{raw});
+
+SKIP: {
+    skip 'the two DELETEs were not within one second', 4
+        if int($first_at) != int($second_at);
+    my @dirs = removed_dirs($TWICE);
+    is(scalar @dirs, 2, 'two copies in removed/') or diag("@dirs");
+    ok(!-e "$store/domains/$TWICE", 'nothing left in domains/')
+        or diag(`ls -la $store/domains/$TWICE`);
+    reload_settled();
+    my $j = $t->status_of($TWICE)->{json} // {};
+    is($j->{stage}, 'none', 'it does not come back at the next reload')
+        or diag(explain $j);
+    is($t->handshake($TWICE), $FALLBACK, 'the fallback');
+}
 
 $t->no_crash_ok;
 my @alerts = $pebble->error_log_lines(qr/\[(?:alert|crit|emerg)\]/);

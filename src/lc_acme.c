@@ -30,7 +30,8 @@
 #define LC_ACME_AUTHZ_MAX        16     /* one name needs one */
 #define LC_ACME_WAIT_MIN         1      /* s, Retry-After clamped */
 #define LC_ACME_WAIT_MAX         60
-#define LC_ACME_BACKOFF_MAX      5      /* s, without Retry-After */
+#define LC_ACME_BACKOFF_FIRST    250    /* ms, without Retry-After: */
+#define LC_ACME_BACKOFF_MAX      5000   /* doubled up to this */
 #define LC_ACME_RETRY_AFTER_MAX  (86400 * 365)
 
 #define LC_ACME_URN              "urn:ietf:params:acme:error:"
@@ -73,7 +74,7 @@ struct lc_acme_s {
     time_t               now;           /* of the last lc_acme_next() */
     unsigned             delay_ms;      /* a WAIT to give first, or 0 */
     unsigned             polls;         /* in the current phase */
-    unsigned             backoff;       /* s, the next wait without
+    unsigned             backoff;       /* ms, the next wait without
                                            Retry-After */
     unsigned             bad_nonces;    /* in a row */
 
@@ -231,7 +232,7 @@ lc_acme_new(lc_acme_kind_e kind, lc_acme_account_t *acct,
     m->kind = kind;
     m->acct = acct;
     m->key_type = key_type;
-    m->backoff = LC_ACME_WAIT_MIN;
+    m->backoff = LC_ACME_BACKOFF_FIRST;
 
     if (acct == NULL || acct->key == NULL || acct->thumbprint[0] == '\0') {
         lc_acme_fail(m, "acme_config", 0, "the ACME account key is not set");
@@ -1443,8 +1444,8 @@ lc_acme_http_error(lc_acme_t *m, const lc_acme_response_t *res,
 
 
 /*
- * The object is still in progress: wait as the CA asks, or 1, 2, ... 5 s,
- * a bounded number of times.
+ * The object is still in progress: wait as the CA asks (1 to 60 s), or
+ * 0.25, 0.5, 1, 2, 4, 5, 5 ... s, a bounded number of times.
  */
 
 static void
@@ -1473,15 +1474,15 @@ lc_acme_poll(lc_acme_t *m, const lc_acme_response_t *res,
             secs = LC_ACME_WAIT_MAX;
         }
 
-    } else {
-        secs = m->backoff;
-
-        if (m->backoff < LC_ACME_BACKOFF_MAX) {
-            m->backoff++;
-        }
+        m->delay_ms = (unsigned) secs * 1000;
+        return;
     }
 
-    m->delay_ms = (unsigned) secs * 1000;
+    /* a fast CA is done within a fraction of a second: look soon */
+
+    m->delay_ms = m->backoff;
+    m->backoff = (m->backoff * 2 < LC_ACME_BACKOFF_MAX)
+                 ? m->backoff * 2 : LC_ACME_BACKOFF_MAX;
 }
 
 
@@ -1490,7 +1491,7 @@ lc_acme_goto(lc_acme_t *m, lc_acme_state_e state)
 {
     m->state = state;
     m->polls = 0;
-    m->backoff = LC_ACME_WAIT_MIN;
+    m->backoff = LC_ACME_BACKOFF_FIRST;
     m->delay_ms = 0;
 }
 

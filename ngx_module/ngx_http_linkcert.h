@@ -23,6 +23,20 @@
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
 #define NGX_HTTP_LINKCERT_LEASES        128
+#define NGX_HTTP_LINKCERT_HOLD_BUCKETS  8       /* the last one: +Inf */
+#define NGX_HTTP_LINKCERT_HOLD_LE       { 100, 250, 500, 1000, 2500, 5000, \
+                                          10000 }   /* ms */
+
+
+/* what an on-demand name met at the gates, counted for the metrics */
+typedef enum {
+    NGX_HTTP_LINKCERT_DEMAND_ADMITTED = 0,  /* a DNS check started */
+    NGX_HTTP_LINKCERT_DEMAND_NEGATIVE,      /* refused recently */
+    NGX_HTTP_LINKCERT_DEMAND_RATE,          /* too many new names now */
+    NGX_HTTP_LINKCERT_DEMAND_ASK,           /* linkcert_ask said no */
+    NGX_HTTP_LINKCERT_DEMAND_DNS,           /* does not point here */
+    NGX_HTTP_LINKCERT_DEMAND_N
+} ngx_http_linkcert_demand_e;
 
 
 /* counters for the metrics; atomics, updated outside the zone's lock */
@@ -31,8 +45,11 @@ typedef struct {
                                                       transient */
     ngx_atomic_t                   dns[3];         /* verified, failed,
                                                       transient */
-    ngx_atomic_t                   handshakes[2];  /* certificate,
-                                                      fallback */
+    ngx_atomic_t                   handshakes[3];  /* certificate,
+                                                      fallback, held */
+    ngx_atomic_t                   hold[NGX_HTTP_LINKCERT_HOLD_BUCKETS];
+    ngx_atomic_t                   hold_ms;        /* sum of holds */
+    ngx_atomic_t                   demand[NGX_HTTP_LINKCERT_DEMAND_N];
     ngx_atomic_t                   renewals;
     ngx_atomic_t                   last_renewal;   /* time */
 } ngx_http_linkcert_stats_t;
@@ -61,6 +78,7 @@ typedef struct {
     u_char                         busy;         /* a job holds it */
     u_char                         val_failures; /* in the hour below */
     u_char                         lease;        /* slot + 1, 0: none */
+    u_char                         candidate;    /* on demand, before DNS */
     time_t                         val_window;   /* first failed validation */
 
     uint64_t                       store_stamp;
@@ -81,6 +99,15 @@ typedef struct {
 } ngx_http_linkcert_node_t;
 
 
+/* a name refused by an on-demand gate: a hash of the name, and until when */
+typedef struct {
+    uint64_t                       hash;
+    time_t                         until;
+} ngx_http_linkcert_negative_t;
+
+#define NGX_HTTP_LINKCERT_NEGATIVE_SIZE  4096
+
+
 typedef struct {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
@@ -95,6 +122,13 @@ typedef struct {
 
     ngx_http_linkcert_stats_t      stats;
     ngx_uint_t                     count[3];     /* by lc_status_e */
+
+    /* on demand */
+    ngx_atomic_t                   changes;      /* a status changed */
+    ngx_uint_t                     candidates;   /* names in the DNS gate */
+    ngx_msec_t                     admit_tat;    /* rate of new names */
+    ngx_msec_t                     order_tat;    /* order budget */
+    ngx_http_linkcert_negative_t  *negative;     /* refused names */
     uint32_t                       scan;
     time_t                         full_logged;
 } ngx_http_linkcert_sh_t;
@@ -131,11 +165,21 @@ typedef struct {
     ngx_str_t                      acme_eab_key;    /* decoded HMAC key */
     ngx_uint_t                     key_type;        /* lc_acme_key_type_e */
     ngx_ssl_t                     *acme_ssl;        /* client context */
+
+    ngx_uint_t                     on_demand;       /* off, dns */
+    ngx_str_t                      ask;             /* URL, NUL-terminated */
+    ngx_msec_t                     hold;
+    ngx_uint_t                     order_rate;      /* per hour */
+    ngx_uint_t                     domain_limit;    /* per registered
+                                                       domain, 7 days */
+    time_t                         negative_ttl;
+    void                          *psl;             /* psl_ctx_t */
 } ngx_http_linkcert_main_conf_t;
 
 
 typedef struct {
     ngx_flag_t                     enable;
+    ngx_flag_t                     redirect_https;
 } ngx_http_linkcert_srv_conf_t;
 
 
@@ -195,6 +239,7 @@ ngx_http_linkcert_post_e ngx_http_linkcert_table_post(
 typedef struct {
     char                           name[LC_DOMAIN_MAX + 1];
     lc_stage_e                     stage;        /* verifying or ordering */
+    ngx_uint_t                     candidate;    /* on demand, not asked */
 } ngx_http_linkcert_due_t;
 
 ngx_uint_t ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone,
@@ -229,6 +274,21 @@ ngx_uint_t ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone);
 void ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
     ngx_uint_t *by_status, ngx_uint_t *expiring, time_t *earliest);
 ngx_http_linkcert_stats_t *ngx_http_linkcert_stats(ngx_shm_zone_t *shm_zone);
+
+/* what an SNI or Host name seen by a worker means for on-demand issuance */
+typedef enum {
+    NGX_HTTP_LINKCERT_NAME_SERVED = 0,     /* issued: nothing to do */
+    NGX_HTTP_LINKCERT_NAME_WAIT,           /* being verified or ordered */
+    NGX_HTTP_LINKCERT_NAME_NO              /* not now: refused, failed,
+                                              or waiting for later */
+} ngx_http_linkcert_name_e;
+
+ngx_http_linkcert_name_e ngx_http_linkcert_table_demand(
+    ngx_shm_zone_t *shm_zone, u_char *name, size_t len, ngx_uint_t admit);
+ngx_atomic_uint_t ngx_http_linkcert_table_changes(ngx_shm_zone_t *shm_zone);
+void ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, ngx_http_linkcert_demand_e why, time_t ttl,
+    const char *detail, ngx_log_t *log);
 
 ngx_int_t ngx_http_linkcert_challenge_set(ngx_shm_zone_t *shm_zone,
     const char *domain, const char *token, const char *key_authorization);
@@ -325,6 +385,13 @@ ngx_int_t ngx_http_linkcert_ssl_init(ngx_conf_t *cf,
     ngx_http_linkcert_main_conf_t *lmcf);
 ngx_int_t ngx_http_linkcert_ssl_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_ssl_exit_process(ngx_cycle_t *cycle);
+
+
+/* ngx_http_linkcert_hold.c */
+
+ngx_int_t ngx_http_linkcert_hold_init_module(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_linkcert_hold_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_hold_exit_process(ngx_cycle_t *cycle);
 
 
 /* ngx_http_linkcert_api.c */

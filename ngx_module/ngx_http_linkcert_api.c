@@ -60,6 +60,8 @@ static ngx_int_t ngx_http_linkcert_api_body(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len, const char *type);
 static ngx_int_t ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_plain(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_srv_conf_t *lscf);
 static ngx_int_t ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_api_fail_t *fail);
 static ngx_int_t ngx_http_linkcert_api_target(ngx_http_request_t *r,
@@ -113,22 +115,22 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
         return ngx_http_linkcert_acme_challenge(r, lmcf);
     }
 
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
+
     if (r->uri.len < ngx_http_linkcert_api_prefix.len
         || ngx_strncmp(r->uri.data, ngx_http_linkcert_api_prefix.data,
                        ngx_http_linkcert_api_prefix.len)
            != 0)
     {
-        return NGX_DECLINED;
+        return ngx_http_linkcert_plain(r, lmcf, lscf);
     }
 
     tail.data = r->uri.data + ngx_http_linkcert_api_prefix.len;
     tail.len = r->uri.len - ngx_http_linkcert_api_prefix.len;
 
     if (tail.len && tail.data[0] != '/') {
-        return NGX_DECLINED;
+        return ngx_http_linkcert_plain(r, lmcf, lscf);
     }
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
 
     /* the body is never used: a large one is refused, any other dropped */
 
@@ -506,12 +508,16 @@ ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
 {
     u_char                        *p, *start, *last;
     time_t                         earliest;
-    ngx_uint_t                     i, by_status[3], expiring;
+    ngx_uint_t                     i, n, by_status[3], expiring;
     ngx_http_linkcert_stats_t     *st;
     ngx_http_linkcert_api_fail_t   fail;
 
     static const char  *orders[] = { "issued", "failed", "transient" };
     static const char  *dns[] = { "verified", "failed", "transient" };
+    static const char  *demand[] = { "admitted", "refused_negative",
+                                     "refused_rate", "refused_ask",
+                                     "refused_dns" };
+    static ngx_msec_t   hold_le[] = NGX_HTTP_LINKCERT_HOLD_LE;
 
     if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK) {
         return ngx_http_linkcert_api_error(r, fail.status, fail.error,
@@ -571,10 +577,12 @@ ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
 
     p = ngx_slprintf(p, last,
             "# HELP linkcert_handshakes_total TLS handshakes on linkcert "
-            "servers, by the certificate presented.\n"
+            "servers, by the certificate presented; \"held\" counts those "
+            "that waited for an on-demand certificate first.\n"
             "# TYPE linkcert_handshakes_total counter\n"
             "linkcert_handshakes_total{outcome=\"certificate\"} %uA\n"
             "linkcert_handshakes_total{outcome=\"fallback\"} %uA\n"
+            "linkcert_handshakes_total{outcome=\"held\"} %uA\n"
             "# HELP linkcert_renewals_total Certificates renewed.\n"
             "# TYPE linkcert_renewals_total counter\n"
             "linkcert_renewals_total %uA\n"
@@ -582,8 +590,40 @@ ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
             "renewal succeeded (0: never).\n"
             "# TYPE linkcert_last_renewal_timestamp_seconds gauge\n"
             "linkcert_last_renewal_timestamp_seconds %uA\n",
-            st->handshakes[0], st->handshakes[1], st->renewals,
-            st->last_renewal);
+            st->handshakes[0], st->handshakes[1], st->handshakes[2],
+            st->renewals, st->last_renewal);
+
+    p = ngx_slprintf(p, last,
+            "# HELP linkcert_hold_seconds How long held handshakes "
+            "waited.\n"
+            "# TYPE linkcert_hold_seconds histogram\n");
+
+    for (i = 0, n = 0; i < NGX_HTTP_LINKCERT_HOLD_BUCKETS; i++) {
+        n += st->hold[i];
+
+        if (i < NGX_HTTP_LINKCERT_HOLD_BUCKETS - 1) {
+            p = ngx_slprintf(p, last,
+                             "linkcert_hold_seconds_bucket{le=\"%ui.%03ui\"} "
+                             "%ui\n", hold_le[i] / 1000, hold_le[i] % 1000, n);
+        } else {
+            p = ngx_slprintf(p, last,
+                             "linkcert_hold_seconds_bucket{le=\"+Inf\"} "
+                             "%ui\n", n);
+        }
+    }
+
+    p = ngx_slprintf(p, last,
+            "linkcert_hold_seconds_sum %uA.%03uA\n"
+            "linkcert_hold_seconds_count %ui\n"
+            "# HELP linkcert_on_demand_total Names seen on demand, by what "
+            "the gates did.\n"
+            "# TYPE linkcert_on_demand_total counter\n",
+            st->hold_ms / 1000, st->hold_ms % 1000, n);
+
+    for (i = 0; i < NGX_HTTP_LINKCERT_DEMAND_N; i++) {
+        p = ngx_slprintf(p, last, "linkcert_on_demand_total{result=\"%s\"} "
+                         "%uA\n", demand[i], st->demand[i]);
+    }
 
     return ngx_http_linkcert_api_body(r, NGX_HTTP_OK, start, p - start,
                                       "text/plain; version=0.0.4");
@@ -885,4 +925,73 @@ ngx_http_linkcert_api_header(ngx_http_request_t *r, ngx_str_t *key,
     h->value = *value;
 
     return NGX_OK;
+}
+
+
+/*
+ * Plain HTTP on a linkcert server: the click goes on to the locations,
+ * whatever the Host.  On demand, an unknown Host starts verification as
+ * an unknown SNI name does; with linkcert_redirect_https, an issued
+ * domain is sent to HTTPS (301, or 308 for methods other than GET and
+ * HEAD).
+ */
+
+static ngx_int_t
+ngx_http_linkcert_plain(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_srv_conf_t *lscf)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_table_elt_t           *location;
+    const char                *reason;
+    ngx_http_linkcert_name_e   state;
+    char                       name[LC_DOMAIN_MAX + 1];
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        return NGX_DECLINED;
+    }
+#endif
+
+    if ((!lmcf->on_demand && !lscf->redirect_https)
+        || r->headers_in.server.len == 0
+        || lc_domain_normalize((char *) r->headers_in.server.data,
+                               r->headers_in.server.len, name, &len,
+                               &reason)
+           != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    state = ngx_http_linkcert_table_demand(lmcf->shm_zone, (u_char *) name,
+                                           len, lmcf->on_demand);
+
+    if (state != NGX_HTTP_LINKCERT_NAME_SERVED || !lscf->redirect_https) {
+        return NGX_DECLINED;
+    }
+
+    location = ngx_list_push(&r->headers_out.headers);
+    if (location == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("https://") - 1 + len
+                             + r->unparsed_uri.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    location->hash = 1;
+    ngx_str_set(&location->key, "Location");
+    location->value.data = p;
+
+    p = ngx_cpymem(p, "https://", sizeof("https://") - 1);
+    p = ngx_cpymem(p, name, len);
+    p = ngx_cpymem(p, r->unparsed_uri.data, r->unparsed_uri.len);
+
+    location->value.len = p - location->value.data;
+    r->headers_out.location = location;
+
+    return (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
+           ? NGX_HTTP_MOVED_PERMANENTLY : NGX_HTTP_PERMANENT_REDIRECT;
 }

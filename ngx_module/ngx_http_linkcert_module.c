@@ -14,6 +14,8 @@
 
 #include <openssl/sha.h>
 
+#include <libpsl.h>
+
 #include "ngx_http_linkcert.h"
 
 
@@ -26,6 +28,10 @@ static void *ngx_http_linkcert_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_linkcert_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_linkcert_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_linkcert_on_demand_init(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+static void ngx_http_linkcert_psl_cleanup(void *data);
+static ngx_int_t ngx_http_linkcert_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_linkcert_init_process(ngx_cycle_t *cycle);
 static void ngx_http_linkcert_exit_process(ngx_cycle_t *cycle);
 
@@ -58,7 +64,9 @@ static char *ngx_http_linkcert_acme_eab(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_linkcert_acme_ssl(ngx_conf_t *cf,
     ngx_http_linkcert_main_conf_t *lmcf);
-static char *ngx_http_linkcert_renew_at(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_linkcert_suffixed(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_linkcert_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_linkcert_positive_sec(ngx_conf_t *cf, void *post,
     void *data);
@@ -72,6 +80,63 @@ static ngx_conf_enum_t  ngx_http_linkcert_key_types[] = {
     { ngx_string("ec256"), LC_ACME_KEY_EC256 },
     { ngx_string("rsa2048"), LC_ACME_KEY_RSA2048 },
     { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_linkcert_on_demand_modes[] = {
+    { ngx_string("off"), 0 },
+    { ngx_string("dns"), 1 },
+    { ngx_null_string, 0 }
+};
+
+
+/*
+ * One of nginx's own slots, whose errors are reported with the directive
+ * and the value.
+ */
+typedef struct {
+    char                        *(*set)(ngx_conf_t *cf,
+                                        ngx_command_t *cmd, void *conf);
+    void                          *post;
+} ngx_http_linkcert_slot_t;
+
+
+static ngx_http_linkcert_slot_t  ngx_http_linkcert_positive_sec_slot = {
+    ngx_conf_set_sec_slot, &ngx_http_linkcert_positive_sec_p
+};
+
+static ngx_http_linkcert_slot_t  ngx_http_linkcert_msec_slot = {
+    ngx_conf_set_msec_slot, NULL
+};
+
+static ngx_http_linkcert_slot_t  ngx_http_linkcert_num_slot = {
+    ngx_conf_set_num_slot, NULL
+};
+
+static ngx_http_linkcert_slot_t  ngx_http_linkcert_key_type_slot = {
+    ngx_conf_set_enum_slot, ngx_http_linkcert_key_types
+};
+
+static ngx_http_linkcert_slot_t  ngx_http_linkcert_on_demand_slot = {
+    ngx_conf_set_enum_slot, ngx_http_linkcert_on_demand_modes
+};
+
+
+typedef struct {
+    const char                    *suffix;
+    ngx_int_t                      min;
+    ngx_int_t                      max;
+    const char                    *expected;
+} ngx_http_linkcert_suffixed_t;
+
+
+static ngx_http_linkcert_suffixed_t  ngx_http_linkcert_percent = {
+    "%", 0, 99, "a percentage from 0% to 99%"
+};
+
+static ngx_http_linkcert_suffixed_t  ngx_http_linkcert_per_hour = {
+    "/h", 1, 3600000, "a number of orders per hour such as \"100/h\" "
+    "(1/h to 3600000/h)"
 };
 
 
@@ -170,24 +235,73 @@ static ngx_command_t  ngx_http_linkcert_commands[] = {
 
     { ngx_string("linkcert_renew_at"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_http_linkcert_renew_at,
+      ngx_http_linkcert_suffixed,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_linkcert_main_conf_t, renew_at),
+      &ngx_http_linkcert_percent },
 
     { ngx_string("linkcert_reverify_interval"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_sec_slot,
+      ngx_http_linkcert_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_linkcert_main_conf_t, reverify_interval),
-      &ngx_http_linkcert_positive_sec_p },
+      &ngx_http_linkcert_positive_sec_slot },
 
     { ngx_string("linkcert_key_type"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_linkcert_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_linkcert_main_conf_t, key_type),
-      &ngx_http_linkcert_key_types },
+      &ngx_http_linkcert_key_type_slot },
+
+    { ngx_string("linkcert_on_demand"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, on_demand),
+      &ngx_http_linkcert_on_demand_slot },
+
+    { ngx_string("linkcert_ask"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, ask),
+      NULL },
+
+    { ngx_string("linkcert_hold"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, hold),
+      &ngx_http_linkcert_msec_slot },
+
+    { ngx_string("linkcert_order_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_suffixed,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, order_rate),
+      &ngx_http_linkcert_per_hour },
+
+    { ngx_string("linkcert_registered_domain_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, domain_limit),
+      &ngx_http_linkcert_num_slot },
+
+    { ngx_string("linkcert_negative_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, negative_ttl),
+      &ngx_http_linkcert_positive_sec_slot },
+
+    { ngx_string("linkcert_redirect_https"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_srv_conf_t, redirect_https),
+      NULL },
 
       ngx_null_command
 };
@@ -214,7 +328,7 @@ ngx_module_t  ngx_http_linkcert_module = {
     ngx_http_linkcert_commands,            /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_linkcert_init_module,         /* init module */
     ngx_http_linkcert_init_process,        /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -250,6 +364,11 @@ ngx_http_linkcert_create_main_conf(ngx_conf_t *cf)
     lmcf->key_type = NGX_CONF_UNSET_UINT;
     lmcf->renew_at = NGX_CONF_UNSET_UINT;
     lmcf->reverify_interval = NGX_CONF_UNSET;
+    lmcf->on_demand = NGX_CONF_UNSET_UINT;
+    lmcf->hold = NGX_CONF_UNSET_MSEC;
+    lmcf->order_rate = NGX_CONF_UNSET_UINT;
+    lmcf->domain_limit = NGX_CONF_UNSET_UINT;
+    lmcf->negative_ttl = NGX_CONF_UNSET;
 
     return lmcf;
 }
@@ -266,6 +385,11 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(lmcf->key_type, LC_ACME_KEY_EC256);
     ngx_conf_init_uint_value(lmcf->renew_at, 67);
     ngx_conf_init_value(lmcf->reverify_interval, 86400);
+    ngx_conf_init_uint_value(lmcf->on_demand, 0);
+    ngx_conf_init_msec_value(lmcf->hold, 8000);
+    ngx_conf_init_uint_value(lmcf->order_rate, 100);
+    ngx_conf_init_uint_value(lmcf->domain_limit, 20);
+    ngx_conf_init_value(lmcf->negative_ttl, 600);
 
     if (lmcf->acme_directory.data == NULL) {
         ngx_str_set(&lmcf->acme_directory,
@@ -306,6 +430,7 @@ ngx_http_linkcert_create_srv_conf(ngx_conf_t *cf)
     }
 
     lscf->enable = NGX_CONF_UNSET;
+    lscf->redirect_https = NGX_CONF_UNSET;
 
     return lscf;
 }
@@ -320,6 +445,7 @@ ngx_http_linkcert_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_value(conf->redirect_https, prev->redirect_https, 0);
 
     if (conf->enable) {
         lmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -380,7 +506,8 @@ ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
     lmcf->store.data = p;
 
     if (ngx_http_linkcert_ssl_init(cf, lmcf) != NGX_OK
-        || ngx_http_linkcert_acme_ssl(cf, lmcf) != NGX_OK)
+        || ngx_http_linkcert_acme_ssl(cf, lmcf) != NGX_OK
+        || ngx_http_linkcert_on_demand_init(cf, lmcf) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -398,10 +525,102 @@ ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
 }
 
 
+/*
+ * On demand needs a way to verify (targets) and to issue (ACME); the
+ * Public Suffix List is loaded here, in the master, for the
+ * registered-domain limit.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_on_demand_init(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    int                  https;
+    unsigned             port;
+    const char          *path;
+    ngx_pool_cleanup_t  *cln;
+    char                 host[256];
+
+    if (lmcf->ask.len) {
+        if (lc_http_url((char *) lmcf->ask.data, &https, host, sizeof(host),
+                        &port, &path)
+            != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"linkcert_ask\" URL \"%V\": an "
+                               "http:// or https:// URL is expected",
+                               &lmcf->ask);
+            return NGX_ERROR;
+        }
+    }
+
+    if (!lmcf->on_demand) {
+        return NGX_OK;
+    }
+
+    if (lmcf->verify == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_on_demand dns\" requires "
+                           "\"linkcert_cname_target\" or "
+                           "\"linkcert_target_address\"");
+        return NGX_ERROR;
+    }
+
+    if (lmcf->acme_directory.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_on_demand dns\" cannot be used with "
+                           "\"linkcert_acme_directory off\"");
+        return NGX_ERROR;
+    }
+
+    lmcf->psl = psl_latest(NULL);
+
+    if (lmcf->psl == NULL) {
+        lmcf->psl = (void *) psl_builtin();
+
+        if (lmcf->psl == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"linkcert_on_demand dns\": no Public "
+                               "Suffix List found (Debian: apt-get install "
+                               "publicsuffix)");
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_linkcert_psl_cleanup;
+    cln->data = lmcf->psl;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_linkcert_psl_cleanup(void *data)
+{
+    psl_free(data);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_init_module(ngx_cycle_t *cycle)
+{
+    return ngx_http_linkcert_hold_init_module(cycle);
+}
+
+
 static ngx_int_t
 ngx_http_linkcert_init_process(ngx_cycle_t *cycle)
 {
-    if (ngx_http_linkcert_ssl_init_process(cycle) != NGX_OK) {
+    if (ngx_http_linkcert_ssl_init_process(cycle) != NGX_OK
+        || ngx_http_linkcert_hold_init_process(cycle) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -413,6 +632,7 @@ static void
 ngx_http_linkcert_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_linkcert_verify_exit_process(cycle);
+    ngx_http_linkcert_hold_exit_process(cycle);
     ngx_http_linkcert_ssl_exit_process(cycle);
 }
 
@@ -1104,42 +1324,6 @@ ngx_http_linkcert_acme_eab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* linkcert_renew_at 67%; 0% renews at the next check */
-
-static char *
-ngx_http_linkcert_renew_at(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_linkcert_main_conf_t *lmcf = conf;
-
-    ngx_int_t   n;
-    ngx_str_t  *value;
-
-    if (lmcf->renew_at != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    n = NGX_ERROR;
-
-    if (value[1].len > 1 && value[1].data[value[1].len - 1] == '%') {
-        n = ngx_atoi(value[1].data, value[1].len - 1);
-    }
-
-    if (n == NGX_ERROR || n > 99) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"linkcert_renew_at\", "
-                           "expected a percentage from 0%% to 99%%",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    lmcf->renew_at = n;
-
-    return NGX_CONF_OK;
-}
-
-
 static char *
 ngx_http_linkcert_positive_sec(ngx_conf_t *cf, void *post, void *data)
 {
@@ -1150,4 +1334,81 @@ ngx_http_linkcert_positive_sec(ngx_conf_t *cf, void *post, void *data)
     }
 
     return NGX_CONF_OK;
+}
+
+
+
+/*
+ * A number with its unit: "linkcert_renew_at 67%" (0% renews at the next
+ * check), "linkcert_order_rate 100/h".
+ */
+
+static char *
+ngx_http_linkcert_suffixed(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_linkcert_suffixed_t  *sf = cmd->post;
+
+    size_t       len;
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_uint_t  *np;
+
+    np = (ngx_uint_t *) ((char *) conf + cmd->offset);
+
+    if (*np != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    len = ngx_strlen(sf->suffix);
+    n = NGX_ERROR;
+
+    if (value[1].len > len
+        && ngx_strcmp(value[1].data + value[1].len - len, sf->suffix) == 0)
+    {
+        n = ngx_atoi(value[1].data, value[1].len - len);
+    }
+
+    if (n == NGX_ERROR || n < sf->min || n > sf->max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\", expected %s",
+                           &value[1], &cmd->name, sf->expected);
+        return NGX_CONF_ERROR;
+    }
+
+    *np = n;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_linkcert_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_linkcert_slot_t  *slot = cmd->post;
+
+    char           *rv;
+    ngx_str_t      *value;
+    ngx_command_t   inner;
+
+    inner = *cmd;
+    inner.post = slot->post;
+
+    rv = slot->set(cf, &inner, conf);
+
+    if (rv == NGX_CONF_OK
+        || (rv != NGX_CONF_ERROR && ngx_strcmp(rv, "is duplicate") == 0))
+    {
+        return rv;
+    }
+
+    value = cf->args->elts;
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\"%s%s",
+                       &value[1], &cmd->name,
+                       (rv == NGX_CONF_ERROR) ? "" : ": ",
+                       (rv == NGX_CONF_ERROR) ? "" : rv);
+
+    return NGX_CONF_ERROR;
 }

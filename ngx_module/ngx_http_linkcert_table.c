@@ -12,6 +12,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <libpsl.h>
+
 #include "ngx_http_linkcert.h"
 
 
@@ -57,6 +59,32 @@ static ngx_http_linkcert_node_t *ngx_http_linkcert_job_end(
     lc_status_e *old_status, lc_stage_e *old_stage);
 static ngx_msec_t ngx_http_linkcert_now_ms(void);
 static time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
+static ngx_http_linkcert_name_e ngx_http_linkcert_name_state(
+    ngx_http_linkcert_node_t *ln, time_t now);
+static void ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t ttl);
+static uint64_t ngx_http_linkcert_hash(u_char *name, size_t len);
+static ngx_int_t ngx_http_linkcert_negative(ngx_http_linkcert_sh_t *sh,
+    uint64_t hash, time_t now, time_t until);
+static ngx_msec_t ngx_http_linkcert_rate(ngx_msec_t *tat, ngx_msec_t now,
+    ngx_msec_t interval, ngx_uint_t burst);
+static ngx_int_t ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now);
+static ngx_uint_t ngx_http_linkcert_registered(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, const char *domain, time_t since,
+    time_t *first);
+
+
+/*
+ * On demand: at most 10 new names a second (20 at once) start the DNS
+ * gate, and at most 64 are in it at a time, so that a flood of random
+ * names costs a bounded number of DNS queries.
+ */
+
+#define NGX_HTTP_LINKCERT_ADMIT_INTERVAL  100      /* ms */
+#define NGX_HTTP_LINKCERT_ADMIT_BURST     20
+#define NGX_HTTP_LINKCERT_CANDIDATES_MAX  64
+#define NGX_HTTP_LINKCERT_DOMAIN_WINDOW   (7 * 86400)
 
 
 ngx_int_t
@@ -122,6 +150,18 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     if (!lmcf->enabled) {
         return NGX_OK;
+    }
+
+    if (lmcf->on_demand && ctx->sh->negative == NULL) {
+        ctx->sh->negative = ngx_slab_calloc(ctx->shpool,
+                                  NGX_HTTP_LINKCERT_NEGATIVE_SIZE
+                                  * sizeof(ngx_http_linkcert_negative_t));
+        if (ctx->sh->negative == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "linkcert_zone \"%V\" is too small for the "
+                          "on-demand negative cache", &shm_zone->shm.name);
+            return NGX_ERROR;
+        }
     }
 
     if (ngx_http_linkcert_store_prepare(ctx->cycle, &lmcf->store,
@@ -472,6 +512,13 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
         rc = (ln->status == LC_STATUS_ISSUED)
              ? NGX_HTTP_LINKCERT_POST_RECHECK : NGX_HTTP_LINKCERT_POST_STARTED;
 
+        /* asked for by the CRM: kept whatever the DNS says, as any other */
+
+        if (ln->candidate) {
+            ln->candidate = 0;
+            sh->candidates--;
+        }
+
         if (ln->status != LC_STATUS_ISSUED) {
             ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
                                          LC_STAGE_VERIFYING);
@@ -551,6 +598,14 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
                 continue;
             }
 
+            /* new orders keep within the budgets (renewals are exempt) */
+
+            if (ln->stage == LC_STAGE_ORDERING
+                && ngx_http_linkcert_budget(ctx, ln, now) != NGX_OK)
+            {
+                continue;
+            }
+
             orders--;
         }
 
@@ -571,6 +626,7 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
         ngx_memcpy(due[n].name, ln->name, ln->name_len);
         due[n].name[ln->name_len] = '\0';
         due[n].stage = ln->stage;
+        due[n].candidate = ln->candidate;
         n++;
     }
 
@@ -635,6 +691,37 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
     }
 
     issued = (ln->status == LC_STATUS_ISSUED);
+
+    /* an on-demand name that does not point here leaves the table */
+
+    if (ln->candidate) {
+
+        if (v->state != LC_VERIFY_VERIFIED) {
+            (void) ngx_atomic_fetch_add(&sh->stats.dns[
+                (v->state == LC_VERIFY_TRANSIENT) ? 2 : 1], 1);
+            (void) ngx_atomic_fetch_add(
+                &sh->stats.demand[NGX_HTTP_LINKCERT_DEMAND_DNS], 1);
+
+            delay = ((ngx_http_linkcert_main_conf_t *) ctx->conf)
+                        ->negative_ttl;
+
+            if (v->state == LC_VERIFY_TRANSIENT && delay > 60) {
+                delay = 60;
+            }
+
+            ngx_log_error(NGX_LOG_INFO, log, 0,
+                          "linkcert: \"%s\" refused on demand, not tried "
+                          "again for %T s: %s", v->domain, delay,
+                          v->error.detail);
+
+            ngx_http_linkcert_refuse(ctx, ln, delay);
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            return;
+        }
+
+        ln->candidate = 0;
+        sh->candidates--;
+    }
 
     /* the previous "dns" object is replaced, or dropped if memory is short */
 
@@ -1191,6 +1278,8 @@ ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
 
     ln->status = status;
     ln->stage = stage;
+
+    sh->changes++;
 }
 
 
@@ -1620,6 +1709,11 @@ ngx_http_linkcert_delete(ngx_http_linkcert_zone_t *ctx,
     ngx_rbtree_delete(&ctx->sh->rbtree, &ln->node);
 
     ctx->sh->count[ln->status]--;
+    ctx->sh->changes++;
+
+    if (ln->candidate) {
+        ctx->sh->candidates--;
+    }
 
     if (ln->dns) {
         ngx_slab_free_locked(ctx->shpool, ln->dns);
@@ -1797,4 +1891,384 @@ ngx_http_linkcert_job_end(ngx_http_linkcert_zone_t *ctx, u_char *name,
     ln->updated_at = ngx_time();
 
     return ln;
+}
+
+
+/*
+ * On demand: what a name seen in SNI or in a plain-HTTP Host means.  With
+ * admit, a name the table does not know passes the negative cache and the
+ * admission rate, and enters the table as a candidate: pending while it
+ * is verified, removed again if a gate refuses it.
+ */
+
+ngx_http_linkcert_name_e
+ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, ngx_uint_t admit)
+{
+    time_t                      now;
+    uint64_t                    hash;
+    ngx_msec_t                  now_ms;
+    ngx_http_linkcert_sh_t     *sh;
+    ngx_http_linkcert_zone_t   *ctx;
+    ngx_http_linkcert_node_t   *ln;
+    ngx_http_linkcert_name_e    rc;
+    ngx_http_linkcert_demand_e  why;
+
+    ctx = shm_zone->data;
+    sh = ctx->sh;
+    now = ngx_time();
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ln = ngx_http_linkcert_lookup(sh, name, len);
+
+    if (ln) {
+        rc = ngx_http_linkcert_name_state(ln, now);
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return rc;
+    }
+
+    if (!admit || sh->negative == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_HTTP_LINKCERT_NAME_NO;
+    }
+
+    hash = ngx_http_linkcert_hash(name, len);
+    now_ms = ngx_http_linkcert_now_ms();
+
+    if (ngx_http_linkcert_negative(sh, hash, now, 0) == NGX_OK) {
+        why = NGX_HTTP_LINKCERT_DEMAND_NEGATIVE;
+
+    } else if (sh->candidates >= NGX_HTTP_LINKCERT_CANDIDATES_MAX
+               || ngx_http_linkcert_rate(&sh->admit_tat, now_ms,
+                                         NGX_HTTP_LINKCERT_ADMIT_INTERVAL,
+                                         NGX_HTTP_LINKCERT_ADMIT_BURST))
+    {
+        why = NGX_HTTP_LINKCERT_DEMAND_RATE;
+
+    } else {
+        ln = ngx_http_linkcert_create(ctx, name, len);
+        why = NGX_HTTP_LINKCERT_DEMAND_RATE;
+    }
+
+    if (ln == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        (void) ngx_atomic_fetch_add(&sh->stats.demand[why], 1);
+        return NGX_HTTP_LINKCERT_NAME_NO;
+    }
+
+    ln->candidate = 1;
+    sh->candidates++;
+
+    ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
+                                 LC_STAGE_VERIFYING);
+    ln->updated_at = now;
+    ln->next_attempt_at = now;
+    ngx_http_linkcert_schedule(sh, ln, now_ms);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    (void) ngx_atomic_fetch_add(
+                    &sh->stats.demand[NGX_HTTP_LINKCERT_DEMAND_ADMITTED], 1);
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "linkcert: \"%*s\" unknown/none -> pending/verifying: "
+                  "first seen, verified on demand", len, name);
+
+    return NGX_HTTP_LINKCERT_NAME_WAIT;
+}
+
+
+/* polled by held connections: has any status changed */
+
+ngx_atomic_uint_t
+ngx_http_linkcert_table_changes(ngx_shm_zone_t *shm_zone)
+{
+    ngx_http_linkcert_zone_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    return ctx->sh->changes;
+}
+
+
+/* a gate of worker 0 (linkcert_ask) refused a candidate */
+
+void
+ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, ngx_http_linkcert_demand_e why, time_t ttl,
+    const char *detail, ngx_log_t *log)
+{
+    lc_stage_e                 old_stage;
+    lc_status_e                old_status;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+
+    ln = ngx_http_linkcert_job_end(ctx, name, len, &old_status, &old_stage);
+    if (ln == NULL) {
+        return;
+    }
+
+    if (ln->candidate) {
+        ngx_http_linkcert_refuse(ctx, ln, ttl);
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    (void) ngx_atomic_fetch_add(&ctx->sh->stats.demand[why], 1);
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "linkcert: \"%*s\" refused on demand, not tried again "
+                  "for %T s: %s", len, name, ttl, detail);
+}
+
+
+static ngx_http_linkcert_name_e
+ngx_http_linkcert_name_state(ngx_http_linkcert_node_t *ln, time_t now)
+{
+    if (ln->status == LC_STATUS_ISSUED) {
+        return (now >= ln->not_before && now < ln->not_after)
+               ? NGX_HTTP_LINKCERT_NAME_SERVED : NGX_HTTP_LINKCERT_NAME_NO;
+    }
+
+    /* worth waiting for: being verified or ordered now, not later */
+
+    if (ln->status == LC_STATUS_PENDING && ln->next_attempt_at <= now) {
+        return NGX_HTTP_LINKCERT_NAME_WAIT;
+    }
+
+    return NGX_HTTP_LINKCERT_NAME_NO;
+}
+
+
+/* the table is locked; the candidate is remembered as refused and goes */
+
+static void
+ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t ttl)
+{
+    (void) ngx_http_linkcert_negative(ctx->sh,
+                                      ngx_http_linkcert_hash(ln->name,
+                                                             ln->name_len),
+                                      ngx_time(), ngx_time() + ttl);
+
+    ngx_http_linkcert_delete(ctx, ln);
+}
+
+
+/* FNV-1a, 64 bits: the negative cache keeps hashes, not names */
+
+static uint64_t
+ngx_http_linkcert_hash(u_char *name, size_t len)
+{
+    size_t    i;
+    uint64_t  h;
+
+    h = 0xcbf29ce484222325ULL;
+
+    for (i = 0; i < len; i++) {
+        h ^= name[i];
+        h *= 0x100000001b3ULL;
+    }
+
+    return h;
+}
+
+
+/*
+ * The negative cache: a fixed table, 4 slots probed per hash.  With
+ * until == 0, looks the hash up (NGX_OK: refused until later); otherwise
+ * remembers it until then, in its own slot, a free one, or the one that
+ * ends first.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_negative(ngx_http_linkcert_sh_t *sh, uint64_t hash,
+    time_t now, time_t until)
+{
+    ngx_uint_t                     i, slot;
+    ngx_http_linkcert_negative_t  *e, *victim;
+
+    if (sh->negative == NULL) {
+        return NGX_DECLINED;
+    }
+
+    victim = NULL;
+
+    for (i = 0; i < 4; i++) {
+        slot = (ngx_uint_t) (hash + i) & (NGX_HTTP_LINKCERT_NEGATIVE_SIZE - 1);
+        e = &sh->negative[slot];
+
+        if (e->hash == hash && e->until > now) {
+            if (until) {
+                e->until = until;
+            }
+
+            return NGX_OK;
+        }
+
+        if (victim == NULL || e->until < victim->until) {
+            victim = e;
+        }
+    }
+
+    if (until) {
+        victim->hash = hash;
+        victim->until = until;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A rate with a burst, as a theoretical arrival time (GCRA): 0 takes one,
+ * otherwise the milliseconds to wait for the next.
+ */
+
+static ngx_msec_t
+ngx_http_linkcert_rate(ngx_msec_t *tat, ngx_msec_t now, ngx_msec_t interval,
+    ngx_uint_t burst)
+{
+    ngx_msec_t  t, allowance;
+
+    t = (*tat > now) ? *tat : now;
+    allowance = (burst - 1) * interval;
+
+    if (t - now > allowance) {
+        return t - now - allowance;
+    }
+
+    *tat = t + interval;
+
+    return 0;
+}
+
+
+/*
+ * On demand, a new order first meets the registered-domain limit, then
+ * the order budget.  Either one keeps the domain pending with its reason
+ * until the time it can go on.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now)
+{
+    time_t                          at, first;
+    ngx_uint_t                      n;
+    ngx_msec_t                      wait;
+    const char                     *domain;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ctx->conf;
+
+    if (!lmcf->on_demand) {
+        return NGX_OK;
+    }
+
+    at = 0;
+
+    if (lmcf->domain_limit) {
+        domain = psl_registrable_domain(lmcf->psl, (char *) ln->name);
+
+        if (domain == NULL) {
+            domain = (char *) ln->name;
+        }
+
+        n = ngx_http_linkcert_registered(ctx, ln, domain,
+                                         now - NGX_HTTP_LINKCERT_DOMAIN_WINDOW,
+                                         &first);
+
+        if (n >= lmcf->domain_limit) {
+            at = first ? first + NGX_HTTP_LINKCERT_DOMAIN_WINDOW : now + 3600;
+            lc_error_set(&ln->error, "registered_domain_limit",
+                         "%lu certificates for %s within 7 days "
+                         "(linkcert_registered_domain_limit %lu)",
+                         (unsigned long) n, domain,
+                         (unsigned long) lmcf->domain_limit);
+        }
+    }
+
+    if (at == 0) {
+        wait = ngx_http_linkcert_rate(&ctx->sh->order_tat,
+                                      ngx_http_linkcert_now_ms(),
+                                      3600000 / lmcf->order_rate,
+                                      lmcf->order_rate);
+        if (wait == 0) {
+            return NGX_OK;
+        }
+
+        at = now + (time_t) (wait + 999) / 1000;
+        lc_error_set(&ln->error, "order_budget",
+                     "the budget of %lu new orders per hour is spent "
+                     "(linkcert_order_rate)",
+                     (unsigned long) lmcf->order_rate);
+    }
+
+    ln->error_at = now;
+    ln->next_attempt_at = at;
+    ngx_http_linkcert_schedule(ctx->sh, ln, (ngx_msec_t) at * 1000);
+    ctx->sh->changes++;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Certificates of a registered domain within the window: issued ones
+ * whose validity began since then, and orders running now.  *first is
+ * the earliest of those beginnings (0: none).
+ */
+
+static ngx_uint_t
+ngx_http_linkcert_registered(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, const char *domain, time_t since,
+    time_t *first)
+{
+    size_t                     len;
+    ngx_uint_t                 n;
+    ngx_rbtree_node_t         *node;
+    ngx_http_linkcert_sh_t    *sh;
+    ngx_http_linkcert_node_t  *cur;
+
+    sh = ctx->sh;
+    len = ngx_strlen(domain);
+    n = 0;
+    *first = 0;
+
+    if (sh->rbtree.root == sh->rbtree.sentinel) {
+        return 0;
+    }
+
+    for (node = ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
+         node;
+         node = ngx_rbtree_next(&sh->rbtree, node))
+    {
+        cur = (ngx_http_linkcert_node_t *) node;
+
+        if (cur == ln
+            || cur->name_len < len
+            || ngx_strcmp(cur->name + cur->name_len - len, domain) != 0
+            || (cur->name_len > len
+                && cur->name[cur->name_len - len - 1] != '.'))
+        {
+            continue;
+        }
+
+        if (cur->status == LC_STATUS_ISSUED && cur->not_before >= since) {
+            n++;
+
+            if (*first == 0 || cur->not_before < *first) {
+                *first = cur->not_before;
+            }
+
+        } else if (cur->busy && cur->stage == LC_STAGE_ORDERING) {
+            n++;
+        }
+    }
+
+    return n;
 }

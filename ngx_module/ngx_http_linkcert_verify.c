@@ -22,7 +22,9 @@
 
 #define NGX_HTTP_LINKCERT_POLL       100        /* ms */
 #define NGX_HTTP_LINKCERT_JOBS_MAX   64
+#define NGX_HTTP_LINKCERT_POLL_FAST  25         /* ms, on demand */
 #define NGX_HTTP_LINKCERT_LEASE      300000     /* ms */
+#define NGX_HTTP_LINKCERT_ASK_TIMEOUT  5000     /* ms */
 
 
 typedef struct {
@@ -34,8 +36,25 @@ typedef struct {
 } ngx_http_linkcert_job_t;
 
 
+/* a linkcert_ask request for an on-demand name */
+typedef struct {
+    ngx_queue_t                     queue;
+    ngx_event_t                     timer;
+    ngx_uint_t                      decided;
+    char                            name[LC_DOMAIN_MAX + 1];
+} ngx_http_linkcert_ask_t;
+
+
 static void ngx_http_linkcert_verify_poll(ngx_event_t *ev);
+static ngx_int_t ngx_http_linkcert_verify_start(const char *name,
+    ngx_log_t *log);
 static void ngx_http_linkcert_verify_step(ngx_http_linkcert_job_t *job);
+static ngx_int_t ngx_http_linkcert_ask(const char *name, ngx_log_t *log);
+static void ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
+    const char *error);
+static void ngx_http_linkcert_ask_timeout(ngx_event_t *ev);
+static void ngx_http_linkcert_ask_refuse(ngx_http_linkcert_ask_t *ask,
+    ngx_uint_t answered, const char *detail);
 static void ngx_http_linkcert_verify_answer(void *arg, int status,
     int timeouts, unsigned char *abuf, int alen);
 static void ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job);
@@ -44,6 +63,8 @@ static void ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job);
 static ngx_event_t                     ngx_http_linkcert_poll_ev;
 static ngx_connection_t                ngx_http_linkcert_dumb;
 static ngx_queue_t                     ngx_http_linkcert_jobs;
+static ngx_queue_t                     ngx_http_linkcert_asks;
+static ngx_msec_t                      ngx_http_linkcert_poll;
 static ngx_uint_t                      ngx_http_linkcert_njobs;
 static ngx_uint_t                      ngx_http_linkcert_polls;
 static ngx_http_linkcert_main_conf_t  *ngx_http_linkcert_verify_conf;
@@ -75,8 +96,14 @@ ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_queue_init(&ngx_http_linkcert_jobs);
+    ngx_queue_init(&ngx_http_linkcert_asks);
     ngx_http_linkcert_njobs = 0;
     ngx_http_linkcert_verify_conf = lmcf;
+
+    /* a held handshake waits for this poll: on demand, it is frequent */
+
+    ngx_http_linkcert_poll = lmcf->on_demand ? NGX_HTTP_LINKCERT_POLL_FAST
+                                             : NGX_HTTP_LINKCERT_POLL;
 
     /* nginx's debug log reads a timer's data as a connection */
     ngx_http_linkcert_dumb.fd = (ngx_socket_t) -1;
@@ -86,7 +113,7 @@ ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
     ngx_http_linkcert_poll_ev.log = cycle->log;
     ngx_http_linkcert_poll_ev.cancelable = 1;
 
-    ngx_add_timer(&ngx_http_linkcert_poll_ev, NGX_HTTP_LINKCERT_POLL);
+    ngx_add_timer(&ngx_http_linkcert_poll_ev, ngx_http_linkcert_poll);
 
     return NGX_OK;
 }
@@ -100,7 +127,13 @@ ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
 {
-    if (ngx_http_linkcert_verify_conf == NULL) {
+    ngx_queue_t                    *q;
+    ngx_http_linkcert_ask_t        *ask;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_linkcert_verify_conf;
+
+    if (lmcf == NULL) {
         return;
     }
 
@@ -117,6 +150,26 @@ ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
     ngx_http_linkcert_fetch_cancel_all();
     ngx_http_linkcert_acme_exit_process();
 
+    /* their requests are gone; names not decided yet are handed back */
+
+    while (!ngx_queue_empty(&ngx_http_linkcert_asks)) {
+        q = ngx_queue_head(&ngx_http_linkcert_asks);
+        ask = ngx_queue_data(q, ngx_http_linkcert_ask_t, queue);
+
+        if (ask->timer.timer_set) {
+            ngx_del_timer(&ask->timer);
+        }
+
+        if (!ask->decided) {
+            ngx_http_linkcert_table_release(lmcf->shm_zone,
+                                            (u_char *) ask->name,
+                                            ngx_strlen(ask->name));
+        }
+
+        ngx_queue_remove(q);
+        ngx_free(ask);
+    }
+
     ngx_http_linkcert_verify_conf = NULL;
 }
 
@@ -127,7 +180,6 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
     char                           *name;
     ngx_int_t                       rc;
     ngx_uint_t                      i, n, waiting;
-    ngx_http_linkcert_job_t        *job;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     static ngx_http_linkcert_due_t  due[NGX_HTTP_LINKCERT_JOBS_MAX];
@@ -188,26 +240,44 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
             continue;
         }
 
-        job = ngx_alloc(sizeof(ngx_http_linkcert_job_t), ev->log);
+        /* an on-demand name is first asked about, if linkcert_ask is set */
 
-        if (job == NULL) {
+        rc = (due[i].candidate && lmcf->ask.len)
+             ? ngx_http_linkcert_ask(name, ev->log)
+             : ngx_http_linkcert_verify_start(name, ev->log);
+
+        if (rc != NGX_OK) {
             ngx_http_linkcert_table_release(lmcf->shm_zone, (u_char *) name,
                                             ngx_strlen(name));
-            continue;
         }
-
-        lc_verify_init(&job->verify, lmcf->verify, name);
-
-        ngx_queue_insert_tail(&ngx_http_linkcert_jobs, &job->queue);
-        ngx_http_linkcert_njobs++;
-
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
-                       "linkcert: verifying \"%s\"", name);
-
-        ngx_http_linkcert_verify_step(job);
     }
 
-    ngx_add_timer(ev, NGX_HTTP_LINKCERT_POLL);
+    ngx_add_timer(ev, ngx_http_linkcert_poll);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_verify_start(const char *name, ngx_log_t *log)
+{
+    ngx_http_linkcert_job_t  *job;
+
+    job = ngx_alloc(sizeof(ngx_http_linkcert_job_t), log);
+    if (job == NULL) {
+        return NGX_ERROR;
+    }
+
+    lc_verify_init(&job->verify, ngx_http_linkcert_verify_conf->verify,
+                   name);
+
+    ngx_queue_insert_tail(&ngx_http_linkcert_jobs, &job->queue);
+    ngx_http_linkcert_njobs++;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "linkcert: verifying \"%s\"", name);
+
+    ngx_http_linkcert_verify_step(job);
+
+    return NGX_OK;
 }
 
 
@@ -289,4 +359,156 @@ ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job)
     ngx_queue_remove(&job->queue);
     ngx_http_linkcert_njobs--;
     ngx_free(job);
+}
+
+
+/*
+ * linkcert_ask: GET url?domain=name.  Only a 2xx allows; any other answer
+ * refuses the name for linkcert_negative_ttl, no answer within 5 s or a
+ * failed request for a minute at most.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_ask(const char *name, ngx_log_t *log)
+{
+    u_char                         *url, *p;
+    size_t                          len;
+    ngx_http_linkcert_ask_t        *ask;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_linkcert_verify_conf;
+
+    ask = ngx_calloc(sizeof(ngx_http_linkcert_ask_t), log);
+    if (ask == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = lmcf->ask.len + sizeof("?domain=") + LC_DOMAIN_MAX + 1;
+
+    url = ngx_alloc(len, log);
+    if (url == NULL) {
+        ngx_free(ask);
+        return NGX_ERROR;
+    }
+
+    p = ngx_snprintf(url, len - 1, "%V%sdomain=%s", &lmcf->ask,
+                     ngx_strlchr(lmcf->ask.data,
+                                 lmcf->ask.data + lmcf->ask.len, '?')
+                     ? "&" : "?",
+                     name);
+    *p = '\0';
+
+    ngx_cpystrn((u_char *) ask->name, (u_char *) name, LC_DOMAIN_MAX + 1);
+
+    ask->timer.handler = ngx_http_linkcert_ask_timeout;
+    ask->timer.data = &ngx_http_linkcert_dumb;
+    ask->timer.log = log;
+    ask->timer.cancelable = 1;
+
+    ngx_queue_insert_tail(&ngx_http_linkcert_asks, &ask->queue);
+
+    if (ngx_http_linkcert_fetch(lmcf->acme_ssl, "GET", (char *) url, "*/*",
+                                NULL, NULL, 0, ngx_http_linkcert_ask_done,
+                                ask, log)
+        == NULL)
+    {
+        ngx_free(url);
+        ngx_queue_remove(&ask->queue);
+        ngx_free(ask);
+        return NGX_ERROR;
+    }
+
+    ngx_free(url);
+
+    ngx_add_timer(&ask->timer, NGX_HTTP_LINKCERT_ASK_TIMEOUT);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "linkcert: asking about \"%s\"", name);
+
+    return NGX_OK;
+}
+
+
+/* the request ended: its answer decides unless the timeout already did */
+
+static void
+ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
+    const char *error)
+{
+    ngx_http_linkcert_ask_t *ask = data;
+
+    int    status;
+    char   detail[LC_ERROR_DETAIL_LEN];
+
+    if (!ask->decided) {
+        ask->decided = 1;
+
+        if (ask->timer.timer_set) {
+            ngx_del_timer(&ask->timer);
+        }
+
+        status = res ? lc_http_response_status(res) : 0;
+
+        if (status >= 200 && status < 300) {
+            if (ngx_http_linkcert_verify_start(ask->name, ngx_cycle->log)
+                != NGX_OK)
+            {
+                ngx_http_linkcert_table_release(
+                                 ngx_http_linkcert_verify_conf->shm_zone,
+                                 (u_char *) ask->name,
+                                 ngx_strlen(ask->name));
+            }
+
+        } else if (res) {
+            (void) snprintf(detail, sizeof(detail),
+                            "linkcert_ask answered %d", status);
+            ngx_http_linkcert_ask_refuse(ask, 1, detail);
+
+        } else {
+            (void) snprintf(detail, sizeof(detail),
+                            "linkcert_ask failed: %s", error);
+            ngx_http_linkcert_ask_refuse(ask, 0, detail);
+        }
+    }
+
+    ngx_queue_remove(&ask->queue);
+    ngx_free(ask);
+}
+
+
+/* the request stays until it ends by itself; the name is decided now */
+
+static void
+ngx_http_linkcert_ask_timeout(ngx_event_t *ev)
+{
+    ngx_http_linkcert_ask_t  *ask;
+
+    ask = (ngx_http_linkcert_ask_t *)
+              ((u_char *) ev - offsetof(ngx_http_linkcert_ask_t, timer));
+
+    ask->decided = 1;
+
+    ngx_http_linkcert_ask_refuse(ask, 0,
+                                 "linkcert_ask did not answer within 5 s");
+}
+
+
+static void
+ngx_http_linkcert_ask_refuse(ngx_http_linkcert_ask_t *ask,
+    ngx_uint_t answered, const char *detail)
+{
+    time_t                          ttl;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_linkcert_verify_conf;
+    ttl = lmcf->negative_ttl;
+
+    if (!answered && ttl > 60) {
+        ttl = 60;
+    }
+
+    ngx_http_linkcert_table_refused(lmcf->shm_zone, (u_char *) ask->name,
+                                    ngx_strlen(ask->name),
+                                    NGX_HTTP_LINKCERT_DEMAND_ASK, ttl, detail,
+                                    ngx_cycle->log);
 }

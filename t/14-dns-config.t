@@ -57,6 +57,41 @@ my @cases = (
     [ 'linkcert_caa_identity with a leading hyphen',
       'linkcert_caa_identity -letsencrypt.org;',
       [ qr/linkcert_caa_identity/, qr/-letsencrypt\.org/ ] ],
+    [ 'linkcert_renew_at 100%',
+      'linkcert_renew_at 100%;',
+      [ qr/linkcert_renew_at/, qr/100%/, qr/0% to 99%/ ] ],
+    [ 'linkcert_renew_at 67',
+      'linkcert_renew_at 67;',
+      [ qr/linkcert_renew_at/, qr/"67"/ ] ],
+    [ 'linkcert_order_rate 0/h',
+      "linkcert_cname_target edge.crm.test;\nlinkcert_order_rate 0/h;",
+      [ qr/linkcert_order_rate/, qr{0/h}, qr{100/h} ] ],
+    [ 'linkcert_order_rate 100',
+      "linkcert_cname_target edge.crm.test;\nlinkcert_order_rate 100;",
+      [ qr/linkcert_order_rate/, qr/"100"/ ] ],
+    [ 'linkcert_on_demand yes',
+      "linkcert_cname_target edge.crm.test;\nlinkcert_on_demand yes;",
+      [ qr/linkcert_on_demand/, qr/yes/ ] ],
+    [ 'linkcert_ask ftp://',
+      "linkcert_ask ftp://ask.crm.test/;",
+      [ qr/linkcert_ask/, qr{ftp://ask\.crm\.test/} ] ],
+    [ 'linkcert_on_demand dns without targets',
+      "linkcert_on_demand dns;",
+      [ qr/linkcert_on_demand dns/, qr/linkcert_cname_target/,
+        qr/linkcert_target_address/ ] ],
+    [ 'linkcert_on_demand dns without ACME',
+      "linkcert_cname_target edge.crm.test;\nlinkcert_on_demand dns;\n"
+      . "linkcert_acme_directory off;",
+      [ qr/linkcert_on_demand dns/, qr/linkcert_acme_directory off/ ] ],
+    [ 'linkcert_hold -1',
+      "linkcert_hold -1;",
+      [ qr/linkcert_hold/, qr/-1/ ] ],
+    [ 'linkcert_negative_ttl 0',
+      "linkcert_negative_ttl 0;",
+      [ qr/linkcert_negative_ttl/ ] ],
+    [ 'linkcert_registered_domain_limit x',
+      "linkcert_registered_domain_limit x;",
+      [ qr/linkcert_registered_domain_limit/, qr/"x"/ ] ],
 );
 
 config_ok('all four directives',
@@ -76,6 +111,16 @@ config_ok('linkcert_resolver with an IPv6 address and port',
 config_ok('only linkcert_target_address',
           "linkcert_target_address 127.0.0.1;\n");
 config_ok('no DNS directives at all (default resolver)', '');
+config_ok('the on-demand directives',
+          "linkcert_cname_target edge.crm.test;\n"
+          . "linkcert_on_demand dns;\n"
+          . "linkcert_ask http://127.0.0.1:9/ask?key=1;\n"
+          . "linkcert_hold 0;\n"
+          . "linkcert_order_rate 300/h;\n"
+          . "linkcert_registered_domain_limit 0;\n"
+          . "linkcert_negative_ttl 1m;\n"
+          . "linkcert_redirect_https on;\n"
+          . "linkcert_renew_at 0%;\n");
 
 for my $case (@cases) {
     my ($name, $http, $patterns) = @$case;

@@ -279,6 +279,7 @@ ngx_http_linkcert_stats_t *ngx_http_linkcert_stats(ngx_shm_zone_t *shm_zone);
 typedef enum {
     NGX_HTTP_LINKCERT_NAME_SERVED = 0,     /* issued: nothing to do */
     NGX_HTTP_LINKCERT_NAME_WAIT,           /* being verified or ordered */
+    NGX_HTTP_LINKCERT_NAME_NEW,            /* admitted now: to verify */
     NGX_HTTP_LINKCERT_NAME_NO              /* not now: refused, failed,
                                               or waiting for later */
 } ngx_http_linkcert_name_e;
@@ -352,6 +353,7 @@ void ngx_http_linkcert_fetch_cancel_all(void);
 
 ngx_int_t ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_verify_kick(void);
 
 
 /* ngx_http_linkcert_acme.c */

@@ -966,6 +966,10 @@ ngx_http_linkcert_plain(ngx_http_request_t *r,
     state = ngx_http_linkcert_table_demand(lmcf->shm_zone, (u_char *) name,
                                            len, lmcf->on_demand);
 
+    if (state == NGX_HTTP_LINKCERT_NAME_NEW) {
+        ngx_http_linkcert_verify_kick();
+    }
+
     if (state != NGX_HTTP_LINKCERT_NAME_SERVED || !lscf->redirect_https) {
         return NGX_DECLINED;
     }

@@ -267,6 +267,10 @@ ngx_http_linkcert_fetch_connected(ngx_event_t *wev)
         return;
     }
 
+    /* a request is written whole: Nagle would only add the peer's ACK delay */
+
+    (void) ngx_tcp_nodelay(c);
+
     if (!f->https) {
         ngx_http_linkcert_fetch_handshaked(c);
         return;

@@ -23,7 +23,7 @@
 #include "lc_sni.h"
 
 
-#define NGX_HTTP_LINKCERT_HOLD_POLL        25       /* ms */
+#define NGX_HTTP_LINKCERT_HOLD_POLL        10       /* ms */
 #define NGX_HTTP_LINKCERT_PEEK_TIMEOUT     60000    /* ms, for the
                                                        ClientHello */
 #define NGX_HTTP_LINKCERT_HOLD_MAX         1024     /* per worker */
@@ -291,7 +291,15 @@ ngx_http_linkcert_hold_peek(ngx_event_t *rev)
     state = ngx_http_linkcert_table_demand(lmcf->shm_zone, (u_char *) norm,
                                            len, 1);
 
-    if (state != NGX_HTTP_LINKCERT_NAME_WAIT || lmcf->hold == 0) {
+    if (state == NGX_HTTP_LINKCERT_NAME_NEW) {
+        ngx_http_linkcert_verify_kick();
+
+    } else if (state != NGX_HTTP_LINKCERT_NAME_WAIT) {
+        ngx_http_linkcert_hold_pass(c);
+        return;
+    }
+
+    if (lmcf->hold == 0) {
         ngx_http_linkcert_hold_pass(c);
         return;
     }
@@ -520,7 +528,7 @@ ngx_http_linkcert_hold_parked(ngx_event_t *rev)
 
 
 /*
- * Every 25 ms while connections are held: if any status changed in the
+ * Every 10 ms while connections are held: if any status changed in the
  * table, each held name is looked at again.
  */
 

@@ -1975,7 +1975,7 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
                   "linkcert: \"%*s\" unknown/none -> pending/verifying: "
                   "first seen, verified on demand", len, name);
 
-    return NGX_HTTP_LINKCERT_NAME_WAIT;
+    return NGX_HTTP_LINKCERT_NAME_NEW;
 }
 
 

@@ -174,6 +174,30 @@ ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * A name was just admitted on demand, or verified: if this is worker 0,
+ * it does not wait for its next poll.
+ */
+
+void
+ngx_http_linkcert_verify_kick(void)
+{
+    ngx_event_t  *ev;
+
+    ev = &ngx_http_linkcert_poll_ev;
+
+    if (ngx_http_linkcert_verify_conf == NULL || ev->posted) {
+        return;
+    }
+
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
+
+    ngx_post_event(ev, &ngx_posted_events);
+}
+
+
 static void
 ngx_http_linkcert_verify_poll(ngx_event_t *ev)
 {
@@ -355,6 +379,10 @@ ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job)
     ngx_http_linkcert_table_verified(lmcf->shm_zone, &job->verify,
                                      (u_char *) dns, len, order,
                                      ngx_cycle->log);
+
+    if (lmcf->on_demand) {
+        ngx_http_linkcert_verify_kick();
+    }
 
     ngx_queue_remove(&job->queue);
     ngx_http_linkcert_njobs--;

@@ -30,7 +30,7 @@
 #define LC_ACME_AUTHZ_MAX        16     /* one name needs one */
 #define LC_ACME_WAIT_MIN         1      /* s, Retry-After clamped */
 #define LC_ACME_WAIT_MAX         60
-#define LC_ACME_BACKOFF_FIRST    250    /* ms, without Retry-After: */
+#define LC_ACME_BACKOFF_FIRST    50     /* ms, without Retry-After: */
 #define LC_ACME_BACKOFF_MAX      5000   /* doubled up to this */
 #define LC_ACME_RETRY_AFTER_MAX  (86400 * 365)
 
@@ -1445,7 +1445,7 @@ lc_acme_http_error(lc_acme_t *m, const lc_acme_response_t *res,
 
 /*
  * The object is still in progress: wait as the CA asks (1 to 60 s), or
- * 0.25, 0.5, 1, 2, 4, 5, 5 ... s, a bounded number of times.
+ * 0.05, 0.1, 0.2 ... 3.2, 5, 5 ... s, a bounded number of times.
  */
 
 static void

@@ -1061,11 +1061,11 @@ lc_t_finalize(lc_t_t *t, const char *domain, lc_acme_key_type_e type)
     lc_t_feed_json(t, 200, LC_ORDER, NULL,
                    lc_t_order_json("processing", domain));
 
-    /* no Retry-After: 250 ms, then 500 ms */
-    lc_t_expect_wait(t, 250);
+    /* no Retry-After: 50 ms, then 100 ms */
+    lc_t_expect_wait(t, 50);
     lc_t_expect_post_as_get(t, LC_ORDER);
     lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("processing", domain));
-    lc_t_expect_wait(t, 500);
+    lc_t_expect_wait(t, 100);
     lc_t_expect_post_as_get(t, LC_ORDER);
     lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("valid", domain));
 
@@ -1796,7 +1796,7 @@ test_two_authz(void **state)
     /* the order is not ready at once */
     lc_t_expect_post_as_get(t, LC_ORDER);
     lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("pending", LC_NAME));
-    lc_t_expect_wait(t, 250);
+    lc_t_expect_wait(t, 50);
     lc_t_expect_post_as_get(t, LC_ORDER);
     lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("ready", LC_NAME));
     lc_t_finalize(t, LC_NAME, LC_ACME_KEY_EC256);
@@ -1815,13 +1815,15 @@ test_wait(void **state)
     lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256, NULL);
     lc_t_challenge(t, LC_NAME);
 
-    /* without Retry-After: 0.25, 0.5, 1, 2, 4, 5, 5 s */
+    /* without Retry-After: 0.05, 0.1, 0.2 ... 3.2, 5, 5 s */
 
-    lc_t_authz_pending(t, NULL, 250);
-    lc_t_authz_pending(t, NULL, 500);
-    lc_t_authz_pending(t, NULL, 1000);
-    lc_t_authz_pending(t, NULL, 2000);
-    lc_t_authz_pending(t, NULL, 4000);
+    lc_t_authz_pending(t, NULL, 50);
+    lc_t_authz_pending(t, NULL, 100);
+    lc_t_authz_pending(t, NULL, 200);
+    lc_t_authz_pending(t, NULL, 400);
+    lc_t_authz_pending(t, NULL, 800);
+    lc_t_authz_pending(t, NULL, 1600);
+    lc_t_authz_pending(t, NULL, 3200);
     lc_t_authz_pending(t, NULL, 5000);
     lc_t_authz_pending(t, NULL, 5000);
 

@@ -4,6 +4,8 @@
  *
  *     bench-handshake [-c concurrency] [-d seconds] [-w seconds]
  *                     [-n names-file] [-p port] [-t tls1.3 | tls1.2]
+ *     bench-handshake -1 -A ca-file -n names-file [-p port] [-T seconds]
+ *                     [-t tls1.3 | tls1.2]
  *
  * Keeps "concurrency" connections to 127.0.0.1:port in flight, in one
  * thread, with non-blocking sockets and epoll.  Each connection is a
@@ -27,6 +29,22 @@
  *
  *     handshakes=N rate=R/s p50_ms=X p99_ms=Y errors=E
  *
+ * With -1 (one at a time, for on-demand issuance): one connection per
+ * name of the names file, in order, each started when the previous one
+ * ended, with blocking sockets; the chain the server presents must verify
+ * against the CA file (-A, nothing else is trusted) and the leaf must be
+ * valid for the name sent in SNI, or the handshake counts as failed.  The
+ * time of each is from the connect() to the end of the handshake (the
+ * server may hold it while it obtains the certificate); -T bounds it
+ * (default 30 s).  Prints one line per name, then a summary:
+ *
+ *     name=NAME ms=X ok=1
+ *     name=NAME ms=X ok=0 error=TEXT
+ *     single names=N ok=K failed=F p50_ms=X p90_ms=Y max_ms=Z
+ *
+ * (percentiles by nearest rank over the handshakes that succeeded; 0 when
+ * none did).
+ *
  * Exits 0, 1 when there were errors, 2 on bad arguments or set-up
  * failures.
  *
@@ -46,11 +64,13 @@
 #include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 
 #define BH_CONC_MAX          10000
@@ -120,18 +140,21 @@ static void bh_close(bh_conn_t *c);
 static int bh_no_verify(X509_STORE_CTX *ctx, void *arg);
 static int bh_cmp(const void *a, const void *b);
 static double bh_percentile(bh_t *bh, double p);
+static int bh_single(bh_t *bh, const char *ca_file, unsigned long timeout);
+static int bh_single_one(bh_t *bh, const char *name, unsigned long timeout,
+    char *err, size_t errlen);
 
 
 int
 main(int argc, char **argv)
 {
-    int                  o, n, i, timeout, version;
+    int                  o, n, i, timeout, version, single;
     bh_t                 bh;
     double               seconds;
     uint64_t             now, end, next_scan, wait_until;
     bh_conn_t           *conns;
-    const char          *names_path, *tls;
-    unsigned long        conc, duration, warmup, port;
+    const char          *names_path, *tls, *ca_file;
+    unsigned long        conc, duration, warmup, port, single_timeout;
     struct epoll_event   events[BH_EVENTS];
 
     conc = 32;
@@ -140,9 +163,24 @@ main(int argc, char **argv)
     port = 443;
     names_path = NULL;
     tls = "tls1.3";
+    single = 0;
+    ca_file = NULL;
+    single_timeout = 30;
 
-    while ((o = getopt(argc, argv, "c:d:w:n:p:t:h")) != -1) {
+    while ((o = getopt(argc, argv, "1A:T:c:d:w:n:p:t:h")) != -1) {
         switch (o) {
+
+        case '1':
+            single = 1;
+            break;
+
+        case 'A':
+            ca_file = optarg;
+            break;
+
+        case 'T':
+            single_timeout = bh_number("-T", optarg, 1, 3600);
+            break;
 
         case 'c':
             conc = bh_number("-c", optarg, 1, BH_CONC_MAX);
@@ -222,6 +260,14 @@ main(int argc, char **argv)
     bh.addr.sin_family = AF_INET;
     bh.addr.sin_port = htons((uint16_t) port);
     bh.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+    if (single) {
+        if (ca_file == NULL || bh.nnames == 0) {
+            bh_fail("-1 needs -A ca-file and -n names-file");
+        }
+
+        return bh_single(&bh, ca_file, single_timeout);
+    }
 
     bh.samples_cap = BH_SAMPLES_INIT;
     bh.samples = malloc(bh.samples_cap * sizeof(uint32_t));
@@ -336,7 +382,15 @@ bh_usage(FILE *f)
         "  -n  SNI names, one a line, used round-robin (default: no SNI)\n"
         "  -p  port on 127.0.0.1 (default 443)\n"
         "  -t  tls1.3 (default) or tls1.2\n"
-        "prints: handshakes=N rate=R/s p50_ms=X p99_ms=Y errors=E\n");
+        "prints: handshakes=N rate=R/s p50_ms=X p99_ms=Y errors=E\n"
+        "\n"
+        "       bench-handshake -1 -A ca-file -n names-file [-p port] "
+        "[-T seconds]\n"
+        "  one verified handshake per name, one after another\n"
+        "  -A  the only CA trusted (chain and name are verified)\n"
+        "  -T  limit per handshake (default 30 s)\n"
+        "prints: name=NAME ms=X ok=1|0 [error=TEXT] per name, then\n"
+        "        single names=N ok=K failed=F p50_ms=X p90_ms=Y max_ms=Z\n");
 }
 
 
@@ -735,4 +789,171 @@ bh_percentile(bh_t *bh, double p)
     }
 
     return (double) bh->samples[rank - 1] / 1000.0;
+}
+
+
+/*
+ * -1: one verified handshake per name, one after another.
+ */
+
+static int
+bh_single(bh_t *bh, const char *ca_file, unsigned long timeout)
+{
+    size_t     i;
+    uint32_t   max;
+    uint64_t   t0, us;
+    uint64_t   failed;
+    char       err[256];
+
+    SSL_CTX_set_cert_verify_callback(bh->ctx, NULL, NULL);
+    SSL_CTX_set_verify(bh->ctx, SSL_VERIFY_PEER, NULL);
+
+    if (SSL_CTX_load_verify_locations(bh->ctx, ca_file, NULL) != 1) {
+        bh_fail("cannot load the CA file \"%s\"", ca_file);
+    }
+
+    bh->samples_cap = bh->nnames;
+    bh->samples = malloc(bh->samples_cap * sizeof(uint32_t));
+    if (bh->samples == NULL) {
+        bh_fail("out of memory");
+    }
+
+    failed = 0;
+    max = 0;
+
+    for (i = 0; i < bh->nnames; i++) {
+        t0 = bh_now();
+        err[0] = '\0';
+
+        if (bh_single_one(bh, bh->names[i], timeout, err, sizeof(err))
+            == 0)
+        {
+            us = (bh_now() - t0) / 1000;
+            bh->samples[bh->nsamples++] = (uint32_t) us;
+
+            if (us > max) {
+                max = (uint32_t) us;
+            }
+
+            printf("name=%s ms=%.3f ok=1\n", bh->names[i],
+                   (double) us / 1000.0);
+
+        } else {
+            us = (bh_now() - t0) / 1000;
+            failed++;
+            printf("name=%s ms=%.3f ok=0 error=%s\n", bh->names[i],
+                   (double) us / 1000.0, err);
+        }
+
+        (void) fflush(stdout);
+    }
+
+    qsort(bh->samples, bh->nsamples, sizeof(uint32_t), bh_cmp);
+
+    printf("single names=%zu ok=%zu failed=%llu p50_ms=%.3f p90_ms=%.3f "
+           "max_ms=%.3f\n",
+           bh->nnames, bh->nsamples, (unsigned long long) failed,
+           bh_percentile(bh, 0.50), bh_percentile(bh, 0.90),
+           (double) max / 1000.0);
+
+    (void) fflush(stdout);
+
+    SSL_CTX_free(bh->ctx);
+
+    return failed ? 1 : 0;
+}
+
+
+static int
+bh_single_one(bh_t *bh, const char *name, unsigned long timeout, char *err,
+    size_t errlen)
+{
+    int              fd, one, rc, e, ret;
+    SSL             *ssl;
+    long             vr;
+    unsigned long    oe;
+    char            *p;
+    struct timeval   tv;
+    char             buf[200];
+
+    ret = -1;
+    ssl = NULL;
+
+    fd = socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        bh_fail("socket() failed: %s", strerror(errno));
+    }
+
+    one = 1;
+    (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+    tv.tv_sec = (time_t) timeout;
+    tv.tv_usec = 0;
+    (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+
+    if (connect(fd, (struct sockaddr *) &bh->addr, sizeof(bh->addr)) == -1) {
+        snprintf(err, errlen, "connect():%s", strerror(errno));
+        goto done;
+    }
+
+    ssl = SSL_new(bh->ctx);
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1
+        || SSL_set_tlsext_host_name(ssl, name) != 1
+        || SSL_set1_host(ssl, name) != 1)
+    {
+        bh_fail("cannot set up the SSL for \"%s\"", name);
+    }
+
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+
+    ERR_clear_error();
+    errno = 0;
+
+    rc = SSL_connect(ssl);
+
+    if (rc == 1) {
+        ret = 0;
+        goto done;
+    }
+
+    e = SSL_get_error(ssl, rc);
+    vr = SSL_get_verify_result(ssl);
+    oe = ERR_peek_error();
+
+    if (vr != X509_V_OK) {
+        snprintf(err, errlen, "verify:%s",
+                 X509_verify_cert_error_string(vr));
+
+    } else if (oe) {
+        ERR_error_string_n(oe, buf, sizeof(buf));
+        snprintf(err, errlen, "ssl:%s", buf);
+
+    } else if (e == SSL_ERROR_SYSCALL
+               && (errno == EAGAIN || errno == EWOULDBLOCK))
+    {
+        snprintf(err, errlen, "timeout:no handshake within %lu s", timeout);
+
+    } else {
+        snprintf(err, errlen, "handshake:%s",
+                 errno ? strerror(errno) : "the server closed");
+    }
+
+    /* one token: the caller splits the line on spaces */
+
+    for (p = err; *p; p++) {
+        if (*p == ' ') {
+            *p = '_';
+        }
+    }
+
+done:
+
+    if (ssl) {
+        SSL_free(ssl);
+    }
+
+    (void) close(fd);
+
+    return ret;
 }

@@ -1387,9 +1387,31 @@ ngx_http_linkcert_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_linkcert_slot_t  *slot = cmd->post;
 
-    char           *rv;
-    ngx_str_t      *value;
-    ngx_command_t   inner;
+    char             *rv;
+    ngx_str_t        *value;
+    ngx_command_t     inner;
+    ngx_conf_enum_t  *e;
+
+    value = cf->args->elts;
+
+    /* nginx's enum slot would log a line of its own, without the name */
+
+    if (slot->set == ngx_conf_set_enum_slot) {
+        for (e = slot->post; e->name.len; e++) {
+            if (e->name.len == value[1].len
+                && ngx_strcasecmp(e->name.data, value[1].data) == 0)
+            {
+                break;
+            }
+        }
+
+        if (e->name.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\"",
+                               &value[1], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+    }
 
     inner = *cmd;
     inner.post = slot->post;
@@ -1401,8 +1423,6 @@ ngx_http_linkcert_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     {
         return rv;
     }
-
-    value = cf->args->elts;
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\"%s%s",

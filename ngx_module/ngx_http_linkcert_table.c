@@ -2185,10 +2185,9 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
         if (n >= lmcf->domain_limit) {
             at = first ? first + NGX_HTTP_LINKCERT_DOMAIN_WINDOW : now + 3600;
             lc_error_set(&ln->error, "registered_domain_limit",
-                         "%lu certificates for %s within 7 days "
-                         "(linkcert_registered_domain_limit %lu)",
-                         (unsigned long) n, domain,
-                         (unsigned long) lmcf->domain_limit);
+                         "%s has had its %lu certificates of the last 7 "
+                         "days (linkcert_registered_domain_limit)",
+                         domain, (unsigned long) lmcf->domain_limit);
         }
     }
 

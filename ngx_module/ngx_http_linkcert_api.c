@@ -62,6 +62,7 @@ static ngx_int_t ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_plain(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_srv_conf_t *lscf);
+static ngx_uint_t ngx_http_linkcert_api_own(ngx_http_request_t *r);
 static ngx_int_t ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_api_fail_t *fail);
 static ngx_int_t ngx_http_linkcert_api_target(ngx_http_request_t *r,
@@ -955,6 +956,7 @@ ngx_http_linkcert_plain(ngx_http_request_t *r,
 
     if ((!lmcf->on_demand && !lscf->redirect_https)
         || r->headers_in.server.len == 0
+        || ngx_http_linkcert_api_own(r)
         || lc_domain_normalize((char *) r->headers_in.server.data,
                                r->headers_in.server.len, name, &len,
                                &reason)
@@ -998,4 +1000,26 @@ ngx_http_linkcert_plain(ngx_http_request_t *r,
 
     return (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
            ? NGX_HTTP_MOVED_PERMANENTLY : NGX_HTTP_PERMANENT_REDIRECT;
+}
+
+
+/* paths of linkcert's own, never redirected: challenges and the API */
+
+static ngx_uint_t
+ngx_http_linkcert_api_own(ngx_http_request_t *r)
+{
+    ngx_str_t  *prefix;
+
+    prefix = &ngx_http_linkcert_challenge_prefix;
+
+    if (r->uri.len >= prefix->len - 1
+        && ngx_strncmp(r->uri.data, prefix->data, prefix->len - 1) == 0)
+    {
+        return 1;
+    }
+
+    prefix = &ngx_http_linkcert_api_prefix;
+
+    return r->uri.len >= prefix->len
+           && ngx_strncmp(r->uri.data, prefix->data, prefix->len) == 0;
 }

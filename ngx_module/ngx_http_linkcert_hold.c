@@ -49,6 +49,7 @@ static void ngx_http_linkcert_hold_park(ngx_connection_t *c, u_char *name,
 static void ngx_http_linkcert_hold_parked(ngx_event_t *rev);
 static void ngx_http_linkcert_hold_poll(ngx_event_t *ev);
 static void ngx_http_linkcert_hold_release(ngx_http_linkcert_held_t *h);
+static void ngx_http_linkcert_hold_end(ngx_http_linkcert_held_t *h);
 static void ngx_http_linkcert_hold_pass(ngx_connection_t *c);
 
 
@@ -481,9 +482,14 @@ ngx_http_linkcert_hold_park(ngx_connection_t *c, u_char *name, size_t len)
 
     ngx_add_timer(rev, ngx_http_linkcert_hold_conf->hold);
 
+    /*
+     * The name may have changed since the table was asked: the first poll
+     * looks at every held name whatever the counter says.
+     */
+
     if (!ngx_http_linkcert_hold_ev.timer_set) {
         ngx_http_linkcert_hold_changes = ngx_http_linkcert_table_changes(
-                                   ngx_http_linkcert_hold_conf->shm_zone);
+                                   ngx_http_linkcert_hold_conf->shm_zone) - 1;
         ngx_add_timer(&ngx_http_linkcert_hold_ev,
                       NGX_HTTP_LINKCERT_HOLD_POLL);
     }
@@ -517,8 +523,7 @@ ngx_http_linkcert_hold_parked(ngx_event_t *rev)
                        "linkcert: client left a held handshake for \"%s\"",
                        h->name);
 
-        ngx_queue_remove(&h->queue);
-        ngx_http_linkcert_nheld--;
+        ngx_http_linkcert_hold_end(h);
         ngx_http_close_connection(c);
         return;
     }
@@ -577,12 +582,20 @@ ngx_http_linkcert_hold_poll(ngx_event_t *ev)
 static void
 ngx_http_linkcert_hold_release(ngx_http_linkcert_held_t *h)
 {
+    ngx_http_linkcert_hold_end(h);
+    ngx_http_linkcert_hold_pass(h->connection);
+}
+
+
+/* the hold is over, whatever ended it: it is counted in the histogram */
+
+static void
+ngx_http_linkcert_hold_end(ngx_http_linkcert_held_t *h)
+{
     ngx_uint_t                  i;
     ngx_msec_t                  held;
-    ngx_connection_t           *c;
     ngx_http_linkcert_stats_t  *st;
 
-    c = h->connection;
     held = ngx_current_msec - h->start;
 
     ngx_queue_remove(&h->queue);
@@ -599,11 +612,9 @@ ngx_http_linkcert_hold_release(ngx_http_linkcert_held_t *h)
     (void) ngx_atomic_fetch_add(&st->hold[i], 1);
     (void) ngx_atomic_fetch_add(&st->hold_ms, held);
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, h->connection->log, 0,
                    "linkcert: handshake for \"%s\" held %M ms", h->name,
                    held);
-
-    ngx_http_linkcert_hold_pass(c);
 }
 
 

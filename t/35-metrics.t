@@ -10,6 +10,8 @@
 #   certificate_expiration_timestamp_seconds = its not_after (the earliest)
 #   an issuance                -> orders_total{issued} +1, dns verified +1
 #   a domain pointing elsewhere-> dns failed +1
+#   (on demand is off: handshakes_total{held}, on_demand_total and the
+#   hold_seconds histogram are there, at 0; t/40-42 count them)
 #   N handshakes               -> handshakes_total{certificate} +N,
 #                                 {fallback} +N for an unknown name
 #   a renewal (0% + reload)    -> renewals_total +1, last renewal = now,
@@ -300,7 +302,9 @@ subtest 'the first scrape' => sub {
         linkcert_certificate_expiration_timestamp_seconds => [ 'gauge' ],
         linkcert_orders_total => [ counter => 'result', qw(issued failed transient) ],
         linkcert_dns_checks_total => [ counter => 'result', qw(verified failed transient) ],
-        linkcert_handshakes_total => [ counter => 'outcome', qw(certificate fallback) ],
+        linkcert_handshakes_total => [ counter => 'outcome', qw(certificate fallback held) ],
+        linkcert_on_demand_total => [ counter => 'result',
+            qw(admitted refused_negative refused_rate refused_ask refused_dns) ],
         linkcert_renewals_total => [ 'counter' ],
         linkcert_last_renewal_timestamp_seconds => [ 'gauge' ],
     );
@@ -321,7 +325,27 @@ subtest 'the first scrape' => sub {
             is(scalar @bad, 0, "$name: whole non-negative counts");
         }
     }
-    my @other = grep { !$want{$_} } sort keys %$m0;
+
+    # the hold histogram: cumulative buckets up to +Inf, _sum and _count
+    my $h = $m0->{linkcert_hold_seconds} // {};
+    is($h->{type}, 'histogram', 'linkcert_hold_seconds: TYPE histogram');
+    like($h->{help} // '', qr/\S/, 'linkcert_hold_seconds: HELP');
+    my @buckets = grep { $_->{name} eq 'linkcert_hold_seconds_bucket' }
+                  @{ $h->{samples} // [] };
+    is_deeply([ map { $_->{labels}{le} } @buckets ],
+              [ qw(0.100 0.250 0.500 1.000 2.500 5.000 10.000 +Inf) ],
+              'linkcert_hold_seconds: buckets 0.1 s to 10 s and +Inf');
+    my ($count) = map { $_->{value} } grep {
+        $_->{name} eq 'linkcert_hold_seconds_count' } @{ $h->{samples} // [] };
+    my ($sum) = grep { $_->{name} eq 'linkcert_hold_seconds_sum' }
+                @{ $h->{samples} // [] };
+    is($count, 0, 'linkcert_hold_seconds_count 0 (on demand is off)');
+    ok($sum, 'linkcert_hold_seconds_sum');
+    is($buckets[-1]{value}, $count, '+Inf bucket = count');
+
+    my @other = grep {
+        !$want{$_} && !/^linkcert_hold_seconds(?:_bucket|_sum|_count)?$/
+    } sort keys %$m0;
     is_deeply(\@other, [], 'no other family');
 
     my $body = $r->{body} // '';

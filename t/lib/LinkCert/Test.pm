@@ -1444,4 +1444,342 @@ sub fd_targets {
     return \%fds;
 }
 
+
+###########################################################################
+# on demand: many clients at once, ClientHellos by hand, held sockets
+
+# The series of GET /.well-known/ssl-status/metrics (with the key) as
+# { 'name{labels}' => value }; {} if the request fails.
+sub metric_values {
+    my ($self) = @_;
+    my $r = $self->http(GET => '/.well-known/ssl-status/metrics', key => 1);
+    return {} unless $r->{status} == 200;
+    my %m;
+    for (split /\n/, $r->{body} // '') {
+        next if /^#/;
+        $m{$1} = $2 + 0 if /^(\S+) (\S+)$/;
+    }
+    return \%m;
+}
+
+# $n TLS handshakes for $sni started at once from this process: all the
+# TCP connections are opened first (non-blocking), then each handshake is
+# driven by select() (IO::Socket::SSL start_SSL + connect_SSL, following
+# SSL_WANT_READ / SSL_WANT_WRITE), so that every ClientHello is on its way
+# before the first answer.  Returns one hash per connection, in the order
+# they were opened:
+#   { ok, fingerprint (sha256, lowercase hex), version, elapsed (s, from
+#     its connect() to the end of its handshake), hello (s, from its
+#     connect() to its ClientHello being written), error }
+# Options: port => index (default 0); root_file => PEM: the chain and the
+# name $sni are verified against it (ok only if they verify; without it
+# nothing is verified); timeout => s for all of them (default 20);
+# version => 'TLSv1_2' | 'TLSv1_3'.
+sub concurrent_handshakes {
+    my ($self, $sni, $n, %opts) = @_;
+
+    require Socket;
+
+    my $port = $self->port($opts{port} // 0);
+    my $deadline = time + ($opts{timeout} // 20);
+
+    # one context for all: a context of its own per connection would load
+    # the CA store each time, and the ClientHellos would trickle out
+    my $ctx = IO::Socket::SSL::SSL_Context->new(
+        ($opts{root_file}
+            ? (SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_PEER(),
+               SSL_ca_file => $opts{root_file},
+               SSL_verifycn_scheme => 'http')
+            : (SSL_verify_mode => SSL_VERIFY_NONE)),
+        ($opts{version} ? (SSL_version => $opts{version}) : ()),
+    ) or croak "SSL context: $IO::Socket::SSL::SSL_ERROR";
+    my @verify = (SSL_reuse_ctx => $ctx,
+                  ($opts{root_file} ? (SSL_verifycn_name => $sni) : ()));
+
+    my @c;
+    for (1 .. $n) {
+        my $start = time;
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp',
+                                      Blocking => 0);
+        push @c, { sock => $s, start => $start, ok => 0,
+                   state => $s ? 'connecting' : 'done', want => 'write',
+                   ($s ? () : (error => "socket: $!", elapsed => 0)) };
+    }
+
+    my $finish = sub {
+        my ($c, $error) = @_;
+        $c->{elapsed} = time - $c->{start};
+        if (defined $error) {
+            $c->{error} = $error;
+        } else {
+            $c->{ok} = 1;
+            $c->{fingerprint} = _strip_algo($c->{sock}->get_fingerprint('sha256'));
+            $c->{version} = $c->{sock}->get_sslversion;
+        }
+        $c->{state} = 'done';
+        if ($c->{sock}) {
+            if (ref $c->{sock} eq 'IO::Socket::SSL') {
+                $c->{sock}->close(SSL_no_shutdown => 1);
+            } else {
+                close $c->{sock};
+            }
+        }
+        delete $c->{sock};
+    };
+
+    my $step = sub {
+        my ($c) = @_;
+
+        if ($c->{state} eq 'connecting') {
+            my $err = unpack 'i', getsockopt($c->{sock}, Socket::SOL_SOCKET(),
+                                             Socket::SO_ERROR()) // pack 'i', 0;
+            return $finish->($c, 'connect: ' . ($! = $err)) if $err;
+            IO::Socket::SSL->start_SSL($c->{sock},
+                SSL_startHandshake => 0, SSL_hostname => $sni, @verify)
+                or return $finish->($c, "start_SSL: $IO::Socket::SSL::SSL_ERROR");
+            $c->{state} = 'handshaking';
+            $c->{hello} = time - $c->{start};
+        }
+
+        return $finish->($c) if $c->{sock}->connect_SSL;
+
+        my $e = $IO::Socket::SSL::SSL_ERROR;
+        if (defined $e && $e == IO::Socket::SSL::SSL_WANT_READ()) {
+            $c->{want} = 'read';
+        } elsif (defined $e && $e == IO::Socket::SSL::SSL_WANT_WRITE()) {
+            $c->{want} = 'write';
+        } else {
+            $finish->($c, 'handshake: ' . ($e // $!));
+        }
+    };
+
+    while (my @open = grep { $_->{state} ne 'done' } @c) {
+        my $left = $deadline - time;
+        if ($left <= 0) {
+            $finish->($_, "timeout ($_->{state}, waiting to $_->{want})")
+                for @open;
+            last;
+        }
+
+        my ($rin, $win) = ('', '');
+        for (@open) {
+            vec($_->{want} eq 'read' ? $rin : $win, fileno $_->{sock}, 1) = 1;
+        }
+
+        my $got = select(my $rout = $rin, my $wout = $win, undef,
+                         $left > 1 ? 1 : $left);
+        next if $got <= 0;
+
+        for (@open) {
+            my $fd = fileno $_->{sock};
+            $step->($_) if $_->{want} eq 'read' ? vec($rout, $fd, 1)
+                                                : vec($wout, $fd, 1);
+        }
+    }
+
+    return map { { %$_{qw(ok fingerprint version elapsed hello error)} } } @c;
+}
+
+# The bytes of the first flight of an OpenSSL client for $sni (undef: no
+# server_name extension): a ClientHello in one TLS record, made with
+# Net::SSLeay on memory BIOs.  In list context also the SSL object, its
+# context and the two BIOs, to go on with the handshake (see
+# trickle_handshake).  Options: root_file => PEM (the chain and $sni are
+# verified: get_verify_result), version => 'TLSv1_2' | 'TLSv1_3' (the
+# highest version offered).
+sub client_hello_bytes {
+    my ($self, $sni, %opts) = @_;
+
+    require Net::SSLeay;
+
+    my $ctx = Net::SSLeay::CTX_new_with_method(Net::SSLeay::TLS_client_method())
+        or croak 'CTX_new failed';
+    Net::SSLeay::CTX_set_verify($ctx, Net::SSLeay::VERIFY_NONE(), undef);
+    if ($opts{version}) {
+        my %v = (TLSv1_2 => Net::SSLeay::TLS1_2_VERSION(),
+                 TLSv1_3 => Net::SSLeay::TLS1_3_VERSION());
+        Net::SSLeay::CTX_set_max_proto_version($ctx, $v{ $opts{version} }
+            // croak "unknown version $opts{version}");
+    }
+    if ($opts{root_file}) {
+        Net::SSLeay::CTX_load_verify_locations($ctx, $opts{root_file}, '')
+            or croak "cannot load $opts{root_file}";
+    }
+
+    my $ssl = Net::SSLeay::new($ctx) or croak 'SSL_new failed';
+    my $rbio = Net::SSLeay::BIO_new(Net::SSLeay::BIO_s_mem());
+    my $wbio = Net::SSLeay::BIO_new(Net::SSLeay::BIO_s_mem());
+    Net::SSLeay::set_bio($ssl, $rbio, $wbio);
+    Net::SSLeay::set_connect_state($ssl);
+    Net::SSLeay::set_tlsext_host_name($ssl, $sni) if defined $sni;
+    if ($opts{root_file} && defined $sni) {
+        Net::SSLeay::X509_VERIFY_PARAM_set1_host(Net::SSLeay::get0_param($ssl),
+                                                 $sni);
+    }
+
+    my $rv = Net::SSLeay::connect($ssl);
+    my $err = Net::SSLeay::get_error($ssl, $rv);
+    croak "SSL_connect: $rv, error $err" unless $err == Net::SSLeay::ERROR_WANT_READ();
+
+    my $hello = '';
+    while (Net::SSLeay::BIO_pending($wbio)) {
+        $hello .= Net::SSLeay::BIO_read($wbio);
+    }
+
+    unless (wantarray) {
+        Net::SSLeay::free($ssl);
+        Net::SSLeay::CTX_free($ctx);
+        return $hello;
+    }
+
+    return ($hello, { ssl => $ssl, ctx => $ctx, rbio => $rbio,
+                      wbio => $wbio });
+}
+
+# A TLS handshake for $sni over a plain socket (TCP_NODELAY) whose
+# ClientHello is sent $opts{chunk} bytes (default 1) per send(), with
+# $opts{gap} seconds (default 0.003) between sends; the rest of the
+# handshake is driven normally (Net::SSLeay on memory BIOs).  Returns
+#   { ok, fingerprint, verified (with root_file), elapsed (s, from the
+#     connect), sent (seconds the ClientHello took to send), sends,
+#     hello_len, error }
+# Options: port => index (default 0), root_file => PEM (verify chain and
+# name; ok stays the handshake's result, verified says the rest),
+# timeout => s (default 15), version => as client_hello_bytes.
+sub trickle_handshake {
+    my ($self, $sni, %opts) = @_;
+
+    require Net::SSLeay;
+    require Socket;
+
+    my $chunk = $opts{chunk} // 1;
+    my $gap = $opts{gap} // 0.003;
+    my $deadline = time + ($opts{timeout} // 15);
+    my $t0 = time;
+
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->port($opts{port} // 0),
+                                  Proto => 'tcp', Timeout => 5)
+        or return { ok => 0, error => "connect: $!", elapsed => time - $t0 };
+    setsockopt($s, Socket::IPPROTO_TCP(), Socket::TCP_NODELAY(), 1);
+
+    my ($hello, $h) = $self->client_hello_bytes($sni, %opts);
+    my %res = (ok => 0, hello_len => length $hello, sends => 0);
+    my $ssl = $h->{ssl};
+
+    my $out = sub {
+        my ($bytes) = @_;
+        my $off = 0;
+        while ($off < length $bytes) {
+            my $n = syswrite($s, $bytes, length($bytes) - $off, $off);
+            die "write: $!\n" unless defined $n;
+            $off += $n;
+        }
+    };
+
+    my $ok = eval {
+        my $t1 = time;
+        for (my $off = 0; $off < length $hello; $off += $chunk) {
+            sleep $gap if $off;
+            $out->(substr $hello, $off, $chunk);
+            $res{sends}++;
+        }
+        $res{sent} = time - $t1;
+
+        while (1) {
+            my $left = $deadline - time;
+            die "timeout\n" if $left <= 0;
+            my $rin = '';
+            vec($rin, fileno $s, 1) = 1;
+            next unless select(my $rout = $rin, undef, undef, $left) > 0;
+            my $n = sysread($s, my $buf, 65536);
+            die "read: $!\n" unless defined $n;
+            die "the server closed the connection\n" if $n == 0;
+            Net::SSLeay::BIO_write($h->{rbio}, $buf);
+
+            my $rv = Net::SSLeay::connect($ssl);
+            my $pending = '';
+            while (Net::SSLeay::BIO_pending($h->{wbio})) {
+                $pending .= Net::SSLeay::BIO_read($h->{wbio});
+            }
+            $out->($pending) if length $pending;
+
+            last if $rv == 1;
+            my $err = Net::SSLeay::get_error($ssl, $rv);
+            die 'handshake: ' . Net::SSLeay::ERR_error_string(
+                    Net::SSLeay::ERR_get_error()) . " ($err)\n"
+                unless $err == Net::SSLeay::ERROR_WANT_READ();
+        }
+        1;
+    };
+
+    $res{elapsed} = time - $t0;
+
+    if ($ok) {
+        $res{ok} = 1;
+        my $cert = Net::SSLeay::get_peer_certificate($ssl);
+        $res{fingerprint} = lc(Net::SSLeay::X509_get_fingerprint($cert,
+                                                                'sha256')
+                               =~ s/://gr) if $cert;
+        $res{verified} = Net::SSLeay::get_verify_result($ssl)
+                         == Net::SSLeay::X509_V_OK() ? 1 : 0
+            if $opts{root_file};
+    } else {
+        $res{error} = $@;
+        chomp $res{error};
+    }
+
+    close $s;
+    Net::SSLeay::free($ssl);
+    Net::SSLeay::CTX_free($h->{ctx});
+
+    return \%res;
+}
+
+# The socket of a worker for a connection we made to nginx's port
+# $self->port($index) (default 0) from 127.0.0.1:$client_port:
+# { pid, fd, inode, state } from /proc/net/tcp and /proc/PID/fd, or undef.
+sub server_socket_of {
+    my ($self, $client_port, $index) = @_;
+
+    my $server_port = $self->port($index // 0);
+
+    my %states = ('01' => 'ESTABLISHED', '06' => 'TIME_WAIT',
+                  '07' => 'CLOSE', '08' => 'CLOSE_WAIT', '09' => 'LAST_ACK');
+    my %by_inode;
+
+    open my $fh, '<', '/proc/net/tcp' or return undef;
+    <$fh>;
+    while (my $line = <$fh>) {
+        my @f = split ' ', $line;
+        my ($lport) = $f[1] =~ /:([0-9A-F]{4})$/ or next;
+        my ($rport) = $f[2] =~ /:([0-9A-F]{4})$/ or next;
+        next unless hex($rport) == $client_port
+                    && hex($lport) == $server_port && $f[9];
+        $by_inode{ $f[9] } = $states{ $f[3] } // $f[3];
+    }
+    close $fh;
+
+    for my $pid ($self->worker_pids) {
+        my $fds = $self->fd_targets($pid);
+        for my $fd (keys %$fds) {
+            my ($inode) = $fds->{$fd} =~ /^socket:\[(\d+)\]$/ or next;
+            next unless exists $by_inode{$inode};
+            return { pid => $pid, fd => $fd, inode => $inode,
+                     state => $by_inode{$inode} };
+        }
+    }
+
+    return undef;
+}
+
+# Whether the worker still has that socket open (the fd of
+# server_socket_of still names the same inode).
+sub socket_still_open {
+    my ($self, $sock) = @_;
+    my $target = readlink "/proc/$sock->{pid}/fd/$sock->{fd}";
+    return defined $target && $target eq "socket:[$sock->{inode}]" ? 1 : 0;
+}
+
 1;

@@ -62,7 +62,8 @@ static time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
 static ngx_http_linkcert_name_e ngx_http_linkcert_name_state(
     ngx_http_linkcert_node_t *ln, time_t now);
 static void ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
-    ngx_http_linkcert_node_t *ln, time_t ttl);
+    ngx_http_linkcert_node_t *ln, ngx_http_linkcert_demand_e why, time_t ttl,
+    const char *detail, ngx_log_t *log);
 static uint64_t ngx_http_linkcert_hash(u_char *name, size_t len);
 static ngx_int_t ngx_http_linkcert_negative(ngx_http_linkcert_sh_t *sh,
     uint64_t hash, time_t now, time_t until);
@@ -699,8 +700,6 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
         if (v->state != LC_VERIFY_VERIFIED) {
             (void) ngx_atomic_fetch_add(&sh->stats.dns[
                 (v->state == LC_VERIFY_TRANSIENT) ? 2 : 1], 1);
-            (void) ngx_atomic_fetch_add(
-                &sh->stats.demand[NGX_HTTP_LINKCERT_DEMAND_DNS], 1);
 
             delay = ((ngx_http_linkcert_main_conf_t *) ctx->conf)
                         ->negative_ttl;
@@ -709,12 +708,8 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
                 delay = 60;
             }
 
-            ngx_log_error(NGX_LOG_INFO, log, 0,
-                          "linkcert: \"%s\" refused on demand, not tried "
-                          "again for %T s: %s", v->domain, delay,
-                          v->error.detail);
-
-            ngx_http_linkcert_refuse(ctx, ln, delay);
+            ngx_http_linkcert_refuse(ctx, ln, NGX_HTTP_LINKCERT_DEMAND_DNS,
+                                     delay, v->error.detail, log);
             ngx_shmtx_unlock(&ctx->shpool->mutex);
             return;
         }
@@ -2012,16 +2007,14 @@ ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
     }
 
     if (ln->candidate) {
-        ngx_http_linkcert_refuse(ctx, ln, ttl);
+        ngx_http_linkcert_refuse(ctx, ln, why, ttl, detail, log);
+
+    } else {
+        /* no longer only on demand: verified as any other domain */
+        ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms());
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
-
-    (void) ngx_atomic_fetch_add(&ctx->sh->stats.demand[why], 1);
-
-    ngx_log_error(NGX_LOG_INFO, log, 0,
-                  "linkcert: \"%*s\" refused on demand, not tried again "
-                  "for %T s: %s", len, name, ttl, detail);
 }
 
 
@@ -2047,8 +2040,15 @@ ngx_http_linkcert_name_state(ngx_http_linkcert_node_t *ln, time_t now)
 
 static void
 ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
-    ngx_http_linkcert_node_t *ln, time_t ttl)
+    ngx_http_linkcert_node_t *ln, ngx_http_linkcert_demand_e why, time_t ttl,
+    const char *detail, ngx_log_t *log)
 {
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "linkcert: \"%s\" refused on demand, not tried again "
+                  "for %T s: %s", ln->name, ttl, detail);
+
+    (void) ngx_atomic_fetch_add(&ctx->sh->stats.demand[why], 1);
+
     (void) ngx_http_linkcert_negative(ctx->sh,
                                       ngx_http_linkcert_hash(ln->name,
                                                              ln->name_len),

@@ -16,6 +16,7 @@
 
 
 #define LC_JSON_FLAGS  (JSON_COMPACT | JSON_PRESERVE_ORDER)
+#define LC_JSON_FIRST  1024     /* bytes: the first guess of a dump's size */
 
 
 static void lc_time_digits(char *p, unsigned int v, size_t n);
@@ -229,8 +230,8 @@ lc_error_json(const char *error, const char *detail)
 char *
 lc_json_dump(json_t *json, size_t *len)
 {
-    char    *buf;
-    size_t   size;
+    char    *buf, *p;
+    size_t   size, cap;
 
     if (len) {
         *len = 0;
@@ -243,21 +244,33 @@ lc_json_dump(json_t *json, size_t *len)
     /*
      * json_dumpb() into our own buffer, rather than json_dumps(): the
      * result is malloc()ed memory even if jansson's allocator is replaced.
+     * Most answers fit in the first guess and are serialised once.
      */
 
-    buf = NULL;
+    cap = LC_JSON_FIRST;
 
-    size = json_dumpb(json, NULL, 0, LC_JSON_FLAGS);
-    if (size == 0) {
-        goto done;
-    }
-
-    buf = malloc(size + 2);
+    buf = malloc(cap + 2);
     if (buf == NULL) {
         goto done;
     }
 
-    if (json_dumpb(json, buf, size, LC_JSON_FLAGS) != size) {
+    size = json_dumpb(json, buf, cap, LC_JSON_FLAGS);
+
+    if (size > cap) {
+        cap = size;
+
+        p = realloc(buf, cap + 2);
+        if (p == NULL) {
+            free(buf);
+            buf = NULL;
+            goto done;
+        }
+
+        buf = p;
+        size = json_dumpb(json, buf, cap, LC_JSON_FLAGS);
+    }
+
+    if (size == 0 || size > cap) {
         free(buf);
         buf = NULL;
         goto done;

@@ -55,17 +55,7 @@ sub pubkey_of_cert { scalar `openssl x509 -in '$_[0]' -noout -pubkey 2>&1` }
 
 # { 'name{labels}' => value } of the metrics (a plain reading; the format
 # itself is checked by 35-metrics.t)
-sub metrics {
-    my $r = $t->http(GET => '/.well-known/ssl-status/metrics', key => 1);
-    return {} unless $r->{status} == 200;
-    my %m;
-    for (split /\n/, $r->{body}) {
-        next if /^#/;
-        my ($k, $v) = /^(\S+) (\S+)$/ or next;
-        $m{$k} = $v;
-    }
-    return \%m;
-}
+sub metrics { $t->metric_values }
 
 my $RENEWALS = 'linkcert_renewals_total';
 my $LAST = 'linkcert_last_renewal_timestamp_seconds';

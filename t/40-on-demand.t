@@ -57,15 +57,7 @@ $t->write_config($t->dns_config(workers => 2, log_level => 'info',
 EOF
 $t->run;
 
-sub metrics {
-    my $r = $t->http('GET', $METRICS, key => 1);
-    my %m;
-    for (split /\n/, $r->{body} // '') {
-        next if /^#/;
-        $m{$1} = $2 if /^(\S+) (\S+)$/;
-    }
-    return \%m;
-}
+sub metrics { $t->metric_values }
 
 sub in_table {
     my ($name) = @_;

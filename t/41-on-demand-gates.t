@@ -116,18 +116,8 @@ sub hs {
     return { fp => $fp, elapsed => $elapsed };
 }
 
-# The metrics as { 'name{labels}' => value }; undef if not a 200.
-sub metrics {
-    my $r = $t->http(GET => $METRICS, key => 1);
-    return undef unless $r->{status} == 200;
-    my %m;
-    for (split /\n/, $r->{body}) {
-        next if /^#/;
-        my ($k, $v) = /^(\S+) (\S+)$/ or next;
-        $m{$k} = $v;
-    }
-    return \%m;
-}
+# The metrics as { 'name{labels}' => value } (empty if not a 200).
+sub metrics { $t->metric_values }
 
 sub od   { $_[0]{qq{linkcert_on_demand_total{result="$_[1]"}}} }
 sub hsm  { $_[0]{qq{linkcert_handshakes_total{outcome="$_[1]"}}} }

@@ -79,6 +79,7 @@ typedef struct {
     u_char                         val_failures; /* in the hour below */
     u_char                         lease;        /* slot + 1, 0: none */
     u_char                         candidate;    /* on demand, before DNS */
+    u_char                         repass;       /* a pass came while busy */
     time_t                         val_window;   /* first failed validation */
 
     uint64_t                       store_stamp;

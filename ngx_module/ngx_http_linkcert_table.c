@@ -329,12 +329,19 @@ ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone, u_char *name,
         ln->scan = scan;
         rc = NGX_OK;
 
-        /* a reload is a renewal pass */
+        /*
+         * A reload is a renewal pass.  A domain a job holds now is checked
+         * again when the job ends: the job may still decide with the old
+         * configuration.
+         */
 
-        if (ln->status == LC_STATUS_ISSUED && ln->stage == LC_STAGE_ISSUED
-            && !ln->busy)
-        {
-            ngx_http_linkcert_schedule_pass(ctx, ln);
+        if (ln->status == LC_STATUS_ISSUED) {
+            if (ln->stage == LC_STAGE_ISSUED && !ln->busy) {
+                ngx_http_linkcert_schedule_pass(ctx, ln);
+
+            } else {
+                ln->repass = 1;
+            }
         }
     }
 
@@ -1322,7 +1329,20 @@ static void
 ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, ngx_msec_t at)
 {
+    ngx_msec_t  now;
+
     ngx_http_linkcert_unschedule(sh, ln);
+
+    /* a start or reload pass came while a job held it: due at once */
+
+    if (ln->repass && !ln->busy) {
+        ln->repass = 0;
+        now = ngx_http_linkcert_now_ms();
+
+        if (at > now) {
+            at = now;
+        }
+    }
 
     /* whatever else is planned, an expiry is noticed when it happens */
 

@@ -35,6 +35,8 @@ use POSIX qw(WNOHANG);
 use Test::More ();
 use Time::HiRes qw(sleep time);
 
+use LinkCert::Test ();
+
 my @INSTANCES;
 
 sub binary { $ENV{LINKCERT_PEBBLE} // 'pebble' }
@@ -560,65 +562,11 @@ sub _make_certs {
              '-days', '30', '-extfile', "$d/listener.ext");
 }
 
-sub _strip_algo {
-    my ($fp) = @_;
-    return undef unless defined $fp;
-    return lc($fp =~ s/^sha256\$//r);
-}
-
-sub _port_open {
-    my ($port) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                  Proto => 'tcp', Timeout => 1)
-        or return 0;
-    close $s;
-    return 1;
-}
-
-sub _read_file {
-    my ($path) = @_;
-    open my $fh, '<:raw', $path or return undef;
-    local $/;
-    return scalar <$fh>;
-}
-
-sub _write_file {
-    my ($path, $content, $mode) = @_;
-    my $tmp = "$path.tmp$$";
-    open my $fh, '>:raw', $tmp or croak "$tmp: $!";
-    print $fh $content;
-    close $fh or croak "$tmp: $!";
-    chmod $mode, $tmp if defined $mode;
-    rename $tmp, $path or croak "rename $tmp: $!";
-}
-
-sub _capture {
-    my (@cmd) = @_;
-
-    pipe my $r, my $w or croak "pipe: $!";
-    my $pid = fork // croak "fork: $!";
-
-    if ($pid == 0) {
-        close $r;
-        open STDOUT, '>&', $w;
-        open STDERR, '>&', $w;
-        open STDIN, '<', '/dev/null';
-        exec(@cmd) or POSIX::_exit(127);
-    }
-
-    close $w;
-    my $out = do { local $/; <$r> } // '';
-    close $r;
-    waitpid $pid, 0;
-
-    return ($? >> 8, $out);
-}
-
-sub _openssl {
-    my (@args) = @_;
-    my ($rc, $out) = _capture('openssl', @args);
-    croak "openssl @args failed:\n$out" if $rc != 0;
-    return $out;
+# the harness's own helpers, shared
+{
+    no strict 'refs';
+    *{"LinkCert::Pebble::$_"} = \&{"LinkCert::Test::$_"}
+        for qw(_strip_algo _port_open _read_file _write_file _capture _openssl);
 }
 
 

@@ -1483,8 +1483,9 @@ ngx_http_linkcert_reverify_time(ngx_http_linkcert_zone_t *ctx, time_t now)
 /*
  * Start-up and reloads are renewal passes: every issued domain is checked
  * (its DNS, then renew_at or the CA's renewal information) within
- * seconds, spread at 500 domains a second so that a large table does not
- * flood the DNS or the CA (but within half of reverify_interval).
+ * seconds, from a second on, spread at 500 domains a second so that a large
+ * table does not flood the DNS or the CA (but within half of
+ * reverify_interval).
  */
 
 static void
@@ -1501,12 +1502,14 @@ ngx_http_linkcert_schedule_pass(ngx_http_linkcert_zone_t *ctx,
         return;
     }
 
-    spread = ngx_max(5000, ctx->sh->count[LC_STATUS_ISSUED] * 2);
+    spread = ngx_max(4000, ctx->sh->count[LC_STATUS_ISSUED] * 2);
 
     /* never later than half the periodic check */
     spread = ngx_min(spread, (ngx_msec_t) lmcf->reverify_interval * 500);
 
-    ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms()
+    /* from a second on: the workers of the new cycle are up by then */
+
+    ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms() + 1000
                                             + ngx_random() % spread);
 }
 

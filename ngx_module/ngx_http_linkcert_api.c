@@ -70,9 +70,8 @@ static ngx_int_t ngx_http_linkcert_api_target(ngx_http_request_t *r,
     ngx_http_linkcert_api_fail_t *fail);
 static ngx_int_t ngx_http_linkcert_api_arg(ngx_http_request_t *r,
     char *name, size_t len, ngx_str_t *value);
-static ngx_int_t ngx_http_linkcert_api_domain_arg(ngx_http_request_t *r,
-    ngx_str_t *value, char *domain, size_t *len,
-    ngx_http_linkcert_api_fail_t *fail);
+static ngx_int_t ngx_http_linkcert_api_domain_arg(ngx_str_t *value,
+    char *domain, size_t *len, ngx_http_linkcert_api_fail_t *fail);
 static ngx_int_t ngx_http_linkcert_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, const char *detail);
 static ngx_int_t ngx_http_linkcert_api_send(ngx_http_request_t *r,
@@ -252,7 +251,7 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
     }
 
     if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK
-        || ngx_http_linkcert_api_domain_arg(r, &value, name, &len, &fail)
+        || ngx_http_linkcert_api_domain_arg(&value, name, &len, &fail)
            != NGX_OK)
     {
         return ngx_http_linkcert_api_error(r, fail.status, fail.error,
@@ -316,7 +315,7 @@ ngx_http_linkcert_api_domains(ngx_http_request_t *r,
     ngx_str_null(&after);
 
     if (ngx_http_linkcert_api_arg(r, "after", 5, &value) == NGX_OK) {
-        if (ngx_http_linkcert_api_domain_arg(r, &value, name, &len, &fail)
+        if (ngx_http_linkcert_api_domain_arg(&value, name, &len, &fail)
             != NGX_OK)
         {
             return ngx_http_linkcert_api_error(r, fail.status, fail.error,
@@ -774,7 +773,7 @@ ngx_http_linkcert_api_target(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    return ngx_http_linkcert_api_domain_arg(r, &value, name, len, fail);
+    return ngx_http_linkcert_api_domain_arg(&value, name, len, fail);
 }
 
 
@@ -791,29 +790,13 @@ ngx_http_linkcert_api_arg(ngx_http_request_t *r, char *name, size_t len,
 
 
 static ngx_int_t
-ngx_http_linkcert_api_domain_arg(ngx_http_request_t *r, ngx_str_t *value,
-    char *domain, size_t *len, ngx_http_linkcert_api_fail_t *fail)
+ngx_http_linkcert_api_domain_arg(ngx_str_t *value, char *domain, size_t *len,
+    ngx_http_linkcert_api_fail_t *fail)
 {
-    u_char      *dst, *src;
     const char  *reason;
 
-    dst = ngx_pnalloc(r->pool, value->len + 1);
-    if (dst == NULL) {
-        fail->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        fail->error = "internal";
-        fail->detail = "out of memory";
-        return NGX_DECLINED;
-    }
-
-    src = value->data;
-    value->data = dst;
-
-    ngx_unescape_uri(&dst, &src, value->len, 0);
-
-    value->len = dst - value->data;
-
-    if (lc_domain_normalize((char *) value->data, value->len, domain, len,
-                            &reason)
+    if (lc_domain_from_query((char *) value->data, value->len, domain, len,
+                             &reason)
         != 0)
     {
         fail->status = NGX_HTTP_BAD_REQUEST;

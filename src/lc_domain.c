@@ -16,6 +16,7 @@
 
 
 static int lc_domain_numeric(const char *label, size_t len);
+static int lc_domain_hex(unsigned char c);
 
 
 int
@@ -187,6 +188,50 @@ lc_domain_from_host(const char *in, size_t len, char *out, size_t *out_len,
 }
 
 
+int
+lc_domain_from_query(const char *in, size_t len, char *out, size_t *out_len,
+    const char **reason)
+{
+    int          hi, lo;
+    size_t       i, n;
+    const char  *unused;
+    char         name[LC_DOMAIN_MAX + 2];
+
+    if (reason == NULL) {
+        reason = &unused;
+    }
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+
+        /* one byte more than a name with its trailing dot: "too long" */
+
+        if (n == sizeof(name)) {
+            break;
+        }
+
+        if (in[i] != '%') {
+            name[n++] = in[i];
+            continue;
+        }
+
+        if (len - i < 3
+            || (hi = lc_domain_hex((unsigned char) in[i + 1])) < 0
+            || (lo = lc_domain_hex((unsigned char) in[i + 2])) < 0)
+        {
+            *reason = "invalid percent-escape";
+            return -1;
+        }
+
+        name[n++] = (char) (hi * 16 + lo);
+        i += 2;
+    }
+
+    return lc_domain_normalize(name, n, out, out_len, reason);
+}
+
+
 /*
  * The WHATWG URL parser's "ends in a number": all decimal digits, or "0x"
  * followed by hexadecimal digits (possibly none).
@@ -217,4 +262,21 @@ lc_domain_numeric(const char *label, size_t len)
     }
 
     return 1;
+}
+
+
+static int
+lc_domain_hex(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
 }

@@ -35,4 +35,12 @@ int lc_domain_normalize(const char *in, size_t len, char *out,
 int lc_domain_from_host(const char *in, size_t len, char *out,
     size_t *out_len, const char **reason);
 
+/*
+ * The same for a URL query argument's raw value ("?domain=<value>"):
+ * "%XX" escapes are decoded first, strictly: a "%" not followed by two
+ * hexadecimal digits is an error, never passed on or dropped.
+ */
+int lc_domain_from_query(const char *in, size_t len, char *out,
+    size_t *out_len, const char **reason);
+
 #endif /* LC_DOMAIN_H */

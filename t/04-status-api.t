@@ -150,6 +150,25 @@ subtest 'invalid domains' => sub {
     my $r = $t->http(GET => "$STATUS?domain=a%00b.com", key => 1);
     is($r->{status}, 400, 'a%00b.com as sent: 400');
 
+    # a bad escape is refused, never dropped: "a.test%zz" is not
+    # "a.testzz", whatever the method
+    for my $method (qw(GET POST DELETE)) {
+        for my $arg ('links.example.test%zz', 'links.example.test%',
+                     'links.example.test%4', 'links%2xample.test')
+        {
+            $r = $t->http($method => "$STATUS?domain=$arg", key => 1);
+            is($r->{status}, 400, "$method $arg: 400");
+            is($r->{json}{error}, 'invalid_domain',
+               "$method $arg: invalid_domain");
+            is($r->{json}{detail}, 'invalid percent-escape',
+               "$method $arg: says why");
+        }
+    }
+
+    $r = $t->http(GET => "$STATUS?domain=links%2Eexample%2etest", key => 1);
+    is($r->{status}, 200, 'a good escape is decoded: 200');
+    is($r->{json}{domain}, 'links.example.test', 'to the name');
+
     $r = $t->status_of('LINKS.Example.TEST.');
     is($r->{status}, 200, 'LINKS.Example.TEST.: 200');
     is($r->{json}{domain}, 'links.example.test', 'normalised');

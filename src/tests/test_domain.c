@@ -469,6 +469,53 @@ test_host_nul(void **state)
 }
 
 
+/* ?domain= values: escapes decoded strictly, then the same rules */
+
+#define LC_QUERY_OK(in, expect)                                               \
+    LC_FN_OK(lc_domain_from_query, in, strlen(in), expect)
+
+#define LC_QUERY_BAD(in, expect)                                              \
+    do {                                                                      \
+        char         out_[LC_DOMAIN_MAX + 1];                                 \
+        const char  *reason_ = NULL;                                          \
+                                                                              \
+        assert_int_equal(lc_domain_from_query(in, strlen(in), out_, NULL,     \
+                                              &reason_), -1);                 \
+        assert_string_equal(reason_, expect);                                 \
+    } while (0)
+
+
+static void
+test_query(void **state)
+{
+    char  name[300];
+
+    (void) state;
+
+    LC_QUERY_OK("Links.Example.COM", "links.example.com");
+    LC_QUERY_OK("links%2Eexample%2ecom", "links.example.com");
+    LC_QUERY_OK("%6c%69nks.example.com.", "links.example.com");
+
+    LC_QUERY_BAD("a.test%zz", "invalid percent-escape");
+    LC_QUERY_BAD("a.test%", "invalid percent-escape");
+    LC_QUERY_BAD("a.test%4", "invalid percent-escape");
+    LC_QUERY_BAD("a%g0.test", "invalid percent-escape");
+    LC_QUERY_BAD("a.test%00", lc_bad_char);
+    LC_QUERY_BAD("a.test%2F", lc_bad_char);
+    LC_QUERY_BAD("", "empty name");
+
+    /* 254 escaped bytes: longer than any name, whatever follows */
+
+    memset(name, 'a', sizeof(name));
+    name[1] = '.';
+    name[299] = '\0';
+    LC_QUERY_BAD(name, "name longer than 253 characters");
+
+    memcpy(name + 296, "%zz", 3);
+    LC_QUERY_BAD(name, "name longer than 253 characters");
+}
+
+
 int
 main(void)
 {
@@ -491,6 +538,7 @@ main(void)
         cmocka_unit_test(test_host_ports),
         cmocka_unit_test(test_host_literals),
         cmocka_unit_test(test_host_nul),
+        cmocka_unit_test(test_query),
     };
 
     return cmocka_run_group_tests_name("lc_domain", tests, NULL, NULL);

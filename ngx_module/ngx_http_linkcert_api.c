@@ -63,6 +63,10 @@ static ngx_int_t ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
 static ngx_int_t ngx_http_linkcert_plain(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_srv_conf_t *lscf);
 static ngx_uint_t ngx_http_linkcert_api_own(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_linkcert_api_path(ngx_http_request_t *r);
+static void ngx_http_linkcert_api_body_read(ngx_http_request_t *r);
+static ngx_int_t ngx_http_linkcert_api_dispatch(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_api_fail_t *fail);
 static ngx_int_t ngx_http_linkcert_api_target(ngx_http_request_t *r,
@@ -90,15 +94,8 @@ ngx_int_t
 ngx_http_linkcert_api_handler(ngx_http_request_t *r)
 {
     ngx_int_t                       rc;
-    ngx_str_t                       tail, *methods;
-    ngx_uint_t                      allowed;
-    ngx_http_linkcert_resource_e    res;
     ngx_http_linkcert_srv_conf_t   *lscf;
     ngx_http_linkcert_main_conf_t  *lmcf;
-
-    static ngx_str_t  allow = ngx_string("Allow");
-    static ngx_str_t  status_methods = ngx_string("GET, HEAD, POST, DELETE");
-    static ngx_str_t  list_methods = ngx_string("GET, HEAD");
 
     lscf = ngx_http_get_module_srv_conf(r, ngx_http_linkcert_module);
 
@@ -106,33 +103,26 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
+
     if (r->uri.len > ngx_http_linkcert_challenge_prefix.len
         && ngx_strncmp(r->uri.data, ngx_http_linkcert_challenge_prefix.data,
                        ngx_http_linkcert_challenge_prefix.len)
            == 0)
     {
-        lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
         return ngx_http_linkcert_acme_challenge(r, lmcf);
     }
 
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
-
-    if (r->uri.len < ngx_http_linkcert_api_prefix.len
-        || ngx_strncmp(r->uri.data, ngx_http_linkcert_api_prefix.data,
-                       ngx_http_linkcert_api_prefix.len)
-           != 0)
-    {
+    if (!ngx_http_linkcert_api_path(r)) {
         return ngx_http_linkcert_plain(r, lmcf, lscf);
     }
 
-    tail.data = r->uri.data + ngx_http_linkcert_api_prefix.len;
-    tail.len = r->uri.len - ngx_http_linkcert_api_prefix.len;
-
-    if (tail.len && tail.data[0] != '/') {
-        return ngx_http_linkcert_plain(r, lmcf, lscf);
-    }
-
-    /* the body is never used: a large one is refused, any other dropped */
+    /*
+     * The body is never used, but it is bounded: one announced as large
+     * is refused at once; a chunked one is read (within nginx's own
+     * client_max_body_size) and refused if it is large; any other is
+     * dropped.
+     */
 
     if (r->headers_in.content_length_n > NGX_HTTP_LINKCERT_BODY_MAX) {
         r->keepalive = 0;
@@ -143,11 +133,95 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
         goto done;
     }
 
+    if (r->headers_in.chunked) {
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_http_linkcert_api_body_read);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        ngx_http_finalize_request(r, NGX_DONE);
+        return NGX_DONE;
+    }
+
     rc = ngx_http_discard_request_body(r);
 
     if (rc != NGX_OK) {
         return rc;
     }
+
+    rc = ngx_http_linkcert_api_dispatch(r, lmcf);
+
+done:
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}
+
+
+/* the URI is /.well-known/ssl-status or below it */
+
+static ngx_uint_t
+ngx_http_linkcert_api_path(ngx_http_request_t *r)
+{
+    size_t  len;
+
+    len = ngx_http_linkcert_api_prefix.len;
+
+    return r->uri.len >= len
+           && ngx_strncmp(r->uri.data, ngx_http_linkcert_api_prefix.data, len)
+              == 0
+           && (r->uri.len == len || r->uri.data[len] == '/');
+}
+
+
+/* a chunked request body has been read */
+
+static void
+ngx_http_linkcert_api_body_read(ngx_http_request_t *r)
+{
+    off_t         size;
+    ngx_int_t     rc;
+    ngx_chain_t  *cl;
+
+    size = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        size += ngx_buf_size(cl->buf);
+    }
+
+    if (size > NGX_HTTP_LINKCERT_BODY_MAX) {
+        r->keepalive = 0;
+        rc = ngx_http_linkcert_api_error(r,
+                                         NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         "body_too_large",
+                                         "this API takes no request body");
+
+    } else {
+        rc = ngx_http_linkcert_api_dispatch(r,
+                 ngx_http_get_module_main_conf(r, ngx_http_linkcert_module));
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_api_dispatch(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    ngx_str_t                     tail, *methods;
+    ngx_uint_t                    allowed;
+    ngx_http_linkcert_resource_e  res;
+
+    static ngx_str_t  allow = ngx_string("Allow");
+    static ngx_str_t  status_methods = ngx_string("GET, HEAD, POST, DELETE");
+    static ngx_str_t  list_methods = ngx_string("GET, HEAD");
+
+    tail.data = r->uri.data + ngx_http_linkcert_api_prefix.len;
+    tail.len = r->uri.len - ngx_http_linkcert_api_prefix.len;
 
     if (tail.len == 0) {
         res = NGX_HTTP_LINKCERT_RES_STATUS;
@@ -169,10 +243,9 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
         allowed = NGX_HTTP_GET|NGX_HTTP_HEAD;
 
     } else {
-        rc = ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                         "no such resource under "
-                                         "/.well-known/ssl-status");
-        goto done;
+        return ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                           "no such resource under "
+                                           "/.well-known/ssl-status");
     }
 
     if (!(r->method & allowed)) {
@@ -181,33 +254,31 @@ ngx_http_linkcert_api_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        rc = ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_ALLOWED,
-                                         "method_not_allowed",
-                                         (char *) methods->data);
-        goto done;
+        return ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_ALLOWED,
+                                           "method_not_allowed",
+                                           (char *) methods->data);
     }
 
-    if (res == NGX_HTTP_LINKCERT_RES_DOMAINS) {
-        rc = ngx_http_linkcert_api_domains(r, lmcf);
+    switch (res) {
 
-    } else if (res == NGX_HTTP_LINKCERT_RES_METRICS) {
-        rc = ngx_http_linkcert_api_metrics(r, lmcf);
+    case NGX_HTTP_LINKCERT_RES_DOMAINS:
+        return ngx_http_linkcert_api_domains(r, lmcf);
 
-    } else if (r->method == NGX_HTTP_POST) {
-        rc = ngx_http_linkcert_api_verify(r, lmcf);
+    case NGX_HTTP_LINKCERT_RES_METRICS:
+        return ngx_http_linkcert_api_metrics(r, lmcf);
 
-    } else if (r->method == NGX_HTTP_DELETE) {
-        rc = ngx_http_linkcert_api_delete(r, lmcf);
+    default: /* NGX_HTTP_LINKCERT_RES_STATUS */
 
-    } else {
-        rc = ngx_http_linkcert_api_status(r, lmcf);
+        if (r->method == NGX_HTTP_POST) {
+            return ngx_http_linkcert_api_verify(r, lmcf);
+        }
+
+        if (r->method == NGX_HTTP_DELETE) {
+            return ngx_http_linkcert_api_delete(r, lmcf);
+        }
+
+        return ngx_http_linkcert_api_status(r, lmcf);
     }
-
-done:
-
-    ngx_http_finalize_request(r, rc);
-
-    return NGX_DONE;
 }
 
 

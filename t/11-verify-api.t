@@ -244,6 +244,20 @@ subtest 'the body is ignored; over 4 KB: 413' => sub {
          'as JSON');
     is($r->{json}{error}, 'body_too_large', 'error body_too_large');
     never_seen('big.v.test', '413');
+
+    # the same limit whatever the framing
+    $r = $t->verify('chunk.v.test', body => 'x' x 3000, chunked => 1);
+    is($r->{status}, 202, 'a chunked 3000-byte body: 202');
+    is($r->{json}{domain}, 'chunk.v.test', 'for the domain of the query');
+
+    $r = $t->verify('bigchunk.v.test', body => 'x' x 5000, chunked => 1);
+    is($r->{status}, 413, 'a chunked 5000-byte body: 413') or diag($r->{raw});
+    is($r->{json}{error}, 'body_too_large', 'error body_too_large');
+    never_seen('bigchunk.v.test', 'the chunked 413');
+
+    $r = $t->http(GET => "$STATUS/domains", key => 1, body => 'x' x 9000,
+                  chunked => 1);
+    is($r->{status}, 413, 'a chunked body on GET too: 413');
 };
 
 subtest 'other methods: 405' => sub {

@@ -753,8 +753,15 @@ sub http {
         push @h, "$k: $v";
     }
 
+    # chunked => 1 sends the body in chunks of at most 1000 bytes
     my $body = $opts{body};
-    push @h, 'Content-Length: ' . length $body if defined $body;
+    if (defined $body && $opts{chunked}) {
+        push @h, 'Transfer-Encoding: chunked';
+        $body = join('', map { sprintf("%x\r\n%s\r\n", length, $_) }
+                         unpack('(a1000)*', $body)) . "0\r\n\r\n";
+    } elsif (defined $body) {
+        push @h, 'Content-Length: ' . length $body;
+    }
     push @h, 'Connection: close';
 
     my $request = join("\r\n", "$method $path HTTP/1.1", @h, '', '')

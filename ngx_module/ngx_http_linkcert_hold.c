@@ -24,8 +24,6 @@
 
 
 #define NGX_HTTP_LINKCERT_HOLD_POLL        10       /* ms */
-#define NGX_HTTP_LINKCERT_PEEK_TIMEOUT     60000    /* ms, for the
-                                                       ClientHello */
 #define NGX_HTTP_LINKCERT_HOLD_MAX         1024     /* per worker */
 #define NGX_HTTP_LINKCERT_HOLD_DOMAIN_MAX  256      /* per name */
 
@@ -42,6 +40,9 @@ typedef struct {
 static void ngx_http_linkcert_hold_init_connection(ngx_connection_t *c);
 static ngx_uint_t ngx_http_linkcert_hold_tls_port(ngx_listening_t *ls);
 static void ngx_http_linkcert_hold_peek(ngx_event_t *rev);
+static ngx_http_addr_conf_t *ngx_http_linkcert_hold_addr_conf(
+    ngx_connection_t *c);
+static ngx_msec_t ngx_http_linkcert_hold_timeout(ngx_connection_t *c);
 static ngx_uint_t ngx_http_linkcert_hold_linkcert_on(ngx_connection_t *c,
     u_char *name, size_t len);
 static void ngx_http_linkcert_hold_park(ngx_connection_t *c, u_char *name,
@@ -195,6 +196,7 @@ ngx_http_linkcert_hold_exit_process(ngx_cycle_t *cycle)
 static void
 ngx_http_linkcert_hold_init_connection(ngx_connection_t *c)
 {
+    ngx_msec_t    timeout;
     ngx_event_t  *rev;
 
     if (ngx_http_linkcert_peek_buf == NULL) {
@@ -213,7 +215,14 @@ ngx_http_linkcert_hold_init_connection(ngx_connection_t *c)
         return;
     }
 
-    ngx_add_timer(rev, NGX_HTTP_LINKCERT_PEEK_TIMEOUT);
+    timeout = ngx_http_linkcert_hold_timeout(c);
+
+    if (timeout == 0) {
+        ngx_http_close_connection(c);
+        return;
+    }
+
+    ngx_add_timer(rev, timeout);
     ngx_reusable_connection(c, 1);
 
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
@@ -229,6 +238,7 @@ ngx_http_linkcert_hold_peek(ngx_event_t *rev)
     ssize_t                         n;
     lc_sni_e                        rc;
     ngx_err_t                       err;
+    ngx_msec_t                      timeout;
     ngx_connection_t               *c;
     ngx_http_linkcert_name_e        state;
     ngx_http_linkcert_main_conf_t  *lmcf;
@@ -271,7 +281,14 @@ ngx_http_linkcert_hold_peek(ngx_event_t *rev)
         rev->ready = 0;
 
         if (!rev->timer_set) {
-            ngx_add_timer(rev, NGX_HTTP_LINKCERT_PEEK_TIMEOUT);
+            timeout = ngx_http_linkcert_hold_timeout(c);
+
+            if (timeout == 0) {
+                ngx_http_close_connection(c);
+                return;
+            }
+
+            ngx_add_timer(rev, timeout);
         }
 
         if (ngx_handle_read_event(rev, 0) != NGX_OK) {
@@ -315,24 +332,21 @@ ngx_http_linkcert_hold_peek(ngx_event_t *rev)
  * (exact, wildcard and regex server names, else the default server).
  */
 
-static ngx_uint_t
-ngx_http_linkcert_hold_linkcert_on(ngx_connection_t *c, u_char *name,
-    size_t len)
+/*
+ * The address's configuration, found as ngx_http_init_connection() will
+ * find it; NULL if the local address cannot be had.
+ */
+
+static ngx_http_addr_conf_t *
+ngx_http_linkcert_hold_addr_conf(ngx_connection_t *c)
 {
-    ngx_uint_t                     i;
-    ngx_http_port_t               *port;
-    struct sockaddr_in            *sin;
-    ngx_http_in_addr_t            *addr;
-    ngx_http_addr_conf_t          *addr_conf;
-    ngx_http_virtual_names_t      *vn;
-    ngx_http_core_srv_conf_t      *cscf;
-    ngx_http_linkcert_srv_conf_t  *lscf;
+    ngx_uint_t             i;
+    ngx_http_port_t       *port;
+    struct sockaddr_in    *sin;
+    ngx_http_in_addr_t    *addr;
 #if (NGX_HAVE_INET6)
-    struct sockaddr_in6           *sin6;
-    ngx_http_in6_addr_t           *addr6;
-#endif
-#if (NGX_PCRE)
-    ngx_str_t                      str;
+    struct sockaddr_in6   *sin6;
+    ngx_http_in6_addr_t   *addr6;
 #endif
 
     port = c->listening->servers;
@@ -340,7 +354,7 @@ ngx_http_linkcert_hold_linkcert_on(ngx_connection_t *c, u_char *name,
     if (port->naddrs > 1
         && ngx_connection_local_sockaddr(c, NULL, 0) != NGX_OK)
     {
-        return 0;
+        return NULL;
     }
 
     switch (c->listening->sockaddr->sa_family) {
@@ -360,8 +374,7 @@ ngx_http_linkcert_hold_linkcert_on(ngx_connection_t *c, u_char *name,
             }
         }
 
-        addr_conf = &addr6[i].conf;
-        break;
+        return &addr6[i].conf;
 #endif
 
     default:
@@ -378,8 +391,52 @@ ngx_http_linkcert_hold_linkcert_on(ngx_connection_t *c, u_char *name,
             }
         }
 
-        addr_conf = &addr[i].conf;
-        break;
+        return &addr[i].conf;
+    }
+}
+
+
+/*
+ * How long the ClientHello may take: the default server's
+ * client_header_timeout, as nginx waits for the first bytes of any
+ * connection; 0 if the connection must be closed.
+ */
+
+static ngx_msec_t
+ngx_http_linkcert_hold_timeout(ngx_connection_t *c)
+{
+    ngx_http_addr_conf_t      *addr_conf;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    addr_conf = ngx_http_linkcert_hold_addr_conf(c);
+
+    if (addr_conf == NULL) {
+        return 0;
+    }
+
+    cscf = addr_conf->default_server;
+
+    return cscf->client_header_timeout;
+}
+
+
+static ngx_uint_t
+ngx_http_linkcert_hold_linkcert_on(ngx_connection_t *c, u_char *name,
+    size_t len)
+{
+    ngx_uint_t                     i;
+    ngx_http_addr_conf_t          *addr_conf;
+    ngx_http_virtual_names_t      *vn;
+    ngx_http_core_srv_conf_t      *cscf;
+    ngx_http_linkcert_srv_conf_t  *lscf;
+#if (NGX_PCRE)
+    ngx_str_t                      str;
+#endif
+
+    addr_conf = ngx_http_linkcert_hold_addr_conf(c);
+
+    if (addr_conf == NULL) {
+        return 0;
     }
 
     cscf = NULL;

@@ -83,7 +83,8 @@ typedef struct {
     time_t                         val_window;   /* first failed validation */
 
     uint64_t                       store_stamp;
-    uint32_t                       generation;
+    uint32_t                       generation;   /* zone-wide, never
+                                                    repeated */
     uint32_t                       scan;
 
     u_char                         status;
@@ -131,6 +132,7 @@ typedef struct {
     ngx_msec_t                     order_tat;    /* order budget */
     ngx_http_linkcert_negative_t  *negative;     /* refused names */
     uint32_t                       scan;
+    uint32_t                       generation;   /* the last one given */
     time_t                         full_logged;
 } ngx_http_linkcert_sh_t;
 

@@ -383,7 +383,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
         if (ln->status != LC_STATUS_ISSUED
             || ngx_memcmp(ln->sha256, loaded->info.sha256, 32) != 0)
         {
-            ln->generation++;
+            ln->generation = ++ctx->sh->generation;
         }
 
         ln->not_before = loaded->info.not_before;
@@ -880,7 +880,7 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
         return;
     }
 
-    ln->generation++;
+    ln->generation = ++ctx->sh->generation;
     ln->store_stamp = stamp;
     ln->not_before = info->not_before;
     ln->not_after = info->not_after;

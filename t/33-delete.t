@@ -29,15 +29,17 @@ my $TARGET = 'edge.crm.test';
 my $DEL = 'gone.customer.test';        # imported, deleted
 my $KEEP = 'keep.customer.test';       # imported, untouched
 my $MID = 'mid.customer.test';         # deleted while being ordered
+my $REKEY = 'rekey.customer.test';     # deleted and issued again, live
 my $FALLBACK = $t->fallback_fingerprint;
 my $STATUS = '/.well-known/ssl-status';
 
 $t->challtestsrv;
 $t->add_a($TARGET, ['127.0.0.1']);
-$t->set_cname($_, $TARGET) for $DEL, $MID;
+$t->set_cname($_, $TARGET) for $DEL, $MID, $REKEY;
 
 my ($del_chain) = $t->store_domain($DEL);
 my ($keep_chain) = $t->store_domain($KEEP);
+my ($rekey_chain) = $t->store_domain($REKEY);
 my $del_fp = $t->fingerprint_of_file($del_chain);
 my $keep_fp = $t->fingerprint_of_file($keep_chain);
 
@@ -221,6 +223,28 @@ ok($ok, 'issued again, by Pebble') or diag(explain $j), diag($pebble->notices);
 my $hs = $pebble->verified_handshake($DEL);
 ok($hs->{ok}, 'the new certificate is served') or diag($hs->{error});
 is(scalar(my @d = removed_dirs($DEL)), 1, "the removed copy is still there");
+
+
+###########################################################################
+# deleted and issued again without a reload (a key rotation): every
+# worker serves the new certificate, none its cached copy of the old one
+
+subtest 'DELETE and a new issuance reach every worker\'s cache' => sub {
+    my $old_fp = $t->fingerprint_of_file($rekey_chain);
+    my %seen = map { ($t->handshake($REKEY) // 'none') => 1 } 1 .. 8;
+    is_deeply([ keys %seen ], [ $old_fp ], 'served by both workers first');
+
+    is(del($REKEY)->{status}, 200, 'DELETE: 200');
+    is($t->verify($REKEY)->{status}, 202, 'POST: 202');
+    my ($j, $ok) = $pebble->wait_issued($REKEY, 20);
+    ok($ok, 'issued again') or diag(explain $j), diag($pebble->notices);
+    my $new_fp = ($j // {})->{certificate}{sha256} // '';
+    isnt($new_fp, $old_fp, 'a new certificate');
+
+    my @fps = map { $t->handshake($REKEY) // 'none' } 1 .. 8;
+    is_deeply(\@fps, [ ($new_fp) x 8 ],
+              'eight handshakes: the new certificate, never the deleted one');
+};
 
 
 ###########################################################################

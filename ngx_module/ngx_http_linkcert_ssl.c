@@ -23,6 +23,7 @@ typedef struct {
     ngx_queue_t                    queue;      /* most recent first */
     uint32_t                       generation;
     lc_cert_t                     *cert;       /* NULL: the files failed */
+    time_t                         retry_at;   /* when cert is NULL */
     u_char                         name[1];
 } ngx_http_linkcert_cached_t;
 
@@ -34,6 +35,15 @@ typedef struct {
     ngx_uint_t                     count;
     ngx_uint_t                     max;
 } ngx_http_linkcert_cache_t;
+
+
+/*
+ * How long a certificate that cannot be used (a parse error, a key that
+ * does not match) is remembered: long enough that a broken domain costs a
+ * read and a log line every few seconds, not one per handshake; short
+ * enough that fixed files are served without a reload.
+ */
+#define NGX_HTTP_LINKCERT_CACHE_FAILED  5        /* s */
 
 
 static int ngx_http_linkcert_cert_cb(ngx_ssl_conn_t *ssl_conn, void *arg);
@@ -243,7 +253,10 @@ ngx_http_linkcert_cache_get(ngx_http_linkcert_main_conf_t *lmcf, u_char *name,
     cached = (ngx_http_linkcert_cached_t *)
                  ngx_str_rbtree_lookup(&cache->rbtree, &key, hash);
 
-    if (cached && cached->generation == generation) {
+    if (cached
+        && cached->generation == generation
+        && (cached->cert || ngx_time() < cached->retry_at))
+    {
         ngx_queue_remove(&cached->queue);
         ngx_queue_insert_head(&cache->queue, &cached->queue);
         return cached->cert;
@@ -270,11 +283,6 @@ ngx_http_linkcert_cache_get(ngx_http_linkcert_main_conf_t *lmcf, u_char *name,
     cached->sn.str.data = cached->name;
     cached->generation = generation;
 
-    /*
-     * A failure is cached too, for this generation: a broken domain costs
-     * one read and one log line, not one per handshake.
-     */
-
     cached->cert = ngx_http_linkcert_store_read_cert(&lmcf->store, name, len,
                                                      log, &err);
     if (cached->cert == NULL) {
@@ -282,6 +290,19 @@ ngx_http_linkcert_cache_get(ngx_http_linkcert_main_conf_t *lmcf, u_char *name,
                       "linkcert: cannot serve \"%*s\": %s (%s), "
                       "using the fallback certificate",
                       len, name, err.detail, err.type);
+
+        /*
+         * Files that could not be read (out of descriptors or memory, a
+         * file being replaced) may be read at the next handshake: not
+         * remembered.  Files read but unusable are, for a few seconds.
+         */
+
+        if (ngx_strcmp(err.type, "store_unreadable") == 0) {
+            ngx_free(cached);
+            return NULL;
+        }
+
+        cached->retry_at = ngx_time() + NGX_HTTP_LINKCERT_CACHE_FAILED;
     }
 
     ngx_rbtree_insert(&cache->rbtree, &cached->sn.node);

@@ -26,6 +26,8 @@
 #define NGX_HTTP_LINKCERT_HOLD_POLL        10       /* ms */
 #define NGX_HTTP_LINKCERT_HOLD_MAX         1024     /* per worker */
 #define NGX_HTTP_LINKCERT_HOLD_DOMAIN_MAX  256      /* per name */
+#define NGX_HTTP_LINKCERT_HOLD_SHARE       4        /* 1/4 of
+                                                       worker_connections */
 
 
 typedef struct {
@@ -58,6 +60,8 @@ static ngx_http_linkcert_main_conf_t  *ngx_http_linkcert_hold_conf;
 static u_char                         *ngx_http_linkcert_peek_buf;
 static ngx_queue_t                     ngx_http_linkcert_held;
 static ngx_uint_t                      ngx_http_linkcert_nheld;
+static ngx_uint_t                      ngx_http_linkcert_hold_max;
+static ngx_uint_t                      ngx_http_linkcert_hold_domain_max;
 static ngx_event_t                     ngx_http_linkcert_hold_ev;
 static ngx_connection_t                ngx_http_linkcert_hold_dumb;
 static ngx_atomic_uint_t               ngx_http_linkcert_hold_changes;
@@ -164,6 +168,18 @@ ngx_http_linkcert_hold_init_process(ngx_cycle_t *cycle)
 
     ngx_queue_init(&ngx_http_linkcert_held);
     ngx_http_linkcert_nheld = 0;
+
+    /*
+     * A parked connection is not reusable: parked ones take at most a
+     * share of worker_connections, the rest is for issued domains.
+     */
+
+    ngx_http_linkcert_hold_max = ngx_min(NGX_HTTP_LINKCERT_HOLD_MAX,
+                                         cycle->connection_n
+                                         / NGX_HTTP_LINKCERT_HOLD_SHARE);
+    ngx_http_linkcert_hold_domain_max =
+                                   ngx_min(NGX_HTTP_LINKCERT_HOLD_DOMAIN_MAX,
+                                           ngx_http_linkcert_hold_max);
     ngx_http_linkcert_hold_conf = lmcf;
 
     ngx_http_linkcert_hold_dumb.fd = (ngx_socket_t) -1;
@@ -478,7 +494,7 @@ ngx_http_linkcert_hold_park(ngx_connection_t *c, u_char *name, size_t len)
     ngx_event_t               *rev;
     ngx_http_linkcert_held_t  *h;
 
-    if (ngx_http_linkcert_nheld >= NGX_HTTP_LINKCERT_HOLD_MAX) {
+    if (ngx_http_linkcert_nheld >= ngx_http_linkcert_hold_max) {
         ngx_http_linkcert_hold_pass(c);
         return;
     }
@@ -496,7 +512,7 @@ ngx_http_linkcert_hold_park(ngx_connection_t *c, u_char *name, size_t len)
         }
     }
 
-    if (same >= NGX_HTTP_LINKCERT_HOLD_DOMAIN_MAX) {
+    if (same >= ngx_http_linkcert_hold_domain_max) {
         ngx_http_linkcert_hold_pass(c);
         return;
     }

@@ -316,6 +316,9 @@ ngx_int_t ngx_http_linkcert_store_read_file(u_char *path,
 ngx_int_t ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
     const char *file, const char *data, size_t len, ngx_uint_t mode,
     ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_store_publish(ngx_str_t *store, const char *name,
+    const char *key, size_t key_len, const char *chain, size_t chain_len,
+    ngx_log_t *log);
 uint64_t ngx_http_linkcert_store_domain_stamp(ngx_str_t *store,
     const char *name);
 ngx_int_t ngx_http_linkcert_store_remove(ngx_str_t *store, u_char *name,

@@ -716,23 +716,16 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
 }
 
 
-/*
- * The key first: a domain is loaded only once its fullchain.pem exists,
- * so a crash in between never leaves a half-written pair that is used.
- */
+/* the new certificate checked, then published as a pair */
 
 static ngx_int_t
 ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
     lc_cert_info_t *info, uint64_t *stamp, lc_error_t *err)
 {
-    u_char                    *p;
     size_t                     chain_len, key_len;
     lc_cert_t                 *cert;
-    ngx_uint_t                 renewal;
     const char                *chain, *key;
     ngx_http_linkcert_acme_t  *acme;
-    u_char                     dir[sizeof("domains/") + LC_DOMAIN_MAX];
-    u_char                     path[NGX_MAX_PATH], old[NGX_MAX_PATH];
 
     acme = ngx_http_linkcert_acme;
 
@@ -766,39 +759,15 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
         return NGX_ERROR;
     }
 
-    /*
-     * On renewal the old key stays as privkey.pem.old until the new
-     * chain is in place: whenever the writes stop, the loader finds a
-     * matching pair.
-     */
-
-    p = ngx_sprintf(path, "%V/domains/%s/privkey.pem", &acme->conf->store,
-                    job->domain);
-    ngx_sprintf(old, "%*s.old%Z", p - path, path);
-    *p = '\0';
-
-    (void) unlink((char *) old);
-    renewal = (link((char *) path, (char *) old) == 0);
-
-    ngx_sprintf(dir, "domains/%s%Z", job->domain);
-
-    if (ngx_http_linkcert_store_write(&acme->conf->store, (char *) dir,
-                                      "privkey.pem", key, key_len, 0600,
-                                      acme->log)
-        != NGX_OK
-        || ngx_http_linkcert_store_write(&acme->conf->store, (char *) dir,
-                                         "fullchain.pem", chain, chain_len,
-                                         0644, acme->log)
-           != NGX_OK)
+    if (ngx_http_linkcert_store_publish(&acme->conf->store, job->domain,
+                                        key, key_len, chain, chain_len,
+                                        acme->log)
+        != NGX_OK)
     {
         lc_error_set(err, "store_write",
                      "the certificate could not be written to the store; "
                      "retried later");
         return NGX_ERROR;
-    }
-
-    if (renewal) {
-        (void) unlink((char *) old);
     }
 
     *stamp = ngx_http_linkcert_store_domain_stamp(&acme->conf->store,

@@ -6,8 +6,8 @@
  *     <store>/domains/<domain>/privkey.pem     mode 0600
  *
  * The loader runs in the master when the zone is set up (start, reload,
- * "nginx -t"); workers read one domain's files on a cache miss.  Nothing
- * here ever deletes or rewrites a file.
+ * "nginx -t"); workers read one domain's files on a cache miss.  Files
+ * are only ever replaced whole (a new pair is published by renames).
  */
 
 
@@ -21,6 +21,12 @@
 #define NGX_HTTP_LINKCERT_FILE_MAX  (1024 * 1024)
 
 
+/* a domain's two files */
+static const char  *ngx_http_linkcert_store_files[] = {
+    "fullchain.pem", "privkey.pem"
+};
+
+
 static ngx_int_t ngx_http_linkcert_store_mkdir(ngx_core_conf_t *ccf,
     u_char *path, ngx_log_t *log);
 static ngx_int_t ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone,
@@ -30,6 +36,13 @@ static uint64_t ngx_http_linkcert_store_stamp(u_char *dir, size_t dlen,
     lc_error_t *err);
 static u_char *ngx_http_linkcert_store_path(u_char *buf, ngx_str_t *store,
     u_char *name, size_t len, const char *file);
+static ngx_int_t ngx_http_linkcert_store_stage(u_char *dpath,
+    const char *file, const char *data, size_t len, ngx_uint_t mode,
+    u_char *tmp, ngx_log_t *log);
+static void ngx_http_linkcert_store_sync_dir(u_char *dpath);
+static ngx_uint_t ngx_http_linkcert_store_unpublished(u_char *dir);
+static ngx_uint_t ngx_http_linkcert_store_pair(u_char *chain_path,
+    u_char *key_path);
 
 
 ngx_int_t
@@ -244,6 +257,19 @@ ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
         return NGX_OK;
     }
 
+    /*
+     * A directory where nothing was published yet (a first issuance that
+     * could not write its files) is not a domain of the store: the table
+     * keeps what it knows of the name, a retry included.
+     */
+
+    if (loaded.stamp == 0 && ngx_http_linkcert_store_unpublished(dir)) {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "linkcert_store: \"%s\" holds no certificate yet",
+                      dir);
+        return NGX_OK;
+    }
+
     if (loaded.stamp != 0
         && ngx_http_linkcert_index_lookup(idx, name, len, &loaded) == NGX_OK)
     {
@@ -283,6 +309,29 @@ ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
     }
 
     return NGX_OK;
+}
+
+
+/* neither fullchain.pem nor privkey.pem exists in the domain's directory */
+
+static ngx_uint_t
+ngx_http_linkcert_store_unpublished(u_char *dir)
+{
+    ngx_uint_t        i;
+    ngx_file_info_t   fi;
+    u_char            path[NGX_MAX_PATH];
+
+    for (i = 0; i < 2; i++) {
+        ngx_sprintf(path, "%s%s%Z", dir, ngx_http_linkcert_store_files[i]);
+
+        if (ngx_file_info(path, &fi) != NGX_FILE_ERROR
+            || ngx_errno != NGX_ENOENT)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -388,15 +437,15 @@ ngx_http_linkcert_store_stamp(u_char *dir, size_t dlen, lc_error_t *err)
     ngx_file_info_t   fi;
     u_char            path[NGX_MAX_PATH];
 
-    static const char  *files[] = { "fullchain.pem", "privkey.pem" };
-
     stamp = 14695981039346656037ULL;
 
     for (i = 0; i < 2; i++) {
-        ngx_sprintf(path, "%*s%s%Z", dlen, dir, files[i]);
+        ngx_sprintf(path, "%*s%s%Z", dlen, dir,
+                    ngx_http_linkcert_store_files[i]);
 
         if (ngx_file_info(path, &fi) == NGX_FILE_ERROR) {
-            lc_error_set(err, "store_unreadable", "%s: %s", files[i],
+            lc_error_set(err, "store_unreadable", "%s: %s",
+                         ngx_http_linkcert_store_files[i],
                          strerror(ngx_errno));
             return 0;
         }
@@ -495,15 +544,142 @@ ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
     const char *file, const char *data, size_t len, ngx_uint_t mode,
     ngx_log_t *log)
 {
-    int          fd, dfd;
-    size_t       done;
-    ssize_t      n;
-    ngx_err_t    err;
-    u_char       path[NGX_MAX_PATH], tmp[NGX_MAX_PATH], dpath[NGX_MAX_PATH];
+    u_char  path[NGX_MAX_PATH], tmp[NGX_MAX_PATH], dpath[NGX_MAX_PATH];
 
     ngx_sprintf(dpath, "%V/%s%Z", store, dir);
     ngx_sprintf(path, "%V/%s/%s%Z", store, dir, file);
-    ngx_sprintf(tmp, "%V/%s/.%s.XXXXXX%Z", store, dir, file);
+
+    if (ngx_http_linkcert_store_stage(dpath, file, data, len, mode, tmp, log)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (rename((char *) tmp, (char *) path) == -1) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "linkcert: rename(\"%s\", \"%s\") failed, "
+                      "the old file is kept", tmp, path);
+        (void) unlink((char *) tmp);
+        return NGX_ERROR;
+    }
+
+    ngx_http_linkcert_store_sync_dir(dpath);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A domain's new key and chain, published as a pair.  Both are written in
+ * full under temporary names first, so a full disk or a failed write
+ * leaves the published pair untouched, however many attempts fail.  Then
+ * the key that matches the published chain is kept as privkey.pem.old,
+ * the two files are renamed into place, and privkey.pem.old goes: a crash
+ * between the two renames leaves the old chain with its key in
+ * privkey.pem.old, which the loader falls back to.
+ */
+
+ngx_int_t
+ngx_http_linkcert_store_publish(ngx_str_t *store, const char *name,
+    const char *key, size_t key_len, const char *chain, size_t chain_len,
+    ngx_log_t *log)
+{
+    u_char  dpath[NGX_MAX_PATH], key_path[NGX_MAX_PATH],
+            key_tmp[NGX_MAX_PATH], chain_path[NGX_MAX_PATH],
+            chain_tmp[NGX_MAX_PATH], old[NGX_MAX_PATH];
+
+    ngx_sprintf(dpath, "%V/domains/%s%Z", store, name);
+    ngx_sprintf(key_path, "%s/privkey.pem%Z", dpath);
+    ngx_sprintf(old, "%s/privkey.pem.old%Z", dpath);
+    ngx_sprintf(chain_path, "%s/fullchain.pem%Z", dpath);
+
+    if (ngx_http_linkcert_store_stage(dpath, "privkey.pem", key, key_len,
+                                      0600, key_tmp, log)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_linkcert_store_stage(dpath, "fullchain.pem", chain,
+                                      chain_len, 0644, chain_tmp, log)
+        != NGX_OK)
+    {
+        (void) unlink((char *) key_tmp);
+        return NGX_ERROR;
+    }
+
+    /*
+     * privkey.pem.old exists only if an earlier publication stopped
+     * half-way: it is kept if it is the published chain's key.
+     */
+
+    if (ngx_http_linkcert_store_pair(chain_path, old)
+        && !ngx_http_linkcert_store_pair(chain_path, key_path))
+    {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "linkcert: \"%s\" keeps the key of its published "
+                      "certificate", old);
+
+    } else {
+        (void) unlink((char *) old);
+
+        if (link((char *) key_path, (char *) old) == -1
+            && ngx_errno != NGX_ENOENT)
+        {
+            ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                          "linkcert: link(\"%s\", \"%s\") failed",
+                          key_path, old);
+            goto failed;
+        }
+    }
+
+    if (rename((char *) key_tmp, (char *) key_path) == -1) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "linkcert: rename(\"%s\", \"%s\") failed",
+                      key_tmp, key_path);
+        goto failed;
+    }
+
+    if (rename((char *) chain_tmp, (char *) chain_path) == -1) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "linkcert: rename(\"%s\", \"%s\") failed",
+                      chain_tmp, chain_path);
+        goto failed;
+    }
+
+    ngx_http_linkcert_store_sync_dir(dpath);
+
+    (void) unlink((char *) old);
+
+    ngx_http_linkcert_store_sync_dir(dpath);
+
+    return NGX_OK;
+
+failed:
+
+    (void) unlink((char *) key_tmp);
+    (void) unlink((char *) chain_tmp);
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * Writes data in full to a new temporary file of dpath (created if
+ * missing) named after file, synced; its path goes into tmp.  Nothing is
+ * left behind on failure.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_store_stage(u_char *dpath, const char *file,
+    const char *data, size_t len, ngx_uint_t mode, u_char *tmp,
+    ngx_log_t *log)
+{
+    int        fd;
+    size_t     done;
+    ssize_t    n;
+
+    ngx_sprintf(tmp, "%s/.%s.XXXXXX%Z", dpath, file);
 
     if (mkdir((char *) dpath, 0700) == -1 && ngx_errno != NGX_EEXIST) {
         ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
@@ -540,28 +716,13 @@ ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
         goto failed;
     }
 
-    fd = -1;
-
-    if (rename((char *) tmp, (char *) path) == -1) {
-        goto failed;
-    }
-
-    dfd = open((char *) dpath, O_RDONLY|O_DIRECTORY);
-
-    if (dfd != -1) {
-        (void) fsync(dfd);
-        (void) close(dfd);
-    }
-
     return NGX_OK;
 
 failed:
 
-    err = ngx_errno;
-
-    ngx_log_error(NGX_LOG_ERR, log, err,
-                  "linkcert: writing \"%s\" failed, the old file is kept",
-                  path);
+    ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                  "linkcert: writing \"%s\" failed, the published file "
+                  "is kept", tmp);
 
     if (fd != -1) {
         (void) close(fd);
@@ -570,6 +731,62 @@ failed:
     (void) unlink((char *) tmp);
 
     return NGX_ERROR;
+}
+
+
+static void
+ngx_http_linkcert_store_sync_dir(u_char *dpath)
+{
+    int  dfd;
+
+    dfd = open((char *) dpath, O_RDONLY|O_DIRECTORY);
+
+    if (dfd != -1) {
+        (void) fsync(dfd);
+        (void) close(dfd);
+    }
+}
+
+
+/* the files at chain_path and key_path can be read and are a pair */
+
+static ngx_uint_t
+ngx_http_linkcert_store_pair(u_char *chain_path, u_char *key_path)
+{
+    lc_cert_t                 *cert;
+    lc_error_t                 err;
+    ngx_http_linkcert_file_t   chain, key;
+
+    if (ngx_http_linkcert_store_read_file(chain_path, &chain, &err,
+                                          "fullchain.pem",
+                                          NGX_HTTP_LINKCERT_FILE_MAX)
+        != NGX_OK)
+    {
+        return 0;
+    }
+
+    cert = NULL;
+
+    if (ngx_http_linkcert_store_read_file(key_path, &key, &err, "privkey.pem",
+                                          NGX_HTTP_LINKCERT_FILE_MAX)
+        == NGX_OK)
+    {
+        cert = lc_cert_parse((char *) chain.data, chain.len,
+                             (char *) key.data, key.len, &err);
+
+        ngx_explicit_memzero(key.data, key.len);
+        ngx_free(key.data);
+    }
+
+    ngx_free(chain.data);
+
+    if (cert == NULL) {
+        return 0;
+    }
+
+    lc_cert_free(cert);
+
+    return 1;
 }
 
 

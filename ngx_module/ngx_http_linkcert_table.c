@@ -69,6 +69,8 @@ static ngx_int_t ngx_http_linkcert_negative(ngx_http_linkcert_sh_t *sh,
     uint64_t hash, time_t now, time_t until);
 static ngx_msec_t ngx_http_linkcert_rate(ngx_msec_t *tat, ngx_msec_t now,
     ngx_msec_t interval, ngx_uint_t burst);
+static void ngx_http_linkcert_rate_take(ngx_msec_t *tat, ngx_msec_t now,
+    ngx_msec_t interval);
 static ngx_int_t ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, time_t now);
 static ngx_uint_t ngx_http_linkcert_registered(ngx_http_linkcert_zone_t *ctx,
@@ -2170,10 +2172,22 @@ ngx_http_linkcert_rate(ngx_msec_t *tat, ngx_msec_t now, ngx_msec_t interval,
 }
 
 
+/* one taken from a rate without waiting: the next ones wait longer */
+
+static void
+ngx_http_linkcert_rate_take(ngx_msec_t *tat, ngx_msec_t now,
+    ngx_msec_t interval)
+{
+    *tat = ((*tat > now) ? *tat : now) + interval;
+}
+
+
 /*
  * On demand, a new order first meets the registered-domain limit, then
  * the order budget.  Either one keeps the domain pending with its reason
- * until the time it can go on.
+ * until the time it can go on.  A name the CRM asked for ("Verify
+ * domain") meets neither: it takes its share of the budget at once, so
+ * that strangers' first clicks wait for it, never the other way round.
  */
 
 static ngx_int_t
@@ -2189,6 +2203,13 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     lmcf = ctx->conf;
 
     if (!lmcf->on_demand) {
+        return NGX_OK;
+    }
+
+    if (ln->forced_at) {
+        ngx_http_linkcert_rate_take(&ctx->sh->order_tat,
+                                    ngx_http_linkcert_now_ms(),
+                                    3600000 / lmcf->order_rate);
         return NGX_OK;
     }
 

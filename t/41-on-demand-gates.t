@@ -23,6 +23,8 @@
 #   3. linkcert_order_rate 1/h: the second new name waits at
 #      pending/ordering with last_error order_budget and next_attempt_at
 #      about an hour away; no order at Pebble; its handshake is not held.
+#      The CRM's "Verify domain" (POST) of a new name, and of the waiting
+#      one, orders at once all the same.
 #      (The ask URL there has a query: "&domain=" is appended.)
 #   4. linkcert_registered_domain_limit 1: a.reg.test issued, b.reg.test
 #      waits with registered_domain_limit naming reg.test; a name under
@@ -809,7 +811,8 @@ $t->no_crash_ok;
 
 my $B1 = 'allow-first.budget-one.test';
 my $B2 = 'allow-second.budget-two.test';
-$t->set_cname($_, $TARGET) for $B1, $B2;
+my $B3 = 'crm.budget-three.test';
+$t->set_cname($_, $TARGET) for $B1, $B2, $B3;
 
 phase('3. order budget');
 restart_with(config(servers => $ask_servers,
@@ -859,6 +862,25 @@ subtest 'linkcert_order_rate 1/h: the second new name waits' => sub {
     sleep 1;
     is($pebble->order_count, $orders + 1, 'no order for it at Pebble');
     is($t->status_of($B2)->{json}{stage}, 'ordering', 'still waiting');
+};
+
+# the budget is spent by first clicks: the CRM's "Verify domain" still
+# orders at once, for a new name and for one that waits for the budget
+subtest 'the budget does not hold up "Verify domain"' => sub {
+    my $orders = $pebble->order_count;
+
+    my $r = $t->verify($B3);
+    is($r->{status}, 202, "POST $B3: 202") or diag($r->{raw});
+    my ($j, $ok) = $pebble->wait_issued($B3, 20);
+    ok($ok, "$B3: issued") or diag(explain $j), diag($pebble->notices);
+
+    $r = $t->verify($B2);
+    is($r->{status}, 202, "POST $B2 (waiting for the budget): 202")
+        or diag($r->{raw});
+    ($j, $ok) = $pebble->wait_issued($B2, 20);
+    ok($ok, "$B2: issued") or diag(explain $j), diag($pebble->notices);
+
+    is($pebble->order_count, $orders + 2, 'two orders at Pebble');
 };
 $t->no_crash_ok;
 

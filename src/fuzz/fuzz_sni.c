@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "lc_sni.h"
+#include "lc_fuzz.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -79,14 +80,7 @@ lc_fuzz_parse(const uint8_t *data, size_t size, char *name,
     lc_sni_e        rc;
     unsigned char  *copy;
 
-    copy = malloc(size > 0 ? size : 1);
-    if (copy == NULL) {
-        abort();
-    }
-
-    if (size > 0) {
-        memcpy(copy, data, size);
-    }
+    copy = lc_fuzz_copy(data, size);
 
     memset(name, 0x7f, LC_DOMAIN_MAX + 1);
     *name_len = (size_t) -1;

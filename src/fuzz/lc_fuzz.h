@@ -35,4 +35,29 @@ lc_fuzz_copy(const void *data, size_t size)
 }
 
 
+/*
+ * The length of the string s, which must be NUL-terminated within size
+ * bytes and, if printable is set, be printable ASCII; aborts otherwise.
+ */
+
+static inline size_t
+lc_fuzz_text(const char *s, size_t size, int printable)
+{
+    size_t  i, len;
+
+    len = strnlen(s, size);
+
+    if (len == size) {
+        abort();
+    }
+
+    for (i = 0; printable && i < len; i++) {
+        if (s[i] < 0x20 || s[i] > 0x7e) {
+            abort();
+        }
+    }
+
+    return len;
+}
+
 #endif /* LC_FUZZ_H */

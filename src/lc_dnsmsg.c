@@ -231,10 +231,12 @@ lc_dns_rr(const unsigned char *abuf, size_t alen, size_t *pos,
     }
 
     rtype = lc_dns_u16(abuf + p);
+    rclass = lc_dns_u16(abuf + p + 2);
 
     /* where the CAA set was found: a resolver may have followed a CNAME */
 
     if (rtype == LC_DNS_TYPE_CAA && type == LC_QTYPE_CAA
+        && rclass == LC_DNS_CLASS_IN
         && ans->caa_owner[0] == '\0' && strlen(owner) <= LC_DOMAIN_MAX)
     {
         memcpy(ans->caa_owner, owner, strlen(owner) + 1);
@@ -242,7 +244,6 @@ lc_dns_rr(const unsigned char *abuf, size_t alen, size_t *pos,
 
     ares_free_string(owner);
 
-    rclass = lc_dns_u16(abuf + p + 2);
     rdlen = lc_dns_u16(abuf + p + 8);
 
     p += LC_DNS_RR_LEN;

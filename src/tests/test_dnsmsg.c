@@ -801,6 +801,43 @@ test_caa(void **state)
 }
 
 
+/*
+ * A CAA record of another class is ignored, its owner too: the status
+ * JSON shows where the relevant set was found.  Seen while writing
+ * fuzz_dnsmsg: the owner was taken before the class was looked at.
+ */
+
+static void
+test_caa_other_class(void **state)
+{
+    size_t  off;
+
+    (void) state;
+
+    t_header(&t_p, 0, 1, 2, T_QNAME, T_TYPE_CAA);
+    off = t_p.len + strlen("chaos.acme.test") + 2 + 2;
+    t_caa_str(&t_p, "chaos.acme.test", 0, "issue", "ca.example");
+    t_p.buf[off + 1] = 3;               /* CH */
+    t_caa_str(&t_p, T_QNAME, 0, "issue", "letsencrypt.org");
+
+    assert_int_equal(t_parse(ARES_SUCCESS, LC_QTYPE_CAA), LC_ANS_OK);
+    assert_int_equal(t_ans.ncaa, 1);
+    assert_string_equal(t_ans.caa[0].value, "letsencrypt.org");
+    assert_string_equal(t_ans.caa_owner, T_QNAME);
+
+    /* alone, it leaves no owner */
+
+    t_header(&t_p, 0, 1, 1, T_QNAME, T_TYPE_CAA);
+    off = t_p.len + strlen("chaos.acme.test") + 2 + 2;
+    t_caa_str(&t_p, "chaos.acme.test", 0, "issue", "ca.example");
+    t_p.buf[off + 1] = 3;               /* CH */
+
+    assert_int_equal(t_parse(ARES_SUCCESS, LC_QTYPE_CAA), LC_ANS_OK);
+    assert_int_equal(t_ans.ncaa, 0);
+    assert_string_equal(t_ans.caa_owner, "");
+}
+
+
 static void
 test_caa_malformed(void **state)
 {
@@ -1167,6 +1204,7 @@ main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_other_statuses),
         cmocka_unit_test(test_caa),
+        cmocka_unit_test(test_caa_other_class),
         cmocka_unit_test(test_caa_malformed),
         cmocka_unit_test(test_compression),
         cmocka_unit_test(test_pointer_loop),

@@ -149,7 +149,7 @@ void lc_acme_free(lc_acme_t *m);
 /*
  * The next step.  now is the wall clock (seconds) for Retry-After
  * arithmetic.  SEND fills *req; WAIT sets *delay_ms (Retry-After clamped
- * to 1..60 s, or 1 s, growing slowly without one).
+ * to 1..60 s; without one, 50 ms doubling up to 5 s).
  */
 lc_acme_action_e lc_acme_next(lc_acme_t *m, time_t now,
     lc_acme_request_t *req, unsigned *delay_ms);

@@ -9,8 +9,10 @@
  * numeric last label; a name that normalises to something else the
  * second time (or not at all); an accepted name that differs from the
  * input other than by case and one trailing dot; a failure without a
- * reason; or lc_domain_from_host() disagreeing with lc_domain_normalize()
- * on an input without ":" or "[".
+ * reason; lc_domain_from_host() disagreeing with lc_domain_normalize()
+ * on an input without ":" or "["; or lc_domain_from_query() disagreeing
+ * with it on an input without "%", or not decoding an accepted name with
+ * every byte escaped back to that name.
  */
 
 
@@ -22,9 +24,15 @@
 #include "lc_fuzz.h"
 
 
+/* which entry point lc_fuzz_normalize() calls */
+#define LC_FUZZ_NAME   0
+#define LC_FUZZ_HOST   1
+#define LC_FUZZ_QUERY  2
+
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int lc_fuzz_normalize(const uint8_t *data, size_t size, int host,
+static int lc_fuzz_normalize(const uint8_t *data, size_t size, int how,
     char *out, size_t *out_len);
 static void lc_fuzz_check(const char *name, size_t len);
 
@@ -34,10 +42,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int     rc, host_rc, again_rc;
     char    out[LC_DOMAIN_MAX + 1], host[LC_DOMAIN_MAX + 1];
-    char    again[LC_DOMAIN_MAX + 1];
-    size_t  i, len, host_len, again_len, in_len;
+    char    again[LC_DOMAIN_MAX + 1], query[LC_DOMAIN_MAX + 1];
+    char    escaped[3 * LC_DOMAIN_MAX];
+    size_t  i, len, host_len, again_len, in_len, query_len;
 
-    rc = lc_fuzz_normalize(data, size, 0, out, &len);
+    static const char  hex[] = "0123456789ABCDEF";
+
+    rc = lc_fuzz_normalize(data, size, LC_FUZZ_NAME, out, &len);
 
     if (rc == 0) {
         lc_fuzz_check(out, len);
@@ -61,8 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         /* idempotent, with or without a trailing dot, and as a Host */
 
-        again_rc = lc_fuzz_normalize((const uint8_t *) out, len, 0, again,
-                                     &again_len);
+        again_rc = lc_fuzz_normalize((const uint8_t *) out, len,
+                                     LC_FUZZ_NAME, again, &again_len);
 
         if (again_rc != 0 || again_len != len
             || memcmp(again, out, len + 1) != 0)
@@ -73,15 +84,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(again, out, len);
         again[len] = '.';
 
-        if (lc_fuzz_normalize((const uint8_t *) again, len + 1, 1, host,
-                              &host_len) != 0
+        if (lc_fuzz_normalize((const uint8_t *) again, len + 1,
+                              LC_FUZZ_HOST, host, &host_len) != 0
             || host_len != len || memcmp(host, out, len + 1) != 0)
+        {
+            abort();
+        }
+
+        /* every byte escaped, as a query argument */
+
+        for (i = 0; i < len; i++) {
+            escaped[3 * i] = '%';
+            escaped[3 * i + 1] = hex[(unsigned char) out[i] >> 4];
+            escaped[3 * i + 2] = hex[(unsigned char) out[i] & 0x0f];
+        }
+
+        if (lc_fuzz_normalize((const uint8_t *) escaped, 3 * len,
+                              LC_FUZZ_QUERY, query, &query_len) != 0
+            || query_len != len || memcmp(query, out, len + 1) != 0)
         {
             abort();
         }
     }
 
-    host_rc = lc_fuzz_normalize(data, size, 1, host, &host_len);
+    host_rc = lc_fuzz_normalize(data, size, LC_FUZZ_HOST, host, &host_len);
 
     if (host_rc == 0) {
         lc_fuzz_check(host, host_len);
@@ -101,17 +127,35 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
+    /* without escapes, a query argument is a name */
+
+    if (lc_fuzz_normalize(data, size, LC_FUZZ_QUERY, query, &query_len)
+        == 0)
+    {
+        lc_fuzz_check(query, query_len);
+    }
+
+    if (memchr(data, '%', size) == NULL
+        && (lc_fuzz_normalize(data, size, LC_FUZZ_QUERY, query, &query_len)
+            != rc
+            || (rc == 0
+                && (query_len != len || memcmp(query, out, len) != 0))))
+    {
+        abort();
+    }
+
     return 0;
 }
 
 
 /*
- * lc_domain_normalize() or lc_domain_from_host() on an exact heap copy
+ * lc_domain_normalize(), lc_domain_from_host() or lc_domain_from_query()
+ * on an exact heap copy
  * of the input, so that AddressSanitizer sees a read past it.
  */
 
 static int
-lc_fuzz_normalize(const uint8_t *data, size_t size, int host, char *out,
+lc_fuzz_normalize(const uint8_t *data, size_t size, int how, char *out,
     size_t *out_len)
 {
     int          rc;
@@ -123,10 +167,17 @@ lc_fuzz_normalize(const uint8_t *data, size_t size, int host, char *out,
     reason = NULL;
     *out_len = (size_t) -1;   /* so that a success must set it */
 
-    if (host) {
-        rc = lc_domain_from_host(copy, size, out, out_len, &reason);
+    switch (how) {
 
-    } else {
+    case LC_FUZZ_HOST:
+        rc = lc_domain_from_host(copy, size, out, out_len, &reason);
+        break;
+
+    case LC_FUZZ_QUERY:
+        rc = lc_domain_from_query(copy, size, out, out_len, &reason);
+        break;
+
+    default:
         rc = lc_domain_normalize(copy, size, out, out_len, &reason);
     }
 

@@ -19,7 +19,8 @@ package LinkCert::Test;
 # Environment: LINKCERT_NGINX (nginx binary), LINKCERT_MODULE (the .so),
 # LINKCERT_KEEP=1 (keep the temporary prefix and print where it is),
 # LINKCERT_ASAN=1 (use build/asan/, the module built by "scripts/build
-# --asan", with libasan preloaded into nginx; any report fails the test),
+# --asan", with libasan preloaded into nginx; any AddressSanitizer or UBSan
+# report fails the test),
 # LINKCERT_LOG_LEVEL (error_log level of standard_config, default debug),
 # LINKCERT_CHALLTESTSRV (the pebble-challtestsrv binary).
 
@@ -371,14 +372,22 @@ END {
     }
 }
 
-# With LINKCERT_ASAN, the reports AddressSanitizer wrote (and printed).
+# With LINKCERT_ASAN, the reports AddressSanitizer wrote, and UBSan's
+# "runtime error" lines (it writes them to stderr, which nginx sends to
+# the error log), printed.
 sub _asan_reports {
     my ($self) = @_;
+
+    return 0 unless $ENV{LINKCERT_ASAN};
 
     my @reports = glob("$self->{prefix}/logs/asan.*");
     Test::More::diag("AddressSanitizer:\n" . _read_file($_)) for @reports;
 
-    return scalar @reports;
+    my @ub = grep { /: runtime error: |ERROR: AddressSanitizer/ }
+             split /\n/, $self->error_log . "\n" . $self->stderr_log;
+    Test::More::diag("UBSan:\n" . join("\n", @ub)) if @ub;
+
+    return @reports + @ub;
 }
 
 sub _asan_env {
@@ -390,6 +399,7 @@ sub _asan_env {
     $ENV{LD_PRELOAD} = $lib;
     $ENV{ASAN_OPTIONS} = 'verify_asan_link_order=0:detect_leaks=0'
                          . ":log_path=$self->{prefix}/logs/asan";
+    $ENV{UBSAN_OPTIONS} = 'print_stacktrace=1';
 }
 
 

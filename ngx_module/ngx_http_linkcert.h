@@ -85,6 +85,7 @@ typedef struct {
     uint64_t                       store_stamp;
     uint32_t                       generation;   /* zone-wide, never
                                                     repeated */
+    uint32_t                       job_id;       /* the job that holds it */
     uint32_t                       scan;
 
     u_char                         status;
@@ -133,6 +134,7 @@ typedef struct {
     ngx_http_linkcert_negative_t  *negative;     /* refused names */
     uint32_t                       scan;
     uint32_t                       generation;   /* the last one given */
+    uint32_t                       jobs;         /* the last job_id given */
     time_t                         full_logged;
 } ngx_http_linkcert_sh_t;
 
@@ -243,13 +245,14 @@ typedef struct {
     char                           name[LC_DOMAIN_MAX + 1];
     lc_stage_e                     stage;        /* verifying or ordering */
     ngx_uint_t                     candidate;    /* on demand, not asked */
+    uint32_t                       job_id;       /* the job's claim */
 } ngx_http_linkcert_due_t;
 
 ngx_uint_t ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone,
     ngx_msec_t lease, ngx_http_linkcert_due_t *due, ngx_uint_t max,
     ngx_uint_t orders, ngx_uint_t *waiting);
 void ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len);
+    u_char *name, size_t len, uint32_t job_id);
 /* what worker 0 can do after a verification */
 #define NGX_HTTP_LINKCERT_ORDER  1          /* ACME is on */
 #define NGX_HTTP_LINKCERT_ARI    2          /* the CA has renewalInfo */
@@ -257,22 +260,23 @@ void ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone,
                                                is being set up */
 
 void ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone,
-    lc_verify_t *v, u_char *dns, size_t dns_len, ngx_uint_t order,
-    ngx_log_t *log);
+    lc_verify_t *v, uint32_t job_id, u_char *dns, size_t dns_len,
+    ngx_uint_t order, ngx_log_t *log);
 void ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, lc_cert_info_t *info, uint64_t stamp, ngx_log_t *log);
+    size_t len, uint32_t job_id, lc_cert_info_t *info, uint64_t stamp,
+    ngx_log_t *log);
 void ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len, const lc_error_t *err, ngx_uint_t transient,
-    time_t retry_after, ngx_log_t *log);
+    u_char *name, size_t len, uint32_t job_id, const lc_error_t *err,
+    ngx_uint_t transient, time_t retry_after, ngx_log_t *log);
 
 void ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len, time_t at);
+    u_char *name, size_t len, uint32_t job_id, time_t at);
 time_t ngx_http_linkcert_table_renew_time(ngx_shm_zone_t *shm_zone,
     lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, lc_record_t *rec);
-ngx_int_t ngx_http_linkcert_table_exists(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len);
+ngx_int_t ngx_http_linkcert_table_held(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, uint32_t job_id);
 ngx_uint_t ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone);
 void ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
     ngx_uint_t *by_status, ngx_uint_t *expiring, time_t *earliest);
@@ -291,8 +295,9 @@ ngx_http_linkcert_name_e ngx_http_linkcert_table_demand(
     ngx_shm_zone_t *shm_zone, u_char *name, size_t len, ngx_uint_t admit);
 ngx_atomic_uint_t ngx_http_linkcert_table_changes(ngx_shm_zone_t *shm_zone);
 void ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len, ngx_http_linkcert_demand_e why, time_t ttl,
-    const char *detail, ngx_log_t *log);
+    u_char *name, size_t len, uint32_t job_id,
+    ngx_http_linkcert_demand_e why, time_t ttl, const char *detail,
+    ngx_log_t *log);
 
 ngx_int_t ngx_http_linkcert_challenge_set(ngx_shm_zone_t *shm_zone,
     const char *domain, const char *token, const char *key_authorization);
@@ -369,8 +374,8 @@ ngx_int_t ngx_http_linkcert_acme_init_process(ngx_cycle_t *cycle,
 ngx_uint_t ngx_http_linkcert_acme_ready(void);
 ngx_uint_t ngx_http_linkcert_acme_ari(void);
 void ngx_http_linkcert_acme_wanted(void);
-ngx_int_t ngx_http_linkcert_acme_order(const char *domain);
-ngx_int_t ngx_http_linkcert_acme_renew(const char *domain);
+ngx_int_t ngx_http_linkcert_acme_order(const char *domain, uint32_t job_id);
+ngx_int_t ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id);
 void ngx_http_linkcert_acme_exit_process(void);
 
 

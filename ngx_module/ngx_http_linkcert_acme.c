@@ -31,6 +31,7 @@ typedef struct {
     char                            token[LC_ACME_TOKEN_MAX];
     char                            cert_id[LC_ACME_CERT_ID_LEN];
     time_t                          renew_time;  /* by renew_at */
+    uint32_t                        job_id;      /* the domain's claim */
 } ngx_http_linkcert_acme_job_t;
 
 
@@ -53,7 +54,8 @@ typedef struct {
 static EVP_PKEY *ngx_http_linkcert_acme_account_key(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_log_t *log);
 static ngx_http_linkcert_acme_job_t *ngx_http_linkcert_acme_start(
-    lc_acme_kind_e kind, const char *domain, const char *replaces);
+    lc_acme_kind_e kind, const char *domain, uint32_t job_id,
+    const char *replaces);
 static void ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_wake(ngx_event_t *ev);
@@ -159,7 +161,8 @@ ngx_http_linkcert_acme_exit_process(void)
 
         ngx_http_linkcert_table_release(acme->conf->shm_zone,
                                         (u_char *) job->domain,
-                                        ngx_strlen(job->domain));
+                                        ngx_strlen(job->domain),
+                                        job->job_id);
         ngx_http_linkcert_acme_free(job);
     }
 
@@ -229,13 +232,13 @@ ngx_http_linkcert_acme_wanted(void)
     if (acme && !acme->ready && acme->account_job == NULL
         && !acme->account_retry.timer_set)
     {
-        (void) ngx_http_linkcert_acme_start(LC_ACME_ACCOUNT, NULL, NULL);
+        (void) ngx_http_linkcert_acme_start(LC_ACME_ACCOUNT, NULL, 0, NULL);
     }
 }
 
 
 ngx_int_t
-ngx_http_linkcert_acme_order(const char *domain)
+ngx_http_linkcert_acme_order(const char *domain, uint32_t job_id)
 {
     time_t                     retry;
     ngx_http_linkcert_acme_t  *acme;
@@ -252,13 +255,13 @@ ngx_http_linkcert_acme_order(const char *domain)
 
         ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
                                              (u_char *) domain,
-                                             ngx_strlen(domain),
+                                             ngx_strlen(domain), job_id,
                                              &acme->account_error, 1, retry,
                                              acme->log);
         return NGX_OK;
     }
 
-    return ngx_http_linkcert_acme_start(LC_ACME_ORDER, domain, NULL)
+    return ngx_http_linkcert_acme_start(LC_ACME_ORDER, domain, job_id, NULL)
            ? NGX_OK : NGX_ERROR;
 }
 
@@ -271,7 +274,7 @@ ngx_http_linkcert_acme_order(const char *domain)
  */
 
 ngx_int_t
-ngx_http_linkcert_acme_renew(const char *domain)
+ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
 {
     size_t                         len;
     time_t                         renew;
@@ -297,7 +300,7 @@ ngx_http_linkcert_acme_renew(const char *domain)
         || rec->status != LC_STATUS_ISSUED)
     {
         ngx_free(rec);
-        return ngx_http_linkcert_acme_order(domain);
+        return ngx_http_linkcert_acme_order(domain, job_id);
     }
 
     renew = ngx_http_linkcert_table_renew_time(acme->conf->shm_zone, rec);
@@ -326,7 +329,7 @@ ngx_http_linkcert_acme_renew(const char *domain)
 
     if (cert_id[0]) {
         job = ngx_http_linkcert_acme_start(LC_ACME_RENEWAL_INFO, domain,
-                                           cert_id);
+                                           job_id, cert_id);
         if (job == NULL) {
             return NGX_ERROR;
         }
@@ -337,11 +340,12 @@ ngx_http_linkcert_acme_renew(const char *domain)
 
     if (ngx_time() < renew) {
         ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
-                                            (u_char *) domain, len, renew);
+                                            (u_char *) domain, len, job_id,
+                                            renew);
         return NGX_OK;
     }
 
-    return ngx_http_linkcert_acme_order(domain);
+    return ngx_http_linkcert_acme_order(domain, job_id);
 }
 
 
@@ -422,7 +426,7 @@ ngx_http_linkcert_acme_account_key(ngx_http_linkcert_main_conf_t *lmcf,
 
 static ngx_http_linkcert_acme_job_t *
 ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain,
-    const char *replaces)
+    uint32_t job_id, const char *replaces)
 {
     ngx_http_linkcert_acme_t      *acme;
     ngx_http_linkcert_acme_job_t  *job;
@@ -435,6 +439,7 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain,
     }
 
     job->kind = kind;
+    job->job_id = job_id;
     job->machine = lc_acme_new(kind, &acme->account, domain,
                                (lc_acme_key_type_e) acme->conf->key_type,
                                replaces);
@@ -607,13 +612,14 @@ ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job)
     if (ngx_http_linkcert_acme_store(job, &info, &stamp, &err) != NGX_OK) {
         ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
                                              (u_char *) job->domain,
-                                             ngx_strlen(job->domain), &err,
-                                             1, 0, acme->log);
+                                             ngx_strlen(job->domain),
+                                             job->job_id, &err, 1, 0,
+                                             acme->log);
     } else {
         ngx_http_linkcert_table_issued(acme->conf->shm_zone,
                                        (u_char *) job->domain,
-                                       ngx_strlen(job->domain), &info, stamp,
-                                       acme->log);
+                                       ngx_strlen(job->domain), job->job_id,
+                                       &info, stamp, acme->log);
     }
 
     ngx_http_linkcert_acme_free(job);
@@ -644,15 +650,17 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
             ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
                                                 (u_char *) job->domain,
                                                 ngx_strlen(job->domain),
+                                                job->job_id,
                                                 job->renew_time);
 
         } else if (ngx_http_linkcert_acme_start(LC_ACME_ORDER, job->domain,
-                                                NULL)
+                                                job->job_id, NULL)
                    == NULL)
         {
             ngx_http_linkcert_table_release(acme->conf->shm_zone,
                                             (u_char *) job->domain,
-                                            ngx_strlen(job->domain));
+                                            ngx_strlen(job->domain),
+                                            job->job_id);
         }
 
         ngx_http_linkcert_acme_free(job);
@@ -702,15 +710,17 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
 
         ngx_http_linkcert_table_release(acme->conf->shm_zone,
                                         (u_char *) job->domain,
-                                        ngx_strlen(job->domain));
+                                        ngx_strlen(job->domain),
+                                        job->job_id);
         ngx_http_linkcert_acme_free(job);
         return;
     }
 
     ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
                                          (u_char *) job->domain,
-                                         ngx_strlen(job->domain), err,
-                                         transient, retry_after, acme->log);
+                                         ngx_strlen(job->domain), job->job_id,
+                                         err, transient, retry_after,
+                                         acme->log);
 
     ngx_http_linkcert_acme_free(job);
 }
@@ -750,9 +760,9 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
 
     /* a domain removed meanwhile does not come back */
 
-    if (ngx_http_linkcert_table_exists(acme->conf->shm_zone,
-                                       (u_char *) job->domain,
-                                       ngx_strlen(job->domain))
+    if (ngx_http_linkcert_table_held(acme->conf->shm_zone,
+                                     (u_char *) job->domain,
+                                     ngx_strlen(job->domain), job->job_id)
         != NGX_OK)
     {
         lc_error_set(err, "removed", "the domain was removed");
@@ -810,12 +820,13 @@ ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
                       job->domain, job->cert_id);
 
         if (ngx_http_linkcert_acme_start(LC_ACME_ORDER, job->domain,
-                                         job->cert_id)
+                                         job->job_id, job->cert_id)
             == NULL)
         {
             ngx_http_linkcert_table_release(acme->conf->shm_zone,
                                             (u_char *) job->domain,
-                                            ngx_strlen(job->domain));
+                                            ngx_strlen(job->domain),
+                                            job->job_id);
         }
 
     } else {
@@ -829,7 +840,8 @@ ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
 
         ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
                                             (u_char *) job->domain,
-                                            ngx_strlen(job->domain), at);
+                                            ngx_strlen(job->domain),
+                                            job->job_id, at);
     }
 
     ngx_http_linkcert_acme_free(job);

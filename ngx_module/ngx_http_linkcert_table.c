@@ -56,7 +56,7 @@ static ngx_rbtree_node_t *ngx_http_linkcert_first_after(
     ngx_http_linkcert_sh_t *sh, u_char *name, size_t len);
 static ngx_http_linkcert_node_t *ngx_http_linkcert_job_end(
     ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len,
-    lc_status_e *old_status, lc_stage_e *old_stage);
+    uint32_t job_id, lc_status_e *old_status, lc_stage_e *old_stage);
 static ngx_msec_t ngx_http_linkcert_now_ms(void);
 static time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
 static ngx_http_linkcert_name_e ngx_http_linkcert_name_state(
@@ -637,6 +637,7 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
         due[n].name[ln->name_len] = '\0';
         due[n].stage = ln->stage;
         due[n].candidate = ln->candidate;
+        due[n].job_id = ln->job_id;
         n++;
     }
 
@@ -650,7 +651,7 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
 
 void
 ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len)
+    size_t len, uint32_t job_id)
 {
     ngx_http_linkcert_zone_t  *ctx;
     ngx_http_linkcert_node_t  *ln;
@@ -661,7 +662,7 @@ ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
-    if (ln && ln->busy) {
+    if (ln && ln->busy && ln->job_id == job_id) {
         ngx_http_linkcert_unlease(ctx->sh, ln);
         ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms());
     }
@@ -677,7 +678,8 @@ ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone, u_char *name,
 
 void
 ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
-    u_char *dns, size_t dns_len, ngx_uint_t order, ngx_log_t *log)
+    uint32_t job_id, u_char *dns, size_t dns_len, ngx_uint_t order,
+    ngx_log_t *log)
 {
     time_t                     now, delay;
     u_char                    *p;
@@ -694,7 +696,7 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
     now = ngx_time();
     len = ngx_strlen(v->domain);
 
-    ln = ngx_http_linkcert_job_end(ctx, (u_char *) v->domain, len,
+    ln = ngx_http_linkcert_job_end(ctx, (u_char *) v->domain, len, job_id,
                                    &old_status, &old_stage);
     if (ln == NULL) {
         return;
@@ -863,7 +865,8 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
 
 void
 ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, lc_cert_info_t *info, uint64_t stamp, ngx_log_t *log)
+    size_t len, uint32_t job_id, lc_cert_info_t *info, uint64_t stamp,
+    ngx_log_t *log)
 {
     time_t                     now;
     lc_stage_e                 old_stage;
@@ -877,7 +880,8 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     sh = ctx->sh;
     now = ngx_time();
 
-    ln = ngx_http_linkcert_job_end(ctx, name, len, &old_status, &old_stage);
+    ln = ngx_http_linkcert_job_end(ctx, name, len, job_id, &old_status,
+                                   &old_stage);
     if (ln == NULL) {
         return;
     }
@@ -929,7 +933,7 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
 
 void
 ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, const lc_error_t *err, ngx_uint_t transient,
+    size_t len, uint32_t job_id, const lc_error_t *err, ngx_uint_t transient,
     time_t retry_after, ngx_log_t *log)
 {
     time_t                     now, delay;
@@ -943,7 +947,8 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
     sh = ctx->sh;
     now = ngx_time();
 
-    ln = ngx_http_linkcert_job_end(ctx, name, len, &old_status, &old_stage);
+    ln = ngx_http_linkcert_job_end(ctx, name, len, job_id, &old_status,
+                                   &old_stage);
     if (ln == NULL) {
         return;
     }
@@ -1575,6 +1580,15 @@ ngx_http_linkcert_lease(ngx_http_linkcert_sh_t *sh,
             sh->leased_pid[i] = ngx_pid;
             ln->lease = (u_char) (i + 1);
             ln->busy = 1;
+
+            /* the job's claim: never 0, not repeated for 2^32 jobs */
+
+            if (++sh->jobs == 0) {
+                sh->jobs = 1;
+            }
+
+            ln->job_id = sh->jobs;
+
             return NGX_OK;
         }
     }
@@ -1638,7 +1652,7 @@ ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone)
 
 void
 ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, time_t at)
+    size_t len, uint32_t job_id, time_t at)
 {
     time_t                     check;
     lc_stage_e                 old_stage;
@@ -1648,7 +1662,8 @@ ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ctx = shm_zone->data;
 
-    ln = ngx_http_linkcert_job_end(ctx, name, len, &old_status, &old_stage);
+    ln = ngx_http_linkcert_job_end(ctx, name, len, job_id, &old_status,
+                                   &old_stage);
     if (ln == NULL) {
         return;
     }
@@ -1744,19 +1759,23 @@ ngx_http_linkcert_delete(ngx_http_linkcert_zone_t *ctx,
 
 
 ngx_int_t
-ngx_http_linkcert_table_exists(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len)
+ngx_http_linkcert_table_held(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, uint32_t job_id)
 {
+    ngx_int_t                  rc;
     ngx_http_linkcert_zone_t  *ctx;
     ngx_http_linkcert_node_t  *ln;
 
     ctx = shm_zone->data;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
+
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+    rc = (ln && ln->busy && ln->job_id == job_id) ? NGX_OK : NGX_DECLINED;
+
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    return ln ? NGX_OK : NGX_DECLINED;
+    return rc;
 }
 
 
@@ -1890,7 +1909,8 @@ ngx_http_linkcert_first_after(ngx_http_linkcert_sh_t *sh, u_char *name,
 
 static ngx_http_linkcert_node_t *
 ngx_http_linkcert_job_end(ngx_http_linkcert_zone_t *ctx, u_char *name,
-    size_t len, lc_status_e *old_status, lc_stage_e *old_stage)
+    size_t len, uint32_t job_id, lc_status_e *old_status,
+    lc_stage_e *old_stage)
 {
     ngx_http_linkcert_node_t  *ln;
 
@@ -1898,7 +1918,12 @@ ngx_http_linkcert_job_end(ngx_http_linkcert_zone_t *ctx, u_char *name,
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
-    if (ln == NULL) {
+    /*
+     * Only the job that holds the domain ends it: not one whose domain was
+     * deleted and added again meanwhile, or taken back after a timeout.
+     */
+
+    if (ln == NULL || !ln->busy || ln->job_id != job_id) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NULL;
     }
@@ -2016,7 +2041,7 @@ ngx_http_linkcert_table_changes(ngx_shm_zone_t *shm_zone)
 
 void
 ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, ngx_http_linkcert_demand_e why, time_t ttl,
+    size_t len, uint32_t job_id, ngx_http_linkcert_demand_e why, time_t ttl,
     const char *detail, ngx_log_t *log)
 {
     lc_stage_e                 old_stage;
@@ -2026,7 +2051,8 @@ ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ctx = shm_zone->data;
 
-    ln = ngx_http_linkcert_job_end(ctx, name, len, &old_status, &old_stage);
+    ln = ngx_http_linkcert_job_end(ctx, name, len, job_id, &old_status,
+                                   &old_stage);
     if (ln == NULL) {
         return;
     }

@@ -33,6 +33,7 @@ typedef struct {
     lc_dns_answer_t                 answer;
     char                            qname[LC_DOMAIN_MAX + 1];
     lc_qtype_e                      qtype;
+    uint32_t                        job_id;
 } ngx_http_linkcert_job_t;
 
 
@@ -41,15 +42,17 @@ typedef struct {
     ngx_queue_t                     queue;
     ngx_event_t                     timer;
     ngx_uint_t                      decided;
+    uint32_t                        job_id;
     char                            name[LC_DOMAIN_MAX + 1];
 } ngx_http_linkcert_ask_t;
 
 
 static void ngx_http_linkcert_verify_poll(ngx_event_t *ev);
 static ngx_int_t ngx_http_linkcert_verify_start(const char *name,
-    ngx_log_t *log);
+    uint32_t job_id, ngx_log_t *log);
 static void ngx_http_linkcert_verify_step(ngx_http_linkcert_job_t *job);
-static ngx_int_t ngx_http_linkcert_ask(const char *name, ngx_log_t *log);
+static ngx_int_t ngx_http_linkcert_ask(const char *name, uint32_t job_id,
+    ngx_log_t *log);
 static void ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
     const char *error);
 static void ngx_http_linkcert_ask_timeout(ngx_event_t *ev);
@@ -163,7 +166,8 @@ ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
         if (!ask->decided) {
             ngx_http_linkcert_table_release(lmcf->shm_zone,
                                             (u_char *) ask->name,
-                                            ngx_strlen(ask->name));
+                                            ngx_strlen(ask->name),
+                                            ask->job_id);
         }
 
         ngx_queue_remove(q);
@@ -252,13 +256,14 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
             || due[i].stage == LC_STAGE_RENEWING)
         {
             rc = (due[i].stage == LC_STAGE_ORDERING)
-                 ? ngx_http_linkcert_acme_order(name)
-                 : ngx_http_linkcert_acme_renew(name);
+                 ? ngx_http_linkcert_acme_order(name, due[i].job_id)
+                 : ngx_http_linkcert_acme_renew(name, due[i].job_id);
 
             if (rc != NGX_OK) {
                 ngx_http_linkcert_table_release(lmcf->shm_zone,
                                                 (u_char *) name,
-                                                ngx_strlen(name));
+                                                ngx_strlen(name),
+                                                due[i].job_id);
             }
 
             continue;
@@ -267,12 +272,12 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
         /* an on-demand name is first asked about, if linkcert_ask is set */
 
         rc = (due[i].candidate && lmcf->ask.len)
-             ? ngx_http_linkcert_ask(name, ev->log)
-             : ngx_http_linkcert_verify_start(name, ev->log);
+             ? ngx_http_linkcert_ask(name, due[i].job_id, ev->log)
+             : ngx_http_linkcert_verify_start(name, due[i].job_id, ev->log);
 
         if (rc != NGX_OK) {
             ngx_http_linkcert_table_release(lmcf->shm_zone, (u_char *) name,
-                                            ngx_strlen(name));
+                                            ngx_strlen(name), due[i].job_id);
         }
     }
 
@@ -281,7 +286,8 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
 
 
 static ngx_int_t
-ngx_http_linkcert_verify_start(const char *name, ngx_log_t *log)
+ngx_http_linkcert_verify_start(const char *name, uint32_t job_id,
+    ngx_log_t *log)
 {
     ngx_http_linkcert_job_t  *job;
 
@@ -292,6 +298,7 @@ ngx_http_linkcert_verify_start(const char *name, ngx_log_t *log)
 
     lc_verify_init(&job->verify, ngx_http_linkcert_verify_conf->verify,
                    name);
+    job->job_id = job_id;
 
     ngx_queue_insert_tail(&ngx_http_linkcert_jobs, &job->queue);
     ngx_http_linkcert_njobs++;
@@ -338,7 +345,8 @@ ngx_http_linkcert_verify_answer(void *arg, int status, int timeouts,
         if (lmcf) {
             ngx_http_linkcert_table_release(lmcf->shm_zone,
                                           (u_char *) job->verify.domain,
-                                          ngx_strlen(job->verify.domain));
+                                          ngx_strlen(job->verify.domain),
+                                          job->job_id);
         }
 
         ngx_queue_remove(&job->queue);
@@ -377,7 +385,7 @@ ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job)
     }
 
     ngx_http_linkcert_table_verified(lmcf->shm_zone, &job->verify,
-                                     (u_char *) dns, len, order,
+                                     job->job_id, (u_char *) dns, len, order,
                                      ngx_cycle->log);
 
     if (lmcf->on_demand) {
@@ -397,7 +405,7 @@ ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job)
  */
 
 static ngx_int_t
-ngx_http_linkcert_ask(const char *name, ngx_log_t *log)
+ngx_http_linkcert_ask(const char *name, uint32_t job_id, ngx_log_t *log)
 {
     u_char                         *url, *p;
     size_t                          len;
@@ -427,6 +435,7 @@ ngx_http_linkcert_ask(const char *name, ngx_log_t *log)
     *p = '\0';
 
     ngx_cpystrn((u_char *) ask->name, (u_char *) name, LC_DOMAIN_MAX + 1);
+    ask->job_id = job_id;
 
     ask->timer.handler = ngx_http_linkcert_ask_timeout;
     ask->timer.data = &ngx_http_linkcert_dumb;
@@ -478,13 +487,14 @@ ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
         status = res ? lc_http_response_status(res) : 0;
 
         if (status >= 200 && status < 300) {
-            if (ngx_http_linkcert_verify_start(ask->name, ngx_cycle->log)
+            if (ngx_http_linkcert_verify_start(ask->name, ask->job_id,
+                                               ngx_cycle->log)
                 != NGX_OK)
             {
                 ngx_http_linkcert_table_release(
                                  ngx_http_linkcert_verify_conf->shm_zone,
                                  (u_char *) ask->name,
-                                 ngx_strlen(ask->name));
+                                 ngx_strlen(ask->name), ask->job_id);
             }
 
         } else if (res) {
@@ -536,7 +546,7 @@ ngx_http_linkcert_ask_refuse(ngx_http_linkcert_ask_t *ask,
     }
 
     ngx_http_linkcert_table_refused(lmcf->shm_zone, (u_char *) ask->name,
-                                    ngx_strlen(ask->name),
+                                    ngx_strlen(ask->name), ask->job_id,
                                     NGX_HTTP_LINKCERT_DEMAND_ASK, ttl, detail,
                                     ngx_cycle->log);
 }

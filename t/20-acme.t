@@ -56,12 +56,6 @@ sub read_file {
     return scalar <$fh>;
 }
 
-sub pubkey_of {
-    my ($file) = @_;
-    my $out = `openssl pkey -in '$file' -pubout 2>&1`;
-    return $out;
-}
-
 sub leaf_text {
     my ($file) = @_;
     return scalar `openssl x509 -in '$file' -noout -text 2>&1`;
@@ -122,8 +116,8 @@ subtest 'the account key' => sub {
     is(mode_of($account_key), '0600', 'account.key is 0600');
     like($account_bytes // '', qr/-----BEGIN [A-Z ]*PRIVATE KEY-----/,
          'account.key is a PEM private key');
-    my $apub = pubkey_of($account_key);
-    my $cpub = pubkey_of($key_file);
+    my $apub = $t->pubkey_of_key($account_key);
+    my $cpub = $t->pubkey_of_key($key_file);
     like($apub, qr/BEGIN PUBLIC KEY/, 'account key readable by openssl');
     isnt($apub, $cpub, 'the certificate key is not the account key');
     is($pebble->account_count, 1, 'Pebble has exactly one account');

@@ -5,7 +5,7 @@
 # pass: the DNS rule is checked, the stage goes verifying -> renewing ->
 # issued while the status stays issued, the old certificate is served
 # until the new one is stored, and then the next handshakes present the
-# new one (new serial, generation + 1) without another reload.  The
+# new one (new serial, a later generation) without another reload.  The
 # metrics count the renewal.  Back at the default 67%, a reload does not
 # renew a fresh certificate.
 #
@@ -49,9 +49,6 @@ sub read_file {
     local $/;
     return scalar <$fh>;
 }
-
-sub pubkey_of_key  { scalar `openssl pkey -in '$_[0]' -pubout 2>&1` }
-sub pubkey_of_cert { scalar `openssl x509 -in '$_[0]' -noout -pubkey 2>&1` }
 
 # { 'name{labels}' => value } of the metrics (a plain reading; the format
 # itself is checked by 35-metrics.t)
@@ -184,7 +181,7 @@ subtest 'the renewal in the log' => sub {
         or diag($pebble->notices);
     my ($until, $gen2) = ($done[0] // '') =~ /valid until (\S+), generation (\d+)$/;
     is($until, $new->{not_after}, 'valid until = the new not_after');
-    is($gen2, $gen1 + 1, 'the generation is bumped by one');
+    cmp_ok($gen2 // 0, '>', $gen1, 'a later generation (zone-wide counter)');
 };
 
 subtest 'after the renewal, without another reload' => sub {
@@ -221,9 +218,9 @@ subtest 'after the renewal, without another reload' => sub {
 subtest 'the store' => sub {
     is($t->fingerprint_of_file($chain_file), $new->{sha256},
        'fullchain.pem holds the new leaf');
-    is(pubkey_of_key($key_file), pubkey_of_cert($chain_file),
+    is($t->pubkey_of_key($key_file), $t->pubkey_of_cert($chain_file),
        'privkey.pem is the new leaf\'s key');
-    like(pubkey_of_key($key_file), qr/BEGIN PUBLIC KEY/, 'a readable key');
+    like($t->pubkey_of_key($key_file), qr/BEGIN PUBLIC KEY/, 'a readable key');
     ok(!-e "$key_file.old", 'no privkey.pem.old left');
     my @files = sort map { s{.*/}{}r } glob("$store/domains/$D/*");
     is_deeply(\@files, [ 'fullchain.pem', 'privkey.pem' ],

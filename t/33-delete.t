@@ -30,12 +30,13 @@ my $DEL = 'gone.customer.test';        # imported, deleted
 my $KEEP = 'keep.customer.test';       # imported, untouched
 my $MID = 'mid.customer.test';         # deleted while being ordered
 my $REKEY = 'rekey.customer.test';     # deleted and issued again, live
+my $AGAIN = 'again.customer.test';     # deleted mid-order, added at once
 my $FALLBACK = $t->fallback_fingerprint;
 my $STATUS = '/.well-known/ssl-status';
 
 $t->challtestsrv;
 $t->add_a($TARGET, ['127.0.0.1']);
-$t->set_cname($_, $TARGET) for $DEL, $MID, $REKEY;
+$t->set_cname($_, $TARGET) for $DEL, $MID, $REKEY, $AGAIN;
 
 my ($del_chain) = $t->store_domain($DEL);
 my ($keep_chain) = $t->store_domain($KEEP);
@@ -284,6 +285,38 @@ subtest 'a domain deleted mid-order stays deleted' => sub {
     is($t->handshake($MID), $FALLBACK, 'the fallback after the reload');
     note('Pebble issued ' . ($pebble->issued_count - $issued_before)
          . ' certificate(s) for the abandoned order');
+};
+
+###########################################################################
+# deleted while its order is in flight and added again at once: the old
+# order's end does not end the new entry's job (nor write its files); the
+# new entry is issued once, by its own order
+
+subtest 'an old job does not end the new entry\'s' => sub {
+    $delay->set(3);
+    is($t->verify($AGAIN)->{status}, 202, "POST $AGAIN: 202");
+    ok($delay->wait_request($AGAIN, 15), 'its HTTP-01 validation has begun')
+        or diag($pebble->notices);
+
+    my $from = length $t->error_log;
+    is(del($AGAIN)->{status}, 200, 'DELETE mid-order: 200');
+    is($t->verify($AGAIN)->{status}, 202, 'POST again at once: 202');
+
+    my ($j, $ok) = $pebble->wait_issued($AGAIN, 30);
+    ok($ok, 'issued') or diag(explain $j), diag($pebble->notices);
+    sleep 1;
+
+    my @issued = grep { /"\Q$AGAIN\E" \S+ -> issued\/issued/ }
+                 split /\n/, substr($t->error_log, $from);
+    is(scalar @issued, 1, 'one issuance logged, by the new order')
+        or diag(join "\n", @issued);
+    $j = $t->status_of($AGAIN)->{json} // {};
+    is($t->handshake($AGAIN), $j->{certificate}{sha256},
+       'the certificate of the status is served');
+    is($t->pubkey_of_key("$store/domains/$AGAIN/privkey.pem"),
+       $t->pubkey_of_cert("$store/domains/$AGAIN/fullchain.pem"),
+       'the store holds a matching pair');
+    $delay->set(0);
 };
 
 ###########################################################################

@@ -66,9 +66,6 @@ sub config {
         http => $pebble->acme_http_lines(extra => $extra));
 }
 
-sub pubkey_of_key  { scalar `openssl pkey -in '$_[0]' -pubout 2>&1` }
-sub pubkey_of_cert { scalar `openssl x509 -in '$_[0]' -noout -pubkey 2>&1` }
-
 sub failed_writes {
     my ($name) = @_;
     return scalar(my @l = $pebble->error_log_lines(
@@ -114,7 +111,7 @@ subtest 'renewal on a full disk keeps the published pair' => sub {
         sleep 0.2;
     }
 
-    is(pubkey_of_key($key_file), pubkey_of_cert($chain_file),
+    is($t->pubkey_of_key($key_file), $t->pubkey_of_cert($chain_file),
        'privkey.pem is still the key of fullchain.pem');
     is($t->fingerprint_of_file($chain_file), $imported,
        'fullchain.pem is the published certificate');

@@ -566,6 +566,19 @@ sub fingerprint_of_file {
     return lc($fp =~ s/://gr);
 }
 
+# The public key (PEM) of a private key file, or of the first certificate
+# of a PEM file; openssl's message if the file is not one.
+sub pubkey_of_key {
+    my ($self, $file) = @_;
+    return (_capture('openssl', 'pkey', '-in', $file, '-pubout'))[1];
+}
+
+sub pubkey_of_cert {
+    my ($self, $file) = @_;
+    return (_capture('openssl', 'x509', '-in', $file, '-noout',
+                     '-pubkey'))[1];
+}
+
 # Serial of the first certificate as openssl prints it (uppercase hex).
 sub serial_of_file {
     my ($self, $pem) = @_;

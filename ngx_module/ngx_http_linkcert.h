@@ -35,6 +35,7 @@ typedef enum {
     NGX_HTTP_LINKCERT_DEMAND_RATE,          /* too many new names now */
     NGX_HTTP_LINKCERT_DEMAND_ASK,           /* linkcert_ask said no */
     NGX_HTTP_LINKCERT_DEMAND_DNS,           /* does not point here */
+    NGX_HTTP_LINKCERT_DEMAND_FULL,          /* no room in the zone */
     NGX_HTTP_LINKCERT_DEMAND_N
 } ngx_http_linkcert_demand_e;
 

@@ -587,7 +587,7 @@ ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
     static const char  *dns[] = { "verified", "failed", "transient" };
     static const char  *demand[] = { "admitted", "refused_negative",
                                      "refused_rate", "refused_ask",
-                                     "refused_dns" };
+                                     "refused_dns", "refused_full" };
     static ngx_msec_t   hold_le[] = NGX_HTTP_LINKCERT_HOLD_LE;
 
     if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK) {

@@ -1993,7 +1993,7 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
 
     } else {
         ln = ngx_http_linkcert_create(ctx, name, len);
-        why = NGX_HTTP_LINKCERT_DEMAND_RATE;
+        why = NGX_HTTP_LINKCERT_DEMAND_FULL;
     }
 
     if (ln == NULL) {

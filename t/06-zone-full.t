@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 
 # A zone too small for the store: nginx starts, says so (rarely), serves
-# the domains that fit, answers "unknown" for the rest and does not crash.
+# the domains that fit, answers "unknown" for the rest and does not crash;
+# on demand, new names that find no room are counted as refused_full.
 
 use strict;
 use warnings;
@@ -80,6 +81,27 @@ unlike($log, qr/exited with code [1-9]/, 'no worker exited with an error');
 my @slab = grep { /ngx_slab_alloc\(\) failed/ } split /\n/, $log;
 ok(@slab <= 2, 'no flood of slab allocation failures')
     or diag(scalar(@slab) . ' lines like: ' . $slab[0]);
+
+# on demand, a new name that finds no room in the zone is counted as
+# such, not as refused for the rate
+subtest 'on demand: a full zone refuses new names as refused_full' => sub {
+    $t->stop;
+    $t->challtestsrv;
+    $t->write_config($t->dns_config(zone => 'linkcert:160k',
+        log_level => 'info',
+        http => "    linkcert_acme_directory https://127.0.0.1:9/dir;\n"
+              . "    linkcert_on_demand dns;\n"));
+    $t->run;
+    ok(full_lines() >= 1, 'the zone is full');
+
+    my $od = sub { $t->metric_values->{"linkcert_on_demand_total{result=\"$_[0]\"}"} // 0 };
+    my $full0 = $od->('refused_full');
+    my $r = $t->http(GET => '/', host => 'new.full.test');
+    is($r->{status}, 200, 'a plain-HTTP click on a new name is answered');
+    is($od->('refused_full') - $full0, 1, 'refused_full: 1');
+    is($od->('refused_rate'), 0, 'refused_rate: 0');
+    is($od->('admitted'), 0, 'admitted: 0');
+};
 
 done_testing;
 

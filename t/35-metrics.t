@@ -304,7 +304,8 @@ subtest 'the first scrape' => sub {
         linkcert_dns_checks_total => [ counter => 'result', qw(verified failed transient) ],
         linkcert_handshakes_total => [ counter => 'outcome', qw(certificate fallback held) ],
         linkcert_on_demand_total => [ counter => 'result',
-            qw(admitted refused_negative refused_rate refused_ask refused_dns) ],
+            qw(admitted refused_negative refused_rate refused_ask refused_dns
+               refused_full) ],
         linkcert_renewals_total => [ 'counter' ],
         linkcert_last_renewal_timestamp_seconds => [ 'gauge' ],
     );

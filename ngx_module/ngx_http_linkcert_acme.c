@@ -57,6 +57,10 @@ static ngx_http_linkcert_acme_job_t *ngx_http_linkcert_acme_start(
     lc_acme_kind_e kind, const char *domain, uint32_t job_id,
     const char *replaces);
 static void ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job);
+static lc_acme_t *ngx_http_linkcert_acme_resume(const char *domain);
+static ngx_int_t ngx_http_linkcert_acme_save(
+    ngx_http_linkcert_acme_job_t *job);
+static void ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_wake(ngx_event_t *ev);
 static void ngx_http_linkcert_acme_response(void *data,
@@ -153,7 +157,11 @@ ngx_http_linkcert_acme_exit_process(void)
         return;
     }
 
-    /* unfinished orders go back to the table for the next worker 0 */
+    /*
+     * Unfinished orders go back to the table for the next worker 0, which
+     * resumes them from their saved order; their challenge stays
+     * published (it expires in an hour) for a validation under way.
+     */
 
     while (!ngx_queue_empty(&acme->orders)) {
         q = ngx_queue_head(&acme->orders);
@@ -163,6 +171,7 @@ ngx_http_linkcert_acme_exit_process(void)
                                         (u_char *) job->domain,
                                         ngx_strlen(job->domain),
                                         job->job_id);
+        job->token[0] = '\0';
         ngx_http_linkcert_acme_free(job);
     }
 
@@ -440,9 +449,15 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain,
 
     job->kind = kind;
     job->job_id = job_id;
-    job->machine = lc_acme_new(kind, &acme->account, domain,
-                               (lc_acme_key_type_e) acme->conf->key_type,
-                               replaces);
+    job->machine = (kind == LC_ACME_ORDER)
+                   ? ngx_http_linkcert_acme_resume(domain) : NULL;
+
+    if (job->machine == NULL) {
+        job->machine = lc_acme_new(kind, &acme->account, domain,
+                                   (lc_acme_key_type_e) acme->conf->key_type,
+                                   replaces);
+    }
+
     if (job->machine == NULL) {
         ngx_free(job);
         return NULL;
@@ -478,6 +493,7 @@ static void
 ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
 {
     unsigned                   delay;
+    lc_error_t                 err;
     const char                *token, *keyauth;
     lc_acme_request_t          req;
     lc_acme_response_t         res;
@@ -491,6 +507,21 @@ ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
         switch (lc_acme_next(job->machine, ngx_time(), &req, &delay)) {
 
         case LC_ACME_SEND:
+
+            if (ngx_http_linkcert_acme_save(job) != NGX_OK) {
+                free(req.body);
+                lc_error_set(&err, "store_write",
+                             "the order could not be saved to the store; "
+                             "retried later");
+                ngx_http_linkcert_acme_drop(job);
+                ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
+                                                     (u_char *) job->domain,
+                                                     ngx_strlen(job->domain),
+                                                     job->job_id, &err, 1, 0,
+                                                     acme->log);
+                ngx_http_linkcert_acme_free(job);
+                return;
+            }
 
             if (ngx_http_linkcert_fetch(acme->conf->acme_ssl, req.method,
                                         req.url, req.accept,
@@ -609,6 +640,10 @@ ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job)
         return;
     }
 
+    /* the order is over whatever the store says: it is not resumed */
+
+    ngx_http_linkcert_acme_drop(job);
+
     if (ngx_http_linkcert_acme_store(job, &info, &stamp, &err) != NGX_OK) {
         ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
                                              (u_char *) job->domain,
@@ -693,6 +728,10 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
         return;
     }
 
+    /* a failed order is over; the next attempt orders afresh */
+
+    ngx_http_linkcert_acme_drop(job);
+
     /*
      * A CA that forgot the account: it is registered again and the order
      * starts over as soon as it is.
@@ -723,6 +762,114 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
                                          acme->log);
 
     ngx_http_linkcert_acme_free(job);
+}
+
+
+/*
+ * <store>/domains/<domain>/order.json (0600): the order an ORDER job is
+ * working on, and its certificate key once it finalizes, so that a new
+ * worker 0 (after a reload, a restart or a crash) goes on with the same
+ * order instead of placing a second one.
+ */
+
+static lc_acme_t *
+ngx_http_linkcert_acme_resume(const char *domain)
+{
+    lc_acme_t                 *m;
+    lc_error_t                 err;
+    ngx_http_linkcert_acme_t  *acme;
+    ngx_http_linkcert_file_t   file;
+    u_char                     path[NGX_MAX_PATH];
+
+    acme = ngx_http_linkcert_acme;
+
+    ngx_sprintf(path, "%V/domains/%s/order.json%Z", &acme->conf->store,
+                domain);
+
+    if (ngx_http_linkcert_store_read_file(path, &file, &err, "order.json",
+                                          64 * 1024)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    m = lc_acme_resume(&acme->account, domain,
+                       (lc_acme_key_type_e) acme->conf->key_type,
+                       (char *) file.data, file.len);
+
+    ngx_explicit_memzero(file.data, file.len);
+    ngx_free(file.data);
+
+    if (m == NULL) {
+        return NULL;
+    }
+
+    /* a machine that failed at once says why */
+
+    err = *lc_acme_error(m, NULL, NULL);
+
+    if (err.type[0] != '\0') {
+        ngx_log_error(NGX_LOG_WARN, acme->log, 0,
+                      "linkcert: \"%s\": %s, a new order is placed",
+                      path, err.detail);
+        lc_acme_free(m);
+        return NULL;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
+                  "linkcert: \"%s\" resumes its order", domain);
+
+    return m;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job)
+{
+    char                      *saved;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_http_linkcert_acme_t  *acme;
+    u_char                     dir[sizeof("domains/") + LC_DOMAIN_MAX];
+
+    acme = ngx_http_linkcert_acme;
+
+    saved = lc_acme_save(job->machine, &len);
+    if (saved == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_sprintf(dir, "domains/%s%Z", job->domain);
+
+    rc = ngx_http_linkcert_store_write(&acme->conf->store, (char *) dir,
+                                       "order.json", saved, len, 0600,
+                                       acme->log);
+
+    lc_acme_saved_free(saved, len);
+
+    return rc;
+}
+
+
+static void
+ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job)
+{
+    ngx_http_linkcert_acme_t  *acme;
+    u_char                     path[NGX_MAX_PATH];
+
+    acme = ngx_http_linkcert_acme;
+
+    if (job->kind != LC_ACME_ORDER) {
+        return;
+    }
+
+    ngx_sprintf(path, "%V/domains/%s/order.json%Z", &acme->conf->store,
+                job->domain);
+
+    if (unlink((char *) path) == -1 && ngx_errno != NGX_ENOENT) {
+        ngx_log_error(NGX_LOG_WARN, acme->log, ngx_errno,
+                      "linkcert: unlink(\"%s\") failed", path);
+    }
 }
 
 

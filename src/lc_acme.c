@@ -54,6 +54,7 @@ typedef enum {
     LC_ACME_ST_ORDER_VALID,         /* while "processing" */
     LC_ACME_ST_CERT,
     LC_ACME_ST_RENEWAL_INFO,        /* GET renewalInfo/<id>, no JWS */
+    LC_ACME_ST_RESUME,              /* a saved order: where is it? */
     LC_ACME_ST_DONE,
     LC_ACME_ST_FAILED
 } lc_acme_state_e;
@@ -94,6 +95,10 @@ struct lc_acme_s {
     char                 challenge[LC_ACME_URL_MAX];
     char                 token[LC_ACME_TOKEN_MAX];
     char                 keyauth[LC_ACME_KEYAUTH_MAX];
+    unsigned             responded;     /* the challenge was started
+                                           already (a resumed order) */
+    unsigned             saves;         /* what lc_acme_save() keeps */
+    unsigned             saved;         /*   changed: saves > saved */
 
     EVP_PKEY            *key;           /* the certificate's, not the
                                            account's */
@@ -117,6 +122,7 @@ static const char  *lc_acme_steps[] = {
     [LC_ACME_ST_DIRECTORY] = "directory",
     [LC_ACME_ST_NEW_ACCOUNT] = "newAccount",
     [LC_ACME_ST_NEW_ORDER] = "newOrder",
+    [LC_ACME_ST_RESUME] = "order",
     [LC_ACME_ST_AUTHZ] = "authorization",
     [LC_ACME_ST_PUBLISH] = "challenge",
     [LC_ACME_ST_CHALLENGE] = "challenge",
@@ -138,6 +144,7 @@ static json_t *lc_acme_account_payload(lc_acme_t *m);
 static json_t *lc_acme_order_payload(lc_acme_t *m);
 static void lc_acme_on_directory(lc_acme_t *m, const lc_acme_response_t *res);
 static void lc_acme_on_account(lc_acme_t *m, const lc_acme_response_t *res);
+static void lc_acme_json_cleanse(json_t *str);
 static void lc_acme_on_order(lc_acme_t *m, const lc_acme_response_t *res);
 static int lc_acme_order_urls(lc_acme_t *m, json_t *order,
     const lc_acme_response_t *res);
@@ -325,6 +332,136 @@ lc_acme_free(lc_acme_t *m)
 }
 
 
+/* a key's PEM held by a JSON string is wiped before jansson frees it */
+
+static void
+lc_acme_json_cleanse(json_t *str)
+{
+    if (json_is_string(str)) {
+        OPENSSL_cleanse((void *) json_string_value(str),
+                        json_string_length(str));
+    }
+}
+
+
+char *
+lc_acme_save(lc_acme_t *m, size_t *len)
+{
+    char    *text, *pem;
+    size_t   pem_len;
+    json_t  *saved;
+
+    if (m->kind != LC_ACME_ORDER || m->saves == m->saved
+        || m->order[0] == '\0')
+    {
+        return NULL;
+    }
+
+    saved = json_pack("{s:s, s:s}", "domain", m->domain, "order", m->order);
+    if (saved == NULL) {
+        return NULL;
+    }
+
+    pem = NULL;
+    pem_len = 0;
+
+    if (m->key != NULL) {
+        pem = lc_acme_key_pem(m->key, &pem_len);
+
+        if (pem == NULL
+            || json_object_set_new(saved, "key",
+                                   json_stringn(pem, pem_len))
+               != 0)
+        {
+            text = NULL;
+            goto done;
+        }
+    }
+
+    text = json_dumps(saved, JSON_COMPACT);
+
+    if (text != NULL) {
+        *len = strlen(text);
+        m->saved = m->saves;
+    }
+
+done:
+
+    /* the key's copies: the PEM, and the one in the JSON object */
+
+    if (pem != NULL) {
+        OPENSSL_cleanse(pem, pem_len);
+        free(pem);
+    }
+
+    lc_acme_json_cleanse(json_object_get(saved, "key"));
+    json_decref(saved);
+
+    return text;
+}
+
+
+void
+lc_acme_saved_free(char *saved, size_t len)
+{
+    if (saved != NULL) {
+        OPENSSL_cleanse(saved, len);
+        free(saved);
+    }
+}
+
+
+lc_acme_t *
+lc_acme_resume(lc_acme_account_t *acct, const char *domain,
+    lc_acme_key_type_e key_type, const char *saved, size_t len)
+{
+    json_t       *json, *key;
+    lc_acme_t    *m;
+    const char   *name, *order;
+
+    m = lc_acme_new(LC_ACME_ORDER, acct, domain, key_type, NULL);
+    if (m == NULL || m->state == LC_ACME_ST_FAILED) {
+        return m;
+    }
+
+    json = json_loadb(saved, len, 0, NULL);
+    name = lc_acme_str(json, "domain");
+    order = lc_acme_str(json, "order");
+    key = json_object_get(json, "key");
+
+    if (name == NULL || strcmp(name, m->domain) != 0
+        || !lc_acme_url_ok(order)
+        || (key != NULL && !json_is_string(key)))
+    {
+        lc_acme_fail(m, "acme_internal", 0,
+                     "the saved order is not one of this domain");
+        goto done;
+    }
+
+    if (key != NULL) {
+        m->key = lc_acme_key_load(json_string_value(key),
+                                  json_string_length(key));
+        m->csr = m->key ? lc_acme_csr(m->key, m->domain) : NULL;
+
+        if (m->csr == NULL) {
+            lc_acme_fail(m, "acme_internal", 0,
+                         "the saved order's key cannot be used");
+            goto done;
+        }
+    }
+
+    lc_acme_copy(m->order, order);
+    m->state = LC_ACME_ST_RESUME;
+
+done:
+
+    lc_acme_json_cleanse(key);
+    json_decref(json);
+
+    return m;
+}
+
+
 lc_acme_action_e
 lc_acme_next(lc_acme_t *m, time_t now, lc_acme_request_t *req,
     unsigned *delay_ms)
@@ -345,7 +482,16 @@ lc_acme_next(lc_acme_t *m, time_t now, lc_acme_request_t *req,
         return LC_ACME_FAILED;
 
     case LC_ACME_ST_PUBLISH:
-        m->state = LC_ACME_ST_CHALLENGE;
+
+        /* a challenge started by another process is not started again */
+
+        if (m->responded) {
+            lc_acme_goto(m, LC_ACME_ST_AUTHZ_POLL);
+
+        } else {
+            m->state = LC_ACME_ST_CHALLENGE;
+        }
+
         return LC_ACME_PUBLISH;
 
     default:
@@ -460,6 +606,7 @@ lc_acme_feed(lc_acme_t *m, const lc_acme_response_t *res)
         break;
 
     case LC_ACME_ST_NEW_ORDER:
+    case LC_ACME_ST_RESUME:
     case LC_ACME_ST_ORDER_READY:
     case LC_ACME_ST_FINALIZE:
     case LC_ACME_ST_ORDER_VALID:
@@ -634,6 +781,8 @@ lc_acme_post(lc_acme_t *m, lc_acme_request_t *req)
             if (m->csr == NULL) {
                 return -1;
             }
+
+            m->saves++;
         }
 
         payload = json_pack("{s:s}", "csr", m->csr);
@@ -725,6 +874,7 @@ lc_acme_post_url(lc_acme_t *m)
     case LC_ACME_ST_CHALLENGE:
         return m->challenge;
 
+    case LC_ACME_ST_RESUME:
     case LC_ACME_ST_ORDER_READY:
     case LC_ACME_ST_ORDER_VALID:
         return m->order;
@@ -939,7 +1089,7 @@ lc_acme_on_order(lc_acme_t *m, const lc_acme_response_t *res)
 
     state = m->state;
 
-    if (state == LC_ACME_ST_NEW_ORDER
+    if ((state == LC_ACME_ST_NEW_ORDER || state == LC_ACME_ST_RESUME)
         && lc_acme_order_urls(m, order, res) != 0)
     {
         goto done;
@@ -990,13 +1140,15 @@ lc_acme_on_order(lc_acme_t *m, const lc_acme_response_t *res)
 
     } else if (strcmp(status, "ready") == 0
                && (state == LC_ACME_ST_NEW_ORDER
+                   || state == LC_ACME_ST_RESUME
                    || state == LC_ACME_ST_ORDER_READY))
     {
         /* every authorization is valid already (reused or just done) */
         lc_acme_goto(m, LC_ACME_ST_FINALIZE);
 
     } else if (strcmp(status, "pending") == 0
-               && state == LC_ACME_ST_NEW_ORDER)
+               && (state == LC_ACME_ST_NEW_ORDER
+                   || state == LC_ACME_ST_RESUME))
     {
         m->authz_i = 0;
         lc_acme_goto(m, LC_ACME_ST_AUTHZ);
@@ -1031,7 +1183,9 @@ lc_acme_order_urls(lc_acme_t *m, json_t *order,
     list = json_object_get(order, "authorizations");
     n = json_array_size(list);
 
-    if (!lc_acme_url_ok(res->location)) {
+    /* a resumed order is known by its URL already */
+
+    if (m->state == LC_ACME_ST_NEW_ORDER && !lc_acme_url_ok(res->location)) {
         lc_acme_fail(m, "acme_protocol", 0,
                      "the CA's newOrder answer has no order URL");
         return -1;
@@ -1043,7 +1197,11 @@ lc_acme_order_urls(lc_acme_t *m, json_t *order,
         return -1;
     }
 
-    lc_acme_copy(m->order, res->location);
+    if (m->state == LC_ACME_ST_NEW_ORDER) {
+        lc_acme_copy(m->order, res->location);
+        m->saves++;
+    }
+
     lc_acme_copy(m->finalize, finalize);
 
     for (i = 0; i < m->nauthz; i++) {
@@ -1127,7 +1285,7 @@ lc_acme_http01(lc_acme_t *m, json_t *authz)
     int          n;
     size_t       i;
     json_t      *list, *ch, *found;
-    const char  *type, *token, *url;
+    const char  *type, *token, *url, *status;
 
     found = NULL;
     list = json_object_get(authz, "challenges");
@@ -1174,6 +1332,11 @@ lc_acme_http01(lc_acme_t *m, json_t *authz)
 
     lc_acme_copy(m->token, token);
     lc_acme_copy(m->challenge, url);
+
+    /* RFC 8555 section 7.5.1: a challenge is started once only */
+
+    status = lc_acme_str(found, "status");
+    m->responded = (status != NULL && strcmp(status, "pending") != 0);
 
     return 0;
 }

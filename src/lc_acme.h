@@ -147,6 +147,28 @@ lc_acme_t *lc_acme_new(lc_acme_kind_e kind, lc_acme_account_t *acct,
 void lc_acme_free(lc_acme_t *m);
 
 /*
+ * An ORDER machine's order, to be kept so that another process can go on
+ * with it (lc_acme_resume): a JSON text of the domain, the order URL and,
+ * once the machine is about to finalize, the certificate's key.  After
+ * lc_acme_next() returned SEND, returns that text (malloc()ed, *len
+ * bytes, to free with lc_acme_saved_free()) if it changed since the last
+ * call, and NULL otherwise: the caller keeps it before the request is
+ * sent, so that the key of a finalized order is never lost.
+ */
+char *lc_acme_save(lc_acme_t *m, size_t *len);
+void lc_acme_saved_free(char *saved, size_t len);
+
+/*
+ * An ORDER machine that goes on with a saved order of domain: it fetches
+ * the order and continues from its status (authorizations, finalize with
+ * the saved key, the certificate).  A text that is not a saved order of
+ * domain gives a FAILED machine (acme_internal); NULL on allocation
+ * failure.
+ */
+lc_acme_t *lc_acme_resume(lc_acme_account_t *acct, const char *domain,
+    lc_acme_key_type_e key_type, const char *saved, size_t len);
+
+/*
  * The next step.  now is the wall clock (seconds) for Retry-After
  * arithmetic.  SEND fills *req; WAIT sets *delay_ms (Retry-After clamped
  * to 1..60 s; without one, 50 ms doubling up to 5 s).

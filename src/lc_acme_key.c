@@ -47,8 +47,32 @@ lc_acme_account_key_new(void)
 EVP_PKEY *
 lc_acme_account_key_load(const char *pem, size_t len)
 {
-    BIO       *bio;
     json_t    *jwk;
+    EVP_PKEY  *key;
+
+    key = lc_acme_key_load(pem, len);
+    if (key == NULL) {
+        return NULL;
+    }
+
+    /* ES256 is the only algorithm the JWS code signs with */
+
+    jwk = lc_jws_jwk(key);
+    if (jwk == NULL) {
+        EVP_PKEY_free(key);
+        return NULL;
+    }
+
+    json_decref(jwk);
+
+    return key;
+}
+
+
+EVP_PKEY *
+lc_acme_key_load(const char *pem, size_t len)
+{
+    BIO       *bio;
     EVP_PKEY  *key;
 
     if (pem == NULL || len == 0 || len > INT_MAX) {
@@ -66,18 +90,7 @@ lc_acme_account_key_load(const char *pem, size_t len)
 
     if (key == NULL) {
         ERR_clear_error();
-        return NULL;
     }
-
-    /* ES256 is the only algorithm the JWS code signs with */
-
-    jwk = lc_jws_jwk(key);
-    if (jwk == NULL) {
-        EVP_PKEY_free(key);
-        return NULL;
-    }
-
-    json_decref(jwk);
 
     return key;
 }

@@ -17,6 +17,9 @@
 /* A new key for a certificate, or NULL. */
 EVP_PKEY *lc_acme_key_new(lc_acme_key_type_e type);
 
+/* A private key from PEM (no password), or NULL. */
+EVP_PKEY *lc_acme_key_load(const char *pem, size_t len);
+
 /* The private key as unencrypted PKCS#8 PEM, malloc()ed, or NULL. */
 char *lc_acme_key_pem(EVP_PKEY *key, size_t *len);
 

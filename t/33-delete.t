@@ -77,16 +77,7 @@ my %files_before = %{ $t->snapshot("$store/domains/$DEL") };
 # Each new worker 0 registers the ACME account first; a reload or a stop
 # in the middle of that is 34-quit.t's business, not this file's: wait
 # until one of the current workers says the account is ready.
-sub account_settled {
-    my %live = map { $_ => 1 } $t->worker_pids;
-    my $deadline = time + 5;
-    until (time > $deadline) {
-        my @ready = $t->error_log =~ /\] (\d+)#\d+: linkcert: ACME account ready/g;
-        return 1 if grep { $live{$_} } @ready;
-        sleep 0.05;
-    }
-    return 0;
-}
+sub account_settled { $pebble->account_settled }
 
 sub reload_settled  { $t->reload; account_settled() }
 sub restart_settled { $t->stop; $t->run; account_settled() }

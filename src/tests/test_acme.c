@@ -2627,6 +2627,204 @@ test_renewal_info_errors(void **state)
 }
 
 
+/* the saved text of the order, checked: its key or none */
+
+static char *
+lc_t_saved(lc_t_t *t, size_t *len, int with_key)
+{
+    char    *saved;
+    json_t  *j;
+
+    saved = lc_acme_save(t->m, len);
+    assert_non_null(saved);
+    assert_int_equal(*len, strlen(saved));
+
+    j = json_loads(saved, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "domain")),
+                        LC_NAME);
+    assert_string_equal(json_string_value(json_object_get(j, "order")),
+                        LC_ORDER);
+    assert_int_equal(json_object_get(j, "key") != NULL, with_key);
+    json_decref(j);
+
+    return saved;
+}
+
+
+/*
+ * Another machine goes on with the saved order; the nonce went with the
+ * last request of the first one, so it asks for one first.
+ */
+
+static void
+lc_t_resume(lc_t_t *t, char *saved, size_t len)
+{
+    lc_acme_free(t->m);
+    t->m = lc_acme_resume(&t->acct, LC_NAME, LC_ACME_KEY_EC256, saved, len);
+    assert_non_null(t->m);
+    lc_acme_saved_free(saved, len);
+
+    lc_t_expect_get(t, "HEAD", LC_NEW_NONCE);
+    lc_t_answer(t, 200, 1, NULL, NULL, NULL, NULL);
+}
+
+
+/*
+ * An order saved once its URL is known, resumed by another machine while
+ * its challenge is being validated: the challenge is published again but
+ * not started again (a CA refuses that).  Saved again with the key before
+ * finalize, resumed while the CA processes it: the certificate fetched
+ * is the saved key's.
+ */
+
+static void
+test_resume(void **state)
+{
+    char     *saved;
+    size_t    len;
+    json_t   *authz, *p;
+    lc_t_t   *t;
+
+    t = *state;
+
+    lc_t_account(t);
+    lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256, NULL);
+
+    lc_t_expect_post_as_get(t, LC_AUTHZ);
+    saved = lc_t_saved(t, &len, 0);
+    assert_null(lc_acme_save(t->m, &len));        /* nothing new */
+
+    lc_t_resume(t, saved, len);
+
+    lc_t_expect_post_as_get(t, LC_ORDER);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("pending", LC_NAME));
+
+    authz = lc_t_authz_json("pending", LC_NAME);
+    json_object_set_new(json_array_get(json_object_get(authz, "challenges"),
+                                       1),
+                        "status", json_string("processing"));
+    lc_t_expect_post_as_get(t, LC_AUTHZ);
+    lc_t_feed_json(t, 200, NULL, NULL, authz);
+
+    lc_t_expect(t, LC_ACME_PUBLISH);
+    lc_t_expect_post_as_get(t, LC_AUTHZ);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("valid", LC_NAME));
+
+    lc_t_expect_post_as_get(t, LC_ORDER);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("ready", LC_NAME));
+
+    /* finalize is about to go: the key is in what is saved now */
+
+    p = lc_t_expect_post(t, LC_FINALIZE, 0);
+    lc_t_check_csr(t, p, LC_NAME, LC_ACME_KEY_EC256);
+    json_decref(p);
+    saved = lc_t_saved(t, &len, 1);
+
+    free(t->chain);
+    t->chain = lc_t_issue(t, t->csr_key, LC_NAME);
+
+    lc_t_resume(t, saved, len);
+
+    lc_t_expect_post_as_get(t, LC_ORDER);
+    lc_t_feed_json(t, 200, NULL, NULL,
+                   lc_t_order_json("processing", LC_NAME));
+    lc_t_expect_wait(t, 50);
+    lc_t_expect_post_as_get(t, LC_ORDER);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("valid", LC_NAME));
+    lc_t_expect_post_as_get(t, LC_CERT);
+    lc_t_answer(t, 200, 1, NULL, NULL, LC_PEM_CHAIN, t->chain);
+
+    lc_t_check_result(t, LC_ACME_KEY_EC256);
+}
+
+
+/* a ready order resumed with its saved key finalizes with that key */
+
+static void
+test_resume_ready(void **state)
+{
+    BIO       *bio;
+    char      *saved;
+    size_t     len;
+    json_t    *p, *j;
+    lc_t_t    *t;
+    EVP_PKEY  *key;
+
+    t = *state;
+
+    lc_t_account(t);
+    lc_t_order_until_cert(t);
+    saved = lc_t_saved(t, &len, 1);
+
+    j = json_loads(saved, 0, NULL);
+    assert_non_null(j);
+    bio = BIO_new_mem_buf(json_string_value(json_object_get(j, "key")), -1);
+    key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    json_decref(j);
+    assert_non_null(key);
+
+    lc_t_resume(t, saved, len);
+
+    lc_t_expect_post_as_get(t, LC_ORDER);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("ready", LC_NAME));
+
+    p = lc_t_expect_post(t, LC_FINALIZE, 0);
+    assert_int_equal(EVP_PKEY_eq(lc_t_check_csr(t, p, LC_NAME,
+                                                LC_ACME_KEY_EC256),
+                                 key), 1);
+    json_decref(p);
+    EVP_PKEY_free(key);
+}
+
+
+/*
+ * What cannot be resumed fails at once, not transient: another domain's
+ * order, a text that is not a saved order, a bad key; an order finalized
+ * with a key that was not saved.
+ */
+
+static void
+test_resume_bad(void **state)
+{
+    size_t       i;
+    lc_t_t      *t;
+    const char  *bad[] = {
+        "",
+        "not json",
+        "{\"domain\":\"other.acme.test\",\"order\":\"" LC_ORDER "\"}",
+        "{\"domain\":\"" LC_NAME "\",\"order\":\"ftp://x/\"}",
+        "{\"domain\":\"" LC_NAME "\"}",
+        "{\"domain\":\"" LC_NAME "\",\"order\":\"" LC_ORDER "\","
+        "\"key\":\"-----BEGIN PRIVATE KEY-----\\nAAAA\\n"
+        "-----END PRIVATE KEY-----\\n\"}",
+        "{\"domain\":\"" LC_NAME "\",\"order\":\"" LC_ORDER "\",\"key\":1}",
+    };
+
+    t = *state;
+
+    lc_t_account(t);
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        lc_acme_free(t->m);
+        t->m = lc_acme_resume(&t->acct, LC_NAME, LC_ACME_KEY_EC256, bad[i],
+                              strlen(bad[i]));
+        assert_non_null(t->m);
+        lc_t_expect_failed(t, "acme_internal", 0, 0);
+    }
+
+    lc_acme_free(t->m);
+    t->m = lc_acme_resume(&t->acct, LC_NAME, LC_ACME_KEY_EC256,
+                          "{\"domain\":\"" LC_NAME "\",\"order\":\""
+                          LC_ORDER "\"}", strlen("{\"domain\":\"" LC_NAME
+                          "\",\"order\":\"" LC_ORDER "\"}"));
+    lc_t_expect_post_as_get(t, LC_ORDER);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("valid", LC_NAME));
+    lc_t_expect_failed(t, "acme_protocol", 0, 0);
+}
+
+
 int
 main(void)
 {
@@ -2704,6 +2902,12 @@ main(void)
         cmocka_unit_test_setup_teardown(test_renewal_info_bad_window,
                                         lc_t_setup, lc_t_teardown),
         cmocka_unit_test_setup_teardown(test_renewal_info_errors,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_resume,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_resume_ready,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_resume_bad,
                                         lc_t_setup, lc_t_teardown),
     };
 

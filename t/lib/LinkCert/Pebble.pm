@@ -585,6 +585,22 @@ sub wait_issued {
     return wantarray ? ($j, $ok) : $j;
 }
 
+# Waits (at most 5 s) until one of nginx's current workers says its ACME
+# account is ready; returns whether one did.
+sub account_settled {
+    my ($self) = @_;
+    my $t = $self->{t};
+    my %live = map { $_ => 1 } $t->worker_pids;
+    my $deadline = time + 5;
+    until (time > $deadline) {
+        my @ready = $t->error_log
+                    =~ /\] (\d+)#\d+: linkcert: ACME account ready/g;
+        return 1 if grep { $live{$_} } @ready;
+        sleep 0.05;
+    }
+    return 0;
+}
+
 # Lines of nginx's error log matching $re.
 sub error_log_lines {
     my ($self, $re) = @_;

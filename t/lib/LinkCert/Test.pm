@@ -1411,6 +1411,21 @@ sub _stop_crashing {
 }
 
 # A test: no worker crashed since run().
+# A worker the test killed itself (SIGKILL) is not a crash: waits (at most
+# 5 s) for the master's "exited on signal 9" line of $pid and drops it
+# from crash_lines.  Returns whether it was seen.
+sub killed_ok {
+    my ($self, $pid) = @_;
+    my $deadline = time + 5;
+    until (grep { /process $pid exited on signal 9\b/ } $self->crash_lines) {
+        return 0 if time > $deadline;
+        sleep 0.05;
+    }
+    $self->{crash_lines} = [ grep { !/process $pid exited on signal 9\b/ }
+                             @{ $self->{crash_lines} } ];
+    return 1;
+}
+
 sub no_crash_ok {
     my ($self, $name) = @_;
     my @lines = $self->crash_lines;

@@ -391,10 +391,7 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(lmcf->domain_limit, 20);
     ngx_conf_init_value(lmcf->negative_ttl, 600);
 
-    if (lmcf->acme_directory.data == NULL) {
-        ngx_str_set(&lmcf->acme_directory,
-                    "https://acme-v02.api.letsencrypt.org/directory");
-    }
+    /* no CA unless one is named: a first try spends no real limits */
 
     if (lmcf->acme_trusted.data == NULL) {
         ngx_str_set(&lmcf->acme_trusted,
@@ -505,6 +502,16 @@ ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
     ngx_cpystrn(p, lmcf->store.data, lmcf->store.len + 1);
     lmcf->store.data = p;
 
+    if (lmcf->verify && lmcf->acme_directory.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "no \"linkcert_acme_directory\": domains are "
+                           "verified but no certificate is ordered; set it "
+                           "to Let's Encrypt's staging directory "
+                           "https://acme-staging-v02.api.letsencrypt.org/"
+                           "directory first, then to "
+                           "https://acme-v02.api.letsencrypt.org/directory");
+    }
+
     if (ngx_http_linkcert_ssl_init(cf, lmcf) != NGX_OK
         || ngx_http_linkcert_acme_ssl(cf, lmcf) != NGX_OK
         || ngx_http_linkcert_on_demand_init(cf, lmcf) != NGX_OK)
@@ -563,6 +570,13 @@ ngx_http_linkcert_on_demand_init(ngx_conf_t *cf,
                            "\"linkcert_on_demand dns\" requires "
                            "\"linkcert_cname_target\" or "
                            "\"linkcert_target_address\"");
+        return NGX_ERROR;
+    }
+
+    if (lmcf->acme_directory.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_on_demand dns\" requires "
+                           "\"linkcert_acme_directory\"");
         return NGX_ERROR;
     }
 

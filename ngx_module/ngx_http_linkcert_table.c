@@ -782,6 +782,12 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
 
         if (order) {
             ngx_http_linkcert_schedule_order(sh, ln, now);
+
+        } else {
+            lc_error_set(&ln->error, "no_acme_directory",
+                         "no CA is configured (linkcert_acme_directory): "
+                         "the certificate is not ordered");
+            ln->error_at = now;
         }
 
         break;

@@ -79,6 +79,9 @@ my @cases = (
       "linkcert_on_demand dns;",
       [ qr/linkcert_on_demand dns/, qr/linkcert_cname_target/,
         qr/linkcert_target_address/ ] ],
+    [ 'linkcert_on_demand dns without linkcert_acme_directory',
+      "linkcert_cname_target edge.crm.test;\nlinkcert_on_demand dns;",
+      [ qr/linkcert_on_demand dns/, qr/requires "linkcert_acme_directory"/ ] ],
     [ 'linkcert_on_demand dns without ACME',
       "linkcert_cname_target edge.crm.test;\nlinkcert_on_demand dns;\n"
       . "linkcert_acme_directory off;",
@@ -114,6 +117,7 @@ config_ok('no DNS directives at all (default resolver)', '');
 config_ok('the on-demand directives',
           "linkcert_cname_target edge.crm.test;\n"
           . "linkcert_on_demand dns;\n"
+          . "linkcert_acme_directory https://127.0.0.1:9/dir;\n"
           . "linkcert_ask http://127.0.0.1:9/ask?key=1;\n"
           . "linkcert_hold 0;\n"
           . "linkcert_order_rate 300/h;\n"
@@ -126,6 +130,23 @@ for my $case (@cases) {
     my ($name, $http, $patterns) = @$case;
     config_fails($name, $http, @$patterns);
 }
+
+# no CA unless one is named: nginx -t says how to name one
+subtest 'no linkcert_acme_directory: a warning, not a production CA' => sub {
+    $t->write_config($t->standard_config(
+        http => "linkcert_cname_target edge.crm.test;\n"));
+    my ($rc, $out) = $t->test_config;
+    is($rc, 0, 'nginx -t succeeds') or diag($out);
+    like($out, qr/\[warn\].*no "linkcert_acme_directory".*no certificate is ordered.*acme-staging-v02\.api\.letsencrypt\.org.*acme-v02\.api\.letsencrypt\.org/,
+         'it warns, naming the staging then the production directory')
+        or diag($out);
+
+    $t->write_config($t->standard_config(http => ''));
+    ($rc, $out) = $t->test_config;
+    unlike($out, qr/linkcert_acme_directory/,
+           'without DNS verification (an import-only edge): no warning')
+        or diag($out);
+};
 
 subtest 'error: linkcert_resolver in a server block' => sub {
     $t->write_config($t->standard_config(

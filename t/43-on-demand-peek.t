@@ -20,7 +20,8 @@ my $t = LinkCert::Test->new;
 
 $t->challtestsrv;
 $t->write_config($t->dns_config(
-    http => "    linkcert_on_demand dns;\n",
+    http => "    linkcert_acme_directory https://127.0.0.1:9/dir;\n"
+          . "    linkcert_on_demand dns;\n",
     server => "        client_header_timeout 1s;\n"));
 $t->run;
 

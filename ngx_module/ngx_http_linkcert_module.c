@@ -1402,9 +1402,11 @@ ngx_http_linkcert_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_linkcert_slot_t  *slot = cmd->post;
 
     char             *rv;
+    u_char           *p, *last;
     ngx_str_t        *value;
     ngx_command_t     inner;
     ngx_conf_enum_t  *e;
+    u_char            allowed[128];
 
     value = cf->args->elts;
 
@@ -1420,9 +1422,22 @@ ngx_http_linkcert_slot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (e->name.len == 0) {
+
+            /* the allowed values, as "a", "b" or "c" */
+
+            p = allowed;
+            last = allowed + sizeof(allowed);
+
+            for (e = slot->post; e->name.len; e++) {
+                p = ngx_slprintf(p, last, "%s\"%V\"",
+                                 (e == slot->post) ? ""
+                                 : (e[1].name.len ? ", " : " or "),
+                                 &e->name);
+            }
+
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid value \"%V\" in \"%V\"",
-                               &value[1], &cmd->name);
+                               "invalid value \"%V\" in \"%V\", expected %*s",
+                               &value[1], &cmd->name, p - allowed, allowed);
             return NGX_CONF_ERROR;
         }
     }

@@ -28,6 +28,7 @@ static void *ngx_http_linkcert_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_linkcert_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_linkcert_postconfiguration(ngx_conf_t *cf);
+static ngx_uint_t ngx_http_linkcert_plain_listener(ngx_conf_t *cf);
 static ngx_int_t ngx_http_linkcert_on_demand_init(ngx_conf_t *cf,
     ngx_http_linkcert_main_conf_t *lmcf);
 static void ngx_http_linkcert_psl_cleanup(void *data);
@@ -512,6 +513,16 @@ ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
                            "https://acme-v02.api.letsencrypt.org/directory");
     }
 
+    if (lmcf->verify && lmcf->acme_directory.len
+        && !ngx_http_linkcert_plain_listener(cf))
+    {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "no \"linkcert on\" server listens without "
+                           "\"ssl\": the CA's HTTP-01 validations (port "
+                           "80) cannot reach the edge and every order "
+                           "will fail");
+    }
+
     if (ngx_http_linkcert_ssl_init(cf, lmcf) != NGX_OK
         || ngx_http_linkcert_acme_ssl(cf, lmcf) != NGX_OK
         || ngx_http_linkcert_on_demand_init(cf, lmcf) != NGX_OK)
@@ -529,6 +540,52 @@ ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
     *h = ngx_http_linkcert_api_handler;
 
     return NGX_OK;
+}
+
+
+/* some "linkcert on" server has a plain-HTTP listener, for HTTP-01 */
+
+static ngx_uint_t
+ngx_http_linkcert_plain_listener(ngx_conf_t *cf)
+{
+    ngx_uint_t                     p, a, s;
+    ngx_http_conf_port_t          *port;
+    ngx_http_conf_addr_t          *addr;
+    ngx_http_core_srv_conf_t     **server;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_http_linkcert_srv_conf_t  *lscf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    if (cmcf->ports == NULL) {
+        return 0;
+    }
+
+    port = cmcf->ports->elts;
+
+    for (p = 0; p < cmcf->ports->nelts; p++) {
+        addr = port[p].addrs.elts;
+
+        for (a = 0; a < port[p].addrs.nelts; a++) {
+#if (NGX_HTTP_SSL)
+            if (addr[a].opt.ssl) {
+                continue;
+            }
+#endif
+            server = addr[a].servers.elts;
+
+            for (s = 0; s < addr[a].servers.nelts; s++) {
+                lscf = server[s]->ctx->srv_conf[
+                                          ngx_http_linkcert_module.ctx_index];
+
+                if (lscf->enable) {
+                    return 1;
+                }
+            }
+        }
+    }
+
+    return 0;
 }
 
 

@@ -81,11 +81,14 @@ ngx_http_linkcert_ssl_init(ngx_conf_t *cf,
             continue;
         }
 
+        /* sscf->file is set by the "ssl" directive only: the server's */
+
         if (sscf->certificate_values) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "\"linkcert on\" in %s:%ui needs a static "
                           "\"ssl_certificate\" as the fallback, not one "
-                          "with variables", sscf->file, sscf->line);
+                          "with variables", cscfp[s]->file_name,
+                          cscfp[s]->line);
             return NGX_ERROR;
         }
 

@@ -135,6 +135,37 @@ for my $case (@cases) {
     config_fails($name, $http, @$patterns);
 }
 
+# HTTP-01 comes on port 80: a "linkcert on" server only on TLS listeners
+# is told about at nginx -t
+subtest 'issuance without a plain-HTTP listener: a warning' => sub {
+    my $acme = "linkcert_cname_target edge.crm.test;\n"
+             . "linkcert_acme_directory https://127.0.0.1:9/dir;\n";
+    my $conf = $t->standard_config(http => $acme);
+    $conf =~ s/^\s*listen 127\.0\.0\.1:%%PORT_1%%;\n//m or die 'no listen';
+    $t->write_config($conf);
+    my ($rc, $out) = $t->test_config;
+    is($rc, 0, 'nginx -t succeeds') or diag($out);
+    like($out, qr/\[warn\].*no "linkcert on" server listens without "ssl".*HTTP-01/,
+         'it warns that HTTP-01 cannot reach the edge') or diag($out);
+
+    $t->write_config($t->standard_config(http => $acme));
+    ($rc, $out) = $t->test_config;
+    unlike($out, qr/listens without "ssl"/,
+           'with a plain-HTTP listener: no warning') or diag($out);
+};
+
+# the fallback certificate must be one certificate, not a variable
+subtest 'error: ssl_certificate with variables in a linkcert on server' => sub {
+    my $conf = $t->standard_config;
+    $conf =~ s/ssl_certificate fallback\.crt;/ssl_certificate \$ssl_server_name.crt;/
+        or die 'no ssl_certificate';
+    $t->write_config($conf);
+    my ($rc, $out) = $t->test_config;
+    isnt($rc, 0, 'nginx -t fails');
+    like($out, qr/\[emerg\].*"linkcert on" in \S+:\d+ needs a static "ssl_certificate"/,
+         'naming the server\'s file and line') or diag($out);
+};
+
 # no CA unless one is named: nginx -t says how to name one
 subtest 'no linkcert_acme_directory: a warning, not a production CA' => sub {
     $t->write_config($t->standard_config(

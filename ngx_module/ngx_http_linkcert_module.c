@@ -57,6 +57,8 @@ static char *ngx_http_linkcert_caa_identity(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_linkcert_resolver(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_linkcert_store_dir(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_linkcert_acme_directory(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_linkcert_acme_contact(ngx_conf_t *cf,
@@ -159,7 +161,7 @@ static ngx_command_t  ngx_http_linkcert_commands[] = {
 
     { ngx_string("linkcert_store"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_linkcert_store_dir,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_linkcert_main_conf_t, store),
       NULL },
@@ -458,7 +460,6 @@ ngx_http_linkcert_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
 {
-    u_char                         *p;
     ngx_http_handler_pt            *h;
     ngx_http_core_main_conf_t      *cmcf;
     ngx_http_linkcert_main_conf_t  *lmcf;
@@ -482,26 +483,6 @@ ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
                            "directive in the http block");
         return NGX_ERROR;
     }
-
-    if (ngx_conf_full_name(cf->cycle, &lmcf->store, 0) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    /* the store path is used with system calls: keep it NUL-terminated */
-
-    while (lmcf->store.len > 1
-           && lmcf->store.data[lmcf->store.len - 1] == '/')
-    {
-        lmcf->store.len--;
-    }
-
-    p = ngx_pnalloc(cf->pool, lmcf->store.len + 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_cpystrn(p, lmcf->store.data, lmcf->store.len + 1);
-    lmcf->store.data = p;
 
     if (lmcf->verify && lmcf->acme_directory.data == NULL) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
@@ -1254,6 +1235,103 @@ ngx_http_linkcert_acme_ssl(ngx_conf_t *cf,
 
     return ngx_ssl_trusted_certificate(cf, lmcf->acme_ssl,
                                        &lmcf->acme_trusted, 10);
+}
+
+
+/*
+ * linkcert_store path: checked here, where the file and line are known.
+ * The directory itself is created by the master at start (nginx -t
+ * creates nothing): here its parent must exist, or the store must be a
+ * directory already.
+ */
+
+static char *
+ngx_http_linkcert_store_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_linkcert_main_conf_t *lmcf = conf;
+
+    u_char           *p, *slash, *parent;
+    ngx_str_t        *value;
+    ngx_file_info_t   fi;
+
+    if (lmcf->store.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    lmcf->store = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &lmcf->store, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* used with system calls: no trailing "/", NUL-terminated */
+
+    while (lmcf->store.len > 1
+           && lmcf->store.data[lmcf->store.len - 1] == '/')
+    {
+        lmcf->store.len--;
+    }
+
+    if (lmcf->store.len + sizeof("/domains//fullchain.pem") + LC_DOMAIN_MAX
+        > NGX_MAX_PATH)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_store\" path \"%V\" is too long",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, lmcf->store.len + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_cpystrn(p, lmcf->store.data, lmcf->store.len + 1);
+    lmcf->store.data = p;
+
+    if (ngx_file_info(p, &fi) != NGX_FILE_ERROR) {
+
+        if (!ngx_is_dir(&fi)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"linkcert_store\" \"%s\" is not a "
+                               "directory", p);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_errno != NGX_ENOENT) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"linkcert_store\" \"%s\": "
+                           ngx_file_info_n " failed", p);
+        return NGX_CONF_ERROR;
+    }
+
+    /* missing: made at start, in a directory that must exist */
+
+    slash = (u_char *) strrchr((char *) p, '/');
+
+    if (slash == NULL || slash == p) {
+        return NGX_CONF_OK;
+    }
+
+    parent = ngx_pnalloc(cf->temp_pool, slash - p + 1);
+    if (parent == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_cpystrn(parent, p, slash - p + 1);
+
+    if (ngx_file_info(parent, &fi) == NGX_FILE_ERROR || !ngx_is_dir(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_store\" \"%s\": its parent "
+                           "directory \"%s\" does not exist", p, parent);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -49,21 +49,16 @@ ngx_int_t
 ngx_http_linkcert_store_prepare(ngx_cycle_t *cycle, ngx_str_t *store,
     ngx_log_t *log)
 {
-    u_char            path[NGX_MAX_PATH];
+    ngx_int_t         rc;
     ngx_core_conf_t  *ccf;
-
-    if (store->len + sizeof("/domains//fullchain.pem") + LC_DOMAIN_MAX
-        > NGX_MAX_PATH)
-    {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "linkcert_store \"%V\" is too long", store);
-        return NGX_ERROR;
-    }
+    u_char            path[NGX_MAX_PATH];
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
-    if (ngx_http_linkcert_store_mkdir(ccf, store->data, log) != NGX_OK) {
-        return NGX_ERROR;
+    rc = ngx_http_linkcert_store_mkdir(ccf, store->data, log);
+
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     ngx_sprintf(path, "%V/domains%Z", store);
@@ -90,6 +85,12 @@ ngx_http_linkcert_store_mkdir(ngx_core_conf_t *ccf, u_char *path,
                           "linkcert_store: " ngx_file_info_n " \"%s\" failed",
                           path);
             return NGX_ERROR;
+        }
+
+        /* nginx -t creates nothing: the master does, at start */
+
+        if (ngx_test_config) {
+            return NGX_DECLINED;
         }
 
         if (ngx_create_dir(path, 0700) == NGX_FILE_ERROR) {

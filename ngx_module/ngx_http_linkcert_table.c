@@ -96,6 +96,7 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_linkcert_zone_t  *octx = data;
 
     size_t                          len;
+    ngx_int_t                       rc;
     ngx_http_linkcert_zone_t       *ctx;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
@@ -167,10 +168,17 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
     }
 
-    if (ngx_http_linkcert_store_prepare(ctx->cycle, &lmcf->store,
-                                        shm_zone->shm.log)
-        != NGX_OK)
-    {
+    rc = ngx_http_linkcert_store_prepare(ctx->cycle, &lmcf->store,
+                                         shm_zone->shm.log);
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                      "linkcert_store \"%V\" does not exist yet: it is "
+                      "created at start", &lmcf->store);
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -35,7 +35,15 @@ my @cases = (
       { store => undef }, [ qr/linkcert_store/ ] ],
     [ 'linkcert_store that cannot be created',
       { store => "$prefix/api.key/sub" },
-      [ qr/linkcert_store/, qr/\Q$prefix\E\/api\.key\/sub/ ] ],
+      [ qr/linkcert_store/, qr/\Q$prefix\E\/api\.key\/sub/,
+        qr/in \S+nginx\.conf:\d+/ ] ],
+    [ 'linkcert_store whose parent does not exist',
+      { store => "$prefix/no/such/store" },
+      [ qr/linkcert_store/, qr/\Q$prefix\E\/no\/such\/store/,
+        qr/parent directory/, qr/in \S+nginx\.conf:\d+/ ] ],
+    [ 'linkcert_store that is a file',
+      { store => "$prefix/api.key" },
+      [ qr/linkcert_store/, qr/not a directory/, qr/in \S+nginx\.conf:\d+/ ] ],
     [ 'linkcert_api_key file missing',
       { api_key => "$prefix/missing.key" }, [ qr/\Q$prefix\E\/missing\.key/ ] ],
     [ 'linkcert_api_key file empty',
@@ -60,6 +68,18 @@ for my $case (@cases) {
     my ($name, $opts, $patterns) = @$case;
     config_fails($name, $opts, @$patterns);
 }
+
+# nginx -t creates nothing on disk; the master makes the store at start
+subtest 'nginx -t creates no store; the start does' => sub {
+    my $store = "$prefix/new-store";
+    $t->write_config($t->standard_config(store => $store));
+    my ($rc, $out) = $t->test_config;
+    is($rc, 0, 'nginx -t succeeds') or diag($out);
+    ok(!-e $store, 'the store was not created') or diag(`ls -la $store`);
+    $t->run;
+    ok(-d "$store/domains", 'the start created it');
+    $t->stop;
+};
 
 done_testing;
 

@@ -322,6 +322,8 @@ ngx_int_t ngx_http_linkcert_store_read_file(u_char *path,
 ngx_int_t ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
     const char *file, const char *data, size_t len, ngx_uint_t mode,
     ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_store_give(ngx_core_conf_t *ccf, u_char *path,
+    ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_store_publish(ngx_str_t *store, const char *name,
     const char *key, size_t key_len, const char *chain, size_t chain_len,
     ngx_log_t *log);

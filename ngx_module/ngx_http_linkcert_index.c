@@ -222,13 +222,16 @@ ngx_int_t
 ngx_http_linkcert_index_write(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
     ngx_log_t *log)
 {
-    u_char       *buf, *p, *last, *nbuf;
-    size_t        size;
-    ngx_int_t     rc;
-    ngx_str_t     after;
-    ngx_uint_t    i, n, more;
-    lc_record_t  *recs, *rec;
-    char          cursor[LC_DOMAIN_MAX + 1];
+    u_char                    *buf, *p, *last, *nbuf;
+    size_t                     size;
+    ngx_int_t                  rc;
+    ngx_str_t                  after;
+    ngx_uint_t                 i, n, more;
+    lc_record_t               *recs, *rec;
+    ngx_core_conf_t           *ccf;
+    ngx_http_linkcert_zone_t  *ctx;
+    char                       cursor[LC_DOMAIN_MAX + 1];
+    u_char                     path[NGX_MAX_PATH];
 
     recs = ngx_alloc(NGX_HTTP_LINKCERT_INDEX_PAGE * sizeof(lc_record_t), log);
     if (recs == NULL) {
@@ -314,6 +317,16 @@ ngx_http_linkcert_index_write(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
 
     rc = ngx_http_linkcert_store_write(store, ".", NGX_HTTP_LINKCERT_INDEX,
                                        (char *) buf, p - buf, 0600, log);
+
+    /* written by the master: the worker user's, as the rest of the store */
+
+    if (rc == NGX_OK) {
+        ctx = shm_zone->data;
+        ccf = (ngx_core_conf_t *) ngx_get_conf(ctx->cycle->conf_ctx,
+                                               ngx_core_module);
+        ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_INDEX "%Z", store);
+        rc = ngx_http_linkcert_store_give(ccf, path, log);
+    }
 
     ngx_free(buf);
     ngx_free(recs);

@@ -68,9 +68,29 @@ ngx_http_linkcert_store_prepare(ngx_cycle_t *cycle, ngx_str_t *store,
 
 
 /*
- * Creates a directory of the store if missing and gives it to the worker
- * user: workers write certificates into it and read private keys from it.
+ * What the master (root) makes in the store belongs to the worker user:
+ * workers write certificates into it and read private keys from it.
  */
+
+ngx_int_t
+ngx_http_linkcert_store_give(ngx_core_conf_t *ccf, u_char *path,
+    ngx_log_t *log)
+{
+    if (geteuid() == 0
+        && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
+        && chown((char *) path, ccf->user, ccf->group) == -1)
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      "linkcert_store: chown(\"%s\", %d) failed",
+                      path, ccf->user);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* creates a directory of the store if missing, for the worker user */
 
 static ngx_int_t
 ngx_http_linkcert_store_mkdir(ngx_core_conf_t *ccf, u_char *path,
@@ -100,17 +120,7 @@ ngx_http_linkcert_store_mkdir(ngx_core_conf_t *ccf, u_char *path,
             return NGX_ERROR;
         }
 
-        if (geteuid() == 0
-            && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
-            && chown((char *) path, ccf->user, ccf->group) == -1)
-        {
-            ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                          "linkcert_store: chown(\"%s\", %d) failed",
-                          path, ccf->user);
-            return NGX_ERROR;
-        }
-
-        return NGX_OK;
+        return ngx_http_linkcert_store_give(ccf, path, log);
     }
 
     if (!ngx_is_dir(&fi)) {

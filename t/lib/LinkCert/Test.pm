@@ -149,7 +149,8 @@ sub write_config {
 # changed, or the directive left out by passing undef:
 #   zone => 'linkcert:4m', store => '%%STORE%%', linkcert => 'on',
 #   api_key => '%%PREFIX%%/api.key', cache_size => undef (left out)
-# and: workers => 2, log_level => 'debug', http => extra http-level lines,
+# and: workers => 2, user => 'root' (of the workers), log_level => 'debug',
+# http => extra http-level lines,
 # server => extra lines in the main server, servers => extra server blocks.
 sub standard_config {
     my ($self, %opts) = @_;
@@ -164,6 +165,7 @@ sub standard_config {
     );
 
     my $workers = $opts{workers} // 2;
+    my $user = $opts{user} // 'root';
     my $level = $opts{log_level} // $ENV{LINKCERT_LOG_LEVEL} // 'debug';
     my $http = $opts{http} // '';
     my $server = $opts{server} // '';
@@ -186,7 +188,7 @@ load_module %%MODULE%%;
 daemon off;
 master_process on;
 worker_processes $workers;
-user root;
+user $user;
 
 error_log logs/error.log $level;
 pid logs/nginx.pid;

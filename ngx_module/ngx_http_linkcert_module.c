@@ -292,6 +292,13 @@ static ngx_command_t  ngx_http_linkcert_commands[] = {
       offsetof(ngx_http_linkcert_main_conf_t, domain_limit),
       &ngx_http_linkcert_num_slot },
 
+    { ngx_string("linkcert_removed_keep"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, removed_keep),
+      &ngx_http_linkcert_positive_sec_slot },
+
     { ngx_string("linkcert_negative_ttl"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_linkcert_slot,
@@ -372,6 +379,7 @@ ngx_http_linkcert_create_main_conf(ngx_conf_t *cf)
     lmcf->order_rate = NGX_CONF_UNSET_UINT;
     lmcf->domain_limit = NGX_CONF_UNSET_UINT;
     lmcf->negative_ttl = NGX_CONF_UNSET;
+    lmcf->removed_keep = NGX_CONF_UNSET;
 
     return lmcf;
 }
@@ -393,6 +401,7 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(lmcf->order_rate, 100);
     ngx_conf_init_uint_value(lmcf->domain_limit, 20);
     ngx_conf_init_value(lmcf->negative_ttl, 600);
+    ngx_conf_init_value(lmcf->removed_keep, 30 * 86400);
 
     /* no CA unless one is named: a first try spends no real limits */
 
@@ -671,12 +680,34 @@ static ngx_int_t
 ngx_http_linkcert_init_process(ngx_cycle_t *cycle)
 {
     if (ngx_http_linkcert_ssl_init_process(cycle) != NGX_OK
-        || ngx_http_linkcert_hold_init_process(cycle) != NGX_OK)
+        || ngx_http_linkcert_hold_init_process(cycle) != NGX_OK
+        || ngx_http_linkcert_store_init_process(cycle) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     return ngx_http_linkcert_verify_init_process(cycle);
+}
+
+
+/* this process is worker 0 of an edge with "linkcert on": its conf */
+
+ngx_http_linkcert_main_conf_t *
+ngx_http_linkcert_worker0(ngx_cycle_t *cycle)
+{
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    if ((ngx_process != NGX_PROCESS_WORKER
+         && ngx_process != NGX_PROCESS_SINGLE)
+        || ngx_worker != 0)
+    {
+        return NULL;
+    }
+
+    lmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_linkcert_module);
+
+    return (lmcf && lmcf->enabled) ? lmcf : NULL;
 }
 
 

@@ -41,6 +41,19 @@ static ngx_int_t ngx_http_linkcert_store_stage(u_char *dpath,
     u_char *tmp, ngx_log_t *log);
 static void ngx_http_linkcert_store_sync_dir(u_char *dpath);
 static ngx_uint_t ngx_http_linkcert_store_unpublished(u_char *dir);
+static void ngx_http_linkcert_store_sweep(ngx_event_t *ev);
+static time_t ngx_http_linkcert_store_removed_at(u_char *name, size_t len);
+static ngx_int_t ngx_http_linkcert_store_delete_file(ngx_tree_ctx_t *ctx,
+    ngx_str_t *path);
+static ngx_int_t ngx_http_linkcert_store_delete_dir(ngx_tree_ctx_t *ctx,
+    ngx_str_t *path);
+static ngx_int_t ngx_http_linkcert_store_noop(ngx_tree_ctx_t *ctx,
+    ngx_str_t *path);
+
+
+static ngx_event_t                     ngx_http_linkcert_sweep_ev;
+static ngx_connection_t                ngx_http_linkcert_sweep_dumb;
+static ngx_http_linkcert_main_conf_t  *ngx_http_linkcert_sweep_conf;
 static ngx_uint_t ngx_http_linkcert_store_pair(u_char *chain_path,
     u_char *key_path);
 
@@ -816,7 +829,7 @@ ngx_http_linkcert_store_domain_stamp(ngx_str_t *store, const char *name)
 
 /*
  * DELETE: the domain's files go to <store>/removed/<domain>.<UTC time>/;
- * nothing is ever deleted.
+ * they are deleted linkcert_removed_keep later (see the sweep below).
  */
 
 ngx_int_t
@@ -869,5 +882,188 @@ ngx_http_linkcert_store_remove(ngx_str_t *store, u_char *name, size_t len,
                   "linkcert: \"%*s\" removed, its files moved to \"%s\"",
                   len, name, to);
 
+    return NGX_OK;
+}
+
+
+/*
+ * Worker 0 deletes removed/ entries older than linkcert_removed_keep: at
+ * start, then every hour (or every linkcert_removed_keep, if shorter).
+ */
+
+ngx_int_t
+ngx_http_linkcert_store_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_linkcert_worker0(cycle);
+
+    if (lmcf == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_linkcert_sweep_conf = lmcf;
+
+    /* nginx's debug log reads a timer's data as a connection */
+    ngx_http_linkcert_sweep_dumb.fd = (ngx_socket_t) -1;
+
+    ngx_http_linkcert_sweep_ev.data = &ngx_http_linkcert_sweep_dumb;
+    ngx_http_linkcert_sweep_ev.handler = ngx_http_linkcert_store_sweep;
+    ngx_http_linkcert_sweep_ev.log = cycle->log;
+    ngx_http_linkcert_sweep_ev.cancelable = 1;
+
+    ngx_add_timer(&ngx_http_linkcert_sweep_ev, 1000);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_linkcert_store_sweep(ngx_event_t *ev)
+{
+    DIR                            *dir;
+    time_t                          at, now;
+    ngx_str_t                       path;
+    ngx_uint_t                      n;
+    struct dirent                  *de;
+    ngx_tree_ctx_t                  tree;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+    u_char                          buf[NGX_MAX_PATH];
+
+    lmcf = ngx_http_linkcert_sweep_conf;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit || lmcf == NULL) {
+        return;
+    }
+
+    ngx_sprintf(buf, "%V/removed%Z", &lmcf->store);
+
+    dir = opendir((char *) buf);
+    now = ngx_time();
+    n = 0;
+
+    ngx_memzero(&tree, sizeof(ngx_tree_ctx_t));
+    tree.file_handler = ngx_http_linkcert_store_delete_file;
+    tree.pre_tree_handler = ngx_http_linkcert_store_noop;
+    tree.post_tree_handler = ngx_http_linkcert_store_delete_dir;
+    tree.spec_handler = ngx_http_linkcert_store_delete_file;
+    tree.log = ev->log;
+
+    while (dir && (de = readdir(dir)) != NULL) {
+        at = ngx_http_linkcert_store_removed_at((u_char *) de->d_name,
+                                                ngx_strlen(de->d_name));
+
+        if (at == (time_t) -1 || now - at < lmcf->removed_keep) {
+            continue;
+        }
+
+        path.data = buf;
+        path.len = ngx_sprintf(buf, "%V/removed/%s", &lmcf->store,
+                               de->d_name) - buf;
+        buf[path.len] = '\0';
+
+        if (ngx_walk_tree(&tree, &path) == NGX_OK
+            && ngx_delete_dir(buf) != NGX_FILE_ERROR)
+        {
+            n++;
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, ev->log, ngx_errno,
+                          "linkcert: deleting \"%s\" failed", buf);
+        }
+    }
+
+    if (dir) {
+        closedir(dir);
+    }
+
+    if (n) {
+        ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                      "linkcert: %ui removed domains older than "
+                      "linkcert_removed_keep deleted", n);
+    }
+
+    ngx_add_timer(ev, (ngx_msec_t) ngx_min(lmcf->removed_keep, 3600) * 1000);
+}
+
+
+/*
+ * The time of a removed/ entry from its name, <domain>.<YYYYmmddTHHMMSSZ>
+ * with maybe ".<n>" after it; -1 for any other name.
+ */
+
+static time_t
+ngx_http_linkcert_store_removed_at(u_char *name, size_t len)
+{
+    u_char     *p, *end;
+    ngx_uint_t  i;
+    struct tm   tm;
+
+    end = name + len;
+
+    /* ".<n>": the second removal within a second */
+
+    for (p = end; p > name && p[-1] >= '0' && p[-1] <= '9'; p--) {
+        /* void */
+    }
+
+    if (p < end && p > name && p[-1] == '.') {
+        end = p - 1;
+    }
+
+    if (end - name < 18 || end[-1] != 'Z' || end[-17] != '.'
+        || end[-8] != 'T')
+    {
+        return (time_t) -1;
+    }
+
+    p = end - 16;
+
+    for (i = 0; i < 15; i++) {
+        if (i != 8 && (p[i] < '0' || p[i] > '9')) {
+            return (time_t) -1;
+        }
+    }
+
+    ngx_memzero(&tm, sizeof(struct tm));
+
+    tm.tm_year = ngx_atoi(p, 4) - 1900;
+    tm.tm_mon = ngx_atoi(p + 4, 2) - 1;
+    tm.tm_mday = ngx_atoi(p + 6, 2);
+    tm.tm_hour = ngx_atoi(p + 9, 2);
+    tm.tm_min = ngx_atoi(p + 11, 2);
+    tm.tm_sec = ngx_atoi(p + 13, 2);
+
+    return timegm(&tm);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_store_delete_file(ngx_tree_ctx_t *ctx, ngx_str_t *path)
+{
+    if (ngx_delete_file(path->data) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ctx->log, ngx_errno,
+                      ngx_delete_file_n " \"%s\" failed", path->data);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_store_delete_dir(ngx_tree_ctx_t *ctx, ngx_str_t *path)
+{
+    if (ngx_delete_dir(path->data) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ctx->log, ngx_errno,
+                      ngx_delete_dir_n " \"%s\" failed", path->data);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_store_noop(ngx_tree_ctx_t *ctx, ngx_str_t *path)
+{
     return NGX_OK;
 }

@@ -78,17 +78,9 @@ ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_linkcert_main_conf_t  *lmcf;
 
-    if ((ngx_process != NGX_PROCESS_WORKER
-         && ngx_process != NGX_PROCESS_SINGLE)
-        || ngx_worker != 0)
-    {
-        return NGX_OK;
-    }
+    lmcf = ngx_http_linkcert_worker0(cycle);
 
-    lmcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_http_linkcert_module);
-
-    if (lmcf == NULL || !lmcf->enabled || lmcf->verify == NULL) {
+    if (lmcf == NULL || lmcf->verify == NULL) {
         return NGX_OK;
     }
 

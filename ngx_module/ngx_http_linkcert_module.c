@@ -1191,10 +1191,19 @@ ngx_http_linkcert_resolver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         u.no_resolve = 1;
 
         if (ngx_parse_url(cf->pool, &u) != NGX_OK
-            || u.naddrs == 0
             || (u.no_port == 0 && u.port == 0))
         {
             goto invalid;
+        }
+
+        /* finding the DNS servers must not need DNS */
+
+        if (u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in "
+                               "\"linkcert_resolver\": an IP address is "
+                               "required, not a name", &value[i]);
+            return NGX_CONF_ERROR;
         }
 
         if (last != p) {

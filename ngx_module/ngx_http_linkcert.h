@@ -71,6 +71,8 @@ typedef struct {
     time_t                         next_attempt_at;
     time_t                         error_at;
     time_t                         forced_at;    /* last "Verify domain" */
+    time_t                         renew_ari;    /* the CA's window: when
+                                                    to renew; 0: none */
 
     u_char                        *dns;          /* the "dns" JSON text */
     uint16_t                       dns_len;
@@ -272,7 +274,7 @@ void ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone,
     ngx_uint_t transient, time_t retry_after, ngx_log_t *log);
 
 void ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len, uint32_t job_id, time_t at);
+    u_char *name, size_t len, uint32_t job_id, time_t at, time_t planned);
 time_t ngx_http_linkcert_table_renew_time(ngx_shm_zone_t *shm_zone,
     lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone,

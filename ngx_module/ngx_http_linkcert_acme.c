@@ -350,7 +350,7 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
     if (ngx_time() < renew) {
         ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
                                             (u_char *) domain, len, job_id,
-                                            renew);
+                                            renew, 0);
         return NGX_OK;
     }
 
@@ -686,7 +686,7 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
                                                 (u_char *) job->domain,
                                                 ngx_strlen(job->domain),
                                                 job->job_id,
-                                                job->renew_time);
+                                                job->renew_time, 0);
 
         } else if (ngx_http_linkcert_acme_start(LC_ACME_ORDER, job->domain,
                                                 job->job_id, NULL)
@@ -943,7 +943,7 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
 static void
 ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
 {
-    time_t                     now, start, end, retry, at;
+    time_t                     now, start, end, retry, at, planned;
     ngx_http_linkcert_acme_t  *acme;
 
     acme = ngx_http_linkcert_acme;
@@ -977,6 +977,11 @@ ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
         }
 
     } else {
+
+        /* the renewal planned; the CA may be asked again before it */
+
+        planned = at;
+
         if (retry) {
             retry = ngx_max(60, ngx_min(retry, 86400));
 
@@ -988,7 +993,7 @@ ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
         ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
                                             (u_char *) job->domain,
                                             ngx_strlen(job->domain),
-                                            job->job_id, at);
+                                            job->job_id, at, planned);
     }
 
     ngx_http_linkcert_acme_free(job);

@@ -28,8 +28,8 @@ static ngx_http_linkcert_node_t *ngx_http_linkcert_create(
     ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len);
 static void ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, lc_status_e status, lc_stage_e stage);
-static void ngx_http_linkcert_to_record(ngx_http_linkcert_node_t *ln,
-    lc_record_t *rec);
+static void ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, lc_record_t *rec);
 static void ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, ngx_msec_t at);
 static void ngx_http_linkcert_unschedule(ngx_http_linkcert_sh_t *sh,
@@ -201,7 +201,7 @@ ngx_http_linkcert_table_get(ngx_shm_zone_t *shm_zone, u_char *name,
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
     if (ln) {
-        ngx_http_linkcert_to_record(ln, rec);
+        ngx_http_linkcert_to_record(ctx, ln, rec);
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -285,7 +285,7 @@ ngx_http_linkcert_table_page(ngx_shm_zone_t *shm_zone, ngx_str_t *after,
             break;
         }
 
-        ngx_http_linkcert_to_record(ln, &recs[(*n)++]);
+        ngx_http_linkcert_to_record(ctx, ln, &recs[(*n)++]);
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -394,6 +394,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
             || ngx_memcmp(ln->sha256, loaded->info.sha256, 32) != 0)
         {
             ln->generation = ++ctx->sh->generation;
+            ln->renew_ari = 0;
         }
 
         ln->not_before = loaded->info.not_before;
@@ -544,6 +545,11 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
             ln->stage = LC_STAGE_VERIFYING;
         }
 
+        /* the answer is about the new check: no error of an older one */
+
+        lc_error_clear(&ln->error);
+        ln->error_at = 0;
+
         ln->forced_at = now;
         ln->attempts = 0;
         ln->updated_at = now;
@@ -552,7 +558,7 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
         ngx_http_linkcert_schedule(sh, ln, now_ms);
     }
 
-    ngx_http_linkcert_to_record(ln, rec);
+    ngx_http_linkcert_to_record(ctx, ln, rec);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
@@ -901,6 +907,7 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     }
 
     ln->generation = ++ctx->sh->generation;
+    ln->renew_ari = 0;
     ln->store_stamp = stamp;
     ln->not_before = info->not_before;
     ln->not_after = info->not_after;
@@ -1307,7 +1314,8 @@ ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
 
 
 static void
-ngx_http_linkcert_to_record(ngx_http_linkcert_node_t *ln, lc_record_t *rec)
+ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, lc_record_t *rec)
 {
     ngx_memcpy(rec->domain, ln->name, ln->name_len);
     rec->domain[ln->name_len] = '\0';
@@ -1335,6 +1343,19 @@ ngx_http_linkcert_to_record(ngx_http_linkcert_node_t *ln, lc_record_t *rec)
 
     rec->next_attempt_at = ln->next_attempt_at;
     rec->updated_at = ln->updated_at;
+
+    /* when an issued certificate is to be renewed: its share of the
+       lifetime, or sooner if the CA's renewal window says so */
+
+    rec->renew_at = 0;
+
+    if (ln->status == LC_STATUS_ISSUED && ln->not_after) {
+        rec->renew_at = ngx_http_linkcert_renew_time(ctx, ln);
+
+        if (ln->renew_ari && ln->renew_ari < rec->renew_at) {
+            rec->renew_at = ln->renew_ari;
+        }
+    }
 
     rec->store_stamp = ln->store_stamp;
     rec->dns_len = 0;
@@ -1666,7 +1687,7 @@ ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone)
 
 void
 ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, uint32_t job_id, time_t at)
+    size_t len, uint32_t job_id, time_t at, time_t planned)
 {
     time_t                     check;
     lc_stage_e                 old_stage;
@@ -1681,6 +1702,8 @@ ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
     if (ln == NULL) {
         return;
     }
+
+    ln->renew_ari = planned;
 
     if (ln->status == LC_STATUS_ISSUED) {
         ln->stage = LC_STAGE_ISSUED;
@@ -1740,7 +1763,7 @@ ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone, u_char *name,
         return NGX_DECLINED;
     }
 
-    ngx_http_linkcert_to_record(ln, rec);
+    ngx_http_linkcert_to_record(ctx, ln, rec);
     ngx_http_linkcert_delete(ctx, ln);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);

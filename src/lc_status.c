@@ -189,6 +189,8 @@ lc_status_full_json(const lc_record_t *rec)
         || json_object_set_new(obj, "last_error", error)
         || json_object_set_new(obj, "next_attempt_at",
                                lc_json_time(rec->next_attempt_at, 1))
+        || json_object_set_new(obj, "renew_at",
+                               lc_json_time(rec->renew_at, 1))
         || json_object_set_new(obj, "updated_at",
                                lc_json_time(rec->updated_at, 1)))
     {

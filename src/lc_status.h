@@ -45,6 +45,7 @@ typedef struct {
     time_t          error_at;
     lc_error_t      error;
     time_t          next_attempt_at;    /* 0: none */
+    time_t          renew_at;           /* issued: renewal planned; 0 */
     time_t          updated_at;         /* 0: never (domain not seen) */
     unsigned long long  store_stamp;    /* the glue's identity of the
                                            store files; 0: none */
@@ -75,7 +76,8 @@ json_t *lc_status_public_json(const lc_record_t *rec);
  * not_after, serial (hex, uppercase, colon-free), issuer, sha256 (hex,
  * lowercase)) or null, dns (the object in rec->dns, or null when
  * dns_len is 0), last_error (at, type, detail) or null,
- * next_attempt_at or null, updated_at or null.
+ * next_attempt_at or null, renew_at (issued: when the renewal is
+ * planned) or null, updated_at or null.
  */
 json_t *lc_status_full_json(const lc_record_t *rec);
 

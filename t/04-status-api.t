@@ -73,8 +73,8 @@ subtest 'full object' => sub {
 
     my $j = $r->{json} // {};
     is_deeply([ sort keys %$j ],
-              [ qw(certificate dns domain last_error next_attempt_at stage
-                   status updated_at) ], 'keys') or diag($r->{body});
+              [ qw(certificate dns domain last_error next_attempt_at
+                   renew_at stage status updated_at) ], 'keys') or diag($r->{body});
     is($j->{domain}, 'links.example.test', 'domain');
     is($j->{status}, 'issued', 'status');
     is($j->{stage}, 'issued', 'stage');
@@ -91,6 +91,12 @@ subtest 'full object' => sub {
     is($c->{not_after}, $not_after, 'not_after');
     is($c->{serial}, $t->serial_of_file($chain), 'serial, uppercase hex');
     is($c->{sha256}, $fp, 'sha256 of the store leaf');
+
+    # linkcert_renew_at 67% of the lifetime (no ARI here)
+    my ($nb, $na) = map { $t->parse_time($_) } $not_before, $not_after;
+    is($t->parse_time($j->{renew_at} // ''),
+       $nb + int(($na - $nb) * 67 / 100),
+       'renew_at: 67% of the lifetime after not_before');
     is($c->{sha256}, $t->handshake('links.example.test'),
        'sha256 of the served leaf');
     like($c->{issuer} // '', qr/LinkCert Test CA/, 'issuer');
@@ -107,7 +113,7 @@ subtest 'never-seen domain' => sub {
               { domain => 'never.example.test', status => 'unknown',
                 stage => 'none', certificate => undef, dns => undef,
                 last_error => undef, next_attempt_at => undef,
-                updated_at => undef },
+                renew_at => undef, updated_at => undef },
               'unknown, stage none, everything else null')
         or diag($r->{body});
 };

@@ -20,8 +20,8 @@ my $RFC3339 = LinkCert::Test::rfc3339_re();
 my $STATUS = '/.well-known/ssl-status';
 my $TARGET = 'edge.crm.test';
 
-my @FULL_KEYS = qw(certificate dns domain last_error next_attempt_at stage
-                   status updated_at);
+my @FULL_KEYS = qw(certificate dns domain last_error next_attempt_at
+                   renew_at stage status updated_at);
 
 $t->challtestsrv;
 
@@ -226,6 +226,29 @@ subtest 'rate limit: 429 within 10 s of a finished verification' => sub {
 
     $r = $t->verify('fresh.v.test');
     is($r->{status}, 202, 'the limit is per domain: another one, 202');
+};
+
+# the answer to a new "Verify domain" is about the new check: the error of
+# the last one is not shown as if it were current
+subtest '202 carries no stale error' => sub {
+    $t->set_cname('stale.v.test', 'elsewhere.crm.test');
+    my $t0 = time;
+    is($t->verify('stale.v.test')->{status}, 202, 'first POST: 202');
+    my ($j, $ok) = $t->wait_verified('stale.v.test', 10);
+    is(($j->{last_error} // {})->{type}, 'dns_mismatch',
+       'the CNAME points elsewhere: dns_mismatch') or diag(explain $j);
+
+    $t->set_cname('stale.v.test', $TARGET);
+    sleep 10.2 - (time - $t0) if time - $t0 < 10.2;
+
+    my $r = $t->verify('stale.v.test');
+    is($r->{status}, 202, 'POST after the fix: 202') or diag($r->{raw});
+    is($r->{json}{stage}, 'verifying', 'stage verifying');
+    is($r->{json}{last_error}, undef, 'last_error null, not dns_mismatch')
+        or diag(explain $r->{json});
+
+    ($j, $ok) = $t->wait_verified('stale.v.test', 10);
+    is($j->{stage}, 'ordering', 'then verified: ordering') or diag(explain $j);
 };
 
 subtest 'the body is ignored; over 4 KB: 413' => sub {

@@ -191,6 +191,10 @@ subtest "$LATER: window 30 days ahead -> not renewed" => sub {
        $old{$LATER}{serial}, 'fullchain.pem unchanged');
     is(scalar(log_since($log_mark, qr/"\Q$LATER\E" renewal is due/)), 0,
        'no "renewal is due" line');
+    my $renew = $t->parse_time($s->{renew_at} // '') // 0;
+    ok($renew >= $now + 30 * 86400 && $renew <= $now + 31 * 86400,
+       "renew_at is in the CA's window ($s->{renew_at})")
+        or diag(explain $s);
 };
 
 subtest "$DOWN: renewalInfo 503 -> renew_at alone -> not renewed" => sub {

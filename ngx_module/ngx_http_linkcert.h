@@ -182,6 +182,8 @@ typedef struct {
                                                        domain, 7 days */
     time_t                         negative_ttl;
     time_t                         removed_keep; /* removed/ entries */
+    u_char                        *store_file;   /* where linkcert_store */
+    ngx_uint_t                     store_line;   /*   was set */
     void                          *psl;             /* psl_ctx_t */
 } ngx_http_linkcert_main_conf_t;
 

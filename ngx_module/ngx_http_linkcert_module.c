@@ -1300,6 +1300,8 @@ ngx_http_linkcert_store_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
     lmcf->store = value[1];
+    lmcf->store_file = cf->conf_file->file.name.data;
+    lmcf->store_line = cf->conf_file->line;
 
     if (ngx_conf_full_name(cf->cycle, &lmcf->store, 0) != NGX_OK) {
         return NGX_CONF_ERROR;

@@ -179,6 +179,9 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                      "\"linkcert_store\" \"%V\" cannot be used, in %s:%ui",
+                      &lmcf->store, lmcf->store_file, lmcf->store_line);
         return NGX_ERROR;
     }
 

@@ -72,6 +72,17 @@ for my $case (@cases) {
     config_fails($name, $opts, @$patterns);
 }
 
+# a store nginx -t cannot judge without making it (/proc refuses mkdir
+# although access() says it is writable): the start fails and says where
+# the directive is
+subtest 'a store that cannot be made at start: file and line' => sub {
+    $t->write_config($t->standard_config(store => '/proc/linkcert-t00'));
+    ok(!eval { $t->run; 1 }, 'nginx does not start');
+    my $log = $t->error_log . $t->stderr_log;
+    like($log, qr/\[emerg\].*"linkcert_store" "\/proc\/linkcert-t00" cannot be used, in \S+nginx\.conf:\d+/,
+         'the [emerg] names the directive\'s file and line') or diag($log);
+};
+
 # nginx -t creates nothing on disk; the master makes the store at start
 subtest 'nginx -t creates no store; the start does' => sub {
     my $store = "$prefix/new-store";

@@ -312,36 +312,59 @@ subtest 'an old job does not end the new entry\'s' => sub {
 
 ###########################################################################
 # deleted, added again and deleted again within the same second: the
-# second copy must not stay in domains/ (and come back at the next load)
+# second copy must not stay in domains/ (and come back at the next load).
+# The second's removed/ name is made taken, whatever second the DELETE
+# lands in: removed/D.<stamp>/ exists (a decoy) for every second from
+# just before it to 10 s after, so its copy must take a numbered name.
 
 my $TWICE = 'twice.customer.test';
 $t->store_domain($TWICE);
 reload_settled();
 is(($t->status_of($TWICE)->{json} // {})->{status}, 'issued', "$TWICE issued");
 
-sleep 1.02 - (time - int(time));    # early in a second
-my $first_at = time;
 my $d1 = del($TWICE);
-my ($again_chain) = $t->store_domain($TWICE);
-$t->reload;
-my $d2 = del($TWICE);
-my $second_at = time;
 is($d1->{status}, 200, 'the first DELETE: 200');
+my ($again_chain) = $t->store_domain($TWICE);
+my $again_fp = $t->fingerprint_of_file($again_chain);
+$t->reload;
+
+my @decoys;
+for my $at (int(time) - 1 .. int(time) + 10) {
+    my $dir = "$store/removed/$TWICE." . strftime('%Y%m%dT%H%M%SZ', gmtime $at);
+    next if -e $dir;                   # the first DELETE's copy
+    mkdir $dir or die "$dir: $!";
+    open my $fh, '>', "$dir/decoy" or die "$dir/decoy: $!";
+    print $fh "decoy\n";
+    close $fh;
+    push @decoys, $dir;
+}
+
+my $d2 = del($TWICE);
 is($d2->{status}, 200, 'the second DELETE: 200') or diag($d2->{raw});
 
-SKIP: {
-    skip 'the two DELETEs were not within one second', 4
-        if int($first_at) != int($second_at);
+subtest 'deleted twice within a second: both copies kept' => sub {
     my @dirs = removed_dirs($TWICE);
-    is(scalar @dirs, 2, 'two copies in removed/') or diag("@dirs");
+    is(scalar @dirs, 2 + @decoys, 'two copies in removed/, and the decoys')
+        or diag("@dirs");
     ok(!-e "$store/domains/$TWICE", 'nothing left in domains/')
         or diag(`ls -la $store/domains/$TWICE`);
+    my @second = grep {
+        -f "$store/removed/$_/fullchain.pem"
+        && $t->fingerprint_of_file("$store/removed/$_/fullchain.pem")
+           eq $again_fp
+    } @dirs;
+    is(scalar @second, 1, 'the second copy is in one of them')
+        or diag("@dirs");
+    like($second[0] // '', qr/^\Q$TWICE\E\.\d{8}T\d{6}Z\.\d+$/,
+         'under a numbered name, its second being taken');
+    is_deeply([ grep { !-f "$_/decoy" || -e "$_/fullchain.pem" } @decoys ],
+              [], 'the decoys untouched');
     reload_settled();
     my $j = $t->status_of($TWICE)->{json} // {};
     is($j->{stage}, 'none', 'it does not come back at the next reload')
         or diag(explain $j);
     is($t->handshake($TWICE), $FALLBACK, 'the fallback');
-}
+};
 
 $t->no_crash_ok;
 my @alerts = $pebble->error_log_lines(qr/\[(?:alert|crit|emerg)\]/);

@@ -37,8 +37,6 @@ $conf =~ s/^(worker_processes 1;)$/$1\nworker_rlimit_nofile 64;/m
 $t->write_config($conf);
 $t->run;
 
-sub log_since { substr $t->error_log, $_[0] }
-
 subtest 'out of file descriptors at the first handshake' => sub {
     my $from = length $t->error_log;
     my @idle;
@@ -51,9 +49,9 @@ subtest 'out of file descriptors at the first handshake' => sub {
             or last;
         push @idle, $s;
         sleep 0.02;
-        last if log_since($from) =~ /accept4?\(\) failed \(24:/;
+        last if $t->log_since($from) =~ /accept4?\(\) failed \(24:/;
     }
-    like(log_since($from), qr/accept4?\(\) failed \(24:/,
+    like($t->log_since($from), qr/accept4?\(\) failed \(24:/,
          'nginx ran out of descriptors') or return;
 
     # the last one waits in the backlog: it and one other go, so that
@@ -64,7 +62,7 @@ subtest 'out of file descriptors at the first handshake' => sub {
 
     my $hs = $t->handshake($FD) // 'none';
     is($hs, $FALLBACK, 'the handshake gets the fallback');
-    like(log_since($from),
+    like($t->log_since($from),
          qr/cannot serve "\Q$FD\E": fullchain\.pem: Too many open files/,
          'logged: the file could not be opened');
 
@@ -88,7 +86,7 @@ subtest 'a key that does not match: remembered for 5 s' => sub {
     my $from = length $t->error_log;
     my @fps = map { $t->handshake($BROKEN) // 'none' } 1 .. 3;
     is_deeply(\@fps, [ ($FALLBACK) x 3 ], 'the fallback');
-    my @lines = log_since($from) =~ /cannot serve "\Q$BROKEN\E"/g;
+    my @lines = $t->log_since($from) =~ /cannot serve "\Q$BROKEN\E"/g;
     is(scalar @lines, 1, 'one log line for three handshakes');
 
     open $fh, '>', $broken_key or die "$broken_key: $!";

@@ -228,33 +228,15 @@ subtest 'a broken directive does not stop a running nginx' => sub {
 done_testing;
 
 
+# nginx -t of the standard config with these http-level lines: a working
+# config plus the line (or, for a directive that is there already,
+# instead of it)
 sub config_ok {
     my ($name, $http) = @_;
-
-    subtest "ok: $name" => sub {
-        $t->write_config($t->standard_config(http => $http));
-        my ($rc, $out) = $t->test_config;
-        is($rc, 0, 'nginx -t succeeds') or diag($out);
-        like($out, qr/test is successful/, 'nginx -t says so');
-        unlike($out, qr/\[(?:emerg|alert|crit)\]/, 'no errors');
-    };
+    $t->config_ok($name, $t->standard_config(http => $http));
 }
 
 sub config_fails {
     my ($name, $http, @patterns) = @_;
-
-    subtest "error: $name" => sub {
-        # a working config plus the broken line (or, for a directive that
-        # is there already, instead of it)
-        $t->write_config($t->standard_config(http => $http));
-        my ($rc, $out) = $t->test_config;
-        isnt($rc, 0, 'nginx -t fails');
-
-        my $emerg = join "\n", grep { /\[emerg\]/ } split /\n/, $out;
-        isnt($emerg, '', 'with an [emerg] line') or diag($out);
-
-        for my $re (@patterns) {
-            like($emerg, $re, "the [emerg] line matches $re");
-        }
-    };
+    $t->config_fails($name, $t->standard_config(http => $http), @patterns);
 }

@@ -16,6 +16,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Pebble;
+use LinkCert::Util qw(read_file);
 use Time::HiRes qw(sleep time);
 
 my $t = LinkCert::Test->new;
@@ -49,12 +50,6 @@ my $key_file = "$store/domains/$D/privkey.pem";
 my $account_key = "$store/account/account.key";
 
 sub mode_of { my @s = stat $_[0]; return @s ? sprintf('%04o', $s[2] & 07777) : 'missing' }
-
-sub read_file {
-    open my $fh, '<:raw', $_[0] or return undef;
-    local $/;
-    return scalar <$fh>;
-}
 
 sub leaf_text {
     my ($file) = @_;

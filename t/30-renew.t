@@ -44,12 +44,6 @@ sub config {
         http => $pebble->acme_http_lines(extra => $extra));
 }
 
-sub read_file {
-    open my $fh, '<:raw', $_[0] or return undef;
-    local $/;
-    return scalar <$fh>;
-}
-
 # { 'name{labels}' => value } of the metrics (a plain reading; the format
 # itself is checked by 35-metrics.t)
 sub metrics { $t->metric_values }

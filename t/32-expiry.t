@@ -48,44 +48,11 @@ my $closed = do {
     $p;
 };
 
-sub run_quiet {
-    my (@cmd) = @_;
-    my $out = `@cmd 2>&1`;
-    die "@cmd failed:\n$out" if $?;
-    return $out;
-}
-
-sub asn1_time { strftime('%y%m%d%H%M%SZ', gmtime $_[0]) }
-
 # A certificate of the harness's test CA for $name, valid from $from to $to
 # (Unix times); returns [fullchain, key] for store_domain(cert => ...).
 sub short_cert {
     my ($name, $from, $to) = @_;
-    my $ca = $t->ca;
-    my $dir = $t->prefix . '/certs';
-    my $base = "$dir/short-$name";
-    run_quiet('openssl', 'genpkey', '-algorithm', 'EC',
-              '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', "$base.key");
-    run_quiet('openssl', 'req', '-new', '-config', "$dir/openssl.cnf",
-              '-key', "$base.key", '-subj', "/CN=$name", '-out', "$base.csr");
-    open my $fh, '>', "$base.ext" or die $!;
-    print $fh "basicConstraints = CA:FALSE\n",
-              "keyUsage = critical, digitalSignature, keyEncipherment\n",
-              "extendedKeyUsage = serverAuth\n",
-              "subjectAltName = DNS:$name\n";
-    close $fh;
-    run_quiet('openssl', 'ca', '-batch', '-config', "$dir/openssl.cnf",
-              '-in', "$base.csr", '-out', "$base.crt",
-              '-extfile', "$base.ext", '-notext', '-rand_serial',
-              '-startdate', asn1_time($from), '-enddate', asn1_time($to));
-    open my $out, '>', "$base.fullchain.pem" or die $!;
-    for my $f ("$base.crt", $ca) {
-        open my $in, '<', $f or die $!;
-        local $/;
-        print $out scalar <$in>;
-    }
-    close $out;
-    return [ "$base.fullchain.pem", "$base.key" ];
+    return [ $t->make_cert($name, not_before => $from, not_after => $to) ];
 }
 
 sub config {

@@ -25,7 +25,6 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Pebble;
-use POSIX qw(strftime);
 use Time::HiRes qw(sleep time);
 
 my $t = LinkCert::Test->new;
@@ -48,25 +47,8 @@ $t->set_cname($BAD, 'cdn.example.test');
 $t->store_domain($IMP);
 
 # a certificate of the test CA valid from 87 days ago to 3 days from now
-my $soon_chain = do {
-    my $dir = $t->prefix . '/certs';
-    $t->ca;
-    my $base = "$dir/soon";
-    my $when = sub { strftime('%y%m%d%H%M%SZ', gmtime $_[0]) };
-    my $run = sub { my $o = `@_ 2>&1`; die "@_:\n$o" if $?; $o };
-    $run->("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $base.key");
-    $run->("openssl req -new -config $dir/openssl.cnf -key $base.key -subj /CN=$SOON -out $base.csr");
-    open my $fh, '>', "$base.ext" or die $!;
-    print $fh "basicConstraints = CA:FALSE\nsubjectAltName = DNS:$SOON\n";
-    close $fh;
-    $run->("openssl ca -batch -config $dir/openssl.cnf -in $base.csr -out $base.crt"
-           . " -extfile $base.ext -notext -rand_serial"
-           . ' -startdate ' . $when->(time - 87 * 86400)
-           . ' -enddate ' . $when->(time + 3 * 86400));
-    $run->("cat $base.crt " . $t->ca . " > $base.fullchain.pem");
-    "$base.fullchain.pem";
-};
-$t->store_domain($SOON, cert => [ $soon_chain, $t->prefix . '/certs/soon.key' ]);
+my ($soon_chain) = $t->store_domain($SOON, not_before => time - 87 * 86400,
+                                    not_after => time + 3 * 86400);
 my (undef, $soon_not_after) = $t->dates_of_file($soon_chain);
 
 $pebble->start;
@@ -290,7 +272,7 @@ sub wait_metrics {
 my ($m0, $err, $r) = scrape();
 
 subtest 'the first scrape' => sub {
-    is($r->{status}, 200, '200');
+    is($r->{status}, 200, 'status 200');
     like($r->{headers}{'content-type'} // '',
          qr{^text/plain; version=0\.0\.4(?:; charset=utf-8)?$},
          'Content-Type text/plain; version=0.0.4');

@@ -37,6 +37,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
+use LinkCert::Util qw(wait_until);
 use LinkCert::Pebble;
 use IO::Socket::INET;
 use JSON::PP;
@@ -101,15 +102,8 @@ sub pids_logging {
     return \%pids;
 }
 
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (1) {
-        return 1 if $cond->();
-        return 0 if time > $deadline;
-        sleep 0.01;
-    }
-}
+# wait_until polling every 10 ms
+sub wait_for { wait_until($_[0], $_[1], 0.01) }
 
 my $started = time;
 my %issued;                             # name => fingerprint

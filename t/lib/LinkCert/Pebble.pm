@@ -36,6 +36,7 @@ use Test::More ();
 use Time::HiRes qw(sleep time);
 
 use LinkCert::Test ();
+use LinkCert::Util ();
 
 my @INSTANCES;
 
@@ -87,6 +88,11 @@ sub tls_port   { $_[0]{t}->port('pebble_tls') }
 # The CA that signed Pebble's listener certificate (for
 # linkcert_acme_trusted_certificate and our own clients).
 sub ca_file    { "$_[0]{dir}/ca.crt" }
+
+# Pebble's listener certificate ("localhost", 127.0.0.1) and its key, which
+# a LinkCert::StubCA serves too, so that linkcert trusts it as well.
+sub listener_cert { "$_[0]{dir}/listener.crt" }
+sub listener_key  { "$_[0]{dir}/listener.key" }
 
 sub directory_url { 'https://localhost:' . $_[0]->port . '/dir' }
 
@@ -187,20 +193,8 @@ sub stop {
     my $pid = delete $self->{pid} or return $self;
     return $self if ($self->{owner} // 0) != $$;
 
-    local $?;
-
-    for my $step (['TERM', 5], ['KILL', 5]) {
-        my ($signal, $wait) = @$step;
-        kill $signal, $pid;
-        my $deadline = time + $wait;
-        while (time < $deadline) {
-            if (waitpid($pid, WNOHANG) != 0) {
-                # the listening ports are closed once it is gone
-                return $self;
-            }
-            sleep 0.05;
-        }
-    }
+    # the listening ports are closed once it is gone
+    LinkCert::Util::stop_child($pid, undef, ['TERM', 5], ['KILL', 5]);
 
     return $self;
 }
@@ -562,11 +556,12 @@ sub _make_certs {
              '-days', '30', '-extfile', "$d/listener.ext");
 }
 
-# the harness's own helpers, shared
+# the harness's own helpers, shared (LinkCert::Util), by the names this
+# module has always used
 {
     no strict 'refs';
-    *{"LinkCert::Pebble::$_"} = \&{"LinkCert::Test::$_"}
-        for qw(_strip_algo _port_open _read_file _write_file _capture _openssl);
+    *{"LinkCert::Pebble::_$_"} = \&{"LinkCert::Util::$_"}
+        for qw(strip_algo port_open read_file write_file capture openssl);
 }
 
 
@@ -668,7 +663,7 @@ sub new {
     my $pid = fork // croak "fork: $!";
 
     if ($pid == 0) {
-        LinkCert::Test::_die_with_parent($parent);
+        LinkCert::Util::die_with_parent($parent);
         $SIG{CHLD} = 'IGNORE';
         my $me = $$;
         while (1) {
@@ -676,7 +671,7 @@ sub new {
             my $h = fork;
             if (defined $h && $h == 0) {
                 close $s;
-                LinkCert::Test::_die_with_parent($me);
+                LinkCert::Util::die_with_parent($me);
                 eval { $self->_serve($c) };
                 POSIX::_exit(0);
             }
@@ -775,10 +770,7 @@ sub _serve {
 sub stop {
     my ($self) = @_;
     my $pid = delete $self->{pid} or return $self;
-    return $self if ($self->{owner} // 0) != $$;
-    local $?;
-    kill 'KILL', $pid;
-    waitpid $pid, 0;
+    LinkCert::Util::stop_child($pid) if ($self->{owner} // 0) == $$;
     return $self;
 }
 

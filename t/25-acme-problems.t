@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
-# ACME problem documents Pebble never sends, from a small stub ACME server
-# of this test (HTTPS on loopback with the Pebble listener's test CA):
+# ACME problem documents Pebble never sends, from a stub ACME server
+# (LinkCert::StubCA: HTTPS on loopback with the Pebble listener's test CA):
 # the directory, nonces and newAccount work; newOrder answers, by the
 # domain in its payload,
 #
@@ -25,10 +25,9 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Pebble;
-use IO::Socket::SSL;
+use LinkCert::StubCA;
 use JSON::PP;
-use MIME::Base64 qw(decode_base64);
-use POSIX qw(WNOHANG strftime);
+use POSIX qw(strftime);
 use Time::HiRes qw(sleep time);
 
 my $t = LinkCert::Test->new;
@@ -54,14 +53,7 @@ my %ANSWER = (
 );
 my @D = sort keys %ANSWER;
 
-my $port = $t->port('stub');
-my $requests_log = $t->prefix . '/logs/stub-requests.log';
-my $stub_pid = start_stub();
-
-END {
-    local $?;    # keep the test's exit status
-    if ($stub_pid) { kill 'TERM', $stub_pid; waitpid $stub_pid, 0 }
-}
+my $stub = LinkCert::StubCA->new($pebble, nonces => 1, answer => \&answer);
 
 $t->challtestsrv;
 $t->add_a('edge.crm.test', ['127.0.0.1']);
@@ -69,7 +61,7 @@ $t->set_cname($_, 'edge.crm.test') for @D;
 
 $t->write_config($t->dns_config(workers => 2, log_level => 'info',
     http => $pebble->acme_http_lines(
-        directory => "https://localhost:$port/dir")));
+        directory => $stub->url('/dir'))));
 $t->run;
 
 my %posted;
@@ -135,11 +127,11 @@ unlike($j{'html.customer.test'}{last_error}{detail} // '', qr/<html/i,
 # nothing is retried before next_attempt_at: one newOrder per domain
 sleep 2;
 my %orders;
-for (split /\n/, read_file($requests_log) // '') {
-    $orders{$1}++ if /^POST \/new-order (\S+)/;
-}
+$orders{ $_->{identifier} }++
+    for grep { ($_->{path} // '') eq '/new-order' } $stub->requests;
 for my $d (@D) {
-    is($orders{$d} // 0, 1, "$d: exactly one newOrder request");
+    is($orders{$d} // 0, 1, "$d: exactly one newOrder request")
+        or diag($stub->log_text);
 }
 
 my @alerts = $pebble->error_log_lines(qr/\[(?:alert|crit|emerg)\]/);
@@ -149,113 +141,40 @@ done_testing;
 
 
 ###########################################################################
-# the stub ACME server
+# the stub ACME server's answers
 
-sub read_file {
-    open my $fh, '<:raw', $_[0] or return undef;
-    local $/;
-    return scalar <$fh>;
-}
+sub answer {
+    my ($req, $ca) = @_;
+    my $base = $ca->url;
+    my $path = $req->{path};
+    my $json = { 'Content-Type' => 'application/json' };
 
-sub start_stub {
-    my $srv = IO::Socket::SSL->new(
-        LocalAddr => '127.0.0.1', LocalPort => $port, Listen => 64,
-        ReuseAddr => 1, SSL_server => 1,
-        SSL_cert_file => $pebble->{dir} . '/listener.crt',
-        SSL_key_file => $pebble->{dir} . '/listener.key',
-        SSL_startHandshake => 0,
-    ) or die "stub: cannot listen: $! $IO::Socket::SSL::SSL_ERROR";
+    return (200, $json, encode_json({
+        newNonce => "$base/nonce", newAccount => "$base/new-acct",
+        newOrder => "$base/new-order", revokeCert => "$base/revoke",
+        keyChange => "$base/key-change" }))
+        if $path eq '/dir';
 
-    my $pid = fork // die "fork: $!";
-    if ($pid) {
-        close $srv;
-        return $pid;
+    return ($req->{method} eq 'HEAD' ? 200 : 204, {}, '')
+        if $path eq '/nonce';
+
+    return (201, [ %$json, Location => "$base/acct/1" ],
+            encode_json({ status => 'valid', orders => "$base/acct/1/orders" }))
+        if $path eq '/new-acct';
+
+    my $answer = $path eq '/new-order' && $ANSWER{ $req->{identifier} }
+        or return;    # 404
+
+    my ($status, $type, $detail, @extra) = @$answer;
+    my @h = defined $type ? ('Content-Type' => 'application/problem+json')
+                          : ('Content-Type' => 'text/html');
+    while (my ($k, $v) = splice @extra, 0, 2) {
+        $v = strftime('%a, %d %b %Y %H:%M:%S GMT', gmtime(time + $1))
+            if $v =~ /^DATE\+(\d+)$/;
+        push @h, $k => $v;
     }
 
-    open my $log, '>>', $requests_log or die "$requests_log: $!";
-    $log->autoflush(1);
-    my $base = "https://localhost:$port";
-    my $n = 0;
-
-    while (1) {
-        my $c = $srv->accept or next;
-        eval {
-            local $SIG{ALRM} = sub { die "timeout\n" };
-            alarm 5;
-            $c->accept_SSL or die "handshake: $IO::Socket::SSL::SSL_ERROR\n";
-            my $head = '';
-            while ($head !~ /\r\n\r\n/) {
-                my $got = $c->sysread(my $buf, 16384);
-                die "eof\n" unless $got;
-                $head .= $buf;
-            }
-            my ($hdr, $body) = split /\r\n\r\n/, $head, 2;
-            my ($method, $path) = $hdr =~ m{^(\S+) (\S+)};
-            my ($len) = $hdr =~ /^Content-Length:\s*(\d+)/mi;
-            while (defined $len && length $body < $len) {
-                my $got = $c->sysread(my $buf, 16384);
-                die "eof\n" unless $got;
-                $body .= $buf;
-            }
-
-            my $domain = '';
-            if ($body) {
-                my $jws = eval { decode_json($body) } // {};
-                my $p = $jws->{payload} // '';
-                $p =~ tr{-_}{+/};
-                $p .= '=' x ((4 - length($p) % 4) % 4);
-                my $payload = eval { decode_json(decode_base64($p)) } // {};
-                $domain = $payload->{identifiers}[0]{value} // ''
-                    if ref $payload eq 'HASH';
-            }
-            print $log "$method $path $domain\n";
-
-            my ($status, $ctype, $out, @h) = (404, 'application/problem+json',
-                encode_json({ type => "${URN}malformed", detail => 'no such resource' }));
-
-            if ($path eq '/dir') {
-                ($status, $ctype, $out) = (200, 'application/json', encode_json({
-                    newNonce => "$base/nonce", newAccount => "$base/new-acct",
-                    newOrder => "$base/new-order", revokeCert => "$base/revoke",
-                    keyChange => "$base/key-change" }));
-            } elsif ($path eq '/nonce') {
-                ($status, $ctype, $out) = ($method eq 'HEAD' ? 200 : 204, undef, '');
-            } elsif ($path eq '/new-acct') {
-                ($status, $ctype, $out) = (201, 'application/json',
-                    encode_json({ status => 'valid', orders => "$base/acct/1/orders" }));
-                push @h, Location => "$base/acct/1";
-            } elsif ($path eq '/new-order' && $ANSWER{$domain}) {
-                my ($st, $type, $detail, @extra) = @{ $ANSWER{$domain} };
-                $status = $st;
-                if (defined $type) {
-                    $out = encode_json({ type => $type, detail => $detail,
-                                         status => $st });
-                } else {
-                    ($ctype, $out) = ('text/html', $detail);
-                }
-                while (my ($k, $v) = splice @extra, 0, 2) {
-                    $v = strftime('%a, %d %b %Y %H:%M:%S GMT', gmtime(time + $1))
-                        if $v =~ /^DATE\+(\d+)$/;
-                    push @h, $k => $v;
-                }
-            }
-
-            my $reason = { 200 => 'OK', 201 => 'Created', 204 => 'No Content',
-                           400 => 'Bad Request', 403 => 'Forbidden',
-                           404 => 'Not Found', 429 => 'Too Many Requests',
-                           502 => 'Bad Gateway',
-                           503 => 'Service Unavailable' }->{$status} // 'X';
-            my @lines = ("HTTP/1.1 $status $reason",
-                         'Replay-Nonce: stub' . (++$n) . 'x' . int(rand 1e9),
-                         'Cache-Control: no-store', 'Connection: close',
-                         ($ctype ? "Content-Type: $ctype" : ()),
-                         'Content-Length: ' . length $out);
-            while (my ($k, $v) = splice @h, 0, 2) { push @lines, "$k: $v" }
-            $c->syswrite(join("\r\n", @lines, '', '')
-                         . ($method eq 'HEAD' ? '' : $out));
-            alarm 0;
-            1;
-        } or do { alarm 0; print $log "ERROR $@" };
-        $c->close(SSL_fast_shutdown => 1);
-    }
+    return ($status, \@h, defined $type
+        ? encode_json({ type => $type, detail => $detail, status => $status })
+        : $detail);
 }

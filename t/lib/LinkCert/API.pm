@@ -25,6 +25,7 @@ sub rfc3339_re  { $RFC3339 }
 # requests
 
 # One request on a new connection to PORT_1 (plain) or PORT_0 (https).
+#   port => index (instead: another plain listener, PORT_<index>)
 #   host => 'x' (default 'localhost'; undef: no Host header)
 #   key => 1 (the API key) | 'wrong' | any other token | undef
 #   https => 1, sni => name (default: host without port), body => '...',
@@ -46,7 +47,7 @@ sub http {
             SSL_verify_mode => SSL_VERIFY_NONE);
     } else {
         $sock = IO::Socket::INET->new(
-            PeerAddr => '127.0.0.1', PeerPort => $self->port(1),
+            PeerAddr => '127.0.0.1', PeerPort => $self->port($opts{port} // 1),
             Proto => 'tcp', Timeout => 5);
     }
 

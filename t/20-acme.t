@@ -34,11 +34,26 @@ $t->add_a($TARGET, ['127.0.0.1']);
 
 $pebble->start;
 
+# nginx.conf's linkcert directives (standard_config adds the zone, the
+# store, the key and "linkcert on"): DNS verification against
+# challtestsrv, Pebble as the CA, and linkcert_key_type when given
+my $HTTP = <<'EOF';
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+    linkcert_acme_contact mailto:ops@crm.test;
+    %%KEY_TYPE%%
+EOF
+
 sub config {
-    my (%acme) = @_;
-    return $t->dns_config(workers => 2, log_level => 'info',
-        http => $pebble->acme_http_lines(contact => 'mailto:ops@crm.test',
-                                         %acme));
+    my ($key_type) = @_;
+    return ($t->standard_config(workers => 2, log_level => 'info',
+                                http => $HTTP),
+            KEY_TYPE => defined $key_type ? "linkcert_key_type $key_type;"
+                                          : '');
 }
 
 $t->write_config(config());
@@ -214,7 +229,7 @@ subtest 'after a restart' => sub {
 # linkcert_key_type rsa2048, a second domain, the same account
 
 $t->stop;
-$t->write_config(config(key_type => 'rsa2048'));
+$t->write_config(config('rsa2048'));
 $t->run;
 
 subtest 'rsa2048, after another restart, on the same account' => sub {

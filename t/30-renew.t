@@ -37,11 +37,27 @@ $t->add_a($TARGET, ['127.0.0.1']);
 
 $pebble->start;
 
+# nginx.conf's linkcert directives (standard_config adds the zone, the
+# store, the key and "linkcert on"): DNS verification against
+# challtestsrv, Pebble as the CA (or $directory), and linkcert_renew_at
+# when given (else the default, 67%)
+my $HTTP = <<'EOF';
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+    %%RENEW_AT%%
+EOF
+
 sub config {
-    my ($renew_at) = @_;
-    my $extra = defined $renew_at ? "    linkcert_renew_at $renew_at;" : undef;
-    return $t->dns_config(workers => 2, log_level => 'info',
-        http => $pebble->acme_http_lines(extra => $extra));
+    my ($renew_at, $directory) = @_;
+    return ($t->standard_config(workers => 2, log_level => 'info',
+                                http => $HTTP),
+            RENEW_AT => defined $renew_at ? "linkcert_renew_at $renew_at;"
+                                          : '',
+            (defined $directory ? (ACME_DIRECTORY => $directory) : ()));
 }
 
 # { 'name{labels}' => value } of the metrics (a plain reading; the format
@@ -290,9 +306,8 @@ my ($x_chain) = $t->store_domain($X);    # 90 days: 67% is far
 
 my $silent = LinkCert::Pebble::Silent->new;
 $t->stop;
-$t->write_config($t->dns_config(workers => 2, log_level => 'info',
-    http => $pebble->acme_http_lines(
-        directory => 'https://localhost:' . $silent->port . '/dir')));
+$t->write_config(config(undef,
+                       'https://localhost:' . $silent->port . '/dir'));
 $t->run;
 
 my ($x, $x_checked) = $t->wait_status($X, sub { defined $_[0]{dns} }, 8);

@@ -59,11 +59,26 @@ my $imported = $t->fingerprint_of_file($chain_file);
 
 $pebble->start;
 
+# nginx.conf's linkcert directives (standard_config adds the zone, the
+# store, the key and "linkcert on"): DNS verification against
+# challtestsrv, Pebble as the CA, and linkcert_renew_at when given (else
+# the default, 67%)
+my $HTTP = <<'EOF';
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+    %%RENEW_AT%%
+EOF
+
 sub config {
     my ($renew_at) = @_;
-    my $extra = defined $renew_at ? "    linkcert_renew_at $renew_at;" : undef;
-    return $t->dns_config(workers => 1, log_level => 'info',
-        http => $pebble->acme_http_lines(extra => $extra));
+    return ($t->standard_config(workers => 1, log_level => 'info',
+                                http => $HTTP),
+            RENEW_AT => defined $renew_at ? "linkcert_renew_at $renew_at;"
+                                          : '');
 }
 
 sub failed_writes {

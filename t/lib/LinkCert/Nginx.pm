@@ -38,8 +38,17 @@ sub nginx_path  { $ENV{LINKCERT_NGINX} // '/usr/sbin/nginx' }
 ###########################################################################
 # configuration
 
+# Writes conf/nginx.conf: $text with its placeholders filled in.  The
+# harness's own: %%PORT_n%% ($t->port(n)), %%PREFIX%%, %%STORE%%,
+# %%MODULE%%, %%DNS%% (challtestsrv), %%SILENT%%, %%REFUSED%%; those set
+# with $t->placeholder(NAME => value) (LinkCert::Pebble sets
+# %%ACME_DIRECTORY%% and %%ACME_CA%%); and %vars, this config's own
+# (NAME => value, the value may hold other placeholders).
 sub write_config {
-    my ($self, $text) = @_;
+    my ($self, $text, %vars) = @_;
+
+    my %own = (%{ $self->{placeholders} // {} }, %vars);
+    $text =~ s/%%([A-Z][A-Z0-9_]*)%%/exists $own{$1} ? $own{$1} : "%%$1%%"/ge;
 
     $text =~ s/%%PORT_(\d+)%%/$self->port($1)/ge;
     $text =~ s/%%PREFIX%%/$self->{prefix}/g;
@@ -62,7 +71,7 @@ sub write_config {
 #   zone => 'linkcert:4m', store => '%%STORE%%', linkcert => 'on',
 #   api_key => '%%PREFIX%%/api.key', cache_size => undef (left out)
 # and: workers => 2, user => 'root' (of the workers), log_level => 'debug',
-# http => extra http-level lines,
+# main => extra main-context lines, http => extra http-level lines,
 # server => extra lines in the main server, servers => extra server blocks.
 sub standard_config {
     my ($self, %opts) = @_;
@@ -78,6 +87,7 @@ sub standard_config {
 
     my $workers = $opts{workers} // 2;
     my $user = $opts{user} // 'root';
+    my $main = $opts{main} // '';
     my $level = $opts{log_level} // $ENV{LINKCERT_LOG_LEVEL} // 'debug';
     my $http = $opts{http} // '';
     my $server = $opts{server} // '';
@@ -101,6 +111,7 @@ daemon off;
 master_process on;
 worker_processes $workers;
 user $user;
+$main
 
 error_log logs/error.log $level;
 pid logs/nginx.pid;
@@ -143,6 +154,16 @@ $server
 $servers
 }
 EOF
+}
+
+# Placeholders for write_config: $t->placeholder(NAME => value, ...) sets
+# them; $t->placeholder('NAME') is the value of one (undef: not set).
+sub placeholder {
+    my ($self, @args) = @_;
+    return $self->{placeholders}{ $args[0] } if @args == 1;
+    my %vars = @args;
+    $self->{placeholders}{$_} = $vars{$_} for keys %vars;
+    return $self;
 }
 
 # nginx -t of $config (a text for write_config) succeeds, in a subtest.

@@ -9,6 +9,11 @@ package LinkCert::Pebble;
 #   $pebble->start;
 #   $t->write_config($t->dns_config(http => $pebble->acme_http_lines));
 #
+# or, in a config of the test's own (a heredoc), the placeholders (of the
+# test's first Pebble)
+#   linkcert_acme_directory %%ACME_DIRECTORY%%;
+#   linkcert_acme_trusted_certificate %%ACME_CA%%;
+#
 # Pebble listens on 127.0.0.1 with a certificate for "localhost" and
 # 127.0.0.1 issued by a test CA of our own (the Debian package ships none);
 # linkcert trusts that CA (linkcert_acme_trusted_certificate).  Pebble's
@@ -76,6 +81,11 @@ sub new {
 
     $self->_make_certs;
     push @INSTANCES, $self;
+
+    # %%ACME_DIRECTORY%% and %%ACME_CA%% name the test's first Pebble
+    $t->placeholder(ACME_DIRECTORY => $self->directory_url,
+                    ACME_CA => $self->ca_file)
+        unless defined $t->placeholder('ACME_DIRECTORY');
 
     return $self;
 }

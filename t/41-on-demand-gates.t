@@ -133,24 +133,6 @@ sub domains_total {
     return $n;
 }
 
-# The error log lines (any level) matching $re.
-sub log_lines {
-    my ($re) = @_;
-    return grep { /$re/ } split /\n/, $t->error_log;
-}
-
-# Waits up to $timeout s for a log line matching $re.
-sub wait_log {
-    my ($re, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (1) {
-        my @l = log_lines($re);
-        return $l[0] if @l;
-        return undef if time > $deadline;
-        sleep 0.05;
-    }
-}
-
 # The status object of a name never seen, with "domain" removed.
 sub unseen_shape {
     my ($j) = @_;
@@ -387,7 +369,7 @@ subtest 'ask allows: issued, the first handshake is held and verifies' => sub {
        "the ask server got GET /ask?domain=$ALLOW and answered 200")
         or diag(join "\n", ask_log());
     is(scalar(grep { /domain=\Q$ALLOW\E/ } ask_log()), 1, 'asked once');
-    ok(log_lines(qr/\[notice\].*"\Q$ALLOW\E" unknown\/none -> pending\/verifying: first seen, verified on demand/),
+    ok($t->log_lines(qr/\[notice\].*"\Q$ALLOW\E" unknown\/none -> pending\/verifying: first seen, verified on demand/),
        'notice: first seen, verified on demand');
 
     my $m = metrics();
@@ -422,7 +404,7 @@ sub refused_by_ask {
         cmp_ok($first->{elapsed}, '<', 2, 'quickly, well under the 8 s hold');
     }
 
-    my $line = wait_log(qr/"\Q$name\E" refused on demand/, 3);
+    my $line = $t->wait_log_since(0, qr/"\Q$name\E" refused on demand/, 3);
     my $ttl = $o{slow} ? 60 : 600;
     my $detail = $o{slow} ? qr/linkcert_ask did not answer within 5 s/
                           : qr/linkcert_ask answered $code\b/;
@@ -497,7 +479,7 @@ subtest 'ask does not answer within 5 s: refused' => sub {
        "the ask server got GET /ask?domain=$SLOW") or diag(join "\n", ask_log());
     is($t->status_of($SLOW)->{json}{stage}, 'none',
        'the late end of the request changes nothing');
-    is(scalar(log_lines(qr/"\Q$SLOW\E" refused on demand/)), 1,
+    is(scalar($t->log_lines(qr/"\Q$SLOW\E" refused on demand/)), 1,
        'refused once');
 };
 
@@ -523,7 +505,7 @@ subtest 'plain HTTP: a new Host passes the same gates, nothing waits' => sub {
     $r = $t->http(GET => '/', host => $PLAIN_DENY);
     is("$r->{status} $r->{body}", "200 tracker\n",
        "GET / with Host $PLAIN_DENY: the location answers");
-    ok(wait_log(qr/"\Q$PLAIN_DENY\E" refused on demand, not tried again for 600 s: linkcert_ask answered 403/, 3),
+    ok($t->wait_log_since(0, qr/"\Q$PLAIN_DENY\E" refused on demand, not tried again for 600 s: linkcert_ask answered 403/, 3),
        'then the name is refused by linkcert_ask');
     is($t->status_of($PLAIN_DENY)->{json}{stage}, 'none', 'and not in the table');
     my $second = hs($PLAIN_DENY);
@@ -567,7 +549,7 @@ subtest 'ask: nothing listens: refused for min(60 s, negative_ttl)' => sub {
     is($first->{fp}, $FALLBACK,
        sprintf('first handshake: the fallback (%.3f s)', $first->{elapsed}));
     cmp_ok($first->{elapsed}, '<', 2, 'quickly');
-    my $line = wait_log(qr/"\Q$NOCONN\E" refused on demand/, 3);
+    my $line = $t->wait_log_since(0, qr/"\Q$NOCONN\E" refused on demand/, 3);
     like($line // '', qr/\[info\].*"\Q$NOCONN\E" refused on demand, not tried again for 30 s: linkcert_ask failed/,
          'info: refused for 30 s (the negative_ttl, under a minute): '
          . 'linkcert_ask failed');
@@ -937,7 +919,7 @@ subtest 'linkcert_registered_domain_limit 1' => sub {
 $t->no_crash_ok;
 
 subtest 'the log has no alert, crit or emerg' => sub {
-    my @bad = log_lines(qr/\[(?:alert|crit|emerg)\]/);
+    my @bad = $t->log_lines(qr/\[(?:alert|crit|emerg)\]/);
     is(scalar @bad, 0, 'none') or diag(join "\n", @bad);
 };
 

@@ -385,6 +385,12 @@ sub _log_since {
     return length $log > $offset ? substr($log, $offset) : '';
 }
 
+# The lines of the error log (any level) that match $re.
+sub log_lines {
+    my ($self, $re) = @_;
+    return grep { /$re/ } split /\n/, $self->error_log;
+}
+
 # What the error log gained after byte $offset (e.g. a length taken
 # earlier); with $re, the lines of it that match.
 sub log_since {

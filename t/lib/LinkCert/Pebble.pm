@@ -609,7 +609,7 @@ sub account_settled {
 # Lines of nginx's error log matching $re.
 sub error_log_lines {
     my ($self, $re) = @_;
-    return grep { /$re/ } split /\n/, $self->{t}->error_log;
+    return $self->{t}->log_lines($re);
 }
 
 # The nginx error log without debug lines, the lines mentioning linkcert

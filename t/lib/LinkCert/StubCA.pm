@@ -107,18 +107,20 @@ sub control {
 }
 
 # Every request so far, oldest first: ({ at, method, path, identifier
-# (the first identifier of the JWS payload, or '') }, ...); a request it
-# could not read is { error => ... }.
+# (the first identifier of the JWS payload, or '') }, ...); one that
+# failed (unreadable, or the handler died) is { at, method => 'ERROR',
+# path => '', identifier => '', error }.
 sub requests {
     my ($self) = @_;
     my @r;
     for (split /\n/, read_file($self->{log}) // '') {
-        my ($at, $method, $path, $identifier) = split / /, $_, 4;
+        my ($at, $method, $rest) = split / /, $_, 3;
         if ($method eq 'ERROR') {
-            push @r, { at => $at, error => join ' ', $path // '',
-                                                   $identifier // '' };
+            push @r, { at => $at, method => 'ERROR', path => '',
+                       identifier => '', error => $rest // '' };
             next;
         }
+        my ($path, $identifier) = split / /, $rest // '', 2;
         push @r, { at => $at, method => $method, path => $path // '',
                    identifier => $identifier // '' };
     }
@@ -166,7 +168,11 @@ sub _serve {
                                           $body));
             alarm 0;
             1;
-        } or do { alarm 0; printf $log "%.3f ERROR %s", time, $@ };
+        } or do {
+            alarm 0;
+            (my $error = $@) =~ s/\s+/ /g;
+            printf $log "%.3f ERROR %s\n", time, $error;
+        };
         $c->close(SSL_fast_shutdown => 1);
     }
 }

@@ -60,7 +60,8 @@ sub http {
     push @h, "Host: $host" if defined $host;
 
     if (defined(my $key = $opts{key})) {
-        $key = $key eq '1' ? $self->api_key : $key eq 'wrong' ? 'wrong-key' : $key;
+        $key = $key eq '1' ? $self->api_key
+             : $key eq 'wrong' ? 'wrong-key' : $key;
         push @h, "Authorization: Bearer $key";
     }
 

@@ -416,7 +416,8 @@ sub wait_log_since {
 
 # The error log's "worker process N exited on signal S" lines since run(),
 # read incrementally (cheap to call often).  A crashing worker at debug
-# level writes megabytes a second: the waits below stop at the first one.
+# level writes megabytes a second: wait_status (LinkCert::API) stops at
+# the first one.
 sub crash_lines {
     my ($self) = @_;
 

@@ -173,6 +173,9 @@ typedef struct {
     ngx_str_t                      acme_eab_key;    /* decoded HMAC key */
     ngx_uint_t                     key_type;        /* lc_acme_key_type_e */
     ngx_ssl_t                     *acme_ssl;        /* client context */
+#if (NGX_THREADS)
+    ngx_thread_pool_t             *keygen_pool;     /* for RSA keys */
+#endif
 
     ngx_uint_t                     on_demand;       /* off, dns */
     ngx_str_t                      ask;             /* URL, NUL-terminated */
@@ -387,6 +390,24 @@ void ngx_http_linkcert_acme_wanted(void);
 ngx_int_t ngx_http_linkcert_acme_order(const char *domain, uint32_t job_id);
 ngx_int_t ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id);
 void ngx_http_linkcert_acme_exit_process(void);
+
+
+/* keygen.c: certificate keys made in a thread pool */
+
+typedef struct ngx_http_linkcert_keygen_s  ngx_http_linkcert_keygen_t;
+
+/* key is NULL when it could not be made */
+typedef void (*ngx_http_linkcert_keygen_handler_pt)(void *data,
+    EVP_PKEY *key);
+
+ngx_int_t ngx_http_linkcert_keygen_conf(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+
+/* NULL: no thread for it; the caller makes the key in the event loop */
+ngx_http_linkcert_keygen_t *ngx_http_linkcert_keygen(
+    ngx_http_linkcert_main_conf_t *lmcf, lc_acme_key_type_e type,
+    ngx_http_linkcert_keygen_handler_pt handler, void *data, ngx_log_t *log);
+void ngx_http_linkcert_keygen_cancel(ngx_http_linkcert_keygen_t *kg);
 
 
 /* ngx_http_linkcert_index.c */

@@ -32,6 +32,7 @@ typedef struct {
     char                            cert_id[LC_ACME_CERT_ID_LEN];
     time_t                          renew_time;  /* by renew_at */
     uint32_t                        job_id;      /* the domain's claim */
+    ngx_http_linkcert_keygen_t     *keygen;      /* its key, being made */
 } ngx_http_linkcert_acme_job_t;
 
 
@@ -62,6 +63,7 @@ static ngx_int_t ngx_http_linkcert_acme_save(
     ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
+static void ngx_http_linkcert_acme_key_made(void *data, EVP_PKEY *key);
 static void ngx_http_linkcert_acme_wake(ngx_event_t *ev);
 static void ngx_http_linkcert_acme_response(void *data,
     lc_http_response_t *res, const char *error);
@@ -481,11 +483,44 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain,
                     LC_DOMAIN_MAX + 1);
         ngx_queue_insert_tail(&acme->orders, &job->queue);
         acme->norders++;
+
+        /* the order starts when its key is made, off the event loop */
+
+        if (lc_acme_wants_key(job->machine)) {
+            job->keygen = ngx_http_linkcert_keygen(acme->conf,
+                              (lc_acme_key_type_e) acme->conf->key_type,
+                              ngx_http_linkcert_acme_key_made, job,
+                              acme->log);
+            if (job->keygen) {
+                return job;
+            }
+        }
     }
 
     ngx_http_linkcert_acme_step(job);
 
     return job;
+}
+
+
+static void
+ngx_http_linkcert_acme_key_made(void *data, EVP_PKEY *key)
+{
+    ngx_http_linkcert_acme_job_t  *job = data;
+
+    job->keygen = NULL;
+
+    /* without a key, the machine makes one itself */
+
+    if (key) {
+        lc_acme_set_key(job->machine, key);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ngx_http_linkcert_acme->log, 0,
+                  "linkcert: \"%s\": key made in a thread: %s",
+                  job->domain, key ? "ok" : "failed, made in the event loop");
+
+    ngx_http_linkcert_acme_step(job);
 }
 
 
@@ -1016,6 +1051,10 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
 
     if (job->timer.timer_set) {
         ngx_del_timer(&job->timer);
+    }
+
+    if (job->keygen) {
+        ngx_http_linkcert_keygen_cancel(job->keygen);
     }
 
     if (job->token[0] && acme) {

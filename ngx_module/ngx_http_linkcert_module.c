@@ -410,6 +410,10 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
                     "/etc/ssl/certs/ca-certificates.crt");
     }
 
+    if (ngx_http_linkcert_keygen_conf(cf, lmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /* the CAA identity alone does not make verification possible */
 
     if (lmcf->verify

@@ -156,6 +156,8 @@ typedef struct {
     ngx_str_t                      api_key_file;
     u_char                         api_key_hash[NGX_HTTP_LINKCERT_KEY_HASH_LEN];
     ngx_flag_t                     api_key_set;
+    u_char                        *api_file;     /* where the first */
+    ngx_uint_t                     api_line;     /*   linkcert_api is */
     ngx_uint_t                     cache_size;
     ngx_flag_t                     enabled;      /* a server has it on */
 
@@ -194,6 +196,7 @@ typedef struct {
 typedef struct {
     ngx_flag_t                     enable;
     ngx_flag_t                     redirect_https;
+    ngx_flag_t                     api_public;
 } ngx_http_linkcert_srv_conf_t;
 
 
@@ -438,9 +441,26 @@ ngx_int_t ngx_http_linkcert_hold_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_hold_exit_process(ngx_cycle_t *cycle);
 
 
+/* ngx_http_linkcert_early.c */
+
+ngx_int_t ngx_http_linkcert_early_handler(ngx_http_request_t *r);
+
+
 /* ngx_http_linkcert_api.c */
 
-ngx_int_t ngx_http_linkcert_api_handler(ngx_http_request_t *r);
+ngx_uint_t ngx_http_linkcert_api_path(ngx_http_request_t *r);
+ngx_int_t ngx_http_linkcert_api_mark(ngx_http_request_t *r);
+ngx_int_t ngx_http_linkcert_api_rewrite(ngx_http_request_t *r);
+ngx_int_t ngx_http_linkcert_api_public_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_linkcert_api_location_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_linkcert_send(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len, const char *type);
+
+
+/* ngx_http_linkcert_metrics.c */
+
+ngx_int_t ngx_http_linkcert_metrics(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_str_t *text);
 
 
 #endif /* _NGX_HTTP_LINKCERT_H_INCLUDED_ */

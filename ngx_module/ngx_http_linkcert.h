@@ -19,6 +19,7 @@
 #include "lc_verify.h"
 #include "lc_http.h"
 #include "lc_acme.h"
+#include "lc_acme_problem.h"
 
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
@@ -40,6 +41,16 @@ typedef enum {
 } ngx_http_linkcert_demand_e;
 
 
+/* what started a domain's order, counted with its result */
+typedef enum {
+    NGX_HTTP_LINKCERT_ORIGIN_POST = 0,      /* "Verify domain", or the
+                                               store (an order resumed) */
+    NGX_HTTP_LINKCERT_ORIGIN_ON_DEMAND,     /* a handshake or a Host */
+    NGX_HTTP_LINKCERT_ORIGIN_RENEWAL,       /* an issued domain */
+    NGX_HTTP_LINKCERT_ORIGIN_N
+} ngx_http_linkcert_origin_e;
+
+
 /* counters for the metrics; atomics, updated outside the zone's lock */
 typedef struct {
     ngx_atomic_t                   orders[3];      /* issued, failed,
@@ -53,6 +64,13 @@ typedef struct {
     ngx_atomic_t                   demand[NGX_HTTP_LINKCERT_DEMAND_N];
     ngx_atomic_t                   renewals;
     ngx_atomic_t                   last_renewal;   /* time */
+    ngx_atomic_t                   origins[NGX_HTTP_LINKCERT_ORIGIN_N][3];
+                                                   /* by origin, then as
+                                                      orders[] */
+    ngx_atomic_t                   zone_full;      /* new domains refused */
+    ngx_atomic_t                   hold_timeouts;
+    ngx_atomic_t                   acme_requests;
+    ngx_atomic_t                   acme_errors[LC_ACME_PROBLEM_N];
 } ngx_http_linkcert_stats_t;
 
 
@@ -83,6 +101,7 @@ typedef struct {
     u_char                         lease;        /* slot + 1, 0: none */
     u_char                         candidate;    /* on demand, before DNS */
     u_char                         repass;       /* a pass came while busy */
+    u_char                         origin;       /* of the next order */
     time_t                         val_window;   /* first failed validation */
 
     uint64_t                       store_stamp;

@@ -67,6 +67,7 @@ static void ngx_http_linkcert_acme_key_made(void *data, EVP_PKEY *key);
 static void ngx_http_linkcert_acme_wake(ngx_event_t *ev);
 static void ngx_http_linkcert_acme_response(void *data,
     lc_http_response_t *res, const char *error);
+static void ngx_http_linkcert_acme_count(lc_http_response_t *res);
 static void ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job);
 static ngx_int_t ngx_http_linkcert_acme_store(
@@ -625,6 +626,8 @@ ngx_http_linkcert_acme_response(void *data, lc_http_response_t *res,
 
     ngx_memzero(&ares, sizeof(lc_acme_response_t));
 
+    ngx_http_linkcert_acme_count(res);
+
     if (res) {
         ares.status = lc_http_response_status(res);
         ares.nonce = lc_http_response_header(res, "Replay-Nonce");
@@ -645,6 +648,38 @@ ngx_http_linkcert_acme_response(void *data, lc_http_response_t *res,
     lc_acme_feed(job->machine, &ares);
 
     ngx_http_linkcert_acme_step(job);
+}
+
+
+/* every answer of the CA (or its absence), for the metrics */
+
+static void
+ngx_http_linkcert_acme_count(lc_http_response_t *res)
+{
+    int                         status;
+    size_t                      len;
+    const char                 *body;
+    ngx_http_linkcert_stats_t  *st;
+
+    if (ngx_http_linkcert_acme == NULL) {
+        return;
+    }
+
+    st = ngx_http_linkcert_stats(ngx_http_linkcert_acme->conf->shm_zone);
+
+    (void) ngx_atomic_fetch_add(&st->acme_requests, 1);
+
+    status = res ? lc_http_response_status(res) : 0;
+
+    if (status != 0 && status < 400) {
+        return;
+    }
+
+    len = 0;
+    body = res ? lc_http_response_body(res, &len) : NULL;
+
+    (void) ngx_atomic_fetch_add(&st->acme_errors[
+                                    lc_acme_problem(status, body, len)], 1);
 }
 
 

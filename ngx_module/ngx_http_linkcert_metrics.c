@@ -16,6 +16,13 @@
 #define NGX_HTTP_LINKCERT_METRICS_MAX  16384
 
 
+static u_char *ngx_http_linkcert_metrics_zone(u_char *p, u_char *last,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_uint_t *by_status,
+    ngx_http_linkcert_stats_t *st);
+static u_char *ngx_http_linkcert_metrics_acme(u_char *p, u_char *last,
+    ngx_http_linkcert_stats_t *st);
+
+
 ngx_int_t
 ngx_http_linkcert_metrics(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_str_t *text)
@@ -133,6 +140,15 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
                          "%uA\n", demand[i], st->demand[i]);
     }
 
+    p = ngx_slprintf(p, last,
+            "# HELP linkcert_hold_timeouts_total Held handshakes that got "
+            "the fallback certificate: linkcert_hold ran out first.\n"
+            "# TYPE linkcert_hold_timeouts_total counter\n"
+            "linkcert_hold_timeouts_total %uA\n", st->hold_timeouts);
+
+    p = ngx_http_linkcert_metrics_zone(p, last, lmcf, by_status, st);
+    p = ngx_http_linkcert_metrics_acme(p, last, st);
+
     if (p == last) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "linkcert: the metrics do not fit in %d bytes",
@@ -144,4 +160,95 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
     text->len = p - start;
 
     return NGX_OK;
+}
+
+
+/*
+ * The zone: its entries, and its pages in use (a page holding any entry
+ * counts whole), so that a zone filling up is seen before new domains
+ * are refused.
+ */
+
+static u_char *
+ngx_http_linkcert_metrics_zone(u_char *p, u_char *last,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_uint_t *by_status,
+    ngx_http_linkcert_stats_t *st)
+{
+    size_t                     pages, free;
+    ngx_slab_pool_t           *shpool;
+    ngx_http_linkcert_zone_t  *ctx;
+
+    ctx = lmcf->shm_zone->data;
+    shpool = ctx->shpool;
+
+    ngx_shmtx_lock(&shpool->mutex);
+    pages = (shpool->end - shpool->start) / ngx_pagesize;
+    free = shpool->pfree;
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    return ngx_slprintf(p, last,
+            "# HELP linkcert_zone_entries Domains in the linkcert_zone, "
+            "whatever their status.\n"
+            "# TYPE linkcert_zone_entries gauge\n"
+            "linkcert_zone_entries %ui\n"
+            "# HELP linkcert_zone_size_bytes The linkcert_zone's memory for "
+            "entries.\n"
+            "# TYPE linkcert_zone_size_bytes gauge\n"
+            "linkcert_zone_size_bytes %uz\n"
+            "# HELP linkcert_zone_used_bytes The part of it in use, in "
+            "whole pages.\n"
+            "# TYPE linkcert_zone_used_bytes gauge\n"
+            "linkcert_zone_used_bytes %uz\n"
+            "# HELP linkcert_zone_full_total New domains not added: the "
+            "zone had no room.\n"
+            "# TYPE linkcert_zone_full_total counter\n"
+            "linkcert_zone_full_total %uA\n",
+            by_status[0] + by_status[1] + by_status[2],
+            pages * ngx_pagesize, (pages - free) * ngx_pagesize,
+            st->zone_full);
+}
+
+
+/* the CA: requests, errors by problem type, orders by what started them */
+
+static u_char *
+ngx_http_linkcert_metrics_acme(u_char *p, u_char *last,
+    ngx_http_linkcert_stats_t *st)
+{
+    ngx_uint_t  i, j;
+
+    static const char  *origins[] = { "post", "on_demand", "renewal" };
+    static const char  *results[] = { "issued", "failed", "transient" };
+
+    p = ngx_slprintf(p, last,
+            "# HELP linkcert_acme_requests_total Requests sent to the CA.\n"
+            "# TYPE linkcert_acme_requests_total counter\n"
+            "linkcert_acme_requests_total %uA\n"
+            "# HELP linkcert_acme_errors_total The CA's error answers by "
+            "problem type; acme_server: 5xx, acme_other: another error, "
+            "acme_transport: no answer.\n"
+            "# TYPE linkcert_acme_errors_total counter\n",
+            st->acme_requests);
+
+    for (i = 0; i < LC_ACME_PROBLEM_N; i++) {
+        p = ngx_slprintf(p, last,
+                         "linkcert_acme_errors_total{type=\"%s\"} %uA\n",
+                         lc_acme_problem_names[i], st->acme_errors[i]);
+    }
+
+    p = ngx_slprintf(p, last,
+            "# HELP linkcert_orders_by_origin_total ACME orders by what "
+            "started them (post: Verify domain, on_demand, renewal) and by "
+            "result.\n"
+            "# TYPE linkcert_orders_by_origin_total counter\n");
+
+    for (i = 0; i < NGX_HTTP_LINKCERT_ORIGIN_N; i++) {
+        for (j = 0; j < 3; j++) {
+            p = ngx_slprintf(p, last, "linkcert_orders_by_origin_total{"
+                             "origin=\"%s\",result=\"%s\"} %uA\n",
+                             origins[i], results[j], st->origins[i][j]);
+        }
+    }
+
+    return p;
 }

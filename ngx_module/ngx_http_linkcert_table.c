@@ -57,6 +57,9 @@ static ngx_rbtree_node_t *ngx_http_linkcert_first_after(
 static ngx_http_linkcert_node_t *ngx_http_linkcert_job_end(
     ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len,
     uint32_t job_id, lc_status_e *old_status, lc_stage_e *old_stage);
+static void ngx_http_linkcert_count_order(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, lc_status_e old_status,
+    lc_stage_e old_stage, ngx_uint_t result);
 static ngx_msec_t ngx_http_linkcert_now_ms(void);
 static time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
 static ngx_http_linkcert_name_e ngx_http_linkcert_name_state(
@@ -533,6 +536,7 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
     } else {
         rc = (ln->status == LC_STATUS_ISSUED)
              ? NGX_HTTP_LINKCERT_POST_RECHECK : NGX_HTTP_LINKCERT_POST_STARTED;
+        ln->origin = NGX_HTTP_LINKCERT_ORIGIN_POST;
 
         /* asked for by the CRM: kept whatever the DNS says, as any other */
 
@@ -929,7 +933,7 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     /* a new certificate is not renewed again within the hour */
     ngx_http_linkcert_schedule_issued(ctx, ln, now, now + 3600);
 
-    (void) ngx_atomic_fetch_add(&sh->stats.orders[0], 1);
+    ngx_http_linkcert_count_order(sh, ln, old_status, old_stage, 0);
 
     if (old_stage == LC_STAGE_RENEWING) {
         (void) ngx_atomic_fetch_add(&sh->stats.renewals, 1);
@@ -980,7 +984,8 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
     ln->error = *err;
     ln->error_at = now;
 
-    (void) ngx_atomic_fetch_add(&sh->stats.orders[transient ? 2 : 1], 1);
+    ngx_http_linkcert_count_order(sh, ln, old_status, old_stage,
+                                  transient ? 2 : 1);
 
     if (transient) {
         ln->attempts++;
@@ -1275,6 +1280,8 @@ ngx_http_linkcert_create(ngx_http_linkcert_zone_t *ctx, u_char *name,
     if (ln == NULL) {
         now = ngx_time();
 
+        (void) ngx_atomic_fetch_add(&ctx->sh->stats.zone_full, 1);
+
         if (now - ctx->sh->full_logged >= 60) {
             ctx->sh->full_logged = now;
             ngx_log_error(NGX_LOG_ERR, ctx->cycle->log, 0,
@@ -1438,6 +1445,27 @@ ngx_http_linkcert_schedule_order(ngx_http_linkcert_sh_t *sh,
 
     ln->next_attempt_at = at;
     ngx_http_linkcert_schedule(sh, ln, (ngx_msec_t) at * 1000);
+}
+
+
+/*
+ * An order is over: counted by result (0 issued, 1 failed, 2 transient),
+ * and by what started it: an order for an issued domain is a renewal.
+ */
+
+static void
+ngx_http_linkcert_count_order(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, lc_status_e old_status,
+    lc_stage_e old_stage, ngx_uint_t result)
+{
+    ngx_uint_t  origin;
+
+    origin = (old_status == LC_STATUS_ISSUED
+              || old_stage == LC_STAGE_RENEWING)
+             ? NGX_HTTP_LINKCERT_ORIGIN_RENEWAL : ln->origin;
+
+    (void) ngx_atomic_fetch_add(&sh->stats.orders[result], 1);
+    (void) ngx_atomic_fetch_add(&sh->stats.origins[origin][result], 1);
 }
 
 
@@ -2043,6 +2071,7 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
     }
 
     ln->candidate = 1;
+    ln->origin = NGX_HTTP_LINKCERT_ORIGIN_ON_DEMAND;
     sh->candidates++;
 
     ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,

@@ -71,6 +71,11 @@ typedef struct {
     ngx_atomic_t                   hold_timeouts;
     ngx_atomic_t                   acme_requests;
     ngx_atomic_t                   acme_errors[LC_ACME_PROBLEM_N];
+
+    /* the zone's lock: updated under it */
+    uint64_t                       lock_holds;
+    uint64_t                       lock_held_ns;   /* sum */
+    uint64_t                       lock_max_ns;
 } ngx_http_linkcert_stats_t;
 
 
@@ -166,6 +171,7 @@ typedef struct {
     ngx_slab_pool_t               *shpool;
     void                          *conf;         /* the main conf */
     ngx_cycle_t                   *cycle;        /* the one being loaded */
+    uint64_t                       locked_at;    /* ns, by this process */
 } ngx_http_linkcert_zone_t;
 
 

@@ -202,10 +202,24 @@ ngx_http_linkcert_metrics_zone(u_char *p, u_char *last,
             "# HELP linkcert_zone_full_total New domains not added: the "
             "zone had no room.\n"
             "# TYPE linkcert_zone_full_total counter\n"
-            "linkcert_zone_full_total %uA\n",
+            "linkcert_zone_full_total %uA\n"
+            "# HELP linkcert_zone_lock_holds_total Times the shared zone's "
+            "lock was taken.\n"
+            "# TYPE linkcert_zone_lock_holds_total counter\n"
+            "linkcert_zone_lock_holds_total %uL\n"
+            "# HELP linkcert_zone_lock_held_seconds_total Time the shared "
+            "zone's lock was held.\n"
+            "# TYPE linkcert_zone_lock_held_seconds_total counter\n"
+            "linkcert_zone_lock_held_seconds_total %uL.%09uL\n"
+            "# HELP linkcert_zone_lock_hold_max_seconds The longest hold of "
+            "the shared zone's lock since the zone was made.\n"
+            "# TYPE linkcert_zone_lock_hold_max_seconds gauge\n"
+            "linkcert_zone_lock_hold_max_seconds %uL.%09uL\n",
             by_status[0] + by_status[1] + by_status[2],
             pages * ngx_pagesize, (pages - free) * ngx_pagesize,
-            st->zone_full);
+            st->zone_full, st->lock_holds,
+            st->lock_held_ns / 1000000000, st->lock_held_ns % 1000000000,
+            st->lock_max_ns / 1000000000, st->lock_max_ns % 1000000000);
 }
 
 

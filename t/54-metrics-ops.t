@@ -44,17 +44,6 @@ sub families {
     return \%f;
 }
 
-# Waits (up to $timeout s) until $cond->(metrics) holds; the last metrics.
-sub wait_metrics {
-    my ($t, $cond, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (1) {
-        my $m = $t->metric_values;
-        return $m if $cond->($m) || time > $deadline;
-        sleep 0.1;
-    }
-}
-
 sub origin { "linkcert_orders_by_origin_total{origin=\"$_[0]\",result=\"$_[1]\"}" }
 sub error_of { "linkcert_acme_errors_total{type=\"$_[0]\"}" }
 
@@ -165,7 +154,7 @@ subtest 'the families of the CA and of the hold' => sub {
 };
 
 # the account is set up at the start
-my $m0 = wait_metrics($t, sub { ($_[0]{linkcert_acme_requests_total} // 0) > 0 }, 10);
+my $m0 = $t->wait_metrics(sub { ($_[0]{linkcert_acme_requests_total} // 0) > 0 }, 10);
 
 my $r = $t->verify($D);
 is($r->{status}, 202, "POST $D: 202") or diag($r->{raw});
@@ -216,7 +205,7 @@ is($t->metric_values->{linkcert_hold_timeouts_total},
 
 $t->write_config(config(1));
 $t->reload;
-my $m3 = wait_metrics($t, sub {
+my $m3 = $t->wait_metrics(sub {
     ($_[0]{origin('renewal', 'issued')} // 0) >= 2 }, 30);
 
 subtest 'renewals' => sub {
@@ -239,7 +228,7 @@ is($r->{status}, 202, "POST $D4: 202 (Pebble is gone)");
 my $m5 = $t->metric_values;
 sub post_failed { ($_[0]{origin('post', 'transient')} // 0)
                   + ($_[0]{origin('post', 'failed')} // 0) }
-my $m6 = wait_metrics($t, sub {
+my $m6 = $t->wait_metrics(sub {
     ($_[0]{error_of('acme_transport')} // 0)
     > ($m5->{error_of('acme_transport')} // 0)
     && post_failed($_[0]) > post_failed($m5) }, 20);
@@ -254,7 +243,7 @@ $pebble->start(env => { PEBBLE_WFE_NONCEREJECT => 100 });
 my $m4 = $t->metric_values;
 $r = $t->verify($D3);
 is($r->{status}, 202, "POST $D3: 202 (Pebble rejects every nonce)");
-my $m7 = wait_metrics($t, sub { post_failed($_[0]) > post_failed($m4) }, 20);
+my $m7 = $t->wait_metrics(sub { post_failed($_[0]) > post_failed($m4) }, 20);
 
 subtest 'the CA rejects every nonce' => sub {
     cmp_ok($m7->{error_of("${URN}badNonce")}, '>=',

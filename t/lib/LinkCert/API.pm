@@ -238,4 +238,16 @@ sub metric_values {
     return \%m;
 }
 
+# Reads metric_values every 100 ms until $cond->($metrics) holds or
+# $timeout seconds have passed; returns the last reading.
+sub wait_metrics {
+    my ($self, $cond, $timeout) = @_;
+    my $deadline = time + $timeout;
+    while (1) {
+        my $m = $self->metric_values;
+        return $m if $cond->($m) || time > $deadline;
+        sleep 0.1;
+    }
+}
+
 1;

@@ -74,9 +74,11 @@ sub new {
     my $pid = fork // croak "fork: $!";
 
     if ($pid == 0) {
+        # never the test's END blocks in this child: they stop nginx
         die_with_parent($parent);
-        $self->_serve($srv);
-        POSIX::_exit(0);
+        eval { $self->_serve($srv) };
+        print STDERR "$name: $@";
+        POSIX::_exit(1);
     }
 
     close $srv;

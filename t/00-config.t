@@ -11,6 +11,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
+use LinkCert::Config qw(config_ok config_fails);
 
 my $t = LinkCert::Test->new;
 my $prefix = $t->prefix;
@@ -61,16 +62,15 @@ my @cases = (
       { cache_size => 'x' }, [ qr/linkcert_cache_size/ ] ],
 );
 
-$t->config_ok('standard config', $t->standard_config);
-$t->config_ok('linkcert_cache_size 16',
-              $t->standard_config(cache_size => 16));
-$t->config_ok('module loaded, no linkcert directives',
-              $t->standard_config(zone => undef, store => undef,
-                                  api_key => undef, linkcert => undef));
+config_ok($t, 'standard config', {});
+config_ok($t, 'linkcert_cache_size 16', { cache_size => 16 });
+config_ok($t, 'module loaded, no linkcert directives',
+          { zone => undef, store => undef, api_key => undef,
+            linkcert => undef });
 
 for my $case (@cases) {
     my ($name, $opts, $patterns) = @$case;
-    $t->config_fails($name, $t->standard_config(%$opts), @$patterns);
+    config_fails($t, $name, $opts, @$patterns);
 }
 
 # a store nginx -t cannot judge without making it (/proc refuses mkdir

@@ -13,6 +13,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
+use LinkCert::Config qw(config_ok config_fails);
 
 my $t = LinkCert::Test->new;
 
@@ -105,24 +106,24 @@ my @cases = (
       [ qr/linkcert_registered_domain_limit/, qr/"x"/ ] ],
 );
 
-config_ok('all four directives',
+config_ok($t, 'all four directives',
           "linkcert_cname_target edge.crm.test EDGE2.crm.test.;\n"
           . "linkcert_target_address 127.0.0.1 192.0.2.1 ::1 2001:db8::1;\n"
           . "linkcert_resolver 127.0.0.1:5353 127.0.0.2 timeout=1s attempts=2;\n"
           . "linkcert_caa_identity pki.goog;\n");
-config_ok('linkcert_resolver with defaults',
+config_ok($t, 'linkcert_resolver with defaults',
           "linkcert_cname_target edge.crm.test;\n"
           . "linkcert_resolver 127.0.0.1;\n");
-config_ok('linkcert_resolver timeout=500ms attempts=5',
+config_ok($t, 'linkcert_resolver timeout=500ms attempts=5',
           "linkcert_cname_target edge.crm.test;\n"
           . "linkcert_resolver 127.0.0.1:53 timeout=500ms attempts=5;\n");
-config_ok('linkcert_resolver with an IPv6 address and port',
+config_ok($t, 'linkcert_resolver with an IPv6 address and port',
           "linkcert_cname_target edge.crm.test;\n"
           . "linkcert_resolver [::1]:5353 timeout=2s;\n");
-config_ok('only linkcert_target_address',
+config_ok($t, 'only linkcert_target_address',
           "linkcert_target_address 127.0.0.1;\n");
-config_ok('no DNS directives at all (default resolver)', '');
-config_ok('the on-demand directives',
+config_ok($t, 'no DNS directives at all (default resolver)', '');
+config_ok($t, 'the on-demand directives',
           "linkcert_cname_target edge.crm.test;\n"
           . "linkcert_on_demand dns;\n"
           . "linkcert_acme_directory https://127.0.0.1:9/dir;\n"
@@ -136,7 +137,7 @@ config_ok('the on-demand directives',
 
 for my $case (@cases) {
     my ($name, $http, $patterns) = @$case;
-    config_fails($name, $http, @$patterns);
+    config_fails($t, $name, $http, @$patterns);
 }
 
 # HTTP-01 comes on port 80: a "linkcert on" server only on TLS listeners
@@ -226,17 +227,3 @@ subtest 'a broken directive does not stop a running nginx' => sub {
 };
 
 done_testing;
-
-
-# nginx -t of the standard config with these http-level lines: a working
-# config plus the line (or, for a directive that is there already,
-# instead of it)
-sub config_ok {
-    my ($name, $http) = @_;
-    $t->config_ok($name, $t->standard_config(http => $http));
-}
-
-sub config_fails {
-    my ($name, $http, @patterns) = @_;
-    $t->config_fails($name, $t->standard_config(http => $http), @patterns);
-}

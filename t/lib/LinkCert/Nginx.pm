@@ -166,39 +166,6 @@ sub placeholder {
     return $self;
 }
 
-# nginx -t of $config (a text for write_config) succeeds, in a subtest.
-sub config_ok {
-    my ($self, $name, $config) = @_;
-
-    Test::More::subtest("ok: $name" => sub {
-        $self->write_config($config);
-        my ($rc, $out) = $self->test_config;
-        Test::More::is($rc, 0, 'nginx -t succeeds') or Test::More::diag($out);
-        Test::More::like($out, qr/test is successful/, 'nginx -t says so');
-        Test::More::unlike($out, qr/\[(?:emerg|alert|crit)\]/, 'no errors');
-    });
-}
-
-# nginx -t of $config fails with an [emerg] line matching each of
-# @patterns, in a subtest.
-sub config_fails {
-    my ($self, $name, $config, @patterns) = @_;
-
-    Test::More::subtest("error: $name" => sub {
-        $self->write_config($config);
-        my ($rc, $out) = $self->test_config;
-        Test::More::isnt($rc, 0, 'nginx -t fails');
-
-        my $emerg = join "\n", grep { /\[emerg\]/ } split /\n/, $out;
-        Test::More::isnt($emerg, '', 'with an [emerg] line')
-            or Test::More::diag($out);
-
-        for my $re (@patterns) {
-            Test::More::like($emerg, $re, "the [emerg] line matches $re");
-        }
-    });
-}
-
 
 ###########################################################################
 # the nginx process

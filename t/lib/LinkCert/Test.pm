@@ -23,9 +23,10 @@ package LinkCert::Test;
 #   LinkCert::API     HTTP requests, the status API, waits on a status
 #   LinkCert::TLS     the test CA, certificates, the store, handshakes
 #   LinkCert::DNS     pebble-challtestsrv, silent and refusing DNS servers
-# and, beside it, LinkCert::Pebble (the ACME server) and LinkCert::StubCA
-# (an ACME server of the test's own, for what Pebble does not do);
-# LinkCert::Util holds the plain functions they share.
+# and, beside it, LinkCert::Pebble (the ACME server), LinkCert::StubCA
+# (an ACME server of the test's own, for what Pebble does not do) and
+# LinkCert::Config (nginx -t of one config); LinkCert::Util holds the
+# plain functions they share.
 #
 # Environment: LINKCERT_KEEP=1 (keep the temporary prefix and print where
 # it is); see LinkCert::Nginx and LinkCert::DNS for the others.

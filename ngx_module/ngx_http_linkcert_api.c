@@ -599,13 +599,13 @@ ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
                                    &expiring, &earliest);
     st = ngx_http_linkcert_stats(lmcf->shm_zone);
 
-    start = ngx_pnalloc(r->pool, 4096);
+    start = ngx_pnalloc(r->pool, 8192);
     if (start == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     p = start;
-    last = start + 4096;
+    last = start + 8192;
 
     p = ngx_slprintf(p, last,
             "# HELP linkcert_domains Domains in the table, by status.\n"
@@ -694,6 +694,28 @@ ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
     for (i = 0; i < NGX_HTTP_LINKCERT_DEMAND_N; i++) {
         p = ngx_slprintf(p, last, "linkcert_on_demand_total{result=\"%s\"} "
                          "%uA\n", demand[i], st->demand[i]);
+    }
+
+    if (lmcf->webhook) {
+        p = ngx_slprintf(p, last,
+                "# HELP linkcert_webhook_queue Webhook events not "
+                "delivered yet.\n"
+                "# TYPE linkcert_webhook_queue gauge\n"
+                "linkcert_webhook_queue %ui\n"
+                "# HELP linkcert_webhook_deliveries_total Webhook POSTs, "
+                "by result: a 2xx, or anything else (each attempt).\n"
+                "# TYPE linkcert_webhook_deliveries_total counter\n"
+                "linkcert_webhook_deliveries_total{result=\"delivered\"} "
+                "%uA\n"
+                "linkcert_webhook_deliveries_total{result=\"failed\"} %uA\n"
+                "# HELP linkcert_webhook_dropped_total Webhook events given "
+                "up: not delivered within 24 h, or no room for them.\n"
+                "# TYPE linkcert_webhook_dropped_total counter\n"
+                "linkcert_webhook_dropped_total{reason=\"expired\"} %uA\n"
+                "linkcert_webhook_dropped_total{reason=\"full\"} %uA\n",
+                ngx_http_linkcert_webhook_queued(lmcf->shm_zone),
+                st->webhook[0], st->webhook[1], st->webhook_dropped[0],
+                st->webhook_dropped[1]);
     }
 
     return ngx_http_linkcert_api_body(r, NGX_HTTP_OK, start, p - start,

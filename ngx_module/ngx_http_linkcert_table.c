@@ -28,6 +28,8 @@ static ngx_http_linkcert_node_t *ngx_http_linkcert_create(
     ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len);
 static void ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, lc_status_e status, lc_stage_e stage);
+static void ngx_http_linkcert_notify(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, ngx_uint_t quiet);
 static void ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, lc_record_t *rec);
 static void ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
@@ -369,6 +371,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, ngx_http_linkcert_loaded_t *loaded, uint32_t scan)
 {
     time_t                     now;
+    ngx_uint_t                 created;
     ngx_http_linkcert_zone_t  *ctx;
     ngx_http_linkcert_node_t  *ln;
 
@@ -378,6 +381,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+    created = (ln == NULL);
 
     if (ln == NULL) {
         ln = ngx_http_linkcert_create(ctx, name, len);
@@ -424,6 +428,9 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
         ln->error = loaded->error;
         ln->error_at = now;
     }
+
+    /* what the store says at start is no change */
+    ngx_http_linkcert_notify(ctx, ln, created);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
@@ -472,6 +479,7 @@ ngx_http_linkcert_table_end_scan(ngx_shm_zone_t *shm_zone, uint32_t scan)
                                          LC_STAGE_FAILED);
             lc_error_set(&ln->error, "store_unreadable",
                          "the certificate files are gone from the store");
+            ngx_http_linkcert_notify(ctx, ln, 0);
             n++;
         }
     }
@@ -559,6 +567,7 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
         ln->next_attempt_at = now;
 
         ngx_http_linkcert_schedule(sh, ln, now_ms);
+        ngx_http_linkcert_notify(ctx, ln, 0);
     }
 
     ngx_http_linkcert_to_record(ctx, ln, rec);
@@ -882,6 +891,8 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
                   lc_verify_state_name(v->state),
                   v->error.type[0] ? ", " : "", v->error.detail);
 
+    ngx_http_linkcert_notify(ctx, ln, 0);
+
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
 
@@ -943,6 +954,8 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
                   "valid until %s, generation %uD", len, name,
                   lc_status_name(old_status), lc_stage_name(old_stage),
                   until, ln->generation);
+
+    ngx_http_linkcert_notify(ctx, ln, 0);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
@@ -1028,6 +1041,8 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
                   lc_status_name(old_status), lc_stage_name(old_stage),
                   lc_status_name(ln->status), lc_stage_name(ln->stage),
                   err->detail, err->type);
+
+    ngx_http_linkcert_notify(ctx, ln, 0);
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
@@ -1316,6 +1331,45 @@ ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
 }
 
 
+/*
+ * The table is locked: a new status or a new error type since the last
+ * call is an event for the webhook, with the object as it is now.  An
+ * on-demand name is not a domain of the CRM before its DNS points here.
+ */
+
+static void
+ngx_http_linkcert_notify(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, ngx_uint_t quiet)
+{
+    uint32_t                        error;
+    lc_record_t                     rec;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    if (ln->candidate) {
+        return;
+    }
+
+    lmcf = ctx->conf;
+    error = ln->error.type[0]
+            ? ngx_crc32_short((u_char *) ln->error.type,
+                              ngx_strlen(ln->error.type))
+            : 0;
+
+    if (!quiet
+        && lmcf->webhook
+        && (ln->status != ln->note_status
+            || (error != 0 && error != ln->note_error)))
+    {
+        ngx_http_linkcert_to_record(ctx, ln, &rec);
+        ngx_http_linkcert_webhook_event(ctx, &rec,
+                                        (lc_status_e) ln->note_status);
+    }
+
+    ln->note_status = ln->status;
+    ln->note_error = error;
+}
+
+
 static void
 ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, lc_record_t *rec)
@@ -1598,6 +1652,8 @@ ngx_http_linkcert_expired(ngx_http_linkcert_zone_t *ctx,
                   "linkcert: \"%*s\" issued/%s -> unknown/failed: the "
                   "certificate expired on %s", (size_t) ln->name_len,
                   ln->name, lc_stage_name(old_stage), at);
+
+    ngx_http_linkcert_notify(ctx, ln, 0);
 }
 
 
@@ -2321,6 +2377,8 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     ln->next_attempt_at = at;
     ngx_http_linkcert_schedule(ctx->sh, ln, (ngx_msec_t) at * 1000);
     ctx->sh->changes++;
+
+    ngx_http_linkcert_notify(ctx, ln, 0);
 
     return NGX_DECLINED;
 }

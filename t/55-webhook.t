@@ -70,6 +70,10 @@ sub chained {
 sub statuses { join ' ', map { "$_->{previous_status}->$_->{status}" } @_ }
 
 
+# the events waiting in the store
+sub stored { return scalar(() = glob($t->store . '/webhooks/*.json')) }
+
+
 ###########################################################################
 
 subtest 'a domain issued: its events, signed, with the object' => sub {
@@ -216,8 +220,8 @@ subtest 'receiver down, nginx restarted: the events are kept' => sub {
 
     $deadline = time + 5;
     sleep 0.1 while time < $deadline
-        && glob($t->store . '/webhooks/*.json');
-    is(scalar(() = glob($t->store . '/webhooks/*.json')), 0,
+        && stored();
+    is(stored(), 0,
        'their files are gone once delivered');
 
     ok(chained(events_of($_, $wh->delivered)), "$_: chained")

@@ -26,7 +26,7 @@
 #define NGX_HTTP_LINKCERT_HOLD_BUCKETS  8       /* the last one: +Inf */
 #define NGX_HTTP_LINKCERT_HOLD_LE       { 100, 250, 500, 1000, 2500, 5000, \
                                           10000 }   /* ms */
-#define NGX_HTTP_LINKCERT_WEBHOOK_RING  256     /* events on their way to
+#define NGX_HTTP_LINKCERT_WEBHOOK_RING  1024    /* events on their way to
                                                    worker 0 */
 
 

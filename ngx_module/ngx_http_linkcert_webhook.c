@@ -34,7 +34,7 @@
 #define NGX_HTTP_LINKCERT_WEBHOOK_BACKOFF   600       /* s, at most */
 #define NGX_HTTP_LINKCERT_WEBHOOK_PARALLEL  4         /* domains at once */
 #define NGX_HTTP_LINKCERT_WEBHOOK_WAIT      2000      /* ms, for a taker */
-#define NGX_HTTP_LINKCERT_WEBHOOK_FILE_MAX  65536
+#define NGX_HTTP_LINKCERT_WEBHOOK_SIZE      65536     /* an event file */
 #define NGX_HTTP_LINKCERT_WEBHOOK_NAME_LEN  (16 + sizeof(".json") - 1)
 
 
@@ -80,22 +80,25 @@ static void ngx_http_linkcert_webhook_failed(
 static void ngx_http_linkcert_webhook_drop(
     ngx_http_linkcert_webhook_ev_t *ev, ngx_uint_t reason);
 static void ngx_http_linkcert_webhook_path(uint64_t seq, u_char *path);
+static ngx_int_t ngx_http_linkcert_webhook_read(uint64_t seq, u_char *path,
+    ngx_http_linkcert_file_t *file, lc_error_t *err);
+static void ngx_http_linkcert_webhook_count(void);
 
 
-static ngx_http_linkcert_main_conf_t  *ngx_http_linkcert_webhook_lmcf;
+static ngx_http_linkcert_main_conf_t     *ngx_http_linkcert_webhook_lmcf;
 static ngx_http_linkcert_webhook_ring_t  *ngx_http_linkcert_webhook_ring;
-static ngx_slab_pool_t                *ngx_http_linkcert_webhook_shpool;
-static ngx_http_linkcert_stats_t      *ngx_http_linkcert_webhook_stats;
-static ngx_event_t                     ngx_http_linkcert_webhook_ev;
-static ngx_connection_t                ngx_http_linkcert_webhook_dumb;
-static ngx_queue_t                     ngx_http_linkcert_webhook_events;
-static ngx_uint_t                      ngx_http_linkcert_webhook_n;
-static ngx_uint_t                      ngx_http_linkcert_webhook_sending;
-static ngx_uint_t                      ngx_http_linkcert_webhook_loaded;
-static ngx_msec_t                      ngx_http_linkcert_webhook_waited;
-static uint64_t                        ngx_http_linkcert_webhook_seq;
-static time_t                          ngx_http_linkcert_webhook_due;
-static ngx_atomic_uint_t               ngx_http_linkcert_webhook_lost;
+static ngx_slab_pool_t                   *ngx_http_linkcert_webhook_shpool;
+static ngx_http_linkcert_stats_t         *ngx_http_linkcert_webhook_stats;
+static ngx_event_t                        ngx_http_linkcert_webhook_ev;
+static ngx_connection_t                   ngx_http_linkcert_webhook_dumb;
+static ngx_queue_t                        ngx_http_linkcert_webhook_events;
+static ngx_uint_t                         ngx_http_linkcert_webhook_n;
+static ngx_uint_t                         ngx_http_linkcert_webhook_sending;
+static ngx_uint_t                         ngx_http_linkcert_webhook_loaded;
+static ngx_msec_t                         ngx_http_linkcert_webhook_waited;
+static uint64_t                           ngx_http_linkcert_webhook_seq;
+static time_t                             ngx_http_linkcert_webhook_due;
+static ngx_atomic_uint_t                  ngx_http_linkcert_webhook_lost;
 
 
 /*
@@ -424,7 +427,7 @@ ngx_http_linkcert_webhook_load(void)
 {
     DIR                             *dir;
     time_t                           created;
-    uint64_t                        *seqs;
+    uint64_t                        *seqs, *more;
     ngx_uint_t                       n, i, size;
     struct stat                      st;
     struct dirent                   *de;
@@ -472,7 +475,13 @@ ngx_http_linkcert_webhook_load(void)
 
         if (n == size) {
             size *= 2;
-            seqs = realloc(seqs, size * sizeof(uint64_t));
+            more = realloc(seqs, size * sizeof(uint64_t));
+
+            if (more == NULL) {
+                free(seqs);
+            }
+
+            seqs = more;
 
             if (seqs == NULL) {
                 break;
@@ -491,11 +500,7 @@ ngx_http_linkcert_webhook_load(void)
     ngx_qsort(seqs, n, sizeof(uint64_t), ngx_http_linkcert_webhook_cmp);
 
     for (i = 0; i < n; i++) {
-        ngx_http_linkcert_webhook_path(seqs[i], path);
-
-        if (ngx_http_linkcert_store_read_file(path, &file, &err,
-                                              "webhook event",
-                                              NGX_HTTP_LINKCERT_WEBHOOK_FILE_MAX)
+        if (ngx_http_linkcert_webhook_read(seqs[i], path, &file, &err)
             != NGX_OK
             || lc_webhook_event_domain((char *) file.data, file.len, domain)
                != 0
@@ -527,6 +532,8 @@ ngx_http_linkcert_webhook_load(void)
     }
 
     free(seqs);
+
+    ngx_http_linkcert_webhook_count();
 
     return NGX_OK;
 }
@@ -593,7 +600,7 @@ ngx_http_linkcert_webhook_take(void)
 }
 
 
-/* NGX_ERROR: not stored, tried again later */
+/* NGX_ERROR: not stored, tried again later; NGX_DECLINED: lost */
 
 static ngx_int_t
 ngx_http_linkcert_webhook_store(ngx_http_linkcert_webhook_slot_t *slot)
@@ -616,7 +623,12 @@ ngx_http_linkcert_webhook_store(ngx_http_linkcert_webhook_slot_t *slot)
     body = lc_webhook_event(hex, slot->at, &slot->rec, slot->previous, &len);
 
     if (body == NULL) {
-        return NGX_ERROR;
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "linkcert: the webhook event of \"%s\" cannot be "
+                      "made, lost", slot->rec.domain);
+        (void) ngx_atomic_fetch_add(
+                      &ngx_http_linkcert_webhook_stats->webhook_dropped[1], 1);
+        return NGX_DECLINED;
     }
 
     /* the queue is full: the oldest event not being sent makes room */
@@ -682,8 +694,7 @@ ngx_http_linkcert_webhook_add(uint64_t seq, const char *domain,
 
     ngx_queue_insert_tail(&ngx_http_linkcert_webhook_events, &ev->queue);
     ngx_http_linkcert_webhook_n++;
-    ngx_http_linkcert_webhook_stats->webhook_queued =
-                                                  ngx_http_linkcert_webhook_n;
+    ngx_http_linkcert_webhook_count();
 
     return ev;
 }
@@ -792,11 +803,7 @@ ngx_http_linkcert_webhook_send(ngx_http_linkcert_webhook_ev_t *ev)
 
     wh = ngx_http_linkcert_webhook_lmcf->webhook;
 
-    ngx_http_linkcert_webhook_path(ev->seq, path);
-
-    if (ngx_http_linkcert_store_read_file(path, &file, &error,
-                                          "webhook event",
-                                          NGX_HTTP_LINKCERT_WEBHOOK_FILE_MAX)
+    if (ngx_http_linkcert_webhook_read(ev->seq, path, &file, &error)
         != NGX_OK)
     {
         err = ngx_errno;
@@ -961,8 +968,19 @@ ngx_http_linkcert_webhook_drop(ngx_http_linkcert_webhook_ev_t *ev,
     ngx_free(ev);
 
     ngx_http_linkcert_webhook_n--;
-    ngx_http_linkcert_webhook_stats->webhook_queued =
+    ngx_http_linkcert_webhook_count();
+}
+
+
+/* the gauge is the owner's: an older worker 0 finishing its sends is not */
+
+static void
+ngx_http_linkcert_webhook_count(void)
+{
+    if (ngx_http_linkcert_webhook_owner()) {
+        ngx_http_linkcert_webhook_stats->webhook_queued =
                                                   ngx_http_linkcert_webhook_n;
+    }
 }
 
 
@@ -971,4 +989,18 @@ ngx_http_linkcert_webhook_path(uint64_t seq, u_char *path)
 {
     ngx_sprintf(path, "%V/webhooks/%016uL.json%Z",
                 &ngx_http_linkcert_webhook_lmcf->store, seq);
+}
+
+
+/* an event's file into file (ngx_free() its data); its path into path */
+
+static ngx_int_t
+ngx_http_linkcert_webhook_read(uint64_t seq, u_char *path,
+    ngx_http_linkcert_file_t *file, lc_error_t *err)
+{
+    ngx_http_linkcert_webhook_path(seq, path);
+
+    return ngx_http_linkcert_store_read_file(path, file, err,
+                                             "webhook event",
+                                             NGX_HTTP_LINKCERT_WEBHOOK_SIZE);
 }

@@ -228,6 +228,41 @@ subtest 'receiver down, nginx restarted: the events are kept' => sub {
         for $D, $BAD, $D2, $D3;
 };
 
+subtest 'https://: verified against its own trusted certificates' => sub {
+    my $dir = $pebble->{dir};
+    my $tls = LinkCert::Webhook->new($t, name => 'webhook_tls',
+        tls => { cert => "$dir/listener.crt", key => "$dir/listener.key" });
+    my $BAD2 = 'tls.customer.test';
+    $t->set_cname($BAD2, 'cdn.example.test');
+
+    # the system's CAs do not know Pebble's listener CA
+    $t->write_config($t->dns_config(workers => 2, log_level => 'info',
+        http => $pebble->acme_http_lines . $tls->directive));
+    $t->reload;
+
+    is($t->verify($BAD2)->{status}, 202, 'POST: 202');
+    my $deadline = time + 10;
+    sleep 0.2 while time < $deadline
+        && $t->error_log !~ /certificate of "127\.0\.0\.1" does not verify/;
+    like($t->error_log, qr/certificate of "127\.0\.0\.1" does not verify/,
+         'the receiver\'s certificate does not verify against the system '
+         . 'store');
+    is(scalar(() = $tls->requests), 0, 'so nothing is sent to it');
+
+    $t->write_config($t->dns_config(workers => 2, log_level => 'info',
+        http => $pebble->acme_http_lines . $tls->directive
+                . "    linkcert_webhook_trusted_certificate $dir/ca.crt;\n"));
+    $t->reload;
+
+    my ($ev, $ok) = $tls->wait_delivered(sub {
+        grep { $_->{status} eq 'unknown' } events_of($BAD2, @_) }, 20);
+    ok($ok, 'with linkcert_webhook_trusted_certificate: delivered')
+        or diag(explain $ev);
+    is(statuses(events_of($BAD2, @$ev)), 'unknown->pending pending->unknown',
+       'both events, in order, after the reload');
+    ok($tls->signature_ok(($tls->requests)[0]), 'signed');
+};
+
 $t->stop;
 
 done_testing;

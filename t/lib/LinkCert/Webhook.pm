@@ -16,6 +16,11 @@ package LinkCert::Webhook;
 # lower case) and the body.  The secret (new's secret => ...) is written to
 # a file for the directive; signature_ok() checks a request's
 # Linkcert-Signature with Digest::SHA, independently of the module.
+#
+# Options of new(): secret => '...' (undef: none, no secret= in the
+# directive), answer => 500 (the first status), down => 1 (not started),
+# path => '/hooks/linkcert', name => 'webhook' (of the port and the log,
+# for a second receiver), tls => { cert => file, key => file } (https://).
 
 use strict;
 use warnings;
@@ -39,20 +44,23 @@ sub new {
         t      => $t,
         secret => exists $opts{secret} ? $opts{secret}
                                        : 'whsec_' . join('', map { ('a'..'z')[rand 26] } 1 .. 24),
-        log    => $t->prefix . '/logs/webhook.log',
-        status => $t->prefix . '/webhook-status',
+        name   => $opts{name} // 'webhook',
         path   => $opts{path} // '/hooks/linkcert',
+        tls    => $opts{tls},
     }, $class;
 
+    $self->{log} = $t->prefix . "/logs/$self->{name}.log";
+    $self->{status} = $t->prefix . "/$self->{name}-status";
+
     if (defined $self->{secret}) {
-        $self->{secret_file} = $t->prefix . '/webhook.secret';
+        $self->{secret_file} = $t->prefix . "/$self->{name}.secret";
         open my $fh, '>', $self->{secret_file} or croak "secret: $!";
         # whitespace around it is not part of it
         print $fh "  $self->{secret}\n\n";
         close $fh;
     }
 
-    $self->{port} = $t->port('webhook');
+    $self->{port} = $t->port($self->{name});
     $self->answer($opts{answer} // 200);
     $self->start unless $opts{down};
 
@@ -64,7 +72,11 @@ sub new {
 sub port        { $_[0]{port} }
 sub secret      { $_[0]{secret} }
 sub secret_file { $_[0]{secret_file} }
-sub url         { 'http://127.0.0.1:' . $_[0]{port} . $_[0]{path} }
+sub url {
+    my ($self) = @_;
+    return ($self->{tls} ? 'https' : 'http') . '://127.0.0.1:'
+           . $self->{port} . $self->{path};
+}
 
 # The http-level directive: linkcert_webhook URL secret=FILE, and
 # timeout => '2s' if given.
@@ -108,8 +120,18 @@ sub start {
 
     if ($pid == 0) {
         LinkCert::Test::_die_with_parent($parent);
+        # a client that gives up (a certificate it refuses) is no reason
+        # to die
+        $SIG{PIPE} = 'IGNORE';
         while (1) {
             my $c = $s->accept or next;
+            if ($self->{tls}) {
+                require IO::Socket::SSL;
+                IO::Socket::SSL->start_SSL($c, SSL_server => 1,
+                    SSL_cert_file => $self->{tls}{cert},
+                    SSL_key_file => $self->{tls}{key}, Timeout => 5)
+                    or do { close $c; next };
+            }
             eval { $self->_serve($c) };
             close $c;
         }

@@ -365,6 +365,9 @@ ngx_int_t ngx_http_linkcert_store_read_file(u_char *path,
 ngx_int_t ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
     const char *file, const char *data, size_t len, ngx_uint_t mode,
     ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_store_replace(ngx_str_t *store, const char *dir,
+    const char *file, const char *data, size_t len, ngx_uint_t mode,
+    ngx_uint_t sync, ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_store_init_process(ngx_cycle_t *cycle);
 ngx_http_linkcert_main_conf_t *ngx_http_linkcert_worker0(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_linkcert_store_give(ngx_core_conf_t *ccf, u_char *path,

@@ -34,6 +34,7 @@
 #define NGX_HTTP_LINKCERT_WEBHOOK_BACKOFF   600       /* s, at most */
 #define NGX_HTTP_LINKCERT_WEBHOOK_PARALLEL  4         /* domains at once */
 #define NGX_HTTP_LINKCERT_WEBHOOK_WAIT      2000      /* ms, for a taker */
+#define NGX_HTTP_LINKCERT_WEBHOOK_TAKE      128       /* events per poll */
 #define NGX_HTTP_LINKCERT_WEBHOOK_SIZE      65536     /* an event file */
 #define NGX_HTTP_LINKCERT_WEBHOOK_NAME_LEN  (16 + sizeof(".json") - 1)
 
@@ -65,7 +66,7 @@ static ngx_uint_t ngx_http_linkcert_webhook_owner(void);
 static ngx_int_t ngx_http_linkcert_webhook_load(void);
 static int ngx_libc_cdecl ngx_http_linkcert_webhook_cmp(const void *a,
     const void *b);
-static void ngx_http_linkcert_webhook_take(void);
+static void ngx_http_linkcert_webhook_take(ngx_uint_t max);
 static ngx_int_t ngx_http_linkcert_webhook_store(
     ngx_http_linkcert_webhook_slot_t *slot);
 static ngx_http_linkcert_webhook_ev_t *ngx_http_linkcert_webhook_add(
@@ -351,7 +352,7 @@ ngx_http_linkcert_webhook_exit_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_http_linkcert_webhook_loaded) {
-        ngx_http_linkcert_webhook_take();
+        ngx_http_linkcert_webhook_take(0);
     }
 
     ngx_http_linkcert_fetch_cancel_all();
@@ -403,7 +404,7 @@ ngx_http_linkcert_webhook_poll(ngx_event_t *ev)
         ngx_http_linkcert_webhook_lost = lost;
     }
 
-    ngx_http_linkcert_webhook_take();
+    ngx_http_linkcert_webhook_take(NGX_HTTP_LINKCERT_WEBHOOK_TAKE);
 
     if (ngx_time() >= ngx_http_linkcert_webhook_due) {
         ngx_http_linkcert_webhook_pass();
@@ -551,12 +552,17 @@ ngx_http_linkcert_webhook_cmp(const void *a, const void *b)
 }
 
 
-/* the ring into the store, oldest first */
+/*
+ * The ring into the store, oldest first.  A poll takes a bounded number,
+ * so that worker 0 is not held up long by a burst (the ring holds the
+ * rest); at exit, max is 0: all of them.
+ */
 
 static void
-ngx_http_linkcert_webhook_take(void)
+ngx_http_linkcert_webhook_take(ngx_uint_t max)
 {
     ngx_int_t                          rc;
+    ngx_uint_t                         n;
     ngx_slab_pool_t                   *shpool;
     ngx_http_linkcert_webhook_ring_t  *ring;
     ngx_http_linkcert_webhook_slot_t  *slot;
@@ -564,7 +570,7 @@ ngx_http_linkcert_webhook_take(void)
     ring = ngx_http_linkcert_webhook_ring;
     shpool = ngx_http_linkcert_webhook_shpool;
 
-    for ( ;; ) {
+    for (n = 0; max == 0 || n < max; n++) {
         ngx_shmtx_lock(&shpool->mutex);
 
         if (ring->owner != ngx_pid || ring->head == ring->tail) {
@@ -651,9 +657,9 @@ ngx_http_linkcert_webhook_store(ngx_http_linkcert_webhook_slot_t *slot)
     ngx_sprintf((u_char *) name, "%016uL.json%Z",
                 ngx_http_linkcert_webhook_seq + 1);
 
-    if (ngx_http_linkcert_store_write(&ngx_http_linkcert_webhook_lmcf->store,
-                                      "webhooks", name, body, len, 0600,
-                                      ngx_cycle->log)
+    if (ngx_http_linkcert_store_replace(&ngx_http_linkcert_webhook_lmcf->store,
+                                        "webhooks", name, body, len, 0600, 0,
+                                        ngx_cycle->log)
         != NGX_OK)
     {
         free(body);
@@ -711,7 +717,7 @@ ngx_http_linkcert_webhook_pass(void)
 {
     time_t                           now;
     uint32_t                        *seen;
-    ngx_uint_t                       i, n, size;
+    ngx_uint_t                       i, size;
     ngx_queue_t                     *q, *next;
     ngx_http_linkcert_webhook_ev_t  *ev;
 
@@ -731,8 +737,6 @@ ngx_http_linkcert_webhook_pass(void)
         ngx_http_linkcert_webhook_due = now + 1;
         return;
     }
-
-    n = 0;
 
     for (q = ngx_queue_head(&ngx_http_linkcert_webhook_events);
          q != ngx_queue_sentinel(&ngx_http_linkcert_webhook_events);
@@ -774,14 +778,13 @@ ngx_http_linkcert_webhook_pass(void)
             continue;
         }
 
-        if (ngx_http_linkcert_webhook_sending + n
+        if (ngx_http_linkcert_webhook_sending
             >= NGX_HTTP_LINKCERT_WEBHOOK_PARALLEL)
         {
             ngx_http_linkcert_webhook_due = now;
             break;
         }
 
-        n++;
         ngx_http_linkcert_webhook_send(ev);
     }
 
@@ -909,6 +912,14 @@ ngx_http_linkcert_webhook_done(void *data, lc_http_response_t *res,
     }
 
     ngx_http_linkcert_webhook_due = 0;
+
+    /* the domain's next event, or another domain's, goes at once */
+
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit
+        && ngx_http_linkcert_webhook_owner())
+    {
+        ngx_http_linkcert_webhook_pass();
+    }
 }
 
 

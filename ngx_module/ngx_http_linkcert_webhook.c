@@ -311,6 +311,12 @@ ngx_http_linkcert_webhook_init_process(ngx_cycle_t *cycle)
     ngx_http_linkcert_webhook_stats = &ctx->sh->stats;
 
     ngx_queue_init(&ngx_http_linkcert_webhook_events);
+    ngx_http_linkcert_webhook_n = 0;
+    ngx_http_linkcert_webhook_sending = 0;
+    ngx_http_linkcert_webhook_loaded = 0;
+    ngx_http_linkcert_webhook_waited = 0;
+    ngx_http_linkcert_webhook_seq = 0;
+    ngx_http_linkcert_webhook_due = 0;
 
     /* from now on, a worker 0 of an older cycle leaves the ring alone */
 

@@ -764,15 +764,18 @@ ngx_http_linkcert_webhook_pass(void)
             continue;
         }
 
-        seen[i] = ev->domain | 1;
+        /* the domain's next event is its oldest then */
 
-        if (ev->sending) {
+        if (!ev->sending && ev->attempts
+            && now - ev->created >= NGX_HTTP_LINKCERT_WEBHOOK_KEEP)
+        {
+            ngx_http_linkcert_webhook_drop(ev, 0);
             continue;
         }
 
-        if (ev->attempts && now - ev->created >= NGX_HTTP_LINKCERT_WEBHOOK_KEEP)
-        {
-            ngx_http_linkcert_webhook_drop(ev, 0);
+        seen[i] = ev->domain | 1;
+
+        if (ev->sending) {
             continue;
         }
 

@@ -12,6 +12,8 @@
 #                               -> the events from before the reload are
 #                                  delivered once (the new worker 0 takes
 #                                  over the queue)
+#   events older than 24 h      -> dropped at their next failure, [error]
+#   10,000 events stored        -> a new one drops the oldest, [error]
 #   without linkcert_webhook    -> no webhook series in /metrics
 
 use strict;
@@ -223,6 +225,68 @@ subtest 'the README\'s receiver, against the module' => sub {
 
     kill 'TERM', $pid;
     waitpid $pid, 0;
+};
+
+subtest 'kept 24 h, then dropped' => sub {
+    $wh->stop;
+    $t->set_cname('old.customer.test', 'cdn.example.test');
+    is($t->verify('old.customer.test')->{status}, 202, 'POST: 202');
+    my $deadline = time + 10;
+    sleep 0.1 while time < $deadline && stored() < 2;
+    is(stored(), 2, 'two events stored');
+
+    # a file's time is when its event was made
+    $t->stop;
+    my $then = time - 86400 - 60;
+    utime $then, $then, glob($t->store . '/webhooks/*.json');
+    $t->run;
+
+    $deadline = time + 10;
+    sleep 0.1 while time < $deadline && stored() > 0;
+    is(stored(), 0, 'both dropped after their next failed attempt');
+    my @lines = $t->error_log =~ /(\[error\].*webhook event \d+ dropped: not delivered within 24 h)/g;
+    is(scalar @lines, 2, 'an [error] line each');
+    is($t->metric_values->{'linkcert_webhook_dropped_total{reason="expired"}'},
+       2, 'dropped_total{expired}');
+};
+
+subtest 'at 10,000 events the oldest makes room' => sub {
+    $t->stop;
+
+    # 10,000 events of one domain, as if the receiver had been down long
+    my $dir = $t->store . '/webhooks';
+    for my $i (1 .. 10000) {
+        open my $ef, '>', sprintf('%s/%016d.json', $dir, $i) or die $!;
+        print $ef qq({"id":"$i","type":"domain.status","domain":"many.customer.test"}\n);
+        close $ef;
+    }
+
+    $t->run;
+    my $deadline = time + 10;
+    sleep 0.1 while time < $deadline
+        && ($t->metric_values->{linkcert_webhook_queue} // 0) < 10000;
+    is($t->metric_values->{linkcert_webhook_queue}, 10000,
+       'linkcert_webhook_queue: 10000 read from the store');
+
+    # its two events (pending, then the DNS answer) drop the two oldest
+    $t->set_cname('new.customer.test', 'cdn.example.test');
+    is($t->verify('new.customer.test')->{status}, 202, 'POST: 202');
+    $deadline = time + 10;
+    sleep 0.1 while time < $deadline
+        && !-e "$dir/0000000000010002.json";
+    my @lines = $t->error_log =~ /\[error\].*webhook event 0*(\d+) dropped: the queue is full \(10000 events\)/g;
+    # (the oldest of all may be being sent at that moment: then the next)
+    is(scalar @lines, 2, 'two dropped, an [error] line each');
+    ok(!(grep { $_ > 3 } @lines), "the oldest ones (@lines)");
+    ok(!(grep { -e sprintf('%s/%016d.json', $dir, $_) } @lines),
+       'their files are gone');
+    ok(-e "$dir/0000000000010001.json" && -e "$dir/0000000000010002.json",
+       'the new events are stored');
+
+    my $m = $t->metric_values;
+    is($m->{linkcert_webhook_queue}, 10000, 'still 10000 waiting');
+    is($m->{'linkcert_webhook_dropped_total{reason="full"}'}, 2,
+       'dropped_total{full}');
 };
 
 $t->stop;

@@ -676,11 +676,16 @@ ngx_http_linkcert_webhook_store(ngx_http_linkcert_webhook_slot_t *slot)
 
     ngx_http_linkcert_webhook_seq++;
 
+    /* stored: taken from the ring whatever happens next */
+
     if (ngx_http_linkcert_webhook_add(ngx_http_linkcert_webhook_seq,
                                       slot->rec.domain, slot->at)
         == NULL)
     {
-        return NGX_ERROR;
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "linkcert: webhook event %016uL is sent after the "
+                      "next restart: out of memory",
+                      ngx_http_linkcert_webhook_seq);
     }
 
     ngx_http_linkcert_webhook_due = 0;

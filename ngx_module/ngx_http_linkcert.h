@@ -19,6 +19,7 @@
 #include "lc_verify.h"
 #include "lc_http.h"
 #include "lc_acme.h"
+#include "lc_acme_problem.h"
 
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
@@ -42,6 +43,16 @@ typedef enum {
 } ngx_http_linkcert_demand_e;
 
 
+/* what started a domain's order, counted with its result */
+typedef enum {
+    NGX_HTTP_LINKCERT_ORIGIN_POST = 0,      /* "Verify domain", or the
+                                               store (an order resumed) */
+    NGX_HTTP_LINKCERT_ORIGIN_ON_DEMAND,     /* a handshake or a Host */
+    NGX_HTTP_LINKCERT_ORIGIN_RENEWAL,       /* an issued domain */
+    NGX_HTTP_LINKCERT_ORIGIN_N
+} ngx_http_linkcert_origin_e;
+
+
 /* counters for the metrics; atomics, updated outside the zone's lock */
 typedef struct {
     ngx_atomic_t                   orders[3];      /* issued, failed,
@@ -59,6 +70,18 @@ typedef struct {
     ngx_atomic_t                   webhook[2];     /* delivered, failed
                                                       attempts */
     ngx_atomic_t                   webhook_dropped[2];  /* expired, full */
+    ngx_atomic_t                   origins[NGX_HTTP_LINKCERT_ORIGIN_N][3];
+                                                   /* by origin, then as
+                                                      orders[] */
+    ngx_atomic_t                   zone_full;      /* new domains refused */
+    ngx_atomic_t                   hold_timeouts;
+    ngx_atomic_t                   acme_requests;
+    ngx_atomic_t                   acme_errors[LC_ACME_PROBLEM_N];
+
+    /* the zone's lock: updated under it */
+    uint64_t                       lock_holds;
+    uint64_t                       lock_held_ns;   /* sum */
+    uint64_t                       lock_max_ns;
 } ngx_http_linkcert_stats_t;
 
 
@@ -107,6 +130,7 @@ typedef struct {
     u_char                         candidate;    /* on demand, before DNS */
     u_char                         repass;       /* a pass came while busy */
     u_char                         note_status;  /* the last one notified */
+    u_char                         origin;       /* of the next order */
     time_t                         val_window;   /* first failed validation */
 
     uint64_t                       store_stamp;
@@ -175,6 +199,7 @@ typedef struct {
     ngx_slab_pool_t               *shpool;
     void                          *conf;         /* the main conf */
     ngx_cycle_t                   *cycle;        /* the one being loaded */
+    uint64_t                       locked_at;    /* ns, by this process */
 } ngx_http_linkcert_zone_t;
 
 
@@ -192,6 +217,8 @@ typedef struct {
     ngx_str_t                      api_key_file;
     u_char                         api_key_hash[NGX_HTTP_LINKCERT_KEY_HASH_LEN];
     ngx_flag_t                     api_key_set;
+    u_char                        *api_file;     /* where the first */
+    ngx_uint_t                     api_line;     /*   linkcert_api is */
     ngx_uint_t                     cache_size;
     ngx_flag_t                     enabled;      /* a server has it on */
 
@@ -209,6 +236,9 @@ typedef struct {
     ngx_str_t                      acme_eab_key;    /* decoded HMAC key */
     ngx_uint_t                     key_type;        /* lc_acme_key_type_e */
     ngx_ssl_t                     *acme_ssl;        /* client context */
+#if (NGX_THREADS)
+    ngx_thread_pool_t             *keygen_pool;     /* for RSA keys */
+#endif
 
     ngx_uint_t                     on_demand;       /* off, dns */
     ngx_str_t                      ask;             /* URL, NUL-terminated */
@@ -229,6 +259,7 @@ typedef struct {
 typedef struct {
     ngx_flag_t                     enable;
     ngx_flag_t                     redirect_https;
+    ngx_flag_t                     api_public;
 } ngx_http_linkcert_srv_conf_t;
 
 
@@ -434,6 +465,24 @@ ngx_int_t ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id);
 void ngx_http_linkcert_acme_exit_process(void);
 
 
+/* keygen.c: certificate keys made in a thread pool */
+
+typedef struct ngx_http_linkcert_keygen_s  ngx_http_linkcert_keygen_t;
+
+/* key is NULL when it could not be made */
+typedef void (*ngx_http_linkcert_keygen_handler_pt)(void *data,
+    EVP_PKEY *key);
+
+ngx_int_t ngx_http_linkcert_keygen_conf(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+
+/* NULL: no thread for it; the caller makes the key in the event loop */
+ngx_http_linkcert_keygen_t *ngx_http_linkcert_keygen(
+    ngx_http_linkcert_main_conf_t *lmcf, lc_acme_key_type_e type,
+    ngx_http_linkcert_keygen_handler_pt handler, void *data, ngx_log_t *log);
+void ngx_http_linkcert_keygen_cancel(ngx_http_linkcert_keygen_t *kg);
+
+
 /* ngx_http_linkcert_index.c */
 
 typedef struct ngx_http_linkcert_index_s  ngx_http_linkcert_index_t;
@@ -481,11 +530,26 @@ ngx_int_t ngx_http_linkcert_read_secret(ngx_conf_t *cf,
     const char *directive, ngx_str_t *file, u_char *buf, size_t size,
     ngx_str_t *secret);
 ngx_ssl_t *ngx_http_linkcert_client_ssl(ngx_conf_t *cf, ngx_str_t *trusted);
+/* ngx_http_linkcert_early.c */
+
+ngx_int_t ngx_http_linkcert_early_handler(ngx_http_request_t *r);
 
 
 /* ngx_http_linkcert_api.c */
 
-ngx_int_t ngx_http_linkcert_api_handler(ngx_http_request_t *r);
+ngx_uint_t ngx_http_linkcert_api_path(ngx_http_request_t *r);
+ngx_int_t ngx_http_linkcert_api_mark(ngx_http_request_t *r);
+ngx_int_t ngx_http_linkcert_api_rewrite(ngx_http_request_t *r);
+ngx_int_t ngx_http_linkcert_api_public_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_linkcert_api_location_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_linkcert_send(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len, const char *type);
+
+
+/* ngx_http_linkcert_metrics.c */
+
+ngx_int_t ngx_http_linkcert_metrics(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_str_t *text);
 
 
 #endif /* _NGX_HTTP_LINKCERT_H_INCLUDED_ */

@@ -32,6 +32,7 @@ typedef struct {
     char                            cert_id[LC_ACME_CERT_ID_LEN];
     time_t                          renew_time;  /* by renew_at */
     uint32_t                        job_id;      /* the domain's claim */
+    ngx_http_linkcert_keygen_t     *keygen;      /* its key, being made */
 } ngx_http_linkcert_acme_job_t;
 
 
@@ -62,9 +63,11 @@ static ngx_int_t ngx_http_linkcert_acme_save(
     ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
+static void ngx_http_linkcert_acme_key_made(void *data, EVP_PKEY *key);
 static void ngx_http_linkcert_acme_wake(ngx_event_t *ev);
 static void ngx_http_linkcert_acme_response(void *data,
     lc_http_response_t *res, const char *error);
+static void ngx_http_linkcert_acme_count(lc_http_response_t *res);
 static void ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job);
 static ngx_int_t ngx_http_linkcert_acme_store(
@@ -481,11 +484,44 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain,
                     LC_DOMAIN_MAX + 1);
         ngx_queue_insert_tail(&acme->orders, &job->queue);
         acme->norders++;
+
+        /* the order starts when its key is made, off the event loop */
+
+        if (lc_acme_wants_key(job->machine)) {
+            job->keygen = ngx_http_linkcert_keygen(acme->conf,
+                              (lc_acme_key_type_e) acme->conf->key_type,
+                              ngx_http_linkcert_acme_key_made, job,
+                              acme->log);
+            if (job->keygen) {
+                return job;
+            }
+        }
     }
 
     ngx_http_linkcert_acme_step(job);
 
     return job;
+}
+
+
+static void
+ngx_http_linkcert_acme_key_made(void *data, EVP_PKEY *key)
+{
+    ngx_http_linkcert_acme_job_t  *job = data;
+
+    job->keygen = NULL;
+
+    /* without a key, the machine makes one itself */
+
+    if (key) {
+        lc_acme_set_key(job->machine, key);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ngx_http_linkcert_acme->log, 0,
+                  "linkcert: \"%s\": key made in a thread: %s",
+                  job->domain, key ? "ok" : "failed, made in the event loop");
+
+    ngx_http_linkcert_acme_step(job);
 }
 
 
@@ -590,6 +626,8 @@ ngx_http_linkcert_acme_response(void *data, lc_http_response_t *res,
 
     ngx_memzero(&ares, sizeof(lc_acme_response_t));
 
+    ngx_http_linkcert_acme_count(res);
+
     if (res) {
         ares.status = lc_http_response_status(res);
         ares.nonce = lc_http_response_header(res, "Replay-Nonce");
@@ -610,6 +648,38 @@ ngx_http_linkcert_acme_response(void *data, lc_http_response_t *res,
     lc_acme_feed(job->machine, &ares);
 
     ngx_http_linkcert_acme_step(job);
+}
+
+
+/* every answer of the CA (or its absence), for the metrics */
+
+static void
+ngx_http_linkcert_acme_count(lc_http_response_t *res)
+{
+    int                         status;
+    size_t                      len;
+    const char                 *body;
+    ngx_http_linkcert_stats_t  *st;
+
+    if (ngx_http_linkcert_acme == NULL) {
+        return;
+    }
+
+    st = ngx_http_linkcert_stats(ngx_http_linkcert_acme->conf->shm_zone);
+
+    (void) ngx_atomic_fetch_add(&st->acme_requests, 1);
+
+    status = res ? lc_http_response_status(res) : 0;
+
+    if (status != 0 && status < 400) {
+        return;
+    }
+
+    len = 0;
+    body = res ? lc_http_response_body(res, &len) : NULL;
+
+    (void) ngx_atomic_fetch_add(&st->acme_errors[
+                                    lc_acme_problem(status, body, len)], 1);
 }
 
 
@@ -1016,6 +1086,10 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
 
     if (job->timer.timer_set) {
         ngx_del_timer(&job->timer);
+    }
+
+    if (job->keygen) {
+        ngx_http_linkcert_keygen_cancel(job->keygen);
     }
 
     if (job->token[0] && acme) {

@@ -1,6 +1,8 @@
 
 /*
- * linkcert: the status API, /.well-known/ssl-status.
+ * linkcert: the status API.
+ *
+ * On "linkcert on" servers, for every Host, over HTTP and HTTPS:
  *
  *     GET  /.well-known/ssl-status             the Host's own status, public
  *     GET  /.well-known/ssl-status?domain=D    D's full status, API key
@@ -11,8 +13,15 @@
  *                                              API key
  *     GET  /.well-known/ssl-status/metrics     Prometheus text, API key
  *
- * It runs in the post-read phase of "linkcert on" servers, before any
- * location, for every Host.  Every answer is JSON and never cached.
+ * (the keyed forms only with "linkcert_api_public on"), and in a location
+ * with "linkcert_api", the keyed forms below the location's name.
+ *
+ * The public path is recognised in the post-read phase
+ * (ngx_http_linkcert_early.c); the server's and the location's rewrite
+ * phases are skipped for it, so that their "return" and "rewrite" do not
+ * take it, and it answers in the precontent phase, after the access phase
+ * of the location it falls in: allow, deny, limit_req, auth_request apply.
+ * Every answer is JSON (metrics: Prometheus text) and never cached.
  */
 
 
@@ -46,8 +55,27 @@ typedef enum {
 } ngx_http_linkcert_resource_e;
 
 
+/* where a request came in, and so what it may ask */
+typedef enum {
+    NGX_HTTP_LINKCERT_API_PUBLIC = 0,      /* /.well-known/ssl-status */
+    NGX_HTTP_LINKCERT_API_HOST_ONLY,       /* the same, with
+                                              linkcert_api_public off */
+    NGX_HTTP_LINKCERT_API_LOCATION         /* linkcert_api */
+} ngx_http_linkcert_api_mode_e;
+
+
+/* the module's request context: only API requests have one */
+typedef struct {
+    ngx_str_t                       tail;  /* "", "/domains", "/metrics" */
+    ngx_http_linkcert_api_mode_e    mode;
+} ngx_http_linkcert_api_ctx_t;
+
+
+static ngx_http_linkcert_api_ctx_t *ngx_http_linkcert_api_ctx(
+    ngx_http_request_t *r, size_t skip, ngx_http_linkcert_api_mode_e mode);
+static ngx_int_t ngx_http_linkcert_api_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_linkcert_api_status(ngx_http_request_t *r,
-    ngx_http_linkcert_main_conf_t *lmcf);
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_uint_t public);
 static ngx_int_t ngx_http_linkcert_api_domains(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_verify(ngx_http_request_t *r,
@@ -56,14 +84,6 @@ static ngx_int_t ngx_http_linkcert_api_delete(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
-static ngx_int_t ngx_http_linkcert_api_body(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *data, size_t len, const char *type);
-static ngx_int_t ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
-    ngx_http_linkcert_main_conf_t *lmcf);
-static ngx_int_t ngx_http_linkcert_plain(ngx_http_request_t *r,
-    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_srv_conf_t *lscf);
-static ngx_uint_t ngx_http_linkcert_api_own(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_linkcert_api_path(ngx_http_request_t *r);
 static void ngx_http_linkcert_api_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_linkcert_api_dispatch(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
@@ -86,84 +106,11 @@ static ngx_int_t ngx_http_linkcert_api_header(ngx_http_request_t *r,
 
 static ngx_str_t  ngx_http_linkcert_api_prefix =
     ngx_string("/.well-known/ssl-status");
-static ngx_str_t  ngx_http_linkcert_challenge_prefix =
-    ngx_string("/.well-known/acme-challenge/");
-
-
-ngx_int_t
-ngx_http_linkcert_api_handler(ngx_http_request_t *r)
-{
-    ngx_int_t                       rc;
-    ngx_http_linkcert_srv_conf_t   *lscf;
-    ngx_http_linkcert_main_conf_t  *lmcf;
-
-    lscf = ngx_http_get_module_srv_conf(r, ngx_http_linkcert_module);
-
-    if (!lscf->enable) {
-        return NGX_DECLINED;
-    }
-
-    lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
-
-    if (r->uri.len > ngx_http_linkcert_challenge_prefix.len
-        && ngx_strncmp(r->uri.data, ngx_http_linkcert_challenge_prefix.data,
-                       ngx_http_linkcert_challenge_prefix.len)
-           == 0)
-    {
-        return ngx_http_linkcert_acme_challenge(r, lmcf);
-    }
-
-    if (!ngx_http_linkcert_api_path(r)) {
-        return ngx_http_linkcert_plain(r, lmcf, lscf);
-    }
-
-    /*
-     * The body is never used, but it is bounded: one announced as large
-     * is refused at once; a chunked one is read (within nginx's own
-     * client_max_body_size) and refused if it is large; any other is
-     * dropped.
-     */
-
-    if (r->headers_in.content_length_n > NGX_HTTP_LINKCERT_BODY_MAX) {
-        r->keepalive = 0;
-        rc = ngx_http_linkcert_api_error(r,
-                                         NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                         "body_too_large",
-                                         "this API takes no request body");
-        goto done;
-    }
-
-    if (r->headers_in.chunked) {
-        rc = ngx_http_read_client_request_body(r,
-                                               ngx_http_linkcert_api_body_read);
-
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            return rc;
-        }
-
-        ngx_http_finalize_request(r, NGX_DONE);
-        return NGX_DONE;
-    }
-
-    rc = ngx_http_discard_request_body(r);
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    rc = ngx_http_linkcert_api_dispatch(r, lmcf);
-
-done:
-
-    ngx_http_finalize_request(r, rc);
-
-    return NGX_DONE;
-}
 
 
 /* the URI is /.well-known/ssl-status or below it */
 
-static ngx_uint_t
+ngx_uint_t
 ngx_http_linkcert_api_path(ngx_http_request_t *r)
 {
     size_t  len;
@@ -174,6 +121,171 @@ ngx_http_linkcert_api_path(ngx_http_request_t *r)
            && ngx_strncmp(r->uri.data, ngx_http_linkcert_api_prefix.data, len)
               == 0
            && (r->uri.len == len || r->uri.data[len] == '/');
+}
+
+
+/* post-read phase: the request is for the public path */
+
+ngx_int_t
+ngx_http_linkcert_api_mark(ngx_http_request_t *r)
+{
+    ngx_http_linkcert_srv_conf_t  *lscf;
+
+    lscf = ngx_http_get_module_srv_conf(r, ngx_http_linkcert_module);
+
+    if (ngx_http_linkcert_api_ctx(r, ngx_http_linkcert_api_prefix.len,
+                                  lscf->api_public
+                                  ? NGX_HTTP_LINKCERT_API_PUBLIC
+                                  : NGX_HTTP_LINKCERT_API_HOST_ONLY)
+        == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* the request is the API's: the resource is the URI after skip bytes */
+
+static ngx_http_linkcert_api_ctx_t *
+ngx_http_linkcert_api_ctx(ngx_http_request_t *r, size_t skip,
+    ngx_http_linkcert_api_mode_e mode)
+{
+    ngx_http_linkcert_api_ctx_t  *ctx;
+
+    ctx = ngx_palloc(r->pool, sizeof(ngx_http_linkcert_api_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->tail.data = r->uri.data + skip;
+    ctx->tail.len = r->uri.len - skip;
+    ctx->mode = mode;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_linkcert_module);
+
+    return ctx;
+}
+
+
+/*
+ * The server's and the location's rewrite phases: the public path skips
+ * the rest of the phase (the handlers of the modules loaded before this
+ * one, among them "return", "rewrite" and "set"): the checker goes on
+ * from the handler after r->phase_handler, the phase's last one.
+ */
+
+ngx_int_t
+ngx_http_linkcert_api_rewrite(ngx_http_request_t *r)
+{
+    ngx_http_phase_handler_t   *ph;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    if (ngx_http_get_module_ctx(r, ngx_http_linkcert_module) == NULL) {
+        return NGX_DECLINED;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+    ph = &cmcf->phase_engine.handlers[r->phase_handler];
+
+    r->phase_handler = ph->next - 1;
+
+    return NGX_DECLINED;
+}
+
+
+/* precontent phase: the access phase has let the public path through */
+
+ngx_int_t
+ngx_http_linkcert_api_public_handler(ngx_http_request_t *r)
+{
+    if (ngx_http_get_module_ctx(r, ngx_http_linkcert_module) == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_linkcert_api_request(r));
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The content handler of a "linkcert_api" location: the resource is the
+ * URI below the location's name, with or without a slash between them:
+ * "/linkcert/metrics" in "location /linkcert/" or "location /linkcert";
+ * the name itself, or with a slash, is the status resource.
+ */
+
+ngx_int_t
+ngx_http_linkcert_api_location_handler(ngx_http_request_t *r)
+{
+    size_t                         n;
+    ngx_http_core_loc_conf_t      *clcf;
+    ngx_http_linkcert_api_ctx_t   *ctx;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    n = ngx_min(clcf->name.len, r->uri.len);
+
+    if (n && n < r->uri.len && clcf->name.data[n - 1] == '/') {
+        n--;
+    }
+
+    ctx = ngx_http_linkcert_api_ctx(r, n, NGX_HTTP_LINKCERT_API_LOCATION);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->tail.len == 1 && ctx->tail.data[0] == '/') {
+        ctx->tail.len = 0;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_linkcert_module);
+
+    return ngx_http_linkcert_api_request(r);
+}
+
+
+/*
+ * The body is never used, but it is bounded: one announced as large is
+ * refused at once; a chunked one is read (within nginx's own
+ * client_max_body_size) and refused if it is large; any other is
+ * dropped.  The result is a content handler's.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_api_request(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    if (r->headers_in.content_length_n > NGX_HTTP_LINKCERT_BODY_MAX) {
+        r->keepalive = 0;
+        return ngx_http_linkcert_api_error(r,
+                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                           "body_too_large",
+                                           "this API takes no request body");
+    }
+
+    if (r->headers_in.chunked) {
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_http_linkcert_api_body_read);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_linkcert_api_dispatch(r,
+               ngx_http_get_module_main_conf(r, ngx_http_linkcert_module));
 }
 
 
@@ -212,31 +324,32 @@ static ngx_int_t
 ngx_http_linkcert_api_dispatch(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf)
 {
-    ngx_str_t                     tail, *methods;
-    ngx_uint_t                    allowed;
-    ngx_http_linkcert_resource_e  res;
+    ngx_str_t                     *methods;
+    ngx_str_t                      value;
+    ngx_uint_t                     allowed;
+    ngx_http_linkcert_api_ctx_t   *ctx;
+    ngx_http_linkcert_resource_e   res;
 
     static ngx_str_t  allow = ngx_string("Allow");
     static ngx_str_t  status_methods = ngx_string("GET, HEAD, POST, DELETE");
     static ngx_str_t  list_methods = ngx_string("GET, HEAD");
 
-    tail.data = r->uri.data + ngx_http_linkcert_api_prefix.len;
-    tail.len = r->uri.len - ngx_http_linkcert_api_prefix.len;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_linkcert_module);
 
-    if (tail.len == 0) {
+    if (ctx->tail.len == 0) {
         res = NGX_HTTP_LINKCERT_RES_STATUS;
         methods = &status_methods;
         allowed = NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST|NGX_HTTP_DELETE;
 
-    } else if (tail.len == sizeof("/domains") - 1
-               && ngx_strncmp(tail.data, "/domains", tail.len) == 0)
+    } else if (ctx->tail.len == sizeof("/domains") - 1
+               && ngx_strncmp(ctx->tail.data, "/domains", ctx->tail.len) == 0)
     {
         res = NGX_HTTP_LINKCERT_RES_DOMAINS;
         methods = &list_methods;
         allowed = NGX_HTTP_GET|NGX_HTTP_HEAD;
 
-    } else if (tail.len == sizeof("/metrics") - 1
-               && ngx_strncmp(tail.data, "/metrics", tail.len) == 0)
+    } else if (ctx->tail.len == sizeof("/metrics") - 1
+               && ngx_strncmp(ctx->tail.data, "/metrics", ctx->tail.len) == 0)
     {
         res = NGX_HTTP_LINKCERT_RES_METRICS;
         methods = &list_methods;
@@ -244,8 +357,24 @@ ngx_http_linkcert_api_dispatch(ngx_http_request_t *r,
 
     } else {
         return ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                           "no such resource under "
-                                           "/.well-known/ssl-status");
+                                           "no such resource of the status "
+                                           "API");
+    }
+
+    if (ctx->mode == NGX_HTTP_LINKCERT_API_HOST_ONLY) {
+
+        if (res != NGX_HTTP_LINKCERT_RES_STATUS
+            || ngx_http_linkcert_api_arg(r, "domain", 6, &value) == NGX_OK)
+        {
+            return ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_FOUND,
+                                               "not_found",
+                                               "the requests with the API "
+                                               "key are not answered here "
+                                               "(linkcert_api_public off)");
+        }
+
+        methods = &list_methods;
+        allowed = NGX_HTTP_GET|NGX_HTTP_HEAD;
     }
 
     if (!(r->method & allowed)) {
@@ -277,17 +406,22 @@ ngx_http_linkcert_api_dispatch(ngx_http_request_t *r,
             return ngx_http_linkcert_api_delete(r, lmcf);
         }
 
-        return ngx_http_linkcert_api_status(r, lmcf);
+        return ngx_http_linkcert_api_status(r, lmcf,
+                   ctx->mode != NGX_HTTP_LINKCERT_API_LOCATION);
     }
 }
 
 
+/*
+ * Without ?domain=, the public answer about the request's own Host (not
+ * in a linkcert_api location, which has no Host of its own to speak of).
+ */
+
 static ngx_int_t
 ngx_http_linkcert_api_status(ngx_http_request_t *r,
-    ngx_http_linkcert_main_conf_t *lmcf)
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_uint_t public)
 {
     size_t                         len;
-    ngx_int_t                      rc;
     ngx_str_t                      value;
     const char                    *reason;
     lc_record_t                   *rec;
@@ -299,12 +433,9 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_linkcert_api_arg(r, "domain", 6, &value);
-
-    if (rc == NGX_DECLINED) {
-
-        /* the public answer about the request's own Host */
-
+    if (public
+        && ngx_http_linkcert_api_arg(r, "domain", 6, &value) == NGX_DECLINED)
+    {
         if (lc_domain_from_host((char *) r->headers_in.server.data,
                                 r->headers_in.server.len, name, &len,
                                 &reason)
@@ -321,10 +452,7 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
                                           lc_status_public_json(rec));
     }
 
-    if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK
-        || ngx_http_linkcert_api_domain_arg(&value, name, &len, &fail)
-           != NGX_OK)
-    {
+    if (ngx_http_linkcert_api_target(r, lmcf, name, &len, &fail) != NGX_OK) {
         return ngx_http_linkcert_api_error(r, fail.status, fail.error,
                                            fail.detail);
     }
@@ -568,214 +696,24 @@ ngx_http_linkcert_api_delete(ngx_http_request_t *r,
 }
 
 
-/*
- * Prometheus text format.  No series per domain: a million domains
- * would make a million series.
- */
-
 static ngx_int_t
 ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf)
 {
-    u_char                        *p, *start, *last;
-    time_t                         earliest;
-    ngx_uint_t                     i, n, by_status[3], expiring;
-    ngx_http_linkcert_stats_t     *st;
+    ngx_str_t                      text;
     ngx_http_linkcert_api_fail_t   fail;
-
-    static const char  *orders[] = { "issued", "failed", "transient" };
-    static const char  *dns[] = { "verified", "failed", "transient" };
-    static const char  *demand[] = { "admitted", "refused_negative",
-                                     "refused_rate", "refused_ask",
-                                     "refused_dns", "refused_full" };
-    static ngx_msec_t   hold_le[] = NGX_HTTP_LINKCERT_HOLD_LE;
 
     if (ngx_http_linkcert_api_authorized(r, lmcf, &fail) != NGX_OK) {
         return ngx_http_linkcert_api_error(r, fail.status, fail.error,
                                            fail.detail);
     }
 
-    ngx_http_linkcert_table_counts(lmcf->shm_zone, ngx_time(), by_status,
-                                   &expiring, &earliest);
-    st = ngx_http_linkcert_stats(lmcf->shm_zone);
-
-    start = ngx_pnalloc(r->pool, 8192);
-    if (start == NULL) {
+    if (ngx_http_linkcert_metrics(r, lmcf, &text) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = start;
-    last = start + 8192;
-
-    p = ngx_slprintf(p, last,
-            "# HELP linkcert_domains Domains in the table, by status.\n"
-            "# TYPE linkcert_domains gauge\n");
-
-    for (i = 0; i < 3; i++) {
-        p = ngx_slprintf(p, last, "linkcert_domains{status=\"%s\"} %ui\n",
-                         lc_status_name((lc_status_e) i), by_status[i]);
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP linkcert_certificates_expiring Issued certificates that "
-            "expire within 7 days.\n"
-            "# TYPE linkcert_certificates_expiring gauge\n"
-            "linkcert_certificates_expiring{within=\"7d\"} %ui\n"
-            "# HELP linkcert_certificate_expiration_timestamp_seconds The "
-            "earliest expiry of an issued certificate.\n"
-            "# TYPE linkcert_certificate_expiration_timestamp_seconds gauge\n"
-            "linkcert_certificate_expiration_timestamp_seconds %T\n",
-            expiring, earliest);
-
-    p = ngx_slprintf(p, last,
-            "# HELP linkcert_orders_total ACME orders, by result.\n"
-            "# TYPE linkcert_orders_total counter\n");
-
-    for (i = 0; i < 3; i++) {
-        p = ngx_slprintf(p, last, "linkcert_orders_total{result=\"%s\"} "
-                         "%uA\n", orders[i], st->orders[i]);
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP linkcert_dns_checks_total DNS verifications, by "
-            "result.\n"
-            "# TYPE linkcert_dns_checks_total counter\n");
-
-    for (i = 0; i < 3; i++) {
-        p = ngx_slprintf(p, last, "linkcert_dns_checks_total{result=\"%s\"} "
-                         "%uA\n", dns[i], st->dns[i]);
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP linkcert_handshakes_total TLS handshakes on linkcert "
-            "servers, by the certificate presented; \"held\" counts those "
-            "that waited for an on-demand certificate first.\n"
-            "# TYPE linkcert_handshakes_total counter\n"
-            "linkcert_handshakes_total{outcome=\"certificate\"} %uA\n"
-            "linkcert_handshakes_total{outcome=\"fallback\"} %uA\n"
-            "linkcert_handshakes_total{outcome=\"held\"} %uA\n"
-            "# HELP linkcert_renewals_total Certificates renewed.\n"
-            "# TYPE linkcert_renewals_total counter\n"
-            "linkcert_renewals_total %uA\n"
-            "# HELP linkcert_last_renewal_timestamp_seconds When the last "
-            "renewal succeeded (0: never).\n"
-            "# TYPE linkcert_last_renewal_timestamp_seconds gauge\n"
-            "linkcert_last_renewal_timestamp_seconds %uA\n",
-            st->handshakes[0], st->handshakes[1], st->handshakes[2],
-            st->renewals, st->last_renewal);
-
-    p = ngx_slprintf(p, last,
-            "# HELP linkcert_hold_seconds How long held handshakes "
-            "waited.\n"
-            "# TYPE linkcert_hold_seconds histogram\n");
-
-    for (i = 0, n = 0; i < NGX_HTTP_LINKCERT_HOLD_BUCKETS; i++) {
-        n += st->hold[i];
-
-        if (i < NGX_HTTP_LINKCERT_HOLD_BUCKETS - 1) {
-            p = ngx_slprintf(p, last,
-                             "linkcert_hold_seconds_bucket{le=\"%ui.%03ui\"} "
-                             "%ui\n", hold_le[i] / 1000, hold_le[i] % 1000, n);
-        } else {
-            p = ngx_slprintf(p, last,
-                             "linkcert_hold_seconds_bucket{le=\"+Inf\"} "
-                             "%ui\n", n);
-        }
-    }
-
-    p = ngx_slprintf(p, last,
-            "linkcert_hold_seconds_sum %uA.%03uA\n"
-            "linkcert_hold_seconds_count %ui\n"
-            "# HELP linkcert_on_demand_total Names seen on demand, by what "
-            "the gates did.\n"
-            "# TYPE linkcert_on_demand_total counter\n",
-            st->hold_ms / 1000, st->hold_ms % 1000, n);
-
-    for (i = 0; i < NGX_HTTP_LINKCERT_DEMAND_N; i++) {
-        p = ngx_slprintf(p, last, "linkcert_on_demand_total{result=\"%s\"} "
-                         "%uA\n", demand[i], st->demand[i]);
-    }
-
-    if (lmcf->webhook) {
-        p = ngx_slprintf(p, last,
-                "# HELP linkcert_webhook_queue Webhook events not "
-                "delivered yet.\n"
-                "# TYPE linkcert_webhook_queue gauge\n"
-                "linkcert_webhook_queue %ui\n"
-                "# HELP linkcert_webhook_deliveries_total Webhook POSTs, "
-                "by result: a 2xx, or anything else (each attempt).\n"
-                "# TYPE linkcert_webhook_deliveries_total counter\n"
-                "linkcert_webhook_deliveries_total{result=\"delivered\"} "
-                "%uA\n"
-                "linkcert_webhook_deliveries_total{result=\"failed\"} %uA\n"
-                "# HELP linkcert_webhook_dropped_total Webhook events given "
-                "up: not delivered within 24 h, or no room for them.\n"
-                "# TYPE linkcert_webhook_dropped_total counter\n"
-                "linkcert_webhook_dropped_total{reason=\"expired\"} %uA\n"
-                "linkcert_webhook_dropped_total{reason=\"full\"} %uA\n",
-                ngx_http_linkcert_webhook_queued(lmcf->shm_zone),
-                st->webhook[0], st->webhook[1], st->webhook_dropped[0],
-                st->webhook_dropped[1]);
-    }
-
-    return ngx_http_linkcert_api_body(r, NGX_HTTP_OK, start, p - start,
-                                      "text/plain; version=0.0.4");
-}
-
-
-/*
- * HTTP-01: the key authorization of a live order, for its own domain and
- * token only; anything else goes on to the server's locations.
- */
-
-static ngx_int_t
-ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
-    ngx_http_linkcert_main_conf_t *lmcf)
-{
-    size_t      len;
-    u_char     *keyauth;
-    ngx_int_t   rc;
-    ngx_str_t   domain, token;
-    char        name[LC_DOMAIN_MAX + 1];
-
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
-        || lc_domain_from_host((char *) r->headers_in.server.data,
-                               r->headers_in.server.len, name, &len, NULL)
-           != 0)
-    {
-        return NGX_DECLINED;
-    }
-
-    domain.data = (u_char *) name;
-    domain.len = len;
-
-    token.data = r->uri.data + ngx_http_linkcert_challenge_prefix.len;
-    token.len = r->uri.len - ngx_http_linkcert_challenge_prefix.len;
-
-    keyauth = ngx_pnalloc(r->pool, LC_ACME_KEYAUTH_MAX);
-    if (keyauth == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    len = LC_ACME_KEYAUTH_MAX;
-
-    if (ngx_http_linkcert_challenge_get(lmcf->shm_zone, &domain, &token,
-                                        keyauth, &len)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_linkcert_api_body(r, NGX_HTTP_OK, keyauth, len,
-                                        "text/plain");
-    }
-
-    ngx_http_finalize_request(r, rc);
-
-    return NGX_DONE;
+    return ngx_http_linkcert_send(r, NGX_HTTP_OK, text.data, text.len,
+                                  "text/plain; version=0.0.4");
 }
 
 
@@ -933,15 +871,14 @@ ngx_http_linkcert_api_send(ngx_http_request_t *r, ngx_uint_t status,
     ngx_memcpy(data, body, len);
     free(body);
 
-    return ngx_http_linkcert_api_body(r, status, data, len,
-                                      "application/json");
+    return ngx_http_linkcert_send(r, status, data, len, "application/json");
 }
 
 
 /* every answer of the module: never cached */
 
-static ngx_int_t
-ngx_http_linkcert_api_body(ngx_http_request_t *r, ngx_uint_t status,
+ngx_int_t
+ngx_http_linkcert_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len, const char *type)
 {
     ngx_int_t     rc;
@@ -1002,100 +939,4 @@ ngx_http_linkcert_api_header(ngx_http_request_t *r, ngx_str_t *key,
     h->value = *value;
 
     return NGX_OK;
-}
-
-
-/*
- * Plain HTTP on a linkcert server: the click goes on to the locations,
- * whatever the Host.  On demand, an unknown Host starts verification as
- * an unknown SNI name does; with linkcert_redirect_https, an issued
- * domain is sent to HTTPS (301, or 308 for methods other than GET and
- * HEAD).
- */
-
-static ngx_int_t
-ngx_http_linkcert_plain(ngx_http_request_t *r,
-    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_srv_conf_t *lscf)
-{
-    u_char                    *p;
-    size_t                     len;
-    ngx_table_elt_t           *location;
-    const char                *reason;
-    ngx_http_linkcert_name_e   state;
-    char                       name[LC_DOMAIN_MAX + 1];
-
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl) {
-        return NGX_DECLINED;
-    }
-#endif
-
-    if ((!lmcf->on_demand && !lscf->redirect_https)
-        || r->headers_in.server.len == 0
-        || ngx_http_linkcert_api_own(r)
-        || lc_domain_normalize((char *) r->headers_in.server.data,
-                               r->headers_in.server.len, name, &len,
-                               &reason)
-           != 0)
-    {
-        return NGX_DECLINED;
-    }
-
-    state = ngx_http_linkcert_table_demand(lmcf->shm_zone, (u_char *) name,
-                                           len, lmcf->on_demand);
-
-    if (state == NGX_HTTP_LINKCERT_NAME_NEW) {
-        ngx_http_linkcert_verify_kick();
-    }
-
-    if (state != NGX_HTTP_LINKCERT_NAME_SERVED || !lscf->redirect_https) {
-        return NGX_DECLINED;
-    }
-
-    location = ngx_list_push(&r->headers_out.headers);
-    if (location == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_pnalloc(r->pool, sizeof("https://") - 1 + len
-                             + r->unparsed_uri.len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    location->hash = 1;
-    ngx_str_set(&location->key, "Location");
-    location->value.data = p;
-
-    p = ngx_cpymem(p, "https://", sizeof("https://") - 1);
-    p = ngx_cpymem(p, name, len);
-    p = ngx_cpymem(p, r->unparsed_uri.data, r->unparsed_uri.len);
-
-    location->value.len = p - location->value.data;
-    r->headers_out.location = location;
-
-    return (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))
-           ? NGX_HTTP_MOVED_PERMANENTLY : NGX_HTTP_PERMANENT_REDIRECT;
-}
-
-
-/* paths of linkcert's own, never redirected: challenges and the API */
-
-static ngx_uint_t
-ngx_http_linkcert_api_own(ngx_http_request_t *r)
-{
-    ngx_str_t  *prefix;
-
-    prefix = &ngx_http_linkcert_challenge_prefix;
-
-    if (r->uri.len >= prefix->len - 1
-        && ngx_strncmp(r->uri.data, prefix->data, prefix->len - 1) == 0)
-    {
-        return 1;
-    }
-
-    prefix = &ngx_http_linkcert_api_prefix;
-
-    return r->uri.len >= prefix->len
-           && ngx_strncmp(r->uri.data, prefix->data, prefix->len) == 0;
 }

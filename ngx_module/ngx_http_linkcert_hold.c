@@ -581,6 +581,8 @@ ngx_http_linkcert_hold_parked(ngx_event_t *rev)
     h = c->data;
 
     if (rev->timedout) {
+        (void) ngx_atomic_fetch_add(&ngx_http_linkcert_stats(
+                   ngx_http_linkcert_hold_conf->shm_zone)->hold_timeouts, 1);
         ngx_http_linkcert_hold_release(h);
         return;
     }

@@ -28,6 +28,9 @@ static void *ngx_http_linkcert_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_linkcert_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_linkcert_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_linkcert_handlers(ngx_conf_t *cf);
+static ngx_int_t ngx_http_linkcert_api_check(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_uint_t ngx_http_linkcert_plain_listener(ngx_conf_t *cf);
 static ngx_int_t ngx_http_linkcert_on_demand_init(ngx_conf_t *cf,
     ngx_http_linkcert_main_conf_t *lmcf);
@@ -41,6 +44,8 @@ static char *ngx_http_linkcert_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 static void ngx_http_linkcert_zone_resized(ngx_conf_t *cf, ngx_str_t *name,
     size_t size);
 static char *ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_linkcert_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_linkcert_cache_size(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -168,6 +173,20 @@ static ngx_command_t  ngx_http_linkcert_commands[] = {
       ngx_http_linkcert_api_key,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("linkcert_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_linkcert_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_api_public"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_srv_conf_t, api_public),
       NULL },
 
     { ngx_string("linkcert_cache_size"),
@@ -421,6 +440,10 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
                     "/etc/ssl/certs/ca-certificates.crt");
     }
 
+    if (ngx_http_linkcert_keygen_conf(cf, lmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /* the CAA identity alone does not make verification possible */
 
     if (lmcf->verify
@@ -451,6 +474,7 @@ ngx_http_linkcert_create_srv_conf(ngx_conf_t *cf)
 
     lscf->enable = NGX_CONF_UNSET;
     lscf->redirect_https = NGX_CONF_UNSET;
+    lscf->api_public = NGX_CONF_UNSET;
 
     return lscf;
 }
@@ -466,6 +490,7 @@ ngx_http_linkcert_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_value(conf->redirect_https, prev->redirect_https, 0);
+    ngx_conf_merge_value(conf->api_public, prev->api_public, 1);
 
     if (conf->enable) {
         lmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -480,11 +505,13 @@ ngx_http_linkcert_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt            *h;
-    ngx_http_core_main_conf_t      *cmcf;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_linkcert_module);
+
+    if (ngx_http_linkcert_api_check(cf, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (!lmcf->enabled) {
         return NGX_OK;
@@ -532,14 +559,75 @@ ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    return ngx_http_linkcert_handlers(cf);
+}
+
+
+/*
+ * The HTTP-01 responder and plain-HTTP links answer in the post-read
+ * phase, before any access rule; the public status API is marked there,
+ * passes the rewrite phases untouched and answers in the precontent
+ * phase, after the access phase (see ngx_http_linkcert_api.c).  Handlers
+ * added last in a phase run first.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_handlers(ngx_conf_t *cf)
+{
+    ngx_uint_t                  i;
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    static struct {
+        ngx_http_phases         phase;
+        ngx_http_handler_pt     handler;
+    } handlers[] = {
+        { NGX_HTTP_POST_READ_PHASE, ngx_http_linkcert_early_handler },
+        { NGX_HTTP_SERVER_REWRITE_PHASE, ngx_http_linkcert_api_rewrite },
+        { NGX_HTTP_REWRITE_PHASE, ngx_http_linkcert_api_rewrite },
+        { NGX_HTTP_PRECONTENT_PHASE, ngx_http_linkcert_api_public_handler }
+    };
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
-    if (h == NULL) {
+    for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+        h = ngx_array_push(&cmcf->phases[handlers[i].phase].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = handlers[i].handler;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a "linkcert_api" location needs the key and the table */
+
+static ngx_int_t
+ngx_http_linkcert_api_check(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    if (lmcf->api_file == NULL) {
+        return NGX_OK;
+    }
+
+    if (!lmcf->api_key_set) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_api\" in %s:%ui requires the "
+                           "\"linkcert_api_key\" directive in the http "
+                           "block", lmcf->api_file, lmcf->api_line);
         return NGX_ERROR;
     }
 
-    *h = ngx_http_linkcert_api_handler;
+    if (!lmcf->enabled) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_api\" in %s:%ui requires a server "
+                           "with \"linkcert on\"", lmcf->api_file,
+                           lmcf->api_line);
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -897,6 +985,49 @@ ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_explicit_memzero(buf, sizeof(buf));
 
     lmcf->api_key_set = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The location answers the keyed API in the content phase, below its
+ * name: a prefix or exact location, so that the name is a path.
+ */
+
+static char *
+ngx_http_linkcert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler == ngx_http_linkcert_api_location_handler) {
+        return "is duplicate";
+    }
+
+    if (clcf->named
+#if (NGX_PCRE)
+        || clcf->regex
+#endif
+        || clcf->name.len == 0 || clcf->name.data[0] != '/')
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_api\" cannot be used in location "
+                           "\"%V\": a prefix or exact location is needed, "
+                           "such as \"location /linkcert/\"", &clcf->name);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf->handler = ngx_http_linkcert_api_location_handler;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_linkcert_module);
+
+    if (lmcf->api_file == NULL) {
+        lmcf->api_file = cf->conf_file->file.name.data;
+        lmcf->api_line = cf->conf_file->line;
+    }
 
     return NGX_CONF_OK;
 }

@@ -17,6 +17,41 @@
 #include "ngx_http_linkcert.h"
 
 
+/*
+ * Walks over the whole table let other processes take the lock after
+ * every NGX_HTTP_LINKCERT_WALK_STEP entries (a few hundred microseconds).
+ */
+
+#define NGX_HTTP_LINKCERT_WALK_STEP  1024
+
+/* NGX_OK: go on; NGX_DONE: stop */
+typedef ngx_int_t (*ngx_http_linkcert_visit_pt)(
+    ngx_http_linkcert_zone_t *ctx, ngx_http_linkcert_node_t *ln, void *data);
+
+
+typedef struct {
+    ngx_int_t                      status;       /* -1: any */
+    ngx_uint_t                     limit;
+    lc_record_t                   *recs;
+    ngx_uint_t                     n;
+    ngx_uint_t                     more;
+} ngx_http_linkcert_page_t;
+
+
+typedef struct {
+    uint32_t                       scan;
+    time_t                         now;
+    ngx_uint_t                     n;
+} ngx_http_linkcert_gone_t;
+
+
+typedef struct {
+    time_t                         now;
+    ngx_uint_t                     expiring;
+    time_t                         earliest;
+} ngx_http_linkcert_count_t;
+
+
 static ngx_rbtree_key_t ngx_http_linkcert_key(u_char *name, size_t len);
 static ngx_int_t ngx_http_linkcert_cmp(ngx_http_linkcert_node_t *ln,
     ngx_rbtree_key_t key, u_char *name, size_t len);
@@ -56,9 +91,26 @@ static void ngx_http_linkcert_delete(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln);
 static ngx_rbtree_node_t *ngx_http_linkcert_first_after(
     ngx_http_linkcert_sh_t *sh, u_char *name, size_t len);
+static void ngx_http_linkcert_walk(ngx_http_linkcert_zone_t *ctx,
+    u_char *after, size_t len, ngx_http_linkcert_visit_pt visit, void *data);
+static ngx_int_t ngx_http_linkcert_visit_page(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, void *data);
+static ngx_int_t ngx_http_linkcert_visit_gone(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, void *data);
+static ngx_int_t ngx_http_linkcert_visit_count(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, void *data);
 static ngx_http_linkcert_node_t *ngx_http_linkcert_job_end(
     ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len,
     uint32_t job_id, lc_status_e *old_status, lc_stage_e *old_stage);
+static void ngx_http_linkcert_count_order(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, lc_status_e old_status,
+    lc_stage_e old_stage, ngx_uint_t result);
+static void ngx_http_linkcert_lock(ngx_http_linkcert_zone_t *ctx);
+#define ngx_http_linkcert_unlock(ctx)                                        \
+    ngx_http_linkcert_unlock_in(ctx, __func__)
+static void ngx_http_linkcert_unlock_in(ngx_http_linkcert_zone_t *ctx,
+    const char *where);
+static uint64_t ngx_http_linkcert_clock_ns(void);
 static ngx_msec_t ngx_http_linkcert_now_ms(void);
 static time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
 static ngx_http_linkcert_name_e ngx_http_linkcert_name_state(
@@ -90,6 +142,7 @@ static ngx_uint_t ngx_http_linkcert_registered(ngx_http_linkcert_zone_t *ctx,
 #define NGX_HTTP_LINKCERT_ADMIT_BURST     20
 #define NGX_HTTP_LINKCERT_CANDIDATES_MAX  64
 #define NGX_HTTP_LINKCERT_DOMAIN_WINDOW   (7 * 86400)
+
 
 
 ngx_int_t
@@ -201,7 +254,7 @@ ngx_http_linkcert_table_get(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ctx = shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
@@ -209,7 +262,7 @@ ngx_http_linkcert_table_get(ngx_shm_zone_t *shm_zone, u_char *name,
         ngx_http_linkcert_to_record(ctx, ln, rec);
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     if (ln == NULL) {
         ngx_memzero(rec, sizeof(lc_record_t));
@@ -239,7 +292,7 @@ ngx_http_linkcert_table_serving(ngx_shm_zone_t *shm_zone, u_char *name,
     ctx = shm_zone->data;
     rc = NGX_DECLINED;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
@@ -252,7 +305,7 @@ ngx_http_linkcert_table_serving(ngx_shm_zone_t *shm_zone, u_char *name,
         rc = NGX_OK;
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return rc;
 }
@@ -263,37 +316,40 @@ ngx_http_linkcert_table_page(ngx_shm_zone_t *shm_zone, ngx_str_t *after,
     ngx_int_t status, ngx_uint_t limit, lc_record_t *recs, ngx_uint_t *n,
     ngx_uint_t *more)
 {
-    ngx_rbtree_node_t         *node, *start;
-    ngx_http_linkcert_sh_t    *sh;
-    ngx_http_linkcert_zone_t  *ctx;
-    ngx_http_linkcert_node_t  *ln;
+    ngx_http_linkcert_page_t  page;
 
-    ctx = shm_zone->data;
-    sh = ctx->sh;
+    page.status = status;
+    page.limit = limit;
+    page.recs = recs;
+    page.n = 0;
+    page.more = 0;
 
-    *n = 0;
-    *more = 0;
+    ngx_http_linkcert_walk(shm_zone->data, after->data, after->len,
+                           ngx_http_linkcert_visit_page, &page);
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    *n = page.n;
+    *more = page.more;
 
-    start = ngx_http_linkcert_first_after(sh, after->data, after->len);
+    return NGX_OK;
+}
 
-    for (node = start; node; node = ngx_rbtree_next(&sh->rbtree, node)) {
-        ln = (ngx_http_linkcert_node_t *) node;
 
-        if (status != -1 && ln->status != status) {
-            continue;
-        }
+static ngx_int_t
+ngx_http_linkcert_visit_page(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, void *data)
+{
+    ngx_http_linkcert_page_t  *page = data;
 
-        if (*n == limit) {
-            *more = 1;
-            break;
-        }
-
-        ngx_http_linkcert_to_record(ctx, ln, &recs[(*n)++]);
+    if (page->status != -1 && ln->status != page->status) {
+        return NGX_OK;
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    if (page->n == page->limit) {
+        page->more = 1;
+        return NGX_DONE;
+    }
+
+    ngx_http_linkcert_to_record(ctx, ln, &page->recs[page->n++]);
 
     return NGX_OK;
 }
@@ -307,9 +363,9 @@ ngx_http_linkcert_table_begin_scan(ngx_shm_zone_t *shm_zone)
 
     ctx = shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
     scan = ++ctx->sh->scan;
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return scan;
 }
@@ -332,7 +388,7 @@ ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone, u_char *name,
     ctx = shm_zone->data;
     rc = NGX_DECLINED;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
@@ -360,7 +416,7 @@ ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone, u_char *name,
         }
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return rc;
 }
@@ -378,7 +434,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
     ctx = shm_zone->data;
     now = ngx_time();
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
     created = (ln == NULL);
@@ -387,7 +443,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
         ln = ngx_http_linkcert_create(ctx, name, len);
 
         if (ln == NULL) {
-            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            ngx_http_linkcert_unlock(ctx);
             return NGX_DECLINED;
         }
     }
@@ -432,7 +488,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
     /* what the store says at start is no change */
     ngx_http_linkcert_notify(ctx, ln, created);
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return NGX_OK;
 }
@@ -446,47 +502,40 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
 ngx_uint_t
 ngx_http_linkcert_table_end_scan(ngx_shm_zone_t *shm_zone, uint32_t scan)
 {
-    time_t                     now;
-    ngx_uint_t                 n;
-    ngx_rbtree_node_t         *node;
-    ngx_http_linkcert_sh_t    *sh;
-    ngx_http_linkcert_zone_t  *ctx;
-    ngx_http_linkcert_node_t  *ln;
+    ngx_http_linkcert_gone_t  gone;
 
-    ctx = shm_zone->data;
-    sh = ctx->sh;
-    now = ngx_time();
-    n = 0;
+    gone.scan = scan;
+    gone.now = ngx_time();
+    gone.n = 0;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_walk(shm_zone->data, NULL, 0,
+                           ngx_http_linkcert_visit_gone, &gone);
 
-    if (sh->rbtree.root != sh->rbtree.sentinel) {
+    return gone.n;
+}
 
-        for (node = ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
-             node;
-             node = ngx_rbtree_next(&sh->rbtree, node))
-        {
-            ln = (ngx_http_linkcert_node_t *) node;
 
-            if (ln->scan == scan || ln->store_stamp == 0) {
-                continue;
-            }
+static ngx_int_t
+ngx_http_linkcert_visit_gone(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, void *data)
+{
+    ngx_http_linkcert_gone_t  *gone = data;
 
-            ln->store_stamp = 0;
-            ln->updated_at = now;
-            ln->error_at = now;
-            ngx_http_linkcert_set_status(sh, ln, LC_STATUS_UNKNOWN,
-                                         LC_STAGE_FAILED);
-            lc_error_set(&ln->error, "store_unreadable",
-                         "the certificate files are gone from the store");
-            ngx_http_linkcert_notify(ctx, ln, 0);
-            n++;
-        }
+    if (ln->scan == gone->scan || ln->store_stamp == 0) {
+        return NGX_OK;
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ln->store_stamp = 0;
+    ln->updated_at = gone->now;
+    ln->error_at = gone->now;
+    ngx_http_linkcert_set_status(ctx->sh, ln, LC_STATUS_UNKNOWN,
+                                 LC_STAGE_FAILED);
+    lc_error_set(&ln->error, "store_unreadable",
+                 "the certificate files are gone from the store");
+    ngx_http_linkcert_notify(ctx, ln, 0);
+    gone->n++;
 
-    return n;
+    return NGX_OK;
 }
 
 
@@ -511,7 +560,7 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
     now = ngx_time();
     now_ms = ngx_http_linkcert_now_ms();
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(sh, name, len);
 
@@ -519,7 +568,7 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
         ln = ngx_http_linkcert_create(ctx, name, len);
 
         if (ln == NULL) {
-            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            ngx_http_linkcert_unlock(ctx);
             return NGX_HTTP_LINKCERT_POST_FULL;
         }
     }
@@ -541,6 +590,7 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
     } else {
         rc = (ln->status == LC_STATUS_ISSUED)
              ? NGX_HTTP_LINKCERT_POST_RECHECK : NGX_HTTP_LINKCERT_POST_STARTED;
+        ln->origin = NGX_HTTP_LINKCERT_ORIGIN_POST;
 
         /* asked for by the CRM: kept whatever the DNS says, as any other */
 
@@ -572,7 +622,7 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ngx_http_linkcert_to_record(ctx, ln, rec);
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return rc;
 }
@@ -603,7 +653,7 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
     n = 0;
     *waiting = 0;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     node = (sh->due.root == sh->due.sentinel)
            ? NULL : ngx_rbtree_min(sh->due.root, sh->due.sentinel);
@@ -667,7 +717,7 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
         n++;
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return n;
 }
@@ -684,7 +734,7 @@ ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ctx = shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
@@ -693,7 +743,7 @@ ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone, u_char *name,
         ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms());
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 }
 
 
@@ -747,7 +797,7 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
 
             ngx_http_linkcert_refuse(ctx, ln, NGX_HTTP_LINKCERT_DEMAND_DNS,
                                      delay, v->error.detail, log);
-            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            ngx_http_linkcert_unlock(ctx);
             return;
         }
 
@@ -893,7 +943,7 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
 
     ngx_http_linkcert_notify(ctx, ln, 0);
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 }
 
 
@@ -940,7 +990,7 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     /* a new certificate is not renewed again within the hour */
     ngx_http_linkcert_schedule_issued(ctx, ln, now, now + 3600);
 
-    (void) ngx_atomic_fetch_add(&sh->stats.orders[0], 1);
+    ngx_http_linkcert_count_order(sh, ln, old_status, old_stage, 0);
 
     if (old_stage == LC_STAGE_RENEWING) {
         (void) ngx_atomic_fetch_add(&sh->stats.renewals, 1);
@@ -957,7 +1007,7 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ngx_http_linkcert_notify(ctx, ln, 0);
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 }
 
 
@@ -993,7 +1043,8 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
     ln->error = *err;
     ln->error_at = now;
 
-    (void) ngx_atomic_fetch_add(&sh->stats.orders[transient ? 2 : 1], 1);
+    ngx_http_linkcert_count_order(sh, ln, old_status, old_stage,
+                                  transient ? 2 : 1);
 
     if (transient) {
         ln->attempts++;
@@ -1044,7 +1095,7 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ngx_http_linkcert_notify(ctx, ln, 0);
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 }
 
 
@@ -1084,7 +1135,7 @@ ngx_http_linkcert_challenge_set(ngx_shm_zone_t *shm_zone,
     key.len = tlen;
     hash = ngx_crc32_short(key.data, key.len);
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ch = (ngx_http_linkcert_challenge_t *)
              ngx_str_rbtree_lookup(&ctx->sh->challenges, &key, hash);
@@ -1098,7 +1149,7 @@ ngx_http_linkcert_challenge_set(ngx_shm_zone_t *shm_zone,
                                offsetof(ngx_http_linkcert_challenge_t, data)
                                + tlen + dlen + klen);
     if (ch == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        ngx_http_linkcert_unlock(ctx);
         return NGX_ERROR;
     }
 
@@ -1115,7 +1166,7 @@ ngx_http_linkcert_challenge_set(ngx_shm_zone_t *shm_zone,
 
     ngx_rbtree_insert(&ctx->sh->challenges, &ch->sn.node);
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return NGX_OK;
 }
@@ -1133,7 +1184,7 @@ ngx_http_linkcert_challenge_del(ngx_shm_zone_t *shm_zone, const char *token)
     key.data = (u_char *) token;
     key.len = ngx_strlen(token);
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ch = (ngx_http_linkcert_challenge_t *)
              ngx_str_rbtree_lookup(&ctx->sh->challenges, &key,
@@ -1144,7 +1195,7 @@ ngx_http_linkcert_challenge_del(ngx_shm_zone_t *shm_zone, const char *token)
         ngx_slab_free_locked(ctx->shpool, ch);
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 }
 
 
@@ -1162,7 +1213,7 @@ ngx_http_linkcert_challenge_get(ngx_shm_zone_t *shm_zone, ngx_str_t *domain,
     ctx = shm_zone->data;
     rc = NGX_DECLINED;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ch = (ngx_http_linkcert_challenge_t *)
              ngx_str_rbtree_lookup(&ctx->sh->challenges, token,
@@ -1181,7 +1232,7 @@ ngx_http_linkcert_challenge_get(ngx_shm_zone_t *shm_zone, ngx_str_t *domain,
         rc = NGX_OK;
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return rc;
 }
@@ -1289,6 +1340,8 @@ ngx_http_linkcert_create(ngx_http_linkcert_zone_t *ctx, u_char *name,
 
     if (ln == NULL) {
         now = ngx_time();
+
+        (void) ngx_atomic_fetch_add(&ctx->sh->stats.zone_full, 1);
 
         if (now - ctx->sh->full_logged >= 60) {
             ctx->sh->full_logged = now;
@@ -1492,6 +1545,83 @@ ngx_http_linkcert_schedule_order(ngx_http_linkcert_sh_t *sh,
 
     ln->next_attempt_at = at;
     ngx_http_linkcert_schedule(sh, ln, (ngx_msec_t) at * 1000);
+}
+
+
+/*
+ * An order is over: counted by result (0 issued, 1 failed, 2 transient),
+ * and by what started it: an order for an issued domain is a renewal.
+ */
+
+static void
+ngx_http_linkcert_count_order(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, lc_status_e old_status,
+    lc_stage_e old_stage, ngx_uint_t result)
+{
+    ngx_uint_t  origin;
+
+    origin = (old_status == LC_STATUS_ISSUED
+              || old_stage == LC_STAGE_RENEWING)
+             ? NGX_HTTP_LINKCERT_ORIGIN_RENEWAL : ln->origin;
+
+    (void) ngx_atomic_fetch_add(&sh->stats.orders[result], 1);
+    (void) ngx_atomic_fetch_add(&sh->stats.origins[origin][result], 1);
+}
+
+
+/*
+ * The zone's lock, timed: every worker's handshakes wait on it, so how
+ * long it is held is a metric (linkcert_zone_lock_*), and a hold longer
+ * than any before it and over 1 ms is logged, with the function that
+ * held it, once the lock is released.
+ */
+
+static void
+ngx_http_linkcert_lock(ngx_http_linkcert_zone_t *ctx)
+{
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ctx->locked_at = ngx_http_linkcert_clock_ns();
+}
+
+
+static void
+ngx_http_linkcert_unlock_in(ngx_http_linkcert_zone_t *ctx, const char *where)
+{
+    uint64_t                    held;
+    ngx_uint_t                  longest;
+    ngx_http_linkcert_stats_t  *st;
+
+    held = ngx_http_linkcert_clock_ns() - ctx->locked_at;
+    st = &ctx->sh->stats;
+    longest = 0;
+
+    st->lock_holds++;
+    st->lock_held_ns += held;
+
+    if (held > st->lock_max_ns) {
+        st->lock_max_ns = held;
+        longest = (held > 1000000);
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    if (longest) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "linkcert: the zone was locked for %uL.%03uL ms in %s, "
+                      "longer than ever before",
+                      held / 1000000, held / 1000 % 1000, where);
+    }
+}
+
+
+static uint64_t
+ngx_http_linkcert_clock_ns(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (uint64_t) ts.tv_sec * 1000000000 + (uint64_t) ts.tv_nsec;
 }
 
 
@@ -1718,7 +1848,7 @@ ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone)
     sh = ctx->sh;
     n = 0;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     for (i = 0; i < NGX_HTTP_LINKCERT_LEASES; i++) {
         ln = sh->leased[i];
@@ -1736,7 +1866,7 @@ ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone)
         n++;
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return n;
 }
@@ -1782,7 +1912,7 @@ ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ngx_http_linkcert_schedule(ctx->sh, ln, (ngx_msec_t) at * 1000);
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 }
 
 
@@ -1813,19 +1943,19 @@ ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ctx = shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
     if (ln == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        ngx_http_linkcert_unlock(ctx);
         return NGX_DECLINED;
     }
 
     ngx_http_linkcert_to_record(ctx, ln, rec);
     ngx_http_linkcert_delete(ctx, ln);
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return NGX_OK;
 }
@@ -1864,12 +1994,12 @@ ngx_http_linkcert_table_held(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ctx = shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
     rc = (ln && ln->busy && ln->job_id == job_id) ? NGX_OK : NGX_DECLINED;
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return rc;
 }
@@ -1896,64 +2026,105 @@ void
 ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
     ngx_uint_t *by_status, ngx_uint_t *expiring, time_t *earliest)
 {
-    size_t                     len;
-    ngx_uint_t                 i, n;
-    ngx_rbtree_node_t         *node, *last;
-    ngx_http_linkcert_sh_t    *sh;
+    ngx_uint_t                 i;
     ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_count_t  count;
+
+    ctx = shm_zone->data;
+
+    ngx_http_linkcert_lock(ctx);
+
+    for (i = 0; i < 3; i++) {
+        by_status[i] = ctx->sh->count[i];
+    }
+
+    ngx_http_linkcert_unlock(ctx);
+
+    count.now = now;
+    count.expiring = 0;
+    count.earliest = 0;
+
+    ngx_http_linkcert_walk(ctx, NULL, 0, ngx_http_linkcert_visit_count,
+                           &count);
+
+    *expiring = count.expiring;
+    *earliest = count.earliest;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_visit_count(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, void *data)
+{
+    ngx_http_linkcert_count_t  *count = data;
+
+    if (ln->status != LC_STATUS_ISSUED) {
+        return NGX_OK;
+    }
+
+    if (ln->not_after - count->now < 7 * 86400) {
+        count->expiring++;
+    }
+
+    if (count->earliest == 0 || ln->not_after < count->earliest) {
+        count->earliest = ln->not_after;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Visits the entries in name order, from the first one after (after,
+ * len) (len 0: from the first one), until visit says NGX_DONE.  The lock
+ * is let go every NGX_HTTP_LINKCERT_WALK_STEP entries, and the walk goes
+ * on after the last name visited: entries added or removed meanwhile may
+ * be seen or not, none is seen twice.
+ */
+
+static void
+ngx_http_linkcert_walk(ngx_http_linkcert_zone_t *ctx, u_char *after,
+    size_t len, ngx_http_linkcert_visit_pt visit, void *data)
+{
+    ngx_uint_t                 n;
+    ngx_rbtree_node_t         *node;
+    ngx_http_linkcert_sh_t    *sh;
     ngx_http_linkcert_node_t  *ln;
     u_char                     cursor[LC_DOMAIN_MAX + 1];
 
-    ctx = shm_zone->data;
     sh = ctx->sh;
 
-    *expiring = 0;
-    *earliest = 0;
-    len = 0;
-
-    ngx_shmtx_lock(&ctx->shpool->mutex);
-
-    for (i = 0; i < 3; i++) {
-        by_status[i] = sh->count[i];
+    if (len) {
+        ngx_memcpy(cursor, after, len);
     }
 
     for ( ;; ) {
-        node = ngx_http_linkcert_first_after(sh, cursor, len);
-        last = NULL;
+        ngx_http_linkcert_lock(ctx);
 
-        for (n = 0; node && n < 4096; n++) {
+        node = ngx_http_linkcert_first_after(sh, cursor, len);
+        ln = NULL;
+
+        for (n = 0; node && n < NGX_HTTP_LINKCERT_WALK_STEP; n++) {
             ln = (ngx_http_linkcert_node_t *) node;
 
-            if (ln->status == LC_STATUS_ISSUED) {
-
-                if (ln->not_after - now < 7 * 86400) {
-                    (*expiring)++;
-                }
-
-                if (*earliest == 0 || ln->not_after < *earliest) {
-                    *earliest = ln->not_after;
-                }
+            if (visit(ctx, ln, data) == NGX_DONE) {
+                node = NULL;
+                break;
             }
 
-            last = node;
             node = ngx_rbtree_next(&sh->rbtree, node);
         }
 
         if (node == NULL) {
-            break;
+            ngx_http_linkcert_unlock(ctx);
+            return;
         }
 
-        /* go on after the last entry counted, once others had the lock */
-
-        ln = (ngx_http_linkcert_node_t *) last;
         len = ln->name_len;
         ngx_memcpy(cursor, ln->name, len);
 
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
-        ngx_shmtx_lock(&ctx->shpool->mutex);
+        ngx_http_linkcert_unlock(ctx);
     }
-
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
 
 
@@ -2010,7 +2181,7 @@ ngx_http_linkcert_job_end(ngx_http_linkcert_zone_t *ctx, u_char *name,
 {
     ngx_http_linkcert_node_t  *ln;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
@@ -2020,7 +2191,7 @@ ngx_http_linkcert_job_end(ngx_http_linkcert_zone_t *ctx, u_char *name,
      */
 
     if (ln == NULL || !ln->busy || ln->job_id != job_id) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        ngx_http_linkcert_unlock(ctx);
         return NULL;
     }
 
@@ -2059,18 +2230,18 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
     sh = ctx->sh;
     now = ngx_time();
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(sh, name, len);
 
     if (ln) {
         rc = ngx_http_linkcert_name_state(ln, now);
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        ngx_http_linkcert_unlock(ctx);
         return rc;
     }
 
     if (!admit || sh->negative == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        ngx_http_linkcert_unlock(ctx);
         return NGX_HTTP_LINKCERT_NAME_NO;
     }
 
@@ -2093,12 +2264,13 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
     }
 
     if (ln == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        ngx_http_linkcert_unlock(ctx);
         (void) ngx_atomic_fetch_add(&sh->stats.demand[why], 1);
         return NGX_HTTP_LINKCERT_NAME_NO;
     }
 
     ln->candidate = 1;
+    ln->origin = NGX_HTTP_LINKCERT_ORIGIN_ON_DEMAND;
     sh->candidates++;
 
     ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
@@ -2107,7 +2279,7 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
     ln->next_attempt_at = now;
     ngx_http_linkcert_schedule(sh, ln, now_ms);
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     (void) ngx_atomic_fetch_add(
                     &sh->stats.demand[NGX_HTTP_LINKCERT_DEMAND_ADMITTED], 1);
@@ -2161,7 +2333,7 @@ ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
         ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms());
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 }
 
 

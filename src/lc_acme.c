@@ -305,6 +305,25 @@ lc_acme_new(lc_acme_kind_e kind, lc_acme_account_t *acct,
 }
 
 
+int
+lc_acme_wants_key(lc_acme_t *m)
+{
+    return m->kind == LC_ACME_ORDER && m->key == NULL;
+}
+
+
+void
+lc_acme_set_key(lc_acme_t *m, EVP_PKEY *key)
+{
+    if (m->key != NULL || m->csr != NULL) {
+        EVP_PKEY_free(key);
+        return;
+    }
+
+    m->key = key;
+}
+
+
 void
 lc_acme_free(lc_acme_t *m)
 {
@@ -772,9 +791,11 @@ lc_acme_post(lc_acme_t *m, lc_acme_request_t *req)
         /* made once, so that a badNonce retry sends the same CSR */
 
         if (m->csr == NULL) {
-            m->key = lc_acme_key_new(m->key_type);
             if (m->key == NULL) {
-                return -1;
+                m->key = lc_acme_key_new(m->key_type);
+                if (m->key == NULL) {
+                    return -1;
+                }
             }
 
             m->csr = lc_acme_csr(m->key, m->domain);

@@ -169,6 +169,16 @@ lc_acme_t *lc_acme_resume(lc_acme_account_t *acct, const char *domain,
     lc_acme_key_type_e key_type, const char *saved, size_t len);
 
 /*
+ * Whether an ORDER machine still has to make the certificate's key (it
+ * makes it itself when finalizing, unless the caller gives one first).
+ * A caller that makes keys elsewhere (an RSA key costs tens to hundreds
+ * of milliseconds) gives it with lc_acme_set_key(), which takes
+ * ownership.
+ */
+int lc_acme_wants_key(lc_acme_t *m);
+void lc_acme_set_key(lc_acme_t *m, EVP_PKEY *key);
+
+/*
  * The next step.  now is the wall clock (seconds) for Retry-After
  * arithmetic.  SEND fills *req; WAIT sets *delay_ms (Retry-After clamped
  * to 1..60 s; without one, 50 ms doubling up to 5 s).

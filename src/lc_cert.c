@@ -17,6 +17,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -28,6 +29,7 @@
 #define LC_SAN_TEXT   64                /* bytes of names quoted */
 
 
+static EVP_PKEY *lc_cert_read_key(const char *pem, size_t len);
 static int lc_cert_no_password(char *buf, int size, int rwflag, void *u);
 static int lc_cert_no_start_line(void);
 static int lc_cert_encrypted(const char *pem, size_t len);
@@ -125,14 +127,7 @@ lc_cert_parse(const char *chain_pem, size_t chain_len, const char *key_pem,
 
     ERR_clear_error();
 
-    bio = BIO_new_mem_buf(key_pem, (int) key_len);
-    if (bio == NULL) {
-        goto nomem;
-    }
-
-    cert->key = PEM_read_bio_PrivateKey(bio, NULL, lc_cert_no_password, NULL);
-
-    BIO_free(bio);
+    cert->key = lc_cert_read_key(key_pem, key_len);
 
     if (cert->key == NULL) {
         if (lc_cert_encrypted(key_pem, key_len)) {
@@ -326,6 +321,70 @@ lc_cert_free(lc_cert_t *cert)
 
 
 /* the files are read by a server: never prompt on a terminal */
+
+/*
+ * OpenSSL 3.0 builds a chain of decoders for each PEM_read_bio_PrivateKey()
+ * (most of a cache miss: about six times the cost of the decoding
+ * itself).  A decoder context made once and reused reads a file that
+ * holds just a key, in any of its PEM forms; anything else (a key after
+ * other blocks, text around it) goes the slow way, which accepts the
+ * same files as before.  The context is the process's own: the event
+ * loop is its only user.
+ */
+
+static EVP_PKEY          *lc_cert_decoded;
+static OSSL_DECODER_CTX  *lc_cert_decoder;
+
+
+static EVP_PKEY *
+lc_cert_read_key(const char *pem, size_t len)
+{
+    BIO       *bio;
+    EVP_PKEY  *key;
+
+    if (lc_cert_decoder == NULL) {
+        lc_cert_decoder = OSSL_DECODER_CTX_new_for_pkey(&lc_cert_decoded,
+                              "PEM", NULL, NULL, EVP_PKEY_KEYPAIR, NULL,
+                              NULL);
+        if (lc_cert_decoder != NULL
+            && OSSL_DECODER_CTX_set_pem_password_cb(lc_cert_decoder,
+                                                    lc_cert_no_password,
+                                                    NULL)
+               != 1)
+        {
+            OSSL_DECODER_CTX_free(lc_cert_decoder);
+            lc_cert_decoder = NULL;
+        }
+    }
+
+    bio = BIO_new_mem_buf(pem, (int) len);
+    if (bio == NULL) {
+        return NULL;
+    }
+
+    key = NULL;
+
+    if (lc_cert_decoder != NULL) {
+        lc_cert_decoded = NULL;
+
+        if (OSSL_DECODER_from_bio(lc_cert_decoder, bio) == 1) {
+            key = lc_cert_decoded;
+        }
+
+        lc_cert_decoded = NULL;
+    }
+
+    if (key == NULL) {
+        ERR_clear_error();
+        (void) BIO_reset(bio);
+        key = PEM_read_bio_PrivateKey(bio, NULL, lc_cert_no_password, NULL);
+    }
+
+    BIO_free(bio);
+
+    return key;
+}
+
 
 static int
 lc_cert_no_password(char *buf, int size, int rwflag, void *u)

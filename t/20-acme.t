@@ -237,6 +237,8 @@ subtest 'rsa2048, after another restart, on the same account' => sub {
     like($text, qr/Public-Key: \(2048 bit\)/, 'an RSA 2048 key');
     like($text, qr/rsaEncryption/, 'rsaEncryption');
     is(mode_of("$store/domains/$D2/privkey.pem"), '0600', 'privkey.pem 0600');
+    ok($pebble->error_log_lines(qr/"\Q$D2\E": key made in a thread: ok/),
+       'the RSA key was made in the thread pool, off the event loop');
 
     is($pebble->account_count, $accounts, 'no new account at Pebble');
     my @ready = $pebble->error_log_lines(qr/ACME account ready: \S+/);

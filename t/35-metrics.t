@@ -308,6 +308,9 @@ subtest 'the first scrape' => sub {
                refused_full) ],
         linkcert_renewals_total => [ 'counter' ],
         linkcert_last_renewal_timestamp_seconds => [ 'gauge' ],
+        linkcert_zone_lock_holds_total => [ 'counter' ],
+        linkcert_zone_lock_held_seconds_total => [ 'counter' ],
+        linkcert_zone_lock_hold_max_seconds => [ 'gauge' ],
     );
     for my $name (sort keys %want) {
         my ($type, $label, @values) = @{ $want{$name} };
@@ -322,8 +325,9 @@ subtest 'the first scrape' => sub {
         is_deeply(\@got, [ sort($label ? @values : 'none') ],
                   "$name: the series " . join(' ', $label ? @values : ()));
         if ($type eq 'counter') {
-            my @bad = grep { $_->{value} !~ /^\d+$/ } @{ $f->{samples} // [] };
-            is(scalar @bad, 0, "$name: whole non-negative counts");
+            my $re = $name =~ /_seconds_total$/ ? qr/^\d+\.\d+$/ : qr/^\d+$/;
+            my @bad = grep { $_->{value} !~ $re } @{ $f->{samples} // [] };
+            is(scalar @bad, 0, "$name: non-negative, whole unless seconds");
         }
     }
 
@@ -344,8 +348,15 @@ subtest 'the first scrape' => sub {
     ok($sum, 'linkcert_hold_seconds_sum');
     is($buckets[-1]{value}, $count, '+Inf bucket = count');
 
+    # the families of the zone, the CA and the hold's end: t/54
+    my %t54 = map { $_ => 1 } qw(linkcert_zone_entries
+        linkcert_zone_size_bytes linkcert_zone_used_bytes
+        linkcert_zone_full_total linkcert_acme_requests_total
+        linkcert_acme_errors_total linkcert_orders_by_origin_total
+        linkcert_hold_timeouts_total);
     my @other = grep {
-        !$want{$_} && !/^linkcert_hold_seconds(?:_bucket|_sum|_count)?$/
+        !$want{$_} && !$t54{$_}
+        && !/^linkcert_hold_seconds(?:_bucket|_sum|_count)?$/
     } sort keys %$m0;
     is_deeply(\@other, [], 'no other family');
 
@@ -359,6 +370,15 @@ subtest 'the first scrape' => sub {
        $t->parse_time($soon_not_after), 'expiration timestamp = its not_after');
     is(value($m0, 'linkcert_domains', status => 'issued'), 2, 'two issued');
     is(value($m0, 'linkcert_renewals_total'), 0, 'no renewal');
+
+    # the zone's lock: taken by the start and by this scrape, briefly
+    my $holds = value($m0, 'linkcert_zone_lock_holds_total');
+    my $held = value($m0, 'linkcert_zone_lock_held_seconds_total');
+    my $max = value($m0, 'linkcert_zone_lock_hold_max_seconds');
+    cmp_ok($holds, '>', 0, 'the zone lock was taken');
+    ok($max > 0 && $max <= $held, 'longest hold > 0 and <= the time held')
+        or diag("max $max, held $held");
+    cmp_ok($max, '<', 0.5, 'no hold of half a second with a few domains');
     is(value($m0, 'linkcert_last_renewal_timestamp_seconds'), 0,
        'last renewal 0 (never)');
 };

@@ -1188,6 +1188,45 @@ test_rsa_key(void **state)
 }
 
 
+/*
+ * A key made by the caller (an RSA key, in a thread) before the machine
+ * finalizes is the one of the CSR and of the result; a second one is
+ * refused, and the machine then wants no other.
+ */
+
+static void
+test_given_key(void **state)
+{
+    lc_t_t    *t;
+    EVP_PKEY  *key;
+
+    t = *state;
+
+    lc_t_account(t);
+    lc_t_new_order(t, LC_NAME, LC_ACME_KEY_RSA2048, NULL);
+
+    assert_true(lc_acme_wants_key(t->m));
+    key = EVP_RSA_gen(2048);
+    assert_non_null(key);
+    assert_int_equal(EVP_PKEY_up_ref(key), 1);
+    lc_acme_set_key(t->m, key);
+    assert_false(lc_acme_wants_key(t->m));
+    lc_acme_set_key(t->m, EVP_EC_gen("P-256"));
+
+    lc_t_challenge(t, LC_NAME);
+    lc_t_expect_post_as_get(t, LC_AUTHZ);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("valid", LC_NAME));
+    lc_t_expect_post_as_get(t, LC_ORDER);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("ready", LC_NAME));
+
+    lc_t_finalize(t, LC_NAME, LC_ACME_KEY_RSA2048);
+    assert_int_equal(EVP_PKEY_eq(key, t->csr_key), 1);
+    lc_t_check_result(t, LC_ACME_KEY_RSA2048);
+
+    EVP_PKEY_free(key);
+}
+
+
 /* A name over 64 characters cannot be a CN: the SAN alone carries it. */
 
 static void
@@ -2832,6 +2871,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_happy_path,
                                         lc_t_setup, lc_t_teardown),
         cmocka_unit_test_setup_teardown(test_rsa_key,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_given_key,
                                         lc_t_setup, lc_t_teardown),
         cmocka_unit_test_setup_teardown(test_long_name,
                                         lc_t_setup, lc_t_teardown),

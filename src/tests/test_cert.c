@@ -679,6 +679,81 @@ test_parse_bad_key(void **state)
 }
 
 
+/*
+ * The forms of privkey.pem: PKCS#8 and the traditional form, alone (read
+ * by the reused decoder) or after EC PARAMETERS (read the slow way); a
+ * public key is no private key, and a good key reads after a bad one.
+ */
+
+static void
+test_parse_key_forms(void **state)
+{
+    lc_fixture_t  *f = *state;
+
+    BIO         *bio;
+    X509        *leaf;
+    char        *chain, *pem, *both;
+    size_t       len, pem_len, i;
+    lc_cert_t   *cert;
+    lc_error_t   err;
+
+    static const char  params[] = "-----BEGIN EC PARAMETERS-----\n"
+                                  "BggqhkjOPQMBBw==\n"
+                                  "-----END EC PARAMETERS-----\n";
+
+    leaf = lc_make_leaf(f, "DNS:" LC_NAME);
+    chain = lc_pem_certs(&len, leaf, (X509 *) NULL);
+
+    for (i = 0; i < 4; i++) {
+        bio = BIO_new(BIO_s_mem());
+        assert_non_null(bio);
+
+        if (i == 2) {
+            assert_int_equal(PEM_write_bio_PUBKEY(bio, f->leaf_key), 1);
+
+        } else if (i == 1) {
+            assert_int_equal(PEM_write_bio_PrivateKey_traditional(bio,
+                                 f->leaf_key, NULL, NULL, 0, NULL, NULL),
+                             1);
+        } else {
+            assert_int_equal(PEM_write_bio_PrivateKey(bio, f->leaf_key, NULL,
+                                                      NULL, 0, NULL, NULL),
+                             1);
+        }
+
+        pem = lc_bio_text(bio, &pem_len);
+
+        if (i == 3) {
+            both = malloc(sizeof(params) + pem_len);
+            assert_non_null(both);
+            memcpy(both, params, sizeof(params) - 1);
+            memcpy(both + sizeof(params) - 1, pem, pem_len);
+            free(pem);
+            pem = both;
+            pem_len += sizeof(params) - 1;
+        }
+
+        cert = lc_cert_parse(chain, len, pem, pem_len, &err);
+
+        if (i == 2) {
+            assert_null(cert);
+            lc_assert_error(&err, "store_corrupt",
+                            "privkey.pem holds no private key");
+
+        } else {
+            assert_non_null(cert);
+            assert_int_equal(EVP_PKEY_eq(cert->key, f->leaf_key), 1);
+            lc_cert_free(cert);
+        }
+
+        free(pem);
+    }
+
+    free(chain);
+    X509_free(leaf);
+}
+
+
 static void
 test_parse_leaves_error_queue_alone(void **state)
 {
@@ -1138,6 +1213,7 @@ main(void)
         cmocka_unit_test(test_parse_truncated_chain),
         cmocka_unit_test(test_parse_empty),
         cmocka_unit_test(test_parse_bad_key),
+        cmocka_unit_test(test_parse_key_forms),
         cmocka_unit_test(test_parse_leaves_error_queue_alone),
         cmocka_unit_test(test_check_key_mismatch),
         cmocka_unit_test(test_check_wrong_name),

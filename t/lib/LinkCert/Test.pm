@@ -735,6 +735,7 @@ sub _strip_algo {
 }
 
 # One request on a new connection to PORT_1 (plain) or PORT_0 (https).
+#   port => index (instead: another plain listener, PORT_<index>)
 #   host => 'x' (default 'localhost'; undef: no Host header)
 #   key => 1 (the API key) | 'wrong' | any other token | undef
 #   https => 1, sni => name (default: host without port), body => '...',
@@ -756,7 +757,7 @@ sub http {
             SSL_verify_mode => SSL_VERIFY_NONE);
     } else {
         $sock = IO::Socket::INET->new(
-            PeerAddr => '127.0.0.1', PeerPort => $self->port(1),
+            PeerAddr => '127.0.0.1', PeerPort => $self->port($opts{port} // 1),
             Proto => 'tcp', Timeout => 5);
     }
 

@@ -1,0 +1,85 @@
+#!/usr/bin/perl
+
+# Walks over the whole table let go of the zone's lock every 1,024
+# entries and go on after the last name seen: with 2,100 domains, the
+# listing's pages, its status filter, the metrics' counts and the
+# reload's search for domains gone from the store each cross those steps
+# and must see every entry exactly once.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+
+my $N = 2100;
+my $t = LinkCert::Test->new;
+my $LIST = '/.well-known/ssl-status/domains';
+
+my $out = `$FindBin::Bin/../scripts/mkstore -n $N -p w -s walk.test @{[ $t->store ]} 2>&1`;
+is($?, 0, "mkstore: $N domains") or diag($out);
+
+my @names = sort map { "w$_.walk.test" } 1 .. $N;
+
+$t->write_config($t->standard_config);
+$t->run;
+
+# every page of the listing, following "next"
+sub pages {
+    my ($query) = @_;
+    my (@seen, $after, $r);
+
+    for (1 .. 100) {
+        my $q = join '&', grep { defined } $query, 'limit=1000',
+            defined $after ? 'after=' . LinkCert::Test::uri_escape($after)
+                           : undef;
+        $r = $t->http(GET => "$LIST?$q", key => 1);
+        return ([ "status $r->{status}" ]) if $r->{status} != 200;
+        push @seen, map { "$_->{domain} $_->{status}" }
+                    @{ $r->{json}{domains} };
+        $after = $r->{json}{next};
+        last if !defined $after;
+    }
+
+    return \@seen;
+}
+
+sub metric {
+    my ($re) = @_;
+    my $r = $t->http(GET => '/.well-known/ssl-status/metrics', key => 1);
+    return $r->{body} =~ /^$re (\S+)$/m ? $1 : 'none';
+}
+
+is_deeply(pages('status=issued'), [ map { "$_ issued" } @names ],
+          "status=issued: all $N, in order, once each");
+is_deeply(pages('status=unknown'), [],
+          'status=unknown: a walk over every entry that matches none');
+is(metric('linkcert_domains\{status="issued"\}'), $N, "metrics: $N issued");
+is(metric('linkcert_certificates_expiring\{within="7d"\}'), 0,
+   'metrics: none expiring (a walk over all)');
+
+# gone from the store: one before the first step, two after it
+my @gone = @names[10, 1500, $N - 1];
+system('rm', '-rf', map { $t->store . "/domains/$_" } @gone) == 0
+    or die "rm: $!";
+$t->reload;
+
+my %gone = map { $_ => 1 } @gone;
+my $want = [ map { $gone{$_} ? "$_ unknown" : "$_ issued" } @names ];
+my $seen;
+for (1 .. 50) {
+    $seen = pages(undef);
+    last if grep { / unknown$/ } @$seen;
+    select undef, undef, undef, 0.2;
+}
+is_deeply($seen, $want,
+          'after the reload: the 3 removed are unknown, the rest issued');
+is($t->status_of($gone[1])->{json}{last_error}{type}, 'store_unreadable',
+   "$gone[1]: store_unreadable");
+
+cmp_ok(metric('linkcert_zone_lock_hold_max_seconds'), '>', 0,
+       'the longest hold is measured');
+
+done_testing;

@@ -27,6 +27,8 @@
 #define NGX_HTTP_LINKCERT_HOLD_BUCKETS  8       /* the last one: +Inf */
 #define NGX_HTTP_LINKCERT_HOLD_LE       { 100, 250, 500, 1000, 2500, 5000, \
                                           10000 }   /* ms */
+#define NGX_HTTP_LINKCERT_WEBHOOK_RING  1024    /* events on their way to
+                                                   worker 0 */
 
 
 /* what an on-demand name met at the gates, counted for the metrics */
@@ -64,6 +66,10 @@ typedef struct {
     ngx_atomic_t                   demand[NGX_HTTP_LINKCERT_DEMAND_N];
     ngx_atomic_t                   renewals;
     ngx_atomic_t                   last_renewal;   /* time */
+    ngx_atomic_t                   webhook_queued; /* in the store */
+    ngx_atomic_t                   webhook[2];     /* delivered, failed
+                                                      attempts */
+    ngx_atomic_t                   webhook_dropped[2];  /* expired, full */
     ngx_atomic_t                   origins[NGX_HTTP_LINKCERT_ORIGIN_N][3];
                                                    /* by origin, then as
                                                       orders[] */
@@ -77,6 +83,23 @@ typedef struct {
     uint64_t                       lock_held_ns;   /* sum */
     uint64_t                       lock_max_ns;
 } ngx_http_linkcert_stats_t;
+
+
+/*
+ * Webhook events on their way from any process to worker 0, which moves
+ * them into the store: each slot an ngx_http_linkcert_webhook_slot_t in
+ * the zone.  Only the owner takes them.
+ */
+typedef struct {
+    void                          *slots[NGX_HTTP_LINKCERT_WEBHOOK_RING];
+    ngx_uint_t                     head;         /* the next one written */
+    ngx_uint_t                     tail;         /* the next one taken */
+    ngx_pid_t                      owner;        /* the worker 0 that
+                                                    delivers */
+    ngx_pid_t                      taking;       /* a taker between the
+                                                    ring and the store */
+    ngx_atomic_t                   lost;         /* no room in the ring */
+} ngx_http_linkcert_webhook_ring_t;
 
 
 /*
@@ -106,6 +129,7 @@ typedef struct {
     u_char                         lease;        /* slot + 1, 0: none */
     u_char                         candidate;    /* on demand, before DNS */
     u_char                         repass;       /* a pass came while busy */
+    u_char                         note_status;  /* the last one notified */
     u_char                         origin;       /* of the next order */
     time_t                         val_window;   /* first failed validation */
 
@@ -114,6 +138,8 @@ typedef struct {
                                                     repeated */
     uint32_t                       job_id;       /* the job that holds it */
     uint32_t                       scan;
+    uint32_t                       note_error;   /* CRC32 of the last error
+                                                    type notified; 0: none */
 
     u_char                         status;
     u_char                         stage;
@@ -163,6 +189,8 @@ typedef struct {
     uint32_t                       generation;   /* the last one given */
     uint32_t                       jobs;         /* the last job_id given */
     time_t                         full_logged;
+
+    ngx_http_linkcert_webhook_ring_t  webhook;
 } ngx_http_linkcert_sh_t;
 
 
@@ -173,6 +201,14 @@ typedef struct {
     ngx_cycle_t                   *cycle;        /* the one being loaded */
     uint64_t                       locked_at;    /* ns, by this process */
 } ngx_http_linkcert_zone_t;
+
+
+typedef struct {
+    ngx_str_t                      url;          /* NUL-terminated */
+    ngx_str_t                      secret;       /* empty: not signed */
+    ngx_msec_t                     timeout;
+    ngx_ssl_t                     *ssl;          /* https:// */
+} ngx_http_linkcert_webhook_conf_t;
 
 
 typedef struct {
@@ -212,6 +248,8 @@ typedef struct {
                                                        domain, 7 days */
     time_t                         negative_ttl;
     time_t                         removed_keep; /* removed/ entries */
+    ngx_http_linkcert_webhook_conf_t  *webhook;  /* NULL: none */
+    ngx_str_t                      webhook_trusted;
     u_char                        *store_file;   /* where linkcert_store */
     ngx_uint_t                     store_line;   /*   was set */
     void                          *psl;             /* psl_ctx_t */
@@ -358,6 +396,9 @@ ngx_int_t ngx_http_linkcert_store_read_file(u_char *path,
 ngx_int_t ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
     const char *file, const char *data, size_t len, ngx_uint_t mode,
     ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_store_replace(ngx_str_t *store, const char *dir,
+    const char *file, const char *data, size_t len, ngx_uint_t mode,
+    ngx_uint_t sync, ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_store_init_process(ngx_cycle_t *cycle);
 ngx_http_linkcert_main_conf_t *ngx_http_linkcert_worker0(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_linkcert_store_give(ngx_core_conf_t *ccf, u_char *path,
@@ -398,6 +439,10 @@ ngx_http_linkcert_fetch_t *ngx_http_linkcert_fetch(ngx_ssl_t *ssl,
     const char *method, const char *url, const char *accept,
     const char *content_type, const char *body, size_t body_len,
     ngx_http_linkcert_fetch_handler_pt handler, void *data, ngx_log_t *log);
+ngx_http_linkcert_fetch_t *ngx_http_linkcert_fetch_send(ngx_ssl_t *ssl,
+    const char *url, char *request, size_t request_len, ngx_uint_t head,
+    ngx_msec_t timeout, ngx_http_linkcert_fetch_handler_pt handler,
+    void *data, ngx_log_t *log);
 void ngx_http_linkcert_fetch_cancel_all(void);
 
 
@@ -466,6 +511,25 @@ ngx_int_t ngx_http_linkcert_hold_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_hold_exit_process(ngx_cycle_t *cycle);
 
 
+/* ngx_http_linkcert_webhook.c */
+
+char *ngx_http_linkcert_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_linkcert_webhook_init(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+void ngx_http_linkcert_webhook_event(ngx_http_linkcert_zone_t *ctx,
+    lc_record_t *rec, lc_status_e previous);
+ngx_uint_t ngx_http_linkcert_webhook_queued(ngx_shm_zone_t *shm_zone);
+ngx_int_t ngx_http_linkcert_webhook_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_webhook_exit_process(ngx_cycle_t *cycle);
+
+
+/* ngx_http_linkcert_module.c */
+
+ngx_int_t ngx_http_linkcert_read_secret(ngx_conf_t *cf,
+    const char *directive, ngx_str_t *file, u_char *buf, size_t size,
+    ngx_str_t *secret);
+ngx_ssl_t *ngx_http_linkcert_client_ssl(ngx_conf_t *cf, ngx_str_t *trusted);
 /* ngx_http_linkcert_early.c */
 
 ngx_int_t ngx_http_linkcert_early_handler(ngx_http_request_t *r);

@@ -41,6 +41,8 @@ struct ngx_http_linkcert_fetch_s {
     size_t                              sent;
 
     ngx_uint_t                          literal;   /* host is an address */
+    ngx_msec_t                          connect_timeout;
+    ngx_msec_t                          io_timeout;
     ngx_pool_t                         *pool;
 
     lc_http_response_t                 *response;
@@ -76,12 +78,39 @@ ngx_http_linkcert_fetch(ngx_ssl_t *ssl, const char *method, const char *url,
     size_t body_len, ngx_http_linkcert_fetch_handler_pt handler, void *data,
     ngx_log_t *log)
 {
+    char    *request;
+    size_t   len;
+
+    request = lc_http_request(method, url, accept, content_type, body,
+                              body_len, &len);
+    if (request == NULL) {
+        return NULL;
+    }
+
+    return ngx_http_linkcert_fetch_send(ssl, url, request, len,
+                                        ngx_strcmp(method, "HEAD") == 0, 0,
+                                        handler, data, log);
+}
+
+
+/*
+ * request is a whole request for url, malloc()ed: the fetch takes it (and
+ * frees it even when it fails).  timeout applies to the connect, each
+ * send and each read; 0: the defaults.
+ */
+
+ngx_http_linkcert_fetch_t *
+ngx_http_linkcert_fetch_send(ngx_ssl_t *ssl, const char *url, char *request,
+    size_t request_len, ngx_uint_t head, ngx_msec_t timeout,
+    ngx_http_linkcert_fetch_handler_pt handler, void *data, ngx_log_t *log)
+{
     const char                 *path;
     struct sockaddr_in         *sin;
     ngx_http_linkcert_fetch_t  *f;
 
     f = ngx_calloc(sizeof(ngx_http_linkcert_fetch_t), log);
     if (f == NULL) {
+        free(request);
         return NULL;
     }
 
@@ -89,6 +118,11 @@ ngx_http_linkcert_fetch(ngx_ssl_t *ssl, const char *method, const char *url,
     f->data = data;
     f->log = log;
     f->ssl = ssl;
+    f->request = request;
+    f->request_len = request_len;
+    f->connect_timeout = timeout ? timeout
+                                 : NGX_HTTP_LINKCERT_CONNECT_TIMEOUT;
+    f->io_timeout = timeout ? timeout : NGX_HTTP_LINKCERT_IO_TIMEOUT;
 
     if (ngx_http_linkcert_fetches.next == NULL) {
         ngx_queue_init(&ngx_http_linkcert_fetches);
@@ -98,10 +132,15 @@ ngx_http_linkcert_fetch(ngx_ssl_t *ssl, const char *method, const char *url,
     f->done.data = f;
     f->done.log = log;
 
-    if (lc_http_url(url, &f->https, f->host_data, sizeof(f->host_data),
-                    &f->port, &path)
-        != 0)
+    f->response = lc_http_response_new();
+
+    if (f->response == NULL
+        || lc_http_url(url, &f->https, f->host_data, sizeof(f->host_data),
+                       &f->port, &path)
+           != 0)
     {
+        free(f->request);
+        lc_http_response_free(f->response);
         ngx_free(f);
         return NULL;
     }
@@ -109,20 +148,9 @@ ngx_http_linkcert_fetch(ngx_ssl_t *ssl, const char *method, const char *url,
     f->host.data = (u_char *) f->host_data;
     f->host.len = ngx_strlen(f->host_data);
 
-    f->request = lc_http_request(method, url, accept, content_type, body,
-                                 body_len, &f->request_len);
-    f->response = lc_http_response_new();
-
-    if (f->request == NULL || f->response == NULL) {
-        free(f->request);
-        lc_http_response_free(f->response);
-        ngx_free(f);
-        return NULL;
-    }
-
     ngx_queue_insert_tail(&ngx_http_linkcert_fetches, &f->queue);
 
-    if (ngx_strcmp(method, "HEAD") == 0) {
+    if (head) {
         lc_http_response_head(f->response);
     }
 
@@ -223,7 +251,7 @@ ngx_http_linkcert_fetch_connect(ngx_http_linkcert_fetch_t *f)
     c->write->handler = ngx_http_linkcert_fetch_connected;
 
     if (rc == NGX_AGAIN) {
-        ngx_add_timer(c->write, NGX_HTTP_LINKCERT_CONNECT_TIMEOUT);
+        ngx_add_timer(c->write, f->connect_timeout);
         c->write->cancelable = 1;
         return;
     }
@@ -296,7 +324,7 @@ ngx_http_linkcert_fetch_connected(ngx_event_t *wev)
 
     if (rc == NGX_AGAIN) {
         c->ssl->handler = ngx_http_linkcert_fetch_handshaked;
-        ngx_add_timer(c->read, NGX_HTTP_LINKCERT_IO_TIMEOUT);
+        ngx_add_timer(c->read, f->io_timeout);
         c->read->cancelable = 1;
         return;
     }
@@ -380,7 +408,7 @@ ngx_http_linkcert_fetch_write(ngx_event_t *wev)
                     f->request_len - f->sent);
 
         if (n == NGX_AGAIN) {
-            ngx_add_timer(wev, NGX_HTTP_LINKCERT_IO_TIMEOUT);
+            ngx_add_timer(wev, f->io_timeout);
             wev->cancelable = 1;
 
             if (ngx_handle_write_event(wev, 0) != NGX_OK) {
@@ -404,7 +432,7 @@ ngx_http_linkcert_fetch_write(ngx_event_t *wev)
 
     wev->handler = ngx_http_linkcert_fetch_write;
 
-    ngx_add_timer(c->read, NGX_HTTP_LINKCERT_IO_TIMEOUT);
+    ngx_add_timer(c->read, f->io_timeout);
     c->read->cancelable = 1;
 
     ngx_http_linkcert_fetch_read(c->read);

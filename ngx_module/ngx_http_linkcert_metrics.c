@@ -21,6 +21,8 @@ static u_char *ngx_http_linkcert_metrics_zone(u_char *p, u_char *last,
     ngx_http_linkcert_stats_t *st);
 static u_char *ngx_http_linkcert_metrics_acme(u_char *p, u_char *last,
     ngx_http_linkcert_stats_t *st);
+static u_char *ngx_http_linkcert_metrics_webhook(u_char *p, u_char *last,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_stats_t *st);
 
 
 ngx_int_t
@@ -148,6 +150,7 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
 
     p = ngx_http_linkcert_metrics_zone(p, last, lmcf, by_status, st);
     p = ngx_http_linkcert_metrics_acme(p, last, st);
+    p = ngx_http_linkcert_metrics_webhook(p, last, lmcf, st);
 
     if (p == last) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -265,4 +268,35 @@ ngx_http_linkcert_metrics_acme(u_char *p, u_char *last,
     }
 
     return p;
+}
+
+
+/* the webhook's queue and deliveries, with linkcert_webhook only */
+
+static u_char *
+ngx_http_linkcert_metrics_webhook(u_char *p, u_char *last,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_stats_t *st)
+{
+    if (lmcf->webhook == NULL) {
+        return p;
+    }
+
+    return ngx_slprintf(p, last,
+            "# HELP linkcert_webhook_queue Webhook events not delivered "
+            "yet.\n"
+            "# TYPE linkcert_webhook_queue gauge\n"
+            "linkcert_webhook_queue %ui\n"
+            "# HELP linkcert_webhook_deliveries_total Webhook POSTs, by "
+            "result: a 2xx, or anything else (each attempt).\n"
+            "# TYPE linkcert_webhook_deliveries_total counter\n"
+            "linkcert_webhook_deliveries_total{result=\"delivered\"} %uA\n"
+            "linkcert_webhook_deliveries_total{result=\"failed\"} %uA\n"
+            "# HELP linkcert_webhook_dropped_total Webhook events given up: "
+            "not delivered within 24 h, or no room for them.\n"
+            "# TYPE linkcert_webhook_dropped_total counter\n"
+            "linkcert_webhook_dropped_total{reason=\"expired\"} %uA\n"
+            "linkcert_webhook_dropped_total{reason=\"full\"} %uA\n",
+            ngx_http_linkcert_webhook_queued(lmcf->shm_zone),
+            st->webhook[0], st->webhook[1], st->webhook_dropped[0],
+            st->webhook_dropped[1]);
 }

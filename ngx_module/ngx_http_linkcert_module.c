@@ -47,9 +47,6 @@ static char *ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_linkcert_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_http_linkcert_read_secret(ngx_conf_t *cf,
-    const char *directive, ngx_str_t *file, u_char *buf, size_t size,
-    ngx_str_t *secret);
 static char *ngx_http_linkcert_cache_size(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static lc_verify_conf_t *ngx_http_linkcert_verify_conf(ngx_conf_t *cf,
@@ -325,6 +322,20 @@ static ngx_command_t  ngx_http_linkcert_commands[] = {
       offsetof(ngx_http_linkcert_main_conf_t, negative_ttl),
       &ngx_http_linkcert_positive_sec_slot },
 
+    { ngx_string("linkcert_webhook"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
+      ngx_http_linkcert_webhook,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_webhook_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_linkcert_main_conf_t, webhook_trusted),
+      NULL },
+
     { ngx_string("linkcert_redirect_https"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -542,6 +553,7 @@ ngx_http_linkcert_postconfiguration(ngx_conf_t *cf)
 
     if (ngx_http_linkcert_ssl_init(cf, lmcf) != NGX_OK
         || ngx_http_linkcert_acme_ssl(cf, lmcf) != NGX_OK
+        || ngx_http_linkcert_webhook_init(cf, lmcf) != NGX_OK
         || ngx_http_linkcert_on_demand_init(cf, lmcf) != NGX_OK)
     {
         return NGX_ERROR;
@@ -774,7 +786,11 @@ ngx_http_linkcert_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_linkcert_verify_init_process(cycle);
+    if (ngx_http_linkcert_verify_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_linkcert_webhook_init_process(cycle);
 }
 
 
@@ -803,6 +819,7 @@ static void
 ngx_http_linkcert_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_linkcert_verify_exit_process(cycle);
+    ngx_http_linkcert_webhook_exit_process(cycle);
     ngx_http_linkcert_hold_exit_process(cycle);
     ngx_http_linkcert_ssl_exit_process(cycle);
 }
@@ -1021,7 +1038,7 @@ ngx_http_linkcert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  * final newline) is not part of it.  The caller wipes buf.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_linkcert_read_secret(ngx_conf_t *cf, const char *directive,
     ngx_str_t *file, u_char *buf, size_t size, ngx_str_t *secret)
 {
@@ -1376,36 +1393,51 @@ static ngx_int_t
 ngx_http_linkcert_acme_ssl(ngx_conf_t *cf,
     ngx_http_linkcert_main_conf_t *lmcf)
 {
-    ngx_pool_cleanup_t  *cln;
-
     if (lmcf->verify == NULL || lmcf->acme_directory.len == 0) {
         return NGX_OK;
     }
 
-    lmcf->acme_ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
-    if (lmcf->acme_ssl == NULL) {
-        return NGX_ERROR;
+    lmcf->acme_ssl = ngx_http_linkcert_client_ssl(cf, &lmcf->acme_trusted);
+
+    return (lmcf->acme_ssl == NULL) ? NGX_ERROR : NGX_OK;
+}
+
+
+/* a client context that verifies servers against the CAs in trusted */
+
+ngx_ssl_t *
+ngx_http_linkcert_client_ssl(ngx_conf_t *cf, ngx_str_t *trusted)
+{
+    ngx_ssl_t           *ssl;
+    ngx_pool_cleanup_t  *cln;
+
+    ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (ssl == NULL) {
+        return NULL;
     }
 
-    lmcf->acme_ssl->log = cf->log;
+    ssl->log = cf->log;
 
-    if (ngx_ssl_create(lmcf->acme_ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+    if (ngx_ssl_create(ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
         != NGX_OK)
     {
-        return NGX_ERROR;
+        return NULL;
     }
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
-        ngx_ssl_cleanup_ctx(lmcf->acme_ssl);
-        return NGX_ERROR;
+        ngx_ssl_cleanup_ctx(ssl);
+        return NULL;
     }
 
     cln->handler = ngx_ssl_cleanup_ctx;
-    cln->data = lmcf->acme_ssl;
+    cln->data = ssl;
 
-    return ngx_ssl_trusted_certificate(cf, lmcf->acme_ssl,
-                                       &lmcf->acme_trusted, 10);
+    if (ngx_ssl_trusted_certificate(cf, ssl, trusted, 10) != NGX_OK) {
+        return NULL;
+    }
+
+    return ssl;
 }
 
 

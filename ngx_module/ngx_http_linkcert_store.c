@@ -38,7 +38,7 @@ static u_char *ngx_http_linkcert_store_path(u_char *buf, ngx_str_t *store,
     u_char *name, size_t len, const char *file);
 static ngx_int_t ngx_http_linkcert_store_stage(u_char *dpath,
     const char *file, const char *data, size_t len, ngx_uint_t mode,
-    u_char *tmp, ngx_log_t *log);
+    ngx_uint_t sync, u_char *tmp, ngx_log_t *log);
 static void ngx_http_linkcert_store_sync_dir(u_char *dpath);
 static ngx_uint_t ngx_http_linkcert_store_unpublished(u_char *dir);
 static void ngx_http_linkcert_store_sweep(ngx_event_t *ev);
@@ -568,12 +568,30 @@ ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
     const char *file, const char *data, size_t len, ngx_uint_t mode,
     ngx_log_t *log)
 {
+    return ngx_http_linkcert_store_replace(store, dir, file, data, len, mode,
+                                           1, log);
+}
+
+
+/*
+ * sync 0: without the fsync()s, still whole or absent after a crash of
+ * nginx, but a crash of the machine may lose it.  For files written
+ * often, where two fsync()s each would hold the worker up (webhook
+ * events).
+ */
+
+ngx_int_t
+ngx_http_linkcert_store_replace(ngx_str_t *store, const char *dir,
+    const char *file, const char *data, size_t len, ngx_uint_t mode,
+    ngx_uint_t sync, ngx_log_t *log)
+{
     u_char  path[NGX_MAX_PATH], tmp[NGX_MAX_PATH], dpath[NGX_MAX_PATH];
 
     ngx_sprintf(dpath, "%V/%s%Z", store, dir);
     ngx_sprintf(path, "%V/%s/%s%Z", store, dir, file);
 
-    if (ngx_http_linkcert_store_stage(dpath, file, data, len, mode, tmp, log)
+    if (ngx_http_linkcert_store_stage(dpath, file, data, len, mode, sync,
+                                      tmp, log)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -587,7 +605,9 @@ ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
         return NGX_ERROR;
     }
 
-    ngx_http_linkcert_store_sync_dir(dpath);
+    if (sync) {
+        ngx_http_linkcert_store_sync_dir(dpath);
+    }
 
     return NGX_OK;
 }
@@ -618,14 +638,14 @@ ngx_http_linkcert_store_publish(ngx_str_t *store, const char *name,
     ngx_sprintf(chain_path, "%s/fullchain.pem%Z", dpath);
 
     if (ngx_http_linkcert_store_stage(dpath, "privkey.pem", key, key_len,
-                                      0600, key_tmp, log)
+                                      0600, 1, key_tmp, log)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     if (ngx_http_linkcert_store_stage(dpath, "fullchain.pem", chain,
-                                      chain_len, 0644, chain_tmp, log)
+                                      chain_len, 0644, 1, chain_tmp, log)
         != NGX_OK)
     {
         (void) unlink((char *) key_tmp);
@@ -690,14 +710,14 @@ failed:
 
 /*
  * Writes data in full to a new temporary file of dpath (created if
- * missing) named after file, synced; its path goes into tmp.  Nothing is
- * left behind on failure.
+ * missing) named after file, synced if sync; its path goes into tmp.
+ * Nothing is left behind on failure.
  */
 
 static ngx_int_t
 ngx_http_linkcert_store_stage(u_char *dpath, const char *file,
-    const char *data, size_t len, ngx_uint_t mode, u_char *tmp,
-    ngx_log_t *log)
+    const char *data, size_t len, ngx_uint_t mode, ngx_uint_t sync,
+    u_char *tmp, ngx_log_t *log)
 {
     int        fd;
     size_t     done;
@@ -731,7 +751,7 @@ ngx_http_linkcert_store_stage(u_char *dpath, const char *file,
         }
     }
 
-    if (fchmod(fd, (mode_t) mode) == -1 || fsync(fd) == -1) {
+    if (fchmod(fd, (mode_t) mode) == -1 || (sync && fsync(fd) == -1)) {
         goto failed;
     }
 

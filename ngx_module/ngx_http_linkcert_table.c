@@ -63,6 +63,8 @@ static ngx_http_linkcert_node_t *ngx_http_linkcert_create(
     ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len);
 static void ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, lc_status_e status, lc_stage_e stage);
+static void ngx_http_linkcert_notify(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, ngx_uint_t quiet);
 static void ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, lc_record_t *rec);
 static void ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
@@ -425,6 +427,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, ngx_http_linkcert_loaded_t *loaded, uint32_t scan)
 {
     time_t                     now;
+    ngx_uint_t                 created;
     ngx_http_linkcert_zone_t  *ctx;
     ngx_http_linkcert_node_t  *ln;
 
@@ -434,6 +437,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
     ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+    created = (ln == NULL);
 
     if (ln == NULL) {
         ln = ngx_http_linkcert_create(ctx, name, len);
@@ -481,6 +485,9 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
         ln->error_at = now;
     }
 
+    /* what the store says at start is no change */
+    ngx_http_linkcert_notify(ctx, ln, created);
+
     ngx_http_linkcert_unlock(ctx);
 
     return NGX_OK;
@@ -525,6 +532,7 @@ ngx_http_linkcert_visit_gone(ngx_http_linkcert_zone_t *ctx,
                                  LC_STAGE_FAILED);
     lc_error_set(&ln->error, "store_unreadable",
                  "the certificate files are gone from the store");
+    ngx_http_linkcert_notify(ctx, ln, 0);
     gone->n++;
 
     return NGX_OK;
@@ -609,6 +617,7 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
         ln->next_attempt_at = now;
 
         ngx_http_linkcert_schedule(sh, ln, now_ms);
+        ngx_http_linkcert_notify(ctx, ln, 0);
     }
 
     ngx_http_linkcert_to_record(ctx, ln, rec);
@@ -932,6 +941,8 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
                   lc_verify_state_name(v->state),
                   v->error.type[0] ? ", " : "", v->error.detail);
 
+    ngx_http_linkcert_notify(ctx, ln, 0);
+
     ngx_http_linkcert_unlock(ctx);
 }
 
@@ -993,6 +1004,8 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
                   "valid until %s, generation %uD", len, name,
                   lc_status_name(old_status), lc_stage_name(old_stage),
                   until, ln->generation);
+
+    ngx_http_linkcert_notify(ctx, ln, 0);
 
     ngx_http_linkcert_unlock(ctx);
 }
@@ -1079,6 +1092,8 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
                   lc_status_name(old_status), lc_stage_name(old_stage),
                   lc_status_name(ln->status), lc_stage_name(ln->stage),
                   err->detail, err->type);
+
+    ngx_http_linkcert_notify(ctx, ln, 0);
 
     ngx_http_linkcert_unlock(ctx);
 }
@@ -1366,6 +1381,45 @@ ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
     ln->stage = stage;
 
     sh->changes++;
+}
+
+
+/*
+ * The table is locked: a new status or a new error type since the last
+ * call is an event for the webhook, with the object as it is now.  An
+ * on-demand name is not a domain of the CRM before its DNS points here.
+ */
+
+static void
+ngx_http_linkcert_notify(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, ngx_uint_t quiet)
+{
+    uint32_t                        error;
+    lc_record_t                     rec;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    if (ln->candidate) {
+        return;
+    }
+
+    lmcf = ctx->conf;
+    error = ln->error.type[0]
+            ? ngx_crc32_short((u_char *) ln->error.type,
+                              ngx_strlen(ln->error.type))
+            : 0;
+
+    if (!quiet
+        && lmcf->webhook
+        && (ln->status != ln->note_status
+            || (error != 0 && error != ln->note_error)))
+    {
+        ngx_http_linkcert_to_record(ctx, ln, &rec);
+        ngx_http_linkcert_webhook_event(ctx, &rec,
+                                        (lc_status_e) ln->note_status);
+    }
+
+    ln->note_status = ln->status;
+    ln->note_error = error;
 }
 
 
@@ -1728,6 +1782,8 @@ ngx_http_linkcert_expired(ngx_http_linkcert_zone_t *ctx,
                   "linkcert: \"%*s\" issued/%s -> unknown/failed: the "
                   "certificate expired on %s", (size_t) ln->name_len,
                   ln->name, lc_stage_name(old_stage), at);
+
+    ngx_http_linkcert_notify(ctx, ln, 0);
 }
 
 
@@ -2493,6 +2549,8 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     ln->next_attempt_at = at;
     ngx_http_linkcert_schedule(ctx->sh, ln, (ngx_msec_t) at * 1000);
     ctx->sh->changes++;
+
+    ngx_http_linkcert_notify(ctx, ln, 0);
 
     return NGX_DECLINED;
 }

@@ -76,7 +76,7 @@ struct lc_http_response_s {
 
 static int lc_http_request_head(char *buf, size_t size, const char *method,
     const char *path, const char *host, const char *port,
-    const char *accept, const char *content_type, const char *length);
+    const char *accept, const char *content_type, const char *fields);
 static int lc_http_token(const char *s, size_t len);
 static int lc_http_tchar(unsigned char c);
 static int lc_http_field_value(const char *s);
@@ -100,9 +100,19 @@ lc_http_request(const char *method, const char *url, const char *accept,
     const char *content_type, const char *body, size_t body_len,
     size_t *len)
 {
+    return lc_http_request_header(method, url, accept, content_type, NULL,
+                                  NULL, body, body_len, len);
+}
+
+
+char *
+lc_http_request_header(const char *method, const char *url,
+    const char *accept, const char *content_type, const char *name,
+    const char *value, const char *body, size_t body_len, size_t *len)
+{
     int          https, n;
     char        *buf, *p;
-    char         host[LC_HTTP_HOST_MAX + 2], port_text[8], length_text[48];
+    char         host[LC_HTTP_HOST_MAX + 2], port_text[8], fields[512];
     size_t       size;
     unsigned     port;
     const char  *path;
@@ -120,7 +130,9 @@ lc_http_request(const char *method, const char *url, const char *accept,
     /* the caller's values become header lines: no CR or LF may pass */
 
     if ((accept && !lc_http_field_value(accept))
-        || (content_type && !lc_http_field_value(content_type)))
+        || (content_type && !lc_http_field_value(content_type))
+        || (name && (value == NULL || !lc_http_token(name, strlen(name))
+                     || !lc_http_field_value(value))))
     {
         return NULL;
     }
@@ -156,17 +168,26 @@ lc_http_request(const char *method, const char *url, const char *accept,
      * do not have.
      */
 
-    length_text[0] = '\0';
+    n = 0;
+    fields[0] = '\0';
+
+    if (name) {
+        n = snprintf(fields, sizeof(fields), "%s: %s\r\n", name, value);
+
+        if (n < 0 || (size_t) n >= sizeof(fields) - 48) {
+            return NULL;
+        }
+    }
 
     if (body_len != 0
         || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
     {
-        snprintf(length_text, sizeof(length_text),
+        snprintf(fields + n, sizeof(fields) - n,
                  "Content-Length: %zu\r\n", body_len);
     }
 
     n = lc_http_request_head(NULL, 0, method, path, p, port_text, accept,
-                             content_type, length_text);
+                             content_type, fields);
     if (n < 0 || body_len > SIZE_MAX - (size_t) n - 1) {
         return NULL;
     }
@@ -179,7 +200,7 @@ lc_http_request(const char *method, const char *url, const char *accept,
     }
 
     if (lc_http_request_head(buf, (size_t) n + 1, method, path, p,
-                             port_text, accept, content_type, length_text)
+                             port_text, accept, content_type, fields)
         != n)
     {
         free(buf);
@@ -203,7 +224,7 @@ lc_http_request(const char *method, const char *url, const char *accept,
 static int
 lc_http_request_head(char *buf, size_t size, const char *method,
     const char *path, const char *host, const char *port,
-    const char *accept, const char *content_type, const char *length)
+    const char *accept, const char *content_type, const char *fields)
 {
     return snprintf(buf, size,
                     "%s %s HTTP/1.1\r\n"
@@ -220,7 +241,7 @@ lc_http_request_head(char *buf, size_t size, const char *method,
                     content_type ? "Content-Type: " : "",
                     content_type ? content_type : "",
                     content_type ? "\r\n" : "",
-                    length);
+                    fields);
 }
 
 

@@ -27,6 +27,11 @@ char *lc_http_request(const char *method, const char *url,
     const char *accept, const char *content_type, const char *body,
     size_t body_len, size_t *len);
 
+/* The same with one more header field, name: value (name NULL: none). */
+char *lc_http_request_header(const char *method, const char *url,
+    const char *accept, const char *content_type, const char *name,
+    const char *value, const char *body, size_t body_len, size_t *len);
+
 /*
  * Splits "https://host[:port]/path" (or http://).  host is written
  * without brackets for IPv6 literals.  Returns 0 or -1.

@@ -446,6 +446,46 @@ test_request_post(void **state)
 }
 
 
+/* one more header field, for the webhook's signature */
+
+static void
+test_request_header(void **state)
+{
+    char         *req;
+    size_t        len;
+    const char    expect[] =
+        "POST /hook HTTP/1.1\r\n"
+        "Host: 127.0.0.1:8080\r\n"
+        "User-Agent: linkcert\r\n"
+        "Content-Type: application/json\r\n"
+        "Linkcert-Signature: t=1,v1=ab\r\n"
+        "Content-Length: 2\r\n"
+        "Connection: close\r\n"
+        "\r\n"
+        "{}";
+
+    (void) state;
+
+    req = lc_http_request_header("POST", "http://127.0.0.1:8080/hook", NULL,
+                                 "application/json", "Linkcert-Signature",
+                                 "t=1,v1=ab", "{}", 2, &len);
+    assert_non_null(req);
+    assert_int_equal(len, sizeof(expect) - 1);
+    assert_memory_equal(req, expect, len);
+    free(req);
+
+    /* neither the name nor the value can end the field early */
+
+    assert_null(lc_http_request_header("POST", "http://a.example/", NULL,
+                                       NULL, "X-A", "b\r\nX-C: d", "", 0,
+                                       &len));
+    assert_null(lc_http_request_header("POST", "http://a.example/", NULL,
+                                       NULL, "X A", "b", "", 0, &len));
+    assert_null(lc_http_request_header("POST", "http://a.example/", NULL,
+                                       NULL, "X-A", NULL, "", 0, &len));
+}
+
+
 static void
 test_request_get_head(void **state)
 {
@@ -1127,6 +1167,7 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_request_post),
+        cmocka_unit_test(test_request_header),
         cmocka_unit_test(test_request_get_head),
         cmocka_unit_test(test_request_ports),
         cmocka_unit_test(test_request_ipv6),

@@ -229,9 +229,9 @@ subtest 'receiver down, nginx restarted: the events are kept' => sub {
 };
 
 subtest 'https://: verified against its own trusted certificates' => sub {
-    my $dir = $pebble->{dir};
     my $tls = LinkCert::Webhook->new($t, name => 'webhook_tls',
-        tls => { cert => "$dir/listener.crt", key => "$dir/listener.key" });
+        tls => { cert => $pebble->listener_cert,
+                 key => $pebble->listener_key });
     my $BAD2 = 'tls.customer.test';
     $t->set_cname($BAD2, 'cdn.example.test');
 
@@ -251,7 +251,8 @@ subtest 'https://: verified against its own trusted certificates' => sub {
 
     $t->write_config($t->dns_config(workers => 2, log_level => 'info',
         http => $pebble->acme_http_lines . $tls->directive
-                . "    linkcert_webhook_trusted_certificate $dir/ca.crt;\n"));
+                . "    linkcert_webhook_trusted_certificate "
+                . $pebble->ca_file . ";\n"));
     $t->reload;
 
     my ($ev, $ok) = $tls->wait_delivered(sub {

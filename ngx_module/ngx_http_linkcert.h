@@ -20,6 +20,7 @@
 #include "lc_http.h"
 #include "lc_acme.h"
 #include "lc_acme_problem.h"
+#include "lc_failover.h"
 
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
@@ -119,6 +120,10 @@ typedef struct {
     time_t                         forced_at;    /* last "Verify domain" */
     time_t                         renew_ari;    /* the CA's window: when
                                                     to renew; 0: none */
+    time_t                         ari_at;       /* when to ask the CA's
+                                                    renewal information
+                                                    again; 0: at the next
+                                                    check */
 
     u_char                        *dns;          /* the "dns" JSON text */
     uint16_t                       dns_len;
@@ -131,6 +136,7 @@ typedef struct {
     u_char                         repass;       /* a pass came while busy */
     u_char                         note_status;  /* the last one notified */
     u_char                         origin;       /* of the next order */
+    lc_failover_t                  failover;     /* which CA orders */
     time_t                         val_window;   /* first failed validation */
 
     uint64_t                       store_stamp;
@@ -234,6 +240,10 @@ typedef struct {
     ngx_array_t                   *acme_contacts;   /* of char * */
     ngx_str_t                      acme_eab_kid;
     ngx_str_t                      acme_eab_key;    /* decoded HMAC key */
+    ngx_str_t                      acme_backup;     /* "": none */
+    ngx_str_t                      acme_backup_eab_kid;
+    ngx_str_t                      acme_backup_eab_key;
+    ngx_uint_t                     acme_max_fails;
     ngx_uint_t                     key_type;        /* lc_acme_key_type_e */
     ngx_ssl_t                     *acme_ssl;        /* client context */
 #if (NGX_THREADS)
@@ -345,9 +355,21 @@ void ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone,
     ngx_uint_t transient, time_t retry_after, ngx_log_t *log);
 
 void ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len, uint32_t job_id, time_t at, time_t planned);
+    u_char *name, size_t len, uint32_t job_id, time_t planned,
+    time_t ari_at);
 time_t ngx_http_linkcert_table_renew_time(ngx_shm_zone_t *shm_zone,
     lc_record_t *rec);
+typedef struct {
+    lc_failover_t                  failover;     /* which CA orders */
+    time_t                         ari_at;       /* ask the CA's renewal
+                                                    information then */
+    time_t                         planned;      /* the renewal picked in
+                                                    its window; 0: none */
+} ngx_http_linkcert_plan_t;
+
+ngx_int_t ngx_http_linkcert_table_plan(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, uint32_t job_id,
+    ngx_http_linkcert_plan_t *plan, ngx_uint_t write);
 ngx_int_t ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_table_held(ngx_shm_zone_t *shm_zone,

@@ -834,12 +834,15 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
 
             /*
              * The DNS still points here: the ACME driver renews when
-             * renew_at has come, and asks the CA's renewal information
-             * when it has some.
+             * renew_at or the time picked in the CA's window has come,
+             * and asks the CA's renewal information when it has some and
+             * it is time to ask again.
              */
 
             if ((order & NGX_HTTP_LINKCERT_ORDER)
-                && ((order & (NGX_HTTP_LINKCERT_ARI|NGX_HTTP_LINKCERT_ACCOUNT))
+                && ((order & NGX_HTTP_LINKCERT_ACCOUNT)
+                    || ((order & NGX_HTTP_LINKCERT_ARI) && now >= ln->ari_at)
+                    || (ln->renew_ari && now >= ln->renew_ari)
                     || now >= ngx_http_linkcert_renew_time(ctx, ln)))
             {
                 ln->stage = LC_STAGE_RENEWING;
@@ -972,6 +975,7 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ln->generation = ++ctx->sh->generation;
     ln->renew_ari = 0;
+    ln->ari_at = now + 3600;
     ln->store_stamp = stamp;
     ln->not_before = info->not_before;
     ln->not_after = info->not_after;
@@ -1427,6 +1431,8 @@ static void
 ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, lc_record_t *rec)
 {
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
     ngx_memcpy(rec->domain, ln->name, ln->name_len);
     rec->domain[ln->name_len] = '\0';
 
@@ -1465,6 +1471,16 @@ ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
         if (ln->renew_ari && ln->renew_ari < rec->renew_at) {
             rec->renew_at = ln->renew_ari;
         }
+    }
+
+    rec->ca = NULL;
+
+    if (ln->failover.last) {
+        lmcf = ctx->conf;
+        rec->ca = (ln->failover.last == 1 && lmcf->acme_directory.len)
+                  ? (char *) lmcf->acme_directory.data
+                  : (ln->failover.last == 2 && lmcf->acme_backup.len)
+                  ? (char *) lmcf->acme_backup.data : NULL;
     }
 
     rec->store_stamp = ln->store_stamp;
@@ -1650,9 +1666,10 @@ ngx_http_linkcert_backoff(ngx_uint_t attempts)
 
 
 /*
- * An issued domain's next work: its renewal (renew_at of its lifetime),
- * or sooner the periodic DNS check (every reverify_interval, +/-10%); not
- * before floor.  Start-up and reloads schedule without a floor, so a
+ * An issued domain's next work: its renewal (renew_at of its lifetime, or
+ * the time picked in the CA's window), or sooner the periodic DNS check
+ * (every reverify_interval, +/-10%) or the next question to the CA's
+ * renewal information (a check too); not before floor.  Start-up and reloads schedule without a floor, so a
  * renewal that is due runs within seconds of them.
  */
 
@@ -1674,6 +1691,16 @@ ngx_http_linkcert_schedule_issued(ngx_http_linkcert_zone_t *ctx,
 
     at = ngx_http_linkcert_renew_time(ctx, ln);
     check = ngx_http_linkcert_reverify_time(ctx, now);
+
+    if (ln->renew_ari && ln->renew_ari < at) {
+        at = ln->renew_ari;
+    }
+
+    /* asking the CA's renewal information again comes with a check */
+
+    if (ln->ari_at > now && ln->ari_at < check) {
+        check = ln->ari_at;
+    }
 
     /* a renewal time that passed without a renewal: the next check */
 
@@ -1725,6 +1752,9 @@ ngx_http_linkcert_schedule_pass(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     lmcf = ctx->conf;
+
+    /* a pass asks the CA's renewal information again */
+    ln->ari_at = 0;
 
     if (lmcf->verify == NULL) {
         ngx_http_linkcert_schedule_issued(ctx, ln, ngx_time(), 0);
@@ -1872,13 +1902,16 @@ ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone)
 }
 
 
-/* a renewal check found it is not time yet: the next check is at "at" */
+/*
+ * A renewal check found it is not time yet: the renewal planned in the
+ * CA's window (0: none, renew_at alone) and when to ask the CA again (0:
+ * as it was).
+ */
 
 void
 ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, uint32_t job_id, time_t at, time_t planned)
+    size_t len, uint32_t job_id, time_t planned, time_t ari_at)
 {
-    time_t                     check;
     lc_stage_e                 old_stage;
     lc_status_e                old_status;
     ngx_http_linkcert_zone_t  *ctx;
@@ -1894,25 +1927,60 @@ ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ln->renew_ari = planned;
 
-    if (ln->status == LC_STATUS_ISSUED) {
-        ln->stage = LC_STAGE_ISSUED;
-
-        /* the periodic DNS check still comes, if sooner */
-
-        check = ngx_http_linkcert_reverify_time(ctx, ngx_time());
-
-        if (check < at) {
-            at = check;
-        }
-
-        if (at > ln->not_after) {
-            at = ln->not_after;
-        }
+    if (ari_at) {
+        ln->ari_at = ari_at;
     }
 
-    ngx_http_linkcert_schedule(ctx->sh, ln, (ngx_msec_t) at * 1000);
+    if (ln->status == LC_STATUS_ISSUED) {
+        ln->stage = LC_STAGE_ISSUED;
+        ngx_http_linkcert_schedule_issued(ctx, ln, ngx_time(), 0);
+
+    } else {
+        ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms());
+    }
 
     ngx_http_linkcert_unlock(ctx);
+}
+
+
+/*
+ * What the job that holds a domain plans with: which CA its orders go to,
+ * when to ask the CA's renewal information again and the renewal planned
+ * in the CA's window.  Written back: which CA.
+ */
+
+ngx_int_t
+ngx_http_linkcert_table_plan(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, uint32_t job_id, ngx_http_linkcert_plan_t *plan,
+    ngx_uint_t write)
+{
+    ngx_int_t                  rc;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+
+    if (ln && ln->busy && ln->job_id == job_id) {
+        if (write) {
+            ln->failover = plan->failover;
+
+        } else {
+            plan->failover = ln->failover;
+            plan->ari_at = ln->ari_at;
+            plan->planned = ln->renew_ari;
+        }
+
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
 }
 
 

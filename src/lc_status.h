@@ -49,6 +49,8 @@ typedef struct {
     time_t          updated_at;         /* 0: never (domain not seen) */
     unsigned long long  store_stamp;    /* the glue's identity of the
                                            store files; 0: none */
+    const char     *ca;                 /* the directory URL of the CA of
+                                           the latest order, or NULL */
     size_t          dns_len;            /* 0: never checked */
     char            dns[LC_DNS_JSON_MAX];  /* the "dns" object, JSON text */
 } lc_record_t;
@@ -77,7 +79,8 @@ json_t *lc_status_public_json(const lc_record_t *rec);
  * lowercase)) or null, dns (the object in rec->dns, or null when
  * dns_len is 0), last_error (at, type, detail) or null,
  * next_attempt_at or null, renew_at (issued: when the renewal is
- * planned) or null, updated_at or null.
+ * planned) or null, updated_at or null, ca (the ACME directory of the
+ * latest order) or null.
  */
 json_t *lc_status_full_json(const lc_record_t *rec);
 

@@ -11,6 +11,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
+use LinkCert::Config qw(config_ok config_fails);
 
 my $t = LinkCert::Test->new;
 my $prefix = $t->prefix;
@@ -61,15 +62,15 @@ my @cases = (
       { cache_size => 'x' }, [ qr/linkcert_cache_size/ ] ],
 );
 
-config_ok('standard config', {});
-config_ok('linkcert_cache_size 16', { cache_size => 16 });
-config_ok('module loaded, no linkcert directives',
+config_ok($t, 'standard config', {});
+config_ok($t, 'linkcert_cache_size 16', { cache_size => 16 });
+config_ok($t, 'module loaded, no linkcert directives',
           { zone => undef, store => undef, api_key => undef,
             linkcert => undef });
 
 for my $case (@cases) {
     my ($name, $opts, $patterns) = @$case;
-    config_fails($name, $opts, @$patterns);
+    config_fails($t, $name, $opts, @$patterns);
 }
 
 # a store nginx -t cannot judge without making it (/proc refuses mkdir
@@ -96,33 +97,3 @@ subtest 'nginx -t creates no store; the start does' => sub {
 };
 
 done_testing;
-
-
-sub config_ok {
-    my ($name, $opts) = @_;
-
-    subtest "ok: $name" => sub {
-        $t->write_config($t->standard_config(%$opts));
-        my ($rc, $out) = $t->test_config;
-        is($rc, 0, 'nginx -t succeeds') or diag($out);
-        like($out, qr/test is successful/, 'nginx -t says so');
-        unlike($out, qr/\[(?:emerg|alert|crit)\]/, 'no errors');
-    };
-}
-
-sub config_fails {
-    my ($name, $opts, @patterns) = @_;
-
-    subtest "error: $name" => sub {
-        $t->write_config($t->standard_config(%$opts));
-        my ($rc, $out) = $t->test_config;
-        isnt($rc, 0, 'nginx -t fails');
-
-        my $emerg = join "\n", grep { /\[emerg\]/ } split /\n/, $out;
-        isnt($emerg, '', 'with an [emerg] line') or diag($out);
-
-        for my $re (@patterns) {
-            like($emerg, $re, "the [emerg] line matches $re");
-        }
-    };
-}

@@ -13,6 +13,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
+use LinkCert::Config qw(config_ok config_fails);
 
 my $t = LinkCert::Test->new;
 
@@ -105,24 +106,24 @@ my @cases = (
       [ qr/linkcert_registered_domain_limit/, qr/"x"/ ] ],
 );
 
-config_ok('all four directives',
+config_ok($t, 'all four directives',
           "linkcert_cname_target edge.crm.test EDGE2.crm.test.;\n"
           . "linkcert_target_address 127.0.0.1 192.0.2.1 ::1 2001:db8::1;\n"
           . "linkcert_resolver 127.0.0.1:5353 127.0.0.2 timeout=1s attempts=2;\n"
           . "linkcert_caa_identity pki.goog;\n");
-config_ok('linkcert_resolver with defaults',
+config_ok($t, 'linkcert_resolver with defaults',
           "linkcert_cname_target edge.crm.test;\n"
           . "linkcert_resolver 127.0.0.1;\n");
-config_ok('linkcert_resolver timeout=500ms attempts=5',
+config_ok($t, 'linkcert_resolver timeout=500ms attempts=5',
           "linkcert_cname_target edge.crm.test;\n"
           . "linkcert_resolver 127.0.0.1:53 timeout=500ms attempts=5;\n");
-config_ok('linkcert_resolver with an IPv6 address and port',
+config_ok($t, 'linkcert_resolver with an IPv6 address and port',
           "linkcert_cname_target edge.crm.test;\n"
           . "linkcert_resolver [::1]:5353 timeout=2s;\n");
-config_ok('only linkcert_target_address',
+config_ok($t, 'only linkcert_target_address',
           "linkcert_target_address 127.0.0.1;\n");
-config_ok('no DNS directives at all (default resolver)', '');
-config_ok('the on-demand directives',
+config_ok($t, 'no DNS directives at all (default resolver)', '');
+config_ok($t, 'the on-demand directives',
           "linkcert_cname_target edge.crm.test;\n"
           . "linkcert_on_demand dns;\n"
           . "linkcert_acme_directory https://127.0.0.1:9/dir;\n"
@@ -136,7 +137,7 @@ config_ok('the on-demand directives',
 
 for my $case (@cases) {
     my ($name, $http, $patterns) = @$case;
-    config_fails($name, $http, @$patterns);
+    config_fails($t, $name, $http, @$patterns);
 }
 
 # HTTP-01 comes on port 80: a "linkcert on" server only on TLS listeners
@@ -226,35 +227,3 @@ subtest 'a broken directive does not stop a running nginx' => sub {
 };
 
 done_testing;
-
-
-sub config_ok {
-    my ($name, $http) = @_;
-
-    subtest "ok: $name" => sub {
-        $t->write_config($t->standard_config(http => $http));
-        my ($rc, $out) = $t->test_config;
-        is($rc, 0, 'nginx -t succeeds') or diag($out);
-        like($out, qr/test is successful/, 'nginx -t says so');
-        unlike($out, qr/\[(?:emerg|alert|crit)\]/, 'no errors');
-    };
-}
-
-sub config_fails {
-    my ($name, $http, @patterns) = @_;
-
-    subtest "error: $name" => sub {
-        # a working config plus the broken line (or, for a directive that
-        # is there already, instead of it)
-        $t->write_config($t->standard_config(http => $http));
-        my ($rc, $out) = $t->test_config;
-        isnt($rc, 0, 'nginx -t fails');
-
-        my $emerg = join "\n", grep { /\[emerg\]/ } split /\n/, $out;
-        isnt($emerg, '', 'with an [emerg] line') or diag($out);
-
-        for my $re (@patterns) {
-            like($emerg, $re, "the [emerg] line matches $re");
-        }
-    };
-}

@@ -89,6 +89,7 @@ lc_record_full(lc_record_t *rec)
     rec->next_attempt_at = LC_T1 + 60;
     rec->renew_at = 1785542400;                 /* 2026-08-01T00:00:00Z */
     rec->updated_at = LC_T1;
+    rec->ca = "https://ca.test/directory";
 }
 
 
@@ -248,7 +249,8 @@ test_full(void **state)
                    "\"detail\":\"the CA said no\"},"
                    "\"next_attempt_at\":\"2026-09-21T14:14:20Z\","
                    "\"renew_at\":\"2026-08-01T00:00:00Z\","
-                   "\"updated_at\":\"2026-09-21T14:13:20Z\"}\n");
+                   "\"updated_at\":\"2026-09-21T14:13:20Z\","
+                   "\"ca\":\"https://ca.test/directory\"}\n");
 
     /* and read back */
 
@@ -261,7 +263,7 @@ test_full(void **state)
     t_json_keys(obj, keys, sizeof(keys));
     assert_string_equal(keys, "domain,status,stage,certificate,dns,"
                               "last_error,next_attempt_at,renew_at,"
-                              "updated_at");
+                              "updated_at,ca");
 
     t_json_keys(json_object_get(obj, "certificate"), keys, sizeof(keys));
     assert_string_equal(keys, "not_before,not_after,serial,issuer,sha256");
@@ -292,7 +294,7 @@ test_full_nulls(void **state)
                    "{\"domain\":\"a.example\",\"status\":\"unknown\","
                    "\"stage\":\"none\",\"certificate\":null,\"dns\":null,"
                    "\"last_error\":null,\"next_attempt_at\":null,"
-                   "\"renew_at\":null,\"updated_at\":null}\n");
+                   "\"renew_at\":null,\"updated_at\":null,\"ca\":null}\n");
 
     /* an error recorded at an unknown time */
     rec.status = LC_STATUS_PENDING;
@@ -306,7 +308,7 @@ test_full_nulls(void **state)
                    "\"last_error\":{\"at\":null,\"type\":\"store_corrupt\","
                    "\"detail\":\"fullchain.pem is empty\"},"
                    "\"next_attempt_at\":null,\"renew_at\":null,"
-                   "\"updated_at\":null}\n");
+                   "\"updated_at\":null,\"ca\":null}\n");
 }
 
 
@@ -349,7 +351,7 @@ test_full_dns(void **state)
                    "\"flags\":0,\"tag\":\"issue\","
                    "\"value\":\"letsencrypt.org\"}],\"error\":null},"
                    "\"last_error\":null,\"next_attempt_at\":null,"
-                   "\"renew_at\":null,\"updated_at\":null}\n");
+                   "\"renew_at\":null,\"updated_at\":null,\"ca\":null}\n");
 
     /* the text up to dns_len only */
 

@@ -458,6 +458,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
         {
             ln->generation = ++ctx->sh->generation;
             ln->renew_ari = 0;
+            ln->ari_at = 0;     /* another certificate: ask at once */
         }
 
         ln->not_before = loaded->info.not_before;
@@ -1738,7 +1739,8 @@ ngx_http_linkcert_reverify_time(ngx_http_linkcert_zone_t *ctx, time_t now)
 
 /*
  * Start-up and reloads are renewal passes: every issued domain is checked
- * (its DNS, then renew_at or the CA's renewal information) within
+ * (its DNS, then renew_at, or the CA's renewal information when it is
+ * time to ask it: ari_at, kept across reloads) within
  * seconds, from a second on, spread at 500 domains a second so that a large
  * table does not flood the DNS or the CA (but within half of
  * reverify_interval).
@@ -1752,9 +1754,6 @@ ngx_http_linkcert_schedule_pass(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     lmcf = ctx->conf;
-
-    /* a pass asks the CA's renewal information again */
-    ln->ari_at = 0;
 
     if (lmcf->verify == NULL) {
         ngx_http_linkcert_schedule_issued(ctx, ln, ngx_time(), 0);

@@ -248,25 +248,29 @@ ngx_http_linkcert_acme_exit_process(void)
 
 
 /*
- * How many orders may start now.  While the primary's account is being
- * set up, none (nor while the backup's is, when the primary's failed);
- * while the setup is failing, orders are taken: they go to the backup,
- * or fail at once with the account's error, so that each domain shows it.
+ * How many orders may start now.  While an account is being set up, none:
+ * an order must not go elsewhere only because its CA's account is not
+ * ready yet (a saved order would be placed again at the other CA).  While
+ * a setup is failing, orders are taken: they go to the other CA, or fail
+ * at once with the account's error, so that each domain shows it.
  */
 
 ngx_uint_t
 ngx_http_linkcert_acme_ready(void)
 {
+    ngx_uint_t                 i;
     ngx_http_linkcert_acme_t  *acme;
 
     acme = ngx_http_linkcert_acme;
 
-    if (acme == NULL
-        || !ngx_http_linkcert_acme_settled(&acme->ca[0])
-        || (!acme->ca[0].ready && acme->ncas > 1
-            && !ngx_http_linkcert_acme_settled(&acme->ca[1])))
-    {
+    if (acme == NULL) {
         return 0;
+    }
+
+    for (i = 0; i < acme->ncas; i++) {
+        if (!ngx_http_linkcert_acme_settled(&acme->ca[i])) {
+            return 0;
+        }
     }
 
     return NGX_HTTP_LINKCERT_ORDERS_MAX - acme->norders;

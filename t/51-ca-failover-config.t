@@ -11,7 +11,9 @@
 #   3. an order of the backup (slowed validation) interrupted by a reload
 #      once the primary is up again: order.json names the backup's
 #      directory, and the next worker 0 resumes the order there, although
-#      the domain's next order would go to the primary
+#      the domain's next order would go to the primary, and although the
+#      backup's account is set up 3 s later than the primary's (its
+#      directory slowed by a LinkCert::CAProxy in front of it)
 #   4. a primary that answers newOrder rateLimited (LinkCert::CAProxy in
 #      front of it), max_fails=2: the first failed order stays at the
 #      primary, the second sends the domain's next order to the backup
@@ -40,8 +42,9 @@ my $backup = LinkCert::Pebble->new($t, name => 'pebble2',
     listener_of => $primary, http_port => $delay->port,
     env => { PEBBLE_AUTHZREUSE => 0 });
 
+my $bproxy = LinkCert::CAProxy->new($t, $backup, name => 'backup_proxy');
 my $P_URL = $primary->directory_url;
-my $B_URL = $backup->directory_url;
+my $B_URL = $bproxy->directory_url;
 
 sub write_file {
     my ($path, $text) = @_;
@@ -163,8 +166,10 @@ like($saved->{order} // '', qr{^https://localhost:\Q${\ $backup->port }\E/},
      'and the backup\'s order URL');
 
 # the primary is up again before the next worker 0 starts: the domain's
-# next order would go there, the saved one stays at the backup
+# next order would go there, the saved one stays at the backup, whose
+# account is ready 3 s after the primary's
 $primary->start;
+$bproxy->set('slowdir');
 $t->reload;
 
 ($j, $ok) = $backup->wait_issued($RESUME, 40);
@@ -180,12 +185,13 @@ ok($backup->verified_handshake($RESUME)->{ok},
    "$RESUME: verifies against the backup's root");
 ok(!-e "$store/domains/$RESUME/order.json", 'the saved order is gone');
 $delay->set(0);
+$bproxy->set('pass');
 
 
 ###########################################################################
 # 4. a primary that fails orders: max_fails=2, then the backup
 
-my $proxy = LinkCert::CAProxy->new($t, $primary);
+my $proxy = LinkCert::CAProxy->new($t, $primary, fail_orders => 1);
 my $X_URL = $proxy->directory_url;
 my $COUNT = 'count.customer.test';
 my $FIVE = 'five.customer.test';

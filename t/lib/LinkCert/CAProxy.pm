@@ -1,21 +1,27 @@
 package LinkCert::CAProxy;
 
-# A CA that fails on demand: an HTTPS front of a LinkCert::Pebble whose
-# directory sends newOrder here, so that the test decides what newOrder
-# answers; everything else (nonces, accounts, authorizations) is Pebble's.
+# A CA that fails on demand: an HTTPS front of a LinkCert::Pebble that
+# serves its directory (everything else, nonces, accounts, orders, stays
+# Pebble's: only the directory's URL is the proxy's).
 #
-#   my $proxy = LinkCert::CAProxy->new($t, $pebble);     # started, forked
+#   my $proxy = LinkCert::CAProxy->new($t, $pebble, fail_orders => 1);
 #   $pebble->acme_http_lines(directory => $proxy->directory_url);
-#   $proxy->set('reject');   # newOrder: 400 rejectedIdentifier
 #   $proxy->set('ratelimit');   # newOrder: 429 rateLimited, Retry-After: 1
-#   $proxy->set('500');      # newOrder: 500 serverInternal
-#   $proxy->set('pass');     # newOrder goes on to Pebble (the default)
-#   $proxy->new_orders;      # how many newOrder requests it got
+#   $proxy->set('reject');      # newOrder: 400 rejectedIdentifier
+#   $proxy->set('500');         # newOrder: 500 serverInternal
+#   $proxy->set('slowdir');     # the directory answered after 3 s
+#   $proxy->set('pass');        # the default
+#   $proxy->new_orders;         # how many newOrder requests it got
+#
+# With fail_orders, the directory's newOrder is the proxy's and every
+# order fails (Pebble checks the URL a request was signed for, so an order
+# cannot be passed on): as the mode says, else with a 500.  Without it,
+# newOrder stays Pebble's.  Options: name => (default 'ca_proxy': the
+# port $t->port(name), logs/<name>.log, where each request is noted).
 #
 # It serves the listener certificate of the Pebble it fronts (trusted by
-# linkcert_acme_trusted_certificate), on 127.0.0.1:$t->port('ca_proxy');
-# it notes each request in logs/ca-proxy.log of the test's prefix and is
-# stopped at the end of the test.
+# linkcert_acme_trusted_certificate) on 127.0.0.1, and is stopped at the
+# end of the test.
 
 use strict;
 use warnings;
@@ -31,14 +37,19 @@ use LinkCert::Test ();
 my @INSTANCES;
 
 sub new {
-    my ($class, $t, $pebble) = @_;
+    my ($class, $t, $pebble, %opts) = @_;
+    my $name = $opts{name} // 'ca_proxy';
 
+    # the Pebble's port is taken before the fork: the child's copy of $t
+    # would pick another one
     my $self = bless {
         t       => $t,
         pebble  => $pebble,
-        port    => $t->port('ca_proxy'),
-        control => $t->prefix . '/ca-proxy.mode',
-        log     => $t->prefix . '/logs/ca-proxy.log',
+        base    => 'https://localhost:' . $pebble->port,
+        fail    => $opts{fail_orders},
+        port    => $t->port($name),
+        control => $t->prefix . "/$name.mode",
+        log     => $t->prefix . "/logs/$name.log",
         owner   => $$,
     }, $class;
 
@@ -154,18 +165,19 @@ sub _read_request {
 sub _answer {
     my ($self, $method, $path, $body, $mode) = @_;
     my $pebble = $self->{pebble};
-    my $base = 'https://localhost:' . $pebble->port;
+    my $base = $self->{base};
     my $http = HTTP::Tiny->new(timeout => 5, verify_SSL => 1,
                                SSL_options => { SSL_ca_file => $pebble->ca_file });
     my $problem = 'application/problem+json';
 
     if ($path eq '/dir') {
+        sleep 3 if $mode eq 'slowdir';
         my $r = $http->get("$base/dir");
         return _response(502, $problem, '{"type":"urn:ietf:params:acme:error:serverInternal"}')
             unless $r->{success};
         my $dir = decode_json($r->{content});
-        $self->{new_order} = $dir->{newOrder};
-        $dir->{newOrder} = "https://localhost:$self->{port}/new-order";
+        $dir->{newOrder} = "https://localhost:$self->{port}/new-order"
+            if $self->{fail};
         return _response(200, 'application/json', encode_json($dir));
     }
 
@@ -189,17 +201,9 @@ sub _answer {
     }
 
     if ($path eq '/new-order') {
-        my $r = $http->request('POST', $self->{new_order} // "$base/order-plz", {
-            headers => { 'Content-Type' => 'application/jose+json' },
-            content => $body });
-        my @h;
-        for my $k (qw(replay-nonce location link retry-after)) {
-            my $v = $r->{headers}{$k} // next;
-            push @h, $k => $_ for ref $v ? @$v : $v;
-        }
-        return _response($r->{status}, $r->{headers}{'content-type'}
-                                       // 'application/json',
-                         $r->{content} // '', @h);
+        return _response(500, $problem, encode_json({
+            type => 'urn:ietf:params:acme:error:serverInternal',
+            detail => "the proxy passes no order on (mode $mode)" }));
     }
 
     return _response(404, $problem, '{"type":"urn:ietf:params:acme:error:malformed"}');

@@ -349,6 +349,11 @@ write_control({ map { $_ => { start => rfc3339($now + 30 * 86400),
                               end => rfc3339($now + 31 * 86400) } }
                 $id{$LATER}, $id{$DUE}, $new_id, $id{$DOWN}, $high_id });
 
+# pass 3's question about later is answered before the reload (on a busy
+# machine it may still be on its way: then the reload rightly asks again)
+ok(wait_ari_request($id{$LATER}, 6), "$LATER: asked about in pass 3");
+$t->wait_status($LATER, sub { $_[0]{stage} eq 'issued' }, 6);
+
 $t->write_config(config('    linkcert_reverify_interval 2s;'));
 $orders = $pebble->order_count;
 $log_mark = length $t->error_log;

@@ -448,7 +448,9 @@ lc_json_error(const lc_record_t *rec)
                                             sizeof(rec->error.type)))
         || json_object_set_new(obj, "detail",
                                lc_json_text(rec->error.detail,
-                                            sizeof(rec->error.detail))))
+                                            sizeof(rec->error.detail)))
+        || json_object_set_new(obj, "source",
+                               json_string(lc_error_source(rec->error.type))))
     {
         json_decref(obj);
         return NULL;

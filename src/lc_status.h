@@ -77,7 +77,8 @@ json_t *lc_status_public_json(const lc_record_t *rec);
  * The full object: domain, status, stage, certificate (not_before,
  * not_after, serial (hex, uppercase, colon-free), issuer, sha256 (hex,
  * lowercase)) or null, dns (the object in rec->dns, or null when
- * dns_len is 0), last_error (at, type, detail) or null,
+ * dns_len is 0), last_error (at, type, detail, source: lc_error_source()
+ * of the type) or null,
  * next_attempt_at or null, renew_at (issued: when the renewal is
  * planned) or null, updated_at or null, ca (the ACME directory of the
  * latest order) or null.

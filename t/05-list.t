@@ -86,6 +86,11 @@ subtest 'everything, default limit' => sub {
        $t->fingerprint_of_file($cert->[0]), 'with the certificate');
     is($by_name{'broken1.list.test'} && $by_name{'broken1.list.test'}{last_error}{type},
        'store_corrupt', 'and the last error');
+    is_deeply([ sort keys %{ $by_name{'broken1.list.test'}{last_error} // {} } ],
+              [ qw(at detail source type) ],
+              'last_error: at, type, detail, source');
+    is($by_name{'broken1.list.test'}{last_error}{source}, 'store',
+       'source: store');
 };
 
 subtest 'paging' => sub {

@@ -40,6 +40,9 @@ typedef struct {
     lc_status_e     status;
     lc_stage_e      stage;
     int             has_cert;
+    int             moved;              /* unknown as its DNS points
+                                           elsewhere, the certificate still
+                                           served until it expires */
     lc_cert_info_t  cert;
     int             has_error;
     time_t          error_at;

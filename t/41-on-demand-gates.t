@@ -7,8 +7,10 @@
 #      allows (issued, the first handshake is held and verifies with
 #      Pebble's root); 403 and a 302 (not followed) refuse for
 #      linkcert_negative_ttl; no answer within 5 s refuses for 60 s.  A
-#      refused name never reaches the CA, leaves the table ("none"), and
-#      its next handshake gets the fallback at once (refused_negative).
+#      refused name never reaches the CA, leaves the table ("none", but
+#      GET ?domain= shows the refusal: ask_refused or ask_failed, source
+#      ask, and next_attempt_at), and its next handshake gets the
+#      fallback at once (refused_negative).
 #      The ask server received ?domain=<name>.  A plain-HTTP Host passes
 #      the same gates without waiting.  An ask URL where nothing listens
 #      refuses for min(60 s, negative_ttl).

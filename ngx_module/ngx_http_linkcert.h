@@ -20,6 +20,7 @@
 #include "lc_http.h"
 #include "lc_acme.h"
 #include "lc_acme_problem.h"
+#include "lc_failover.h"
 
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
@@ -119,6 +120,10 @@ typedef struct {
     time_t                         forced_at;    /* last "Verify domain" */
     time_t                         renew_ari;    /* the CA's window: when
                                                     to renew; 0: none */
+    time_t                         ari_at;       /* when to ask the CA's
+                                                    renewal information
+                                                    again; 0: at the next
+                                                    check */
 
     u_char                        *dns;          /* the "dns" JSON text */
     uint16_t                       dns_len;
@@ -131,6 +136,14 @@ typedef struct {
     u_char                         repass;       /* a pass came while busy */
     u_char                         note_status;  /* the last one notified */
     u_char                         origin;       /* of the next order */
+    lc_failover_t                  failover;     /* which CA orders */
+    u_char                         moved;        /* the DNS points elsewhere:
+                                                    unknown, its valid
+                                                    certificate still served */
+    u_char                         reissue;      /* a new key is ordered
+                                                    once the DNS passes */
+    u_char                         dup_count;    /* certificates within */
+    uint32_t                       dup_window;   /*   the week from this */
     time_t                         val_window;   /* first failed validation */
 
     uint64_t                       store_stamp;
@@ -164,6 +177,21 @@ typedef struct {
 #define NGX_HTTP_LINKCERT_NEGATIVE_SIZE  4096
 
 
+/* why a name was refused on demand, shown by the status API for a while */
+typedef struct {
+    uint64_t                       hash;         /* of the name; 0: free */
+    time_t                         at;
+    time_t                         until;        /* tried again from then */
+    time_t                         shown;        /* answered until then */
+    lc_error_t                     error;
+} ngx_http_linkcert_refusal_t;
+
+#define NGX_HTTP_LINKCERT_REFUSALS       256    /* a power of 2 */
+#define NGX_HTTP_LINKCERT_DNS_RETRY      30     /* s: a DNS refusal */
+#define NGX_HTTP_LINKCERT_DUPLICATES     4      /* certificates a week for
+                                                   a reissue to be refused */
+
+
 typedef struct {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
@@ -191,6 +219,7 @@ typedef struct {
     time_t                         full_logged;
 
     ngx_http_linkcert_webhook_ring_t  webhook;
+    ngx_http_linkcert_refusal_t   *refusals;     /* why, for the API */
 } ngx_http_linkcert_sh_t;
 
 
@@ -234,6 +263,10 @@ typedef struct {
     ngx_array_t                   *acme_contacts;   /* of char * */
     ngx_str_t                      acme_eab_kid;
     ngx_str_t                      acme_eab_key;    /* decoded HMAC key */
+    ngx_str_t                      acme_backup;     /* "": none */
+    ngx_str_t                      acme_backup_eab_kid;
+    ngx_str_t                      acme_backup_eab_key;
+    ngx_uint_t                     acme_max_fails;
     ngx_uint_t                     key_type;        /* lc_acme_key_type_e */
     ngx_ssl_t                     *acme_ssl;        /* client context */
 #if (NGX_THREADS)
@@ -306,20 +339,25 @@ ngx_uint_t ngx_http_linkcert_table_end_scan(ngx_shm_zone_t *shm_zone,
 typedef enum {
     NGX_HTTP_LINKCERT_POST_STARTED = 0,
     NGX_HTTP_LINKCERT_POST_RECHECK,        /* issued: DNS re-checked only */
+    NGX_HTTP_LINKCERT_POST_REISSUE,        /* issued: a new key once the
+                                              DNS passes */
     NGX_HTTP_LINKCERT_POST_BUSY,           /* already being verified */
     NGX_HTTP_LINKCERT_POST_TOO_SOON,
+    NGX_HTTP_LINKCERT_POST_REFUSED,        /* a reissue over a limit */
     NGX_HTTP_LINKCERT_POST_FULL
 } ngx_http_linkcert_post_e;
 
 #define NGX_HTTP_LINKCERT_FORCE_INTERVAL  10    /* seconds */
 
 ngx_http_linkcert_post_e ngx_http_linkcert_table_post(
-    ngx_shm_zone_t *shm_zone, u_char *name, size_t len, lc_record_t *rec,
-    time_t *retry_after);
+    ngx_shm_zone_t *shm_zone, u_char *name, size_t len, ngx_uint_t reissue,
+    lc_record_t *rec, time_t *retry_after, lc_error_t *refused);
 typedef struct {
     char                           name[LC_DOMAIN_MAX + 1];
     lc_stage_e                     stage;        /* verifying or ordering */
     ngx_uint_t                     candidate;    /* on demand, not asked */
+    ngx_uint_t                     reissue;      /* a new order, not a
+                                                    renewal check */
     uint32_t                       job_id;       /* the job's claim */
 } ngx_http_linkcert_due_t;
 
@@ -345,16 +383,37 @@ void ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone,
     ngx_uint_t transient, time_t retry_after, ngx_log_t *log);
 
 void ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len, uint32_t job_id, time_t at, time_t planned);
+    u_char *name, size_t len, uint32_t job_id, time_t planned,
+    time_t ari_at);
 time_t ngx_http_linkcert_table_renew_time(ngx_shm_zone_t *shm_zone,
     lc_record_t *rec);
+typedef struct {
+    lc_failover_t                  failover;     /* which CA orders */
+    time_t                         ari_at;       /* ask the CA's renewal
+                                                    information then */
+    time_t                         planned;      /* the renewal picked in
+                                                    its window; 0: none */
+} ngx_http_linkcert_plan_t;
+
+ngx_int_t ngx_http_linkcert_table_plan(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, uint32_t job_id,
+    ngx_http_linkcert_plan_t *plan, ngx_uint_t write);
 ngx_int_t ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_table_held(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id);
 ngx_uint_t ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone);
+/* certificates served that expire within 7 days, by cause */
+typedef struct {
+    ngx_uint_t                     all;
+    ngx_uint_t                     dns_moved;    /* the customer left */
+    ngx_uint_t                     renewal;      /* still issued: its
+                                                    renewal is failing */
+} ngx_http_linkcert_expiring_t;
+
 void ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
-    ngx_uint_t *by_status, ngx_uint_t *expiring, time_t *earliest);
+    ngx_uint_t *by_status, ngx_http_linkcert_expiring_t *expiring,
+    time_t *earliest);
 ngx_http_linkcert_stats_t *ngx_http_linkcert_stats(ngx_shm_zone_t *shm_zone);
 
 /* what an SNI or Host name seen by a worker means for on-demand issuance */
@@ -371,7 +430,7 @@ ngx_http_linkcert_name_e ngx_http_linkcert_table_demand(
 ngx_atomic_uint_t ngx_http_linkcert_table_changes(ngx_shm_zone_t *shm_zone);
 void ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id,
-    ngx_http_linkcert_demand_e why, time_t ttl, const char *detail,
+    ngx_http_linkcert_demand_e why, time_t ttl, const lc_error_t *err,
     ngx_log_t *log);
 
 ngx_int_t ngx_http_linkcert_challenge_set(ngx_shm_zone_t *shm_zone,
@@ -380,6 +439,31 @@ void ngx_http_linkcert_challenge_del(ngx_shm_zone_t *shm_zone,
     const char *token);
 ngx_int_t ngx_http_linkcert_challenge_get(ngx_shm_zone_t *shm_zone,
     ngx_str_t *domain, ngx_str_t *token, u_char *buf, size_t *len);
+
+
+/* ngx_http_linkcert_limits.c, with the zone locked */
+
+uint64_t ngx_http_linkcert_hash(u_char *name, size_t len);
+ngx_int_t ngx_http_linkcert_negative(ngx_http_linkcert_sh_t *sh,
+    uint64_t hash, time_t now, time_t until);
+ngx_msec_t ngx_http_linkcert_rate(ngx_msec_t *tat, ngx_msec_t now,
+    ngx_msec_t interval, ngx_uint_t burst);
+void ngx_http_linkcert_rate_take(ngx_msec_t *tat, ngx_msec_t now,
+    ngx_msec_t interval);
+void ngx_http_linkcert_refusal_set(ngx_http_linkcert_sh_t *sh,
+    uint64_t hash, time_t now, time_t until, time_t shown,
+    const lc_error_t *err);
+ngx_int_t ngx_http_linkcert_refusal_get(ngx_http_linkcert_sh_t *sh,
+    uint64_t hash, time_t now, ngx_http_linkcert_refusal_t *copy);
+void ngx_http_linkcert_refusal_clear(ngx_http_linkcert_sh_t *sh,
+    uint64_t hash);
+ngx_uint_t ngx_http_linkcert_duplicates(ngx_http_linkcert_node_t *ln,
+    time_t now);
+void ngx_http_linkcert_duplicate_add(ngx_http_linkcert_node_t *ln,
+    time_t since);
+ngx_int_t ngx_http_linkcert_reissue_allowed(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now, ngx_msec_t now_ms,
+    lc_error_t *err, time_t *retry);
 
 
 /* ngx_http_linkcert_store.c */

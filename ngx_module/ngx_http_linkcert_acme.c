@@ -2,8 +2,9 @@
 /*
  * linkcert: the ACME driver in worker 0.
  *
- * It runs the machines of src/lc_acme.c: one for the account (set up on
- * the first order, its key kept in <store>/account/), one per order.  The
+ * It runs the machines of src/lc_acme.c: one for the account of each CA
+ * (the primary, and the backup if one is configured; set up when worker 0
+ * starts, their keys kept in <store>/account/), one per order.  The
  * machines say what to send; this file sends it with the HTTPS client,
  * feeds the answers back, waits on cancelable timers, publishes HTTP-01
  * key authorizations in the shared zone, and at the end writes the
@@ -22,10 +23,13 @@
 #define NGX_HTTP_LINKCERT_ACCOUNT_KEY  "account.key"
 
 
+typedef struct ngx_http_linkcert_acme_ca_s  ngx_http_linkcert_acme_ca_t;
+
 typedef struct {
     ngx_queue_t                     queue;
     lc_acme_t                      *machine;
     lc_acme_kind_e                  kind;
+    ngx_http_linkcert_acme_ca_t    *ca;
     ngx_event_t                     timer;
     char                            domain[LC_DOMAIN_MAX + 1];
     char                            token[LC_ACME_TOKEN_MAX];
@@ -36,14 +40,24 @@ typedef struct {
 } ngx_http_linkcert_acme_job_t;
 
 
-typedef struct {
-    ngx_http_linkcert_main_conf_t  *conf;
+/* a CA: its directory and the account there */
+
+struct ngx_http_linkcert_acme_ca_s {
+    ngx_str_t                      *directory;
+    ngx_uint_t                      index;       /* 0: primary, 1: backup */
     lc_acme_account_t               account;
     ngx_uint_t                      ready;
     ngx_http_linkcert_acme_job_t   *account_job;
     ngx_event_t                     account_retry;
     ngx_uint_t                      account_failures;
     lc_error_t                      account_error;
+};
+
+
+typedef struct {
+    ngx_http_linkcert_main_conf_t  *conf;
+    ngx_http_linkcert_acme_ca_t     ca[LC_FAILOVER_CAS];
+    ngx_uint_t                      ncas;
     ngx_queue_t                     orders;
     ngx_uint_t                      norders;
     const char                     *contacts[9];
@@ -52,13 +66,26 @@ typedef struct {
 } ngx_http_linkcert_acme_t;
 
 
+static ngx_int_t ngx_http_linkcert_acme_ca_init(ngx_http_linkcert_acme_t *acme,
+    ngx_uint_t index, ngx_str_t *directory, ngx_str_t *eab_kid,
+    ngx_str_t *eab_key, ngx_log_t *log);
 static EVP_PKEY *ngx_http_linkcert_acme_account_key(
-    ngx_http_linkcert_main_conf_t *lmcf, ngx_log_t *log);
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_acme_ca_t *ca,
+    ngx_log_t *log);
+static ngx_int_t ngx_http_linkcert_acme_order_replacing(const char *domain,
+    uint32_t job_id, const char *replaces);
+static ngx_uint_t ngx_http_linkcert_acme_settled(
+    ngx_http_linkcert_acme_ca_t *ca);
+static ngx_http_linkcert_acme_ca_t *ngx_http_linkcert_acme_pick(
+    const char *domain, uint32_t job_id);
+static ngx_uint_t ngx_http_linkcert_acme_outcome(
+    ngx_http_linkcert_acme_job_t *job, lc_failover_outcome_e outcome);
 static ngx_http_linkcert_acme_job_t *ngx_http_linkcert_acme_start(
-    lc_acme_kind_e kind, const char *domain, uint32_t job_id,
-    const char *replaces);
+    lc_acme_kind_e kind, ngx_http_linkcert_acme_ca_t *ca, const char *domain,
+    uint32_t job_id, const char *replaces);
 static void ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job);
-static lc_acme_t *ngx_http_linkcert_acme_resume(const char *domain);
+static lc_acme_t *ngx_http_linkcert_acme_resume(const char *domain,
+    ngx_http_linkcert_acme_ca_t **ca);
 static ngx_int_t ngx_http_linkcert_acme_save(
     ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job);
@@ -74,6 +101,7 @@ static ngx_int_t ngx_http_linkcert_acme_store(
     ngx_http_linkcert_acme_job_t *job, lc_cert_info_t *info,
     uint64_t *stamp, lc_error_t *err);
 static void ngx_http_linkcert_acme_account_retry(ngx_event_t *ev);
+static void ngx_http_linkcert_acme_release(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job);
 
 
@@ -85,7 +113,6 @@ ngx_http_linkcert_acme_init_process(ngx_cycle_t *cycle,
     ngx_http_linkcert_main_conf_t *lmcf)
 {
     char                      **contact;
-    EVP_PKEY                   *key;
     ngx_uint_t                  i;
     ngx_http_linkcert_acme_t   *acme;
 
@@ -98,37 +125,6 @@ ngx_http_linkcert_acme_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    key = ngx_http_linkcert_acme_account_key(lmcf, cycle->log);
-    if (key == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (lc_acme_account_init(&acme->account, key,
-                             (char *) lmcf->acme_directory.data)
-        != 0)
-    {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "linkcert: cannot use the ACME account key");
-        EVP_PKEY_free(key);
-        return NGX_ERROR;
-    }
-
-    if (lmcf->acme_contacts) {
-        contact = lmcf->acme_contacts->elts;
-
-        for (i = 0; i < lmcf->acme_contacts->nelts && i < 8; i++) {
-            acme->contacts[i] = contact[i];
-        }
-
-        acme->account.contacts = acme->contacts;
-    }
-
-    if (lmcf->acme_eab_kid.len) {
-        acme->account.eab_kid = (char *) lmcf->acme_eab_kid.data;
-        acme->account.eab_hmac = lmcf->acme_eab_key.data;
-        acme->account.eab_hmac_len = lmcf->acme_eab_key.len;
-    }
-
     acme->conf = lmcf;
     acme->log = cycle->log;
     ngx_queue_init(&acme->orders);
@@ -136,12 +132,84 @@ ngx_http_linkcert_acme_init_process(ngx_cycle_t *cycle,
     /* nginx's debug log reads a timer's data as a connection */
     acme->dumb.fd = (ngx_socket_t) -1;
 
-    acme->account_retry.data = &acme->dumb;
-    acme->account_retry.handler = ngx_http_linkcert_acme_account_retry;
-    acme->account_retry.log = cycle->log;
-    acme->account_retry.cancelable = 1;
+    if (lmcf->acme_contacts) {
+        contact = lmcf->acme_contacts->elts;
+
+        for (i = 0; i < lmcf->acme_contacts->nelts && i < 8; i++) {
+            acme->contacts[i] = contact[i];
+        }
+    }
+
+    if (ngx_http_linkcert_acme_ca_init(acme, 0, &lmcf->acme_directory,
+                                       &lmcf->acme_eab_kid,
+                                       &lmcf->acme_eab_key, cycle->log)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (lmcf->acme_backup.len
+        && ngx_http_linkcert_acme_ca_init(acme, 1, &lmcf->acme_backup,
+                                          &lmcf->acme_backup_eab_kid,
+                                          &lmcf->acme_backup_eab_key,
+                                          cycle->log)
+           != NGX_OK)
+    {
+        EVP_PKEY_free(acme->ca[0].account.key);
+        return NGX_ERROR;
+    }
 
     ngx_http_linkcert_acme = acme;
+
+    return NGX_OK;
+}
+
+
+/* a CA's account: its key, contacts and External Account Binding */
+
+static ngx_int_t
+ngx_http_linkcert_acme_ca_init(ngx_http_linkcert_acme_t *acme,
+    ngx_uint_t index, ngx_str_t *directory, ngx_str_t *eab_kid,
+    ngx_str_t *eab_key, ngx_log_t *log)
+{
+    EVP_PKEY                     *key;
+    ngx_http_linkcert_acme_ca_t  *ca;
+
+    ca = &acme->ca[index];
+    ca->index = index;
+    ca->directory = directory;
+
+    key = ngx_http_linkcert_acme_account_key(acme->conf, ca, log);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (lc_acme_account_init(&ca->account, key, (char *) directory->data)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "linkcert: cannot use the ACME account key of \"%V\"",
+                      directory);
+        EVP_PKEY_free(key);
+        return NGX_ERROR;
+    }
+
+    if (acme->contacts[0]) {
+        ca->account.contacts = acme->contacts;
+    }
+
+    if (eab_kid->len) {
+        ca->account.eab_kid = (char *) eab_kid->data;
+        ca->account.eab_hmac = eab_key->data;
+        ca->account.eab_hmac_len = eab_key->len;
+    }
+
+    ca->account_retry.data = &acme->dumb;
+    ca->account_retry.handler = ngx_http_linkcert_acme_account_retry;
+    ca->account_retry.log = log;
+    ca->account_retry.cancelable = 1;
+
+    acme->ncas = index + 1;
 
     return NGX_OK;
 }
@@ -170,10 +238,7 @@ ngx_http_linkcert_acme_exit_process(void)
         q = ngx_queue_head(&acme->orders);
         job = ngx_queue_data(q, ngx_http_linkcert_acme_job_t, queue);
 
-        ngx_http_linkcert_table_release(acme->conf->shm_zone,
-                                        (u_char *) job->domain,
-                                        ngx_strlen(job->domain),
-                                        job->job_id);
+        ngx_http_linkcert_acme_release(job);
         job->token[0] = '\0';
         ngx_http_linkcert_acme_free(job);
     }
@@ -183,38 +248,17 @@ ngx_http_linkcert_acme_exit_process(void)
 
 
 /*
- * How many orders may start now.  While the account is being set up,
- * none; while its setup is failing, orders are taken and fail at once
- * with the account's error, so that each domain shows it.
+ * How many orders may start now.  While an account is being set up, none:
+ * an order must not go elsewhere only because its CA's account is not
+ * ready yet (a saved order would be placed again at the other CA).  While
+ * a setup is failing, orders are taken: they go to the other CA, or fail
+ * at once with the account's error, so that each domain shows it.
  */
 
 ngx_uint_t
 ngx_http_linkcert_acme_ready(void)
 {
-    ngx_http_linkcert_acme_t  *acme;
-
-    acme = ngx_http_linkcert_acme;
-
-    if (acme == NULL
-        || acme->account_job
-        || (!acme->ready && !acme->account_retry.timer_set))
-    {
-        return 0;
-    }
-
-    return NGX_HTTP_LINKCERT_ORDERS_MAX - acme->norders;
-}
-
-
-/*
- * What a renewal check can expect of the CA: renewal information (RFC
- * 9773), or not known yet while the account is being set up; after a
- * failed setup, nothing: renew_at alone decides.
- */
-
-ngx_uint_t
-ngx_http_linkcert_acme_ari(void)
-{
+    ngx_uint_t                 i;
     ngx_http_linkcert_acme_t  *acme;
 
     acme = ngx_http_linkcert_acme;
@@ -223,28 +267,79 @@ ngx_http_linkcert_acme_ari(void)
         return 0;
     }
 
-    if (acme->ready) {
-        return acme->account.renewal_info[0] ? NGX_HTTP_LINKCERT_ARI : 0;
+    for (i = 0; i < acme->ncas; i++) {
+        if (!ngx_http_linkcert_acme_settled(&acme->ca[i])) {
+            return 0;
+        }
     }
 
-    return (acme->account_job || acme->account_failures == 0)
+    return NGX_HTTP_LINKCERT_ORDERS_MAX - acme->norders;
+}
+
+
+/* the account is ready, or its setup failed and waits for a retry */
+
+static ngx_uint_t
+ngx_http_linkcert_acme_settled(ngx_http_linkcert_acme_ca_t *ca)
+{
+    return ca->account_job == NULL
+           && (ca->ready || ca->account_retry.timer_set);
+}
+
+
+/*
+ * What a renewal check can expect of the primary CA: renewal information
+ * (RFC 9773), or not known yet while the account is being set up; after
+ * a failed setup, nothing: renew_at alone decides.
+ */
+
+ngx_uint_t
+ngx_http_linkcert_acme_ari(void)
+{
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_acme_ca_t  *ca;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (acme == NULL) {
+        return 0;
+    }
+
+    ca = &acme->ca[0];
+
+    if (ca->ready) {
+        return ca->account.renewal_info[0] ? NGX_HTTP_LINKCERT_ARI : 0;
+    }
+
+    return (ca->account_job || ca->account_failures == 0)
            ? NGX_HTTP_LINKCERT_ACCOUNT : 0;
 }
 
 
-/* orders are waiting: the first time, the account is set up */
+/* orders are waiting: the first time, the accounts are set up */
 
 void
 ngx_http_linkcert_acme_wanted(void)
 {
-    ngx_http_linkcert_acme_t  *acme;
+    ngx_uint_t                    i;
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_acme_ca_t  *ca;
 
     acme = ngx_http_linkcert_acme;
 
-    if (acme && !acme->ready && acme->account_job == NULL
-        && !acme->account_retry.timer_set)
-    {
-        (void) ngx_http_linkcert_acme_start(LC_ACME_ACCOUNT, NULL, 0, NULL);
+    if (acme == NULL) {
+        return;
+    }
+
+    for (i = 0; i < acme->ncas; i++) {
+        ca = &acme->ca[i];
+
+        if (!ca->ready && ca->account_job == NULL
+            && !ca->account_retry.timer_set)
+        {
+            (void) ngx_http_linkcert_acme_start(LC_ACME_ACCOUNT, ca, NULL, 0,
+                                                NULL);
+        }
     }
 }
 
@@ -252,37 +347,148 @@ ngx_http_linkcert_acme_wanted(void)
 ngx_int_t
 ngx_http_linkcert_acme_order(const char *domain, uint32_t job_id)
 {
-    time_t                     retry;
-    ngx_http_linkcert_acme_t  *acme;
+    return ngx_http_linkcert_acme_order_replacing(domain, job_id, NULL);
+}
+
+
+/*
+ * A new order at the CA the domain's orders go to now; "replaces" is
+ * sent to the primary only, the CA that answered about the certificate.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_acme_order_replacing(const char *domain, uint32_t job_id,
+    const char *replaces)
+{
+    time_t                        retry;
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_acme_ca_t  *ca;
 
     acme = ngx_http_linkcert_acme;
+    ca = ngx_http_linkcert_acme_pick(domain, job_id);
 
-    if (!acme->ready) {
+    if (!ca->ready) {
         ngx_http_linkcert_acme_wanted();
 
-        retry = acme->account_retry.timer_set
-                ? (time_t) ((acme->account_retry.timer.key - ngx_current_msec)
+        retry = ca->account_retry.timer_set
+                ? (time_t) ((ca->account_retry.timer.key - ngx_current_msec)
                             / 1000)
                 : 0;
 
         ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
                                              (u_char *) domain,
                                              ngx_strlen(domain), job_id,
-                                             &acme->account_error, 1, retry,
+                                             &ca->account_error, 1, retry,
                                              acme->log);
         return NGX_OK;
     }
 
-    return ngx_http_linkcert_acme_start(LC_ACME_ORDER, domain, job_id, NULL)
+    return ngx_http_linkcert_acme_start(LC_ACME_ORDER, ca, domain, job_id,
+                                        ca->index == 0 ? replaces : NULL)
            ? NGX_OK : NGX_ERROR;
 }
 
 
 /*
+ * The CA of the domain's next order (lc_failover.h); a CA whose account
+ * cannot be set up is unreachable: the other one takes its orders.
+ */
+
+static ngx_http_linkcert_acme_ca_t *
+ngx_http_linkcert_acme_pick(const char *domain, uint32_t job_id)
+{
+    ngx_uint_t                    next;
+    ngx_http_linkcert_plan_t      plan;
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_acme_ca_t  *ca, *other;
+
+    acme = ngx_http_linkcert_acme;
+    next = 0;
+
+    if (acme->ncas > 1
+        && ngx_http_linkcert_table_plan(acme->conf->shm_zone,
+                                        (u_char *) domain, ngx_strlen(domain),
+                                        job_id, &plan, 0)
+           == NGX_OK
+        && plan.failover.next < acme->ncas)
+    {
+        next = plan.failover.next;
+    }
+
+    ca = &acme->ca[next];
+
+    if (!ca->ready && acme->ncas > 1) {
+        other = &acme->ca[1 - next];
+
+        if (other->ready) {
+            ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
+                          "linkcert: \"%s\" is ordered from \"%V\": the "
+                          "account at \"%V\" is not set up (%s)", domain,
+                          other->directory, ca->directory,
+                          ca->account_error.detail);
+            return other;
+        }
+    }
+
+    return ca;
+}
+
+
+/*
+ * An order at job->ca ended: counted for the domain's failover.  Returns
+ * 1 when the next order should go to the backup now.
+ */
+
+static ngx_uint_t
+ngx_http_linkcert_acme_outcome(ngx_http_linkcert_acme_job_t *job,
+    lc_failover_outcome_e outcome)
+{
+    ngx_uint_t                 now;
+    lc_failover_t             *f;
+    ngx_http_linkcert_plan_t   plan;
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+    f = &plan.failover;
+
+    if (ngx_http_linkcert_table_plan(acme->conf->shm_zone,
+                                     (u_char *) job->domain,
+                                     ngx_strlen(job->domain), job->job_id,
+                                     &plan, 0)
+        != NGX_OK)
+    {
+        return 0;
+    }
+
+    now = lc_failover_result(f, (unsigned) job->ca->index, outcome,
+                             (unsigned) acme->conf->acme_max_fails,
+                             (unsigned) acme->ncas);
+
+    (void) ngx_http_linkcert_table_plan(acme->conf->shm_zone,
+                                        (u_char *) job->domain,
+                                        ngx_strlen(job->domain), job->job_id,
+                                        &plan, 1);
+
+    if (outcome != LC_FAILOVER_ISSUED && f->next != job->ca->index) {
+        ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
+                      "linkcert: \"%s\": %s at \"%V\", the next order "
+                      "goes to \"%V\"%s", job->domain,
+                      outcome == LC_FAILOVER_UNREACHABLE
+                      ? "no answer" : "failed orders",
+                      job->ca->directory, acme->ca[f->next].directory,
+                      now ? ", now" : "");
+    }
+
+    return now && acme->ca[f->next].ready;
+}
+
+
+/*
  * An issued domain whose DNS was just checked: renew it now, or say when
- * to look again.  With the CA's renewal information (RFC 9773) the
- * window it suggests counts as well as renew_at, and the new order
- * "replaces" the old certificate.
+ * to look again.  The primary CA's renewal information (RFC 9773) is
+ * asked about twice a day (lc_acme_ari_next()); the window it suggests
+ * counts as well as renew_at, and the new order "replaces" the old
+ * certificate.
  */
 
 ngx_int_t
@@ -292,13 +498,16 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
     time_t                         renew;
     lc_error_t                     err;
     lc_record_t                   *rec;
+    ngx_http_linkcert_plan_t       plan;
     ngx_http_linkcert_acme_t      *acme;
     ngx_http_linkcert_file_t       file;
+    ngx_http_linkcert_acme_ca_t   *ca;
     ngx_http_linkcert_acme_job_t  *job;
     char                           cert_id[LC_ACME_CERT_ID_LEN];
     u_char                         path[NGX_MAX_PATH];
 
     acme = ngx_http_linkcert_acme;
+    ca = &acme->ca[0];
     len = ngx_strlen(domain);
 
     rec = ngx_alloc(sizeof(lc_record_t), acme->log);
@@ -309,7 +518,11 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
     if (ngx_http_linkcert_table_get(acme->conf->shm_zone, (u_char *) domain,
                                     len, rec)
         != NGX_OK
-        || rec->status != LC_STATUS_ISSUED)
+        || rec->status != LC_STATUS_ISSUED
+        || ngx_http_linkcert_table_plan(acme->conf->shm_zone,
+                                        (u_char *) domain, len, job_id, &plan,
+                                        0)
+           != NGX_OK)
     {
         ngx_free(rec);
         return ngx_http_linkcert_acme_order(domain, job_id);
@@ -320,7 +533,7 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
 
     cert_id[0] = '\0';
 
-    if (acme->ready && acme->account.renewal_info[0]) {
+    if (ca->ready && ca->account.renewal_info[0]) {
         ngx_sprintf(path, "%V/domains/%s/fullchain.pem%Z",
                     &acme->conf->store, domain);
 
@@ -339,8 +552,8 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
         }
     }
 
-    if (cert_id[0]) {
-        job = ngx_http_linkcert_acme_start(LC_ACME_RENEWAL_INFO, domain,
+    if (cert_id[0] && ngx_time() >= plan.ari_at) {
+        job = ngx_http_linkcert_acme_start(LC_ACME_RENEWAL_INFO, ca, domain,
                                            job_id, cert_id);
         if (job == NULL) {
             return NGX_ERROR;
@@ -350,14 +563,20 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
         return NGX_OK;
     }
 
-    if (ngx_time() < renew) {
+    /* not the time to ask: renew_at, or the time picked in the window */
+
+    if (ngx_time() < renew
+        && (plan.planned == 0 || ngx_time() < plan.planned))
+    {
         ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
                                             (u_char *) domain, len, job_id,
-                                            renew, 0);
+                                            plan.planned, 0);
         return NGX_OK;
     }
 
-    return ngx_http_linkcert_acme_order(domain, job_id);
+    return ngx_http_linkcert_acme_order_replacing(domain, job_id,
+                                                  plan.planned && cert_id[0]
+                                                  ? cert_id : NULL);
 }
 
 
@@ -368,19 +587,45 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
 
 static EVP_PKEY *
 ngx_http_linkcert_acme_account_key(ngx_http_linkcert_main_conf_t *lmcf,
-    ngx_log_t *log)
+    ngx_http_linkcert_acme_ca_t *ca, ngx_log_t *log)
 {
+    int                        https;
     char                      *pem;
     size_t                     len;
+    unsigned                   port;
     EVP_PKEY                  *key;
     lc_error_t                 err;
+    const char                *p;
     ngx_http_linkcert_file_t   file;
+    char                       host[256];
+    u_char                     name[sizeof("backup-.key") + 256 + 6];
     u_char                     path[NGX_MAX_PATH];
 
-    ngx_sprintf(path, "%V/account/" NGX_HTTP_LINKCERT_ACCOUNT_KEY "%Z",
-                &lmcf->store);
+    /*
+     * The primary's key is account.key; the backup's is named by the
+     * CA's host (and port), so that another backup CA gets an account of
+     * its own.
+     */
 
-    if (ngx_http_linkcert_store_read_file(path, &file, &err, "account.key",
+    if (ca->index == 0) {
+        ngx_sprintf(name, NGX_HTTP_LINKCERT_ACCOUNT_KEY "%Z");
+
+    } else if (lc_http_url((char *) ca->directory->data, &https, host,
+                           sizeof(host), &port, &p)
+               != 0)
+    {
+        return NULL;
+
+    } else if (port == 443) {
+        ngx_sprintf(name, "backup-%s.key%Z", host);
+
+    } else {
+        ngx_sprintf(name, "backup-%s-%ud.key%Z", host, port);
+    }
+
+    ngx_sprintf(path, "%V/account/%s%Z", &lmcf->store, name);
+
+    if (ngx_http_linkcert_store_read_file(path, &file, &err, (char *) name,
                                           64 * 1024)
         == NGX_OK)
     {
@@ -413,8 +658,7 @@ ngx_http_linkcert_acme_account_key(ngx_http_linkcert_main_conf_t *lmcf,
 
     if (pem == NULL
         || ngx_http_linkcert_store_write(&lmcf->store, "account",
-                                         NGX_HTTP_LINKCERT_ACCOUNT_KEY,
-                                         pem, len, 0600, log)
+                                         (char *) name, pem, len, 0600, log)
            != NGX_OK)
     {
         if (pem) {
@@ -430,16 +674,19 @@ ngx_http_linkcert_acme_account_key(ngx_http_linkcert_main_conf_t *lmcf,
     free(pem);
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                  "linkcert: created the ACME account key \"%s\"", path);
+                  "linkcert: created the ACME account key \"%s\" for \"%V\"",
+                  path, ca->directory);
 
     return key;
 }
 
 
 static ngx_http_linkcert_acme_job_t *
-ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain,
-    uint32_t job_id, const char *replaces)
+ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
+    ngx_http_linkcert_acme_ca_t *ca, const char *domain, uint32_t job_id,
+    const char *replaces)
 {
+    ngx_http_linkcert_plan_t       plan;
     ngx_http_linkcert_acme_t      *acme;
     ngx_http_linkcert_acme_job_t  *job;
 
@@ -450,13 +697,16 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain,
         return NULL;
     }
 
+    /* a saved order goes on at its own CA */
+
     job->kind = kind;
     job->job_id = job_id;
     job->machine = (kind == LC_ACME_ORDER)
-                   ? ngx_http_linkcert_acme_resume(domain) : NULL;
+                   ? ngx_http_linkcert_acme_resume(domain, &ca) : NULL;
+    job->ca = ca;
 
     if (job->machine == NULL) {
-        job->machine = lc_acme_new(kind, &acme->account, domain,
+        job->machine = lc_acme_new(kind, &ca->account, domain,
                                    (lc_acme_key_type_e) acme->conf->key_type,
                                    replaces);
     }
@@ -477,7 +727,7 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain,
     job->timer.cancelable = 1;
 
     if (kind == LC_ACME_ACCOUNT) {
-        acme->account_job = job;
+        ca->account_job = job;
 
     } else {
         ngx_cpystrn((u_char *) job->domain, (u_char *) domain,
@@ -496,6 +746,27 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind, const char *domain,
                 return job;
             }
         }
+    }
+
+    /* the status shows the CA being tried */
+
+    if (kind == LC_ACME_ORDER
+        && ngx_http_linkcert_table_plan(acme->conf->shm_zone,
+                                        (u_char *) domain, ngx_strlen(domain),
+                                        job_id, &plan, 0)
+           == NGX_OK)
+    {
+        plan.failover.last = (u_char) (ca->index + 1);
+        (void) ngx_http_linkcert_table_plan(acme->conf->shm_zone,
+                                            (u_char *) domain,
+                                            ngx_strlen(domain), job_id, &plan,
+                                            1);
+    }
+
+    if (kind == LC_ACME_ORDER && ca->index) {
+        ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
+                      "linkcert: \"%s\" is ordered from the backup CA "
+                      "\"%V\"", domain, ca->directory);
     }
 
     ngx_http_linkcert_acme_step(job);
@@ -640,9 +911,10 @@ ngx_http_linkcert_acme_response(void *data, lc_http_response_t *res,
         ares.error = error;
 
         ngx_log_error(NGX_LOG_WARN, ngx_http_linkcert_acme->log, 0,
-                      "linkcert: ACME request for \"%s\" failed: %s",
+                      "linkcert: ACME request for \"%s\" at \"%V\" "
+                      "failed: %s",
                       job->kind != LC_ACME_ACCOUNT ? job->domain : "account",
-                      error);
+                      job->ca->directory, error);
     }
 
     lc_acme_feed(job->machine, &ares);
@@ -701,11 +973,11 @@ ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job)
     if (job->kind == LC_ACME_ACCOUNT) {
         ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
                       "linkcert: ACME account ready: %s",
-                      acme->account.kid);
+                      job->ca->account.kid);
 
-        acme->ready = 1;
-        acme->account_failures = 0;
-        acme->account_job = NULL;
+        job->ca->ready = 1;
+        job->ca->account_failures = 0;
+        job->ca->account_job = NULL;
         ngx_http_linkcert_acme_free(job);
         return;
     }
@@ -713,6 +985,7 @@ ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job)
     /* the order is over whatever the store says: it is not resumed */
 
     ngx_http_linkcert_acme_drop(job);
+    (void) ngx_http_linkcert_acme_outcome(job, LC_FAILOVER_ISSUED);
 
     if (ngx_http_linkcert_acme_store(job, &info, &stamp, &err) != NGX_OK) {
         ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
@@ -734,10 +1007,11 @@ ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job)
 static void
 ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
 {
-    int                        transient;
-    time_t                     retry_after, delay;
-    const lc_error_t          *err;
-    ngx_http_linkcert_acme_t  *acme;
+    int                           transient;
+    time_t                        retry_after, delay;
+    const lc_error_t             *err;
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_acme_ca_t  *ca;
 
     acme = ngx_http_linkcert_acme;
 
@@ -751,21 +1025,20 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
                       "available: %s (%s)", job->domain, err->detail,
                       err->type);
 
+        /* asked again on the same schedule as after an answer */
+
         if (ngx_time() < job->renew_time) {
             ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
                                                 (u_char *) job->domain,
                                                 ngx_strlen(job->domain),
-                                                job->job_id,
-                                                job->renew_time, 0);
+                                                job->job_id, 0,
+                                                lc_acme_ari_next(ngx_time(),
+                                                                 retry_after));
 
-        } else if (ngx_http_linkcert_acme_start(LC_ACME_ORDER, job->domain,
-                                                job->job_id, NULL)
-                   == NULL)
+        } else if (ngx_http_linkcert_acme_order(job->domain, job->job_id)
+                   != NGX_OK)
         {
-            ngx_http_linkcert_table_release(acme->conf->shm_zone,
-                                            (u_char *) job->domain,
-                                            ngx_strlen(job->domain),
-                                            job->job_id);
+            ngx_http_linkcert_acme_release(job);
         }
 
         ngx_http_linkcert_acme_free(job);
@@ -773,27 +1046,27 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
     }
 
     if (job->kind == LC_ACME_ACCOUNT) {
-        acme->account_failures++;
-        delay = (acme->account_failures <= 1) ? 60
-                : (acme->account_failures == 2) ? 600 : 6000;
+        ca = job->ca;
+        ca->account_failures++;
+        delay = (ca->account_failures <= 1) ? 60
+                : (ca->account_failures == 2) ? 600 : 6000;
 
         if (retry_after > delay) {
             delay = retry_after;
         }
 
-        lc_error_set(&acme->account_error, err->type,
+        lc_error_set(&ca->account_error, err->type,
                      "the ACME account could not be set up: %s",
                      err->detail);
 
         ngx_log_error(NGX_LOG_ERR, acme->log, 0,
                       "linkcert: ACME account setup at \"%V\" failed: %s "
                       "(%s), retrying in %T s",
-                      &acme->conf->acme_directory, err->detail, err->type,
-                      delay);
+                      ca->directory, err->detail, err->type, delay);
 
-        ngx_add_timer(&acme->account_retry, (ngx_msec_t) delay * 1000);
+        ngx_add_timer(&ca->account_retry, (ngx_msec_t) delay * 1000);
 
-        acme->account_job = NULL;
+        ca->account_job = NULL;
         ngx_http_linkcert_acme_free(job);
         return;
     }
@@ -812,15 +1085,30 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
     {
         ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
                       "linkcert: the CA does not know the account %s any "
-                      "more, registering again", acme->account.kid);
+                      "more, registering again", job->ca->account.kid);
 
-        acme->ready = 0;
-        acme->account.kid[0] = '\0';
+        job->ca->ready = 0;
+        job->ca->account.kid[0] = '\0';
 
-        ngx_http_linkcert_table_release(acme->conf->shm_zone,
-                                        (u_char *) job->domain,
-                                        ngx_strlen(job->domain),
-                                        job->job_id);
+        ngx_http_linkcert_acme_release(job);
+        ngx_http_linkcert_acme_free(job);
+        return;
+    }
+
+    /* a primary that does not answer: the backup is asked at once */
+
+    if (ngx_http_linkcert_acme_outcome(job,
+                                       lc_acme_unreachable(job->machine)
+                                       ? LC_FAILOVER_UNREACHABLE
+                                       : LC_FAILOVER_FAILED))
+    {
+        if (ngx_http_linkcert_acme_start(LC_ACME_ORDER, &acme->ca[1],
+                                         job->domain, job->job_id, NULL)
+            == NULL)
+        {
+            ngx_http_linkcert_acme_release(job);
+        }
+
         ngx_http_linkcert_acme_free(job);
         return;
     }
@@ -843,13 +1131,18 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
  */
 
 static lc_acme_t *
-ngx_http_linkcert_acme_resume(const char *domain)
+ngx_http_linkcert_acme_resume(const char *domain,
+    ngx_http_linkcert_acme_ca_t **ca)
 {
-    lc_acme_t                 *m;
-    lc_error_t                 err;
-    ngx_http_linkcert_acme_t  *acme;
-    ngx_http_linkcert_file_t   file;
-    u_char                     path[NGX_MAX_PATH];
+    ngx_int_t                     rc;
+    ngx_uint_t                    i;
+    lc_acme_t                    *m;
+    lc_error_t                    err;
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_file_t      file;
+    ngx_http_linkcert_acme_ca_t  *saved;
+    char                          directory[LC_ACME_URL_MAX];
+    u_char                        path[NGX_MAX_PATH];
 
     acme = ngx_http_linkcert_acme;
 
@@ -863,7 +1156,30 @@ ngx_http_linkcert_acme_resume(const char *domain)
         return NULL;
     }
 
-    m = lc_acme_resume(&acme->account, domain,
+    /* the CA whose order it is; a file that names none: the primary's */
+
+    rc = lc_acme_saved_directory((char *) file.data, file.len, directory,
+                                 sizeof(directory));
+    saved = (rc == 0) ? NULL : &acme->ca[0];
+
+    for (i = 0; rc == 0 && i < acme->ncas; i++) {
+        if (ngx_strcmp(directory, acme->ca[i].directory->data) == 0) {
+            saved = &acme->ca[i];
+        }
+    }
+
+    if (saved == NULL || !saved->ready) {
+        ngx_log_error(NGX_LOG_WARN, acme->log, 0,
+                      "linkcert: \"%s\" is an order of \"%s\", %s; a new "
+                      "order is placed", path, directory,
+                      saved ? "whose account is not set up"
+                            : "no longer configured");
+        ngx_explicit_memzero(file.data, file.len);
+        ngx_free(file.data);
+        return NULL;
+    }
+
+    m = lc_acme_resume(&saved->account, domain,
                        (lc_acme_key_type_e) acme->conf->key_type,
                        (char *) file.data, file.len);
 
@@ -887,7 +1203,10 @@ ngx_http_linkcert_acme_resume(const char *domain)
     }
 
     ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
-                  "linkcert: \"%s\" resumes its order", domain);
+                  "linkcert: \"%s\" resumes its order at \"%V\"", domain,
+                  saved->directory);
+
+    *ca = saved;
 
     return m;
 }
@@ -1006,14 +1325,14 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
 
 /*
  * The CA's suggested window (RFC 9773): a random time in it, or the
- * renew_at time if that comes first; the CA's Retry-After, clamped to a
- * minute .. a day, says when to ask again.
+ * renew_at time if that comes first; the CA is asked again in 12 hours,
+ * or after its Retry-After when that is longer (lc_acme_ari_next()).
  */
 
 static void
 ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
 {
-    time_t                     now, start, end, retry, at, planned;
+    time_t                     now, start, end, retry, at;
     ngx_http_linkcert_acme_t  *acme;
 
     acme = ngx_http_linkcert_acme;
@@ -1036,34 +1355,22 @@ ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
                       "linkcert: \"%s\" renewal is due, replacing %s",
                       job->domain, job->cert_id);
 
-        if (ngx_http_linkcert_acme_start(LC_ACME_ORDER, job->domain,
-                                         job->job_id, job->cert_id)
-            == NULL)
+        if (ngx_http_linkcert_acme_order_replacing(job->domain, job->job_id,
+                                                   job->cert_id)
+            != NGX_OK)
         {
-            ngx_http_linkcert_table_release(acme->conf->shm_zone,
-                                            (u_char *) job->domain,
-                                            ngx_strlen(job->domain),
-                                            job->job_id);
+            ngx_http_linkcert_acme_release(job);
         }
 
     } else {
 
-        /* the renewal planned; the CA may be asked again before it */
-
-        planned = at;
-
-        if (retry) {
-            retry = ngx_max(60, ngx_min(retry, 86400));
-
-            if (now + retry < at) {
-                at = now + retry;
-            }
-        }
+        /* the renewal planned; the CA is asked again before it, if sooner */
 
         ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
                                             (u_char *) job->domain,
                                             ngx_strlen(job->domain),
-                                            job->job_id, at, planned);
+                                            job->job_id, at,
+                                            lc_acme_ari_next(now, retry));
     }
 
     ngx_http_linkcert_acme_free(job);
@@ -1074,6 +1381,17 @@ static void
 ngx_http_linkcert_acme_account_retry(ngx_event_t *ev)
 {
     ngx_http_linkcert_acme_wanted();
+}
+
+
+/* the job's domain goes back to the table, due now */
+
+static void
+ngx_http_linkcert_acme_release(ngx_http_linkcert_acme_job_t *job)
+{
+    ngx_http_linkcert_table_release(ngx_http_linkcert_acme->conf->shm_zone,
+                                    (u_char *) job->domain,
+                                    ngx_strlen(job->domain), job->job_id);
 }
 
 

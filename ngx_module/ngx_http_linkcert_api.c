@@ -80,6 +80,8 @@ static ngx_int_t ngx_http_linkcert_api_domains(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_api_later(ngx_http_request_t *r,
+    time_t retry, const char *error, const char *detail);
 static ngx_int_t ngx_http_linkcert_api_delete(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
@@ -571,15 +573,31 @@ ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     size_t                         len;
     json_t                        *json;
     time_t                         retry;
+    ngx_str_t                      value;
+    ngx_uint_t                     reissue;
+    lc_error_t                     refused;
     const char                    *message;
     lc_record_t                   *rec;
-    ngx_table_elt_t               *h;
     ngx_http_linkcert_api_fail_t   fail;
     char                           name[LC_DOMAIN_MAX + 1];
 
     if (ngx_http_linkcert_api_target(r, lmcf, name, &len, &fail) != NGX_OK) {
         return ngx_http_linkcert_api_error(r, fail.status, fail.error,
                                            fail.detail);
+    }
+
+    reissue = 0;
+
+    if (ngx_http_linkcert_api_arg(r, "reissue", 7, &value) == NGX_OK) {
+
+        if (value.len != 1 || (value.data[0] != '0' && value.data[0] != '1'))
+        {
+            return ngx_http_linkcert_api_error(r, NGX_HTTP_BAD_REQUEST,
+                                               "invalid_argument",
+                                               "reissue must be 1 or 0");
+        }
+
+        reissue = (value.data[0] == '1');
     }
 
     if (lmcf->verify == NULL) {
@@ -596,15 +614,25 @@ ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     }
 
     switch (ngx_http_linkcert_table_post(lmcf->shm_zone, (u_char *) name,
-                                         len, rec, &retry))
+                                         len, reissue, rec, &retry, &refused))
     {
     case NGX_HTTP_LINKCERT_POST_STARTED:
         message = "DNS verification started";
         break;
 
     case NGX_HTTP_LINKCERT_POST_RECHECK:
-        message = "the certificate is already issued and valid: the DNS is "
-                  "re-checked, no new certificate is ordered";
+        message = rec->moved
+                  ? "the certificate is still valid and served: the DNS is "
+                    "re-checked, and if it points here the domain is issued "
+                    "again without a new order"
+                  : "the certificate is already issued and valid: the DNS "
+                    "is re-checked, no new certificate is ordered";
+        break;
+
+    case NGX_HTTP_LINKCERT_POST_REISSUE:
+        message = "the DNS is checked, then a new certificate with a new "
+                  "key is ordered; the current one is served until it is "
+                  "stored";
         break;
 
     case NGX_HTTP_LINKCERT_POST_BUSY:
@@ -612,25 +640,13 @@ ngx_http_linkcert_api_verify(ngx_http_request_t *r,
         break;
 
     case NGX_HTTP_LINKCERT_POST_TOO_SOON:
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        ngx_str_set(&h->key, "Retry-After");
-        h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-        if (h->value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->value.len = ngx_sprintf(h->value.data, "%T", retry)
-                       - h->value.data;
-
-        return ngx_http_linkcert_api_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                                           "too_many_requests",
+        return ngx_http_linkcert_api_later(r, retry, "too_many_requests",
                                            "this domain was verified less "
                                            "than 10 seconds ago");
+
+    case NGX_HTTP_LINKCERT_POST_REFUSED:
+        return ngx_http_linkcert_api_later(r, retry, refused.type,
+                                           refused.detail);
 
     default: /* NGX_HTTP_LINKCERT_POST_FULL */
         return ngx_http_linkcert_api_error(r, NGX_HTTP_INSUFFICIENT_STORAGE,
@@ -649,6 +665,33 @@ ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     }
 
     return ngx_http_linkcert_api_send(r, NGX_HTTP_ACCEPTED, json);
+}
+
+
+/* 429 with Retry-After: the request can be made again in retry seconds */
+
+static ngx_int_t
+ngx_http_linkcert_api_later(ngx_http_request_t *r, time_t retry,
+    const char *error, const char *detail)
+{
+    ngx_str_t  value;
+
+    static ngx_str_t  retry_after = ngx_string("Retry-After");
+
+    value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%T", ngx_max(retry, 1))
+                - value.data;
+
+    if (ngx_http_linkcert_api_header(r, &retry_after, &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_linkcert_api_error(r, NGX_HTTP_TOO_MANY_REQUESTS, error,
+                                       detail);
 }
 
 

@@ -226,7 +226,7 @@ ngx_http_linkcert_index_write(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
     size_t                     size;
     ngx_int_t                  rc;
     ngx_str_t                  after;
-    ngx_uint_t                 i, n, more;
+    ngx_uint_t                 i, n, more, ok;
     lc_record_t               *recs, *rec;
     ngx_core_conf_t           *ccf;
     ngx_http_linkcert_zone_t  *ctx;
@@ -281,11 +281,14 @@ ngx_http_linkcert_index_write(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
 
             last = buf + size;
 
-            p = ngx_slprintf(p, last, "%s %016uxL %d ", rec->domain,
-                             (uint64_t) rec->store_stamp,
-                             rec->status == LC_STATUS_ISSUED);
+            /* a certificate kept while the DNS points elsewhere is valid */
 
-            if (rec->status == LC_STATUS_ISSUED) {
+            ok = (rec->status == LC_STATUS_ISSUED || rec->moved);
+
+            p = ngx_slprintf(p, last, "%s %016uxL %d ", rec->domain,
+                             (uint64_t) rec->store_stamp, (int) ok);
+
+            if (ok) {
                 p = ngx_slprintf(p, last, "%T %T ", rec->cert.not_before,
                                  rec->cert.not_after);
                 p = ngx_hex_dump(p, rec->cert.sha256, 32);

@@ -29,10 +29,11 @@ ngx_int_t
 ngx_http_linkcert_metrics(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_str_t *text)
 {
-    u_char                     *p, *start, *last;
-    time_t                      earliest;
-    ngx_uint_t                  i, n, by_status[3], expiring;
-    ngx_http_linkcert_stats_t  *st;
+    u_char                        *p, *start, *last;
+    time_t                         earliest;
+    ngx_uint_t                     i, n, by_status[3];
+    ngx_http_linkcert_stats_t     *st;
+    ngx_http_linkcert_expiring_t   expiring;
 
     static const char  *orders[] = { "issued", "failed", "transient" };
     static const char  *dns[] = { "verified", "failed", "transient" };
@@ -63,7 +64,7 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
     }
 
     p = ngx_slprintf(p, last,
-            "# HELP linkcert_certificates_expiring Issued certificates that "
+            "# HELP linkcert_certificates_expiring Certificates served that "
             "expire within 7 days.\n"
             "# TYPE linkcert_certificates_expiring gauge\n"
             "linkcert_certificates_expiring{within=\"7d\"} %ui\n"
@@ -71,7 +72,20 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
             "earliest expiry of an issued certificate.\n"
             "# TYPE linkcert_certificate_expiration_timestamp_seconds gauge\n"
             "linkcert_certificate_expiration_timestamp_seconds %T\n",
-            expiring, earliest);
+            expiring.all, earliest);
+
+    /* why they expire: the customer left, or the renewal is failing */
+
+    p = ngx_slprintf(p, last,
+            "# HELP linkcert_certificates_expiring_by_cause Certificates "
+            "served that expire within 7 days, by cause: dns_moved (the "
+            "domain points elsewhere, not renewed), renewal_failing.\n"
+            "# TYPE linkcert_certificates_expiring_by_cause gauge\n"
+            "linkcert_certificates_expiring_by_cause{within=\"7d\","
+            "cause=\"dns_moved\"} %ui\n"
+            "linkcert_certificates_expiring_by_cause{within=\"7d\","
+            "cause=\"renewal_failing\"} %ui\n",
+            expiring.dns_moved, expiring.renewal);
 
     p = ngx_slprintf(p, last,
             "# HELP linkcert_orders_total ACME orders, by result.\n"

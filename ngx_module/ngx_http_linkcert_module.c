@@ -65,6 +65,10 @@ static char *ngx_http_linkcert_acme_directory(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_linkcert_acme_contact(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_linkcert_acme_backup(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_eab_key(ngx_conf_t *cf, const char *name,
+    ngx_str_t *file, ngx_str_t *key);
 static char *ngx_http_linkcert_acme_eab(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_linkcert_acme_ssl(ngx_conf_t *cf,
@@ -225,7 +229,7 @@ static ngx_command_t  ngx_http_linkcert_commands[] = {
       NULL },
 
     { ngx_string("linkcert_acme_directory"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_linkcert_acme_directory,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -410,6 +414,7 @@ ngx_http_linkcert_create_main_conf(ngx_conf_t *cf)
     lmcf->domain_limit = NGX_CONF_UNSET_UINT;
     lmcf->negative_ttl = NGX_CONF_UNSET;
     lmcf->removed_keep = NGX_CONF_UNSET;
+    lmcf->acme_max_fails = NGX_CONF_UNSET_UINT;
 
     return lmcf;
 }
@@ -432,6 +437,16 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(lmcf->domain_limit, 20);
     ngx_conf_init_value(lmcf->negative_ttl, 600);
     ngx_conf_init_value(lmcf->removed_keep, 30 * 86400);
+
+    ngx_conf_init_uint_value(lmcf->acme_max_fails, LC_FAILOVER_MAX_FAILS);
+
+    if (lmcf->acme_backup.len && lmcf->acme_directory.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_acme_directory %V backup\" requires "
+                           "a primary \"linkcert_acme_directory\" (a line "
+                           "without \"backup\")", &lmcf->acme_backup);
+        return NGX_CONF_ERROR;
+    }
 
     /* no CA unless one is named: a first try spends no real limits */
 
@@ -1540,6 +1555,12 @@ ngx_http_linkcert_store_dir(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * linkcert_acme_directory url | off;
+ * linkcert_acme_directory url backup [max_fails=n] [eab_kid=kid
+ *     eab_key=file];
+ */
+
 static char *
 ngx_http_linkcert_acme_directory(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
@@ -1552,30 +1573,157 @@ ngx_http_linkcert_acme_directory(ngx_conf_t *cf, ngx_command_t *cmd,
     const char  *path;
     char         host[256];
 
+    value = cf->args->elts;
+
+    if (cf->args->nelts > 6) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid number of arguments in "
+                           "\"linkcert_acme_directory\" \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts > 2 || ngx_strcmp(value[1].data, "off") != 0) {
+
+        if (lc_http_url((char *) value[1].data, &https, host, sizeof(host),
+                        &port, &path)
+            != 0
+            || !https)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid URL \"%V\" in "
+                               "\"linkcert_acme_directory\", expected "
+                               "https://host[:port]/path or off", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (cf->args->nelts > 2) {
+        return ngx_http_linkcert_acme_backup(cf, lmcf);
+    }
+
     if (lmcf->acme_directory.data) {
         return "is duplicate";
     }
-
-    value = cf->args->elts;
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
         ngx_str_set(&lmcf->acme_directory, "");
         return NGX_CONF_OK;
     }
 
-    if (lc_http_url((char *) value[1].data, &https, host, sizeof(host),
-                    &port, &path)
-        != 0
-        || !https)
+    if (lmcf->acme_backup.len
+        && ngx_strcmp(value[1].data, lmcf->acme_backup.data) == 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid URL \"%V\" in "
-                           "\"linkcert_acme_directory\", expected "
-                           "https://host[:port]/path or off", &value[1]);
+                           "\"linkcert_acme_directory\" \"%V\" is "
+                           "already the backup", &value[1]);
         return NGX_CONF_ERROR;
     }
 
     lmcf->acme_directory = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/* the second CA: orders fail over to it (see lc_failover.h) */
+
+static char *
+ngx_http_linkcert_acme_backup(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf)
+{
+    ngx_int_t    n;
+    ngx_str_t   *value, kid, file;
+    ngx_uint_t   i;
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[2].data, "backup") != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in "
+                           "\"linkcert_acme_directory\", expected "
+                           "\"backup\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (lmcf->acme_backup.data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_acme_directory %V backup\": there is "
+                           "a backup already, \"%V\"", &value[1],
+                           &lmcf->acme_backup);
+        return NGX_CONF_ERROR;
+    }
+
+    if (lmcf->acme_directory.len
+        && ngx_strcmp(value[1].data, lmcf->acme_directory.data) == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_acme_directory\" \"%V\" is "
+                           "already the primary", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_null(&kid);
+    ngx_str_null(&file);
+
+    for (i = 3; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "max_fails=", 10) == 0) {
+            n = ngx_atoi(value[i].data + 10, value[i].len - 10);
+
+            if (n < 1 || n > 100) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid value \"%V\" in "
+                                   "\"linkcert_acme_directory\", expected "
+                                   "max_fails=1..100", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            lmcf->acme_max_fails = (ngx_uint_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "eab_kid=", 8) == 0
+            && value[i].len > 8)
+        {
+            kid.data = value[i].data + 8;
+            kid.len = value[i].len - 8;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "eab_key=", 8) == 0
+            && value[i].len > 8)
+        {
+            file.data = value[i].data + 8;
+            file.len = value[i].len - 8;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in "
+                           "\"linkcert_acme_directory\", expected "
+                           "max_fails=, eab_kid= or eab_key=", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if ((kid.len == 0) != (file.len == 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_acme_directory %V backup\" needs "
+                           "both eab_kid= and eab_key=, or neither",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (file.len
+        && ngx_http_linkcert_eab_key(cf, "linkcert_acme_directory", &file,
+                                     &lmcf->acme_backup_eab_key)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf->acme_backup_eab_kid = kid;
+    lmcf->acme_backup = value[1];
 
     return NGX_CONF_OK;
 }
@@ -1638,43 +1786,59 @@ ngx_http_linkcert_acme_eab(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_linkcert_main_conf_t *lmcf = conf;
 
-    ngx_str_t  *value, file, src;
-    u_char      buf[1024];
+    ngx_str_t  *value;
 
     if (lmcf->acme_eab_kid.data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    file = value[2];
 
-    if (ngx_http_linkcert_read_secret(cf, "linkcert_acme_eab", &file, buf,
-                                      sizeof(buf), &src)
+    if (ngx_http_linkcert_eab_key(cf, "linkcert_acme_eab", &value[2],
+                                  &lmcf->acme_eab_key)
         != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
 
-    lmcf->acme_eab_key.data = ngx_pnalloc(cf->pool,
-                                          ngx_base64_decoded_length(src.len));
-    if (lmcf->acme_eab_key.data == NULL) {
-        ngx_explicit_memzero(buf, sizeof(buf));
-        return NGX_CONF_ERROR;
+    lmcf->acme_eab_kid = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+/* an EAB HMAC key: base64url in a file, decoded into key */
+
+static ngx_int_t
+ngx_http_linkcert_eab_key(ngx_conf_t *cf, const char *name, ngx_str_t *file,
+    ngx_str_t *key)
+{
+    ngx_str_t  src;
+    u_char     buf[1024];
+
+    if (ngx_http_linkcert_read_secret(cf, name, file, buf, sizeof(buf), &src)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
-    if (ngx_decode_base64url(&lmcf->acme_eab_key, &src) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"linkcert_acme_eab\": \"%s\" does not hold a "
-                           "base64url HMAC key", file.data);
+    key->data = ngx_pnalloc(cf->pool, ngx_base64_decoded_length(src.len));
+    if (key->data == NULL) {
         ngx_explicit_memzero(buf, sizeof(buf));
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
+    }
+
+    if (ngx_decode_base64url(key, &src) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\": \"%s\" does not hold a base64url HMAC "
+                           "key", name, file->data);
+        ngx_explicit_memzero(buf, sizeof(buf));
+        return NGX_ERROR;
     }
 
     ngx_explicit_memzero(buf, sizeof(buf));
 
-    lmcf->acme_eab_kid = value[1];
-
-    return NGX_CONF_OK;
+    return NGX_OK;
 }
 
 

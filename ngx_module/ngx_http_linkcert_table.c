@@ -47,7 +47,7 @@ typedef struct {
 
 typedef struct {
     time_t                         now;
-    ngx_uint_t                     expiring;
+    ngx_http_linkcert_expiring_t   expiring;
     time_t                         earliest;
 } ngx_http_linkcert_count_t;
 
@@ -65,6 +65,8 @@ static void ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, lc_status_e status, lc_stage_e stage);
 static void ngx_http_linkcert_notify(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, ngx_uint_t quiet);
+static void ngx_http_linkcert_keep_serving(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln);
 static void ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, lc_record_t *rec);
 static void ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
@@ -117,14 +119,7 @@ static ngx_http_linkcert_name_e ngx_http_linkcert_name_state(
     ngx_http_linkcert_node_t *ln, time_t now);
 static void ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, ngx_http_linkcert_demand_e why, time_t ttl,
-    const char *detail, ngx_log_t *log);
-static uint64_t ngx_http_linkcert_hash(u_char *name, size_t len);
-static ngx_int_t ngx_http_linkcert_negative(ngx_http_linkcert_sh_t *sh,
-    uint64_t hash, time_t now, time_t until);
-static ngx_msec_t ngx_http_linkcert_rate(ngx_msec_t *tat, ngx_msec_t now,
-    ngx_msec_t interval, ngx_uint_t burst);
-static void ngx_http_linkcert_rate_take(ngx_msec_t *tat, ngx_msec_t now,
-    ngx_msec_t interval);
+    const lc_error_t *err, ngx_log_t *log);
 static ngx_int_t ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, time_t now);
 static ngx_uint_t ngx_http_linkcert_registered(ngx_http_linkcert_zone_t *ctx,
@@ -223,6 +218,20 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
     }
 
+    /* the reasons of refusals are only shown: without room, they are not */
+
+    if (lmcf->on_demand && ctx->sh->refusals == NULL) {
+        ctx->sh->refusals = ngx_slab_calloc(ctx->shpool,
+                                  NGX_HTTP_LINKCERT_REFUSALS
+                                  * sizeof(ngx_http_linkcert_refusal_t));
+        if (ctx->sh->refusals == NULL) {
+            ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
+                          "linkcert_zone \"%V\" has no room to keep why "
+                          "names were refused on demand",
+                          &shm_zone->shm.name);
+        }
+    }
+
     rc = ngx_http_linkcert_store_prepare(ctx->cycle, &lmcf->store,
                                          shm_zone->shm.log);
 
@@ -249,10 +258,13 @@ ngx_int_t
 ngx_http_linkcert_table_get(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, lc_record_t *rec)
 {
-    ngx_http_linkcert_zone_t  *ctx;
-    ngx_http_linkcert_node_t  *ln;
+    ngx_int_t                     refused;
+    ngx_http_linkcert_zone_t     *ctx;
+    ngx_http_linkcert_node_t     *ln;
+    ngx_http_linkcert_refusal_t   r;
 
     ctx = shm_zone->data;
+    refused = NGX_DECLINED;
 
     ngx_http_linkcert_lock(ctx);
 
@@ -260,19 +272,34 @@ ngx_http_linkcert_table_get(ngx_shm_zone_t *shm_zone, u_char *name,
 
     if (ln) {
         ngx_http_linkcert_to_record(ctx, ln, rec);
+
+    } else {
+        refused = ngx_http_linkcert_refusal_get(ctx->sh,
+                                       ngx_http_linkcert_hash(name, len),
+                                       ngx_time(), &r);
     }
 
     ngx_http_linkcert_unlock(ctx);
 
-    if (ln == NULL) {
-        ngx_memzero(rec, sizeof(lc_record_t));
-        ngx_memcpy(rec->domain, name, len);
-        rec->status = LC_STATUS_UNKNOWN;
-        rec->stage = LC_STAGE_NONE;
-        return NGX_DECLINED;
+    if (ln) {
+        return NGX_OK;
     }
 
-    return NGX_OK;
+    ngx_memzero(rec, sizeof(lc_record_t));
+    ngx_memcpy(rec->domain, name, len);
+    rec->status = LC_STATUS_UNKNOWN;
+    rec->stage = LC_STAGE_NONE;
+
+    /* not in the table, but refused on demand lately: why, and until when */
+
+    if (refused == NGX_OK) {
+        rec->has_error = 1;
+        rec->error = r.error;
+        rec->error_at = r.at;
+        rec->next_attempt_at = r.until;
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -297,7 +324,7 @@ ngx_http_linkcert_table_serving(ngx_shm_zone_t *shm_zone, u_char *name,
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
     if (ln
-        && ln->status == LC_STATUS_ISSUED
+        && (ln->status == LC_STATUS_ISSUED || ln->moved)
         && now >= ln->not_before
         && now < ln->not_after)
     {
@@ -406,8 +433,10 @@ ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone, u_char *name,
          * configuration.
          */
 
-        if (ln->status == LC_STATUS_ISSUED) {
-            if (ln->stage == LC_STAGE_ISSUED && !ln->busy) {
+        if (ln->status == LC_STATUS_ISSUED || ln->moved) {
+            if ((ln->stage == LC_STAGE_ISSUED || ln->stage == LC_STAGE_FAILED)
+                && !ln->busy)
+            {
                 ngx_http_linkcert_schedule_pass(ctx, ln);
 
             } else {
@@ -451,6 +480,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
     ln->store_stamp = loaded->stamp;
     ln->scan = scan;
     ln->updated_at = now;
+    ln->moved = 0;              /* new files: their DNS is checked again */
 
     if (loaded->ok) {
         if (ln->status != LC_STATUS_ISSUED
@@ -458,6 +488,11 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
         {
             ln->generation = ++ctx->sh->generation;
             ln->renew_ari = 0;
+            ln->ari_at = 0;     /* another certificate: ask at once */
+
+            if (now - loaded->info.not_before < 7 * 86400) {
+                ngx_http_linkcert_duplicate_add(ln, loaded->info.not_before);
+            }
         }
 
         ln->not_before = loaded->info.not_before;
@@ -526,6 +561,7 @@ ngx_http_linkcert_visit_gone(ngx_http_linkcert_zone_t *ctx,
     }
 
     ln->store_stamp = 0;
+    ln->moved = 0;
     ln->updated_at = gone->now;
     ln->error_at = gone->now;
     ngx_http_linkcert_set_status(ctx->sh, ln, LC_STATUS_UNKNOWN,
@@ -546,7 +582,8 @@ ngx_http_linkcert_visit_gone(ngx_http_linkcert_zone_t *ctx,
 
 ngx_http_linkcert_post_e
 ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, lc_record_t *rec, time_t *retry_after)
+    size_t len, ngx_uint_t reissue, lc_record_t *rec, time_t *retry_after,
+    lc_error_t *refused)
 {
     time_t                     now;
     ngx_msec_t                 now_ms;
@@ -587,10 +624,26 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
                        - (now - ln->forced_at);
         rc = NGX_HTTP_LINKCERT_POST_TOO_SOON;
 
+    } else if (reissue
+               && (ln->status == LC_STATUS_ISSUED || ln->moved)
+               && ngx_http_linkcert_reissue_allowed(ctx, ln, now, now_ms,
+                                                    refused, retry_after)
+                  != NGX_OK)
+    {
+        rc = NGX_HTTP_LINKCERT_POST_REFUSED;
+
     } else {
-        rc = (ln->status == LC_STATUS_ISSUED)
-             ? NGX_HTTP_LINKCERT_POST_RECHECK : NGX_HTTP_LINKCERT_POST_STARTED;
+        rc = (ln->status == LC_STATUS_ISSUED || ln->moved)
+             ? (reissue ? NGX_HTTP_LINKCERT_POST_REISSUE
+                        : NGX_HTTP_LINKCERT_POST_RECHECK)
+             : NGX_HTTP_LINKCERT_POST_STARTED;
+
+        ln->reissue = (rc == NGX_HTTP_LINKCERT_POST_REISSUE);
         ln->origin = NGX_HTTP_LINKCERT_ORIGIN_POST;
+
+        /* a refusal on demand is over: the CRM asked for the name */
+
+        ngx_http_linkcert_refusal_clear(sh, ngx_http_linkcert_hash(name, len));
 
         /* asked for by the CRM: kept whatever the DNS says, as any other */
 
@@ -671,7 +724,9 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
 
         node = next;
 
-        if (ln->status == LC_STATUS_ISSUED && now >= ln->not_after) {
+        if ((ln->status == LC_STATUS_ISSUED || ln->moved)
+            && now >= ln->not_after)
+        {
             ngx_http_linkcert_expired(ctx, ln, now);
             continue;
         }
@@ -713,6 +768,7 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
         due[n].name[ln->name_len] = '\0';
         due[n].stage = ln->stage;
         due[n].candidate = ln->candidate;
+        due[n].reissue = ln->reissue;
         due[n].job_id = ln->job_id;
         n++;
     }
@@ -778,7 +834,9 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
         return;
     }
 
-    issued = (ln->status == LC_STATUS_ISSUED);
+    /* a certificate to keep serving: issued, or kept while DNS moved */
+
+    issued = (ln->status == LC_STATUS_ISSUED || ln->moved);
 
     /* an on-demand name that does not point here leaves the table */
 
@@ -788,15 +846,19 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
             (void) ngx_atomic_fetch_add(&sh->stats.dns[
                 (v->state == LC_VERIFY_TRANSIENT) ? 2 : 1], 1);
 
+            /*
+             * A DNS that said no is asked again at the next click after
+             * 30 s (the customer may be fixing it), one that did not
+             * answer after a minute at most.
+             */
+
             delay = ((ngx_http_linkcert_main_conf_t *) ctx->conf)
                         ->negative_ttl;
-
-            if (v->state == LC_VERIFY_TRANSIENT && delay > 60) {
-                delay = 60;
-            }
+            delay = ngx_min(delay, ((v->state == LC_VERIFY_TRANSIENT)
+                                    ? 60 : NGX_HTTP_LINKCERT_DNS_RETRY));
 
             ngx_http_linkcert_refuse(ctx, ln, NGX_HTTP_LINKCERT_DEMAND_DNS,
-                                     delay, v->error.detail, log);
+                                     delay, &v->error, log);
             ngx_http_linkcert_unlock(ctx);
             return;
         }
@@ -832,14 +894,32 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
 
         if (issued) {
 
+            /* back from elsewhere: issued again, with the same certificate */
+
+            if (ln->moved) {
+                ln->moved = 0;
+                ngx_http_linkcert_set_status(sh, ln, LC_STATUS_ISSUED,
+                                             LC_STAGE_ISSUED);
+            }
+
             /*
              * The DNS still points here: the ACME driver renews when
-             * renew_at has come, and asks the CA's renewal information
-             * when it has some.
+             * renew_at or the time picked in the CA's window has come,
+             * and asks the CA's renewal information when it has some and
+             * it is time to ask again.
              */
 
+            /* a reissue orders a new key whatever the renewal time */
+
+            if (!(order & NGX_HTTP_LINKCERT_ORDER)) {
+                ln->reissue = 0;
+            }
+
             if ((order & NGX_HTTP_LINKCERT_ORDER)
-                && ((order & (NGX_HTTP_LINKCERT_ARI|NGX_HTTP_LINKCERT_ACCOUNT))
+                && (ln->reissue
+                    || (order & NGX_HTTP_LINKCERT_ACCOUNT)
+                    || ((order & NGX_HTTP_LINKCERT_ARI) && now >= ln->ari_at)
+                    || (ln->renew_ari && now >= ln->renew_ari)
                     || now >= ngx_http_linkcert_renew_time(ctx, ln)))
             {
                 ln->stage = LC_STAGE_RENEWING;
@@ -880,7 +960,7 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
                          (int) ln->attempts, v->error.detail);
 
             if (issued) {
-                ln->stage = LC_STAGE_ISSUED;
+                ngx_http_linkcert_keep_serving(sh, ln);
 
             } else {
                 ngx_http_linkcert_set_status(sh, ln, LC_STATUS_UNKNOWN,
@@ -891,7 +971,7 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
             ln->error = v->error;
 
             if (issued) {
-                ln->stage = LC_STAGE_ISSUED;
+                ngx_http_linkcert_keep_serving(sh, ln);
 
             } else {
                 ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
@@ -914,13 +994,17 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
         if (issued) {
 
             /*
-             * No renewal while the domain points elsewhere; the valid
-             * certificate is served until it expires, and the DNS is
-             * checked again within the hour, so that renewal resumes by
-             * itself once it is fixed.
+             * The customer moved the domain away: unknown, so that the
+             * CRM asks them to act, and not renewed; the valid
+             * certificate is still served until it expires, and the DNS
+             * is checked again within the hour, so that the domain is
+             * issued again by itself once it points back.
              */
 
-            ln->stage = LC_STAGE_ISSUED;
+            ln->moved = 1;
+            ln->reissue = 0;
+            ngx_http_linkcert_set_status(sh, ln, LC_STATUS_UNKNOWN,
+                                         LC_STAGE_FAILED);
             ln->next_attempt_at = now + 3600;
             ngx_http_linkcert_schedule(sh, ln,
                                        ngx_http_linkcert_now_ms() + 3600000);
@@ -972,6 +1056,7 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ln->generation = ++ctx->sh->generation;
     ln->renew_ari = 0;
+    ln->ari_at = now + 3600;
     ln->store_stamp = stamp;
     ln->not_before = info->not_before;
     ln->not_after = info->not_after;
@@ -986,16 +1071,22 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     ln->attempts = 0;
     ln->next_attempt_at = 0;
     ln->updated_at = now;
+    ln->moved = 0;
+    ngx_http_linkcert_duplicate_add(ln, now);
 
     /* a new certificate is not renewed again within the hour */
     ngx_http_linkcert_schedule_issued(ctx, ln, now, now + 3600);
 
     ngx_http_linkcert_count_order(sh, ln, old_status, old_stage, 0);
 
-    if (old_stage == LC_STAGE_RENEWING) {
+    /* a reissue is the CRM's order, not a renewal */
+
+    if (old_stage == LC_STAGE_RENEWING && !ln->reissue) {
         (void) ngx_atomic_fetch_add(&sh->stats.renewals, 1);
         sh->stats.last_renewal = (ngx_atomic_uint_t) now;
     }
+
+    ln->reissue = 0;
 
     lc_time_rfc3339(info->not_after, until);
 
@@ -1072,6 +1163,7 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
         ln->val_failures++;
         ln->attempts = 0;
         ln->next_attempt_at = 0;
+        ln->reissue = 0;
 
         if (ln->status != LC_STATUS_ISSUED) {
             ngx_http_linkcert_set_status(sh, ln, LC_STATUS_UNKNOWN,
@@ -1423,10 +1515,28 @@ ngx_http_linkcert_notify(ngx_http_linkcert_zone_t *ctx,
 }
 
 
+/* a check that did not conclude leaves a served certificate as it was */
+
+static void
+ngx_http_linkcert_keep_serving(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln)
+{
+    if (ln->moved) {
+        ngx_http_linkcert_set_status(sh, ln, LC_STATUS_UNKNOWN,
+                                     LC_STAGE_FAILED);
+
+    } else {
+        ln->stage = LC_STAGE_ISSUED;
+    }
+}
+
+
 static void
 ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, lc_record_t *rec)
 {
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
     ngx_memcpy(rec->domain, ln->name, ln->name_len);
     rec->domain[ln->name_len] = '\0';
 
@@ -1434,6 +1544,7 @@ ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
     rec->stage = ln->stage;
 
     rec->has_cert = (ln->not_after != 0);
+    rec->moved = ln->moved;
 
     if (rec->has_cert) {
         rec->cert.not_before = ln->not_before;
@@ -1467,6 +1578,16 @@ ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
         }
     }
 
+    rec->ca = NULL;
+
+    if (ln->failover.last) {
+        lmcf = ctx->conf;
+        rec->ca = (ln->failover.last == 1 && lmcf->acme_directory.len)
+                  ? (char *) lmcf->acme_directory.data
+                  : (ln->failover.last == 2 && lmcf->acme_backup.len)
+                  ? (char *) lmcf->acme_backup.data : NULL;
+    }
+
     rec->store_stamp = ln->store_stamp;
     rec->dns_len = 0;
 
@@ -1498,7 +1619,7 @@ ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
 
     /* whatever else is planned, an expiry is noticed when it happens */
 
-    if (ln->status == LC_STATUS_ISSUED
+    if ((ln->status == LC_STATUS_ISSUED || ln->moved)
         && at > (ngx_msec_t) ln->not_after * 1000)
     {
         at = (ngx_msec_t) ln->not_after * 1000;
@@ -1560,8 +1681,9 @@ ngx_http_linkcert_count_order(ngx_http_linkcert_sh_t *sh,
 {
     ngx_uint_t  origin;
 
-    origin = (old_status == LC_STATUS_ISSUED
-              || old_stage == LC_STAGE_RENEWING)
+    origin = ((old_status == LC_STATUS_ISSUED
+               || old_stage == LC_STAGE_RENEWING)
+              && !ln->reissue)
              ? NGX_HTTP_LINKCERT_ORIGIN_RENEWAL : ln->origin;
 
     (void) ngx_atomic_fetch_add(&sh->stats.orders[result], 1);
@@ -1650,9 +1772,10 @@ ngx_http_linkcert_backoff(ngx_uint_t attempts)
 
 
 /*
- * An issued domain's next work: its renewal (renew_at of its lifetime),
- * or sooner the periodic DNS check (every reverify_interval, +/-10%); not
- * before floor.  Start-up and reloads schedule without a floor, so a
+ * An issued domain's next work: its renewal (renew_at of its lifetime, or
+ * the time picked in the CA's window), or sooner the periodic DNS check
+ * (every reverify_interval, +/-10%) or the next question to the CA's
+ * renewal information (a check too); not before floor.  Start-up and reloads schedule without a floor, so a
  * renewal that is due runs within seconds of them.
  */
 
@@ -1674,6 +1797,16 @@ ngx_http_linkcert_schedule_issued(ngx_http_linkcert_zone_t *ctx,
 
     at = ngx_http_linkcert_renew_time(ctx, ln);
     check = ngx_http_linkcert_reverify_time(ctx, now);
+
+    if (ln->renew_ari && ln->renew_ari < at) {
+        at = ln->renew_ari;
+    }
+
+    /* asking the CA's renewal information again comes with a check */
+
+    if (ln->ari_at > now && ln->ari_at < check) {
+        check = ln->ari_at;
+    }
 
     /* a renewal time that passed without a renewal: the next check */
 
@@ -1711,7 +1844,8 @@ ngx_http_linkcert_reverify_time(ngx_http_linkcert_zone_t *ctx, time_t now)
 
 /*
  * Start-up and reloads are renewal passes: every issued domain is checked
- * (its DNS, then renew_at or the CA's renewal information) within
+ * (its DNS, then renew_at, or the CA's renewal information when it is
+ * time to ask it: ari_at, kept across reloads) within
  * seconds, from a second on, spread at 500 domains a second so that a large
  * table does not flood the DNS or the CA (but within half of
  * reverify_interval).
@@ -1762,10 +1896,13 @@ static void
 ngx_http_linkcert_expired(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, time_t now)
 {
-    char        at[32];
-    lc_stage_e  old_stage;
+    char         at[32];
+    lc_stage_e   old_stage;
+    lc_status_e  old_status;
 
     old_stage = ln->stage;
+    old_status = ln->status;
+    ln->moved = 0;
 
     ngx_http_linkcert_unschedule(ctx->sh, ln);
     ngx_http_linkcert_set_status(ctx->sh, ln, LC_STATUS_UNKNOWN,
@@ -1779,9 +1916,10 @@ ngx_http_linkcert_expired(ngx_http_linkcert_zone_t *ctx,
     ln->next_attempt_at = 0;
 
     ngx_log_error(NGX_LOG_NOTICE, ctx->cycle->log, 0,
-                  "linkcert: \"%*s\" issued/%s -> unknown/failed: the "
+                  "linkcert: \"%*s\" %s/%s -> unknown/failed: the "
                   "certificate expired on %s", (size_t) ln->name_len,
-                  ln->name, lc_stage_name(old_stage), at);
+                  ln->name, lc_status_name(old_status),
+                  lc_stage_name(old_stage), at);
 
     ngx_http_linkcert_notify(ctx, ln, 0);
 }
@@ -1872,13 +2010,16 @@ ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone)
 }
 
 
-/* a renewal check found it is not time yet: the next check is at "at" */
+/*
+ * A renewal check found it is not time yet: the renewal planned in the
+ * CA's window (0: none, renew_at alone) and when to ask the CA again (0:
+ * as it was).
+ */
 
 void
 ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, uint32_t job_id, time_t at, time_t planned)
+    size_t len, uint32_t job_id, time_t planned, time_t ari_at)
 {
-    time_t                     check;
     lc_stage_e                 old_stage;
     lc_status_e                old_status;
     ngx_http_linkcert_zone_t  *ctx;
@@ -1894,25 +2035,60 @@ ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ln->renew_ari = planned;
 
-    if (ln->status == LC_STATUS_ISSUED) {
-        ln->stage = LC_STAGE_ISSUED;
-
-        /* the periodic DNS check still comes, if sooner */
-
-        check = ngx_http_linkcert_reverify_time(ctx, ngx_time());
-
-        if (check < at) {
-            at = check;
-        }
-
-        if (at > ln->not_after) {
-            at = ln->not_after;
-        }
+    if (ari_at) {
+        ln->ari_at = ari_at;
     }
 
-    ngx_http_linkcert_schedule(ctx->sh, ln, (ngx_msec_t) at * 1000);
+    if (ln->status == LC_STATUS_ISSUED) {
+        ln->stage = LC_STAGE_ISSUED;
+        ngx_http_linkcert_schedule_issued(ctx, ln, ngx_time(), 0);
+
+    } else {
+        ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms());
+    }
 
     ngx_http_linkcert_unlock(ctx);
+}
+
+
+/*
+ * What the job that holds a domain plans with: which CA its orders go to,
+ * when to ask the CA's renewal information again and the renewal planned
+ * in the CA's window.  Written back: which CA.
+ */
+
+ngx_int_t
+ngx_http_linkcert_table_plan(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, uint32_t job_id, ngx_http_linkcert_plan_t *plan,
+    ngx_uint_t write)
+{
+    ngx_int_t                  rc;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+
+    if (ln && ln->busy && ln->job_id == job_id) {
+        if (write) {
+            ln->failover = plan->failover;
+
+        } else {
+            plan->failover = ln->failover;
+            plan->ari_at = ln->ari_at;
+            plan->planned = ln->renew_ari;
+        }
+
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
 }
 
 
@@ -2024,7 +2200,8 @@ ngx_http_linkcert_stats(ngx_shm_zone_t *shm_zone)
 
 void
 ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
-    ngx_uint_t *by_status, ngx_uint_t *expiring, time_t *earliest)
+    ngx_uint_t *by_status, ngx_http_linkcert_expiring_t *expiring,
+    time_t *earliest)
 {
     ngx_uint_t                 i;
     ngx_http_linkcert_zone_t  *ctx;
@@ -2040,9 +2217,8 @@ ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
 
     ngx_http_linkcert_unlock(ctx);
 
+    ngx_memzero(&count, sizeof(ngx_http_linkcert_count_t));
     count.now = now;
-    count.expiring = 0;
-    count.earliest = 0;
 
     ngx_http_linkcert_walk(ctx, NULL, 0, ngx_http_linkcert_visit_count,
                            &count);
@@ -2058,12 +2234,21 @@ ngx_http_linkcert_visit_count(ngx_http_linkcert_zone_t *ctx,
 {
     ngx_http_linkcert_count_t  *count = data;
 
-    if (ln->status != LC_STATUS_ISSUED) {
+    /* the certificates served: issued, or kept while the DNS moved */
+
+    if (ln->status != LC_STATUS_ISSUED && !ln->moved) {
         return NGX_OK;
     }
 
     if (ln->not_after - count->now < 7 * 86400) {
-        count->expiring++;
+        count->expiring.all++;
+
+        if (ln->moved) {
+            count->expiring.dns_moved++;
+
+        } else {
+            count->expiring.renewal++;
+        }
     }
 
     if (count->earliest == 0 || ln->not_after < count->earliest) {
@@ -2310,7 +2495,7 @@ ngx_http_linkcert_table_changes(ngx_shm_zone_t *shm_zone)
 void
 ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, uint32_t job_id, ngx_http_linkcert_demand_e why, time_t ttl,
-    const char *detail, ngx_log_t *log)
+    const lc_error_t *err, ngx_log_t *log)
 {
     lc_stage_e                 old_stage;
     lc_status_e                old_status;
@@ -2326,7 +2511,7 @@ ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
     }
 
     if (ln->candidate) {
-        ngx_http_linkcert_refuse(ctx, ln, why, ttl, detail, log);
+        ngx_http_linkcert_refuse(ctx, ln, why, ttl, err, log);
 
     } else {
         /* no longer only on demand: verified as any other domain */
@@ -2340,7 +2525,7 @@ ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
 static ngx_http_linkcert_name_e
 ngx_http_linkcert_name_state(ngx_http_linkcert_node_t *ln, time_t now)
 {
-    if (ln->status == LC_STATUS_ISSUED) {
+    if (ln->status == LC_STATUS_ISSUED || ln->moved) {
         return (now >= ln->not_before && now < ln->not_after)
                ? NGX_HTTP_LINKCERT_NAME_SERVED : NGX_HTTP_LINKCERT_NAME_NO;
     }
@@ -2355,124 +2540,36 @@ ngx_http_linkcert_name_state(ngx_http_linkcert_node_t *ln, time_t now)
 }
 
 
-/* the table is locked; the candidate is remembered as refused and goes */
+/*
+ * The table is locked; the candidate is remembered as refused, and why
+ * (shown by the status API for linkcert_negative_ttl at least), and goes.
+ */
 
 static void
 ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, ngx_http_linkcert_demand_e why, time_t ttl,
-    const char *detail, ngx_log_t *log)
+    const lc_error_t *err, ngx_log_t *log)
 {
+    time_t     now;
+    uint64_t   hash;
+
+    now = ngx_time();
+    hash = ngx_http_linkcert_hash(ln->name, ln->name_len);
+
     ngx_log_error(NGX_LOG_INFO, log, 0,
                   "linkcert: \"%s\" refused on demand, not tried again "
-                  "for %T s: %s", ln->name, ttl, detail);
+                  "for %T s: %s", ln->name, ttl, err->detail);
 
     (void) ngx_atomic_fetch_add(&ctx->sh->stats.demand[why], 1);
 
-    (void) ngx_http_linkcert_negative(ctx->sh,
-                                      ngx_http_linkcert_hash(ln->name,
-                                                             ln->name_len),
-                                      ngx_time(), ngx_time() + ttl);
+    (void) ngx_http_linkcert_negative(ctx->sh, hash, now, now + ttl);
+
+    ngx_http_linkcert_refusal_set(ctx->sh, hash, now, now + ttl,
+                  now + ((ngx_http_linkcert_main_conf_t *) ctx->conf)
+                        ->negative_ttl,
+                  err);
 
     ngx_http_linkcert_delete(ctx, ln);
-}
-
-
-/* FNV-1a, 64 bits: the negative cache keeps hashes, not names */
-
-static uint64_t
-ngx_http_linkcert_hash(u_char *name, size_t len)
-{
-    size_t    i;
-    uint64_t  h;
-
-    h = 0xcbf29ce484222325ULL;
-
-    for (i = 0; i < len; i++) {
-        h ^= name[i];
-        h *= 0x100000001b3ULL;
-    }
-
-    return h;
-}
-
-
-/*
- * The negative cache: a fixed table, 4 slots probed per hash.  With
- * until == 0, looks the hash up (NGX_OK: refused until later); otherwise
- * remembers it until then, in its own slot, a free one, or the one that
- * ends first.
- */
-
-static ngx_int_t
-ngx_http_linkcert_negative(ngx_http_linkcert_sh_t *sh, uint64_t hash,
-    time_t now, time_t until)
-{
-    ngx_uint_t                     i, slot;
-    ngx_http_linkcert_negative_t  *e, *victim;
-
-    if (sh->negative == NULL) {
-        return NGX_DECLINED;
-    }
-
-    victim = NULL;
-
-    for (i = 0; i < 4; i++) {
-        slot = (ngx_uint_t) (hash + i) & (NGX_HTTP_LINKCERT_NEGATIVE_SIZE - 1);
-        e = &sh->negative[slot];
-
-        if (e->hash == hash && e->until > now) {
-            if (until) {
-                e->until = until;
-            }
-
-            return NGX_OK;
-        }
-
-        if (victim == NULL || e->until < victim->until) {
-            victim = e;
-        }
-    }
-
-    if (until) {
-        victim->hash = hash;
-        victim->until = until;
-    }
-
-    return NGX_DECLINED;
-}
-
-
-/*
- * A rate with a burst, as a theoretical arrival time (GCRA): 0 takes one,
- * otherwise the milliseconds to wait for the next.
- */
-
-static ngx_msec_t
-ngx_http_linkcert_rate(ngx_msec_t *tat, ngx_msec_t now, ngx_msec_t interval,
-    ngx_uint_t burst)
-{
-    ngx_msec_t  t, allowance;
-
-    t = (*tat > now) ? *tat : now;
-    allowance = (burst - 1) * interval;
-
-    if (t - now > allowance) {
-        return t - now - allowance;
-    }
-
-    *tat = t + interval;
-
-    return 0;
-}
-
-
-/* one taken from a rate without waiting: the next ones wait longer */
-
-static void
-ngx_http_linkcert_rate_take(ngx_msec_t *tat, ngx_msec_t now,
-    ngx_msec_t interval)
-{
-    *tat = ((*tat > now) ? *tat : now) + interval;
 }
 
 
@@ -2597,7 +2694,9 @@ ngx_http_linkcert_registered(ngx_http_linkcert_zone_t *ctx,
             continue;
         }
 
-        if (cur->status == LC_STATUS_ISSUED && cur->not_before >= since) {
+        if ((cur->status == LC_STATUS_ISSUED || cur->moved)
+            && cur->not_before >= since)
+        {
             n++;
 
             if (*first == 0 || cur->not_before < *first) {

@@ -57,7 +57,7 @@ static void ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
     const char *error);
 static void ngx_http_linkcert_ask_timeout(ngx_event_t *ev);
 static void ngx_http_linkcert_ask_refuse(ngx_http_linkcert_ask_t *ask,
-    ngx_uint_t answered, const char *detail);
+    ngx_uint_t answered, const lc_error_t *err);
 static void ngx_http_linkcert_verify_answer(void *arg, int status,
     int timeouts, unsigned char *abuf, int alen);
 static void ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job);
@@ -247,7 +247,9 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
         if (due[i].stage == LC_STAGE_ORDERING
             || due[i].stage == LC_STAGE_RENEWING)
         {
-            rc = (due[i].stage == LC_STAGE_ORDERING)
+            /* a reissue is a new order, whatever the renewal time */
+
+            rc = (due[i].stage == LC_STAGE_ORDERING || due[i].reissue)
                  ? ngx_http_linkcert_acme_order(name, due[i].job_id)
                  : ngx_http_linkcert_acme_renew(name, due[i].job_id);
 
@@ -466,8 +468,8 @@ ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
 {
     ngx_http_linkcert_ask_t *ask = data;
 
-    int    status;
-    char   detail[LC_ERROR_DETAIL_LEN];
+    int         status;
+    lc_error_t  err;
 
     if (!ask->decided) {
         ask->decided = 1;
@@ -490,14 +492,14 @@ ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
             }
 
         } else if (res) {
-            (void) snprintf(detail, sizeof(detail),
-                            "linkcert_ask answered %d", status);
-            ngx_http_linkcert_ask_refuse(ask, 1, detail);
+            lc_error_set(&err, "ask_refused", "linkcert_ask answered %d",
+                         status);
+            ngx_http_linkcert_ask_refuse(ask, 1, &err);
 
         } else {
-            (void) snprintf(detail, sizeof(detail),
-                            "linkcert_ask failed: %s", error);
-            ngx_http_linkcert_ask_refuse(ask, 0, detail);
+            lc_error_set(&err, "ask_failed", "linkcert_ask failed: %s",
+                         error);
+            ngx_http_linkcert_ask_refuse(ask, 0, &err);
         }
     }
 
@@ -511,6 +513,7 @@ ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
 static void
 ngx_http_linkcert_ask_timeout(ngx_event_t *ev)
 {
+    lc_error_t                err;
     ngx_http_linkcert_ask_t  *ask;
 
     ask = (ngx_http_linkcert_ask_t *)
@@ -518,14 +521,15 @@ ngx_http_linkcert_ask_timeout(ngx_event_t *ev)
 
     ask->decided = 1;
 
-    ngx_http_linkcert_ask_refuse(ask, 0,
-                                 "linkcert_ask did not answer within 5 s");
+    lc_error_set(&err, "ask_failed",
+                 "linkcert_ask did not answer within 5 s");
+    ngx_http_linkcert_ask_refuse(ask, 0, &err);
 }
 
 
 static void
 ngx_http_linkcert_ask_refuse(ngx_http_linkcert_ask_t *ask,
-    ngx_uint_t answered, const char *detail)
+    ngx_uint_t answered, const lc_error_t *err)
 {
     time_t                          ttl;
     ngx_http_linkcert_main_conf_t  *lmcf;
@@ -539,6 +543,6 @@ ngx_http_linkcert_ask_refuse(ngx_http_linkcert_ask_t *ask,
 
     ngx_http_linkcert_table_refused(lmcf->shm_zone, (u_char *) ask->name,
                                     ngx_strlen(ask->name), ask->job_id,
-                                    NGX_HTTP_LINKCERT_DEMAND_ASK, ttl, detail,
+                                    NGX_HTTP_LINKCERT_DEMAND_ASK, ttl, err,
                                     ngx_cycle->log);
 }

@@ -114,6 +114,7 @@ struct lc_acme_s {
 
     lc_error_t           err;
     int                  transient;
+    int                  unreachable;   /* no answer, or HTTP 5xx */
     time_t               retry_after;
 };
 
@@ -376,7 +377,8 @@ lc_acme_save(lc_acme_t *m, size_t *len)
         return NULL;
     }
 
-    saved = json_pack("{s:s, s:s}", "domain", m->domain, "order", m->order);
+    saved = json_pack("{s:s, s:s, s:s}", "domain", m->domain,
+                      "directory", m->acct->directory, "order", m->order);
     if (saved == NULL) {
         return NULL;
     }
@@ -436,7 +438,7 @@ lc_acme_resume(lc_acme_account_t *acct, const char *domain,
 {
     json_t       *json, *key;
     lc_acme_t    *m;
-    const char   *name, *order;
+    const char   *name, *order, *directory;
 
     m = lc_acme_new(LC_ACME_ORDER, acct, domain, key_type, NULL);
     if (m == NULL || m->state == LC_ACME_ST_FAILED) {
@@ -447,6 +449,7 @@ lc_acme_resume(lc_acme_account_t *acct, const char *domain,
     name = lc_acme_str(json, "domain");
     order = lc_acme_str(json, "order");
     key = json_object_get(json, "key");
+    directory = lc_acme_str(json, "directory");
 
     if (name == NULL || strcmp(name, m->domain) != 0
         || !lc_acme_url_ok(order)
@@ -454,6 +457,14 @@ lc_acme_resume(lc_acme_account_t *acct, const char *domain,
     {
         lc_acme_fail(m, "acme_internal", 0,
                      "the saved order is not one of this domain");
+        goto done;
+    }
+
+    /* a file of before the directory was kept: the one CA there was */
+
+    if (directory != NULL && strcmp(directory, acct->directory) != 0) {
+        lc_acme_fail(m, "acme_internal", 0,
+                     "the saved order is one of another CA");
         goto done;
     }
 
@@ -588,6 +599,7 @@ lc_acme_feed(lc_acme_t *m, const lc_acme_response_t *res)
     }
 
     if (res == NULL || res->status == 0) {
+        m->unreachable = 1;
         lc_acme_fail(m, "acme_transport", 1,
                      "no response from the CA to the %s request: %s",
                      sent == LC_ACME_SENT_NONCE
@@ -688,6 +700,63 @@ lc_acme_result(lc_acme_t *m, const char **chain, size_t *chain_len,
     *key_len = m->key_pem_len;
 
     return 0;
+}
+
+
+int
+lc_acme_unreachable(lc_acme_t *m)
+{
+    return m->state == LC_ACME_ST_FAILED && m->unreachable;
+}
+
+
+int
+lc_acme_saved_directory(const char *saved, size_t len, char *directory,
+    size_t size)
+{
+    int          rc;
+    json_t      *json;
+    const char  *url;
+
+    json = json_loadb(saved, len, 0, NULL);
+    if (json == NULL) {
+        return -1;
+    }
+
+    url = lc_acme_str(json, "directory");
+    rc = 1;
+
+    if (url != NULL) {
+        rc = (strlen(url) < size) ? 0 : -1;
+
+        if (rc == 0) {
+            memcpy(directory, url, strlen(url) + 1);
+        }
+    }
+
+    lc_acme_json_cleanse(json_object_get(json, "key"));
+    json_decref(json);
+
+    return rc;
+}
+
+
+/*
+ * Renewal information is asked about twice a day (Let's Encrypt's
+ * advice), and never more often than the CA's Retry-After; a longer one
+ * is honoured up to a day, where RFC 9773 section 4.3.3 suggests
+ * clamping it.
+ */
+
+time_t
+lc_acme_ari_next(time_t now, time_t retry_after)
+{
+    if (retry_after > LC_ACME_ARI_MAX) {
+        retry_after = LC_ACME_ARI_MAX;
+    }
+
+    return now + (retry_after > LC_ACME_ARI_INTERVAL
+                  ? retry_after : LC_ACME_ARI_INTERVAL);
 }
 
 
@@ -1609,6 +1678,7 @@ lc_acme_http_error(lc_acme_t *m, const lc_acme_response_t *res,
     }
 
     transient = res->status >= 500 || lc_acme_transient_type(type);
+    m->unreachable = res->status >= 500;
 
     if (problem != NULL) {
         lc_acme_fail_problem(m, problem, transient);

@@ -29,6 +29,8 @@
 #define LC_ACME_NONCE_MAX    128
 #define LC_ACME_TOKEN_MAX    128
 #define LC_ACME_KEYAUTH_MAX  (LC_ACME_TOKEN_MAX + 64)
+#define LC_ACME_ARI_INTERVAL  (12 * 3600)  /* renewal information asked */
+#define LC_ACME_ARI_MAX       86400        /* the longest Retry-After kept */
 #define LC_ACME_CERT_ID_LEN  256        /* an ARI id, incl. NUL: room for
                                            any real AKI and serial */
 
@@ -149,7 +151,8 @@ void lc_acme_free(lc_acme_t *m);
 /*
  * An ORDER machine's order, to be kept so that another process can go on
  * with it (lc_acme_resume): a JSON text of the domain, the order URL and,
- * once the machine is about to finalize, the certificate's key.  After
+ * once the machine is about to finalize, the certificate's key, with the
+ * account's directory URL (whose order it is).  After
  * lc_acme_next() returned SEND, returns that text (malloc()ed, *len
  * bytes, to free with lc_acme_saved_free()) if it changed since the last
  * call, and NULL otherwise: the caller keeps it before the request is
@@ -162,8 +165,8 @@ void lc_acme_saved_free(char *saved, size_t len);
  * An ORDER machine that goes on with a saved order of domain: it fetches
  * the order and continues from its status (authorizations, finalize with
  * the saved key, the certificate).  A text that is not a saved order of
- * domain gives a FAILED machine (acme_internal); NULL on allocation
- * failure.
+ * domain, or one of another directory than acct's, gives a FAILED machine
+ * (acme_internal); NULL on allocation failure.
  */
 lc_acme_t *lc_acme_resume(lc_acme_account_t *acct, const char *domain,
     lc_acme_key_type_e key_type, const char *saved, size_t len);
@@ -207,6 +210,29 @@ int lc_acme_result(lc_acme_t *m, const char **chain, size_t *chain_len,
  */
 const lc_error_t *lc_acme_error(lc_acme_t *m, int *transient,
     time_t *retry_after);
+
+/*
+ * After FAILED: 1 when the CA did not answer (refused, timeout, TLS) or
+ * answered with HTTP 5xx, at any step; 0 otherwise.
+ */
+int lc_acme_unreachable(lc_acme_t *m);
+
+/*
+ * The directory URL of the CA a text of lc_acme_save() belongs to, into
+ * directory (size bytes).  Returns 0, 1 for a text that names none (saved
+ * by a version that had one CA), -1 for a text that is not JSON or a URL
+ * too long.
+ */
+int lc_acme_saved_directory(const char *saved, size_t len, char *directory,
+    size_t size);
+
+/*
+ * When to ask for a certificate's renewal information again, after an
+ * answer (or a failure) at now with the CA's Retry-After in seconds (0:
+ * none): LC_ACME_ARI_INTERVAL later, or the Retry-After when it is
+ * longer, up to LC_ACME_ARI_MAX.
+ */
+time_t lc_acme_ari_next(time_t now, time_t retry_after);
 
 /*
  * After DONE for RENEWAL_INFO: the CA's suggested renewal window (start <

@@ -11,6 +11,30 @@
 
 
 static void lc_error_utf8_trim(char *buf, size_t len);
+static int lc_error_is(const char *type, const char *word);
+
+
+/* the first match wins: a prefix ends with '_' or ':', else a whole type */
+
+static const struct {
+    const char  *type;
+    const char  *source;
+} lc_error_sources[] = {
+    { "dns_", "dns" },
+    { "caa_forbids", "dns" },
+    { "invalid_domain", "dns" },
+    { "acme_", "acme" },
+    { "urn:", "acme" },
+    { "store_", "store" },
+    { "removed", "store" },
+    { "order_budget", "limit" },
+    { "registered_domain_limit", "limit" },
+    { "validation_limit", "limit" },
+    { "duplicate_limit", "limit" },
+    { "ask_", "ask" },
+    { "no_acme_directory", "config" },
+    { "expired", "certificate" }
+};
 
 
 void
@@ -67,6 +91,42 @@ lc_error_clear(lc_error_t *err)
 
     err->type[0] = '\0';
     err->detail[0] = '\0';
+}
+
+
+const char *
+lc_error_source(const char *type)
+{
+    size_t  i;
+
+    if (type == NULL) {
+        return "linkcert";
+    }
+
+    for (i = 0; i < sizeof(lc_error_sources) / sizeof(lc_error_sources[0]);
+         i++)
+    {
+        if (lc_error_is(type, lc_error_sources[i].type)) {
+            return lc_error_sources[i].source;
+        }
+    }
+
+    return "linkcert";
+}
+
+
+static int
+lc_error_is(const char *type, const char *word)
+{
+    size_t  len;
+
+    len = strlen(word);
+
+    if (word[len - 1] == '_' || word[len - 1] == ':') {
+        return strncmp(type, word, len) == 0;
+    }
+
+    return strncmp(type, word, LC_ERROR_TYPE_LEN) == 0;
 }
 
 

@@ -28,4 +28,21 @@ void lc_error_set(lc_error_t *err, const char *type, const char *fmt, ...)
 
 void lc_error_clear(lc_error_t *err);
 
+/*
+ * Where an error type comes from, one word of the status API's
+ * last_error.source:
+ *   "dns"          the customer's DNS: dns_*, caa_forbids, invalid_domain
+ *   "acme"         the CA: acme_*, and its problem types (urn:...) as is
+ *   "store"        the certificate files: store_*, removed
+ *   "limit"        a budget of the edge: order_budget,
+ *                  registered_domain_limit, validation_limit,
+ *                  duplicate_limit
+ *   "ask"          linkcert_ask refused the name: ask_*
+ *   "config"       the edge's configuration: no_acme_directory
+ *   "certificate"  the certificate itself: expired
+ *   "linkcert"     anything else
+ * type need not be NUL-terminated within LC_ERROR_TYPE_LEN bytes.
+ */
+const char *lc_error_source(const char *type);
+
 #endif /* LC_ERROR_H */

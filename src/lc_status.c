@@ -192,7 +192,9 @@ lc_status_full_json(const lc_record_t *rec)
         || json_object_set_new(obj, "renew_at",
                                lc_json_time(rec->renew_at, 1))
         || json_object_set_new(obj, "updated_at",
-                               lc_json_time(rec->updated_at, 1)))
+                               lc_json_time(rec->updated_at, 1))
+        || json_object_set_new(obj, "ca", rec->ca ? json_string(rec->ca)
+                                                  : json_null()))
     {
         json_decref(obj);
         return NULL;
@@ -446,7 +448,9 @@ lc_json_error(const lc_record_t *rec)
                                             sizeof(rec->error.type)))
         || json_object_set_new(obj, "detail",
                                lc_json_text(rec->error.detail,
-                                            sizeof(rec->error.detail))))
+                                            sizeof(rec->error.detail)))
+        || json_object_set_new(obj, "source",
+                               json_string(lc_error_source(rec->error.type))))
     {
         json_decref(obj);
         return NULL;

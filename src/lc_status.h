@@ -40,6 +40,9 @@ typedef struct {
     lc_status_e     status;
     lc_stage_e      stage;
     int             has_cert;
+    int             moved;              /* unknown as its DNS points
+                                           elsewhere, the certificate still
+                                           served until it expires */
     lc_cert_info_t  cert;
     int             has_error;
     time_t          error_at;
@@ -49,6 +52,8 @@ typedef struct {
     time_t          updated_at;         /* 0: never (domain not seen) */
     unsigned long long  store_stamp;    /* the glue's identity of the
                                            store files; 0: none */
+    const char     *ca;                 /* the directory URL of the CA of
+                                           the latest order, or NULL */
     size_t          dns_len;            /* 0: never checked */
     char            dns[LC_DNS_JSON_MAX];  /* the "dns" object, JSON text */
 } lc_record_t;
@@ -75,9 +80,11 @@ json_t *lc_status_public_json(const lc_record_t *rec);
  * The full object: domain, status, stage, certificate (not_before,
  * not_after, serial (hex, uppercase, colon-free), issuer, sha256 (hex,
  * lowercase)) or null, dns (the object in rec->dns, or null when
- * dns_len is 0), last_error (at, type, detail) or null,
+ * dns_len is 0), last_error (at, type, detail, source: lc_error_source()
+ * of the type) or null,
  * next_attempt_at or null, renew_at (issued: when the renewal is
- * planned) or null, updated_at or null.
+ * planned) or null, updated_at or null, ca (the ACME directory of the
+ * latest order) or null.
  */
 json_t *lc_status_full_json(const lc_record_t *rec);
 

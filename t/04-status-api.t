@@ -73,7 +73,7 @@ subtest 'full object' => sub {
 
     my $j = $r->{json} // {};
     is_deeply([ sort keys %$j ],
-              [ qw(certificate dns domain last_error next_attempt_at
+              [ qw(ca certificate dns domain last_error next_attempt_at
                    renew_at stage status updated_at) ], 'keys') or diag($r->{body});
     is($j->{domain}, 'links.example.test', 'domain');
     is($j->{status}, 'issued', 'status');
@@ -113,7 +113,7 @@ subtest 'never-seen domain' => sub {
               { domain => 'never.example.test', status => 'unknown',
                 stage => 'none', certificate => undef, dns => undef,
                 last_error => undef, next_attempt_at => undef,
-                renew_at => undef, updated_at => undef },
+                renew_at => undef, updated_at => undef, ca => undef },
               'unknown, stage none, everything else null')
         or diag($r->{body});
 };

@@ -80,12 +80,17 @@ subtest 'everything, default limit' => sub {
     my %by_name = map { $_->{domain} => $_ } @{ $r->{json}{domains} // [] };
     my $one = $by_name{'aa.list.test'} // {};
     is_deeply([ sort keys %$one ],
-              [ qw(certificate dns domain last_error next_attempt_at
+              [ qw(ca certificate dns domain last_error next_attempt_at
                    renew_at stage status updated_at) ], 'entries are full objects');
     is($one->{certificate} && $one->{certificate}{sha256},
        $t->fingerprint_of_file($cert->[0]), 'with the certificate');
     is($by_name{'broken1.list.test'} && $by_name{'broken1.list.test'}{last_error}{type},
        'store_corrupt', 'and the last error');
+    is_deeply([ sort keys %{ $by_name{'broken1.list.test'}{last_error} // {} } ],
+              [ qw(at detail source type) ],
+              'last_error: at, type, detail, source');
+    is($by_name{'broken1.list.test'}{last_error}{source}, 'store',
+       'source: store');
 };
 
 subtest 'paging' => sub {

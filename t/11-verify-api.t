@@ -20,7 +20,7 @@ my $RFC3339 = LinkCert::Test::rfc3339_re();
 my $STATUS = '/.well-known/ssl-status';
 my $TARGET = 'edge.crm.test';
 
-my @FULL_KEYS = qw(certificate dns domain last_error next_attempt_at
+my @FULL_KEYS = qw(ca certificate dns domain last_error next_attempt_at
                    renew_at stage status updated_at);
 
 $t->challtestsrv;

@@ -5,11 +5,11 @@
 #
 # 1. An imported certificate (not due for renewal), linkcert_reverify_interval
 #    2s: its DNS is checked again and again; when the domain points
-#    elsewhere the check fails (dns_mismatch, then dns_missing) but the
-#    domain stays issued / issued with its certificate served,
-#    dns.verified=false, and a next check within the hour; nothing is
-#    ordered.  DNS back + "Verify domain" -> verified, still nothing
-#    ordered (the certificate is not due).
+#    elsewhere the check fails (dns_mismatch, then dns_missing): the
+#    domain is unknown / failed (the public probe too) with its
+#    certificate still served, dns.verified=false, and a next check
+#    within the hour; nothing is ordered.  DNS back + "Verify domain" ->
+#    issued again, still nothing ordered (the certificate is not due).
 # 2. A certificate issued by Pebble, its DNS moved away, then a renewal pass
 #    (renew_at 0% and a reload): no renewal, the reason shown, the
 #    certificate still served.  DNS back + POST -> renewed.
@@ -58,8 +58,9 @@ sub checked_at { $t->parse_time($_[0]{dns} && $_[0]{dns}{checked_at}) }
 
 sub failed_check_ok {
     my ($name, $j, $type, $fp, $since) = @_;
-    is($j->{status}, 'issued', "$name: status issued") or diag(explain $j);
-    is($j->{stage}, 'issued', "$name: stage issued");
+    is($j->{status}, 'unknown', "$name: status unknown") or diag(explain $j);
+    is($j->{stage}, 'failed', "$name: stage failed");
+    is($j->{last_error}{source}, 'dns', "$name: last_error.source dns");
     is($j->{dns}{verified}, JSON::PP::false, "$name: dns.verified false");
     is($j->{last_error}{type}, $type, "$name: last_error.type $type")
         or diag(explain $j->{last_error});
@@ -116,16 +117,16 @@ unless ($got) {
         ($_[0]{last_error}{type} // '') eq 'dns_mismatch' }, 6);
 }
 
-subtest 'pointed elsewhere: issued, dns_mismatch, certificate served' => sub {
+subtest 'pointed elsewhere: unknown, dns_mismatch, certificate served' => sub {
     failed_check_ok($R, $j, 'dns_mismatch', $r_fp, $moved_at);
     like($j->{last_error}{detail} // '', qr/\Q$TARGET\E/,
          'the detail names the edge');
     is_deeply($j->{dns}{cname_chain}, [ $R, $ELSEWHERE ],
               'dns.cname_chain shows where it points');
     my $pub = $t->http(GET => '/.well-known/ssl-status', host => $R);
-    is($pub->{json}{status}, 'issued', 'public status: issued');
+    is($pub->{json}{status}, 'unknown', 'public status: unknown');
     my @lines = $pebble->error_log_lines(
-        qr{\[notice\].*linkcert: "\Q$R\E" issued/verifying -> issued/issued: DNS});
+        qr{\[notice\].*linkcert: "\Q$R\E" issued/verifying -> unknown/failed: DNS});
     cmp_ok(scalar @lines, '>=', 1, 'the check is logged');
 };
 
@@ -141,11 +142,11 @@ sleep 10.5 - (time - $post_at) if time - $post_at < 10.5;
 $post_at = time;
 my $r = $t->verify($R);
 is($r->{status}, 202, 'POST: 202') or diag($r->{raw});
-is($r->{json}{status}, 'issued', 'the answer: still issued');
+is($r->{json}{status}, 'pending', 'the answer: pending, being checked');
 ($j, $got) = $t->wait_status($R, sub {
     ($_[0]{last_error}{type} // '') eq 'dns_missing' }, 6);
 
-subtest 'no record: issued, dns_missing, certificate served' => sub {
+subtest 'no record: unknown, dns_missing, certificate served' => sub {
     ok($got, 'checked') or diag(explain $j);
     failed_check_ok($R, $j, 'dns_missing', $r_fp, $post_at);
 };
@@ -209,7 +210,7 @@ sleep 10.5 - (time - $d_post) if time - $d_post < 10.5;
 my $fixed_at = time;
 $r = $t->verify($D);
 is($r->{status}, 202, 'POST after the fix: 202') or diag($r->{raw});
-is($r->{json}{status}, 'issued', 'the answer: issued');
+is($r->{json}{status}, 'pending', 'the answer: pending, being checked');
 
 ($j, $got) = $t->wait_status($D, sub {
     ($_[0]{certificate}{sha256} // $d_fp) ne $d_fp
@@ -226,13 +227,13 @@ subtest 'DNS back + POST: renewed' => sub {
     ok($hs->{ok}, 'the new chain verifies') or diag($hs->{error});
     is($hs->{fingerprint}, $j->{certificate}{sha256}, 'the new leaf is served');
     my @lines = $pebble->error_log_lines(
-        qr{\[notice\].*linkcert: "\Q$D\E" issued/verifying -> issued/renewing: DNS verified});
-    is(scalar @lines, 1, 'issued/verifying -> issued/renewing logged once');
+        qr{\[notice\].*linkcert: "\Q$D\E" pending/verifying -> issued/renewing: DNS verified});
+    is(scalar @lines, 1, 'pending/verifying -> issued/renewing logged once');
 };
 
 subtest "$R, without DNS, was checked at the pass but not renewed" => sub {
     my $jr = $t->status_of($R)->{json} // {};
-    is($jr->{status}, 'issued', 'issued');
+    is($jr->{status}, 'unknown', 'unknown');
     is($jr->{last_error}{type}, 'dns_missing', 'dns_missing')
         or diag(explain $jr);
     is($t->handshake($R), $r_fp, 'its certificate is served');

@@ -7,7 +7,9 @@
 # last_error.type "expired", the notice is logged, and handshakes get the
 # fallback (never the expired certificate).
 #
-#   gone.customer.test     no DNS record: the renewal stops at the DNS check
+#   gone.customer.test     no DNS record: the renewal stops at the DNS check,
+#                          the domain is unknown (dns_missing) and its
+#                          certificate still served until it expires
 #   cadown.customer.test   DNS fine, the ACME server refuses connections
 #   acmeoff.customer.test  DNS fine, linkcert_acme_directory off
 #
@@ -61,13 +63,15 @@ sub config {
         http => "    linkcert_acme_directory $directory;\n");
 }
 
-# Polls until $name is no longer issued, or $until; (json, when it changed).
+# Polls until $name is no longer issued (and not for its DNS, which keeps
+# the certificate served), or $until; (json, when it changed).
 sub wait_expired {
     my ($name, $until) = @_;
     my $j;
     while (1) {
         $j = $t->status_of($name)->{json} // {};
-        return ($j, time) if ($j->{status} // '') ne 'issued';
+        return ($j, time) if ($j->{status} // '') ne 'issued'
+                             && ($j->{last_error}{source} // '') ne 'dns';
         return ($j, undef) if time > $until;
         sleep 0.05;
     }
@@ -104,11 +108,11 @@ sub expired_ok {
         my $pub = $t->http(GET => '/.well-known/ssl-status', host => $name);
         is($pub->{json}{status}, 'unknown', 'public status unknown');
         my $na = strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $not_after);
-        my @lines = grep { /\[notice\].*linkcert: "\Q$name\E" issued\/\w+ -> unknown\/failed: the certificate expired on \Q$na\E/ }
+        my @lines = grep { /\[notice\].*linkcert: "\Q$name\E" \w+\/\w+ -> unknown\/failed: the certificate expired on \Q$na\E/ }
                     split /\n/, $t->error_log;
         is(scalar @lines, 1, 'the expiry is logged once')
             or diag(join "\n", grep { /\Q$name\E/ } split /\n/, $t->error_log);
-        like($lines[0] // '', qr{"\Q$name\E" issued/(?:issued|verifying|renewing) -> },
+        like($lines[0] // '', qr{"\Q$name\E" (?:issued/(?:issued|verifying|renewing)|unknown/failed) -> },
              'the line starts from the stage the domain was in');
     };
 }
@@ -143,7 +147,18 @@ subtest 'before not_after' => sub {
 my ($g) = $t->wait_status($GONE, sub { $_[0]{dns} }, 7);
 is($g->{last_error}{type}, 'dns_missing', "$GONE: the DNS check failed")
     or diag(explain $g);
-is($g->{status}, 'issued', "$GONE: still issued meanwhile");
+is($g->{status}, 'unknown', "$GONE: unknown meanwhile (its DNS points nowhere)");
+is($t->handshake($GONE), $gone_fp, "$GONE: its certificate still served");
+
+# both expire within 7 days, each for its own cause
+subtest 'metrics: certificates expiring, by cause' => sub {
+    my $m = $t->metric_values;
+    my $by = 'linkcert_certificates_expiring_by_cause{within="7d",cause=';
+    is($m->{"${by}\"dns_moved\"}"}, 1, "dns_moved: $GONE");
+    is($m->{"${by}\"renewal_failing\"}"}, 1, "renewal_failing: $CADOWN");
+    is($m->{'linkcert_certificates_expiring{within="7d"}'}, 2,
+       'certificates_expiring: both');
+};
 
 my ($jg, $cg) = wait_expired($GONE, $na1 + 6);
 my ($jc, $cc) = wait_expired($CADOWN, $na1 + 6);

@@ -7,6 +7,8 @@
 #
 #   domains{status}            = the /domains listing, by status
 #   certificates_expiring{7d}  = the one certificate expiring in 3 days
+#   certificates_expiring_by_cause{7d,dns_moved} = the same one: its DNS
+#                                points nowhere (it is unknown, still served)
 #   certificate_expiration_timestamp_seconds = its not_after (the earliest)
 #   an issuance                -> orders_total{issued} +1, dns verified +1
 #   a domain pointing elsewhere-> dns failed +1
@@ -354,6 +356,7 @@ subtest 'the first scrape' => sub {
     my @other = grep {
         !$want{$_} && !$t54{$_}
         && !/^linkcert_hold_seconds(?:_bucket|_sum|_count)?$/
+        && $_ ne 'linkcert_certificates_expiring_by_cause'
     } sort keys %$m0;
     is_deeply(\@other, [], 'no other family');
 
@@ -365,7 +368,10 @@ subtest 'the first scrape' => sub {
        "certificates_expiring{7d} = 1 ($SOON)");
     is(value($m0, 'linkcert_certificate_expiration_timestamp_seconds'),
        $t->parse_time($soon_not_after), 'expiration timestamp = its not_after');
-    is(value($m0, 'linkcert_domains', status => 'issued'), 2, 'two issued');
+    is(value($m0, 'linkcert_domains', status => 'issued'), 0,
+       'none issued: the two imported ones point nowhere');
+    is(value($m0, 'linkcert_domains', status => 'unknown'), 2,
+       'two unknown (their certificates still served)');
     is(value($m0, 'linkcert_renewals_total'), 0, 'no renewal');
 
     # the zone's lock: taken by the start and by this scrape, briefly
@@ -380,6 +386,22 @@ subtest 'the first scrape' => sub {
        'last renewal 0 (never)');
 };
 domains_match_listing($m0, 'at the start');
+
+# the expiring certificates by cause, in a family of their own
+subtest 'certificates expiring, by cause' => sub {
+    my $f = $m0->{linkcert_certificates_expiring_by_cause} // {};
+    is($f->{type}, 'gauge', 'TYPE gauge');
+    like($f->{help} // '', qr/\S/, 'HELP');
+    is_deeply([ sort map { "$_->{labels}{within}/$_->{labels}{cause}" }
+                @{ $f->{samples} // [] } ],
+              [ '7d/dns_moved', '7d/renewal_failing' ], 'two series');
+    is(value($m0, 'linkcert_certificates_expiring_by_cause',
+             within => '7d', cause => 'dns_moved'), 1,
+       "dns_moved: $SOON, whose DNS points nowhere");
+    is(value($m0, 'linkcert_certificates_expiring_by_cause',
+             within => '7d', cause => 'renewal_failing'), 0,
+       'renewal_failing: none');
+};
 
 
 ###########################################################################
@@ -409,7 +431,7 @@ subtest 'after an issuance' => sub {
     is(value($m1, 'linkcert_dns_checks_total', result => 'failed'),
        value($m0, 'linkcert_dns_checks_total', result => 'failed'),
        'dns_checks_total{failed} unchanged');
-    is(value($m1, 'linkcert_domains', status => 'issued'), 3, 'three issued');
+    is(value($m1, 'linkcert_domains', status => 'issued'), 1, 'one issued');
     is(value($m1, 'linkcert_certificate_expiration_timestamp_seconds'),
        $t->parse_time($soon_not_after), 'the earliest expiry is still the same');
 };
@@ -497,7 +519,7 @@ subtest 'after the renewal' => sub {
     is(value($m6, 'linkcert_dns_checks_total', result => 'failed'),
        value($m5, 'linkcert_dns_checks_total', result => 'failed') + 2,
        "dns_checks_total{failed} + 2 ($IMP and $SOON)");
-    is(value($m6, 'linkcert_domains', status => 'issued'), 3, 'still three issued');
+    is(value($m6, 'linkcert_domains', status => 'issued'), 1, 'still one issued');
     my @back;
     for my $name (grep { ($m5->{$_}{type} // '') eq 'counter' } keys %$m5) {
         for my $s (@{ $m5->{$name}{samples} }) {

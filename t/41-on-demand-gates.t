@@ -7,8 +7,10 @@
 #      allows (issued, the first handshake is held and verifies with
 #      Pebble's root); 403 and a 302 (not followed) refuse for
 #      linkcert_negative_ttl; no answer within 5 s refuses for 60 s.  A
-#      refused name never reaches the CA, leaves the table ("none"), and
-#      its next handshake gets the fallback at once (refused_negative).
+#      refused name never reaches the CA, leaves the table ("none", but
+#      GET ?domain= shows the refusal: ask_refused or ask_failed, source
+#      ask, and next_attempt_at), and its next handshake gets the
+#      fallback at once (refused_negative).
 #      The ask server received ?domain=<name>.  A plain-HTTP Host passes
 #      the same gates without waiting.  An ask URL where nothing listens
 #      refuses for min(60 s, negative_ttl).
@@ -415,8 +417,20 @@ sub refused_by_ask {
     is($s->{status}, 200, 'status: 200');
     is("$s->{json}{status}/$s->{json}{stage}", 'unknown/none',
        'status unknown, stage none: not in the table') or diag(explain $s->{json});
-    is_deeply(unseen_shape($s->{json}), unseen_shape($unseen),
-              'the same object as a name never seen');
+    my $why = $s->{json}{last_error} // {};
+    is($why->{type}, $o{slow} ? 'ask_failed' : 'ask_refused',
+       'last_error.type: why it was refused') or diag(explain $s->{json});
+    is($why->{source}, 'ask', 'last_error.source ask');
+    like($why->{detail} // '', $detail, 'last_error.detail');
+    my $next = $t->parse_time($s->{json}{next_attempt_at}) // 0;
+    cmp_ok(abs($next - (time + $ttl)), '<=', 5,
+           "next_attempt_at: in $ttl s");
+    my %shape = %{ unseen_shape($s->{json}) };
+    delete @shape{qw(last_error next_attempt_at)};
+    my %never = %{ unseen_shape($unseen) };
+    delete @never{qw(last_error next_attempt_at)};
+    is_deeply(\%shape, \%never,
+              'otherwise the same object as a name never seen');
 
     my $m2 = metrics();
     is(od($m2, 'refused_ask') - od($m1, 'refused_ask'), 1, 'refused_ask +1');
@@ -722,7 +736,7 @@ sub flood_checks {
     my @sample = map { $t->status_of($_)->{json}{stage} } @$names[0, 500, 999];
     is_deeply(\@sample, [qw(none none none)], 'flood names are not in the table');
     my $zone = $names->[0] =~ s/^[^.]+\.//r;
-    my @refused = grep { /\[info\].*linkcert: "[a-z]{10}\.\Q$zone\E" refused on demand, not tried again for 600 s: /
+    my @refused = grep { /\[info\].*linkcert: "[a-z]{10}\.\Q$zone\E" refused on demand, not tried again for 30 s: /
                        } split /\n/, substr($t->error_log, $log_before);
     is(scalar @refused, $admitted, 'one "refused on demand" line per admitted name')
         or diag(join "\n", @refused[0 .. 4]);

@@ -1534,14 +1534,17 @@ test_transport(void **state)
 
     lc_t_directory(t, 0, NULL, NULL);
     lc_t_expect_failed(t, "acme_transport", 1, 0);
+    assert_int_equal(lc_acme_unreachable(t->m), 1);
 
     /* in the middle of an order */
 
     lc_t_account(t);
     lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256, NULL);
     lc_t_expect_post_as_get(t, LC_AUTHZ);
+    assert_int_equal(lc_acme_unreachable(t->m), 0);
     lc_t_answer(t, 0, 0, NULL, NULL, NULL, NULL);
     lc_t_expect_failed(t, "acme_transport", 1, 0);
+    assert_int_equal(lc_acme_unreachable(t->m), 1);
 }
 
 
@@ -1653,6 +1656,7 @@ test_server_error(void **state)
                       "the database is on fire");
     lc_t_expect_failed(t, LC_URN "serverInternal", 1, 0);
     assert_string_equal(lc_t_detail(t), "the database is on fire");
+    assert_int_equal(lc_acme_unreachable(t->m), 1);
 
     /* a proxy's 503, no problem document */
 
@@ -1660,14 +1664,16 @@ test_server_error(void **state)
     lc_t_answer(t, 503, 1, NULL, "120", "text/html",
                 "<html>Service Unavailable</html>");
     lc_t_expect_failed(t, "acme_server", 1, 120);
+    assert_int_equal(lc_acme_unreachable(t->m), 1);
 
-    /* a client error is not worth a retry */
+    /* a client error is not worth a retry, and the CA did answer */
 
     lc_t_new_order_sent(t);
     lc_t_feed_problem(t, 400, NULL, LC_URN "rejectedIdentifier",
                       "Cannot issue for \"links.acme.test\": The ACME "
                       "server refuses to issue for this domain name");
     lc_t_expect_failed(t, LC_URN "rejectedIdentifier", 0, 0);
+    assert_int_equal(lc_acme_unreachable(t->m), 0);
 }
 
 
@@ -2684,6 +2690,8 @@ lc_t_saved(lc_t_t *t, size_t *len, int with_key)
                         LC_NAME);
     assert_string_equal(json_string_value(json_object_get(j, "order")),
                         LC_ORDER);
+    assert_string_equal(json_string_value(json_object_get(j, "directory")),
+                        t->acct.directory);
     assert_int_equal(json_object_get(j, "key") != NULL, with_key);
     json_decref(j);
 
@@ -2864,6 +2872,76 @@ test_resume_bad(void **state)
 }
 
 
+/*
+ * An order belongs to its CA: the saved text names the directory, and
+ * another account (the backup CA's) does not resume it; a text of before
+ * the directory was kept names none.
+ */
+
+static void
+test_resume_other_ca(void **state)
+{
+    char                directory[LC_ACME_URL_MAX];
+    char               *saved;
+    size_t              len;
+    lc_t_t             *t;
+    lc_acme_account_t   other;
+    const char         *old = "{\"domain\":\"" LC_NAME "\",\"order\":\""
+                              LC_ORDER "\"}";
+
+    t = *state;
+
+    lc_t_account(t);
+    lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256, NULL);
+    lc_t_expect_post_as_get(t, LC_AUTHZ);
+    saved = lc_t_saved(t, &len, 0);
+
+    assert_int_equal(lc_acme_saved_directory(saved, len, directory,
+                                             sizeof(directory)), 0);
+    assert_string_equal(directory, t->acct.directory);
+    assert_int_equal(lc_acme_saved_directory(saved, len, directory, 8), -1);
+    assert_int_equal(lc_acme_saved_directory(old, strlen(old), directory,
+                                             sizeof(directory)), 1);
+    assert_int_equal(lc_acme_saved_directory("x", 1, directory,
+                                             sizeof(directory)), -1);
+
+    other = t->acct;
+    memcpy(other.directory, "https://backup.test/dir",
+           sizeof("https://backup.test/dir"));
+
+    lc_acme_free(t->m);
+    t->m = lc_acme_resume(&other, LC_NAME, LC_ACME_KEY_EC256, saved, len);
+    assert_non_null(t->m);
+    lc_t_expect_failed(t, "acme_internal", 0, 0);
+    assert_int_equal(lc_acme_unreachable(t->m), 0);
+
+    lc_t_resume(t, saved, len);
+    lc_t_expect_post_as_get(t, LC_ORDER);
+}
+
+
+/* renewal information twice a day, or as seldom as the CA asks (a day) */
+
+static void
+test_ari_next(void **state)
+{
+    time_t  now;
+
+    (void) state;
+
+    now = 1785542400;
+
+    assert_int_equal(lc_acme_ari_next(now, 0), now + 43200);
+    assert_int_equal(lc_acme_ari_next(now, 60), now + 43200);
+    assert_int_equal(lc_acme_ari_next(now, 21600), now + 43200);
+    assert_int_equal(lc_acme_ari_next(now, 43200), now + 43200);
+    assert_int_equal(lc_acme_ari_next(now, 50000), now + 50000);
+    assert_int_equal(lc_acme_ari_next(now, 86400), now + 86400);
+    assert_int_equal(lc_acme_ari_next(now, 7 * 86400), now + 86400);
+    assert_int_equal(lc_acme_ari_next(now, -5), now + 43200);
+}
+
+
 int
 main(void)
 {
@@ -2950,6 +3028,9 @@ main(void)
                                         lc_t_setup, lc_t_teardown),
         cmocka_unit_test_setup_teardown(test_resume_bad,
                                         lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_resume_other_ca,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test(test_ari_next),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

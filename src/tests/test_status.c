@@ -89,6 +89,7 @@ lc_record_full(lc_record_t *rec)
     rec->next_attempt_at = LC_T1 + 60;
     rec->renew_at = 1785542400;                 /* 2026-08-01T00:00:00Z */
     rec->updated_at = LC_T1;
+    rec->ca = "https://ca.test/directory";
 }
 
 
@@ -245,10 +246,11 @@ test_full(void **state)
                    "\"dns\":null,"
                    "\"last_error\":{\"at\":\"2026-09-21T14:13:20Z\","
                    "\"type\":\"acme_rejected\","
-                   "\"detail\":\"the CA said no\"},"
+                   "\"detail\":\"the CA said no\",\"source\":\"acme\"},"
                    "\"next_attempt_at\":\"2026-09-21T14:14:20Z\","
                    "\"renew_at\":\"2026-08-01T00:00:00Z\","
-                   "\"updated_at\":\"2026-09-21T14:13:20Z\"}\n");
+                   "\"updated_at\":\"2026-09-21T14:13:20Z\","
+                   "\"ca\":\"https://ca.test/directory\"}\n");
 
     /* and read back */
 
@@ -261,13 +263,13 @@ test_full(void **state)
     t_json_keys(obj, keys, sizeof(keys));
     assert_string_equal(keys, "domain,status,stage,certificate,dns,"
                               "last_error,next_attempt_at,renew_at,"
-                              "updated_at");
+                              "updated_at,ca");
 
     t_json_keys(json_object_get(obj, "certificate"), keys, sizeof(keys));
     assert_string_equal(keys, "not_before,not_after,serial,issuer,sha256");
 
     t_json_keys(json_object_get(obj, "last_error"), keys, sizeof(keys));
-    assert_string_equal(keys, "at,type,detail");
+    assert_string_equal(keys, "at,type,detail,source");
 
     v = json_object_get(json_object_get(obj, "certificate"), "sha256");
     assert_int_equal(json_string_length(v), 64);
@@ -292,7 +294,7 @@ test_full_nulls(void **state)
                    "{\"domain\":\"a.example\",\"status\":\"unknown\","
                    "\"stage\":\"none\",\"certificate\":null,\"dns\":null,"
                    "\"last_error\":null,\"next_attempt_at\":null,"
-                   "\"renew_at\":null,\"updated_at\":null}\n");
+                   "\"renew_at\":null,\"updated_at\":null,\"ca\":null}\n");
 
     /* an error recorded at an unknown time */
     rec.status = LC_STATUS_PENDING;
@@ -304,9 +306,10 @@ test_full_nulls(void **state)
                    "{\"domain\":\"a.example\",\"status\":\"pending\","
                    "\"stage\":\"failed\",\"certificate\":null,\"dns\":null,"
                    "\"last_error\":{\"at\":null,\"type\":\"store_corrupt\","
-                   "\"detail\":\"fullchain.pem is empty\"},"
+                   "\"detail\":\"fullchain.pem is empty\","
+                   "\"source\":\"store\"},"
                    "\"next_attempt_at\":null,\"renew_at\":null,"
-                   "\"updated_at\":null}\n");
+                   "\"updated_at\":null,\"ca\":null}\n");
 }
 
 
@@ -349,7 +352,7 @@ test_full_dns(void **state)
                    "\"flags\":0,\"tag\":\"issue\","
                    "\"value\":\"letsencrypt.org\"}],\"error\":null},"
                    "\"last_error\":null,\"next_attempt_at\":null,"
-                   "\"renew_at\":null,\"updated_at\":null}\n");
+                   "\"renew_at\":null,\"updated_at\":null,\"ca\":null}\n");
 
     /* the text up to dns_len only */
 
@@ -407,6 +410,44 @@ test_full_serials(void **state)
     rec.cert.serial_len = LC_SERIAL_MAX;
     lc_assert_full_has(&rec, "\"serial\":\"7AFEFEFEFEFEFEFEFEFEFEFEFEFEFEFE"
                              "FEFEFEFE\",");
+}
+
+
+static void
+test_error_source(void **state)
+{
+    lc_error_t  err;
+
+    (void) state;
+
+    assert_string_equal(lc_error_source("dns_mismatch"), "dns");
+    assert_string_equal(lc_error_source("dns_unreachable"), "dns");
+    assert_string_equal(lc_error_source("caa_forbids"), "dns");
+    assert_string_equal(lc_error_source("invalid_domain"), "dns");
+    assert_string_equal(lc_error_source("acme_transport"), "acme");
+    assert_string_equal(
+        lc_error_source("urn:ietf:params:acme:error:unauthorized"), "acme");
+    assert_string_equal(lc_error_source("store_key_mismatch"), "store");
+    assert_string_equal(lc_error_source("removed"), "store");
+    assert_string_equal(lc_error_source("order_budget"), "limit");
+    assert_string_equal(lc_error_source("registered_domain_limit"), "limit");
+    assert_string_equal(lc_error_source("validation_limit"), "limit");
+    assert_string_equal(lc_error_source("duplicate_limit"), "limit");
+    assert_string_equal(lc_error_source("ask_refused"), "ask");
+    assert_string_equal(lc_error_source("no_acme_directory"), "config");
+    assert_string_equal(lc_error_source("expired"), "certificate");
+
+    /* whole words are not prefixes; unknown types are linkcert's own */
+    assert_string_equal(lc_error_source("expired_soon"), "linkcert");
+    assert_string_equal(lc_error_source("dns"), "linkcert");
+    assert_string_equal(lc_error_source(""), "linkcert");
+    assert_string_equal(lc_error_source(NULL), "linkcert");
+
+    /* a type without its NUL is not read past */
+    memset(err.type, 'x', sizeof(err.type));
+    assert_string_equal(lc_error_source(err.type), "linkcert");
+    memcpy(err.type, "expired", sizeof("expired") - 1);
+    assert_string_equal(lc_error_source(err.type), "linkcert");
 }
 
 
@@ -689,6 +730,7 @@ main(void)
         cmocka_unit_test(test_full_nulls),
         cmocka_unit_test(test_full_dns),
         cmocka_unit_test(test_full_serials),
+        cmocka_unit_test(test_error_source),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_unterminated_fields),

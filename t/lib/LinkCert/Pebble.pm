@@ -24,6 +24,13 @@ package LinkCert::Pebble;
 # Options of new():
 #   env => { PEBBLE_WFE_NONCEREJECT => 90, ... }  extra environment
 #   http_port => port Pebble validates HTTP-01 on (default $t->port(1))
+#   name => 'pebble2'   a second Pebble beside the first: its own ports,
+#                       directory and log (default 'pebble')
+#   listener_of => $first   serve the first one's listener certificate, so
+#                       that one linkcert_acme_trusted_certificate trusts
+#                       both (each Pebble still issues from its own root)
+#   eab => { kid => 'base64url HMAC key', ... }   External Account Binding
+#                       required, with these keys
 #
 # Environment: LINKCERT_PEBBLE (the pebble binary).
 
@@ -67,19 +74,28 @@ sub new {
     Test::More::plan(skip_all => 'pebble-challtestsrv is not installed')
         unless challtestsrv_installed();
 
-    my $dir = $t->prefix . '/pebble';
+    my $name = $opts{name} // 'pebble';
+    my $dir = $t->prefix . "/$name";
     make_path($dir);
 
     my $self = bless {
         t         => $t,
+        name      => $name,
         dir       => $dir,
         env       => { PEBBLE_VA_NOSLEEP => 1, %{ $opts{env} // {} } },
         http_port => $opts{http_port} // $t->port(1),
-        log       => $t->prefix . '/logs/pebble.log',
+        log       => $t->prefix . "/logs/$name.log",
+        eab       => $opts{eab},
         starts    => 0,
     }, $class;
 
-    $self->_make_certs;
+    if (my $first = $opts{listener_of}) {
+        for my $f (qw(ca.crt ca.key listener.crt listener.key)) {
+            _write_file("$dir/$f", _read_file("$first->{dir}/$f"));
+        }
+    } else {
+        $self->_make_certs;
+    }
     push @INSTANCES, $self;
 
     # %%ACME_DIRECTORY%% and %%ACME_CA%% name the test's first Pebble
@@ -91,9 +107,9 @@ sub new {
 }
 
 sub t          { $_[0]{t} }
-sub port       { $_[0]{t}->port('pebble') }
-sub mgmt_port  { $_[0]{t}->port('pebble_mgmt') }
-sub tls_port   { $_[0]{t}->port('pebble_tls') }
+sub port       { $_[0]{t}->port($_[0]{name}) }
+sub mgmt_port  { $_[0]{t}->port("$_[0]{name}_mgmt") }
+sub tls_port   { $_[0]{t}->port("$_[0]{name}_tls") }
 
 # The CA that signed Pebble's listener certificate (for
 # linkcert_acme_trusted_certificate and our own clients).
@@ -148,7 +164,9 @@ sub start {
         httpPort => $self->{http_port} + 0,
         tlsPort => $self->tls_port + 0,
         ocspResponderURL => '',
-        externalAccountBindingRequired => JSON::PP::false,
+        externalAccountBindingRequired =>
+            $self->{eab} ? JSON::PP::true : JSON::PP::false,
+        ($self->{eab} ? (externalAccountMACKeys => $self->{eab}) : ()),
     } }));
 
     $self->{log_offset_at_start} = -s $self->{log} // 0;
@@ -220,7 +238,7 @@ END {
         if ($failed) {
             my @lines = split /\n/, $p->log;
             splice @lines, 0, @lines - 150 if @lines > 150;
-            Test::More::diag(join "\n", '--- pebble.log (the end) ---',
+            Test::More::diag(join "\n", "--- $p->{name}.log (the end) ---",
                              @lines);
         }
         $p->stop;

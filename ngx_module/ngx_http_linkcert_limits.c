@@ -1,0 +1,299 @@
+
+/*
+ * linkcert: the bounded memories of the table: the negative cache of
+ * names refused on demand and why they were refused, the rates, and the
+ * certificates a name had within a week (a reissue keeps under the CA's
+ * duplicate-certificate limit).
+ *
+ * Every function here is called with the zone locked.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_linkcert.h"
+
+
+#define NGX_HTTP_LINKCERT_WEEK  (7 * 86400)
+
+
+static ngx_http_linkcert_refusal_t *ngx_http_linkcert_refusal_slot(
+    ngx_http_linkcert_sh_t *sh, uint64_t hash, ngx_uint_t create);
+
+
+/* FNV-1a, 64 bits: the negative cache keeps hashes, not names */
+
+uint64_t
+ngx_http_linkcert_hash(u_char *name, size_t len)
+{
+    size_t    i;
+    uint64_t  h;
+
+    h = 0xcbf29ce484222325ULL;
+
+    for (i = 0; i < len; i++) {
+        h ^= name[i];
+        h *= 0x100000001b3ULL;
+    }
+
+    return h;
+}
+
+
+/*
+ * The negative cache: a fixed table, 4 slots probed per hash.  With
+ * until == 0, looks the hash up (NGX_OK: refused until later); otherwise
+ * remembers it until then, in its own slot, a free one, or the one that
+ * ends first.
+ */
+
+ngx_int_t
+ngx_http_linkcert_negative(ngx_http_linkcert_sh_t *sh, uint64_t hash,
+    time_t now, time_t until)
+{
+    ngx_uint_t                     i, slot;
+    ngx_http_linkcert_negative_t  *e, *victim;
+
+    if (sh->negative == NULL) {
+        return NGX_DECLINED;
+    }
+
+    victim = NULL;
+
+    for (i = 0; i < 4; i++) {
+        slot = (ngx_uint_t) (hash + i) & (NGX_HTTP_LINKCERT_NEGATIVE_SIZE - 1);
+        e = &sh->negative[slot];
+
+        if (e->hash == hash && e->until > now) {
+            if (until) {
+                e->until = until;
+            }
+
+            return NGX_OK;
+        }
+
+        if (victim == NULL || e->until < victim->until) {
+            victim = e;
+        }
+    }
+
+    if (until) {
+        victim->hash = hash;
+        victim->until = until;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A rate with a burst, as a theoretical arrival time (GCRA): 0 takes one,
+ * otherwise the milliseconds to wait for the next.
+ */
+
+ngx_msec_t
+ngx_http_linkcert_rate(ngx_msec_t *tat, ngx_msec_t now, ngx_msec_t interval,
+    ngx_uint_t burst)
+{
+    ngx_msec_t  t, allowance;
+
+    t = (*tat > now) ? *tat : now;
+    allowance = (burst - 1) * interval;
+
+    if (t - now > allowance) {
+        return t - now - allowance;
+    }
+
+    *tat = t + interval;
+
+    return 0;
+}
+
+
+/* one taken from a rate without waiting: the next ones wait longer */
+
+void
+ngx_http_linkcert_rate_take(ngx_msec_t *tat, ngx_msec_t now,
+    ngx_msec_t interval)
+{
+    *tat = ((*tat > now) ? *tat : now) + interval;
+}
+
+
+/*
+ * Why a name was refused on demand, for "GET ?domain=": a fixed table of
+ * NGX_HTTP_LINKCERT_REFUSALS records beside the negative cache, 4 slots
+ * probed per hash, the oldest replaced, so that random names never cost
+ * more than that.
+ */
+
+void
+ngx_http_linkcert_refusal_set(ngx_http_linkcert_sh_t *sh, uint64_t hash,
+    time_t now, time_t until, time_t shown, const lc_error_t *err)
+{
+    ngx_http_linkcert_refusal_t  *r;
+
+    r = ngx_http_linkcert_refusal_slot(sh, hash, 1);
+    if (r == NULL) {
+        return;
+    }
+
+    r->hash = hash;
+    r->at = now;
+    r->until = until;
+    r->shown = ngx_max(until, shown);
+    r->error = *err;
+}
+
+
+/* NGX_OK and a copy while the refusal is shown */
+
+ngx_int_t
+ngx_http_linkcert_refusal_get(ngx_http_linkcert_sh_t *sh, uint64_t hash,
+    time_t now, ngx_http_linkcert_refusal_t *copy)
+{
+    ngx_http_linkcert_refusal_t  *r;
+
+    r = ngx_http_linkcert_refusal_slot(sh, hash, 0);
+
+    if (r == NULL || r->shown <= now) {
+        return NGX_DECLINED;
+    }
+
+    *copy = *r;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_linkcert_refusal_clear(ngx_http_linkcert_sh_t *sh, uint64_t hash)
+{
+    ngx_http_linkcert_refusal_t  *r;
+
+    r = ngx_http_linkcert_refusal_slot(sh, hash, 0);
+
+    if (r) {
+        ngx_memzero(r, sizeof(ngx_http_linkcert_refusal_t));
+    }
+}
+
+
+/* the hash's own slot; with create, else a free one or the oldest */
+
+static ngx_http_linkcert_refusal_t *
+ngx_http_linkcert_refusal_slot(ngx_http_linkcert_sh_t *sh, uint64_t hash,
+    ngx_uint_t create)
+{
+    ngx_uint_t                    i, slot;
+    ngx_http_linkcert_refusal_t  *r, *victim;
+
+    if (sh->refusals == NULL || hash == 0) {
+        return NULL;
+    }
+
+    victim = NULL;
+
+    for (i = 0; i < 4; i++) {
+        slot = (ngx_uint_t) (hash + i) & (NGX_HTTP_LINKCERT_REFUSALS - 1);
+        r = &sh->refusals[slot];
+
+        if (r->hash == hash) {
+            return r;
+        }
+
+        if (victim == NULL || r->at < victim->at) {
+            victim = r;
+        }
+    }
+
+    return create ? victim : NULL;
+}
+
+
+/*
+ * Certificates the name was issued within a week, counted from the first
+ * of them (a fixed window, kept in the zone: it survives reloads, and a
+ * restart counts the one in the store).
+ */
+
+ngx_uint_t
+ngx_http_linkcert_duplicates(ngx_http_linkcert_node_t *ln, time_t now)
+{
+    if (now - (time_t) ln->dup_window >= NGX_HTTP_LINKCERT_WEEK) {
+        return 0;
+    }
+
+    return ln->dup_count;
+}
+
+
+void
+ngx_http_linkcert_duplicate_add(ngx_http_linkcert_node_t *ln, time_t since)
+{
+    if (ngx_http_linkcert_duplicates(ln, since) == 0) {
+        ln->dup_window = (uint32_t) since;
+        ln->dup_count = 0;
+    }
+
+    if (ln->dup_count < 255) {
+        ln->dup_count++;
+    }
+}
+
+
+/*
+ * A reissue ("Verify domain" with reissue=1 for a domain with a
+ * certificate) is a new order of the same name: at most
+ * NGX_HTTP_LINKCERT_DUPLICATES certificates a week (Let's Encrypt allows
+ * 5 duplicates, one is left for a renewal), and, on demand, within the
+ * order budget, which it takes at once.  err says why not and *retry
+ * when it can be asked again.
+ */
+
+ngx_int_t
+ngx_http_linkcert_reissue_allowed(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now, ngx_msec_t now_ms,
+    lc_error_t *err, time_t *retry)
+{
+    char                            at[32];
+    ngx_msec_t                      tat, wait;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ctx->conf;
+
+    if (ngx_http_linkcert_duplicates(ln, now)
+        >= NGX_HTTP_LINKCERT_DUPLICATES)
+    {
+        *retry = (time_t) ln->dup_window + NGX_HTTP_LINKCERT_WEEK - now;
+        lc_time_rfc3339(now + *retry, at);
+        lc_error_set(err, "duplicate_limit",
+                     "%u certificates for this name within 7 days: no "
+                     "reissue before %s (the CA's duplicate limit)",
+                     (unsigned) ln->dup_count, at);
+        return NGX_DECLINED;
+    }
+
+    if (!lmcf->on_demand) {
+        return NGX_OK;
+    }
+
+    tat = ctx->sh->order_tat;
+    wait = ngx_http_linkcert_rate(&tat, now_ms,
+                                  3600000 / lmcf->order_rate,
+                                  lmcf->order_rate);
+    if (wait) {
+        *retry = (time_t) (wait + 999) / 1000;
+        lc_error_set(err, "order_budget",
+                     "the budget of %lu new orders per hour is spent "
+                     "(linkcert_order_rate)",
+                     (unsigned long) lmcf->order_rate);
+        return NGX_DECLINED;
+    }
+
+    ctx->sh->order_tat = tat;
+
+    return NGX_OK;
+}

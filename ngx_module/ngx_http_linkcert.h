@@ -378,6 +378,10 @@ void ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone,
 void ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, uint32_t job_id, lc_cert_info_t *info, uint64_t stamp,
     ngx_log_t *log);
+/* transient: 0 no, 1 yes, or: */
+#define NGX_HTTP_LINKCERT_NO_ACCOUNT  2     /* not placed: the account is
+                                               not set up; due again at
+                                               retry_after, no backoff */
 void ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id, const lc_error_t *err,
     ngx_uint_t transient, time_t retry_after, ngx_log_t *log);

@@ -101,6 +101,8 @@ static ngx_int_t ngx_http_linkcert_acme_store(
     ngx_http_linkcert_acme_job_t *job, lc_cert_info_t *info,
     uint64_t *stamp, lc_error_t *err);
 static void ngx_http_linkcert_acme_account_retry(ngx_event_t *ev);
+static time_t ngx_http_linkcert_acme_account_delay(ngx_uint_t failures,
+    int transient);
 static void ngx_http_linkcert_acme_release(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job);
 
@@ -378,7 +380,9 @@ ngx_http_linkcert_acme_order_replacing(const char *domain, uint32_t job_id,
         ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
                                              (u_char *) domain,
                                              ngx_strlen(domain), job_id,
-                                             &ca->account_error, 1, retry,
+                                             &ca->account_error,
+                                             NGX_HTTP_LINKCERT_NO_ACCOUNT,
+                                             retry,
                                              acme->log);
         return NGX_OK;
     }
@@ -1048,8 +1052,8 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
     if (job->kind == LC_ACME_ACCOUNT) {
         ca = job->ca;
         ca->account_failures++;
-        delay = (ca->account_failures <= 1) ? 60
-                : (ca->account_failures == 2) ? 600 : 6000;
+        delay = ngx_http_linkcert_acme_account_delay(ca->account_failures,
+                                                     transient);
 
         if (retry_after > delay) {
             delay = retry_after;
@@ -1374,6 +1378,25 @@ ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
     }
 
     ngx_http_linkcert_acme_free(job);
+}
+
+
+/*
+ * When to try the account's setup again.  Every order waits for it (and
+ * every new worker 0 sets it up again), so a passing fault of the CA (no
+ * answer, a 5xx, a bad nonce) is retried soon: 1 s, doubling up to 5 min.
+ * An answer that will not change by itself (a refused EAB, a malformed
+ * request) waits 1 min, 10 min, then 100 min.
+ */
+
+static time_t
+ngx_http_linkcert_acme_account_delay(ngx_uint_t failures, int transient)
+{
+    if (transient) {
+        return (failures > 9) ? 300 : (time_t) 1 << (failures - 1);
+    }
+
+    return (failures <= 1) ? 60 : (failures == 2) ? 600 : 6000;
 }
 
 

@@ -1134,16 +1134,24 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
     ln->error = *err;
     ln->error_at = now;
 
-    ngx_http_linkcert_count_order(sh, ln, old_status, old_stage,
-                                  transient ? 2 : 1);
+    if (transient == NGX_HTTP_LINKCERT_NO_ACCOUNT) {
+        /* no order was placed: it waits for the account, not a backoff */
+        delay = ngx_max(retry_after, 1);
 
-    if (transient) {
+    } else if (transient) {
+        ngx_http_linkcert_count_order(sh, ln, old_status, old_stage, 2);
         ln->attempts++;
         delay = ngx_http_linkcert_backoff(ln->attempts);
 
         if (retry_after > delay) {
             delay = retry_after;
         }
+
+    } else {
+        ngx_http_linkcert_count_order(sh, ln, old_status, old_stage, 1);
+    }
+
+    if (transient) {
 
         ln->next_attempt_at = now + delay;
         ngx_http_linkcert_schedule(sh, ln,

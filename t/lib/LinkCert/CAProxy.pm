@@ -10,6 +10,7 @@ package LinkCert::CAProxy;
 #   $proxy->set('reject');      # newOrder: 400 rejectedIdentifier
 #   $proxy->set('500');         # newOrder: 500 serverInternal
 #   $proxy->set('slowdir');     # the directory answered after 3 s
+#   $proxy->set('dir500');      # the directory answered 500 serverInternal
 #   $proxy->set('pass');        # the default
 #   $proxy->new_orders;         # how many newOrder requests it got
 #
@@ -171,6 +172,10 @@ sub _answer {
     my $problem = 'application/problem+json';
 
     if ($path eq '/dir') {
+        return _response(500, $problem, encode_json({
+            type => 'urn:ietf:params:acme:error:serverInternal',
+            detail => 'the directory is failing' }))
+            if $mode eq 'dir500';
         sleep 3 if $mode eq 'slowdir';
         my $r = $http->get("$base/dir");
         return _response(502, $problem, '{"type":"urn:ietf:params:acme:error:serverInternal"}')

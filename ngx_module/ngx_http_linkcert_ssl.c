@@ -137,6 +137,8 @@ ngx_http_linkcert_ssl_exit_process(ngx_cycle_t *cycle)
         cached = ngx_queue_data(q, ngx_http_linkcert_cached_t, queue);
         ngx_http_linkcert_cache_free(cached);
     }
+
+    lc_cert_cleanup();
 }
 
 

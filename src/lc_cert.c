@@ -29,6 +29,19 @@
 #define LC_SAN_TEXT   64                /* bytes of names quoted */
 
 
+/* a parsed intermediate, shared by the domains of its CA */
+
+typedef struct {
+    X509           *x509;
+    unsigned char  *der;
+    long            len;
+    unsigned long   used;               /* lc_cert_clock at the last use */
+} lc_cert_shared_t;
+
+
+static X509 *lc_cert_d2i(const unsigned char *der, long len);
+static X509 *lc_cert_intermediate(const unsigned char *der, long len);
+static void lc_cert_shared_drop(lc_cert_shared_t *s);
 static EVP_PKEY *lc_cert_read_key(const char *pem, size_t len);
 static int lc_cert_no_password(char *buf, int size, int rwflag, void *u);
 static int lc_cert_no_start_line(void);
@@ -45,9 +58,12 @@ lc_cert_t *
 lc_cert_parse(const char *chain_pem, size_t chain_len, const char *key_pem,
     size_t key_len, lc_error_t *err)
 {
-    BIO        *bio;
-    X509       *x;
-    lc_cert_t  *cert;
+    int             damaged;
+    BIO            *bio;
+    X509           *x;
+    long            len;
+    lc_cert_t      *cert;
+    unsigned char  *der;
 
     /* a stale error would be taken for the end of the chain below */
     ERR_clear_error();
@@ -82,12 +98,29 @@ lc_cert_parse(const char *chain_pem, size_t chain_len, const char *key_pem,
         goto nomem;
     }
 
-    /* text around the PEM blocks (as "openssl x509 -text" adds) is skipped */
+    /*
+     * Text around the PEM blocks (as "openssl x509 -text" adds) and blocks
+     * of other kinds are skipped, as by PEM_read_bio_X509().
+     */
+
+    damaged = 0;
 
     for ( ;; ) {
-        x = PEM_read_bio_X509(bio, NULL, lc_cert_no_password, NULL);
+        der = NULL;
+
+        if (PEM_bytes_read_bio(&der, &len, NULL, PEM_STRING_X509, bio,
+                               lc_cert_no_password, NULL)
+            != 1)
+        {
+            break;
+        }
+
+        x = (cert->leaf == NULL) ? lc_cert_d2i(der, len)
+                                 : lc_cert_intermediate(der, len);
+        OPENSSL_free(der);
 
         if (x == NULL) {
+            damaged = 1;
             break;
         }
 
@@ -105,7 +138,7 @@ lc_cert_parse(const char *chain_pem, size_t chain_len, const char *key_pem,
 
     BIO_free(bio);
 
-    if (!lc_cert_no_start_line()) {
+    if (damaged || !lc_cert_no_start_line()) {
         if (cert->leaf == NULL) {
             lc_error_set(err, "store_corrupt",
                          "fullchain.pem holds a damaged certificate");
@@ -320,7 +353,93 @@ lc_cert_free(lc_cert_t *cert)
 }
 
 
-/* the files are read by a server: never prompt on a terminal */
+static X509 *
+lc_cert_d2i(const unsigned char *der, long len)
+{
+    const unsigned char  *p;
+
+    p = der;
+
+    return d2i_X509(NULL, &p, len);
+}
+
+
+/*
+ * In OpenSSL 3.0, d2i_X509() builds a chain of decoders for the public
+ * key of each certificate it parses (most of a cache miss).  The
+ * intermediates are the same for every domain of a CA, so the last few
+ * are kept parsed, found again by their DER bytes (equal bytes, equal
+ * certificate), and each chain gets one more reference to them.  The
+ * least recently used one makes room for a new one; the domains that
+ * hold it keep their references.  The cache is the process's own, like
+ * the decoder context of the keys: the event loop is its only user.
+ */
+
+static lc_cert_shared_t  lc_cert_shared[LC_CERT_SHARED];
+static unsigned long     lc_cert_clock;
+
+
+static X509 *
+lc_cert_intermediate(const unsigned char *der, long len)
+{
+    X509              *x;
+    unsigned char     *copy;
+    lc_cert_shared_t  *s, *slot;
+
+    slot = &lc_cert_shared[0];
+
+    for (s = lc_cert_shared; s < lc_cert_shared + LC_CERT_SHARED; s++) {
+
+        if (s->x509 != NULL && s->len == len
+            && memcmp(s->der, der, (size_t) len) == 0)
+        {
+            if (X509_up_ref(s->x509) != 1) {
+                return NULL;
+            }
+
+            s->used = ++lc_cert_clock;
+
+            return s->x509;
+        }
+
+        if (s->used < slot->used) {
+            slot = s;
+        }
+    }
+
+    x = lc_cert_d2i(der, len);
+    if (x == NULL) {
+        return NULL;
+    }
+
+    /* out of memory, it is not kept: parsed at each use, as before */
+
+    copy = malloc((size_t) len);
+    if (copy == NULL || X509_up_ref(x) != 1) {
+        free(copy);
+        return x;
+    }
+
+    lc_cert_shared_drop(slot);
+
+    memcpy(copy, der, (size_t) len);
+    slot->x509 = x;
+    slot->der = copy;
+    slot->len = len;
+    slot->used = ++lc_cert_clock;
+
+    return x;
+}
+
+
+static void
+lc_cert_shared_drop(lc_cert_shared_t *s)
+{
+    X509_free(s->x509);
+    free(s->der);
+    memset(s, 0, sizeof(lc_cert_shared_t));
+}
+
 
 /*
  * OpenSSL 3.0 builds a chain of decoders for each PEM_read_bio_PrivateKey()
@@ -383,6 +502,20 @@ lc_cert_read_key(const char *pem, size_t len)
     BIO_free(bio);
 
     return key;
+}
+
+
+void
+lc_cert_cleanup(void)
+{
+    lc_cert_shared_t  *s;
+
+    for (s = lc_cert_shared; s < lc_cert_shared + LC_CERT_SHARED; s++) {
+        lc_cert_shared_drop(s);
+    }
+
+    OSSL_DECODER_CTX_free(lc_cert_decoder);
+    lc_cert_decoder = NULL;
 }
 
 

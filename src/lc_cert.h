@@ -17,6 +17,7 @@
 
 #define LC_SERIAL_MAX  20               /* RFC 5280: at most 20 octets */
 #define LC_ISSUER_LEN  64               /* incl. NUL */
+#define LC_CERT_SHARED 16               /* intermediates kept parsed */
 
 
 typedef struct {
@@ -60,5 +61,12 @@ int lc_cert_check(const lc_cert_t *cert, const char *domain, time_t now,
 int lc_cert_info(const lc_cert_t *cert, lc_cert_info_t *info);
 
 void lc_cert_free(lc_cert_t *cert);
+
+/*
+ * Frees what the parser keeps between calls in this process (the
+ * intermediates it shares between chains, its key decoder); the
+ * certificates parsed before stay valid.
+ */
+void lc_cert_cleanup(void);
 
 #endif /* LC_CERT_H */

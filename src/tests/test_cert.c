@@ -442,6 +442,79 @@ test_parse_with_intermediate(void **state)
 }
 
 
+/*
+ * The domains of one CA share its parsed intermediate; the few kept are
+ * the most recently used, and the certificates outlive the cache.
+ */
+
+static void
+test_parse_shares_intermediates(void **state)
+{
+    lc_fixture_t  *f = *state;
+
+    int          i;
+    X509        *first, *other[LC_CERT_SHARED + 1];
+    lc_cert_t   *a, *b, *c;
+    lc_error_t   err;
+    char         serial[8];
+
+    a = lc_parse_leaf(f, "DNS:" LC_NAME, f->inter, f->leaf_key);
+    b = lc_parse_leaf(f, "DNS:www." LC_NAME, f->inter, f->leaf_key);
+
+    assert_int_equal(sk_X509_num(a->chain), 1);
+    assert_int_equal(sk_X509_num(b->chain), 1);
+    assert_ptr_not_equal(a->leaf, b->leaf);
+    first = sk_X509_value(a->chain, 0);
+    assert_ptr_equal(sk_X509_value(b->chain, 0), first);
+    assert_int_equal(X509_cmp(first, f->inter), 0);
+
+    /* b keeps its reference when a is gone */
+
+    lc_cert_free(a);
+    assert_int_equal(X509_cmp(sk_X509_value(b->chain, 0), f->inter), 0);
+
+    /* as many other intermediates as are kept push the first one out */
+
+    for (i = 0; i <= LC_CERT_SHARED; i++) {
+        (void) snprintf(serial, sizeof(serial), "%X", 0x100 + i);
+        other[i] = lc_make_cert(f->int_key,
+                                "C=US/O=Acme Test/CN=Another Intermediate",
+                                NULL, f->ca, f->ca_key, LC_NB, LC_NA, serial,
+                                1);
+        c = lc_parse_leaf(f, "DNS:" LC_NAME, other[i], f->leaf_key);
+        assert_int_equal(X509_cmp(sk_X509_value(c->chain, 0), other[i]), 0);
+        assert_int_equal(lc_cert_check(c, LC_NAME, LC_NOW, &err), 0);
+        lc_cert_free(c);
+    }
+
+    a = lc_parse_leaf(f, "DNS:" LC_NAME, f->inter, f->leaf_key);
+    assert_ptr_not_equal(sk_X509_value(a->chain, 0), first);
+    assert_int_equal(X509_cmp(sk_X509_value(a->chain, 0), f->inter), 0);
+
+    c = lc_parse_leaf(f, "DNS:" LC_NAME, f->inter, f->leaf_key);
+    assert_ptr_equal(sk_X509_value(c->chain, 0), sk_X509_value(a->chain, 0));
+    lc_cert_free(c);
+
+    /* after a clean-up the certificates parsed before still work */
+
+    lc_cert_cleanup();
+    assert_int_equal(lc_cert_check(a, LC_NAME, LC_NOW, &err), 0);
+    assert_int_equal(X509_cmp(sk_X509_value(a->chain, 0), f->inter), 0);
+    c = lc_parse_leaf(f, "DNS:" LC_NAME, f->inter, f->leaf_key);
+    assert_ptr_not_equal(sk_X509_value(c->chain, 0),
+                         sk_X509_value(a->chain, 0));
+    assert_int_equal(ERR_peek_error(), 0);
+
+    lc_cert_free(a);
+    lc_cert_free(b);
+    lc_cert_free(c);
+
+    for (i = 0; i <= LC_CERT_SHARED; i++) {
+        X509_free(other[i]);
+    }
+}
+
+
 static void
 test_parse_text_around_blocks(void **state)
 {
@@ -1207,6 +1280,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_parse_leaf_only),
         cmocka_unit_test(test_parse_with_intermediate),
+        cmocka_unit_test(test_parse_shares_intermediates),
         cmocka_unit_test(test_parse_text_around_blocks),
         cmocka_unit_test(test_parse_key_and_cert_in_one_file),
         cmocka_unit_test(test_parse_garbage),

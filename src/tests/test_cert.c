@@ -869,6 +869,57 @@ test_check_key_mismatch(void **state)
 }
 
 
+/*
+ * The key is decoded for the type of the leaf's key first: a key of
+ * another type is still read, and fails the check, and the types keep
+ * their own decoders (an RSA leaf, then an EC one again).
+ */
+
+static void
+test_check_key_of_another_type(void **state)
+{
+    lc_fixture_t  *f = *state;
+
+    X509        *leaf;
+    EVP_PKEY    *rsa;
+    lc_cert_t   *cert;
+    lc_error_t   err;
+
+    rsa = EVP_RSA_gen(2048);
+    assert_non_null(rsa);
+
+    cert = lc_parse_leaf(f, "DNS:" LC_NAME, f->inter, rsa);
+    assert_int_equal(EVP_PKEY_eq(cert->key, rsa), 1);
+    assert_int_equal(lc_cert_check(cert, LC_NAME, LC_NOW, &err), -1);
+    lc_assert_error(&err, "store_key_mismatch",
+                    "privkey.pem does not match the certificate");
+    lc_cert_free(cert);
+
+    leaf = lc_make_cert(rsa, "CN=" LC_NAME, "DNS:" LC_NAME, f->inter,
+                        f->int_key, LC_NB, LC_NA, "05", 0);
+    cert = lc_parse(leaf, f->inter, rsa, &err);
+    assert_non_null(cert);
+    assert_int_equal(lc_cert_check(cert, LC_NAME, LC_NOW, &err), 0);
+    assert_int_equal(ERR_peek_error(), 0);
+    lc_cert_free(cert);
+
+    cert = lc_parse(leaf, f->inter, f->leaf_key, &err);
+    assert_non_null(cert);
+    assert_int_equal(EVP_PKEY_eq(cert->key, f->leaf_key), 1);
+    assert_int_equal(lc_cert_check(cert, LC_NAME, LC_NOW, &err), -1);
+    lc_assert_error(&err, "store_key_mismatch",
+                    "privkey.pem does not match the certificate");
+    lc_cert_free(cert);
+
+    cert = lc_parse_leaf(f, "DNS:" LC_NAME, f->inter, f->leaf_key);
+    assert_int_equal(lc_cert_check(cert, LC_NAME, LC_NOW, &err), 0);
+    lc_cert_free(cert);
+
+    X509_free(leaf);
+    EVP_PKEY_free(rsa);
+}
+
+
 static void
 test_check_wrong_name(void **state)
 {
@@ -1290,6 +1341,7 @@ main(void)
         cmocka_unit_test(test_parse_key_forms),
         cmocka_unit_test(test_parse_leaves_error_queue_alone),
         cmocka_unit_test(test_check_key_mismatch),
+        cmocka_unit_test(test_check_key_of_another_type),
         cmocka_unit_test(test_check_wrong_name),
         cmocka_unit_test(test_check_many_names),
         cmocka_unit_test(test_check_subject_cn_ignored),

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the ACME driver in worker 0.
  *
  * It runs the machines of src/lc_acme.c: one for the account of each CA

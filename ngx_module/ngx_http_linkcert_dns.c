@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: c-ares inside the worker's event loop.
  *
  * Each c-ares socket becomes an nginx connection whose read and write

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: what answers in the post-read phase of "linkcert on" servers,
  * before any location and any access rule of the server: the CA's HTTP-01
  * validations (they must reach the edge whatever the customer's rules

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: on demand, the hold of a first handshake.
  *
  * Stock nginx cannot pause a TLS handshake inside OpenSSL's callbacks, so

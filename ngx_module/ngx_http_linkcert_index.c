@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the store's index, <store>/linkcert.index.
  *
  * Parsing a certificate and its key costs OpenSSL 3.0 close to a

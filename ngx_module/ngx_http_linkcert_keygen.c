@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: certificate keys made off the event loop.
  *
  * An RSA key costs tens to hundreds of milliseconds of CPU: made in

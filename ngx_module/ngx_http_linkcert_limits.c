@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the bounded memories of the table: the negative cache of
  * names refused on demand and why they were refused, the rates, and the
  * certificates a name had within a week (a reissue keeps under the CA's

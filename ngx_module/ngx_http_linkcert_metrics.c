@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the metrics, in Prometheus text format 0.0.4, for
  * GET .../metrics of the status API (the caller checks the API key).
  * No series per domain: a million domains would make a million series.

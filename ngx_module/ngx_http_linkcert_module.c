@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: per-SNI certificates for tracking domains, with a status API.
  *
  * This file holds the directives, the configuration and the module

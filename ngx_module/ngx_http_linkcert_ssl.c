@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the certificate of each handshake, chosen by SNI.
  *
  * OpenSSL's certificate callback runs once the ClientHello is read.  It

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the certificate store on disk.
  *
  *     <store>/domains/<domain>/fullchain.pem   leaf first, then the chain

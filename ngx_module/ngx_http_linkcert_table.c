@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the domain table in shared memory.
  *
  * Every access holds the zone's slab mutex: nginx's master releases it if

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the background work of worker 0, and DNS verification jobs.
  *
  * Worker 0 alone verifies and orders.  Any worker's "Verify domain"

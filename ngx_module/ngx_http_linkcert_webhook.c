@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: webhooks, each change of a domain's status (or a new error
  * type) POSTed to the CRM.
  *

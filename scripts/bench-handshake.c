@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * bench-handshake: a TLS handshake load generator.
  *
  *     bench-handshake [-c concurrency] [-d seconds] [-w seconds]

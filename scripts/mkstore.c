@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * mkstore: fills a linkcert store with test certificates, fast.
  *
  *     mkstore [-n N] [-p prefix] [-s suffix] [-c ca.pem] [-k] <store-dir>

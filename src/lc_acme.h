@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: an RFC 8555 ACME client as a state machine, without I/O.
  *
  * The glue asks for the next request (lc_acme_next()), sends it over

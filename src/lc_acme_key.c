@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: keys, the CSR and the issued chain of an ACME order, and the
  * ARI identifier of a certificate.
  */

@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the keys and certificates of an ACME order, in memory: the
  * certificate's new key, its CSR, and the check of the chain the CA
  * returns.  The account key functions of lc_acme.h and its

@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the error types of the CA's answers, a fixed list, counted
  * in linkcert_acme_errors_total: the problem types of RFC 8555 section
  * 6.7 (and RFC 9773's alreadyReplaced) as the CA sends them, and three of

@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: ASCII case folding and comparison, the same under every
  * locale, unlike tolower() and strcasecmp().  Header only: each file that
  * includes it gets its own static copy, so no build lists a new source.

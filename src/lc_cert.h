@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: certificates of the store, parsed and checked in memory.
  *
  * The caller reads the files; this code never touches the disk.

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: a c-ares reply as an lc_dns_answer_t.
  *
  * The reply comes from the network: every length in it is checked

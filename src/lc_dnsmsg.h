@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: DNS replies in, the status JSON's "dns" object out.
  *
  * lc_dns_answer_from_ares() turns the result of one ares_query() into the

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: domain name normalisation.
  *
  * This runs on every TLS handshake (SNI), so it is one pass over the

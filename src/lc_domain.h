@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: domain name normalisation.
  *
  * Every name that enters linkcert (SNI, Host, ?domain=, store directory

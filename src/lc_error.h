@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: a short, bounded error: a machine-readable type and a
  * sentence for a support agent.
  */

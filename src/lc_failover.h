@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: which CA a domain's next order goes to, when a second
  * ("backup") ACME directory is configured.
  *

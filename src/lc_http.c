@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the smallest HTTP/1.1 client side.
  *
  * The response comes from the network: the status line and headers are

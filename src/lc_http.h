@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the smallest HTTP/1.1 client side: a request writer and an
  * incremental response parser, without I/O, for the ACME client and the
  * "ask" hook.

@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: JSON Web Signatures as ACME uses them (RFC 7515, RFC 8555
  * section 6.2): base64url, the account key's JWK and its RFC 7638
  * thumbprint, ES256 flattened JWS and the HS256 external account binding.

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the server name of a TLS ClientHello (RFC 8446 5.1 and 4.1.2,
  * RFC 6066 3).
  *

@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the server name of a TLS ClientHello, read from the bytes a
  * connection has received so far, before any TLS library sees them.
  *

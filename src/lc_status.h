@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: the status vocabulary and its JSON rendering.
  *
  * The glue copies a table entry into an lc_record_t under the zone lock

@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: does a customer domain point at the edge?
  *
  * Every detail is written for a support agent; it is built in a bounded

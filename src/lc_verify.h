@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: does a customer domain point at the edge?
  *
  * A pure state machine fed with DNS answers one at a time: the glue asks

@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: a finished verification as the status JSON's "dns" object.
  *
  * The text is stored in the shared table, in LC_DNS_JSON_MAX bytes, and

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Configuration errors: nginx -t fails with an [emerg] line that names the
 # directive and the offending value.  Each broken config differs from the

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # The store at start: valid domains are issued, broken ones are reported
 # (status unknown, stage failed, last_error.type) and logged, nginx keeps

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Certificate selection by SNI: issued domains get their own leaf (TLS 1.3
 # and 1.2, EC and RSA, any letter case), everything else the fallback.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Reload (SIGHUP): new store domains become issued and served, a replaced
 # certificate is served, unchanged entries keep their zone data.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # The status API: the public (Host) and full (?domain=, key) objects,
 # authentication, methods, unknown paths, domain validation, and the key

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # GET /.well-known/ssl-status/domains: sorting, paging with after/next,
 # the status filter and argument validation.

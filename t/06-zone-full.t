@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # A zone too small for the store: nginx starts, says so (rarely), serves
 # the domains that fit, answers "unknown" for the rest and does not crash;

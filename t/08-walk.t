@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Walks over the whole table let go of the zone's lock every 1,024
 # entries and go on after the last name seen: with 2,100 domains, the

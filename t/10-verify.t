@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # DNS verification outcomes against a mock DNS server (pebble-challtestsrv):
 # CNAME chains to a linkcert_cname_target, apex domains whose addresses are

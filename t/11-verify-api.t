@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # POST /.well-known/ssl-status?domain=D ("Verify domain"): the API key,
 # bad names, no target configured (409), the 202 answer, single flight

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Transient DNS failures: SERVFAIL leaves the domain pending with a retry
 # in about a minute and a POST after the rate limit recovers it; a DNS

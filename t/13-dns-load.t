@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Many verifications: 1000 POSTs are all accepted and every domain reaches
 # its final state (odd ones CNAME to the target and are verified, even ones

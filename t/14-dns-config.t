@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Configuration of DNS verification: linkcert_cname_target,
 # linkcert_target_address, linkcert_resolver and linkcert_caa_identity.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # ACME issuance against Pebble, the happy path: "Verify domain" (POST) ->
 # DNS verified -> account -> order -> HTTP-01 answered by nginx -> finalize

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # badNonce: Pebble rejects 90% of good nonces (PEBBLE_WFE_NONCEREJECT=90).
 # Every rejection carries a fresh nonce; the client retries with it, and the

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # 20 domains verified at once (20 POSTs in a row): all 20 issued within
 # 60 s, each handshake presents the domain's own certificate, and Pebble

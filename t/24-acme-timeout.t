@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # An ACME server that accepts the connection and never answers:
 # linkcert_acme_directory points at a loopback TCP listener of the test

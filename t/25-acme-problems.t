@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # ACME problem documents Pebble never sends, from a stub ACME server
 # (LinkCert::StubCA: HTTPS on loopback with the Pebble listener's test CA):

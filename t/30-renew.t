@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Renewal, forced with "linkcert_renew_at 0%": a domain issued by Pebble
 # is not renewed again at once (no loop), but the next reload is a renewal

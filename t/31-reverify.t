@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Reverification: the DNS rule of an issued domain is run again every
 # linkcert_reverify_interval and before every renewal.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Expiry without a successor: a certificate imported through the store
 # that is valid for a few more seconds only.  Its renewal is due (it is

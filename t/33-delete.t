@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # DELETE /.well-known/ssl-status?domain=D: with the API key, 200 and D's
 # last state (the full object); D leaves the table (unknown / none), the

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Graceful shutdown is not held up by linkcert's background work, and
 # leaves nothing behind: nginx -s quit (SIGQUIT to the master, $t->stop)

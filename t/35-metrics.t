@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # GET /.well-known/ssl-status/metrics: the API key (401 without), 200
 # "text/plain; version=0.0.4", the Prometheus text format checked line by

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # ACME Renewal Information (RFC 9773).  Pebble 2.4 has no renewalInfo, so
 # a small HTTPS stub of this test (loopback, the Pebble listener's test CA)

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Orders survive what happens to worker 0.  Pebble's HTTP-01 validations
 # are held 4 s (LinkCert::Pebble::Delay), so that each event below lands

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # The ACME account's setup after a passing fault of the CA: every order
 # waits for it, and every new worker 0 (each reload) sets it up again, so

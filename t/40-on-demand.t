@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # On demand, the main path: with "linkcert_on_demand dns", the very first
 # TLS handshake for a new name CNAMEd to the edge waits while the name is

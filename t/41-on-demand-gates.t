@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # On demand: the gates a new name passes before it costs an order, with a
 # real nginx, pebble-challtestsrv and Pebble (no mocks).

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # On demand, the hold of first handshakes under pressure, against the real
 # nginx, challtestsrv and Pebble:

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # On demand, the wait for the ClientHello (linkcert reads the SNI before
 # nginx's TLS code does): it lasts the default server's

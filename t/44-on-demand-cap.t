@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # On demand: parked handshakes take at most a quarter of
 # worker_connections (a parked connection cannot be reused by nginx), so

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # A full disk while certificates are written, with the store on a small
 # tmpfs mounted in a private mount namespace (the test runs itself again

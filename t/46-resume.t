@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # One domain, one order: an order interrupted by a reload, by worker 0
 # killed with SIGKILL, or by a restart of nginx is resumed by the next

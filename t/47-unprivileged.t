@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Workers as an unprivileged user (www-data, as Debian runs nginx): the
 # master (root) creates the store and gives it to that user, the workers

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # linkcert_removed_keep: what DELETE moved to <store>/removed/ is deleted
 # (private keys included) once it is older than that; worker 0 looks at

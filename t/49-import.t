@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # scripts/import: certificates from certbot's live/ and Caddy's
 # certificates/ trees (built here) into the store, each pair checked

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # CA failover with two Pebbles: the primary (linkcert_acme_directory URL)
 # and a backup that requires External Account Binding

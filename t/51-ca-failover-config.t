@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # CA failover: the configuration, a primary that is down when nginx starts,
 # and an order of the backup resumed at the backup.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # linkcert_api: the keyed API in a location of an internal listener,
 # answered in the content phase, so that the location's access rules

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # /.well-known/ssl-status answers after the access phase of the location
 # it falls in, and the keyed forms can be turned off on the public

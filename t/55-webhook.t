@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # linkcert_webhook against a receiver in the test (t/lib/LinkCert/
 # Webhook.pm), with Pebble:

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # The help page's "What if I change my DNS settings after the SSL
 # certificate is issued?", against challtestsrv and Pebble.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Re-issue: POST /.well-known/ssl-status?domain=D&reissue=1 ("you may need
 # to re-issue the SSL certificate"), against challtestsrv and Pebble.

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # The help page's "Stuck on pending" / "Unknown" after a first click on a
 # new domain whose DNS is wrong, on demand, against challtestsrv and

@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: libFuzzer target for the ACME machines (lc_acme.c), driven
  * by a CA that answers with arbitrary statuses, headers and bodies.
  *

@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: libFuzzer target for DNS replies (lc_dnsmsg.c), and through
  * them the verification machine and its status JSON.
  *

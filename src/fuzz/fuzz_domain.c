@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: libFuzzer target for domain name normalisation.
  *
  * The input is a name as it arrives (SNI, Host, ?domain=, a directory

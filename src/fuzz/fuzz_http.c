@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: libFuzzer target for the HTTP/1.1 client side (lc_http.c).
  *
  * The first byte picks what the rest is.  Bit 0 clear: a response as the

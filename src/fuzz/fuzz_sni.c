@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: libFuzzer target for the ClientHello parser.
  *
  * The input is what a connection has received.  Besides what the

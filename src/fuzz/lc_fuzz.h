@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: helpers shared by the libFuzzer targets.  Header only: each
  * target that includes it gets its own static copy, so scripts/fuzz lists
  * no other source.

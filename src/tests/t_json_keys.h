@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: a JSON helper shared by the unit tests.  Include it after
  * <cmocka.h>; header only, so no test lists another source in
  * scripts/unit.

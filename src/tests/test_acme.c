@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: tests of the ACME machines.  A fake CA answers here with
  * responses shaped like Pebble's; every request the machines make is
  * checked as a CA would check it: the JWS is decoded and its ES256

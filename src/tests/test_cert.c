@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: tests of the certificate parser and checks.  The certificates
  * are made here with OpenSSL: a CA, an intermediate and leaves.
  */

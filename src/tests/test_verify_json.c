@@ -1,4 +1,6 @@
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: tests of lc_verify_dns_json(), on runs of the real machine
  * and on hand-filled results.
  */

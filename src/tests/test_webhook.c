@@ -1,5 +1,7 @@
 
 /*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
  * linkcert: tests of the webhook's event body and signature.  The
  * expected HMACs were computed apart from this code, with
  *   printf '%s' '<t>.<body>' | openssl dgst -sha256 -hmac '<secret>'

@@ -1,3 +1,4 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 package LinkCert::API;
 
 # The client side of a LinkCert::Test: HTTP requests to nginx's listeners

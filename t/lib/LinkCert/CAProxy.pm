@@ -1,3 +1,4 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 package LinkCert::CAProxy;
 
 # A CA that fails on demand: an HTTPS front of a LinkCert::Pebble that

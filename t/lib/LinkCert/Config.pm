@@ -1,3 +1,4 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 package LinkCert::Config;
 
 # nginx -t on one configuration, for the configuration tests:

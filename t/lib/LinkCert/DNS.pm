@@ -1,3 +1,4 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 package LinkCert::DNS;
 
 # DNS for a LinkCert::Test: pebble-challtestsrv as the authoritative

@@ -1,3 +1,4 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 package LinkCert::Nginx;
 
 # The nginx side of a LinkCert::Test: its config (written with

@@ -1,3 +1,4 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 package LinkCert::Pebble;
 
 # Pebble (the ACME test server of Let's Encrypt, Debian package "pebble")

@@ -1,3 +1,4 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 package LinkCert::StubCA;
 
 # An ACME server of the test's own, for what Pebble does not do (problem

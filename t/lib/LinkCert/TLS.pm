@@ -1,3 +1,4 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 package LinkCert::TLS;
 
 # Certificates and TLS clients of a LinkCert::Test: a test CA of its own

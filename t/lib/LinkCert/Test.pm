@@ -1,3 +1,4 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 package LinkCert::Test;
 
 # Integration test harness for the linkcert nginx module, in the spirit of

@@ -1,3 +1,4 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 package LinkCert::Util;
 
 # Small functions the harness's modules (and tests) share: files written

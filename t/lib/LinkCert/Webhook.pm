@@ -1,3 +1,4 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 package LinkCert::Webhook;
 
 # A webhook receiver for the tests, next to a LinkCert::Test instance:

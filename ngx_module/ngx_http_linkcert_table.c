@@ -1785,8 +1785,9 @@ ngx_http_linkcert_backoff(ngx_uint_t attempts)
  * An issued domain's next work: its renewal (renew_at of its lifetime, or
  * the time picked in the CA's window), or sooner the periodic DNS check
  * (every reverify_interval, +/-10%) or the next question to the CA's
- * renewal information (a check too); not before floor.  Start-up and reloads schedule without a floor, so a
- * renewal that is due runs within seconds of them.
+ * renewal information (a check too); not before floor.  Start-up and
+ * reloads schedule without a floor, so a renewal that is due runs within
+ * seconds of them.
  */
 
 static void

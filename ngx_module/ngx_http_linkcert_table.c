@@ -2080,7 +2080,7 @@ ngx_http_linkcert_table_plan(ngx_shm_zone_t *shm_zone, u_char *name,
     ctx = shm_zone->data;
     rc = NGX_DECLINED;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
@@ -2097,7 +2097,7 @@ ngx_http_linkcert_table_plan(ngx_shm_zone_t *shm_zone, u_char *name,
         rc = NGX_OK;
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_http_linkcert_unlock(ctx);
 
     return rc;
 }

@@ -379,12 +379,20 @@ subtest 'clients that leave while parked are closed at once' => sub {
                    max(map { $_->{elapsed} // 99 } @r)));
     my $released = pids_logging($from2,
         qr/linkcert: handshake for "\Q$LEAVER\E" held \d+ ms/);
+    my $parked = pids_logging($from2,
+        qr/linkcert: holding the handshake for "\Q$LEAVER\E"/);
     my %left_by = reverse %left;
     for my $pid (sort keys %left_by) {
-        ok($released->{$pid}, "worker $pid, which the clients left, "
-                              . 'released held connections afterwards')
-            or diag(explain $released);
+        # the kernel may give all 40 to the other worker: then there is
+        # nothing to release here
+        is($released->{$pid} // 0, $parked->{$pid} // 0,
+           "worker $pid, which the clients left, released every "
+           . 'connection it held afterwards ('
+           . ($parked->{$pid} // 0) . ')')
+            or diag(explain { parked => $parked, released => $released });
     }
+    is(sum(values %$released) // 0, 40, 'the 40 released in all')
+        or diag(explain $released);
     $issued{$LEAVER} = (keys %fps)[0];
     is($pebble->order_count, 4, 'one more order');
 

@@ -327,6 +327,24 @@ ngx_int_t ngx_http_linkcert_table_serving(ngx_shm_zone_t *shm_zone,
 ngx_int_t ngx_http_linkcert_table_page(ngx_shm_zone_t *shm_zone,
     ngx_str_t *after, ngx_int_t status, ngx_uint_t limit,
     lc_record_t *recs, ngx_uint_t *n, ngx_uint_t *more);
+ngx_int_t ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, lc_record_t *rec);
+/* certificates served that expire within 7 days, by cause */
+typedef struct {
+    ngx_uint_t                     all;
+    ngx_uint_t                     dns_moved;    /* the customer left */
+    ngx_uint_t                     renewal;      /* still issued: its
+                                                    renewal is failing */
+} ngx_http_linkcert_expiring_t;
+
+void ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
+    ngx_uint_t *by_status, ngx_http_linkcert_expiring_t *expiring,
+    time_t *earliest);
+ngx_http_linkcert_stats_t *ngx_http_linkcert_stats(ngx_shm_zone_t *shm_zone);
+ngx_atomic_uint_t ngx_http_linkcert_table_changes(ngx_shm_zone_t *shm_zone);
+
+
+/* ngx_http_linkcert_table_load.c */
 
 uint32_t ngx_http_linkcert_table_begin_scan(ngx_shm_zone_t *shm_zone);
 ngx_int_t ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone,
@@ -336,6 +354,9 @@ ngx_int_t ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone,
     uint32_t scan);
 ngx_uint_t ngx_http_linkcert_table_end_scan(ngx_shm_zone_t *shm_zone,
     uint32_t scan);
+
+
+/* ngx_http_linkcert_events.c */
 
 /* what a "Verify domain" request did */
 typedef enum {
@@ -354,20 +375,7 @@ typedef enum {
 ngx_http_linkcert_post_e ngx_http_linkcert_table_post(
     ngx_shm_zone_t *shm_zone, u_char *name, size_t len, ngx_uint_t reissue,
     lc_record_t *rec, time_t *retry_after, lc_error_t *refused);
-typedef struct {
-    char                           name[LC_DOMAIN_MAX + 1];
-    lc_stage_e                     stage;        /* verifying or ordering */
-    ngx_uint_t                     candidate;    /* on demand, not asked */
-    ngx_uint_t                     reissue;      /* a new order, not a
-                                                    renewal check */
-    uint32_t                       job_id;       /* the job's claim */
-} ngx_http_linkcert_due_t;
 
-ngx_uint_t ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone,
-    ngx_msec_t lease, ngx_http_linkcert_due_t *due, ngx_uint_t max,
-    ngx_uint_t orders, ngx_uint_t *waiting);
-void ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len, uint32_t job_id);
 /* what worker 0 can do after a verification */
 #define NGX_HTTP_LINKCERT_ORDER  1          /* ACME is on */
 #define NGX_HTTP_LINKCERT_ARI    2          /* the CA has renewalInfo */
@@ -391,8 +399,7 @@ void ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone,
 void ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id, time_t planned,
     time_t ari_at);
-time_t ngx_http_linkcert_table_renew_time(ngx_shm_zone_t *shm_zone,
-    lc_record_t *rec);
+
 typedef struct {
     lc_failover_t                  failover;     /* which CA orders */
     time_t                         ari_at;       /* ask the CA's renewal
@@ -404,23 +411,32 @@ typedef struct {
 ngx_int_t ngx_http_linkcert_table_plan(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id,
     ngx_http_linkcert_plan_t *plan, ngx_uint_t write);
-ngx_int_t ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len, lc_record_t *rec);
+
+
+/* ngx_http_linkcert_jobs.c */
+
+typedef struct {
+    char                           name[LC_DOMAIN_MAX + 1];
+    lc_stage_e                     stage;        /* verifying or ordering */
+    ngx_uint_t                     candidate;    /* on demand, not asked */
+    ngx_uint_t                     reissue;      /* a new order, not a
+                                                    renewal check */
+    uint32_t                       job_id;       /* the job's claim */
+} ngx_http_linkcert_due_t;
+
+ngx_uint_t ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone,
+    ngx_msec_t lease, ngx_http_linkcert_due_t *due, ngx_uint_t max,
+    ngx_uint_t orders, ngx_uint_t *waiting);
+void ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, uint32_t job_id);
+time_t ngx_http_linkcert_table_renew_time(ngx_shm_zone_t *shm_zone,
+    lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_table_held(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id);
 ngx_uint_t ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone);
-/* certificates served that expire within 7 days, by cause */
-typedef struct {
-    ngx_uint_t                     all;
-    ngx_uint_t                     dns_moved;    /* the customer left */
-    ngx_uint_t                     renewal;      /* still issued: its
-                                                    renewal is failing */
-} ngx_http_linkcert_expiring_t;
 
-void ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
-    ngx_uint_t *by_status, ngx_http_linkcert_expiring_t *expiring,
-    time_t *earliest);
-ngx_http_linkcert_stats_t *ngx_http_linkcert_stats(ngx_shm_zone_t *shm_zone);
+
+/* ngx_http_linkcert_demand.c */
 
 /* what an SNI or Host name seen by a worker means for on-demand issuance */
 typedef enum {
@@ -433,11 +449,13 @@ typedef enum {
 
 ngx_http_linkcert_name_e ngx_http_linkcert_table_demand(
     ngx_shm_zone_t *shm_zone, u_char *name, size_t len, ngx_uint_t admit);
-ngx_atomic_uint_t ngx_http_linkcert_table_changes(ngx_shm_zone_t *shm_zone);
 void ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id,
     ngx_http_linkcert_demand_e why, time_t ttl, const lc_error_t *err,
     ngx_log_t *log);
+
+
+/* ngx_http_linkcert_http01.c */
 
 ngx_int_t ngx_http_linkcert_challenge_set(ngx_shm_zone_t *shm_zone,
     const char *domain, const char *token, const char *key_authorization);

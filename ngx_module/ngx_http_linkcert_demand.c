@@ -1,0 +1,344 @@
+
+/*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
+ * linkcert: the on-demand gates: the negative cache, the admission rate, the
+ * order budget and the registered-domain limit.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <libpsl.h>
+
+#include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_table.h"
+
+
+static ngx_http_linkcert_name_e ngx_http_linkcert_name_state(
+    ngx_http_linkcert_node_t *ln, time_t now);
+static ngx_uint_t ngx_http_linkcert_registered(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, const char *domain, time_t since,
+    time_t *first);
+
+
+/*
+ * On demand: at most 10 new names a second (20 at once) start the DNS
+ * gate, and at most 64 are in it at a time, so that a flood of random
+ * names costs a bounded number of DNS queries.
+ */
+
+#define NGX_HTTP_LINKCERT_ADMIT_INTERVAL  100      /* ms */
+#define NGX_HTTP_LINKCERT_ADMIT_BURST     20
+#define NGX_HTTP_LINKCERT_CANDIDATES_MAX  64
+#define NGX_HTTP_LINKCERT_DOMAIN_WINDOW   (7 * 86400)
+
+
+/*
+ * On demand: what a name seen in SNI or in a plain-HTTP Host means.  With
+ * admit, a name the table does not know passes the negative cache and the
+ * admission rate, and enters the table as a candidate: pending while it
+ * is verified, removed again if a gate refuses it.
+ */
+
+ngx_http_linkcert_name_e
+ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, ngx_uint_t admit)
+{
+    time_t                      now;
+    uint64_t                    hash;
+    ngx_msec_t                  now_ms;
+    ngx_http_linkcert_sh_t     *sh;
+    ngx_http_linkcert_zone_t   *ctx;
+    ngx_http_linkcert_node_t   *ln;
+    ngx_http_linkcert_name_e    rc;
+    ngx_http_linkcert_demand_e  why;
+
+    ctx = shm_zone->data;
+    sh = ctx->sh;
+    now = ngx_time();
+
+    ngx_http_linkcert_lock(ctx);
+
+    ln = ngx_http_linkcert_lookup(sh, name, len);
+
+    if (ln) {
+        rc = ngx_http_linkcert_name_state(ln, now);
+        ngx_http_linkcert_unlock(ctx);
+        return rc;
+    }
+
+    if (!admit || sh->negative == NULL) {
+        ngx_http_linkcert_unlock(ctx);
+        return NGX_HTTP_LINKCERT_NAME_NO;
+    }
+
+    hash = ngx_http_linkcert_hash(name, len);
+    now_ms = ngx_http_linkcert_now_ms();
+
+    if (ngx_http_linkcert_negative(sh, hash, now, 0) == NGX_OK) {
+        why = NGX_HTTP_LINKCERT_DEMAND_NEGATIVE;
+
+    } else if (sh->candidates >= NGX_HTTP_LINKCERT_CANDIDATES_MAX
+               || ngx_http_linkcert_rate(&sh->admit_tat, now_ms,
+                                         NGX_HTTP_LINKCERT_ADMIT_INTERVAL,
+                                         NGX_HTTP_LINKCERT_ADMIT_BURST))
+    {
+        why = NGX_HTTP_LINKCERT_DEMAND_RATE;
+
+    } else {
+        ln = ngx_http_linkcert_create(ctx, name, len);
+        why = NGX_HTTP_LINKCERT_DEMAND_FULL;
+    }
+
+    if (ln == NULL) {
+        ngx_http_linkcert_unlock(ctx);
+        (void) ngx_atomic_fetch_add(&sh->stats.demand[why], 1);
+        return NGX_HTTP_LINKCERT_NAME_NO;
+    }
+
+    ln->candidate = 1;
+    ln->origin = NGX_HTTP_LINKCERT_ORIGIN_ON_DEMAND;
+    sh->candidates++;
+
+    ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
+                                 LC_STAGE_VERIFYING);
+    ln->updated_at = now;
+    ln->next_attempt_at = now;
+    ngx_http_linkcert_schedule(sh, ln, now_ms);
+
+    ngx_http_linkcert_unlock(ctx);
+
+    (void) ngx_atomic_fetch_add(
+                    &sh->stats.demand[NGX_HTTP_LINKCERT_DEMAND_ADMITTED], 1);
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "linkcert: \"%*s\" unknown/none -> pending/verifying: "
+                  "first seen, verified on demand", len, name);
+
+    return NGX_HTTP_LINKCERT_NAME_NEW;
+}
+
+
+/* a gate of worker 0 (linkcert_ask) refused a candidate */
+
+void
+ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, uint32_t job_id, ngx_http_linkcert_demand_e why, time_t ttl,
+    const lc_error_t *err, ngx_log_t *log)
+{
+    lc_stage_e                 old_stage;
+    lc_status_e                old_status;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+
+    ln = ngx_http_linkcert_job_end(ctx, name, len, job_id, &old_status,
+                                   &old_stage);
+    if (ln == NULL) {
+        return;
+    }
+
+    if (ln->candidate) {
+        ngx_http_linkcert_refuse(ctx, ln, why, ttl, err, log);
+
+    } else {
+        /* no longer only on demand: verified as any other domain */
+        ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms());
+    }
+
+    ngx_http_linkcert_unlock(ctx);
+}
+
+
+static ngx_http_linkcert_name_e
+ngx_http_linkcert_name_state(ngx_http_linkcert_node_t *ln, time_t now)
+{
+    if (ln->status == LC_STATUS_ISSUED || ln->moved) {
+        return (now >= ln->not_before && now < ln->not_after)
+               ? NGX_HTTP_LINKCERT_NAME_SERVED : NGX_HTTP_LINKCERT_NAME_NO;
+    }
+
+    /* worth waiting for: being verified or ordered now, not later */
+
+    if (ln->status == LC_STATUS_PENDING && ln->next_attempt_at <= now) {
+        return NGX_HTTP_LINKCERT_NAME_WAIT;
+    }
+
+    return NGX_HTTP_LINKCERT_NAME_NO;
+}
+
+
+/*
+ * The table is locked; the candidate is remembered as refused, and why
+ * (shown by the status API for linkcert_negative_ttl at least), and goes.
+ */
+
+void
+ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, ngx_http_linkcert_demand_e why, time_t ttl,
+    const lc_error_t *err, ngx_log_t *log)
+{
+    time_t     now;
+    uint64_t   hash;
+
+    now = ngx_time();
+    hash = ngx_http_linkcert_hash(ln->name, ln->name_len);
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "linkcert: \"%s\" refused on demand, not tried again "
+                  "for %T s: %s", ln->name, ttl, err->detail);
+
+    (void) ngx_atomic_fetch_add(&ctx->sh->stats.demand[why], 1);
+
+    (void) ngx_http_linkcert_negative(ctx->sh, hash, now, now + ttl);
+
+    ngx_http_linkcert_refusal_set(ctx->sh, hash, now, now + ttl,
+                  now + ((ngx_http_linkcert_main_conf_t *) ctx->conf)
+                        ->negative_ttl,
+                  err);
+
+    ngx_http_linkcert_delete(ctx, ln);
+}
+
+
+/*
+ * On demand, a new order first meets the registered-domain limit, then
+ * the order budget.  Either one keeps the domain pending with its reason
+ * until the time it can go on.  A name the CRM asked for ("Verify
+ * domain") meets neither: it takes its share of the budget at once, so
+ * that strangers' first clicks wait for it, never the other way round.
+ */
+
+ngx_int_t
+ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now)
+{
+    time_t                          at, first;
+    ngx_uint_t                      n;
+    ngx_msec_t                      wait;
+    const char                     *domain;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ctx->conf;
+
+    if (!lmcf->on_demand) {
+        return NGX_OK;
+    }
+
+    if (ln->forced_at) {
+        ngx_http_linkcert_rate_take(&ctx->sh->order_tat,
+                                    ngx_http_linkcert_now_ms(),
+                                    3600000 / lmcf->order_rate);
+        return NGX_OK;
+    }
+
+    at = 0;
+
+    if (lmcf->domain_limit) {
+        domain = psl_registrable_domain(lmcf->psl, (char *) ln->name);
+
+        if (domain == NULL) {
+            domain = (char *) ln->name;
+        }
+
+        n = ngx_http_linkcert_registered(ctx, ln, domain,
+                                         now - NGX_HTTP_LINKCERT_DOMAIN_WINDOW,
+                                         &first);
+
+        if (n >= lmcf->domain_limit) {
+            at = first ? first + NGX_HTTP_LINKCERT_DOMAIN_WINDOW : now + 3600;
+            lc_error_set(&ln->error, "registered_domain_limit",
+                         "%s has had its %lu certificates of the last 7 "
+                         "days (linkcert_registered_domain_limit)",
+                         domain, (unsigned long) lmcf->domain_limit);
+        }
+    }
+
+    if (at == 0) {
+        wait = ngx_http_linkcert_rate(&ctx->sh->order_tat,
+                                      ngx_http_linkcert_now_ms(),
+                                      3600000 / lmcf->order_rate,
+                                      lmcf->order_rate);
+        if (wait == 0) {
+            return NGX_OK;
+        }
+
+        at = now + (time_t) (wait + 999) / 1000;
+        lc_error_set(&ln->error, "order_budget",
+                     "the budget of %lu new orders per hour is spent "
+                     "(linkcert_order_rate)",
+                     (unsigned long) lmcf->order_rate);
+    }
+
+    ln->error_at = now;
+    ln->next_attempt_at = at;
+    ngx_http_linkcert_schedule(ctx->sh, ln, (ngx_msec_t) at * 1000);
+    ctx->sh->changes++;
+
+    ngx_http_linkcert_notify(ctx, ln, 0);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Certificates of a registered domain within the window: issued ones
+ * whose validity began since then, and orders running now.  *first is
+ * the earliest of those beginnings (0: none).
+ */
+
+static ngx_uint_t
+ngx_http_linkcert_registered(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, const char *domain, time_t since,
+    time_t *first)
+{
+    size_t                     len;
+    ngx_uint_t                 n;
+    ngx_rbtree_node_t         *node;
+    ngx_http_linkcert_sh_t    *sh;
+    ngx_http_linkcert_node_t  *cur;
+
+    sh = ctx->sh;
+    len = ngx_strlen(domain);
+    n = 0;
+    *first = 0;
+
+    if (sh->rbtree.root == sh->rbtree.sentinel) {
+        return 0;
+    }
+
+    for (node = ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
+         node;
+         node = ngx_rbtree_next(&sh->rbtree, node))
+    {
+        cur = (ngx_http_linkcert_node_t *) node;
+
+        if (cur == ln
+            || cur->name_len < len
+            || ngx_strcmp(cur->name + cur->name_len - len, domain) != 0
+            || (cur->name_len > len
+                && cur->name[cur->name_len - len - 1] != '.'))
+        {
+            continue;
+        }
+
+        if ((cur->status == LC_STATUS_ISSUED || cur->moved)
+            && cur->not_before >= since)
+        {
+            n++;
+
+            if (*first == 0 || cur->not_before < *first) {
+                *first = cur->not_before;
+            }
+
+        } else if (cur->busy && cur->stage == LC_STAGE_ORDERING) {
+            n++;
+        }
+    }
+
+    return n;
+}

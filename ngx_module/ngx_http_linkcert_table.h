@@ -1,0 +1,91 @@
+
+/*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
+ * linkcert: the internals shared by the files of the domain table
+ * (table.c, table_load.c, events.c, jobs.c, demand.c, http01.c).
+ */
+
+
+#ifndef _NGX_HTTP_LINKCERT_TABLE_H_INCLUDED_
+#define _NGX_HTTP_LINKCERT_TABLE_H_INCLUDED_
+
+
+/*
+ * Walks over the whole table let other processes take the lock after
+ * every NGX_HTTP_LINKCERT_WALK_STEP entries (a few hundred microseconds).
+ */
+
+#define NGX_HTTP_LINKCERT_WALK_STEP  1024
+
+/* NGX_OK: go on; NGX_DONE: stop */
+typedef ngx_int_t (*ngx_http_linkcert_visit_pt)(
+    ngx_http_linkcert_zone_t *ctx, ngx_http_linkcert_node_t *ln, void *data);
+
+
+#define ngx_http_linkcert_unlock(ctx)                                        \
+    ngx_http_linkcert_unlock_in(ctx, __func__)
+
+/* ngx_http_linkcert_table.c */
+
+ngx_http_linkcert_node_t *ngx_http_linkcert_lookup(
+    ngx_http_linkcert_sh_t *sh, u_char *name, size_t len);
+ngx_http_linkcert_node_t *ngx_http_linkcert_create(
+    ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len);
+void ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, lc_status_e status, lc_stage_e stage);
+void ngx_http_linkcert_notify(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, ngx_uint_t quiet);
+void ngx_http_linkcert_keep_serving(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln);
+void ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, lc_record_t *rec);
+void ngx_http_linkcert_lock(ngx_http_linkcert_zone_t *ctx);
+void ngx_http_linkcert_unlock_in(ngx_http_linkcert_zone_t *ctx,
+    const char *where);
+uint64_t ngx_http_linkcert_clock_ns(void);
+ngx_msec_t ngx_http_linkcert_now_ms(void);
+void ngx_http_linkcert_delete(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln);
+void ngx_http_linkcert_walk(ngx_http_linkcert_zone_t *ctx,
+    u_char *after, size_t len, ngx_http_linkcert_visit_pt visit, void *data);
+
+/* ngx_http_linkcert_events.c */
+
+void ngx_http_linkcert_expired(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now);
+
+/* ngx_http_linkcert_jobs.c */
+
+void ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, ngx_msec_t at);
+void ngx_http_linkcert_unschedule(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln);
+void ngx_http_linkcert_schedule_order(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, time_t now);
+void ngx_http_linkcert_count_order(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln, lc_status_e old_status,
+    lc_stage_e old_stage, ngx_uint_t result);
+time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
+void ngx_http_linkcert_schedule_issued(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now, time_t floor);
+void ngx_http_linkcert_schedule_pass(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln);
+time_t ngx_http_linkcert_renew_time(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln);
+void ngx_http_linkcert_unlease(ngx_http_linkcert_sh_t *sh,
+    ngx_http_linkcert_node_t *ln);
+ngx_http_linkcert_node_t *ngx_http_linkcert_job_end(
+    ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len,
+    uint32_t job_id, lc_status_e *old_status, lc_stage_e *old_stage);
+
+/* ngx_http_linkcert_demand.c */
+
+void ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, ngx_http_linkcert_demand_e why, time_t ttl,
+    const lc_error_t *err, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now);
+
+
+#endif /* _NGX_HTTP_LINKCERT_TABLE_H_INCLUDED_ */

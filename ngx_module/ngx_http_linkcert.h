@@ -166,6 +166,9 @@ typedef struct {
     char                           issuer[LC_ISSUER_LEN];
     lc_error_t                     error;
 
+    ngx_queue_t                    kin;          /* the names of its */
+    void                          *group;        /*   registered domain */
+
     u_char                         name[1];
 } ngx_http_linkcert_node_t;
 
@@ -201,6 +204,8 @@ typedef struct {
     ngx_rbtree_node_t              due_sentinel;
     ngx_rbtree_t                   challenges;   /* HTTP-01 tokens */
     ngx_rbtree_node_t              challenges_sentinel;
+    ngx_rbtree_t                   groups;       /* by registered domain */
+    ngx_rbtree_node_t              groups_sentinel;
 
     /* the domains worker 0 works on, and which process holds each */
     void                          *leased[NGX_HTTP_LINKCERT_LEASES];

@@ -19,9 +19,8 @@
 
 static ngx_http_linkcert_name_e ngx_http_linkcert_name_state(
     ngx_http_linkcert_node_t *ln, time_t now);
-static ngx_uint_t ngx_http_linkcert_registered(ngx_http_linkcert_zone_t *ctx,
-    ngx_http_linkcert_node_t *ln, const char *domain, time_t since,
-    time_t *first);
+static ngx_uint_t ngx_http_linkcert_registered(ngx_http_linkcert_node_t *ln,
+    time_t since, time_t *first);
 
 
 /*
@@ -47,6 +46,7 @@ ngx_http_linkcert_name_e
 ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, ngx_uint_t admit)
 {
+    size_t                      reg;
     time_t                      now;
     uint64_t                    hash;
     ngx_msec_t                  now_ms;
@@ -59,6 +59,7 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
     ctx = shm_zone->data;
     sh = ctx->sh;
     now = ngx_time();
+    reg = admit ? ngx_http_linkcert_registrable(ctx, name, len) : 0;
 
     ngx_http_linkcert_lock(ctx);
 
@@ -89,7 +90,7 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
         why = NGX_HTTP_LINKCERT_DEMAND_RATE;
 
     } else {
-        ln = ngx_http_linkcert_create(ctx, name, len);
+        ln = ngx_http_linkcert_create(ctx, name, len, reg);
         why = NGX_HTTP_LINKCERT_DEMAND_FULL;
     }
 
@@ -136,9 +137,12 @@ ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ctx = shm_zone->data;
 
+    ngx_http_linkcert_lock(ctx);
+
     ln = ngx_http_linkcert_job_end(ctx, name, len, job_id, &old_status,
                                    &old_stage);
     if (ln == NULL) {
+        ngx_http_linkcert_unlock(ctx);
         return;
     }
 
@@ -220,7 +224,7 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     time_t                          at, first;
     ngx_uint_t                      n;
     ngx_msec_t                      wait;
-    const char                     *domain;
+    ngx_http_linkcert_group_t      *group;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     lmcf = ctx->conf;
@@ -239,22 +243,19 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     at = 0;
 
     if (lmcf->domain_limit) {
-        domain = psl_registrable_domain(lmcf->psl, (char *) ln->name);
+        group = ln->group;
 
-        if (domain == NULL) {
-            domain = (char *) ln->name;
-        }
-
-        n = ngx_http_linkcert_registered(ctx, ln, domain,
+        n = ngx_http_linkcert_registered(ln,
                                          now - NGX_HTTP_LINKCERT_DOMAIN_WINDOW,
                                          &first);
 
         if (n >= lmcf->domain_limit) {
             at = first ? first + NGX_HTTP_LINKCERT_DOMAIN_WINDOW : now + 3600;
             lc_error_set(&ln->error, "registered_domain_limit",
-                         "%s has had its %lu certificates of the last 7 "
+                         "%.*s has had its %lu certificates of the last 7 "
                          "days (linkcert_registered_domain_limit)",
-                         domain, (unsigned long) lmcf->domain_limit);
+                         (int) group->sn.str.len, group->name,
+                         (unsigned long) lmcf->domain_limit);
         }
     }
 
@@ -286,43 +287,122 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
 
 
 /*
- * Certificates of a registered domain within the window: issued ones
- * whose validity began since then, and orders running now.  *first is
- * the earliest of those beginnings (0: none).
+ * Where the registered domain (eTLD+1, by the Public Suffix List) of a
+ * name begins in it: the whole name if it has none.  Called without the
+ * zone's lock.
  */
 
-static ngx_uint_t
-ngx_http_linkcert_registered(ngx_http_linkcert_zone_t *ctx,
-    ngx_http_linkcert_node_t *ln, const char *domain, time_t since,
-    time_t *first)
+size_t
+ngx_http_linkcert_registrable(ngx_http_linkcert_zone_t *ctx, u_char *name,
+    size_t len)
 {
-    size_t                     len;
-    ngx_uint_t                 n;
-    ngx_rbtree_node_t         *node;
-    ngx_http_linkcert_sh_t    *sh;
-    ngx_http_linkcert_node_t  *cur;
+    u_char                          buf[LC_DOMAIN_MAX + 1];
+    const char                     *domain;
+    ngx_http_linkcert_main_conf_t  *lmcf;
 
-    sh = ctx->sh;
-    len = ngx_strlen(domain);
-    n = 0;
-    *first = 0;
+    lmcf = ctx->conf;
 
-    if (sh->rbtree.root == sh->rbtree.sentinel) {
+    if (len > LC_DOMAIN_MAX) {
         return 0;
     }
 
-    for (node = ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
-         node;
-         node = ngx_rbtree_next(&sh->rbtree, node))
-    {
-        cur = (ngx_http_linkcert_node_t *) node;
+    ngx_memcpy(buf, name, len);
+    buf[len] = '\0';
 
-        if (cur == ln
-            || cur->name_len < len
-            || ngx_strcmp(cur->name + cur->name_len - len, domain) != 0
-            || (cur->name_len > len
-                && cur->name[cur->name_len - len - 1] != '.'))
-        {
+    domain = psl_registrable_domain(lmcf->psl, (char *) buf);
+
+    return domain ? (size_t) ((u_char *) domain - buf) : 0;
+}
+
+
+/*
+ * A new entry joins the group of its registered domain, name + reg, made
+ * if it is the first.  With the zone locked.
+ */
+
+ngx_int_t
+ngx_http_linkcert_group_join(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, size_t reg)
+{
+    uint32_t                    hash;
+    ngx_str_t                   name;
+    ngx_http_linkcert_group_t  *group;
+
+    name.data = ln->name + reg;
+    name.len = ln->name_len - reg;
+    hash = ngx_crc32_short(name.data, name.len);
+
+    group = (ngx_http_linkcert_group_t *)
+                ngx_str_rbtree_lookup(&ctx->sh->groups, &name, hash);
+
+    if (group == NULL) {
+        group = ngx_slab_alloc_locked(ctx->shpool,
+                                      offsetof(ngx_http_linkcert_group_t, name)
+                                      + name.len);
+        if (group == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(group->name, name.data, name.len);
+        group->sn.node.key = hash;
+        group->sn.str.data = group->name;
+        group->sn.str.len = name.len;
+        ngx_queue_init(&group->members);
+
+        ngx_rbtree_insert(&ctx->sh->groups, &group->sn.node);
+    }
+
+    ngx_queue_insert_tail(&group->members, &ln->kin);
+    ln->group = group;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_linkcert_group_leave(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln)
+{
+    ngx_http_linkcert_group_t  *group;
+
+    group = ln->group;
+
+    ngx_queue_remove(&ln->kin);
+
+    if (ngx_queue_empty(&group->members)) {
+        ngx_rbtree_delete(&ctx->sh->groups, &group->sn.node);
+        ngx_slab_free_locked(ctx->shpool, group);
+    }
+}
+
+
+/*
+ * Certificates of a registered domain within the window: issued ones
+ * whose validity began since then, and orders running now.  *first is
+ * the earliest of those beginnings (0: none).  Only the names of that
+ * registered domain are looked at.
+ */
+
+static ngx_uint_t
+ngx_http_linkcert_registered(ngx_http_linkcert_node_t *ln, time_t since,
+    time_t *first)
+{
+    ngx_uint_t                  n;
+    ngx_queue_t                *q;
+    ngx_http_linkcert_node_t   *cur;
+    ngx_http_linkcert_group_t  *group;
+
+    group = ln->group;
+    n = 0;
+    *first = 0;
+
+    for (q = ngx_queue_head(&group->members);
+         q != ngx_queue_sentinel(&group->members);
+         q = ngx_queue_next(q))
+    {
+        cur = ngx_queue_data(q, ngx_http_linkcert_node_t, kin);
+
+        if (cur == ln) {
             continue;
         }
 

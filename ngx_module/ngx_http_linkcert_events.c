@@ -25,6 +25,7 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, ngx_uint_t reissue, lc_record_t *rec, time_t *retry_after,
     lc_error_t *refused)
 {
+    size_t                     reg;
     time_t                     now;
     ngx_msec_t                 now_ms;
     ngx_http_linkcert_sh_t    *sh;
@@ -36,13 +37,14 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
     sh = ctx->sh;
     now = ngx_time();
     now_ms = ngx_http_linkcert_now_ms();
+    reg = ngx_http_linkcert_registrable(ctx, name, len);
 
     ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(sh, name, len);
 
     if (ln == NULL) {
-        ln = ngx_http_linkcert_create(ctx, name, len);
+        ln = ngx_http_linkcert_create(ctx, name, len, reg);
 
         if (ln == NULL) {
             ngx_http_linkcert_unlock(ctx);
@@ -146,9 +148,12 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
     now = ngx_time();
     len = ngx_strlen(v->domain);
 
+    ngx_http_linkcert_lock(ctx);
+
     ln = ngx_http_linkcert_job_end(ctx, (u_char *) v->domain, len, job_id,
                                    &old_status, &old_stage);
     if (ln == NULL) {
+        ngx_http_linkcert_unlock(ctx);
         return;
     }
 
@@ -366,9 +371,12 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     sh = ctx->sh;
     now = ngx_time();
 
+    ngx_http_linkcert_lock(ctx);
+
     ln = ngx_http_linkcert_job_end(ctx, name, len, job_id, &old_status,
                                    &old_stage);
     if (ln == NULL) {
+        ngx_http_linkcert_unlock(ctx);
         return;
     }
 
@@ -443,9 +451,12 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
     sh = ctx->sh;
     now = ngx_time();
 
+    ngx_http_linkcert_lock(ctx);
+
     ln = ngx_http_linkcert_job_end(ctx, name, len, job_id, &old_status,
                                    &old_stage);
     if (ln == NULL) {
+        ngx_http_linkcert_unlock(ctx);
         return;
     }
 
@@ -569,9 +580,12 @@ ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ctx = shm_zone->data;
 
+    ngx_http_linkcert_lock(ctx);
+
     ln = ngx_http_linkcert_job_end(ctx, name, len, job_id, &old_status,
                                    &old_stage);
     if (ln == NULL) {
+        ngx_http_linkcert_unlock(ctx);
         return;
     }
 

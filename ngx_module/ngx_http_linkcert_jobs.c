@@ -421,6 +421,7 @@ ngx_http_linkcert_unlease(ngx_http_linkcert_sh_t *sh,
 ngx_uint_t
 ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone)
 {
+    ngx_pid_t                  dead[NGX_HTTP_LINKCERT_LEASES];
     ngx_uint_t                 i, n;
     ngx_http_linkcert_sh_t    *sh;
     ngx_http_linkcert_zone_t  *ctx;
@@ -430,16 +431,42 @@ ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone)
     sh = ctx->sh;
     n = 0;
 
+    /* the holders are copied, then asked after without the lock */
+
+    ngx_http_linkcert_lock(ctx);
+
+    for (i = 0; i < NGX_HTTP_LINKCERT_LEASES; i++) {
+        dead[i] = (sh->leased[i] && sh->leased_pid[i] != ngx_pid)
+                  ? sh->leased_pid[i] : 0;
+    }
+
+    ngx_http_linkcert_unlock(ctx);
+
+    for (i = 0; i < NGX_HTTP_LINKCERT_LEASES; i++) {
+        if (dead[i] == 0) {
+            continue;
+        }
+
+        if (kill(dead[i], 0) == 0 || ngx_errno != NGX_ESRCH) {
+            dead[i] = 0;
+            continue;
+        }
+
+        n++;
+    }
+
+    if (n == 0) {
+        return 0;
+    }
+
+    n = 0;
+
     ngx_http_linkcert_lock(ctx);
 
     for (i = 0; i < NGX_HTTP_LINKCERT_LEASES; i++) {
         ln = sh->leased[i];
 
-        if (ln == NULL
-            || sh->leased_pid[i] == ngx_pid
-            || kill(sh->leased_pid[i], 0) == 0
-            || ngx_errno != NGX_ESRCH)
-        {
+        if (dead[i] == 0 || ln == NULL || sh->leased_pid[i] != dead[i]) {
             continue;
         }
 
@@ -475,7 +502,7 @@ ngx_http_linkcert_table_renew_time(ngx_shm_zone_t *shm_zone,
 /*
  * The common start of a finished job's update: the entry (NULL if it was
  * removed meanwhile), its state before, its lease and schedule dropped.
- * Returns with the zone locked when it returns an entry.
+ * The caller holds the zone locked.
  */
 
 ngx_http_linkcert_node_t *
@@ -485,8 +512,6 @@ ngx_http_linkcert_job_end(ngx_http_linkcert_zone_t *ctx, u_char *name,
 {
     ngx_http_linkcert_node_t  *ln;
 
-    ngx_http_linkcert_lock(ctx);
-
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
 
     /*
@@ -495,7 +520,6 @@ ngx_http_linkcert_job_end(ngx_http_linkcert_zone_t *ctx, u_char *name,
      */
 
     if (ln == NULL || !ln->busy || ln->job_id != job_id) {
-        ngx_http_linkcert_unlock(ctx);
         return NULL;
     }
 

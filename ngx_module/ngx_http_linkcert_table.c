@@ -89,6 +89,8 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             ngx_rbtree_init(&ctx->sh->challenges,
                             &ctx->sh->challenges_sentinel,
                             ngx_str_rbtree_insert_value);
+            ngx_rbtree_init(&ctx->sh->groups, &ctx->sh->groups_sentinel,
+                            ngx_str_rbtree_insert_value);
 
             len = sizeof(" in linkcert_zone \"\"") + shm_zone->shm.name.len;
 
@@ -109,6 +111,7 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ctx->sh->rbtree.insert = ngx_http_linkcert_rbtree_insert_value;
     ctx->sh->due.insert = ngx_rbtree_insert_timer_value;
     ctx->sh->challenges.insert = ngx_str_rbtree_insert_value;
+    ctx->sh->groups.insert = ngx_str_rbtree_insert_value;
 
     if (!lmcf->enabled) {
         return NGX_OK;
@@ -380,7 +383,7 @@ ngx_http_linkcert_lookup(ngx_http_linkcert_sh_t *sh, u_char *name,
 
 ngx_http_linkcert_node_t *
 ngx_http_linkcert_create(ngx_http_linkcert_zone_t *ctx, u_char *name,
-    size_t len)
+    size_t len, size_t reg)
 {
     time_t                     now;
     size_t                     size;
@@ -389,6 +392,19 @@ ngx_http_linkcert_create(ngx_http_linkcert_zone_t *ctx, u_char *name,
     size = offsetof(ngx_http_linkcert_node_t, name) + len + 1;
 
     ln = ngx_slab_alloc_locked(ctx->shpool, size);
+
+    if (ln) {
+        ngx_memzero(ln, size);
+
+        ln->node.key = ngx_http_linkcert_key(name, len);
+        ln->name_len = (u_char) len;
+        ngx_memcpy(ln->name, name, len);
+
+        if (ngx_http_linkcert_group_join(ctx, ln, reg) != NGX_OK) {
+            ngx_slab_free_locked(ctx->shpool, ln);
+            ln = NULL;
+        }
+    }
 
     if (ln == NULL) {
         now = ngx_time();
@@ -405,12 +421,6 @@ ngx_http_linkcert_create(ngx_http_linkcert_zone_t *ctx, u_char *name,
 
         return NULL;
     }
-
-    ngx_memzero(ln, size);
-
-    ln->node.key = ngx_http_linkcert_key(name, len);
-    ln->name_len = (u_char) len;
-    ngx_memcpy(ln->name, name, len);
 
     ln->status = LC_STATUS_UNKNOWN;
     ln->stage = LC_STAGE_NONE;
@@ -659,6 +669,7 @@ ngx_http_linkcert_delete(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_unlease(ctx->sh, ln);
     ngx_http_linkcert_unschedule(ctx->sh, ln);
     ngx_rbtree_delete(&ctx->sh->rbtree, &ln->node);
+    ngx_http_linkcert_group_leave(ctx, ln);
 
     ctx->sh->count[ln->status]--;
     ctx->sh->changes++;

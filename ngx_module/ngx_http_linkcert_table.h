@@ -23,6 +23,18 @@ typedef ngx_int_t (*ngx_http_linkcert_visit_pt)(
     ngx_http_linkcert_zone_t *ctx, ngx_http_linkcert_node_t *ln, void *data);
 
 
+/*
+ * The names of one registered domain (eTLD+1), kept together so that the
+ * registered-domain limit counts them without a walk of the table.
+ */
+
+typedef struct {
+    ngx_str_node_t                 sn;           /* the registered domain */
+    ngx_queue_t                    members;      /* of node_t, by kin */
+    u_char                         name[1];
+} ngx_http_linkcert_group_t;
+
+
 #define ngx_http_linkcert_unlock(ctx)                                        \
     ngx_http_linkcert_unlock_in(ctx, __func__)
 
@@ -31,7 +43,7 @@ typedef ngx_int_t (*ngx_http_linkcert_visit_pt)(
 ngx_http_linkcert_node_t *ngx_http_linkcert_lookup(
     ngx_http_linkcert_sh_t *sh, u_char *name, size_t len);
 ngx_http_linkcert_node_t *ngx_http_linkcert_create(
-    ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len);
+    ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len, size_t reg);
 void ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, lc_status_e status, lc_stage_e stage);
 void ngx_http_linkcert_notify(ngx_http_linkcert_zone_t *ctx,
@@ -84,6 +96,12 @@ ngx_http_linkcert_node_t *ngx_http_linkcert_job_end(
 void ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, ngx_http_linkcert_demand_e why, time_t ttl,
     const lc_error_t *err, ngx_log_t *log);
+size_t ngx_http_linkcert_registrable(ngx_http_linkcert_zone_t *ctx,
+    u_char *name, size_t len);
+ngx_int_t ngx_http_linkcert_group_join(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, size_t reg);
+void ngx_http_linkcert_group_leave(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln);
 ngx_int_t ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, time_t now);
 

@@ -99,6 +99,7 @@ ngx_int_t
 ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, ngx_http_linkcert_loaded_t *loaded, uint32_t scan)
 {
+    size_t                     reg;
     time_t                     now;
     ngx_uint_t                 created;
     ngx_http_linkcert_zone_t  *ctx;
@@ -106,6 +107,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ctx = shm_zone->data;
     now = ngx_time();
+    reg = ngx_http_linkcert_registrable(ctx, name, len);
 
     ngx_http_linkcert_lock(ctx);
 
@@ -113,7 +115,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
     created = (ln == NULL);
 
     if (ln == NULL) {
-        ln = ngx_http_linkcert_create(ctx, name, len);
+        ln = ngx_http_linkcert_create(ctx, name, len, reg);
 
         if (ln == NULL) {
             ngx_http_linkcert_unlock(ctx);

@@ -318,6 +318,92 @@ typedef struct {
     lc_error_t                     error;
 } ngx_http_linkcert_loaded_t;
 
+
+/* certificates served that expire within 7 days, by cause */
+typedef struct {
+    ngx_uint_t                     all;
+    ngx_uint_t                     dns_moved;    /* the customer left */
+    ngx_uint_t                     renewal;      /* still issued: its
+                                                    renewal is failing */
+} ngx_http_linkcert_expiring_t;
+
+
+/* what a "Verify domain" request did */
+typedef enum {
+    NGX_HTTP_LINKCERT_POST_STARTED = 0,
+    NGX_HTTP_LINKCERT_POST_RECHECK,        /* issued: DNS re-checked only */
+    NGX_HTTP_LINKCERT_POST_REISSUE,        /* issued: a new key once the
+                                              DNS passes */
+    NGX_HTTP_LINKCERT_POST_BUSY,           /* already being verified */
+    NGX_HTTP_LINKCERT_POST_TOO_SOON,
+    NGX_HTTP_LINKCERT_POST_REFUSED,        /* a reissue over a limit */
+    NGX_HTTP_LINKCERT_POST_FULL
+} ngx_http_linkcert_post_e;
+
+#define NGX_HTTP_LINKCERT_FORCE_INTERVAL  10    /* seconds */
+
+
+/* what worker 0 can do after a verification */
+#define NGX_HTTP_LINKCERT_ORDER  1          /* ACME is on */
+#define NGX_HTTP_LINKCERT_ARI    2          /* the CA has renewalInfo */
+#define NGX_HTTP_LINKCERT_ACCOUNT  4        /* not known yet: the account
+                                               is being set up */
+
+
+/* transient: 0 no, 1 yes, or: */
+#define NGX_HTTP_LINKCERT_NO_ACCOUNT  2     /* not placed: the account is
+                                               not set up; due again at
+                                               retry_after, no backoff */
+
+
+typedef struct {
+    lc_failover_t                  failover;     /* which CA orders */
+    time_t                         ari_at;       /* ask the CA's renewal
+                                                    information then */
+    time_t                         planned;      /* the renewal picked in
+                                                    its window; 0: none */
+} ngx_http_linkcert_plan_t;
+
+
+typedef struct {
+    char                           name[LC_DOMAIN_MAX + 1];
+    lc_stage_e                     stage;        /* verifying or ordering */
+    ngx_uint_t                     candidate;    /* on demand, not asked */
+    ngx_uint_t                     reissue;      /* a new order, not a
+                                                    renewal check */
+    uint32_t                       job_id;       /* the job's claim */
+} ngx_http_linkcert_due_t;
+
+
+/* what an SNI or Host name seen by a worker means for on-demand issuance */
+typedef enum {
+    NGX_HTTP_LINKCERT_NAME_SERVED = 0,     /* issued: nothing to do */
+    NGX_HTTP_LINKCERT_NAME_WAIT,           /* being verified or ordered */
+    NGX_HTTP_LINKCERT_NAME_NEW,            /* admitted now: to verify */
+    NGX_HTTP_LINKCERT_NAME_NO              /* not now: refused, failed,
+                                              or waiting for later */
+} ngx_http_linkcert_name_e;
+
+
+typedef struct ngx_http_linkcert_fetch_s  ngx_http_linkcert_fetch_t;
+
+
+/* res is NULL and error says why when there is no complete response */
+typedef void (*ngx_http_linkcert_fetch_handler_pt)(void *data,
+    lc_http_response_t *res, const char *error);
+
+
+typedef struct ngx_http_linkcert_keygen_s  ngx_http_linkcert_keygen_t;
+
+
+/* key is NULL when it could not be made */
+typedef void (*ngx_http_linkcert_keygen_handler_pt)(void *data,
+    EVP_PKEY *key);
+
+
+typedef struct ngx_http_linkcert_index_s  ngx_http_linkcert_index_t;
+
+
 extern ngx_module_t  ngx_http_linkcert_module;
 
 
@@ -334,13 +420,6 @@ ngx_int_t ngx_http_linkcert_table_page(ngx_shm_zone_t *shm_zone,
     lc_record_t *recs, ngx_uint_t *n, ngx_uint_t *more);
 ngx_int_t ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, lc_record_t *rec);
-/* certificates served that expire within 7 days, by cause */
-typedef struct {
-    ngx_uint_t                     all;
-    ngx_uint_t                     dns_moved;    /* the customer left */
-    ngx_uint_t                     renewal;      /* still issued: its
-                                                    renewal is failing */
-} ngx_http_linkcert_expiring_t;
 
 void ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
     ngx_uint_t *by_status, ngx_http_linkcert_expiring_t *expiring,
@@ -363,29 +442,9 @@ ngx_uint_t ngx_http_linkcert_table_end_scan(ngx_shm_zone_t *shm_zone,
 
 /* ngx_http_linkcert_events.c */
 
-/* what a "Verify domain" request did */
-typedef enum {
-    NGX_HTTP_LINKCERT_POST_STARTED = 0,
-    NGX_HTTP_LINKCERT_POST_RECHECK,        /* issued: DNS re-checked only */
-    NGX_HTTP_LINKCERT_POST_REISSUE,        /* issued: a new key once the
-                                              DNS passes */
-    NGX_HTTP_LINKCERT_POST_BUSY,           /* already being verified */
-    NGX_HTTP_LINKCERT_POST_TOO_SOON,
-    NGX_HTTP_LINKCERT_POST_REFUSED,        /* a reissue over a limit */
-    NGX_HTTP_LINKCERT_POST_FULL
-} ngx_http_linkcert_post_e;
-
-#define NGX_HTTP_LINKCERT_FORCE_INTERVAL  10    /* seconds */
-
 ngx_http_linkcert_post_e ngx_http_linkcert_table_post(
     ngx_shm_zone_t *shm_zone, u_char *name, size_t len, ngx_uint_t reissue,
     lc_record_t *rec, time_t *retry_after, lc_error_t *refused);
-
-/* what worker 0 can do after a verification */
-#define NGX_HTTP_LINKCERT_ORDER  1          /* ACME is on */
-#define NGX_HTTP_LINKCERT_ARI    2          /* the CA has renewalInfo */
-#define NGX_HTTP_LINKCERT_ACCOUNT  4        /* not known yet: the account
-                                               is being set up */
 
 void ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone,
     lc_verify_t *v, uint32_t job_id, u_char *dns, size_t dns_len,
@@ -393,10 +452,6 @@ void ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone,
 void ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, uint32_t job_id, lc_cert_info_t *info, uint64_t stamp,
     ngx_log_t *log);
-/* transient: 0 no, 1 yes, or: */
-#define NGX_HTTP_LINKCERT_NO_ACCOUNT  2     /* not placed: the account is
-                                               not set up; due again at
-                                               retry_after, no backoff */
 void ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id, const lc_error_t *err,
     ngx_uint_t transient, time_t retry_after, ngx_log_t *log);
@@ -405,29 +460,12 @@ void ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id, time_t planned,
     time_t ari_at);
 
-typedef struct {
-    lc_failover_t                  failover;     /* which CA orders */
-    time_t                         ari_at;       /* ask the CA's renewal
-                                                    information then */
-    time_t                         planned;      /* the renewal picked in
-                                                    its window; 0: none */
-} ngx_http_linkcert_plan_t;
-
 ngx_int_t ngx_http_linkcert_table_plan(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id,
     ngx_http_linkcert_plan_t *plan, ngx_uint_t write);
 
 
 /* ngx_http_linkcert_jobs.c */
-
-typedef struct {
-    char                           name[LC_DOMAIN_MAX + 1];
-    lc_stage_e                     stage;        /* verifying or ordering */
-    ngx_uint_t                     candidate;    /* on demand, not asked */
-    ngx_uint_t                     reissue;      /* a new order, not a
-                                                    renewal check */
-    uint32_t                       job_id;       /* the job's claim */
-} ngx_http_linkcert_due_t;
 
 ngx_uint_t ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone,
     ngx_msec_t lease, ngx_http_linkcert_due_t *due, ngx_uint_t max,
@@ -442,15 +480,6 @@ ngx_uint_t ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone);
 
 
 /* ngx_http_linkcert_demand.c */
-
-/* what an SNI or Host name seen by a worker means for on-demand issuance */
-typedef enum {
-    NGX_HTTP_LINKCERT_NAME_SERVED = 0,     /* issued: nothing to do */
-    NGX_HTTP_LINKCERT_NAME_WAIT,           /* being verified or ordered */
-    NGX_HTTP_LINKCERT_NAME_NEW,            /* admitted now: to verify */
-    NGX_HTTP_LINKCERT_NAME_NO              /* not now: refused, failed,
-                                              or waiting for later */
-} ngx_http_linkcert_name_e;
 
 ngx_http_linkcert_name_e ngx_http_linkcert_table_demand(
     ngx_shm_zone_t *shm_zone, u_char *name, size_t len, ngx_uint_t admit);
@@ -534,19 +563,12 @@ ngx_int_t ngx_http_linkcert_dns_query(const char *name, int type,
     void (*callback)(void *arg, int status, int timeouts,
     unsigned char *abuf, int alen), void *arg);
 
-
 ngx_int_t ngx_http_linkcert_dns_resolve(const char *host,
     void (*callback)(void *arg, int status, int timeouts,
     struct hostent *hostent), void *arg);
 
 
 /* ngx_http_linkcert_client.c */
-
-typedef struct ngx_http_linkcert_fetch_s  ngx_http_linkcert_fetch_t;
-
-/* res is NULL and error says why when there is no complete response */
-typedef void (*ngx_http_linkcert_fetch_handler_pt)(void *data,
-    lc_http_response_t *res, const char *error);
 
 ngx_http_linkcert_fetch_t *ngx_http_linkcert_fetch(ngx_ssl_t *ssl,
     const char *method, const char *url, const char *accept,
@@ -577,14 +599,7 @@ ngx_int_t ngx_http_linkcert_acme_order(const char *domain, uint32_t job_id);
 ngx_int_t ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id);
 void ngx_http_linkcert_acme_exit_process(void);
 
-
 /* keygen.c: certificate keys made in a thread pool */
-
-typedef struct ngx_http_linkcert_keygen_s  ngx_http_linkcert_keygen_t;
-
-/* key is NULL when it could not be made */
-typedef void (*ngx_http_linkcert_keygen_handler_pt)(void *data,
-    EVP_PKEY *key);
 
 ngx_int_t ngx_http_linkcert_keygen_conf(ngx_conf_t *cf,
     ngx_http_linkcert_main_conf_t *lmcf);
@@ -597,8 +612,6 @@ void ngx_http_linkcert_keygen_cancel(ngx_http_linkcert_keygen_t *kg);
 
 
 /* ngx_http_linkcert_index.c */
-
-typedef struct ngx_http_linkcert_index_s  ngx_http_linkcert_index_t;
 
 ngx_http_linkcert_index_t *ngx_http_linkcert_index_read(ngx_str_t *store,
     ngx_pool_t *pool, ngx_log_t *log);
@@ -643,6 +656,8 @@ ngx_int_t ngx_http_linkcert_read_secret(ngx_conf_t *cf,
     const char *directive, ngx_str_t *file, u_char *buf, size_t size,
     ngx_str_t *secret);
 ngx_ssl_t *ngx_http_linkcert_client_ssl(ngx_conf_t *cf, ngx_str_t *trusted);
+
+
 /* ngx_http_linkcert_early.c */
 
 ngx_int_t ngx_http_linkcert_early_handler(ngx_http_request_t *r);
@@ -663,6 +678,5 @@ ngx_int_t ngx_http_linkcert_send(ngx_http_request_t *r, ngx_uint_t status,
 
 ngx_int_t ngx_http_linkcert_metrics(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_str_t *text);
-
 
 #endif /* _NGX_HTTP_LINKCERT_H_INCLUDED_ */

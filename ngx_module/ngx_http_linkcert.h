@@ -586,6 +586,16 @@ void ngx_http_linkcert_fetch_cancel_all(void);
 ngx_int_t ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_verify_kick(void);
+ngx_int_t ngx_http_linkcert_verify_start(const char *name, uint32_t job_id,
+    ngx_log_t *log);
+
+
+/* ngx_http_linkcert_ask.c */
+
+void ngx_http_linkcert_ask_init(ngx_http_linkcert_main_conf_t *lmcf);
+void ngx_http_linkcert_ask_exit(void);
+ngx_int_t ngx_http_linkcert_ask(const char *name, uint32_t job_id,
+    ngx_log_t *log);
 
 
 /* ngx_http_linkcert_acme.c */

@@ -26,7 +26,6 @@
 #define NGX_HTTP_LINKCERT_JOBS_MAX   64
 #define NGX_HTTP_LINKCERT_POLL_FAST  25         /* ms, on demand */
 #define NGX_HTTP_LINKCERT_LEASE      300000     /* ms */
-#define NGX_HTTP_LINKCERT_ASK_TIMEOUT  5000     /* ms */
 
 
 typedef struct {
@@ -39,27 +38,8 @@ typedef struct {
 } ngx_http_linkcert_job_t;
 
 
-/* a linkcert_ask request for an on-demand name */
-typedef struct {
-    ngx_queue_t                     queue;
-    ngx_event_t                     timer;
-    ngx_uint_t                      decided;
-    uint32_t                        job_id;
-    char                            name[LC_DOMAIN_MAX + 1];
-} ngx_http_linkcert_ask_t;
-
-
 static void ngx_http_linkcert_verify_poll(ngx_event_t *ev);
-static ngx_int_t ngx_http_linkcert_verify_start(const char *name,
-    uint32_t job_id, ngx_log_t *log);
 static void ngx_http_linkcert_verify_step(ngx_http_linkcert_job_t *job);
-static ngx_int_t ngx_http_linkcert_ask(const char *name, uint32_t job_id,
-    ngx_log_t *log);
-static void ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
-    const char *error);
-static void ngx_http_linkcert_ask_timeout(ngx_event_t *ev);
-static void ngx_http_linkcert_ask_refuse(ngx_http_linkcert_ask_t *ask,
-    ngx_uint_t answered, const lc_error_t *err);
 static void ngx_http_linkcert_verify_answer(void *arg, int status,
     int timeouts, unsigned char *abuf, int alen);
 static void ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job);
@@ -68,7 +48,6 @@ static void ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job);
 static ngx_event_t                     ngx_http_linkcert_poll_ev;
 static ngx_connection_t                ngx_http_linkcert_dumb;
 static ngx_queue_t                     ngx_http_linkcert_jobs;
-static ngx_queue_t                     ngx_http_linkcert_asks;
 static ngx_msec_t                      ngx_http_linkcert_poll;
 static ngx_uint_t                      ngx_http_linkcert_njobs;
 static ngx_uint_t                      ngx_http_linkcert_polls;
@@ -93,7 +72,7 @@ ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_queue_init(&ngx_http_linkcert_jobs);
-    ngx_queue_init(&ngx_http_linkcert_asks);
+    ngx_http_linkcert_ask_init(lmcf);
     ngx_http_linkcert_njobs = 0;
     ngx_http_linkcert_verify_conf = lmcf;
 
@@ -124,13 +103,7 @@ ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_queue_t                    *q;
-    ngx_http_linkcert_ask_t        *ask;
-    ngx_http_linkcert_main_conf_t  *lmcf;
-
-    lmcf = ngx_http_linkcert_verify_conf;
-
-    if (lmcf == NULL) {
+    if (ngx_http_linkcert_verify_conf == NULL) {
         return;
     }
 
@@ -149,24 +122,7 @@ ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
 
     /* their requests are gone; names not decided yet are handed back */
 
-    while (!ngx_queue_empty(&ngx_http_linkcert_asks)) {
-        q = ngx_queue_head(&ngx_http_linkcert_asks);
-        ask = ngx_queue_data(q, ngx_http_linkcert_ask_t, queue);
-
-        if (ask->timer.timer_set) {
-            ngx_del_timer(&ask->timer);
-        }
-
-        if (!ask->decided) {
-            ngx_http_linkcert_table_release(lmcf->shm_zone,
-                                            (u_char *) ask->name,
-                                            ngx_strlen(ask->name),
-                                            ask->job_id);
-        }
-
-        ngx_queue_remove(q);
-        ngx_free(ask);
-    }
+    ngx_http_linkcert_ask_exit();
 
     ngx_http_linkcert_verify_conf = NULL;
 }
@@ -281,7 +237,7 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_linkcert_verify_start(const char *name, uint32_t job_id,
     ngx_log_t *log)
 {
@@ -391,160 +347,4 @@ ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job)
     ngx_queue_remove(&job->queue);
     ngx_http_linkcert_njobs--;
     ngx_free(job);
-}
-
-
-/*
- * linkcert_ask: GET url?domain=name.  Only a 2xx allows; any other answer
- * refuses the name for linkcert_negative_ttl, no answer within 5 s or a
- * failed request for a minute at most.
- */
-
-static ngx_int_t
-ngx_http_linkcert_ask(const char *name, uint32_t job_id, ngx_log_t *log)
-{
-    u_char                         *url, *p;
-    size_t                          len;
-    ngx_http_linkcert_ask_t        *ask;
-    ngx_http_linkcert_main_conf_t  *lmcf;
-
-    lmcf = ngx_http_linkcert_verify_conf;
-
-    ask = ngx_calloc(sizeof(ngx_http_linkcert_ask_t), log);
-    if (ask == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = lmcf->ask.len + sizeof("?domain=") + LC_DOMAIN_MAX + 1;
-
-    url = ngx_alloc(len, log);
-    if (url == NULL) {
-        ngx_free(ask);
-        return NGX_ERROR;
-    }
-
-    p = ngx_snprintf(url, len - 1, "%V%sdomain=%s", &lmcf->ask,
-                     ngx_strlchr(lmcf->ask.data,
-                                 lmcf->ask.data + lmcf->ask.len, '?')
-                     ? "&" : "?",
-                     name);
-    *p = '\0';
-
-    ngx_cpystrn((u_char *) ask->name, (u_char *) name, LC_DOMAIN_MAX + 1);
-    ask->job_id = job_id;
-
-    ask->timer.handler = ngx_http_linkcert_ask_timeout;
-    ask->timer.data = &ngx_http_linkcert_dumb;
-    ask->timer.log = log;
-    ask->timer.cancelable = 1;
-
-    ngx_queue_insert_tail(&ngx_http_linkcert_asks, &ask->queue);
-
-    if (ngx_http_linkcert_fetch(lmcf->acme_ssl, "GET", (char *) url, "*/*",
-                                NULL, NULL, 0, ngx_http_linkcert_ask_done,
-                                ask, log)
-        == NULL)
-    {
-        ngx_free(url);
-        ngx_queue_remove(&ask->queue);
-        ngx_free(ask);
-        return NGX_ERROR;
-    }
-
-    ngx_free(url);
-
-    ngx_add_timer(&ask->timer, NGX_HTTP_LINKCERT_ASK_TIMEOUT);
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
-                   "linkcert: asking about \"%s\"", name);
-
-    return NGX_OK;
-}
-
-
-/* the request ended: its answer decides unless the timeout already did */
-
-static void
-ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
-    const char *error)
-{
-    ngx_http_linkcert_ask_t *ask = data;
-
-    int         status;
-    lc_error_t  err;
-
-    if (!ask->decided) {
-        ask->decided = 1;
-
-        if (ask->timer.timer_set) {
-            ngx_del_timer(&ask->timer);
-        }
-
-        status = res ? lc_http_response_status(res) : 0;
-
-        if (status >= 200 && status < 300) {
-            if (ngx_http_linkcert_verify_start(ask->name, ask->job_id,
-                                               ngx_cycle->log)
-                != NGX_OK)
-            {
-                ngx_http_linkcert_table_release(
-                                 ngx_http_linkcert_verify_conf->shm_zone,
-                                 (u_char *) ask->name,
-                                 ngx_strlen(ask->name), ask->job_id);
-            }
-
-        } else if (res) {
-            lc_error_set(&err, "ask_refused", "linkcert_ask answered %d",
-                         status);
-            ngx_http_linkcert_ask_refuse(ask, 1, &err);
-
-        } else {
-            lc_error_set(&err, "ask_failed", "linkcert_ask failed: %s",
-                         error);
-            ngx_http_linkcert_ask_refuse(ask, 0, &err);
-        }
-    }
-
-    ngx_queue_remove(&ask->queue);
-    ngx_free(ask);
-}
-
-
-/* the request stays until it ends by itself; the name is decided now */
-
-static void
-ngx_http_linkcert_ask_timeout(ngx_event_t *ev)
-{
-    lc_error_t                err;
-    ngx_http_linkcert_ask_t  *ask;
-
-    ask = (ngx_http_linkcert_ask_t *)
-              ((u_char *) ev - offsetof(ngx_http_linkcert_ask_t, timer));
-
-    ask->decided = 1;
-
-    lc_error_set(&err, "ask_failed",
-                 "linkcert_ask did not answer within 5 s");
-    ngx_http_linkcert_ask_refuse(ask, 0, &err);
-}
-
-
-static void
-ngx_http_linkcert_ask_refuse(ngx_http_linkcert_ask_t *ask,
-    ngx_uint_t answered, const lc_error_t *err)
-{
-    time_t                          ttl;
-    ngx_http_linkcert_main_conf_t  *lmcf;
-
-    lmcf = ngx_http_linkcert_verify_conf;
-    ttl = lmcf->negative_ttl;
-
-    if (!answered && ttl > 60) {
-        ttl = 60;
-    }
-
-    ngx_http_linkcert_table_refused(lmcf->shm_zone, (u_char *) ask->name,
-                                    ngx_strlen(ask->name), ask->job_id,
-                                    NGX_HTTP_LINKCERT_DEMAND_ASK, ttl, err,
-                                    ngx_cycle->log);
 }

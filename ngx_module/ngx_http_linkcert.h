@@ -649,10 +649,6 @@ void ngx_http_linkcert_hold_exit_process(ngx_cycle_t *cycle);
 
 /* ngx_http_linkcert_webhook.c */
 
-char *ngx_http_linkcert_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-ngx_int_t ngx_http_linkcert_webhook_init(ngx_conf_t *cf,
-    ngx_http_linkcert_main_conf_t *lmcf);
 void ngx_http_linkcert_webhook_event(ngx_http_linkcert_zone_t *ctx,
     lc_record_t *rec, lc_status_e previous);
 ngx_uint_t ngx_http_linkcert_webhook_queued(ngx_shm_zone_t *shm_zone);
@@ -660,12 +656,79 @@ ngx_int_t ngx_http_linkcert_webhook_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_webhook_exit_process(ngx_cycle_t *cycle);
 
 
-/* ngx_http_linkcert_module.c */
+/* ngx_http_linkcert_conf.c */
 
+/*
+ * One of nginx's own slots, whose errors are reported with the directive
+ * and the value.
+ */
+typedef struct {
+    char                        *(*set)(ngx_conf_t *cf,
+                                        ngx_command_t *cmd, void *conf);
+    void                          *post;
+} ngx_http_linkcert_slot_t;
+
+
+typedef struct {
+    const char                    *suffix;
+    ngx_int_t                      min;
+    ngx_int_t                      max;
+    const char                    *expected;
+} ngx_http_linkcert_suffixed_t;
+
+
+char *ngx_http_linkcert_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_linkcert_api_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_linkcert_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_linkcert_cache_size(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_linkcert_store_dir(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_linkcert_suffixed(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_linkcert_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_linkcert_positive_sec(ngx_conf_t *cf, void *post,
+    void *data);
 ngx_int_t ngx_http_linkcert_read_secret(ngx_conf_t *cf,
     const char *directive, ngx_str_t *file, u_char *buf, size_t size,
     ngx_str_t *secret);
+
+
+/* ngx_http_linkcert_conf_dns.c */
+
+char *ngx_http_linkcert_cname_target(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_linkcert_target_address(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_linkcert_caa_identity(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_linkcert_resolver(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+/* ngx_http_linkcert_conf_acme.c */
+
+char *ngx_http_linkcert_acme_directory(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_linkcert_acme_contact(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_linkcert_acme_eab(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_linkcert_acme_ssl(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
 ngx_ssl_t *ngx_http_linkcert_client_ssl(ngx_conf_t *cf, ngx_str_t *trusted);
+
+
+/* ngx_http_linkcert_conf_webhook.c */
+
+char *ngx_http_linkcert_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_linkcert_webhook_init(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
 
 
 /* ngx_http_linkcert_early.c */

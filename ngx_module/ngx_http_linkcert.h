@@ -56,26 +56,64 @@ typedef enum {
 } ngx_http_linkcert_origin_e;
 
 
+/* an order's result, counted by orders[] and origins[][] */
+typedef enum {
+    NGX_HTTP_LINKCERT_ORDER_ISSUED = 0,
+    NGX_HTTP_LINKCERT_ORDER_FAILED,
+    NGX_HTTP_LINKCERT_ORDER_TRANSIENT,      /* tried again later */
+    NGX_HTTP_LINKCERT_ORDER_N
+} ngx_http_linkcert_order_result_e;
+
+
+/* a DNS verification's result */
+typedef enum {
+    NGX_HTTP_LINKCERT_DNS_VERIFIED = 0,
+    NGX_HTTP_LINKCERT_DNS_FAILED,
+    NGX_HTTP_LINKCERT_DNS_TRANSIENT,
+    NGX_HTTP_LINKCERT_DNS_N
+} ngx_http_linkcert_dns_result_e;
+
+
+/* a handshake on a linkcert server, by the certificate presented */
+typedef enum {
+    NGX_HTTP_LINKCERT_HANDSHAKE_CERTIFICATE = 0,
+    NGX_HTTP_LINKCERT_HANDSHAKE_FALLBACK,
+    NGX_HTTP_LINKCERT_HANDSHAKE_HELD,       /* waited for on-demand first */
+    NGX_HTTP_LINKCERT_HANDSHAKE_N
+} ngx_http_linkcert_handshake_e;
+
+
+/* a webhook POST's result, each attempt */
+typedef enum {
+    NGX_HTTP_LINKCERT_WEBHOOK_DELIVERED = 0,        /* a 2xx */
+    NGX_HTTP_LINKCERT_WEBHOOK_FAILED,
+    NGX_HTTP_LINKCERT_WEBHOOK_RESULTS
+} ngx_http_linkcert_webhook_result_e;
+
+
+/* why a webhook event was given up */
+typedef enum {
+    NGX_HTTP_LINKCERT_DROPPED_EXPIRED = 0,  /* no 2xx within 24 h */
+    NGX_HTTP_LINKCERT_DROPPED_FULL,         /* no room for it */
+    NGX_HTTP_LINKCERT_DROPPED_N
+} ngx_http_linkcert_dropped_e;
+
+
 /* counters for the metrics; atomics, updated outside the zone's lock */
 typedef struct {
-    ngx_atomic_t                   orders[3];      /* issued, failed,
-                                                      transient */
-    ngx_atomic_t                   dns[3];         /* verified, failed,
-                                                      transient */
-    ngx_atomic_t                   handshakes[3];  /* certificate,
-                                                      fallback, held */
+    ngx_atomic_t                   orders[NGX_HTTP_LINKCERT_ORDER_N];
+    ngx_atomic_t                   dns[NGX_HTTP_LINKCERT_DNS_N];
+    ngx_atomic_t                   handshakes[NGX_HTTP_LINKCERT_HANDSHAKE_N];
     ngx_atomic_t                   hold[NGX_HTTP_LINKCERT_HOLD_BUCKETS];
     ngx_atomic_t                   hold_ms;        /* sum of holds */
     ngx_atomic_t                   demand[NGX_HTTP_LINKCERT_DEMAND_N];
     ngx_atomic_t                   renewals;
     ngx_atomic_t                   last_renewal;   /* time */
     ngx_atomic_t                   webhook_queued; /* in the store */
-    ngx_atomic_t                   webhook[2];     /* delivered, failed
-                                                      attempts */
-    ngx_atomic_t                   webhook_dropped[2];  /* expired, full */
-    ngx_atomic_t                   origins[NGX_HTTP_LINKCERT_ORIGIN_N][3];
-                                                   /* by origin, then as
-                                                      orders[] */
+    ngx_atomic_t                   webhook[NGX_HTTP_LINKCERT_WEBHOOK_RESULTS];
+    ngx_atomic_t                   webhook_dropped[NGX_HTTP_LINKCERT_DROPPED_N];
+    ngx_atomic_t                   origins[NGX_HTTP_LINKCERT_ORIGIN_N]
+                                          [NGX_HTTP_LINKCERT_ORDER_N];
     ngx_atomic_t                   zone_full;      /* new domains refused */
     ngx_atomic_t                   hold_timeouts;
     ngx_atomic_t                   acme_requests;
@@ -212,7 +250,7 @@ typedef struct {
     ngx_pid_t                      leased_pid[NGX_HTTP_LINKCERT_LEASES];
 
     ngx_http_linkcert_stats_t      stats;
-    ngx_uint_t                     count[3];     /* by lc_status_e */
+    ngx_uint_t                     count[LC_STATUS_N];
 
     /* on demand */
     ngx_atomic_t                   changes;      /* a status changed */

@@ -167,7 +167,9 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
 
         if (v->state != LC_VERIFY_VERIFIED) {
             (void) ngx_atomic_fetch_add(&sh->stats.dns[
-                (v->state == LC_VERIFY_TRANSIENT) ? 2 : 1], 1);
+                (v->state == LC_VERIFY_TRANSIENT)
+                ? NGX_HTTP_LINKCERT_DNS_TRANSIENT
+                : NGX_HTTP_LINKCERT_DNS_FAILED], 1);
 
             /*
              * A DNS that said no is asked again at the next click after
@@ -209,7 +211,8 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
     switch (v->state) {
 
     case LC_VERIFY_VERIFIED:
-        (void) ngx_atomic_fetch_add(&sh->stats.dns[0], 1);
+        (void) ngx_atomic_fetch_add(
+                   &sh->stats.dns[NGX_HTTP_LINKCERT_DNS_VERIFIED], 1);
         ln->attempts = 0;
         ln->next_attempt_at = 0;
         lc_error_clear(&ln->error);
@@ -272,7 +275,8 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
         break;
 
     case LC_VERIFY_TRANSIENT:
-        (void) ngx_atomic_fetch_add(&sh->stats.dns[2], 1);
+        (void) ngx_atomic_fetch_add(
+                   &sh->stats.dns[NGX_HTTP_LINKCERT_DNS_TRANSIENT], 1);
         ln->attempts++;
         ln->error_at = now;
         delay = ngx_http_linkcert_backoff(ln->attempts);
@@ -308,7 +312,8 @@ ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone, lc_verify_t *v,
         break;
 
     default: /* LC_VERIFY_FAILED */
-        (void) ngx_atomic_fetch_add(&sh->stats.dns[1], 1);
+        (void) ngx_atomic_fetch_add(
+                   &sh->stats.dns[NGX_HTTP_LINKCERT_DNS_FAILED], 1);
         ln->attempts = 0;
         ln->next_attempt_at = 0;
         ln->error = v->error;
@@ -403,7 +408,8 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     /* a new certificate is not renewed again within the hour */
     ngx_http_linkcert_schedule_issued(ctx, ln, now, now + 3600);
 
-    ngx_http_linkcert_count_order(sh, ln, old_status, old_stage, 0);
+    ngx_http_linkcert_count_order(sh, ln, old_status, old_stage,
+                                  NGX_HTTP_LINKCERT_ORDER_ISSUED);
 
     /* a reissue is the CRM's order, not a renewal */
 
@@ -468,7 +474,8 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
         delay = ngx_max(retry_after, 1);
 
     } else if (transient) {
-        ngx_http_linkcert_count_order(sh, ln, old_status, old_stage, 2);
+        ngx_http_linkcert_count_order(sh, ln, old_status, old_stage,
+                                      NGX_HTTP_LINKCERT_ORDER_TRANSIENT);
         ln->attempts++;
         delay = ngx_http_linkcert_backoff(ln->attempts);
 
@@ -477,7 +484,8 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
         }
 
     } else {
-        ngx_http_linkcert_count_order(sh, ln, old_status, old_stage, 1);
+        ngx_http_linkcert_count_order(sh, ln, old_status, old_stage,
+                                      NGX_HTTP_LINKCERT_ORDER_FAILED);
     }
 
     if (transient) {

@@ -537,7 +537,8 @@ ngx_http_linkcert_hold_park(ngx_connection_t *c, u_char *name, size_t len)
     ngx_http_linkcert_nheld++;
 
     (void) ngx_atomic_fetch_add(&ngx_http_linkcert_stats(
-                 ngx_http_linkcert_hold_conf->shm_zone)->handshakes[2], 1);
+                 ngx_http_linkcert_hold_conf->shm_zone)
+                     ->handshakes[NGX_HTTP_LINKCERT_HANDSHAKE_HELD], 1);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "linkcert: holding the handshake for \"%s\", %ui held",

@@ -215,14 +215,14 @@ ngx_http_linkcert_schedule_order(ngx_http_linkcert_sh_t *sh,
 
 
 /*
- * An order is over: counted by result (0 issued, 1 failed, 2 transient),
- * and by what started it: an order for an issued domain is a renewal.
+ * An order is over: counted by result, and by what started it: an order
+ * for an issued domain is a renewal.
  */
 
 void
 ngx_http_linkcert_count_order(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, lc_status_e old_status,
-    lc_stage_e old_stage, ngx_uint_t result)
+    lc_stage_e old_stage, ngx_http_linkcert_order_result_e result)
 {
     ngx_uint_t  origin;
 

@@ -18,6 +18,36 @@
 #define NGX_HTTP_LINKCERT_METRICS_MAX  16384
 
 
+/* the labels of the counters, by their enums */
+
+static const char  *ngx_http_linkcert_order_results[] = {
+    [NGX_HTTP_LINKCERT_ORDER_ISSUED] = "issued",
+    [NGX_HTTP_LINKCERT_ORDER_FAILED] = "failed",
+    [NGX_HTTP_LINKCERT_ORDER_TRANSIENT] = "transient"
+};
+
+static const char  *ngx_http_linkcert_dns_results[] = {
+    [NGX_HTTP_LINKCERT_DNS_VERIFIED] = "verified",
+    [NGX_HTTP_LINKCERT_DNS_FAILED] = "failed",
+    [NGX_HTTP_LINKCERT_DNS_TRANSIENT] = "transient"
+};
+
+static const char  *ngx_http_linkcert_demand[] = {
+    [NGX_HTTP_LINKCERT_DEMAND_ADMITTED] = "admitted",
+    [NGX_HTTP_LINKCERT_DEMAND_NEGATIVE] = "refused_negative",
+    [NGX_HTTP_LINKCERT_DEMAND_RATE] = "refused_rate",
+    [NGX_HTTP_LINKCERT_DEMAND_ASK] = "refused_ask",
+    [NGX_HTTP_LINKCERT_DEMAND_DNS] = "refused_dns",
+    [NGX_HTTP_LINKCERT_DEMAND_FULL] = "refused_full"
+};
+
+static const char  *ngx_http_linkcert_origins[] = {
+    [NGX_HTTP_LINKCERT_ORIGIN_POST] = "post",
+    [NGX_HTTP_LINKCERT_ORIGIN_ON_DEMAND] = "on_demand",
+    [NGX_HTTP_LINKCERT_ORIGIN_RENEWAL] = "renewal"
+};
+
+
 static u_char *ngx_http_linkcert_metrics_zone(u_char *p, u_char *last,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_uint_t *by_status,
     ngx_http_linkcert_stats_t *st);
@@ -33,15 +63,10 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
 {
     u_char                        *p, *start, *last;
     time_t                         earliest;
-    ngx_uint_t                     i, n, by_status[3];
+    ngx_uint_t                     i, n, by_status[LC_STATUS_N];
     ngx_http_linkcert_stats_t     *st;
     ngx_http_linkcert_expiring_t   expiring;
 
-    static const char  *orders[] = { "issued", "failed", "transient" };
-    static const char  *dns[] = { "verified", "failed", "transient" };
-    static const char  *demand[] = { "admitted", "refused_negative",
-                                     "refused_rate", "refused_ask",
-                                     "refused_dns", "refused_full" };
     static ngx_msec_t   hold_le[] = NGX_HTTP_LINKCERT_HOLD_LE;
 
     ngx_http_linkcert_table_counts(lmcf->shm_zone, ngx_time(), by_status,
@@ -60,7 +85,7 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
             "# HELP linkcert_domains Domains in the table, by status.\n"
             "# TYPE linkcert_domains gauge\n");
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < LC_STATUS_N; i++) {
         p = ngx_slprintf(p, last, "linkcert_domains{status=\"%s\"} %ui\n",
                          lc_status_name((lc_status_e) i), by_status[i]);
     }
@@ -93,9 +118,10 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
             "# HELP linkcert_orders_total ACME orders, by result.\n"
             "# TYPE linkcert_orders_total counter\n");
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < NGX_HTTP_LINKCERT_ORDER_N; i++) {
         p = ngx_slprintf(p, last, "linkcert_orders_total{result=\"%s\"} "
-                         "%uA\n", orders[i], st->orders[i]);
+                         "%uA\n", ngx_http_linkcert_order_results[i],
+                         st->orders[i]);
     }
 
     p = ngx_slprintf(p, last,
@@ -103,9 +129,10 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
             "result.\n"
             "# TYPE linkcert_dns_checks_total counter\n");
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < NGX_HTTP_LINKCERT_DNS_N; i++) {
         p = ngx_slprintf(p, last, "linkcert_dns_checks_total{result=\"%s\"} "
-                         "%uA\n", dns[i], st->dns[i]);
+                         "%uA\n", ngx_http_linkcert_dns_results[i],
+                         st->dns[i]);
     }
 
     p = ngx_slprintf(p, last,
@@ -123,7 +150,9 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
             "renewal succeeded (0: never).\n"
             "# TYPE linkcert_last_renewal_timestamp_seconds gauge\n"
             "linkcert_last_renewal_timestamp_seconds %uA\n",
-            st->handshakes[0], st->handshakes[1], st->handshakes[2],
+            st->handshakes[NGX_HTTP_LINKCERT_HANDSHAKE_CERTIFICATE],
+            st->handshakes[NGX_HTTP_LINKCERT_HANDSHAKE_FALLBACK],
+            st->handshakes[NGX_HTTP_LINKCERT_HANDSHAKE_HELD],
             st->renewals, st->last_renewal);
 
     p = ngx_slprintf(p, last,
@@ -155,7 +184,7 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
 
     for (i = 0; i < NGX_HTTP_LINKCERT_DEMAND_N; i++) {
         p = ngx_slprintf(p, last, "linkcert_on_demand_total{result=\"%s\"} "
-                         "%uA\n", demand[i], st->demand[i]);
+                         "%uA\n", ngx_http_linkcert_demand[i], st->demand[i]);
     }
 
     p = ngx_slprintf(p, last,
@@ -234,7 +263,8 @@ ngx_http_linkcert_metrics_zone(u_char *p, u_char *last,
             "the shared zone's lock since the zone was made.\n"
             "# TYPE linkcert_zone_lock_hold_max_seconds gauge\n"
             "linkcert_zone_lock_hold_max_seconds %uL.%09uL\n",
-            by_status[0] + by_status[1] + by_status[2],
+            by_status[LC_STATUS_UNKNOWN] + by_status[LC_STATUS_PENDING]
+            + by_status[LC_STATUS_ISSUED],
             pages * ngx_pagesize, (pages - free) * ngx_pagesize,
             st->zone_full, st->lock_holds,
             st->lock_held_ns / 1000000000, st->lock_held_ns % 1000000000,
@@ -249,9 +279,6 @@ ngx_http_linkcert_metrics_acme(u_char *p, u_char *last,
     ngx_http_linkcert_stats_t *st)
 {
     ngx_uint_t  i, j;
-
-    static const char  *origins[] = { "post", "on_demand", "renewal" };
-    static const char  *results[] = { "issued", "failed", "transient" };
 
     p = ngx_slprintf(p, last,
             "# HELP linkcert_acme_requests_total Requests sent to the CA.\n"
@@ -276,10 +303,12 @@ ngx_http_linkcert_metrics_acme(u_char *p, u_char *last,
             "# TYPE linkcert_orders_by_origin_total counter\n");
 
     for (i = 0; i < NGX_HTTP_LINKCERT_ORIGIN_N; i++) {
-        for (j = 0; j < 3; j++) {
+        for (j = 0; j < NGX_HTTP_LINKCERT_ORDER_N; j++) {
             p = ngx_slprintf(p, last, "linkcert_orders_by_origin_total{"
                              "origin=\"%s\",result=\"%s\"} %uA\n",
-                             origins[i], results[j], st->origins[i][j]);
+                             ngx_http_linkcert_origins[i],
+                             ngx_http_linkcert_order_results[j],
+                             st->origins[i][j]);
         }
     }
 
@@ -313,6 +342,8 @@ ngx_http_linkcert_metrics_webhook(u_char *p, u_char *last,
             "linkcert_webhook_dropped_total{reason=\"expired\"} %uA\n"
             "linkcert_webhook_dropped_total{reason=\"full\"} %uA\n",
             ngx_http_linkcert_webhook_queued(lmcf->shm_zone),
-            st->webhook[0], st->webhook[1], st->webhook_dropped[0],
-            st->webhook_dropped[1]);
+            st->webhook[NGX_HTTP_LINKCERT_WEBHOOK_DELIVERED],
+            st->webhook[NGX_HTTP_LINKCERT_WEBHOOK_FAILED],
+            st->webhook_dropped[NGX_HTTP_LINKCERT_DROPPED_EXPIRED],
+            st->webhook_dropped[NGX_HTTP_LINKCERT_DROPPED_FULL]);
 }

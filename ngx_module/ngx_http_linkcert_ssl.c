@@ -204,13 +204,15 @@ ngx_http_linkcert_cert_cb(ngx_ssl_conn_t *ssl_conn, void *arg)
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "linkcert: \"%s\" generation %uD", name, generation);
 
-    (void) ngx_atomic_fetch_add(&stats->handshakes[0], 1);
+    (void) ngx_atomic_fetch_add(
+               &stats->handshakes[NGX_HTTP_LINKCERT_HANDSHAKE_CERTIFICATE], 1);
 
     return 1;
 
 fallback:
 
-    (void) ngx_atomic_fetch_add(&stats->handshakes[1], 1);
+    (void) ngx_atomic_fetch_add(
+               &stats->handshakes[NGX_HTTP_LINKCERT_HANDSHAKE_FALLBACK], 1);
 
     return 1;
 }

@@ -737,7 +737,7 @@ ngx_http_linkcert_table_counts(ngx_shm_zone_t *shm_zone, time_t now,
 
     ngx_http_linkcert_lock(ctx);
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < LC_STATUS_N; i++) {
         by_status[i] = ctx->sh->count[i];
     }
 

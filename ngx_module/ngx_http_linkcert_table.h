@@ -77,7 +77,7 @@ void ngx_http_linkcert_schedule_order(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, time_t now);
 void ngx_http_linkcert_count_order(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln, lc_status_e old_status,
-    lc_stage_e old_stage, ngx_uint_t result);
+    lc_stage_e old_stage, ngx_http_linkcert_order_result_e result);
 time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
 void ngx_http_linkcert_schedule_issued(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, time_t now, time_t floor);

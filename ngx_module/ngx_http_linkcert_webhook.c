@@ -40,6 +40,9 @@
 #define NGX_HTTP_LINKCERT_WEBHOOK_SIZE      65536     /* an event file */
 #define NGX_HTTP_LINKCERT_WEBHOOK_NAME_LEN  (16 + sizeof(".json") - 1)
 
+/* a drop's reason: delivered, the event's file removed, not counted */
+#define NGX_HTTP_LINKCERT_WEBHOOK_SENT      NGX_HTTP_LINKCERT_DROPPED_N
+
 
 /* an event in the ring, in the zone */
 typedef struct {
@@ -123,7 +126,8 @@ ngx_http_linkcert_webhook_event(ngx_http_linkcert_zone_t *ctx,
 
     if (slot == NULL) {
         (void) ngx_atomic_fetch_add(&ring->lost, 1);
-        (void) ngx_atomic_fetch_add(&ctx->sh->stats.webhook_dropped[1], 1);
+        (void) ngx_atomic_fetch_add(
+            &ctx->sh->stats.webhook_dropped[NGX_HTTP_LINKCERT_DROPPED_FULL], 1);
         return;
     }
 
@@ -499,7 +503,9 @@ ngx_http_linkcert_webhook_store(ngx_http_linkcert_webhook_slot_t *slot)
                       "linkcert: the webhook event of \"%s\" cannot be "
                       "made, lost", slot->rec.domain);
         (void) ngx_atomic_fetch_add(
-                      &ngx_http_linkcert_webhook_stats->webhook_dropped[1], 1);
+                      &ngx_http_linkcert_webhook_stats
+                          ->webhook_dropped[NGX_HTTP_LINKCERT_DROPPED_FULL],
+                      1);
         return NGX_DECLINED;
     }
 
@@ -514,7 +520,8 @@ ngx_http_linkcert_webhook_store(ngx_http_linkcert_webhook_slot_t *slot)
             ev = ngx_queue_data(q, ngx_http_linkcert_webhook_ev_t, queue);
 
             if (!ev->sending) {
-                ngx_http_linkcert_webhook_drop(ev, 1);
+                ngx_http_linkcert_webhook_drop(ev,
+                                               NGX_HTTP_LINKCERT_DROPPED_FULL);
                 break;
             }
         }
@@ -634,7 +641,8 @@ ngx_http_linkcert_webhook_pass(void)
         if (!ev->sending && ev->attempts
             && now - ev->created >= NGX_HTTP_LINKCERT_WEBHOOK_KEEP)
         {
-            ngx_http_linkcert_webhook_drop(ev, 0);
+            ngx_http_linkcert_webhook_drop(ev,
+                                            NGX_HTTP_LINKCERT_DROPPED_EXPIRED);
             continue;
         }
 
@@ -688,7 +696,7 @@ ngx_http_linkcert_webhook_send(ngx_http_linkcert_webhook_ev_t *ev)
         /* delivered by another worker 0 meanwhile (a reload) */
 
         if (err == NGX_ENOENT) {
-            ngx_http_linkcert_webhook_drop(ev, 2);
+            ngx_http_linkcert_webhook_drop(ev, NGX_HTTP_LINKCERT_WEBHOOK_SENT);
             return;
         }
 
@@ -770,10 +778,11 @@ ngx_http_linkcert_webhook_done(void *data, lc_http_response_t *res,
                       "may be sent again", path);
     }
 
-    (void) ngx_atomic_fetch_add(&ngx_http_linkcert_webhook_stats->webhook[0],
-                                1);
+    (void) ngx_atomic_fetch_add(
+               &ngx_http_linkcert_webhook_stats
+                   ->webhook[NGX_HTTP_LINKCERT_WEBHOOK_DELIVERED], 1);
 
-    ngx_http_linkcert_webhook_drop(ev, 2);
+    ngx_http_linkcert_webhook_drop(ev, NGX_HTTP_LINKCERT_WEBHOOK_SENT);
 
     /* the receiver is back: the events waiting for it are sent now */
 
@@ -803,8 +812,9 @@ ngx_http_linkcert_webhook_failed(ngx_http_linkcert_webhook_ev_t *ev,
 {
     time_t  delay;
 
-    (void) ngx_atomic_fetch_add(&ngx_http_linkcert_webhook_stats->webhook[1],
-                                1);
+    (void) ngx_atomic_fetch_add(
+               &ngx_http_linkcert_webhook_stats
+                   ->webhook[NGX_HTTP_LINKCERT_WEBHOOK_FAILED], 1);
 
     ev->attempts++;
 
@@ -826,7 +836,7 @@ ngx_http_linkcert_webhook_failed(ngx_http_linkcert_webhook_ev_t *ev,
 }
 
 
-/* reason: 0 kept 24 h without a 2xx, 1 the queue is full, 2 delivered */
+/* reason: an ngx_http_linkcert_dropped_e, or WEBHOOK_SENT (delivered) */
 
 static void
 ngx_http_linkcert_webhook_drop(ngx_http_linkcert_webhook_ev_t *ev,
@@ -834,7 +844,7 @@ ngx_http_linkcert_webhook_drop(ngx_http_linkcert_webhook_ev_t *ev,
 {
     u_char  path[NGX_MAX_PATH];
 
-    if (reason < 2) {
+    if (reason < NGX_HTTP_LINKCERT_DROPPED_N) {
         ngx_http_linkcert_webhook_path(ev->seq, path);
         (void) unlink((char *) path);
 
@@ -845,8 +855,9 @@ ngx_http_linkcert_webhook_drop(ngx_http_linkcert_webhook_ev_t *ev,
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "linkcert: webhook event %016uL dropped: %s",
                       ev->seq,
-                      reason ? "the queue is full (10000 events)"
-                             : "not delivered within 24 h");
+                      reason == NGX_HTTP_LINKCERT_DROPPED_FULL
+                      ? "the queue is full (10000 events)"
+                      : "not delivered within 24 h");
     }
 
     ngx_queue_remove(&ev->queue);

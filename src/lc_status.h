@@ -24,7 +24,8 @@
 typedef enum {
     LC_STATUS_UNKNOWN = 0,
     LC_STATUS_PENDING,
-    LC_STATUS_ISSUED
+    LC_STATUS_ISSUED,
+    LC_STATUS_N
 } lc_status_e;
 
 typedef enum {

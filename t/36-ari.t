@@ -2,15 +2,15 @@
 # Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # ACME Renewal Information (RFC 9773).  Pebble 2.4 has no renewalInfo, so
-# a small HTTPS stub of this test (loopback, the Pebble listener's test CA)
-# stands in front of it: GET /dir is Pebble's own directory plus
+# a stub (LinkCert::StubCA: HTTPS on loopback, the Pebble listener's test
+# CA) stands in front of it: GET /dir is Pebble's own directory plus
 #
 #   "renewalInfo": "https://localhost:<stub>/renewal-info"
 #
 # (every other URL still Pebble's: accounts, orders and challenges go to
 # Pebble), and GET /renewal-info/<certID> answers what the test wrote in
-# ari.json for that ID (404 for an ID it does not know).  The stub notes
-# every request it gets.
+# its control file for that ID (404 for an ID it does not know).  The stub
+# notes every request it gets.
 #
 # With linkcert_renew_at 99% (Pebble's certificates live 5 years) renew_at
 # never decides by itself, and linkcert_reverify_interval is left at 24h;
@@ -45,8 +45,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Pebble;
-use HTTP::Tiny;
-use IO::Socket::SSL;
+use LinkCert::StubCA;
+use LinkCert::Util qw(wait_until);
 use JSON::PP;
 use MIME::Base64 qw(encode_base64);
 use POSIX qw(strftime);
@@ -63,12 +63,7 @@ my $HIGH = 'high.customer.test';
 my $ca_aki = '';    # the test CA's key ID, base64url
 my @D = ($DUE, $LATER, $DOWN);
 
-my $port = $t->port('ari_stub');
-my $requests_log = $t->prefix . '/logs/ari-stub.log';
-my $control = $t->prefix . '/ari.json';
 my $store = $t->store;
-
-write_control({});
 
 $t->challtestsrv;
 $t->add_a($TARGET, ['127.0.0.1']);
@@ -76,18 +71,15 @@ $t->set_cname($_, $TARGET) for @D;
 
 $pebble->start;
 
-my $stub_pid = start_stub();
-
-END {
-    local $?;    # keep the test's exit status
-    if ($stub_pid) { kill 'KILL', $stub_pid; waitpid $stub_pid, 0 }
-}
+my $stub = LinkCert::StubCA->new($pebble, name => 'ari-stub',
+    front => sub { $_[0]{renewalInfo} = $_[1]->url('/renewal-info') },
+    answer => \&renewal_info);
 
 sub config {
     my ($more) = @_;
     return $t->dns_config(workers => 2, log_level => 'info',
         http => $pebble->acme_http_lines(
-            directory => "https://localhost:$port/dir",
+            directory => $stub->url('/dir'),
             extra => "    linkcert_renew_at 99%;\n" . ($more // '')));
 }
 
@@ -118,7 +110,7 @@ if (grep { !$old{$_}{serial} } @D) {
     exit;
 }
 
-ok((grep { $_->{path} eq '/dir' } stub_requests()),
+ok((grep { $_->{path} eq '/dir' } $stub->requests),
    'the module read the directory from the stub');
 is($pebble->account_count, 1, 'one account at Pebble (via the stub\'s URLs)');
 is($pebble->order_count, 3, 'three orders at Pebble');
@@ -142,7 +134,7 @@ is(scalar(ari_requests()), 0, 'no renewalInfo request before a renewal pass')
 # renewal pass 1: the window 30 days ahead, and renewalInfo down
 
 my $now = time;
-write_control({
+$stub->control({
     $id{$LATER} => { start => rfc3339($now + 30 * 86400),
                      end => rfc3339($now + 31 * 86400),
                      retry_after => 21600 },
@@ -163,21 +155,21 @@ my $wait_log = $all_asked ? 3 : 0.5;
 
 ok(scalar(ari_requests_for($id{$LATER})),
    "$LATER: the restart made the stub get GET /renewal-info/<its ID>")
-    or diag(stub_dump()), diag($pebble->notices);
+    or diag($stub->log_text), diag($pebble->notices);
 ok(scalar(ari_requests_for($id{$DOWN})),
    "$DOWN: the stub got GET /renewal-info/<its ID>")
-    or diag(stub_dump());
+    or diag($stub->log_text);
 ok(scalar(ari_requests_for($id{$DUE})),
    "$DUE: the stub got GET /renewal-info/<its ID> (404)")
-    or diag(stub_dump());
+    or diag($stub->log_text);
 
-my $down_line = wait_log_since($log_mark,
+my $down_line = $t->wait_log_since($log_mark,
     qr/renewal information for "\Q$DOWN\E" not available/, $wait_log);
 ok($down_line, "$DOWN: 'renewal information ... not available' logged")
     or diag($pebble->notices);
 like($down_line // '', qr/\[(?:warn|notice|info|error)\]/,
      "$DOWN: ... at warn or below, not alert/crit");
-ok(wait_log_since($log_mark,
+ok($t->wait_log_since($log_mark,
        qr/renewal information for "\Q$DUE\E" not available/, $wait_log),
    "$DUE: a 404 from renewalInfo is 'not available' too");
 
@@ -196,7 +188,7 @@ subtest "$LATER: window 30 days ahead -> not renewed" => sub {
     is($hs->{serial}, $old{$LATER}{serial}, 'the old certificate is served');
     is($t->serial_of_file("$store/domains/$LATER/fullchain.pem"),
        $old{$LATER}{serial}, 'fullchain.pem unchanged');
-    is(scalar(log_since($log_mark, qr/"\Q$LATER\E" renewal is due/)), 0,
+    is(scalar($t->log_since($log_mark, qr/"\Q$LATER\E" renewal is due/)), 0,
        'no "renewal is due" line');
     my $renew = $t->parse_time($s->{renew_at} // '') // 0;
     ok($renew >= $now + 30 * 86400 && $renew <= $now + 31 * 86400,
@@ -211,7 +203,7 @@ subtest "$DOWN: renewalInfo 503 -> renew_at alone -> not renewed" => sub {
     is($s->{certificate}{serial}, $old{$DOWN}{serial}, 'serial unchanged');
     my $hs = $pebble->verified_handshake($DOWN);
     is($hs->{serial}, $old{$DOWN}{serial}, 'the old certificate is served');
-    is(scalar(log_since($log_mark, qr/"\Q$DOWN\E" renewal is due/)), 0,
+    is(scalar($t->log_since($log_mark, qr/"\Q$DOWN\E" renewal is due/)), 0,
        'no "renewal is due" line');
 };
 
@@ -226,7 +218,7 @@ is($pebble->issued_count, $issued, 'no new certificate at Pebble');
 # renewal pass 2: due's window is in the past
 
 $now = time;
-write_control({
+$stub->control({
     $id{$DUE} => { start => rfc3339($now - 7200), end => rfc3339($now - 3600),
                    retry_after => 21600 },
     $id{$LATER} => { start => rfc3339($now + 30 * 86400),
@@ -246,7 +238,7 @@ my ($j, $renewed) = $t->wait_status($DUE, sub {
 }, 12);
 
 ok($renewed, "$DUE: renewed (a new serial in the status, stage issued)")
-    or diag(explain $j), diag(stub_dump()), diag($pebble->notices);
+    or diag(explain $j), diag($stub->log_text), diag($pebble->notices);
 
 my $new_serial = $j->{certificate}{serial} // '';
 
@@ -259,16 +251,16 @@ subtest "$DUE: window in the past -> renewed" => sub {
     cmp_ok(scalar @asked, '>', $ari_before,
            'the stub got GET /renewal-info/<ID of the old certificate>');
 
-    ok(scalar(log_since($log_mark,
+    ok(scalar($t->log_since($log_mark,
            qr/linkcert: "\Q$DUE\E" issued\/verifying -> issued\/renewing/)),
        'the DNS rule ran first: issued/verifying -> issued/renewing')
         or diag($pebble->notices);
-    ok(scalar(log_since($log_mark,
+    ok(scalar($t->log_since($log_mark,
            qr/linkcert: "\Q$DUE\E" issued\/renewing -> issued\/issued: .*generation \d+$/)),
        'issued/renewing -> issued/issued, with a new generation')
         or diag($pebble->notices);
 
-    my ($line) = log_since($log_mark, qr/"\Q$DUE\E" renewal is due, replacing/);
+    my ($line) = $t->log_since($log_mark, qr/"\Q$DUE\E" renewal is due, replacing/);
     ok($line, '"renewal is due" logged') or diag($pebble->notices);
     like($line // '', qr/\[notice\].*linkcert: "\Q$DUE\E" renewal is due, replacing \Q$id{$DUE}\E$/,
          'at notice, naming the old certificate\'s ID');
@@ -318,9 +310,9 @@ restart();
 
 my $asked_new = wait_ari_request($new_id, 6);
 ok($asked_new, "$DUE: the next pass asks about the new certificate's ID")
-    or diag(stub_dump());
+    or diag($stub->log_text);
 my $n_old = () = ari_requests_for($id{$DUE});
-ok(wait_log_since($log_mark,
+ok($t->wait_log_since($log_mark,
        qr/renewal information for "\Q$DUE\E" not available/,
        $asked_new ? 3 : 0.5),
    "$DUE: unknown to the stub (404): not available");
@@ -347,7 +339,7 @@ $t->set_cname($HIGH, $TARGET);
 
 # every ID known, every window far ahead: nothing may be ordered here
 $now = time;
-write_control({ map { $_ => { start => rfc3339($now + 30 * 86400),
+$stub->control({ map { $_ => { start => rfc3339($now + 30 * 86400),
                               end => rfc3339($now + 31 * 86400) } }
                 $id{$LATER}, $id{$DUE}, $new_id, $id{$DOWN}, $high_id });
 
@@ -368,18 +360,18 @@ $t->reload;
 # (+/-10%): three take about 6 s, 10 s leaves room for a loaded machine
 sleep 10;
 
-my @checks = log_since($log_mark,
+my @checks = $t->log_since($log_mark,
     qr/linkcert: "\Q$LATER\E" issued\/verifying -> issued\/(?:renewing|issued)/);
 cmp_ok(scalar @checks, '>=', 3,
        "$LATER: DNS checked at least 3 times in 10 s")
     or diag($pebble->notices);
-is(scalar(log_since($log_mark,
+is(scalar($t->log_since($log_mark,
        qr/linkcert: "\Q$LATER\E" issued\/verifying -> issued\/renewing/)),
    0, "$LATER: none went on to renewal information")
     or diag($pebble->notices);
 is(scalar(ari_requests_for($id{$LATER})), $ari_later,
    "$LATER: renewalInfo not asked again in 10 s (the reload, DNS checks)")
-    or diag(stub_dump());
+    or diag($stub->log_text);
 my $sl = $t->status_of($LATER)->{json} // {};
 is($sl->{certificate}{serial}, $old{$LATER}{serial},
    "$LATER: still not renewed");
@@ -392,11 +384,11 @@ subtest "$HIGH: a serial with the high bit set" => sub {
     is($s->{certificate}{serial}, '8A0B0C0D0E0F1011', 'its serial');
     ok(scalar(ari_requests_for($high_id)),
        "the stub got GET /renewal-info/$high_id")
-        or diag(stub_dump()), diag($pebble->notices);
+        or diag($stub->log_text), diag($pebble->notices);
     my @wrong = grep { $_->{path} =~ m{^/renewal-info/\Q$ca_aki\E\.(?!AIoLDA0ODxAR$)} }
-                stub_requests();
+                $stub->requests;
     is(scalar @wrong, 0, 'and no other ID for it (e.g. without the 0x00)')
-        or diag(stub_dump());
+        or diag($stub->log_text);
 };
 
 my @alerts = $pebble->error_log_lines(qr/\[(?:alert|crit|emerg)\]/);
@@ -409,24 +401,10 @@ done_testing;
 ###########################################################################
 # helpers
 
-sub read_file {
-    open my $fh, '<:raw', $_[0] or return undef;
-    local $/;
-    return scalar <$fh>;
-}
-
 # a new nginx: a new zone, every certificate's schedule afresh
 sub restart {
     $t->stop;
     $t->run;
-}
-
-sub write_control {
-    my ($map) = @_;
-    open my $fh, '>', "$control.tmp" or die "$control.tmp: $!";
-    print $fh encode_json($map);
-    close $fh;
-    rename "$control.tmp", $control or die "rename: $!";
 }
 
 sub rfc3339 { strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $_[0]) }
@@ -462,186 +440,46 @@ sub ari_id {
 # authorityKeyIdentifier, put in the store; returns its ID.
 sub high_serial_cert {
     my ($name, $serial) = @_;
-    my $ca = $t->ca;
-    my $dir = $t->prefix . '/certs';
-    my $base = "$dir/$name";
-    my $ext = "$base.ext";
-    open my $fh, '>', $ext or die "$ext: $!";
-    print $fh join "\n", 'basicConstraints = CA:FALSE',
-        'keyUsage = critical, digitalSignature', 'extendedKeyUsage = serverAuth',
-        "subjectAltName = DNS:$name", 'subjectKeyIdentifier = hash',
-        'authorityKeyIdentifier = keyid:always', '';
-    close $fh;
-    for my $cmd (
-        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out '$base.key'",
-        "openssl req -new -key '$base.key' -subj '/CN=$name' -out '$base.csr'",
-        "openssl x509 -req -in '$base.csr' -CA '$ca' -CAkey '$dir/ca.key' "
-            . "-set_serial 0x$serial -days 90 -extfile '$ext' -out '$base.crt'")
-    {
-        my $out = `$cmd 2>&1`;
-        die "$cmd:\n$out" if $?;
-    }
-    open my $out, '>', "$base.fullchain.pem" or die $!;
-    print $out read_file("$base.crt"), read_file($ca);
-    close $out;
-    $t->store_domain($name, cert => [ "$base.fullchain.pem", "$base.key" ]);
-    my $cid = ari_id("$base.fullchain.pem");
+    my ($chain) = $t->store_domain($name, serial => $serial, aki => 1);
+    my $cid = ari_id($chain);
     ($ca_aki) = split /\./, $cid;
     return $cid;
 }
 
-# ({ at, method, path }, ...) the stub got, oldest first
-sub stub_requests {
-    my @r;
-    for (split /\n/, read_file($requests_log) // '') {
-        my ($at, $method, $path) = split / /, $_, 3;
-        push @r, { at => $at, method => $method, path => $path // '' };
-    }
-    return @r;
+# The stub's answer to GET /renewal-info/<certID>: what the control file
+# says for that ID (a window, or a failing status), 404 for an ID it does
+# not name.
+sub renewal_info {
+    my ($req, $stub) = @_;
+
+    my ($cid) = $req->{path} =~ m{^/renewal-info/(.+)$} or return;    # 404
+    my $a = $stub->control->{$cid} or return;                         # 404
+
+    return (200, [ 'Content-Type' => 'application/json',
+                   (defined $a->{retry_after}
+                       ? ('Retry-After' => $a->{retry_after}) : ()) ],
+            encode_json({ suggestedWindow => {
+                start => $a->{start}, end => $a->{end} } }))
+        if ($a->{status} // 200) == 200;
+
+    return ($a->{status}, [ 'Content-Type' => 'application/problem+json',
+                            'Retry-After' => 60 ],
+            encode_json({
+                type => 'urn:ietf:params:acme:error:serverInternal',
+                detail => 'renewal information is down' }));
 }
 
-sub stub_dump {
-    return "stub requests:\n" . (read_file($requests_log) // '(none)');
-}
-
-sub ari_requests { grep { $_->{path} =~ m{^/renewal-info/} } stub_requests() }
+sub ari_requests { grep { $_->{path} =~ m{^/renewal-info/} } $stub->requests }
 
 sub ari_requests_for {
     my ($cid) = @_;
     return grep { $_->{method} eq 'GET' && $_->{path} eq "/renewal-info/$cid" }
-           stub_requests();
-}
-
-sub wait_until {
-    my ($cond, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (1) {
-        return 1 if $cond->();
-        return 0 if time > $deadline;
-        sleep 0.05;
-    }
+           $stub->requests;
 }
 
 sub wait_ari_request {
     my ($cid, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (1) {
-        my @r = ari_requests_for($cid);
-        return $r[-1] if @r;
-        return undef if time > $deadline;
-        sleep 0.05;
-    }
-}
-
-sub log_since {
-    my ($mark, $re) = @_;
-    my $log = $t->error_log;
-    $log = length $log > $mark ? substr($log, $mark) : '';
-    return grep { /$re/ } split /\n/, $log;
-}
-
-sub wait_log_since {
-    my ($mark, $re, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (1) {
-        my ($line) = log_since($mark, $re);
-        return $line if defined $line;
-        return undef if time > $deadline;
-        sleep 0.05;
-    }
-}
-
-
-###########################################################################
-# the stub: Pebble's directory with renewalInfo, and renewalInfo itself
-
-sub start_stub {
-    my $srv = IO::Socket::SSL->new(
-        LocalAddr => '127.0.0.1', LocalPort => $port, Listen => 64,
-        ReuseAddr => 1, SSL_server => 1,
-        SSL_cert_file => $pebble->{dir} . '/listener.crt',
-        SSL_key_file => $pebble->{dir} . '/listener.key',
-        SSL_startHandshake => 0,
-    ) or die "stub: cannot listen: $! $IO::Socket::SSL::SSL_ERROR";
-
-    my $parent = $$;
-    my $pid = fork // die "fork: $!";
-    if ($pid) {
-        close $srv;
-        return $pid;
-    }
-
-    LinkCert::Test::_die_with_parent($parent);
-
-    open my $log, '>>', $requests_log or die "$requests_log: $!";
-    $log->autoflush(1);
-    my $base = "https://localhost:$port";
-    my $http = HTTP::Tiny->new(timeout => 5, verify_SSL => 1,
-                               SSL_options => { SSL_ca_file => $pebble->ca_file });
-
-    while (1) {
-        my $c = $srv->accept or next;
-        eval {
-            local $SIG{ALRM} = sub { die "timeout\n" };
-            alarm 10;
-            $c->accept_SSL or die "handshake: $IO::Socket::SSL::SSL_ERROR\n";
-            my $head = '';
-            while ($head !~ /\r\n\r\n/) {
-                my $got = $c->sysread(my $buf, 16384);
-                die "eof\n" unless $got;
-                $head .= $buf;
-            }
-            my ($method, $path) = $head =~ m{^(\S+) (\S+)};
-            printf $log "%.3f %s %s\n", time, $method, $path;
-
-            my ($status, $ctype, $out, @h) = (404, 'application/problem+json',
-                encode_json({ type => 'urn:ietf:params:acme:error:malformed',
-                              detail => 'no such resource' }));
-
-            if ($path eq '/dir') {
-                my $r = $http->get('https://localhost:' . $pebble->port . '/dir');
-                if ($r->{success}) {
-                    my $dir = decode_json($r->{content});
-                    $dir->{renewalInfo} = "$base/renewal-info";
-                    ($status, $ctype, $out) = (200, 'application/json',
-                                               encode_json($dir));
-                } else {
-                    ($status, $out) = (502, encode_json({
-                        type => 'urn:ietf:params:acme:error:serverInternal',
-                        detail => "pebble: $r->{status} $r->{reason}" }));
-                }
-
-            } elsif ($path =~ m{^/renewal-info/(.+)$}) {
-                my $cid = $1;
-                my $map = eval { decode_json(read_file($control) // '{}') } // {};
-                my $a = $map->{$cid};
-                if ($a && ($a->{status} // 200) == 200) {
-                    ($status, $ctype, $out) = (200, 'application/json',
-                        encode_json({ suggestedWindow => {
-                            start => $a->{start}, end => $a->{end} } }));
-                    push @h, 'Retry-After' => $a->{retry_after}
-                        if defined $a->{retry_after};
-                } elsif ($a) {
-                    ($status, $out) = ($a->{status}, encode_json({
-                        type => 'urn:ietf:params:acme:error:serverInternal',
-                        detail => 'renewal information is down' }));
-                    push @h, 'Retry-After' => 60;
-                }
-            }
-
-            my $reason = { 200 => 'OK', 404 => 'Not Found',
-                           502 => 'Bad Gateway',
-                           503 => 'Service Unavailable' }->{$status} // 'X';
-            my @lines = ("HTTP/1.1 $status $reason",
-                         'Cache-Control: no-store', 'Connection: close',
-                         "Content-Type: $ctype",
-                         'Content-Length: ' . length $out);
-            while (my ($k, $v) = splice @h, 0, 2) { push @lines, "$k: $v" }
-            $c->syswrite(join("\r\n", @lines, '', '')
-                         . ($method eq 'HEAD' ? '' : $out));
-            alarm 0;
-            1;
-        } or do { alarm 0; printf $log "%.3f ERROR %s", time, $@ };
-        $c->close(SSL_fast_shutdown => 1);
-    }
+    my @r;
+    wait_until(sub { @r = ari_requests_for($cid) }, $timeout);
+    return $r[-1];
 }

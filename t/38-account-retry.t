@@ -15,12 +15,12 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Pebble;
-use LinkCert::CAProxy;
+use LinkCert::StubCA;
 use Time::HiRes qw(sleep time);
 
 my $t = LinkCert::Test->new;
 my $pebble = LinkCert::Pebble->new($t);
-my $proxy = LinkCert::CAProxy->new($t, $pebble);
+my $proxy = LinkCert::StubCA->failing($pebble);
 
 my $TARGET = 'edge.crm.test';
 my $D = 'first.customer.test';
@@ -32,7 +32,7 @@ $t->set_cname($_, $TARGET) for $D, $E;
 $pebble->start;
 
 $t->write_config($t->dns_config(workers => 2, log_level => 'info',
-    http => $pebble->acme_http_lines(directory => $proxy->directory_url)));
+    http => $pebble->acme_http_lines(directory => $proxy->url('/dir'))));
 
 sub setup_failures {
     return grep { /ACME account setup at .* failed: .*retrying in (\d+) s/ }

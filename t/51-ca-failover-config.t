@@ -14,8 +14,8 @@
 #      directory, and the next worker 0 resumes the order there, although
 #      the domain's next order would go to the primary, and although the
 #      backup's account is set up 3 s later than the primary's (its
-#      directory slowed by a LinkCert::CAProxy in front of it)
-#   4. a primary that answers newOrder rateLimited (LinkCert::CAProxy in
+#      directory slowed by a LinkCert::StubCA->failing in front of it)
+#   4. a primary that answers newOrder rateLimited (a StubCA->failing in
 #      front of it), max_fails=2: the first failed order stays at the
 #      primary, the second sends the domain's next order to the backup
 #      (each order started by a "Verify domain"); a newOrder answered 500
@@ -30,7 +30,8 @@ use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Config qw(config_ok config_fails);
 use LinkCert::Pebble;
-use LinkCert::CAProxy;
+use LinkCert::StubCA;
+use LinkCert::Util qw(write_file);
 use JSON::PP;
 use Time::HiRes qw(sleep time);
 
@@ -43,16 +44,9 @@ my $backup = LinkCert::Pebble->new($t, name => 'pebble2',
     listener_of => $primary, http_port => $delay->port,
     env => { PEBBLE_AUTHZREUSE => 0 });
 
-my $bproxy = LinkCert::CAProxy->new($t, $backup, name => 'backup_proxy');
+my $bproxy = LinkCert::StubCA->failing($backup, name => 'backup_proxy');
 my $P_URL = $primary->directory_url;
-my $B_URL = $bproxy->directory_url;
-
-sub write_file {
-    my ($path, $text) = @_;
-    open my $fh, '>', $path or die "$path: $!";
-    print $fh $text;
-    close $fh;
-}
+my $B_URL = $bproxy->url('/dir');
 
 write_file("$prefix/eab.key", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W\n");
 write_file("$prefix/eab-bad.key", "not base64url!\n");
@@ -192,8 +186,8 @@ $bproxy->set('pass');
 ###########################################################################
 # 4. a primary that fails orders: max_fails=2, then the backup
 
-my $proxy = LinkCert::CAProxy->new($t, $primary, fail_orders => 1);
-my $X_URL = $proxy->directory_url;
+my $proxy = LinkCert::StubCA->failing($primary, fail_orders => 1);
+my $X_URL = $proxy->url('/dir');
 my $COUNT = 'count.customer.test';
 my $FIVE = 'five.customer.test';
 $t->set_cname($_, $TARGET) for $COUNT, $FIVE;

@@ -2,10 +2,11 @@
 package LinkCert::StubCA;
 
 # An ACME server of the test's own, for what Pebble does not do (problem
-# documents it never sends, renewalInfo): HTTPS on a loopback port with
-# Pebble's listener certificate (so linkcert trusts it through the same
-# linkcert_acme_trusted_certificate), in a forked child that answers each
-# request with what the test's handler returns, and notes every request.
+# documents it never sends, renewalInfo, a CA that fails on demand): HTTPS
+# on a loopback port with Pebble's listener certificate (so linkcert
+# trusts it through the same linkcert_acme_trusted_certificate), in a
+# forked child that answers each request with what the test's handler
+# returns, and notes every request.
 #
 #   my $stub = LinkCert::StubCA->new($pebble, name => 'stub', answer => sub {
 #       my ($req, $stub) = @_;    # { method, path, headers, body, payload,
@@ -17,6 +18,11 @@ package LinkCert::StubCA;
 #   ... linkcert_acme_directory $stub->url('/dir') ...
 #   my @r = $stub->requests;  # ({ at, method, path, identifier }, ...)
 #
+# In front of Pebble: with front => sub { my ($dir, $stub) = @_; ... },
+# GET /dir that the handler leaves (returns nothing for) is Pebble's own
+# directory, changed by that sub (every other URL in it stays Pebble's:
+# nonces, accounts, orders); the handler answers the URLs the sub adds.
+#
 # The handler runs in the child, forked inside new(): it sees the test's
 # variables as they were then (not the stub: it gets it as an argument),
 # so what changes later (an answer to give) goes through a file (see
@@ -25,18 +31,27 @@ package LinkCert::StubCA;
 # nonces => 1 every answer carries a fresh Replay-Nonce (a stub that
 # plays the whole CA; one in front of Pebble must not hand out nonces
 # Pebble never issued).  Stopped at the end of the test.
+#
+# A CA that fails on demand, in front of Pebble (see failing below):
+#
+#   my $ca = LinkCert::StubCA->failing($pebble, fail_orders => 1);
+#   $pebble->acme_http_lines(directory => $ca->url('/dir'));
+#   $ca->set('ratelimit');      # newOrder: 429 rateLimited, Retry-After: 1
+#   $ca->new_orders;            # how many newOrder requests it got
 
 use strict;
 use warnings;
 
 use Carp qw(croak);
+use HTTP::Tiny;
 use IO::Socket::SSL;
 use JSON::PP;
 use MIME::Base64 qw(decode_base64);
 use POSIX ();
 use Time::HiRes qw(time);
 
-use LinkCert::Util qw(read_file write_file die_with_parent stop_child);
+use LinkCert::Util qw(read_file write_file die_with_parent stop_child
+                      wait_until);
 
 my @STUBS;
 
@@ -59,6 +74,9 @@ sub new {
         control => $t->prefix . "/$name.json",
         answer  => $opts{answer} // croak('answer => sub { ... } is needed'),
         nonces  => $opts{nonces},
+        front   => $opts{front},
+        pebble  => 'https://localhost:' . $pebble->port,
+        pebble_ca => $pebble->ca_file,
     }, $class;
 
     $self->control($opts{control} // {});
@@ -136,6 +154,86 @@ sub log_text {
     return "$self->{name} requests:\n" . (read_file($self->{log}) // '(none)');
 }
 
+###########################################################################
+# a CA that fails on demand
+
+# LinkCert::StubCA->failing($pebble, %opts): a stub in front of $pebble
+# whose directory is Pebble's, failing as its mode says ($ca->set(mode),
+# any time):
+#   pass        the default
+#   dir500      the directory answered 500 serverInternal
+#   slowdir     the directory answered after 3 s
+# and with fail_orders => 1, the directory's newOrder is the stub's and
+# every order fails (Pebble checks the URL a request was signed for, so an
+# order cannot be passed on):
+#   ratelimit   newOrder: 429 rateLimited, Retry-After: 1
+#   reject      newOrder: 400 rejectedIdentifier
+#   500         newOrder: 500 serverInternal (so in every other mode too)
+# Without fail_orders, newOrder stays Pebble's.  name => default
+# 'ca_proxy'.
+sub failing {
+    my ($class, $pebble, %opts) = @_;
+
+    my $fail = delete $opts{fail_orders};
+
+    return $class->new($pebble, name => 'ca_proxy', %opts,
+        control => { mode => 'pass' },
+        front => sub {
+            my ($dir, $ca) = @_;
+            $dir->{newOrder} = $ca->url('/new-order') if $fail;
+        },
+        answer => \&_failing_answer);
+}
+
+sub set {
+    my ($self, $mode) = @_;
+    return $self->control({ mode => $mode });
+}
+
+# How many newOrder requests it got; wait_new_orders($n, $timeout) waits
+# until it got $n (false if it did not in $timeout s).
+sub new_orders {
+    my ($self) = @_;
+    return scalar grep { $_->{method} eq 'POST' && $_->{path} eq '/new-order' }
+                  $self->requests;
+}
+
+sub wait_new_orders {
+    my ($self, $n, $timeout) = @_;
+    return wait_until(sub { $self->new_orders >= $n }, $timeout);
+}
+
+sub _failing_answer {
+    my ($req, $ca) = @_;
+    my $mode = $ca->control->{mode} // 'pass';
+    my $problem = { 'Content-Type' => 'application/problem+json' };
+    my $error = sub {
+        my ($status, $type, $detail, @h) = @_;
+        return ($status, [ %$problem, @h ], encode_json({
+            type => "urn:ietf:params:acme:error:$type", detail => $detail }));
+    };
+
+    if ($req->{path} eq '/dir') {
+        return $error->(500, 'serverInternal', 'the directory is failing')
+            if $mode eq 'dir500';
+        sleep 3 if $mode eq 'slowdir';
+        return;                                      # Pebble's, changed
+    }
+
+    return unless $req->{path} eq '/new-order';      # 404
+
+    return $error->(400, 'rejectedIdentifier',
+                    'this CA does not issue for that name today')
+        if $mode eq 'reject';
+    return $error->(429, 'rateLimited', 'too many new orders, come back later',
+                    'Retry-After' => 1)
+        if $mode eq 'ratelimit';
+    return $error->(500, 'serverInternal', 'the CA is failing')
+        if $mode eq '500';
+    return $error->(500, 'serverInternal',
+                    "the stub passes no order on (mode $mode)");
+}
+
 sub stop {
     my ($self) = @_;
     my $pid = delete $self->{pid} or return $self;
@@ -167,6 +265,8 @@ sub _serve {
             printf $log "%.3f %s %s %s\n", time, $req->{method}, $req->{path},
                 $req->{identifier};
             my ($status, $headers, $body) = $self->{answer}->($req, $self);
+            ($status, $headers, $body) = $self->_front($req)
+                if !defined $status && $self->{front};
             $c->syswrite($self->_response($req, ++$n, $status, $headers,
                                           $body));
             alarm 0;
@@ -178,6 +278,28 @@ sub _serve {
         };
         $c->close(SSL_fast_shutdown => 1);
     }
+}
+
+# GET /dir in front of Pebble: Pebble's directory as the front sub
+# changes it (502 if Pebble does not answer); nothing for another URL.
+sub _front {
+    my ($self, $req) = @_;
+
+    return unless $req->{path} eq '/dir';
+
+    my $http = HTTP::Tiny->new(timeout => 5, verify_SSL => 1,
+        SSL_options => { SSL_ca_file => $self->{pebble_ca} });
+    my $r = $http->get("$self->{pebble}/dir");
+
+    return (502, { 'Content-Type' => 'application/problem+json' },
+            encode_json({ type => 'urn:ietf:params:acme:error:serverInternal',
+                          detail => "pebble: $r->{status} $r->{reason}" }))
+        unless $r->{success};
+
+    my $dir = decode_json($r->{content});
+    $self->{front}->($dir, $self) if ref $self->{front} eq 'CODE';
+
+    return (200, { 'Content-Type' => 'application/json' }, encode_json($dir));
 }
 
 # { method, path, headers => { lowercase name => value }, body, payload

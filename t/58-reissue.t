@@ -6,8 +6,9 @@
 #
 # 1. An issued domain, reissue=1: 202, the DNS is checked, then a new
 #    order with a new key; the old certificate is served while the CA
-#    validates (HTTP-01 delayed 3 s) and the new one from the moment it is
-#    stored; one new order at Pebble; the status stays issued throughout.
+#    validates (HTTP-01 held until the test has looked) and the new one
+#    from the moment it is stored; one new order at Pebble; the status
+#    stays issued throughout.
 # 2. reissue=1 while the DNS points elsewhere: the check comes first, the
 #    domain is unknown with dns_mismatch and nothing is ordered; DNS back
 #    and reissue=1: issued with a new key.
@@ -81,7 +82,7 @@ my $orders = $pebble->order_count;
 ###########################################################################
 # 1. reissue=1
 
-$delay->set(3);
+$delay->hold;
 $r = post();
 my $posted = time;
 
@@ -95,12 +96,13 @@ subtest 'reissue=1: 202, a new key ordered, the old certificate meanwhile' => su
         ($_[0]{stage} // '') eq 'renewing' }, 5);
     ok($got, 'then renewing') or diag(explain $k);
     is($k->{status}, 'issued', 'still issued');
-    ok($delay->wait_request($D, 10), 'the CA validates (delayed 3 s)');
+    ok($delay->wait_request($D, 10), 'the CA validates (held)');
     my $during = $pebble->verified_handshake($D);
     is($during->{fingerprint}, $fp1, 'meanwhile the old certificate is served');
     is($t->status_of($D)->{json}{certificate}{sha256}, $fp1,
        'and listed');
 };
+$delay->release;
 
 ($j, $ok) = new_certificate($fp1, 20);
 my $fp2 = $j->{certificate}{sha256} // '';
@@ -117,7 +119,6 @@ subtest 'the new certificate' => sub {
     ok($hs->{ok}, 'it verifies') or diag($hs->{error});
     is($hs->{fingerprint}, $fp2, 'and is served, without a reload');
 };
-$delay->set(0);
 
 
 ###########################################################################

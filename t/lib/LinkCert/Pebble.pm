@@ -655,11 +655,13 @@ package LinkCert::Pebble::Delay;
 #   my $delay = LinkCert::Pebble::Delay->new($t);        # to $t->port(1)
 #   my $pebble = LinkCert::Pebble->new($t, http_port => $delay->port);
 #   $delay->set(4);                                      # seconds, any time
+#   $delay->hold; ...; $delay->release;    # until the test says so
 #
 # Each connection is accepted at once, its request head is read and noted
 # (logs/delay.log in the test's prefix), then it waits the delay current at
-# that moment before the request is passed on to nginx (with "Connection:
-# close") and the answer relayed back.  A forked child per connection, so
+# that moment (or, held, until released, at most 30 s) before the
+# request is passed on to nginx (with "Connection: close") and the answer
+# relayed back.  A forked child per connection, so
 # Pebble's concurrent validations are delayed in parallel.  Stopped at the
 # end of the test.
 
@@ -727,6 +729,12 @@ sub set {
     return $self;
 }
 
+# Holds the connections accepted from now on (and those waiting) until
+# release: a window that lasts as long as the test needs, not a guess of
+# how long its checks take.
+sub hold    { $_[0]->set('hold') }
+sub release { $_[0]->set(0) }
+
 # Requests seen so far: ({ at, host, path, delay }, ...), oldest first.
 sub requests {
     my ($self) = @_;
@@ -775,7 +783,13 @@ sub _serve {
         close $fh;
     }
 
-    sleep $delay if $delay > 0;
+    if ($delay eq 'hold') {
+        my $until = time + 30;
+        sleep 0.02 while time < $until
+            && (LinkCert::Pebble::_read_file($self->{file}) // '') =~ /hold/;
+    } elsif ($delay > 0) {
+        sleep $delay;
+    }
 
     my $up = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                    PeerPort => $self->{to}, Proto => 'tcp',

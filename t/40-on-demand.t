@@ -61,6 +61,9 @@ $t->run;
 
 sub metrics { $t->metric_values }
 
+my $NEGATIVE = 'linkcert_on_demand_total{result="refused_negative"}';
+my $REFUSED_DNS = 'linkcert_on_demand_total{result="refused_dns"}';
+
 sub in_table {
     my ($name) = @_;
     my $s = $t->status_of($name)->{json} // {};
@@ -104,9 +107,10 @@ subtest 'a later handshake is not held' => sub {
     my $took = time - $t0;
     ok($again->{ok}, 'verified') or diag($again->{error});
     is($again->{fingerprint}, $hs->{fingerprint}, 'the same certificate');
-    cmp_ok($took, '<', 0.5, sprintf('at once (%.3f s)', $took));
     is(metrics()->{'linkcert_handshakes_total{outcome="held"}'}, $held,
        'held count unchanged');
+    # seconds, not milliseconds: a busy machine (prove -j) is slow too
+    cmp_ok($took, '<', 2, sprintf('at once (%.3f s)', $took));
 };
 
 subtest 'a name pointing elsewhere is refused and forgotten' => sub {
@@ -121,12 +125,17 @@ subtest 'a name pointing elsewhere is refused and forgotten' => sub {
     for (1 .. 40) { last if ($gone = !in_table($BAD)); sleep 0.05 }
     ok($gone, 'not in the table');
 
+    my $m = metrics();
     $t0 = time;
     $fp = $t->handshake($BAD);
     $took = time - $t0;
     is($fp, $t->fallback_fingerprint, 'again the fallback');
-    cmp_ok($took, '<', 0.3, sprintf('at once, from the negative cache '
-                                    . '(%.3f s)', $took));
+    my $m2 = metrics();
+    is(($m2->{$NEGATIVE} // 0) - ($m->{$NEGATIVE} // 0), 1,
+       'from the negative cache (refused_negative + 1)');
+    is($m2->{$REFUSED_DNS} // 0, $m->{$REFUSED_DNS} // 0,
+       'DNS not asked again');
+    cmp_ok($took, '<', 2, sprintf('at once (%.3f s)', $took));
     ok(!in_table($BAD), 'still not in the table');
     is($pebble->order_count, 1, 'no order for it');
     ok((grep { /"\Q$BAD\E" refused on demand, not tried again for 30 s/ }

@@ -70,7 +70,9 @@ my @ok = grep { $_->{ok} && $_->{fingerprint} eq $fp } @r;
 is(scalar @ok, 12, '12 handshakes of an issued domain meanwhile: '
                    . 'its certificate, every one')
     or diag(join "\n", map { $_->{error} // 'ok' } @r);
-cmp_ok($took, '<', 1, sprintf('at once (%.3f s)', $took));
+# at once: not after linkcert_hold (6 s) for want of a connection (a busy
+# machine, prove -j, may take more than a second)
+cmp_ok($took, '<', 3, sprintf('at once (%.3f s)', $took));
 
 waitpid $_, 0 for @pids;
 

@@ -331,6 +331,8 @@ typedef struct {
     u_char                        *store_file;   /* where linkcert_store */
     ngx_uint_t                     store_line;   /*   was set */
     void                          *psl;             /* psl_ctx_t */
+    struct ngx_http_linkcert_redis_conf_s  *redis;  /* NULL: no fleet
+                                                       (redis.h) */
 } ngx_http_linkcert_main_conf_t;
 
 
@@ -617,6 +619,8 @@ ngx_http_linkcert_fetch_t *ngx_http_linkcert_fetch_send(ngx_ssl_t *ssl,
     ngx_msec_t timeout, ngx_http_linkcert_fetch_handler_pt handler,
     void *data, ngx_log_t *log);
 void ngx_http_linkcert_fetch_cancel_all(void);
+ngx_err_t ngx_http_linkcert_connect_error(ngx_connection_t *c,
+    ngx_uint_t level, ngx_str_t *name);
 
 
 /* ngx_http_linkcert_verify.c */

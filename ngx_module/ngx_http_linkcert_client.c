@@ -265,8 +265,6 @@ ngx_http_linkcert_fetch_connect(ngx_http_linkcert_fetch_t *f)
 static void
 ngx_http_linkcert_fetch_connected(ngx_event_t *wev)
 {
-    int                         err;
-    socklen_t                   len;
     ngx_int_t                   rc;
     ngx_connection_t           *c;
     ngx_http_linkcert_fetch_t  *f;
@@ -283,16 +281,7 @@ ngx_http_linkcert_fetch_connected(ngx_event_t *wev)
         ngx_del_timer(wev);
     }
 
-    err = 0;
-    len = sizeof(int);
-
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
-        err = ngx_socket_errno;
-    }
-
-    if (err) {
-        ngx_log_error(NGX_LOG_ERR, f->log, err,
-                      "linkcert: connect() to %V failed", &f->name);
+    if (ngx_http_linkcert_connect_error(c, NGX_LOG_ERR, &f->name)) {
         ngx_http_linkcert_fetch_fail(f, "connection refused");
         return;
     }
@@ -332,6 +321,31 @@ ngx_http_linkcert_fetch_connected(ngx_event_t *wev)
     }
 
     ngx_http_linkcert_fetch_handshaked(c);
+}
+
+
+/* a non-blocking connect() has ended: its error (logged), or 0 */
+
+ngx_err_t
+ngx_http_linkcert_connect_error(ngx_connection_t *c, ngx_uint_t level,
+    ngx_str_t *name)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        ngx_log_error(level, c->log, err, "linkcert: connect() to %V failed",
+                      name);
+    }
+
+    return err;
 }
 
 

@@ -16,6 +16,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_redis.h"
 
 
 static ngx_int_t ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
@@ -95,10 +96,21 @@ ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
 
     len = LC_ACME_KEYAUTH_MAX;
 
-    if (ngx_http_linkcert_challenge_get(lmcf->shm_zone, &domain, &token,
-                                        keyauth, &len)
-        != NGX_OK)
-    {
+    rc = ngx_http_linkcert_challenge_get(lmcf->shm_zone, &domain, &token,
+                                         keyauth, &len);
+
+    /* another edge of the fleet may have ordered it */
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_linkcert_redis_challenge_get(r, &domain, &token,
+                                                   keyauth, &len);
+    }
+
+    if (rc == NGX_AGAIN) {
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
         return NGX_DECLINED;
     }
 

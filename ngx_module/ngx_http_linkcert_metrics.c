@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_redis.h"
 
 
 #define NGX_HTTP_LINKCERT_METRICS_MAX  16384
@@ -196,6 +197,7 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
     p = ngx_http_linkcert_metrics_zone(p, last, lmcf, by_status, st);
     p = ngx_http_linkcert_metrics_acme(p, last, st);
     p = ngx_http_linkcert_metrics_webhook(p, last, lmcf, st);
+    p = ngx_http_linkcert_redis_metrics(p, last, lmcf);
 
     if (p == last) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,

@@ -18,6 +18,7 @@
 #include <libpsl.h>
 
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_redis.h"
 
 
 static void *ngx_http_linkcert_create_main_conf(ngx_conf_t *cf);
@@ -278,6 +279,27 @@ static ngx_command_t  ngx_http_linkcert_commands[] = {
       offsetof(ngx_http_linkcert_main_conf_t, webhook_trusted),
       NULL },
 
+    { ngx_string("linkcert_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_linkcert_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_redis_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_redis_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("linkcert_edge"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_linkcert_edge,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("linkcert_redirect_https"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -393,7 +415,9 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
                     "/etc/ssl/certs/ca-certificates.crt");
     }
 
-    if (ngx_http_linkcert_keygen_conf(cf, lmcf) != NGX_OK) {
+    if (ngx_http_linkcert_keygen_conf(cf, lmcf) != NGX_OK
+        || ngx_http_linkcert_redis_init_conf(cf, lmcf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -739,7 +763,9 @@ ngx_http_linkcert_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (ngx_http_linkcert_verify_init_process(cycle) != NGX_OK) {
+    if (ngx_http_linkcert_verify_init_process(cycle) != NGX_OK
+        || ngx_http_linkcert_redis_init_process(cycle) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -775,4 +801,5 @@ ngx_http_linkcert_exit_process(ngx_cycle_t *cycle)
     ngx_http_linkcert_webhook_exit_process(cycle);
     ngx_http_linkcert_hold_exit_process(cycle);
     ngx_http_linkcert_ssl_exit_process(cycle);
+    ngx_http_linkcert_redis_exit_process(cycle);
 }

@@ -1,0 +1,81 @@
+
+/*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
+ * linkcert: several edges on one Redis ("linkcert_redis"): the
+ * configuration, the client in each worker's event loop, and what the
+ * fleet keeps there.
+ */
+
+
+#ifndef _NGX_HTTP_LINKCERT_REDIS_H_INCLUDED_
+#define _NGX_HTTP_LINKCERT_REDIS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <hiredis/hiredis.h>
+
+#include "lc_seal.h"
+#include "ngx_http_linkcert.h"
+
+
+typedef struct ngx_http_linkcert_redis_conf_s {
+    ngx_addr_t                     addr;         /* the server, no name */
+    ngx_str_t                      password;     /* empty: no AUTH */
+    ngx_uint_t                     db;
+    ngx_str_t                      prefix;       /* of every key */
+    ngx_msec_t                     timeout;      /* of every request */
+    ngx_str_t                      edge;         /* linkcert_edge */
+    u_char                         key[LC_SEAL_KEY_LEN];
+    ngx_flag_t                     key_set;      /* linkcert_redis_key */
+    u_char                        *file;         /* where linkcert_redis */
+    ngx_uint_t                     line;         /*   was */
+} ngx_http_linkcert_redis_conf_t;
+
+
+/* ngx_http_linkcert_redis_conf.c: the directives */
+
+char *ngx_http_linkcert_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_linkcert_redis_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_linkcert_edge(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_linkcert_redis_init_conf(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+
+
+/* ngx_http_linkcert_redis.c: the client */
+
+typedef struct ngx_http_linkcert_redis_req_s  ngx_http_linkcert_redis_req_t;
+
+/* reply is NULL and error says why when there is none (the reply may be
+ * a Redis error: REDIS_REPLY_ERROR); the reply is freed after the call */
+typedef void (*ngx_http_linkcert_redis_handler_pt)(void *data,
+    redisReply *reply, const char *error);
+
+ngx_int_t ngx_http_linkcert_redis_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_redis_exit_process(ngx_cycle_t *cycle);
+ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_command(int argc,
+    const char **argv, const size_t *argvlen,
+    ngx_http_linkcert_redis_handler_pt handler, void *data);
+void ngx_http_linkcert_redis_cancel(ngx_http_linkcert_redis_req_t *req);
+ngx_http_linkcert_redis_conf_t *ngx_http_linkcert_redis_fleet(void);
+ngx_uint_t ngx_http_linkcert_redis_connected(void);
+u_char *ngx_http_linkcert_redis_metrics(u_char *p, u_char *last,
+    ngx_http_linkcert_main_conf_t *lmcf);
+
+
+/* ngx_http_linkcert_redis_challenge.c: HTTP-01 across the fleet */
+
+void ngx_http_linkcert_redis_challenge_set(const char *domain,
+    const char *token, const char *key_authorization);
+void ngx_http_linkcert_redis_challenge_del(const char *token);
+ngx_int_t ngx_http_linkcert_redis_challenge_get(ngx_http_request_t *r,
+    ngx_str_t *domain, ngx_str_t *token, u_char *buf, size_t *len);
+
+
+#endif /* _NGX_HTTP_LINKCERT_REDIS_H_INCLUDED_ */

@@ -1,0 +1,227 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+package LinkCert::Redis;
+
+# A redis-server of the test's own (Debian package "redis-server") for the
+# fleet tests, next to a LinkCert::Test instance:
+#
+#   my $t = LinkCert::Test->new;
+#   my $redis = LinkCert::Redis->new($t);    # skips the file without it
+#   $redis->start;
+#   ... linkcert_redis %%REDIS%%; (the placeholder: 127.0.0.1:port)
+#   is($redis->cli(GET => 'linkcert:x'), 'y');
+#
+# It listens on 127.0.0.1:$t->port('redis') only, keeps its files in
+# redis/ of the test's prefix (appendonly, fsync always, no RDB
+# snapshots), runs with KEYS renamed away (any KEYS fails: the fleet must
+# never scan the keyspace) and logs to logs/redis.log.  It is stopped at
+# the end (END).
+#
+# Options of new(): password => 'secret' (requirepass), name => 'redis2'
+# (a second one: its own port, directory and log).
+#
+# Environment: LINKCERT_REDIS_SERVER, LINKCERT_REDIS_CLI (the binaries).
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use File::Path qw(make_path);
+use POSIX qw(WNOHANG);
+use Test::More ();
+use Time::HiRes qw(sleep time);
+
+use LinkCert::Util qw(read_file capture stop_child die_with_parent);
+
+my @INSTANCES;
+
+sub server_binary { $ENV{LINKCERT_REDIS_SERVER} // 'redis-server' }
+sub cli_binary    { $ENV{LINKCERT_REDIS_CLI} // 'redis-cli' }
+
+sub _installed {
+    my ($bin) = @_;
+    return -x $bin if $bin =~ m{/};
+    return scalar grep { -x "$_/$bin" } split /:/, $ENV{PATH} // '';
+}
+
+sub new {
+    my ($class, $t, %opts) = @_;
+
+    Test::More::plan(skip_all => 'redis-server is not installed')
+        unless _installed(server_binary()) && _installed(cli_binary());
+
+    my $name = $opts{name} // 'redis';
+    my $dir = $t->prefix . "/$name";
+    make_path($dir);
+
+    my $self = bless {
+        t        => $t,
+        name     => $name,
+        dir      => $dir,
+        password => $opts{password},
+        log      => $t->prefix . "/logs/$name.log",
+    }, $class;
+
+    push @INSTANCES, $self;
+
+    $t->placeholder(REDIS => $self->address)
+        unless defined $t->placeholder('REDIS');
+
+    return $self;
+}
+
+sub port    { $_[0]{t}->port($_[0]{name}) }
+sub address { '127.0.0.1:' . $_[0]->port }
+sub dir     { $_[0]{dir} }
+sub pid     { $_[0]{pid} }
+
+
+###########################################################################
+# the process
+
+sub start {
+    my ($self) = @_;
+
+    croak 'redis is already running' if $self->{pid};
+
+    my @args = ('--port', $self->port, '--bind', '127.0.0.1',
+                '--dir', $self->{dir}, '--logfile', $self->{log},
+                '--daemonize', 'no', '--save', '',
+                '--appendonly', 'yes', '--appendfsync', 'always',
+                '--rename-command', 'KEYS', '');
+    push @args, '--requirepass', $self->{password} if $self->{password};
+
+    $self->{log_offset_at_start} = -s $self->{log} // 0;
+
+    my $parent = $$;
+    my $pid = fork // croak "fork: $!";
+
+    if ($pid == 0) {
+        die_with_parent($parent);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $self->{log};
+        open STDERR, '>&', \*STDOUT;
+        exec(server_binary(), @args) or POSIX::_exit(127);
+    }
+
+    $self->{pid} = $pid;
+    $self->{owner} = $$;
+
+    my $deadline = time + 10;
+
+    # PONG once it listens and has loaded its append-only file
+    until (($self->_cli_quiet('PING'))[1] =~ /^PONG/) {
+        if (waitpid($pid, WNOHANG) == $pid) {
+            my $status = $?;
+            delete $self->{pid};
+            croak "redis-server exited at start (wait status $status):\n"
+                . $self->log_since_start;
+        }
+        if (time > $deadline) {
+            my $log = $self->log_since_start;
+            $self->kill;
+            croak "redis-server did not start in 10 s:\n$log";
+        }
+        sleep 0.05;
+    }
+
+    return $self;
+}
+
+sub running {
+    my ($self) = @_;
+    return 0 unless $self->{pid};
+    return waitpid($self->{pid}, WNOHANG) == 0 ? 1 : 0;
+}
+
+# SIGTERM: a clean shutdown (the append-only file is complete anyway).
+sub stop {
+    my ($self) = @_;
+    my $pid = delete $self->{pid} or return $self;
+    return $self if ($self->{owner} // 0) != $$;
+    CORE::kill 'CONT', $pid;
+    stop_child($pid, undef, ['TERM', 5], ['KILL', 5]);
+    return $self;
+}
+
+# SIGKILL: a crash; what it acknowledged is in its append-only file.
+sub kill {
+    my ($self) = @_;
+    my $pid = delete $self->{pid} or return $self;
+    return $self if ($self->{owner} // 0) != $$;
+    stop_child($pid, undef, ['KILL', 5]);
+    return $self;
+}
+
+sub restart { $_[0]->stop->start }
+
+# SIGSTOP / SIGCONT: a server that hangs with its connections open.
+sub freeze { CORE::kill 'STOP', $_[0]{pid} if $_[0]{pid}; $_[0] }
+sub thaw   { CORE::kill 'CONT', $_[0]{pid} if $_[0]{pid}; $_[0] }
+
+# CLIENT PAUSE ms ALL: every client's commands wait $ms.
+sub pause {
+    my ($self, $ms) = @_;
+    $self->cli('CLIENT', 'PAUSE', $ms, 'ALL');
+    return $self;
+}
+
+sub DESTROY { $_[0]->stop if $_[0]{pid} }
+
+END {
+    my $failed = $? != 0 || !Test::More->builder->is_passing;
+    for my $r (@INSTANCES) {
+        next if ($r->{owner} // $$) != $$;
+        if ($failed) {
+            my @lines = split /\n/, $r->log;
+            splice @lines, 0, @lines - 50 if @lines > 50;
+            Test::More::diag(join "\n", "--- $r->{name}.log (the end) ---",
+                             @lines);
+        }
+        $r->stop;
+    }
+}
+
+
+###########################################################################
+# commands
+
+sub _cli_quiet {
+    my ($self, @cmd) = @_;
+    my @auth = $self->{password}
+               ? ('--no-auth-warning', '-a', $self->{password}) : ();
+    return capture(cli_binary(), '-h', '127.0.0.1', '-p', $self->port,
+                   @auth, @cmd);
+}
+
+# One command with redis-cli; its output without the final newline (a
+# nil reply is ''; a list, one element a line).  Croaks if redis-cli
+# fails (no server); a Redis error is returned as its text ("ERR ...").
+sub cli {
+    my ($self, @cmd) = @_;
+    my ($rc, $out) = $self->_cli_quiet(@cmd);
+    croak "redis-cli @cmd: exit $rc: $out" if $rc != 0;
+    chomp $out;
+    return $out;
+}
+
+# The clients connected now: ({ name => ..., cmd => ..., ... }, ...).
+sub clients {
+    my ($self) = @_;
+    return map { +{ map { split /=/, $_, 2 } split / / } }
+           split /\n/, $self->cli('CLIENT', 'LIST');
+}
+
+
+###########################################################################
+# the log
+
+sub log { read_file($_[0]{log}) // '' }
+
+sub log_since_start {
+    my ($self) = @_;
+    my $log = $self->log;
+    my $offset = $self->{log_offset_at_start} // 0;
+    return length $log > $offset ? substr($log, $offset) : '';
+}
+
+1;

@@ -19,6 +19,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_redis.h"
 
 
 #define NGX_HTTP_LINKCERT_ORDERS_MAX   16
@@ -870,6 +871,9 @@ ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
                               "challenge of \"%s\"", job->domain);
             }
 
+            ngx_http_linkcert_redis_challenge_set(job->domain, token,
+                                                  keyauth);
+
             ngx_cpystrn((u_char *) job->token, (u_char *) token,
                         LC_ACME_TOKEN_MAX);
             continue;
@@ -1437,6 +1441,7 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
 
     if (job->token[0] && acme) {
         ngx_http_linkcert_challenge_del(acme->conf->shm_zone, job->token);
+        ngx_http_linkcert_redis_challenge_del(job->token);
     }
 
     if (job->kind != LC_ACME_ACCOUNT && acme) {

@@ -573,6 +573,13 @@ ngx_http_linkcert_redis_read(ngx_event_t *rev)
         return;
     }
 
+    /* a refused connect() may be seen by the read event first */
+
+    if (rd->state == NGX_HTTP_LINKCERT_REDIS_CONNECTING) {
+        ngx_http_linkcert_redis_connected_handler(c->write);
+        return;
+    }
+
     for ( ;; ) {
         n = c->recv(c, buf, sizeof(buf));
 

@@ -165,7 +165,47 @@ sub pause {
     return $self;
 }
 
-sub DESTROY { $_[0]->stop if $_[0]{pid} }
+# Every command the server receives from now on, as redis-cli MONITOR
+# prints them, into logs/<name>-monitor.log (monitor_log reads it).
+sub monitor {
+    my ($self) = @_;
+
+    croak 'already monitoring' if $self->{monitor_pid};
+
+    my $file = $self->{t}->prefix . "/logs/$self->{name}-monitor.log";
+    my @auth = $self->{password}
+               ? ('--no-auth-warning', '-a', $self->{password}) : ();
+    my $parent = $$;
+    my $pid = fork // croak "fork: $!";
+
+    if ($pid == 0) {
+        die_with_parent($parent);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', $file;
+        open STDERR, '>&', \*STDOUT;
+        exec(cli_binary(), '-h', '127.0.0.1', '-p', $self->port, @auth,
+             'MONITOR') or POSIX::_exit(127);
+    }
+
+    $self->{monitor_pid} = $pid;
+    $self->{monitor_file} = $file;
+
+    my $deadline = time + 5;
+    sleep 0.05 until (read_file($file) // '') =~ /^OK/m || time > $deadline;
+
+    return $self;
+}
+
+sub monitor_log { read_file($_[0]{monitor_file} // '') // '' }
+
+sub stop_monitor {
+    my ($self) = @_;
+    my $pid = delete $self->{monitor_pid} or return $self;
+    stop_child($pid, undef, ['TERM', 5], ['KILL', 5]);
+    return $self;
+}
+
+sub DESTROY { $_[0]->stop_monitor; $_[0]->stop if $_[0]{pid} }
 
 END {
     my $failed = $? != 0 || !Test::More->builder->is_passing;
@@ -177,6 +217,7 @@ END {
             Test::More::diag(join "\n", "--- $r->{name}.log (the end) ---",
                              @lines);
         }
+        $r->stop_monitor;
         $r->stop;
     }
 }

@@ -1,0 +1,110 @@
+#!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+
+# Any edge answers any HTTP-01 challenge: two edges share one Redis; edge
+# A orders (POST on A) and the CA's validation reaches edge B (Pebble
+# validates on B's plain port), which has never heard of the token: B
+# asks Redis and answers, and the order is issued on A.  The key
+# authorization is in Redis (with a TTL) while the order runs and gone
+# once it is done.  Without the fleet, B answers with its locations and
+# the order fails ("unauthorized").
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+use LinkCert::Pebble;
+use LinkCert::Redis;
+use LinkCert::Util qw(write_file);
+
+my $a = LinkCert::Test->new;                # orders
+my $b = LinkCert::Test->new;                # is validated
+my $redis = LinkCert::Redis->new($a);
+my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
+
+my $D = 'links.customer.test';
+
+$a->challtestsrv;
+$a->set_cname($D, 'edge.crm.test');
+$a->add_a('edge.crm.test', ['127.0.0.1']);
+
+$redis->start;
+$pebble->start;
+
+my $key = ('9a' x 32) . "\n";
+write_file($_->prefix . '/fleet.key', $key, 0600) for $a, $b;
+
+sub fleet_lines {
+    my ($t, $edge) = @_;
+    return "    linkcert_redis " . $redis->address . " timeout=2s;\n"
+         . "    linkcert_redis_key " . $t->prefix . "/fleet.key;\n"
+         . "    linkcert_edge $edge;\n";
+}
+
+$a->write_config($a->standard_config(log_level => 'info', http => <<'EOF'
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF
+    . fleet_lines($a, 'edge-a')));
+
+$b->write_config($b->standard_config(log_level => 'debug',
+                                     http => fleet_lines($b, 'edge-b')));
+
+$a->run;
+$b->run;
+
+ok($a->wait_until(sub { $a->log_lines(qr/redis \S+ connected/)
+                        && $b->log_lines(qr/redis \S+ connected/) }, 10),
+   'both edges are connected to Redis');
+
+# what edge B's locations would answer to a challenge it does not know
+my $r = $b->http(GET => '/.well-known/acme-challenge/unknown-token',
+                 host => $D);
+is($r->{body}, "tracker\n", 'B, an unknown token: its location answers');
+
+# every command Redis receives from here on
+$redis->monitor;
+
+is($a->verify($D)->{status}, 202, "POST $D on edge A: 202");
+
+my ($j, $ok) = $pebble->wait_issued($D, 20);
+
+is($j->{status}, 'issued', 'edge A: issued') or diag(explain $j);
+is($j->{stage}, 'issued', 'edge A: stage issued');
+is($pebble->order_count, 1, 'one order at Pebble');
+is($pebble->issued_count, 1, 'one certificate');
+
+subtest 'edge B answered the validation from Redis' => sub {
+    my @found = $b->log_lines(qr/challenge from redis for "\Q$D\E": found/);
+    cmp_ok(scalar @found, '>=', 1, 'B found the token in Redis')
+        or diag(join "\n", $b->log_lines(qr/redis/));
+    my $hs = $pebble->verified_handshake($D);
+    ok($hs->{ok}, 'A serves the certificate') or diag($hs->{error});
+};
+
+subtest 'the key authorization in Redis' => sub {
+    my $mon = $redis->monitor_log;
+    my ($key, $d, $keyauth, $ttl) = $mon =~
+        /"SET" "(linkcert:http01:[A-Za-z0-9_-]+)" "([^"\\]+)\\n([^"]+)" "PX" "(\d+)"/;
+    ok(defined $key, 'edge A wrote it (SET)') or diag($mon), return;
+    is($d, $D, 'for its domain');
+    like($keyauth, qr/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/,
+         'the key authorization: token.thumbprint');
+    is($ttl, 3600_000, 'with a TTL of an hour');
+    like($mon, qr/"GET" "\Q$key\E"/, 'edge B asked for it (GET)');
+    ok($a->wait_until(sub { $redis->monitor_log =~ /"DEL" "\Q$key\E"/ }, 5),
+       'deleted once the order is done (DEL)');
+    is($redis->cli(EXISTS => $key), '0', 'not in Redis any more');
+    unlike($mon, qr/"(?:KEYS|SCAN)"/, 'no KEYS or SCAN');
+};
+
+$a->no_crash_ok('edge A: no worker crashed');
+$b->no_crash_ok('edge B: no worker crashed');
+
+done_testing;

@@ -871,11 +871,18 @@ ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
                               "challenge of \"%s\"", job->domain);
             }
 
-            ngx_http_linkcert_redis_challenge_set(job->domain, token,
-                                                  keyauth);
-
             ngx_cpystrn((u_char *) job->token, (u_char *) token,
                         LC_ACME_TOKEN_MAX);
+
+            /* the fleet's edges can answer before the CA is told */
+
+            if (ngx_http_linkcert_redis_challenge_set(job->domain, token,
+                                                      keyauth, &job->timer)
+                == NGX_AGAIN)
+            {
+                return;
+            }
+
             continue;
 
         case LC_ACME_DONE:
@@ -1433,6 +1440,10 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
 
     if (job->timer.timer_set) {
         ngx_del_timer(&job->timer);
+    }
+
+    if (job->timer.posted) {
+        ngx_delete_posted_event(&job->timer);
     }
 
     if (job->keygen) {

@@ -71,8 +71,8 @@ u_char *ngx_http_linkcert_redis_metrics(u_char *p, u_char *last,
 
 /* ngx_http_linkcert_redis_challenge.c: HTTP-01 across the fleet */
 
-void ngx_http_linkcert_redis_challenge_set(const char *domain,
-    const char *token, const char *key_authorization);
+ngx_int_t ngx_http_linkcert_redis_challenge_set(const char *domain,
+    const char *token, const char *key_authorization, ngx_event_t *wake);
 void ngx_http_linkcert_redis_challenge_del(const char *token);
 ngx_int_t ngx_http_linkcert_redis_challenge_get(ngx_http_request_t *r,
     ngx_str_t *domain, ngx_str_t *token, u_char *buf, size_t *len);

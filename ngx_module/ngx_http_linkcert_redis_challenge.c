@@ -3,8 +3,9 @@
  * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
  *
  * linkcert: HTTP-01 across the fleet.  The edge that orders writes each
- * key authorization to Redis (and to its own zone) before it tells the
- * CA the challenge is ready, and deletes it when the order is done; an
+ * key authorization to Redis (and to its own zone) and waits for Redis
+ * to have it (at most the linkcert_redis timeout) before it tells the CA
+ * the challenge is ready; it deletes it when the order is done.  An
  * edge that has no such token in its zone asks Redis before the request
  * goes on to the locations (which usually answer 404).  The request
  * waits for the answer without blocking the worker, at most the
@@ -35,13 +36,28 @@ typedef struct {
 } ngx_http_linkcert_http01_ctx_t;
 
 
+/* an order waiting for Redis to have its key authorization */
+typedef struct {
+    ngx_queue_t                     queue;
+    ngx_event_t                    *wake;        /* NULL: the order ended */
+    char                            token[LC_ACME_TOKEN_MAX + 1];
+} ngx_http_linkcert_http01_wait_t;
+
+
 static size_t ngx_http_linkcert_http01_key(u_char *buf, const char *token,
     size_t len);
+static void ngx_http_linkcert_http01_published(void *data,
+    redisReply *reply, const char *error);
 static void ngx_http_linkcert_http01_stored(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_http01_got(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_http01_cleanup(void *data);
+
+
+static ngx_queue_t  ngx_http_linkcert_http01_waits = {
+    &ngx_http_linkcert_http01_waits, &ngx_http_linkcert_http01_waits
+};
 
 
 static size_t
@@ -57,22 +73,39 @@ ngx_http_linkcert_http01_key(u_char *buf, const char *token, size_t len)
 }
 
 
-void
+/*
+ * NGX_AGAIN: wake is posted once Redis has it (or has not answered in
+ * time); NGX_OK: nothing to wait for (no fleet, or it could not be asked,
+ * logged).
+ */
+
+ngx_int_t
 ngx_http_linkcert_redis_challenge_set(const char *domain, const char *token,
-    const char *key_authorization)
+    const char *key_authorization, ngx_event_t *wake)
 {
-    u_char       key[64 + sizeof("http01:") + LC_ACME_TOKEN_MAX];
-    u_char       value[LC_DOMAIN_MAX + 1 + LC_ACME_KEYAUTH_MAX];
-    size_t       lens[5];
-    const char  *argv[5];
+    u_char                           key[64 + sizeof("http01:")
+                                         + LC_ACME_TOKEN_MAX];
+    u_char                           value[LC_DOMAIN_MAX + 1
+                                           + LC_ACME_KEYAUTH_MAX];
+    size_t                           lens[5];
+    const char                      *argv[5];
+    ngx_http_linkcert_http01_wait_t  *w;
 
     if (ngx_http_linkcert_redis_fleet() == NULL
         || ngx_strlen(token) > LC_ACME_TOKEN_MAX
         || ngx_strlen(domain) + 1 + ngx_strlen(key_authorization)
            > sizeof(value))
     {
-        return;
+        return NGX_OK;
     }
+
+    w = ngx_alloc(sizeof(ngx_http_linkcert_http01_wait_t), ngx_cycle->log);
+    if (w == NULL) {
+        return NGX_OK;
+    }
+
+    w->wake = wake;
+    ngx_cpystrn((u_char *) w->token, (u_char *) token, sizeof(w->token));
 
     argv[0] = "SET";
     lens[0] = 3;
@@ -87,21 +120,60 @@ ngx_http_linkcert_redis_challenge_set(const char *domain, const char *token,
     lens[4] = sizeof(NGX_HTTP_LINKCERT_HTTP01_TTL) - 1;
 
     if (ngx_http_linkcert_redis_command(5, argv, lens,
-                                        ngx_http_linkcert_http01_stored,
-                                        "stored")
+                                        ngx_http_linkcert_http01_published,
+                                        w)
         == NULL)
     {
+        ngx_free(w);
         ngx_http_linkcert_http01_stored("stored", NULL, "no room");
+        return NGX_OK;
     }
+
+    ngx_queue_insert_tail(&ngx_http_linkcert_http01_waits, &w->queue);
+
+    return NGX_AGAIN;
 }
 
+
+static void
+ngx_http_linkcert_http01_published(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_http01_wait_t *w = data;
+
+    ngx_http_linkcert_http01_stored("stored", reply, error);
+
+    if (w->wake) {
+        ngx_post_event(w->wake, &ngx_posted_events);
+    }
+
+    ngx_queue_remove(&w->queue);
+    ngx_free(w);
+}
+
+
+/* the order has ended: nobody waits for its SET any more */
 
 void
 ngx_http_linkcert_redis_challenge_del(const char *token)
 {
-    u_char       key[64 + sizeof("http01:") + LC_ACME_TOKEN_MAX];
-    size_t       lens[2];
-    const char  *argv[2];
+    u_char                           key[64 + sizeof("http01:")
+                                         + LC_ACME_TOKEN_MAX];
+    size_t                           lens[2];
+    const char                      *argv[2];
+    ngx_queue_t                     *q;
+    ngx_http_linkcert_http01_wait_t  *w;
+
+    for (q = ngx_queue_head(&ngx_http_linkcert_http01_waits);
+         q != ngx_queue_sentinel(&ngx_http_linkcert_http01_waits);
+         q = ngx_queue_next(q))
+    {
+        w = ngx_queue_data(q, ngx_http_linkcert_http01_wait_t, queue);
+
+        if (ngx_strcmp(w->token, token) == 0) {
+            w->wake = NULL;
+        }
+    }
 
     if (ngx_http_linkcert_redis_fleet() == NULL
         || ngx_strlen(token) > LC_ACME_TOKEN_MAX)

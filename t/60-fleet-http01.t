@@ -7,7 +7,9 @@
 # asks Redis and answers, and the order is issued on A.  The key
 # authorization is in Redis (with a TTL) while the order runs and gone
 # once it is done.  Without the fleet, B answers with its locations and
-# the order fails ("unauthorized").
+# the order fails ("unauthorized").  Then a second domain while Redis
+# holds every write back (CLIENT PAUSE WRITE): A tells the CA only once
+# Redis has the key authorization, so B still finds it.
 
 use strict;
 use warnings;
@@ -19,6 +21,7 @@ use LinkCert::Test;
 use LinkCert::Pebble;
 use LinkCert::Redis;
 use LinkCert::Util qw(write_file);
+use Time::HiRes qw(time);
 
 my $a = LinkCert::Test->new;                # orders
 my $b = LinkCert::Test->new;                # is validated
@@ -26,9 +29,11 @@ my $redis = LinkCert::Redis->new($a);
 my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
 
 my $D = 'links.customer.test';
+my $D2 = 'go.other-customer.test';
 
 $a->challtestsrv;
 $a->set_cname($D, 'edge.crm.test');
+$a->set_cname($D2, 'edge.crm.test');
 $a->add_a('edge.crm.test', ['127.0.0.1']);
 
 $redis->start;
@@ -39,7 +44,7 @@ write_file($_->prefix . '/fleet.key', $key, 0600) for $a, $b;
 
 sub fleet_lines {
     my ($t, $edge) = @_;
-    return "    linkcert_redis " . $redis->address . " timeout=2s;\n"
+    return "    linkcert_redis " . $redis->address . " timeout=5s;\n"
          . "    linkcert_redis_key " . $t->prefix . "/fleet.key;\n"
          . "    linkcert_edge $edge;\n";
 }
@@ -102,6 +107,21 @@ subtest 'the key authorization in Redis' => sub {
        'deleted once the order is done (DEL)');
     is($redis->cli(EXISTS => $key), '0', 'not in Redis any more');
     unlike($mon, qr/"(?:KEYS|SCAN)"/, 'no KEYS or SCAN');
+};
+
+subtest 'the CA is told only once Redis has the key authorization' => sub {
+    my $offset = length $b->error_log;
+    $redis->cli(qw(CLIENT PAUSE 3000 WRITE));
+    my $start = time;
+    is($a->verify($D2)->{status}, 202, "POST $D2 on edge A: 202");
+    my ($j2, $ok2) = $pebble->wait_issued($D2, 20);
+    my $took = time - $start;
+    ok($ok2, sprintf('issued (%.1f s)', $took)) or diag(explain $j2);
+    cmp_ok($took, '>', 2, 'after the pause of Redis\'s writes');
+    ok(scalar $b->log_since($offset,
+                            qr/challenge from redis for "\Q$D2\E": found/),
+       'B found the token in Redis');
+    is($pebble->order_count, 2, 'one more order at Pebble');
 };
 
 $a->no_crash_ok('edge A: no worker crashed');

@@ -27,6 +27,7 @@
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
 #define NGX_HTTP_LINKCERT_LEASES        128
+#define NGX_HTTP_LINKCERT_ISSUERS       255
 #define NGX_HTTP_LINKCERT_HOLD_BUCKETS  8       /* the last one: +Inf */
 #define NGX_HTTP_LINKCERT_HOLD_LE       { 100, 250, 500, 1000, 2500, 5000, \
                                           10000 }   /* ms */
@@ -151,23 +152,42 @@ typedef struct {
 typedef struct {
     ngx_rbtree_node_t              node;
     ngx_rbtree_node_t              due;          /* key: msec of next work */
+    ngx_queue_t                    kin;          /* the names of its */
+    void                          *group;        /*   registered domain */
+    u_char                        *dns;          /* the "dns" JSON text */
+    uint64_t                       store_stamp;
 
-    time_t                         not_before;
-    time_t                         not_after;
-    time_t                         updated_at;
-    time_t                         next_attempt_at;
-    time_t                         error_at;
-    time_t                         forced_at;    /* last "Verify domain" */
-    time_t                         renew_ari;    /* the CA's window: when
+    /*
+     * The fields are ordered by size, so that an entry with a name of up
+     * to 80 characters takes 512 bytes of the zone.  Times are seconds
+     * since the epoch in 32 bits (until 2106).
+     */
+
+    uint32_t                       not_before;
+    uint32_t                       not_after;
+    uint32_t                       updated_at;
+    uint32_t                       next_attempt_at;
+    uint32_t                       error_at;
+    uint32_t                       forced_at;    /* last "Verify domain" */
+    uint32_t                       renew_ari;    /* the CA's window: when
                                                     to renew; 0: none */
-    time_t                         ari_at;       /* when to ask the CA's
+    uint32_t                       ari_at;       /* when to ask the CA's
                                                     renewal information
                                                     again; 0: at the next
                                                     check */
+    uint32_t                       val_window;   /* first failed validation */
+    uint32_t                       dup_window;   /* certificates within the
+                                                    week from this: */
+    uint32_t                       generation;   /* zone-wide, never
+                                                    repeated */
+    uint32_t                       job_id;       /* the job that holds it */
+    uint32_t                       scan;
+    uint32_t                       note_error;   /* CRC32 of the last error
+                                                    type notified; 0: none */
 
-    u_char                        *dns;          /* the "dns" JSON text */
     uint16_t                       dns_len;
 
+    u_char                         dup_count;    /*   dup_window's count */
     u_char                         attempts;     /* transient failures */
     u_char                         busy;         /* a job holds it */
     u_char                         val_failures; /* in the hour below */
@@ -182,30 +202,16 @@ typedef struct {
                                                     certificate still served */
     u_char                         reissue;      /* a new key is ordered
                                                     once the DNS passes */
-    u_char                         dup_count;    /* certificates within */
-    uint32_t                       dup_window;   /*   the week from this */
-    time_t                         val_window;   /* first failed validation */
-
-    uint64_t                       store_stamp;
-    uint32_t                       generation;   /* zone-wide, never
-                                                    repeated */
-    uint32_t                       job_id;       /* the job that holds it */
-    uint32_t                       scan;
-    uint32_t                       note_error;   /* CRC32 of the last error
-                                                    type notified; 0: none */
-
     u_char                         status;
     u_char                         stage;
     u_char                         serial_len;
     u_char                         name_len;
+    u_char                         issuer;       /* its name in the zone's
+                                                    issuers, + 1; 0: none */
 
     u_char                         sha256[32];
     u_char                         serial[LC_SERIAL_MAX];
-    char                           issuer[LC_ISSUER_LEN];
     lc_error_t                     error;
-
-    ngx_queue_t                    kin;          /* the names of its */
-    void                          *group;        /*   registered domain */
 
     u_char                         name[1];
 } ngx_http_linkcert_node_t;
@@ -244,6 +250,9 @@ typedef struct {
     ngx_rbtree_node_t              challenges_sentinel;
     ngx_rbtree_t                   groups;       /* by registered domain */
     ngx_rbtree_node_t              groups_sentinel;
+    char                         (*issuers)[LC_ISSUER_LEN];
+    ngx_uint_t                     nissuers;     /* names of issuers, each
+                                                    once, for the entries */
 
     /* the domains worker 0 works on, and which process holds each */
     void                          *leased[NGX_HTTP_LINKCERT_LEASES];

@@ -394,7 +394,7 @@ ngx_http_linkcert_table_issued(ngx_shm_zone_t *shm_zone, u_char *name,
     ngx_memcpy(ln->sha256, info->sha256, 32);
     ngx_memcpy(ln->serial, info->serial, info->serial_len);
     ln->serial_len = (u_char) info->serial_len;
-    ngx_memcpy(ln->issuer, info->issuer, LC_ISSUER_LEN);
+    ln->issuer = ngx_http_linkcert_issuer(ctx, info->issuer);
 
     ngx_http_linkcert_set_status(sh, ln, LC_STATUS_ISSUED, LC_STAGE_ISSUED);
     lc_error_clear(&ln->error);

@@ -522,7 +522,13 @@ ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
         ngx_memcpy(rec->cert.sha256, ln->sha256, 32);
         ngx_memcpy(rec->cert.serial, ln->serial, ln->serial_len);
         rec->cert.serial_len = ln->serial_len;
-        ngx_memcpy(rec->cert.issuer, ln->issuer, LC_ISSUER_LEN);
+        if (ln->issuer) {
+            ngx_memcpy(rec->cert.issuer, ctx->sh->issuers[ln->issuer - 1],
+                       LC_ISSUER_LEN);
+
+        } else {
+            rec->cert.issuer[0] = '\0';
+        }
     }
 
     rec->has_error = (ln->error.type[0] != '\0');
@@ -659,6 +665,51 @@ ngx_http_linkcert_table_remove(ngx_shm_zone_t *shm_zone, u_char *name,
     ngx_http_linkcert_unlock(ctx);
 
     return NGX_OK;
+}
+
+
+/*
+ * Issuers are few: the zone keeps each name once and an entry its number.
+ * With the zone locked; 0 when there is no name or no room (the entry
+ * then shows no issuer).
+ */
+
+u_char
+ngx_http_linkcert_issuer(ngx_http_linkcert_zone_t *ctx, const char *name)
+{
+    ngx_uint_t               i;
+    ngx_http_linkcert_sh_t  *sh;
+
+    sh = ctx->sh;
+
+    if (name[0] == '\0') {
+        return 0;
+    }
+
+    if (sh->issuers == NULL) {
+        sh->issuers = ngx_slab_alloc_locked(ctx->shpool,
+                                            NGX_HTTP_LINKCERT_ISSUERS
+                                            * LC_ISSUER_LEN);
+        if (sh->issuers == NULL) {
+            return 0;
+        }
+    }
+
+    for (i = 0; i < sh->nissuers; i++) {
+        if (ngx_strncmp(sh->issuers[i], name, LC_ISSUER_LEN) == 0) {
+            return (u_char) (i + 1);
+        }
+    }
+
+    if (sh->nissuers == NGX_HTTP_LINKCERT_ISSUERS) {
+        return 0;
+    }
+
+    ngx_memcpy(sh->issuers[i], name, LC_ISSUER_LEN);
+    sh->issuers[i][LC_ISSUER_LEN - 1] = '\0';
+    sh->nissuers++;
+
+    return (u_char) (i + 1);
 }
 
 

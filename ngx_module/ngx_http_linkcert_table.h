@@ -59,6 +59,8 @@ uint64_t ngx_http_linkcert_clock_ns(void);
 ngx_msec_t ngx_http_linkcert_now_ms(void);
 void ngx_http_linkcert_delete(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln);
+u_char ngx_http_linkcert_issuer(ngx_http_linkcert_zone_t *ctx,
+    const char *name);
 void ngx_http_linkcert_walk(ngx_http_linkcert_zone_t *ctx,
     u_char *after, size_t len, ngx_http_linkcert_visit_pt visit, void *data);
 

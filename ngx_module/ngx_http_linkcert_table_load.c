@@ -141,12 +141,15 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
             }
         }
 
-        ln->not_before = loaded->info.not_before;
-        ln->not_after = loaded->info.not_after;
+        /* the zone keeps 32-bit times: an imported oddity is clamped */
+
+        ln->not_before = (uint32_t) ngx_max(loaded->info.not_before, 0);
+        ln->not_after = (uint32_t) ngx_min(loaded->info.not_after,
+                                           (time_t) NGX_MAX_UINT32_VALUE);
         ngx_memcpy(ln->sha256, loaded->info.sha256, 32);
         ngx_memcpy(ln->serial, loaded->info.serial, loaded->info.serial_len);
         ln->serial_len = (u_char) loaded->info.serial_len;
-        ngx_memcpy(ln->issuer, loaded->info.issuer, LC_ISSUER_LEN);
+        ln->issuer = ngx_http_linkcert_issuer(ctx, loaded->info.issuer);
 
         ngx_http_linkcert_set_status(ctx->sh, ln, LC_STATUS_ISSUED,
                                      LC_STAGE_ISSUED);

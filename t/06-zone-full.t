@@ -9,6 +9,7 @@ use strict;
 use warnings;
 
 use Test::More;
+use File::Path qw(remove_tree);
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
@@ -102,6 +103,30 @@ subtest 'on demand: a full zone refuses new names as refused_full' => sub {
     is($od->('refused_full') - $full0, 1, 'refused_full: 1');
     is($od->('refused_rate'), 0, 'refused_rate: 0');
     is($od->('admitted'), 0, 'admitted: 0');
+};
+
+# an entry takes a 512-byte slot of the zone for a name of up to 80
+# characters: the zone's pages in use grow by about 512 bytes a domain
+# (1024 when the entry had outgrown the slot)
+subtest 'an entry takes 512 bytes of the zone' => sub {
+    my %used;
+
+    for my $n (300, 100) {
+        $t->stop;
+        for my $name (@names[$n .. $#names]) {
+            remove_tree("$t->{store}/domains/$name");
+        }
+        unlink glob("$t->{store}/*index*");
+        $t->write_config($t->standard_config(zone => "linkcert$n:4m"));
+        $t->run;
+        my $m = $t->metric_values;
+        is($m->{linkcert_zone_entries}, $n, "$n entries");
+        $used{$n} = $m->{linkcert_zone_used_bytes};
+    }
+
+    my $per = ($used{300} - $used{100}) / 200;
+    note("zone bytes per entry: $per");
+    cmp_ok($per, '<', 768, 'about 512 bytes an entry');
 };
 
 done_testing;

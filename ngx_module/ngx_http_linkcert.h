@@ -23,6 +23,7 @@
 #include "lc_acme.h"
 #include "lc_acme_problem.h"
 #include "lc_failover.h"
+#include "lc_lifecycle.h"
 
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
@@ -45,16 +46,6 @@ typedef enum {
     NGX_HTTP_LINKCERT_DEMAND_FULL,          /* no room in the zone */
     NGX_HTTP_LINKCERT_DEMAND_N
 } ngx_http_linkcert_demand_e;
-
-
-/* what started a domain's order, counted with its result */
-typedef enum {
-    NGX_HTTP_LINKCERT_ORIGIN_POST = 0,      /* "Verify domain", or the
-                                               store (an order resumed) */
-    NGX_HTTP_LINKCERT_ORIGIN_ON_DEMAND,     /* a handshake or a Host */
-    NGX_HTTP_LINKCERT_ORIGIN_RENEWAL,       /* an issued domain */
-    NGX_HTTP_LINKCERT_ORIGIN_N
-} ngx_http_linkcert_origin_e;
 
 
 /* an order's result, counted by orders[] and origins[][] */
@@ -113,7 +104,7 @@ typedef struct {
     ngx_atomic_t                   webhook_queued; /* in the store */
     ngx_atomic_t                   webhook[NGX_HTTP_LINKCERT_WEBHOOK_RESULTS];
     ngx_atomic_t                   webhook_dropped[NGX_HTTP_LINKCERT_DROPPED_N];
-    ngx_atomic_t                   origins[NGX_HTTP_LINKCERT_ORIGIN_N]
+    ngx_atomic_t                   origins[LC_ORIGIN_N]
                                           [NGX_HTTP_LINKCERT_ORDER_N];
     ngx_atomic_t                   zone_full;      /* new domains refused */
     ngx_atomic_t                   hold_timeouts;
@@ -236,7 +227,6 @@ typedef struct {
 } ngx_http_linkcert_refusal_t;
 
 #define NGX_HTTP_LINKCERT_REFUSALS       256    /* a power of 2 */
-#define NGX_HTTP_LINKCERT_DNS_RETRY      30     /* s: a DNS refusal */
 #define NGX_HTTP_LINKCERT_DUPLICATES     4      /* certificates a week for
                                                    a reissue to be refused */
 
@@ -377,49 +367,36 @@ typedef struct {
 } ngx_http_linkcert_expiring_t;
 
 
-/* what a "Verify domain" request did */
+/* what a "Verify domain" request did: the core's lc_lifecycle_post_e */
 typedef enum {
-    NGX_HTTP_LINKCERT_POST_STARTED = 0,
-    NGX_HTTP_LINKCERT_POST_RECHECK,        /* issued: DNS re-checked only */
-    NGX_HTTP_LINKCERT_POST_REISSUE,        /* issued: a new key once the
-                                              DNS passes */
-    NGX_HTTP_LINKCERT_POST_BUSY,           /* already being verified */
-    NGX_HTTP_LINKCERT_POST_TOO_SOON,
-    NGX_HTTP_LINKCERT_POST_REFUSED,        /* a reissue over a limit */
-    NGX_HTTP_LINKCERT_POST_FULL
+    NGX_HTTP_LINKCERT_POST_STARTED = LC_POST_STARTED,
+    NGX_HTTP_LINKCERT_POST_RECHECK = LC_POST_RECHECK,
+    NGX_HTTP_LINKCERT_POST_REISSUE = LC_POST_REISSUE,
+    NGX_HTTP_LINKCERT_POST_BUSY = LC_POST_BUSY,
+    NGX_HTTP_LINKCERT_POST_TOO_SOON = LC_POST_TOO_SOON,
+    NGX_HTTP_LINKCERT_POST_REFUSED = LC_POST_REFUSED,
+    NGX_HTTP_LINKCERT_POST_FULL            /* no room in the zone */
 } ngx_http_linkcert_post_e;
 
-#define NGX_HTTP_LINKCERT_FORCE_INTERVAL  10    /* seconds */
+/* what worker 0 can do after a verification (lc_lifecycle.h) */
+#define NGX_HTTP_LINKCERT_ORDER    LC_LIFECYCLE_ACME
+#define NGX_HTTP_LINKCERT_ARI      LC_LIFECYCLE_ARI
+#define NGX_HTTP_LINKCERT_ACCOUNT  LC_LIFECYCLE_ACCOUNT
 
 
-/* what worker 0 can do after a verification */
-#define NGX_HTTP_LINKCERT_ORDER  1          /* ACME is on */
-#define NGX_HTTP_LINKCERT_ARI    2          /* the CA has renewalInfo */
-#define NGX_HTTP_LINKCERT_ACCOUNT  4        /* not known yet: the account
-                                               is being set up */
-
-
-/* transient: 0 no, 1 yes, or: */
-#define NGX_HTTP_LINKCERT_NO_ACCOUNT  2     /* not placed: the account is
-                                               not set up; due again at
-                                               retry_after, no backoff */
+/* transient: 0 no, 1 yes, or not placed (lc_lifecycle.h): */
+#define NGX_HTTP_LINKCERT_NO_ACCOUNT  LC_LIFECYCLE_NO_ACCOUNT
 
 
 typedef struct {
     lc_failover_t                  failover;     /* which CA orders */
-    time_t                         ari_at;       /* ask the CA's renewal
-                                                    information then */
-    time_t                         planned;      /* the renewal picked in
-                                                    its window; 0: none */
 } ngx_http_linkcert_plan_t;
 
 
 typedef struct {
     char                           name[LC_DOMAIN_MAX + 1];
-    lc_stage_e                     stage;        /* verifying or ordering */
-    ngx_uint_t                     candidate;    /* on demand, not asked */
-    ngx_uint_t                     reissue;      /* a new order, not a
-                                                    renewal check */
+    lc_lifecycle_action_e          action;       /* verify, ask, order or
+                                                    renew */
     uint32_t                       job_id;       /* the job's claim */
 } ngx_http_linkcert_due_t;
 
@@ -505,10 +482,6 @@ void ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id, const lc_error_t *err,
     ngx_uint_t transient, time_t retry_after, ngx_log_t *log);
 
-void ngx_http_linkcert_table_renew_later(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len, uint32_t job_id, time_t planned,
-    time_t ari_at);
-
 ngx_int_t ngx_http_linkcert_table_plan(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id,
     ngx_http_linkcert_plan_t *plan, ngx_uint_t write);
@@ -521,8 +494,6 @@ ngx_uint_t ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone,
     ngx_uint_t orders, ngx_uint_t *waiting);
 void ngx_http_linkcert_table_release(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id);
-time_t ngx_http_linkcert_table_renew_time(ngx_shm_zone_t *shm_zone,
-    lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_table_held(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id);
 ngx_uint_t ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone);
@@ -533,9 +504,17 @@ ngx_uint_t ngx_http_linkcert_table_recover(ngx_shm_zone_t *shm_zone);
 ngx_http_linkcert_name_e ngx_http_linkcert_table_demand(
     ngx_shm_zone_t *shm_zone, u_char *name, size_t len, ngx_uint_t admit);
 void ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone,
-    u_char *name, size_t len, uint32_t job_id,
-    ngx_http_linkcert_demand_e why, time_t ttl, const lc_error_t *err,
-    ngx_log_t *log);
+    u_char *name, size_t len, uint32_t job_id, ngx_uint_t answered,
+    const lc_error_t *err, ngx_log_t *log);
+
+
+/* ngx_http_linkcert_lifecycle.c */
+
+ngx_int_t ngx_http_linkcert_table_job_event(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, uint32_t job_id, lc_lifecycle_event_t *ev,
+    lc_lifecycle_result_t *res);
+void ngx_http_linkcert_life_event(lc_lifecycle_event_t *ev,
+    lc_lifecycle_event_e type);
 
 
 /* ngx_http_linkcert_http01.c */

@@ -37,7 +37,6 @@ typedef struct {
     char                            domain[LC_DOMAIN_MAX + 1];
     char                            token[LC_ACME_TOKEN_MAX];
     char                            cert_id[LC_ACME_CERT_ID_LEN];
-    time_t                          renew_time;  /* by renew_at */
     uint32_t                        job_id;      /* the domain's claim */
     ngx_http_linkcert_keygen_t     *keygen;      /* its key, being made */
 } ngx_http_linkcert_acme_job_t;
@@ -491,21 +490,19 @@ ngx_http_linkcert_acme_outcome(ngx_http_linkcert_acme_job_t *job,
 
 
 /*
- * An issued domain whose DNS was just checked: renew it now, or say when
- * to look again.  The primary CA's renewal information (RFC 9773) is
- * asked about twice a day (lc_acme_ari_next()); the window it suggests
- * counts as well as renew_at, and the new order "replaces" the old
- * certificate.
+ * An issued domain whose DNS was just checked: renew it now, or ask the
+ * CA's renewal information (RFC 9773, the primary's), or let it wait: the
+ * lifecycle core decides (LC_EV_RENEW).  The new order "replaces" the old
+ * certificate when the time came from the CA's window.
  */
 
 ngx_int_t
 ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
 {
     size_t                         len;
-    time_t                         renew;
     lc_error_t                     err;
-    lc_record_t                   *rec;
-    ngx_http_linkcert_plan_t       plan;
+    lc_lifecycle_event_t           ev;
+    lc_lifecycle_result_t          res;
     ngx_http_linkcert_acme_t      *acme;
     ngx_http_linkcert_file_t       file;
     ngx_http_linkcert_acme_ca_t   *ca;
@@ -516,27 +513,6 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
     acme = ngx_http_linkcert_acme;
     ca = &acme->ca[0];
     len = ngx_strlen(domain);
-
-    rec = ngx_alloc(sizeof(lc_record_t), acme->log);
-    if (rec == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_linkcert_table_get(acme->conf->shm_zone, (u_char *) domain,
-                                    len, rec)
-        != NGX_OK
-        || rec->status != LC_STATUS_ISSUED
-        || ngx_http_linkcert_table_plan(acme->conf->shm_zone,
-                                        (u_char *) domain, len, job_id, &plan,
-                                        0)
-           != NGX_OK)
-    {
-        ngx_free(rec);
-        return ngx_http_linkcert_acme_order(domain, job_id);
-    }
-
-    renew = ngx_http_linkcert_table_renew_time(acme->conf->shm_zone, rec);
-    ngx_free(rec);
 
     cert_id[0] = '\0';
 
@@ -559,31 +535,32 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
         }
     }
 
-    if (cert_id[0] && ngx_time() >= plan.ari_at) {
+    ngx_http_linkcert_life_event(&ev, LC_EV_RENEW);
+    ev.cert_id = (cert_id[0] != '\0');
+
+    if (ngx_http_linkcert_table_job_event(acme->conf->shm_zone,
+                                          (u_char *) domain, len, job_id,
+                                          &ev, &res)
+        != NGX_OK)
+    {
+        return ngx_http_linkcert_acme_order(domain, job_id);
+    }
+
+    switch (res.action) {
+
+    case LC_DO_ASK_ARI:
         job = ngx_http_linkcert_acme_start(LC_ACME_RENEWAL_INFO, ca, domain,
                                            job_id, cert_id);
-        if (job == NULL) {
-            return NGX_ERROR;
-        }
+        return job ? NGX_OK : NGX_ERROR;
 
-        job->renew_time = renew;
+    case LC_DO_ORDER:
+        return ngx_http_linkcert_acme_order_replacing(domain, job_id,
+                                                      res.replaces
+                                                      ? cert_id : NULL);
+
+    default: /* not the time: it waits */
         return NGX_OK;
     }
-
-    /* not the time to ask: renew_at, or the time picked in the window */
-
-    if (ngx_time() < renew
-        && (plan.planned == 0 || ngx_time() < plan.planned))
-    {
-        ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
-                                            (u_char *) domain, len, job_id,
-                                            plan.planned, 0);
-        return NGX_OK;
-    }
-
-    return ngx_http_linkcert_acme_order_replacing(domain, job_id,
-                                                  plan.planned && cert_id[0]
-                                                  ? cert_id : NULL);
 }
 
 
@@ -1027,6 +1004,8 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
     int                           transient;
     time_t                        retry_after, delay;
     const lc_error_t             *err;
+    lc_lifecycle_event_t          ev;
+    lc_lifecycle_result_t         res;
     ngx_http_linkcert_acme_t     *acme;
     ngx_http_linkcert_acme_ca_t  *ca;
 
@@ -1042,18 +1021,17 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
                       "available: %s (%s)", job->domain, err->detail,
                       err->type);
 
-        /* asked again on the same schedule as after an answer */
+        ngx_http_linkcert_life_event(&ev, LC_EV_ARI_FAILED);
+        ev.retry_after = retry_after;
 
-        if (ngx_time() < job->renew_time) {
-            ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
-                                                (u_char *) job->domain,
-                                                ngx_strlen(job->domain),
-                                                job->job_id, 0,
-                                                lc_acme_ari_next(ngx_time(),
-                                                                 retry_after));
-
-        } else if (ngx_http_linkcert_acme_order(job->domain, job->job_id)
-                   != NGX_OK)
+        if (ngx_http_linkcert_table_job_event(acme->conf->shm_zone,
+                                              (u_char *) job->domain,
+                                              ngx_strlen(job->domain),
+                                              job->job_id, &ev, &res)
+            == NGX_OK
+            && res.action == LC_DO_ORDER
+            && ngx_http_linkcert_acme_order(job->domain, job->job_id)
+               != NGX_OK)
         {
             ngx_http_linkcert_acme_release(job);
         }
@@ -1341,33 +1319,31 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
 
 
 /*
- * The CA's suggested window (RFC 9773): a random time in it, or the
- * renew_at time if that comes first; the CA is asked again in 12 hours,
- * or after its Retry-After when that is longer (lc_acme_ari_next()).
+ * The CA's suggested window (RFC 9773): the lifecycle core picks the
+ * renewal in it (LC_EV_ARI), now or planned for later.
  */
 
 static void
 ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
 {
-    time_t                     now, start, end, retry, at;
+    lc_lifecycle_event_t       ev;
+    lc_lifecycle_result_t      res;
     ngx_http_linkcert_acme_t  *acme;
 
     acme = ngx_http_linkcert_acme;
-    now = ngx_time();
 
-    if (lc_acme_renewal_window(job->machine, &start, &end, &retry) != 0) {
-        start = job->renew_time;
-        end = job->renew_time + 1;
-        retry = 0;
-    }
+    ngx_http_linkcert_life_event(&ev, LC_EV_ARI);
+    ev.ok = (lc_acme_renewal_window(job->machine, &ev.start, &ev.end,
+                                    &ev.retry_after)
+             == 0);
 
-    at = start + (time_t) (ngx_random() % (end - start));
-
-    if (job->renew_time < at) {
-        at = job->renew_time;
-    }
-
-    if (at <= now) {
+    if (ngx_http_linkcert_table_job_event(acme->conf->shm_zone,
+                                          (u_char *) job->domain,
+                                          ngx_strlen(job->domain),
+                                          job->job_id, &ev, &res)
+        == NGX_OK
+        && res.action == LC_DO_ORDER)
+    {
         ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
                       "linkcert: \"%s\" renewal is due, replacing %s",
                       job->domain, job->cert_id);
@@ -1378,16 +1354,6 @@ ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
         {
             ngx_http_linkcert_acme_release(job);
         }
-
-    } else {
-
-        /* the renewal planned; the CA is asked again before it, if sooner */
-
-        ngx_http_linkcert_table_renew_later(acme->conf->shm_zone,
-                                            (u_char *) job->domain,
-                                            ngx_strlen(job->domain),
-                                            job->job_id, at,
-                                            lc_acme_ari_next(now, retry));
     }
 
     ngx_http_linkcert_acme_free(job);
@@ -1409,7 +1375,7 @@ ngx_http_linkcert_acme_account_delay(ngx_uint_t failures, int transient)
         return (failures > 9) ? 300 : (time_t) 1 << (failures - 1);
     }
 
-    return (failures <= 1) ? 60 : (failures == 2) ? 600 : 6000;
+    return lc_lifecycle_backoff_base((unsigned) failures);
 }
 
 

@@ -222,18 +222,8 @@ static void
 ngx_http_linkcert_ask_refuse(ngx_http_linkcert_ask_t *ask,
     ngx_uint_t answered, const lc_error_t *err)
 {
-    time_t                          ttl;
-    ngx_http_linkcert_main_conf_t  *lmcf;
-
-    lmcf = ngx_http_linkcert_ask_conf;
-    ttl = lmcf->negative_ttl;
-
-    if (!answered && ttl > 60) {
-        ttl = 60;
-    }
-
-    ngx_http_linkcert_table_refused(lmcf->shm_zone, (u_char *) ask->name,
+    ngx_http_linkcert_table_refused(ngx_http_linkcert_ask_conf->shm_zone,
+                                    (u_char *) ask->name,
                                     ngx_strlen(ask->name), ask->job_id,
-                                    NGX_HTTP_LINKCERT_DEMAND_ASK, ttl, err,
-                                    ngx_cycle->log);
+                                    answered, err, ngx_cycle->log);
 }

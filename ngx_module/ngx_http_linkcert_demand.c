@@ -49,7 +49,8 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t                      reg;
     time_t                      now;
     uint64_t                    hash;
-    ngx_msec_t                  now_ms;
+    lc_lifecycle_event_t        ev;
+    lc_lifecycle_result_t       res;
     ngx_http_linkcert_sh_t     *sh;
     ngx_http_linkcert_zone_t   *ctx;
     ngx_http_linkcert_node_t   *ln;
@@ -77,13 +78,13 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
     }
 
     hash = ngx_http_linkcert_hash(name, len);
-    now_ms = ngx_http_linkcert_now_ms();
+    ngx_http_linkcert_life_event(&ev, LC_EV_ADMIT);
 
     if (ngx_http_linkcert_negative(sh, hash, now, 0) == NGX_OK) {
         why = NGX_HTTP_LINKCERT_DEMAND_NEGATIVE;
 
     } else if (sh->candidates >= NGX_HTTP_LINKCERT_CANDIDATES_MAX
-               || ngx_http_linkcert_rate(&sh->admit_tat, now_ms,
+               || ngx_http_linkcert_rate(&sh->admit_tat, ev.now_ms,
                                          NGX_HTTP_LINKCERT_ADMIT_INTERVAL,
                                          NGX_HTTP_LINKCERT_ADMIT_BURST))
     {
@@ -100,20 +101,9 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
         return NGX_HTTP_LINKCERT_NAME_NO;
     }
 
-    ln->candidate = 1;
-    ln->origin = NGX_HTTP_LINKCERT_ORIGIN_ON_DEMAND;
-    sh->candidates++;
-
-    ngx_http_linkcert_set_status(sh, ln, LC_STATUS_PENDING,
-                                 LC_STAGE_VERIFYING);
-    ln->updated_at = now;
-    ln->next_attempt_at = now;
-    ngx_http_linkcert_schedule(sh, ln, now_ms);
+    ngx_http_linkcert_life_step(ctx, ln, &ev, &res);
 
     ngx_http_linkcert_unlock(ctx);
-
-    (void) ngx_atomic_fetch_add(
-                    &sh->stats.demand[NGX_HTTP_LINKCERT_DEMAND_ADMITTED], 1);
 
     ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                   "linkcert: \"%*s\" unknown/none -> pending/verifying: "
@@ -127,31 +117,29 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
 
 void
 ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, uint32_t job_id, ngx_http_linkcert_demand_e why, time_t ttl,
-    const lc_error_t *err, ngx_log_t *log)
+    size_t len, uint32_t job_id, ngx_uint_t answered, const lc_error_t *err,
+    ngx_log_t *log)
 {
-    lc_stage_e                 old_stage;
-    lc_status_e                old_status;
+    lc_lifecycle_event_t       ev;
+    lc_lifecycle_result_t      res;
     ngx_http_linkcert_zone_t  *ctx;
     ngx_http_linkcert_node_t  *ln;
 
     ctx = shm_zone->data;
 
+    ngx_http_linkcert_life_event(&ev, LC_EV_REFUSE);
+    ev.ok = (answered != 0);
+
     ngx_http_linkcert_lock(ctx);
 
-    ln = ngx_http_linkcert_job_end(ctx, name, len, job_id, &old_status,
-                                   &old_stage);
-    if (ln == NULL) {
-        ngx_http_linkcert_unlock(ctx);
-        return;
-    }
+    ln = ngx_http_linkcert_held(ctx, name, len, job_id);
 
-    if (ln->candidate) {
-        ngx_http_linkcert_refuse(ctx, ln, why, ttl, err, log);
+    if (ln) {
+        ngx_http_linkcert_life_step(ctx, ln, &ev, &res);
 
-    } else {
-        /* no longer only on demand: verified as any other domain */
-        ngx_http_linkcert_schedule(ctx->sh, ln, ngx_http_linkcert_now_ms());
+        if (res.action == LC_DO_REMOVE) {
+            ngx_http_linkcert_refuse(ctx, ln, res.ttl, err, log);
+        }
     }
 
     ngx_http_linkcert_unlock(ctx);
@@ -161,18 +149,21 @@ ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone, u_char *name,
 static ngx_http_linkcert_name_e
 ngx_http_linkcert_name_state(ngx_http_linkcert_node_t *ln, time_t now)
 {
-    if (ln->status == LC_STATUS_ISSUED || ln->moved) {
-        return (now >= ln->not_before && now < ln->not_after)
-               ? NGX_HTTP_LINKCERT_NAME_SERVED : NGX_HTTP_LINKCERT_NAME_NO;
-    }
+    lc_lifecycle_t  rec;
 
-    /* worth waiting for: being verified or ordered now, not later */
+    ngx_http_linkcert_life_read(ln, &rec);
 
-    if (ln->status == LC_STATUS_PENDING && ln->next_attempt_at <= now) {
+    switch (lc_lifecycle_demand(&rec, now)) {
+
+    case LC_DEMAND_SERVED:
+        return NGX_HTTP_LINKCERT_NAME_SERVED;
+
+    case LC_DEMAND_WAIT:
         return NGX_HTTP_LINKCERT_NAME_WAIT;
-    }
 
-    return NGX_HTTP_LINKCERT_NAME_NO;
+    default:
+        return NGX_HTTP_LINKCERT_NAME_NO;
+    }
 }
 
 
@@ -183,8 +174,8 @@ ngx_http_linkcert_name_state(ngx_http_linkcert_node_t *ln, time_t now)
 
 void
 ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
-    ngx_http_linkcert_node_t *ln, ngx_http_linkcert_demand_e why, time_t ttl,
-    const lc_error_t *err, ngx_log_t *log)
+    ngx_http_linkcert_node_t *ln, time_t ttl, const lc_error_t *err,
+    ngx_log_t *log)
 {
     time_t     now;
     uint64_t   hash;
@@ -195,8 +186,6 @@ ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
     ngx_log_error(NGX_LOG_INFO, log, 0,
                   "linkcert: \"%s\" refused on demand, not tried again "
                   "for %T s: %s", ln->name, ttl, err->detail);
-
-    (void) ngx_atomic_fetch_add(&ctx->sh->stats.demand[why], 1);
 
     (void) ngx_http_linkcert_negative(ctx->sh, hash, now, now + ttl);
 
@@ -219,23 +208,26 @@ ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
 
 ngx_int_t
 ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
-    ngx_http_linkcert_node_t *ln, time_t now)
+    ngx_http_linkcert_node_t *ln, lc_lifecycle_event_t *ev)
 {
-    time_t                          at, first;
+    time_t                          now, at, first;
     ngx_uint_t                      n;
     ngx_msec_t                      wait;
+    lc_error_t                      err;
+    lc_lifecycle_event_t            budget;
+    lc_lifecycle_result_t           res;
     ngx_http_linkcert_group_t      *group;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     lmcf = ctx->conf;
+    now = ev->now;
 
     if (!lmcf->on_demand) {
         return NGX_OK;
     }
 
     if (ln->forced_at) {
-        ngx_http_linkcert_rate_take(&ctx->sh->order_tat,
-                                    ngx_http_linkcert_now_ms(),
+        ngx_http_linkcert_rate_take(&ctx->sh->order_tat, ev->now_ms,
                                     3600000 / lmcf->order_rate);
         return NGX_OK;
     }
@@ -251,7 +243,7 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
 
         if (n >= lmcf->domain_limit) {
             at = first ? first + NGX_HTTP_LINKCERT_DOMAIN_WINDOW : now + 3600;
-            lc_error_set(&ln->error, "registered_domain_limit",
+            lc_error_set(&err, "registered_domain_limit",
                          "%.*s has had its %lu certificates of the last 7 "
                          "days (linkcert_registered_domain_limit)",
                          (int) group->sn.str.len, group->name,
@@ -260,8 +252,7 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     }
 
     if (at == 0) {
-        wait = ngx_http_linkcert_rate(&ctx->sh->order_tat,
-                                      ngx_http_linkcert_now_ms(),
+        wait = ngx_http_linkcert_rate(&ctx->sh->order_tat, ev->now_ms,
                                       3600000 / lmcf->order_rate,
                                       lmcf->order_rate);
         if (wait == 0) {
@@ -269,18 +260,18 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
         }
 
         at = now + (time_t) (wait + 999) / 1000;
-        lc_error_set(&ln->error, "order_budget",
+        lc_error_set(&err, "order_budget",
                      "the budget of %lu new orders per hour is spent "
                      "(linkcert_order_rate)",
                      (unsigned long) lmcf->order_rate);
     }
 
-    ln->error_at = now;
-    ln->next_attempt_at = at;
-    ngx_http_linkcert_schedule(ctx->sh, ln, (ngx_msec_t) at * 1000);
-    ctx->sh->changes++;
+    budget = *ev;
+    budget.type = LC_EV_BUDGET;
+    budget.at = at;
+    budget.error = &err;
 
-    ngx_http_linkcert_notify(ctx, ln, 0);
+    ngx_http_linkcert_life_step(ctx, ln, &budget, &res);
 
     return NGX_DECLINED;
 }

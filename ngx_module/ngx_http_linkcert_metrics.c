@@ -43,9 +43,9 @@ static const char  *ngx_http_linkcert_demand[] = {
 };
 
 static const char  *ngx_http_linkcert_origins[] = {
-    [NGX_HTTP_LINKCERT_ORIGIN_POST] = "post",
-    [NGX_HTTP_LINKCERT_ORIGIN_ON_DEMAND] = "on_demand",
-    [NGX_HTTP_LINKCERT_ORIGIN_RENEWAL] = "renewal"
+    [LC_ORIGIN_POST] = "post",
+    [LC_ORIGIN_ON_DEMAND] = "on_demand",
+    [LC_ORIGIN_RENEWAL] = "renewal"
 };
 
 
@@ -304,7 +304,7 @@ ngx_http_linkcert_metrics_acme(u_char *p, u_char *last,
             "result.\n"
             "# TYPE linkcert_orders_by_origin_total counter\n");
 
-    for (i = 0; i < NGX_HTTP_LINKCERT_ORIGIN_N; i++) {
+    for (i = 0; i < LC_ORIGIN_N; i++) {
         for (j = 0; j < NGX_HTTP_LINKCERT_ORDER_N; j++) {
             p = ngx_slprintf(p, last, "linkcert_orders_by_origin_total{"
                              "origin=\"%s\",result=\"%s\"} %uA\n",

@@ -432,20 +432,6 @@ ngx_http_linkcert_create(ngx_http_linkcert_zone_t *ctx, u_char *name,
 }
 
 
-void
-ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
-    ngx_http_linkcert_node_t *ln, lc_status_e status, lc_stage_e stage)
-{
-    sh->count[ln->status]--;
-    sh->count[status]++;
-
-    ln->status = status;
-    ln->stage = stage;
-
-    sh->changes++;
-}
-
-
 /*
  * The table is locked: a new status or a new error type since the last
  * call is an event for the webhook, with the object as it is now.  An
@@ -485,26 +471,12 @@ ngx_http_linkcert_notify(ngx_http_linkcert_zone_t *ctx,
 }
 
 
-/* a check that did not conclude leaves a served certificate as it was */
-
-void
-ngx_http_linkcert_keep_serving(ngx_http_linkcert_sh_t *sh,
-    ngx_http_linkcert_node_t *ln)
-{
-    if (ln->moved) {
-        ngx_http_linkcert_set_status(sh, ln, LC_STATUS_UNKNOWN,
-                                     LC_STAGE_FAILED);
-
-    } else {
-        ln->stage = LC_STAGE_ISSUED;
-    }
-}
-
-
 void
 ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, lc_record_t *rec)
 {
+    lc_lifecycle_t                  life;
+    lc_lifecycle_conf_t             conf;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     ngx_memcpy(rec->domain, ln->name, ln->name_len);
@@ -544,15 +516,9 @@ ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
     /* when an issued certificate is to be renewed: its share of the
        lifetime, or sooner if the CA's renewal window says so */
 
-    rec->renew_at = 0;
-
-    if (ln->status == LC_STATUS_ISSUED && ln->not_after) {
-        rec->renew_at = ngx_http_linkcert_renew_time(ctx, ln);
-
-        if (ln->renew_ari && ln->renew_ari < rec->renew_at) {
-            rec->renew_at = ln->renew_ari;
-        }
-    }
+    ngx_http_linkcert_life_conf(ctx, &conf);
+    ngx_http_linkcert_life_read(ln, &life);
+    rec->renew_at = lc_lifecycle_renewal(&life, &conf);
 
     rec->ca = NULL;
 
@@ -749,8 +715,8 @@ ngx_http_linkcert_table_held(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ngx_http_linkcert_lock(ctx);
 
-    ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
-    rc = (ln && ln->busy && ln->job_id == job_id) ? NGX_OK : NGX_DECLINED;
+    ln = ngx_http_linkcert_held(ctx, name, len, job_id);
+    rc = ln ? NGX_OK : NGX_DECLINED;
 
     ngx_http_linkcert_unlock(ctx);
 

@@ -44,12 +44,8 @@ ngx_http_linkcert_node_t *ngx_http_linkcert_lookup(
     ngx_http_linkcert_sh_t *sh, u_char *name, size_t len);
 ngx_http_linkcert_node_t *ngx_http_linkcert_create(
     ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len, size_t reg);
-void ngx_http_linkcert_set_status(ngx_http_linkcert_sh_t *sh,
-    ngx_http_linkcert_node_t *ln, lc_status_e status, lc_stage_e stage);
 void ngx_http_linkcert_notify(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, ngx_uint_t quiet);
-void ngx_http_linkcert_keep_serving(ngx_http_linkcert_sh_t *sh,
-    ngx_http_linkcert_node_t *ln);
 void ngx_http_linkcert_to_record(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, lc_record_t *rec);
 void ngx_http_linkcert_lock(ngx_http_linkcert_zone_t *ctx);
@@ -64,40 +60,34 @@ u_char ngx_http_linkcert_issuer(ngx_http_linkcert_zone_t *ctx,
 void ngx_http_linkcert_walk(ngx_http_linkcert_zone_t *ctx,
     u_char *after, size_t len, ngx_http_linkcert_visit_pt visit, void *data);
 
-/* ngx_http_linkcert_events.c */
-
-void ngx_http_linkcert_expired(ngx_http_linkcert_zone_t *ctx,
-    ngx_http_linkcert_node_t *ln, time_t now);
-
 /* ngx_http_linkcert_jobs.c */
 
-void ngx_http_linkcert_schedule(ngx_http_linkcert_sh_t *sh,
-    ngx_http_linkcert_node_t *ln, ngx_msec_t at);
 void ngx_http_linkcert_unschedule(ngx_http_linkcert_sh_t *sh,
-    ngx_http_linkcert_node_t *ln);
-void ngx_http_linkcert_schedule_order(ngx_http_linkcert_sh_t *sh,
-    ngx_http_linkcert_node_t *ln, time_t now);
-void ngx_http_linkcert_count_order(ngx_http_linkcert_sh_t *sh,
-    ngx_http_linkcert_node_t *ln, lc_status_e old_status,
-    lc_stage_e old_stage, ngx_http_linkcert_order_result_e result);
-time_t ngx_http_linkcert_backoff(ngx_uint_t attempts);
-void ngx_http_linkcert_schedule_issued(ngx_http_linkcert_zone_t *ctx,
-    ngx_http_linkcert_node_t *ln, time_t now, time_t floor);
-void ngx_http_linkcert_schedule_pass(ngx_http_linkcert_zone_t *ctx,
-    ngx_http_linkcert_node_t *ln);
-time_t ngx_http_linkcert_renew_time(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln);
 void ngx_http_linkcert_unlease(ngx_http_linkcert_sh_t *sh,
     ngx_http_linkcert_node_t *ln);
-ngx_http_linkcert_node_t *ngx_http_linkcert_job_end(
+ngx_http_linkcert_node_t *ngx_http_linkcert_held(
     ngx_http_linkcert_zone_t *ctx, u_char *name, size_t len,
-    uint32_t job_id, lc_status_e *old_status, lc_stage_e *old_stage);
+    uint32_t job_id);
+
+/* ngx_http_linkcert_lifecycle.c, with the zone locked */
+
+void ngx_http_linkcert_life_conf(ngx_http_linkcert_zone_t *ctx,
+    lc_lifecycle_conf_t *conf);
+void ngx_http_linkcert_life_read(ngx_http_linkcert_node_t *ln,
+    lc_lifecycle_t *rec);
+void ngx_http_linkcert_life_apply(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, lc_lifecycle_t *rec,
+    lc_lifecycle_result_t *res, time_t now);
+void ngx_http_linkcert_life_step(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, lc_lifecycle_event_t *ev,
+    lc_lifecycle_result_t *res);
 
 /* ngx_http_linkcert_demand.c */
 
 void ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
-    ngx_http_linkcert_node_t *ln, ngx_http_linkcert_demand_e why, time_t ttl,
-    const lc_error_t *err, ngx_log_t *log);
+    ngx_http_linkcert_node_t *ln, time_t ttl, const lc_error_t *err,
+    ngx_log_t *log);
 size_t ngx_http_linkcert_registrable(ngx_http_linkcert_zone_t *ctx,
     u_char *name, size_t len);
 ngx_int_t ngx_http_linkcert_group_join(ngx_http_linkcert_zone_t *ctx,
@@ -105,7 +95,7 @@ ngx_int_t ngx_http_linkcert_group_join(ngx_http_linkcert_zone_t *ctx,
 void ngx_http_linkcert_group_leave(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln);
 ngx_int_t ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
-    ngx_http_linkcert_node_t *ln, time_t now);
+    ngx_http_linkcert_node_t *ln, lc_lifecycle_event_t *ev);
 
 
 #endif /* _NGX_HTTP_LINKCERT_TABLE_H_INCLUDED_ */

@@ -53,11 +53,15 @@ ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, uint64_t stamp, uint32_t scan)
 {
     ngx_int_t                  rc;
+    lc_lifecycle_event_t       ev;
+    lc_lifecycle_result_t      res;
     ngx_http_linkcert_zone_t  *ctx;
     ngx_http_linkcert_node_t  *ln;
 
     ctx = shm_zone->data;
     rc = NGX_DECLINED;
+
+    ngx_http_linkcert_life_event(&ev, LC_EV_SEEN);
 
     ngx_http_linkcert_lock(ctx);
 
@@ -71,22 +75,10 @@ ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone, u_char *name,
         ln->scan = scan;
         rc = NGX_OK;
 
-        /*
-         * A reload is a renewal pass.  A domain a job holds now is checked
-         * again when the job ends: the job may still decide with the old
-         * configuration.
-         */
+        /* a reload is a renewal pass */
 
-        if (ln->status == LC_STATUS_ISSUED || ln->moved) {
-            if ((ln->stage == LC_STAGE_ISSUED || ln->stage == LC_STAGE_FAILED)
-                && !ln->busy)
-            {
-                ngx_http_linkcert_schedule_pass(ctx, ln);
-
-            } else {
-                ln->repass = 1;
-            }
-        }
+        ev.issued = ctx->sh->count[LC_STATUS_ISSUED];
+        ngx_http_linkcert_life_step(ctx, ln, &ev, &res);
     }
 
     ngx_http_linkcert_unlock(ctx);
@@ -100,19 +92,28 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, ngx_http_linkcert_loaded_t *loaded, uint32_t scan)
 {
     size_t                     reg;
-    time_t                     now;
-    ngx_uint_t                 created;
+    lc_lifecycle_event_t       ev;
+    lc_lifecycle_result_t      res;
     ngx_http_linkcert_zone_t  *ctx;
     ngx_http_linkcert_node_t  *ln;
 
     ctx = shm_zone->data;
-    now = ngx_time();
     reg = ngx_http_linkcert_registrable(ctx, name, len);
+
+    ngx_http_linkcert_life_event(&ev, LC_EV_LOADED);
+    ev.ok = (loaded->ok != 0);
+    /* the zone keeps 32-bit times: an imported oddity is clamped */
+    ev.not_before = ngx_max(loaded->info.not_before, 0);
+    ev.not_after = ngx_min(loaded->info.not_after,
+                           (time_t) NGX_MAX_UINT32_VALUE);
+    ev.error = &loaded->error;
 
     ngx_http_linkcert_lock(ctx);
 
     ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
-    created = (ln == NULL);
+
+    /* what the store says at start is no change */
+    ev.created = (ln == NULL);
 
     if (ln == NULL) {
         ln = ngx_http_linkcert_create(ctx, name, len, reg);
@@ -125,52 +126,27 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ln->store_stamp = loaded->stamp;
     ln->scan = scan;
-    ln->updated_at = now;
-    ln->moved = 0;              /* new files: their DNS is checked again */
 
     if (loaded->ok) {
-        if (ln->status != LC_STATUS_ISSUED
-            || ngx_memcmp(ln->sha256, loaded->info.sha256, 32) != 0)
-        {
-            ln->generation = ++ctx->sh->generation;
-            ln->renew_ari = 0;
-            ln->ari_at = 0;     /* another certificate: ask at once */
+        ev.same = (ngx_memcmp(ln->sha256, loaded->info.sha256, 32) == 0);
 
-            if (now - loaded->info.not_before < 7 * 86400) {
-                ngx_http_linkcert_duplicate_add(ln, loaded->info.not_before);
-            }
-        }
-
-        /* the zone keeps 32-bit times: an imported oddity is clamped */
-
-        ln->not_before = (uint32_t) ngx_max(loaded->info.not_before, 0);
-        ln->not_after = (uint32_t) ngx_min(loaded->info.not_after,
-                                           (time_t) NGX_MAX_UINT32_VALUE);
         ngx_memcpy(ln->sha256, loaded->info.sha256, 32);
         ngx_memcpy(ln->serial, loaded->info.serial, loaded->info.serial_len);
         ln->serial_len = (u_char) loaded->info.serial_len;
         ln->issuer = ngx_http_linkcert_issuer(ctx, loaded->info.issuer);
 
-        ngx_http_linkcert_set_status(ctx->sh, ln, LC_STATUS_ISSUED,
-                                     LC_STAGE_ISSUED);
-        lc_error_clear(&ln->error);
-        ln->error_at = 0;
-        ln->next_attempt_at = 0;
-
-        ngx_http_linkcert_schedule_pass(ctx, ln);
-
     } else {
-        ngx_http_linkcert_set_status(ctx->sh, ln, LC_STATUS_UNKNOWN,
-                                     LC_STAGE_FAILED);
         ln->serial_len = 0;
-        ln->not_before = 0;
-        ln->not_after = 0;
-        ln->error = loaded->error;
-        ln->error_at = now;
     }
 
-    /* what the store says at start is no change */
-    ngx_http_linkcert_notify(ctx, ln, created);
+    ev.issued = ctx->sh->count[LC_STATUS_ISSUED];
+    ngx_http_linkcert_life_step(ctx, ln, &ev, &res);
+
+    if ((res.flags & LC_LIFE_NEW_CERT)
+        && ev.now - loaded->info.not_before < 7 * 86400)
+    {
+        ngx_http_linkcert_duplicate_add(ln, loaded->info.not_before);
+    }
 
     ngx_http_linkcert_unlock(ctx);
 
@@ -205,19 +181,18 @@ ngx_http_linkcert_visit_gone(ngx_http_linkcert_zone_t *ctx,
 {
     ngx_http_linkcert_gone_t  *gone = data;
 
+    lc_lifecycle_event_t   ev;
+    lc_lifecycle_result_t  res;
+
     if (ln->scan == gone->scan || ln->store_stamp == 0) {
         return NGX_OK;
     }
 
     ln->store_stamp = 0;
-    ln->moved = 0;
-    ln->updated_at = gone->now;
-    ln->error_at = gone->now;
-    ngx_http_linkcert_set_status(ctx->sh, ln, LC_STATUS_UNKNOWN,
-                                 LC_STAGE_FAILED);
-    lc_error_set(&ln->error, "store_unreadable",
-                 "the certificate files are gone from the store");
-    ngx_http_linkcert_notify(ctx, ln, 0);
+
+    ngx_http_linkcert_life_event(&ev, LC_EV_GONE);
+    ev.now = gone->now;
+    ngx_http_linkcert_life_step(ctx, ln, &ev, &res);
     gone->n++;
 
     return NGX_OK;

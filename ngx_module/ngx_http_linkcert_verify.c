@@ -202,30 +202,24 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
     for (i = 0; i < n; i++) {
         name = due[i].name;
 
-        if (due[i].stage == LC_STAGE_ORDERING
-            || due[i].stage == LC_STAGE_RENEWING)
-        {
-            /* a reissue is a new order, whatever the renewal time */
+        switch (due[i].action) {
 
-            rc = (due[i].stage == LC_STAGE_ORDERING || due[i].reissue)
-                 ? ngx_http_linkcert_acme_order(name, due[i].job_id)
-                 : ngx_http_linkcert_acme_renew(name, due[i].job_id);
+        case LC_DO_ORDER:
+            rc = ngx_http_linkcert_acme_order(name, due[i].job_id);
+            break;
 
-            if (rc != NGX_OK) {
-                ngx_http_linkcert_table_release(lmcf->shm_zone,
-                                                (u_char *) name,
-                                                ngx_strlen(name),
-                                                due[i].job_id);
-            }
+        case LC_DO_RENEW:
+            rc = ngx_http_linkcert_acme_renew(name, due[i].job_id);
+            break;
 
-            continue;
+        case LC_DO_ASK:
+            rc = ngx_http_linkcert_ask(name, due[i].job_id, ev->log);
+            break;
+
+        default: /* LC_DO_VERIFY */
+            rc = ngx_http_linkcert_verify_start(name, due[i].job_id, ev->log);
+            break;
         }
-
-        /* an on-demand name is first asked about, if linkcert_ask is set */
-
-        rc = (due[i].candidate && lmcf->ask.len)
-             ? ngx_http_linkcert_ask(name, due[i].job_id, ev->log)
-             : ngx_http_linkcert_verify_start(name, due[i].job_id, ev->log);
 
         if (rc != NGX_OK) {
             ngx_http_linkcert_table_release(lmcf->shm_zone, (u_char *) name,

@@ -51,6 +51,8 @@ static void lc_life_schedule_order(lc_life_ctx_t *c);
 static void lc_life_schedule_issued(lc_life_ctx_t *c, time_t floor);
 static void lc_life_schedule_pass(lc_life_ctx_t *c, unsigned long issued);
 static time_t lc_life_renew_time(lc_life_ctx_t *c);
+static time_t lc_life_renewal(const lc_lifecycle_t *rec,
+    const lc_lifecycle_conf_t *conf);
 
 
 static const char  *lc_lifecycle_events[] = {
@@ -169,6 +171,18 @@ lc_lifecycle_renew_time(time_t not_before, time_t not_after,
     unsigned renew_at)
 {
     return not_before + (not_after - not_before) * (time_t) renew_at / 100;
+}
+
+
+time_t
+lc_lifecycle_renewal(const lc_lifecycle_t *rec,
+    const lc_lifecycle_conf_t *conf)
+{
+    if (rec->status != LC_STATUS_ISSUED || rec->not_after == 0) {
+        return 0;
+    }
+
+    return lc_life_renewal(rec, conf);
 }
 
 
@@ -324,7 +338,11 @@ lc_life_admit(lc_life_ctx_t *c)
 }
 
 
-/* linkcert_ask refused it: a candidate leaves, any other goes on */
+/*
+ * linkcert_ask refused it: a candidate leaves, not admitted again for
+ * linkcert_negative_ttl, or for a minute at most when it did not answer;
+ * any other domain goes on.
+ */
 
 static void
 lc_life_refuse(lc_life_ctx_t *c)
@@ -333,7 +351,12 @@ lc_life_refuse(lc_life_ctx_t *c)
 
     if (c->rec->candidate) {
         c->res->action = LC_DO_REMOVE;
-        c->res->ttl = c->ev->ttl;
+        c->res->ttl = c->conf->negative_ttl;
+
+        if (!c->ev->ok && c->res->ttl > LC_LIFECYCLE_DNS_NO_ANSWER) {
+            c->res->ttl = LC_LIFECYCLE_DNS_NO_ANSWER;
+        }
+
         c->res->counters |= LC_COUNT_REFUSED_ASK;
         return;
     }
@@ -1115,13 +1138,9 @@ lc_life_schedule_issued(lc_life_ctx_t *c, time_t floor)
 
     interval = c->conf->reverify_interval;
 
-    at = lc_life_renew_time(c);
+    at = lc_life_renewal(rec, c->conf);
     check = now + interval - interval / 10
             + (time_t) (c->ev->random[0] % (unsigned long) (interval / 5 + 1));
-
-    if (rec->renew_ari && rec->renew_ari < at) {
-        at = rec->renew_ari;
-    }
 
     /* asking the CA's renewal information again comes with a check */
 
@@ -1180,4 +1199,20 @@ lc_life_renew_time(lc_life_ctx_t *c)
 {
     return lc_lifecycle_renew_time(c->rec->not_before, c->rec->not_after,
                                    c->conf->renew_at);
+}
+
+
+static time_t
+lc_life_renewal(const lc_lifecycle_t *rec, const lc_lifecycle_conf_t *conf)
+{
+    time_t  at;
+
+    at = lc_lifecycle_renew_time(rec->not_before, rec->not_after,
+                                 conf->renew_at);
+
+    if (rec->renew_ari && rec->renew_ari < at) {
+        at = rec->renew_ari;
+    }
+
+    return at;
 }

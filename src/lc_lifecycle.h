@@ -145,7 +145,8 @@ typedef struct {
     uint64_t              lease;        /* DUE: ms a job may take */
     int                   transient;    /* ORDER_FAILED */
     time_t                retry_after;  /* ORDER_FAILED, ARI: the CA's */
-    int                   ok;           /* ARI: a window; LOADED: valid */
+    int                   ok;           /* ARI: a window; LOADED: valid;
+                                           REFUSE: linkcert_ask answered */
     time_t                start;        /* ARI: the window */
     time_t                end;
     int                   cert_id;      /* RENEW: renewal information
@@ -158,7 +159,6 @@ typedef struct {
     unsigned long         issued;       /* LOADED, SEEN: issued domains in
                                            the table */
     time_t                at;           /* BUDGET: when it may go on */
-    time_t                ttl;          /* REFUSE: not asked again for */
     const lc_error_t     *error;        /* DNS, REFUSE, BUDGET,
                                            ORDER_FAILED, LOADED */
 } lc_lifecycle_event_t;
@@ -243,6 +243,13 @@ int lc_lifecycle_serving(const lc_lifecycle_t *rec);
 /* renew_at of the lifetime of not_before .. not_after */
 time_t lc_lifecycle_renew_time(time_t not_before, time_t not_after,
     unsigned renew_at);
+
+/*
+ * When an issued domain is to be renewed: renew_at of its lifetime, or
+ * sooner the time picked in the CA's window; 0: not issued.
+ */
+time_t lc_lifecycle_renewal(const lc_lifecycle_t *rec,
+    const lc_lifecycle_conf_t *conf);
 
 /* 1 min, 10 min, then 100 min: the delay before a retry */
 time_t lc_lifecycle_backoff_base(unsigned attempts);

@@ -313,7 +313,6 @@ make_event(lc_lifecycle_event_t *ev, lc_lifecycle_event_e type,
     ev->not_before = NOW - 60;
     ev->not_after = NOW + 90 * DAY - 60;
     ev->at = NOW + 120;
-    ev->ttl = 600;
     ev->issued = 10;
     ev->error = (type == LC_EV_DNS) ? &dns_error : &problem;
 }
@@ -638,15 +637,29 @@ test_candidate_refused(void **state)
 
     assert_int_equal(res.ttl, 20);
 
-    /* linkcert_ask: the ttl the glue gives; a domain no longer a candidate
-     * is verified at once */
+    /*
+     * linkcert_ask: linkcert_negative_ttl, a minute at most without an
+     * answer; a domain no longer a candidate is verified at once
+     */
+
+    make_record(&rec, LC_STATUS_PENDING, LC_STAGE_VERIFYING,
+                S_CANDIDATE | S_BUSY);
+    res = run(&rec, LC_EV_REFUSE, E_OK);
+
+    assert_int_equal(res.ttl, 600);
+    assert_int_equal(res.counters, LC_COUNT_REFUSED_ASK);
 
     make_record(&rec, LC_STATUS_PENDING, LC_STAGE_VERIFYING,
                 S_CANDIDATE | S_BUSY);
     res = run(&rec, LC_EV_REFUSE, 0);
+    assert_int_equal(res.ttl, 60);
 
-    assert_int_equal(res.ttl, 600);
-    assert_int_equal(res.counters, LC_COUNT_REFUSED_ASK);
+    conf.negative_ttl = 20;
+    make_record(&rec, LC_STATUS_PENDING, LC_STAGE_VERIFYING,
+                S_CANDIDATE | S_BUSY);
+    res = run(&rec, LC_EV_REFUSE, 0);
+    conf.negative_ttl = 600;
+    assert_int_equal(res.ttl, 20);
 
     make_record(&rec, LC_STATUS_PENDING, LC_STAGE_VERIFYING, S_BUSY);
     res = run(&rec, LC_EV_REFUSE, 0);
@@ -953,6 +966,19 @@ test_schedule_issued(void **state)
     assert_int_equal(rec.due, (uint64_t) rec.not_after * 1000);
 
     assert_int_equal(lc_lifecycle_renew_time(1000, 2000, 67), 1670);
+
+    /* the renewal the status API shows */
+
+    make_record(&rec, LC_STATUS_ISSUED, LC_STAGE_ISSUED, 0);
+    renew = lc_lifecycle_renew_time(rec.not_before, rec.not_after, 67);
+    assert_int_equal(lc_lifecycle_renewal(&rec, &conf), renew);
+    rec.renew_ari = renew - 1;
+    assert_int_equal(lc_lifecycle_renewal(&rec, &conf), renew - 1);
+    rec.renew_ari = renew + 1;
+    assert_int_equal(lc_lifecycle_renewal(&rec, &conf), renew);
+
+    make_record(&rec, LC_STATUS_UNKNOWN, LC_STAGE_FAILED, S_MOVED);
+    assert_int_equal(lc_lifecycle_renewal(&rec, &conf), 0);
 }
 
 

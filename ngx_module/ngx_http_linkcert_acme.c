@@ -1075,9 +1075,7 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
      * starts over as soon as it is.
      */
 
-    if (ngx_strcmp(err->type, "urn:ietf:params:acme:error:accountDoesNotExist")
-        == 0)
-    {
+    if (lc_lifecycle_account_lost(err)) {
         ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
                       "linkcert: the CA does not know the account %s any "
                       "more, registering again", job->ca->account.kid);
@@ -1085,7 +1083,13 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
         job->ca->ready = 0;
         job->ca->account.kid[0] = '\0';
 
-        ngx_http_linkcert_acme_release(job);
+        ngx_http_linkcert_life_event(&ev, LC_EV_ORDER_FAILED);
+        ev.error = err;
+
+        (void) ngx_http_linkcert_table_job_event(acme->conf->shm_zone,
+                                                 (u_char *) job->domain,
+                                                 ngx_strlen(job->domain),
+                                                 job->job_id, &ev, &res);
         ngx_http_linkcert_acme_free(job);
         return;
     }

@@ -160,6 +160,14 @@ lc_lifecycle_step(lc_lifecycle_t *rec, const lc_lifecycle_conf_t *conf,
 
 
 int
+lc_lifecycle_account_lost(const lc_error_t *err)
+{
+    return strcmp(err->type, "urn:ietf:params:acme:error:accountDoesNotExist")
+           == 0;
+}
+
+
+int
 lc_lifecycle_serving(const lc_lifecycle_t *rec)
 {
     return rec->status == LC_STATUS_ISSUED || rec->moved;
@@ -829,6 +837,14 @@ lc_life_order_failed(lc_life_ctx_t *c)
 
     rec = c->rec;
     now = c->ev->now;
+
+    /* not the domain's failure: due again as soon as the account is */
+
+    if (lc_lifecycle_account_lost(c->ev->error)) {
+        rec->busy = 0;
+        lc_life_schedule(c, c->ev->now_ms);
+        return;
+    }
 
     lc_life_job_end(c);
 

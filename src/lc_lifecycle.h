@@ -237,6 +237,13 @@ typedef struct {
 void lc_lifecycle_step(lc_lifecycle_t *rec, const lc_lifecycle_conf_t *conf,
     const lc_lifecycle_event_t *ev, lc_lifecycle_result_t *res);
 
+/*
+ * Whether an order's failure is the account's, not the domain's: the CA
+ * no longer knows the account (accountDoesNotExist).  The ACME driver
+ * registers again; the domain is due again at once, without a backoff.
+ */
+int lc_lifecycle_account_lost(const lc_error_t *err);
+
 /* whether a certificate is to be served: issued, or kept while moved */
 int lc_lifecycle_serving(const lc_lifecycle_t *rec);
 

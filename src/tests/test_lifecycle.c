@@ -51,6 +51,8 @@
 #define E_LATER      0x0400     /* ARI: the window is later */
 #define E_CERT_ID    0x0800     /* RENEW: the CA can be asked */
 #define E_ARI        0x1000     /* DNS: the CA has renewal information */
+#define E_NO_ACCOUNT_AT_CA  0x2000  /* ORDER_FAILED: the CA forgot the
+                                       account */
 
 
 typedef struct {
@@ -192,6 +194,9 @@ static const row_t  rows[] = {
       "transient: backoff", P, LC_STAGE_ORDERING, LC_DO_NONE },
     { P, LC_STAGE_ORDERING, S_BUSY, LC_EV_ORDER_FAILED, E_NO_ACCOUNT,
       "not placed: no account yet", P, LC_STAGE_ORDERING, LC_DO_NONE },
+    { P, LC_STAGE_ORDERING, S_BUSY, LC_EV_ORDER_FAILED, E_NO_ACCOUNT_AT_CA,
+      "the CA forgot the account: again now", P, LC_STAGE_ORDERING,
+      LC_DO_NONE },
     { I, LC_STAGE_RENEWING, S_BUSY, LC_EV_ORDER_FAILED, 0,
       "a renewal: again in 100 min", I, LC_STAGE_ISSUED, LC_DO_NONE },
     { I, LC_STAGE_RENEWING, S_BUSY, LC_EV_ORDER_FAILED, E_TRANSIENT,
@@ -285,6 +290,9 @@ make_event(lc_lifecycle_event_t *ev, lc_lifecycle_event_e type,
     static const lc_error_t  dns_error = {
         "dns_mismatch", "points elsewhere"
     };
+    static const lc_error_t  account_lost = {
+        "urn:ietf:params:acme:error:accountDoesNotExist", "no such account"
+    };
 
     memset(ev, 0, sizeof(lc_lifecycle_event_t));
 
@@ -314,7 +322,8 @@ make_event(lc_lifecycle_event_t *ev, lc_lifecycle_event_e type,
     ev->not_after = NOW + 90 * DAY - 60;
     ev->at = NOW + 120;
     ev->issued = 10;
-    ev->error = (type == LC_EV_DNS) ? &dns_error : &problem;
+    ev->error = (type == LC_EV_DNS) ? &dns_error
+                : (details & E_NO_ACCOUNT_AT_CA) ? &account_lost : &problem;
 }
 
 
@@ -1201,6 +1210,21 @@ test_order_failed(void **state)
     ev.retry_after = 8;
     lc_lifecycle_step(&rec, &conf, &ev, &res);
     assert_int_equal(rec.next_attempt_at, NOW + 8);
+
+    /* the CA forgot the account: due now, nothing counted or shown */
+
+    make_record(&rec, LC_STATUS_PENDING, LC_STAGE_ORDERING,
+                S_BUSY | S_ATTEMPTS);
+    res = run(&rec, LC_EV_ORDER_FAILED, E_NO_ACCOUNT_AT_CA);
+
+    assert_int_equal(res.counters, 0);
+    assert_int_equal(res.flags, 0);
+    assert_int_equal(rec.busy, 0);
+    assert_int_equal(rec.attempts, 2);
+    assert_int_equal(rec.due, NOW_MS);
+    assert_int_equal(rec.updated_at, NOW - 100);
+    assert_string_equal(rec.error.type, "");
+    assert_false(lc_lifecycle_account_lost(&problem));
 
     /* refused: failed validations counted within their hour */
 

@@ -47,7 +47,10 @@ sub worker_connections {
            $t->worker_pids;
 }
 
-is(scalar(worker_connections()), 0, 'no connection to the port at start');
+# worker 0 sets the account up when it starts: its first connection may
+# come before the POST (on a busy machine it often does)
+cmp_ok(scalar(worker_connections()), '<=', 1,
+       'at most one connection to the port at start');
 
 my $r = $t->verify($D);
 is($r->{status}, 202, 'POST: 202') or diag($r->{raw});

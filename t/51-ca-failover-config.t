@@ -219,7 +219,7 @@ for my $n (1, 2) {
     is($moved, $n == 2 ? 1 : 0, $n == 2
        ? "$COUNT: the second failed order sends the next one to the backup"
        : "$COUNT: one failed order does not move it");
-    sleep 10.2;      # "Verify domain" again after 10 s
+    $t->wait_post_limit($COUNT);    # "Verify domain" again after 10 s
 }
 is($proxy->new_orders, 2, 'two newOrder requests at the primary');
 is($backup->order_count, $orders, 'none at the backup yet');

@@ -153,11 +153,32 @@ sub status_of {
 }
 
 # POST /.well-known/ssl-status?domain=$domain ("Verify domain"), with the
-# key unless key => ... says otherwise; other options as for http().
+# key unless key => ... says otherwise; query => 'reissue=1' adds to the
+# query; other options as for http().
 sub verify {
     my ($self, $domain, %opts) = @_;
-    return $self->http(POST => '/.well-known/ssl-status?domain='
-                       . uri_escape($domain), key => 1, %opts);
+    my $query = delete $opts{query};
+    my $r = $self->http(POST => '/.well-known/ssl-status?domain='
+                        . uri_escape($domain)
+                        . (defined $query ? "&$query" : ''), key => 1, %opts);
+    $self->{posted}{ lc $domain } = time;
+    return $r;
+}
+
+# The module takes one POST per domain every 10 s (429 otherwise):
+# wait_post_limit($domain) sleeps until 10.2 s after this test's last
+# verify() of $domain (not at all if there was none); verify_again is
+# that wait, then verify().
+sub wait_post_limit {
+    my ($self, $domain) = @_;
+    my $wait = ($self->{posted}{ lc $domain } // 0) + 10.2 - time;
+    sleep $wait if $wait > 0;
+    return $self;
+}
+
+sub verify_again {
+    my ($self, $domain, %opts) = @_;
+    return $self->wait_post_limit($domain)->verify($domain, %opts);
 }
 
 sub uri_escape {

@@ -178,6 +178,8 @@ sub run {
     croak 'write_config first' unless defined $self->{config};
 
     $self->{log_offset_at_run} = -s $self->error_log_path // 0;
+    # a new master, a new zone: no POST limit to wait for (LinkCert::API)
+    delete $self->{posted};
 
     my $pid = fork // croak "fork: $!";
 

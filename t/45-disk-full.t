@@ -35,6 +35,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Pebble;
+use LinkCert::Util qw(wait_until);
 use Fcntl qw(SEEK_END);
 use Time::HiRes qw(sleep time);
 
@@ -88,19 +89,9 @@ sub failed_writes {
         qr/writing "[^"]*\Q$name\E[^"]*" failed/));
 }
 
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $deadline = time + $timeout;
-    until ($cond->()) {
-        return 0 if time > $deadline;
-        sleep 0.05;
-    }
-    return 1;
-}
-
 $t->write_config(config());
 $t->run;
-ok(wait_for(sub { $t->error_log =~ /ACME account ready/ }, 10),
+ok(wait_until(sub { $t->error_log =~ /ACME account ready/ }, 10),
    'the ACME account is ready (written while there is room)')
     or diag($pebble->notices);
 
@@ -122,7 +113,7 @@ subtest 'renewal on a full disk keeps the published pair' => sub {
         my $before = failed_writes($R);
         $t->stop;
         $t->run;
-        ok(wait_for(sub { failed_writes($R) > $before }, 20),
+        ok(wait_until(sub { failed_writes($R) > $before }, 20),
            "attempt $attempt: the write failed") or diag($pebble->notices);
         sleep 0.2;
     }
@@ -141,7 +132,7 @@ subtest 'renewal on a full disk keeps the published pair' => sub {
 subtest 'a first issuance on a full disk stays pending' => sub {
     my $before = failed_writes($F);
     is($t->verify($F)->{status}, 202, 'POST: 202');
-    ok(wait_for(sub { failed_writes($F) > $before }, 20), 'the write failed')
+    ok(wait_until(sub { failed_writes($F) > $before }, 20), 'the write failed')
         or diag($pebble->notices);
 
     my ($j, $ok) = $t->wait_status($F, sub {

@@ -71,9 +71,6 @@ sub chained {
 sub statuses { join ' ', map { "$_->{previous_status}->$_->{status}" } @_ }
 
 
-# the events waiting in the store
-sub stored { return scalar(() = glob($t->store . '/webhooks/*.json')) }
-
 
 ###########################################################################
 
@@ -221,8 +218,8 @@ subtest 'receiver down, nginx restarted: the events are kept' => sub {
 
     $deadline = time + 5;
     sleep 0.1 while time < $deadline
-        && stored();
-    is(stored(), 0,
+        && $wh->stored;
+    is($wh->stored, 0,
        'their files are gone once delivered');
 
     ok(chained(events_of($_, $wh->delivered)), "$_: chained")

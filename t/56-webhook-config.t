@@ -98,9 +98,6 @@ config_ok('https:// against the system trust store',
           'linkcert_webhook https://crm.test/hooks;');
 
 
-# the events waiting in the store
-sub stored { return scalar(() = glob($t->store . '/webhooks/*.json')) }
-
 
 ###########################################################################
 # running: no secret, a new error type, a reload
@@ -156,8 +153,8 @@ subtest 'receiver down, a reload, receiver up: delivered once' => sub {
     is($t->verify($FLAP)->{status}, 202, 'POST: 202');
     my $deadline = time + 10;
     sleep 0.1 while time < $deadline
-        && stored() < 2;
-    is(stored(), 2,
+        && $wh->stored < 2;
+    is($wh->stored, 2,
        'two events stored');
 
     $t->reload;
@@ -173,8 +170,8 @@ subtest 'receiver down, a reload, receiver up: delivered once' => sub {
 
     $deadline = time + 5;
     sleep 0.1 while time < $deadline
-        && stored();
-    is(stored(), 0,
+        && $wh->stored;
+    is($wh->stored, 0,
        'the store\'s queue is empty');
     is($t->metric_values->{linkcert_webhook_queue}, 0, 'so is the metric');
 };
@@ -233,8 +230,8 @@ subtest 'kept 24 h, then dropped' => sub {
     $t->set_cname('old.customer.test', 'cdn.example.test');
     is($t->verify('old.customer.test')->{status}, 202, 'POST: 202');
     my $deadline = time + 10;
-    sleep 0.1 while time < $deadline && stored() < 2;
-    is(stored(), 2, 'two events stored');
+    sleep 0.1 while time < $deadline && $wh->stored < 2;
+    is($wh->stored, 2, 'two events stored');
 
     # a file's time is when its event was made
     $t->stop;
@@ -243,8 +240,8 @@ subtest 'kept 24 h, then dropped' => sub {
     $t->run;
 
     $deadline = time + 10;
-    sleep 0.1 while time < $deadline && stored() > 0;
-    is(stored(), 0, 'both dropped after their next failed attempt');
+    sleep 0.1 while time < $deadline && $wh->stored > 0;
+    is($wh->stored, 0, 'both dropped after their next failed attempt');
     my @lines = $t->error_log =~ /(\[error\].*webhook event \d+ dropped: not delivered within 24 h)/g;
     is(scalar @lines, 2, 'an [error] line each');
     is($t->metric_values->{'linkcert_webhook_dropped_total{reason="expired"}'},

@@ -213,6 +213,13 @@ sub requests {
     return @r;
 }
 
+# How many events wait in the store (<store>/webhooks/*.json) for their
+# next attempt.
+sub stored {
+    my ($self) = @_;
+    return scalar(() = glob($self->{t}->store . '/webhooks/*.json'));
+}
+
 # The events answered with a 2xx, in the order they arrived.
 sub delivered {
     my ($self) = @_;

@@ -29,8 +29,15 @@ $pebble->start;
 like($pebble->log_since_start, qr/Configured to reject 90% of good nonces/,
      'Pebble rejects 90% of good nonces');
 
-$t->write_config($t->dns_config(log_level => 'info',
-                                http => $pebble->acme_http_lines));
+$t->write_config($t->standard_config(log_level => 'info',
+    http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF
 $t->run;
 
 my $r = $t->verify($D);

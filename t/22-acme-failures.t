@@ -50,10 +50,15 @@ my $imported_fp = $t->fingerprint_of_file($imported_chain);
 
 $pebble->start;
 
-$t->write_config($t->dns_config(
-    workers => 2, log_level => 'info',
-    target_address => '127.0.0.2',
-    http => $pebble->acme_http_lines));
+$t->write_config($t->standard_config(workers => 2, log_level => 'info',
+    http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.2;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF
 $t->run;
 
 sub is_done { my $s = $_[0]{stage} // ''; $s eq 'failed' || $s eq 'issued' }

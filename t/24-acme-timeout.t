@@ -37,9 +37,16 @@ $t->add_a('edge.crm.test', ['127.0.0.1']);
 my ($chain) = $t->store_domain($OTHER);
 my $other_fp = $t->fingerprint_of_file($chain);
 
-$t->write_config($t->dns_config(workers => 2, log_level => 'info',
-    http => $pebble->acme_http_lines(
-        directory => "https://localhost:$port/dir")));
+$t->placeholder(SILENT_CA => $port);
+$t->write_config($t->standard_config(workers => 2, log_level => 'info',
+    http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory https://localhost:%%SILENT_CA%%/dir;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF
 $t->run;
 
 sub worker_connections {

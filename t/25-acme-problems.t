@@ -60,9 +60,16 @@ $t->challtestsrv;
 $t->add_a('edge.crm.test', ['127.0.0.1']);
 $t->set_cname($_, 'edge.crm.test') for @D;
 
-$t->write_config($t->dns_config(workers => 2, log_level => 'info',
-    http => $pebble->acme_http_lines(
-        directory => $stub->url('/dir'))));
+$t->placeholder(STUB => $stub->url('/dir'));
+$t->write_config($t->standard_config(workers => 2, log_level => 'info',
+    http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%STUB%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF
 $t->run;
 
 my %posted;

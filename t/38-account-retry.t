@@ -31,8 +31,16 @@ $t->add_a($TARGET, ['127.0.0.1']);
 $t->set_cname($_, $TARGET) for $D, $E;
 $pebble->start;
 
-$t->write_config($t->dns_config(workers => 2, log_level => 'info',
-    http => $pebble->acme_http_lines(directory => $proxy->url('/dir'))));
+$t->placeholder(FAILING_CA => $proxy->url('/dir'));
+$t->write_config($t->standard_config(workers => 2, log_level => 'info',
+    http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%FAILING_CA%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF
 
 sub setup_failures {
     return grep { /ACME account setup at .* failed: .*retrying in (\d+) s/ }

@@ -34,8 +34,15 @@ $t->add_a($TARGET, ['127.0.0.1']);
 $t->set_cname($_, $TARGET) for values %name;
 
 $pebble->start;
-$t->write_config($t->dns_config(workers => 2, log_level => 'info',
-    http => $pebble->acme_http_lines));
+$t->write_config($t->standard_config(workers => 2, log_level => 'info',
+    http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF
 $t->run;
 $pebble->account_settled;
 

@@ -303,14 +303,12 @@ sub _free_udp_tcp_port {
 
     return $self->{ports}{$n} if defined $self->{ports}{$n};
 
-    my %taken = map { $_ => 1 } values %{ $self->{ports} };
-
     for (1 .. 50) {
         my $u = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                       LocalPort => 0, Proto => 'udp')
             or croak "cannot bind a loopback UDP port: $!";
         my $port = $u->sockport;
-        next if $taken{$port};
+        next if LinkCert::Test::_taken($port);
         my $tcp = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                         LocalPort => $port, Proto => 'tcp',
                                         Listen => 1, ReuseAddr => 0)

@@ -112,13 +112,19 @@ sub store    { $_[0]{store} }
 sub api_key  { $API_KEY }
 sub error_log_path { "$_[0]{prefix}/logs/error.log" }
 
-# A free loopback TCP port, the same one for the same index in this test.
+# The ports given in this process, to every instance (t/60 runs two nginx
+# side by side): the kernel may give a port it has just freed again.
+# _taken($port): whether $port was given already; it is from now on.
+my %TAKEN;
+
+sub _taken { return $TAKEN{ $_[-1] }++ }
+
+# A free loopback TCP port, the same one for the same index in this test,
+# never one given before in this process.
 sub port {
     my ($self, $n) = @_;
 
     return $self->{ports}{$n} if defined $self->{ports}{$n};
-
-    my %taken = map { $_ => 1 } values %{ $self->{ports} };
 
     for (1 .. 50) {
         my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
@@ -127,7 +133,7 @@ sub port {
             or croak "cannot bind a loopback port: $!";
         my $port = $s->sockport;
         close $s;
-        next if $taken{$port};
+        next if _taken($port);
         return $self->{ports}{$n} = $port;
     }
 

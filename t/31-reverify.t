@@ -44,12 +44,26 @@ my $r_fp = $t->fingerprint_of_file($r_chain);
 
 $pebble->start;
 
+# nginx.conf's linkcert directives (standard_config adds the zone, the
+# store, the key and "linkcert on"), and linkcert_renew_at when given
+my $HTTP = <<'EOF';
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+
+    linkcert_reverify_interval 2s;
+    %%RENEW_AT%%
+EOF
+
 sub config {
     my ($renew_at) = @_;
-    my $extra = "    linkcert_reverify_interval 2s;\n";
-    $extra .= "    linkcert_renew_at $renew_at;\n" if defined $renew_at;
-    return $t->dns_config(workers => 2, log_level => 'info',
-        http => $pebble->acme_http_lines(extra => $extra));
+    return ($t->standard_config(workers => 2, log_level => 'info',
+                                http => $HTTP),
+            RENEW_AT => defined $renew_at ? "linkcert_renew_at $renew_at;"
+                                          : '');
 }
 
 $t->write_config(config());

@@ -124,12 +124,27 @@ $t->set_cname($_, $TARGET) for $D, $OD, $D3, $D4;
 
 $pebble->start;
 
+# nginx.conf's linkcert directives (standard_config adds the zone, the
+# store, the key and "linkcert on"); with $renew, every certificate is
+# due for renewal
+my $HTTP = <<'EOF';
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+
+    linkcert_on_demand dns;
+    linkcert_hold 50ms;
+    %%RENEW_AT%%
+EOF
+
 sub config {
     my ($renew) = @_;
-    return $t->dns_config(workers => 2, log_level => 'info',
-        http => $pebble->acme_http_lines(extra => join "\n",
-            '    linkcert_on_demand dns;', '    linkcert_hold 50ms;',
-            ($renew ? '    linkcert_renew_at 0%;' : ())));
+    return ($t->standard_config(workers => 2, log_level => 'info',
+                                http => $HTTP),
+            RENEW_AT => $renew ? 'linkcert_renew_at 0%;' : '');
 }
 
 $t->write_config(config());

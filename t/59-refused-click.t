@@ -43,8 +43,17 @@ $t->set_cname($D, $ELSEWHERE);
 
 $pebble->start;
 
-$t->write_config($t->dns_config(workers => 2, log_level => 'info',
-    http => $pebble->acme_http_lines . "    linkcert_on_demand dns;\n"));
+$t->write_config($t->standard_config(workers => 2, log_level => 'info',
+    http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+
+    linkcert_on_demand dns;
+EOF
 $t->run;
 
 sub domains_in_table {

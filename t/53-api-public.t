@@ -37,7 +37,7 @@ my $IMP = 'imported.customer.test';
 my $STATUS = '/.well-known/ssl-status';
 
 $t->challtestsrv;
-$t->set_cname($D, $TARGET);
+$t->set_cname($_, $TARGET) for $D, $IMP;    # a re-check keeps $IMP issued
 $t->add_a($TARGET, ['127.0.0.1']);
 $t->store_domain($IMP);
 
@@ -89,10 +89,17 @@ my $servers = <<'EOF';
     }
 EOF
 
-$t->write_config($t->dns_config(workers => 2, log_level => 'info',
-    http => $pebble->acme_http_lines,
+$t->write_config($t->standard_config(workers => 2, log_level => 'info',
     server => '        deny all;',
-    servers => $servers));
+    servers => $servers,
+    http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF
 $t->run;
 
 my %in = (port => 2, host => 'internal');

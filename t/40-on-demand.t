@@ -45,9 +45,17 @@ $t->add_a('cdn.example.test', ['127.0.0.9']);
 
 $pebble->start;
 
-$t->write_config($t->dns_config(workers => 2, log_level => 'info',
-    http => $pebble->acme_http_lines . "    linkcert_on_demand dns;\n",
-    servers => <<"EOF"));
+$t->write_config($t->standard_config(workers => 2, log_level => 'info',
+    http => <<'EOF', servers => <<"EOF"));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+
+    linkcert_on_demand dns;
+EOF
     server {
         listen 127.0.0.1:%%PORT_0%% ssl;
         server_name $OWN;

@@ -35,8 +35,15 @@ $t->add_a($TARGET, ['127.0.0.1']);
 $t->set_cname($D, $TARGET);
 $pebble->start;
 
-$t->write_config($t->dns_config(user => 'www-data', log_level => 'info',
-    store => $store, http => $pebble->acme_http_lines));
+$t->write_config($t->standard_config(user => 'www-data', log_level => 'info',
+    store => $store, http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF
 $t->run;
 
 sub owner { (stat $_[0])[4] // -1 }

@@ -54,12 +54,27 @@ close $fh;
 my $P_URL = $primary->directory_url;
 my $B_URL = $backup->directory_url;
 
+# nginx.conf's linkcert directives (standard_config adds the zone, the
+# store, the key and "linkcert on"): the primary (the first Pebble), the
+# backup with EAB, and $more
+$t->placeholder(BACKUP => $B_URL, KID => $KID, EAB_KEY => $eab_file);
+my $HTTP = <<'EOF';
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+    linkcert_acme_directory %%BACKUP%% backup
+                            eab_kid=%%KID%% eab_key=%%EAB_KEY%%;
+%%MORE%%
+EOF
+
 sub config {
     my ($more) = @_;
-    return $t->dns_config(workers => 2, log_level => 'info',
-        http => $primary->acme_http_lines(extra =>
-            "    linkcert_acme_directory $B_URL backup eab_kid=$KID "
-            . "eab_key=$eab_file;\n" . ($more // '')));
+    return ($t->standard_config(workers => 2, log_level => 'info',
+                                http => $HTTP),
+            MORE => $more // '');
 }
 
 $t->write_config(config());

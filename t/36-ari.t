@@ -75,12 +75,26 @@ my $stub = LinkCert::StubCA->new($pebble, name => 'ari-stub',
     front => sub { $_[0]{renewalInfo} = $_[1]->url('/renewal-info') },
     answer => \&renewal_info);
 
+# nginx.conf's linkcert directives (standard_config adds the zone, the
+# store, the key and "linkcert on"): the stub's directory, renew_at 99%,
+# and $more
+$t->placeholder(STUB => $stub->url('/dir'));
+my $HTTP = <<'EOF';
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory %%STUB%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+    linkcert_renew_at 99%;
+%%MORE%%
+EOF
+
 sub config {
     my ($more) = @_;
-    return $t->dns_config(workers => 2, log_level => 'info',
-        http => $pebble->acme_http_lines(
-            directory => $stub->url('/dir'),
-            extra => "    linkcert_renew_at 99%;\n" . ($more // '')));
+    return ($t->standard_config(workers => 2, log_level => 'info',
+                                http => $HTTP),
+            MORE => $more // '');
 }
 
 $t->write_config(config());

@@ -86,8 +86,11 @@ my @domains = qw(cname.v.test chain3.v.test chain8.v.test chain9.v.test
                  caa-no.test caa-param.test caa-iodef.test links.acme.test
                  via2.v.test);
 
-$t->write_config($t->dns_config(workers => 2,
-                                cname_target => "$TARGET $TARGET2"));
+$t->write_config($t->standard_config(workers => 2, http => <<"EOF"));
+    linkcert_cname_target $TARGET $TARGET2;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+EOF
 $t->run;
 sleep 0.3;
 $t->no_crash_ok("workers run without crashing");
@@ -306,9 +309,12 @@ subtest 'GET without POST: the table has only what was posted' => sub {
 # --- linkcert_caa_identity ----------------------------------------------
 
 $t->stop;
-$t->write_config($t->dns_config(workers => 2,
-                                cname_target => "$TARGET $TARGET2",
-                                caa_identity => 'other-ca.test'));
+$t->write_config($t->standard_config(workers => 2, http => <<"EOF"));
+    linkcert_cname_target $TARGET $TARGET2;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+    linkcert_caa_identity other-ca.test;
+EOF
 $t->run;
 sleep 0.3;
 $t->no_crash_ok("workers run without crashing");

@@ -38,8 +38,9 @@ sub never_seen {
 ###########################################################################
 # neither linkcert_cname_target nor linkcert_target_address: 409
 
-$t->write_config($t->dns_config(cname_target => undef,
-                                target_address => undef));
+$t->write_config($t->standard_config(http => <<'EOF'));
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+EOF
 $t->run;
 sleep 0.3;
 $t->no_crash_ok("workers run without crashing");
@@ -64,9 +65,11 @@ $t->stop;
 # single flight, with a DNS server that never answers
 
 $t->silent_udp;
-$t->write_config($t->dns_config(
-    workers => 1,
-    resolver => '127.0.0.1:%%SILENT%% timeout=1s attempts=2'));
+$t->write_config($t->standard_config(workers => 1, http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%SILENT%% timeout=1s attempts=2;
+EOF
 $t->run;
 sleep 0.3;
 $t->no_crash_ok("workers run without crashing");
@@ -134,7 +137,11 @@ $t->set_cname($_, $TARGET)
 my ($chain) = $t->store_domain('issued.v.test');
 my $issued_fp = $t->fingerprint_of_file($chain);
 
-$t->write_config($t->dns_config);
+$t->write_config($t->standard_config(http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+EOF
 $t->run;
 sleep 0.3;
 $t->no_crash_ok("workers run without crashing");

@@ -47,7 +47,11 @@ sub retry_in_a_minute {
 $t->set_cname('sf.t12.test', $TARGET);
 $t->set_servfail('sf.t12.test');
 
-$t->write_config($t->dns_config(workers => 1));
+$t->write_config($t->standard_config(workers => 1, http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+EOF
 $t->run;
 sleep 0.3;
 $t->no_crash_ok("workers run without crashing");
@@ -117,9 +121,11 @@ $t->stop;
 # a DNS server that never answers
 
 $t->silent_udp;
-$t->write_config($t->dns_config(
-    workers => 1,
-    resolver => '127.0.0.1:%%SILENT%% timeout=1s attempts=2'));
+$t->write_config($t->standard_config(workers => 1, http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%SILENT%% timeout=1s attempts=2;
+EOF
 $t->run;
 sleep 0.3;
 $t->no_crash_ok("workers run without crashing");
@@ -185,9 +191,11 @@ $t->stop;
 ###########################################################################
 # a DNS server that answers REFUSED
 
-$t->write_config($t->dns_config(
-    workers => 1,
-    resolver => '127.0.0.1:%%REFUSED%% timeout=1s attempts=2'));
+$t->write_config($t->standard_config(workers => 1, http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%REFUSED%% timeout=1s attempts=2;
+EOF
 $t->run;
 
 subtest 'REFUSED: pending, retried in about a minute' => sub {

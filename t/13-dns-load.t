@@ -119,7 +119,11 @@ sub fds_ok {
 
 # --- 1000 verifications against the mock DNS server ---------------------
 
-$t->write_config($t->dns_config(workers => 1, zone => 'linkcert:16m'));
+$t->write_config($t->standard_config(workers => 1, zone => 'linkcert:16m', http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+EOF
 $t->run;
 sleep 0.3;
 $t->no_crash_ok('workers run without crashing');
@@ -172,9 +176,11 @@ $t->stop;
 # --- 200 lookups that time out ------------------------------------------
 
 $t->silent_udp;
-$t->write_config($t->dns_config(
-    workers => 1, zone => 'linkcert:16m',
-    resolver => '127.0.0.1:%%SILENT%% timeout=1s attempts=1'));
+$t->write_config($t->standard_config(workers => 1, zone => 'linkcert:16m', http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%SILENT%% timeout=1s attempts=1;
+EOF
 $t->run;
 
 subtest "$N_SLOW lookups that time out" => sub {

@@ -89,10 +89,15 @@ ok(@slab <= 2, 'no flood of slab allocation failures')
 subtest 'on demand: a full zone refuses new names as refused_full' => sub {
     $t->stop;
     $t->challtestsrv;
-    $t->write_config($t->dns_config(zone => 'linkcert:160k',
-        log_level => 'info',
-        http => "    linkcert_acme_directory https://127.0.0.1:9/dir;\n"
-              . "    linkcert_on_demand dns;\n"));
+    $t->write_config($t->standard_config(zone => 'linkcert:160k',
+        log_level => 'info', http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory https://127.0.0.1:9/dir;
+    linkcert_on_demand dns;
+EOF
     $t->run;
     ok(full_lines() >= 1, 'the zone is full');
 

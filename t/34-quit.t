@@ -58,9 +58,14 @@ sub quit_ok {
 ###########################################################################
 # 1. a verification waiting on a silent DNS server
 
-$t->write_config($t->dns_config(workers => 2, log_level => 'info',
-    resolver => '127.0.0.1:%%SILENT%% timeout=5s attempts=2',
-    http => "    linkcert_acme_directory off;\n"));
+$t->write_config($t->standard_config(workers => 2, log_level => 'info',
+    http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%SILENT%% timeout=5s attempts=2;
+
+    linkcert_acme_directory off;
+EOF
 $t->run;
 
 my $r = $t->verify($SLOW_DNS);
@@ -110,9 +115,16 @@ $pebble->stop;
 my $silent = LinkCert::Pebble::Silent->new;
 my $port = $silent->port;
 
-$t->write_config($t->dns_config(workers => 2, log_level => 'info',
-    http => $pebble->acme_http_lines(
-        directory => "https://localhost:$port/dir")));
+$t->placeholder(SILENT_CA => $port);
+$t->write_config($t->standard_config(workers => 2, log_level => 'info',
+    http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory https://localhost:%%SILENT_CA%%/dir;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF
 $t->run;
 
 # worker 0 sets the account up at its start (or at the first order)

@@ -20,10 +20,15 @@ use Time::HiRes qw(time);
 my $t = LinkCert::Test->new;
 
 $t->challtestsrv;
-$t->write_config($t->dns_config(
-    http => "    linkcert_acme_directory https://127.0.0.1:9/dir;\n"
-          . "    linkcert_on_demand dns;\n",
-    server => "        client_header_timeout 1s;\n"));
+$t->write_config($t->standard_config(
+    server => "        client_header_timeout 1s;\n", http => <<'EOF'));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+
+    linkcert_acme_directory https://127.0.0.1:9/dir;
+    linkcert_on_demand dns;
+EOF
 $t->run;
 
 # seconds until nginx closes a connection that sent $bytes, at most 8

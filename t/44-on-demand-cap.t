@@ -33,11 +33,18 @@ my $SLOW = 'slow.stuck.test';
 my ($chain) = $t->store_domain($ISSUED);
 my $fp = $t->fingerprint_of_file($chain);
 
-my $conf = $t->dns_config(workers => 1, log_level => 'info',
-    resolver => '127.0.0.1:%%SILENT%% timeout=10s attempts=1',
-    http => $pebble->acme_http_lines
-          . "    linkcert_on_demand dns;\n"
-          . "    linkcert_hold 6s;\n");
+my $conf = $t->standard_config(workers => 1, log_level => 'info',
+    http => <<'EOF');
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%SILENT%% timeout=10s attempts=1;
+
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+
+    linkcert_on_demand dns;
+    linkcert_hold 6s;
+EOF
 $conf =~ s/worker_connections 1024;/worker_connections 64;/ or die;
 $t->challtestsrv;
 $pebble->start;

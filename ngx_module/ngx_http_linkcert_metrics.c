@@ -49,6 +49,13 @@ static const char  *ngx_http_linkcert_origins[] = {
 };
 
 
+static u_char *ngx_http_linkcert_metrics_domains(u_char *p, u_char *last,
+    ngx_uint_t *by_status, ngx_http_linkcert_expiring_t *expiring,
+    time_t earliest);
+static u_char *ngx_http_linkcert_metrics_results(u_char *p, u_char *last,
+    ngx_http_linkcert_stats_t *st);
+static u_char *ngx_http_linkcert_metrics_handshakes(u_char *p, u_char *last,
+    ngx_http_linkcert_stats_t *st);
 static u_char *ngx_http_linkcert_metrics_zone(u_char *p, u_char *last,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_uint_t *by_status,
     ngx_http_linkcert_stats_t *st);
@@ -64,11 +71,9 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
 {
     u_char                        *p, *start, *last;
     time_t                         earliest;
-    ngx_uint_t                     i, n, by_status[LC_STATUS_N];
+    ngx_uint_t                     by_status[LC_STATUS_N];
     ngx_http_linkcert_stats_t     *st;
     ngx_http_linkcert_expiring_t   expiring;
-
-    static ngx_msec_t   hold_le[] = NGX_HTTP_LINKCERT_HOLD_LE;
 
     ngx_http_linkcert_table_counts(lmcf->shm_zone, ngx_time(), by_status,
                                    &expiring, &earliest);
@@ -81,6 +86,38 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
 
     p = start;
     last = start + NGX_HTTP_LINKCERT_METRICS_MAX;
+
+    p = ngx_http_linkcert_metrics_domains(p, last, by_status, &expiring,
+                                          earliest);
+    p = ngx_http_linkcert_metrics_results(p, last, st);
+    p = ngx_http_linkcert_metrics_handshakes(p, last, st);
+    p = ngx_http_linkcert_metrics_zone(p, last, lmcf, by_status, st);
+    p = ngx_http_linkcert_metrics_acme(p, last, st);
+    p = ngx_http_linkcert_metrics_webhook(p, last, lmcf, st);
+    p = ngx_http_linkcert_redis_metrics(p, last, lmcf);
+
+    if (p == last) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "linkcert: the metrics do not fit in %d bytes",
+                      NGX_HTTP_LINKCERT_METRICS_MAX);
+        return NGX_ERROR;
+    }
+
+    text->data = start;
+    text->len = p - start;
+
+    return NGX_OK;
+}
+
+
+/* the domains by status, and the certificates that expire soon */
+
+static u_char *
+ngx_http_linkcert_metrics_domains(u_char *p, u_char *last,
+    ngx_uint_t *by_status, ngx_http_linkcert_expiring_t *expiring,
+    time_t earliest)
+{
+    ngx_uint_t  i;
 
     p = ngx_slprintf(p, last,
             "# HELP linkcert_domains Domains in the table, by status.\n"
@@ -100,7 +137,7 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
             "earliest expiry of an issued certificate.\n"
             "# TYPE linkcert_certificate_expiration_timestamp_seconds gauge\n"
             "linkcert_certificate_expiration_timestamp_seconds %T\n",
-            expiring.all, earliest);
+            expiring->all, earliest);
 
     /* why they expire: the customer left, or the renewal is failing */
 
@@ -113,7 +150,19 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
             "cause=\"dns_moved\"} %ui\n"
             "linkcert_certificates_expiring_by_cause{within=\"7d\","
             "cause=\"renewal_failing\"} %ui\n",
-            expiring.dns_moved, expiring.renewal);
+            expiring->dns_moved, expiring->renewal);
+
+    return p;
+}
+
+
+/* orders and DNS checks, by result */
+
+static u_char *
+ngx_http_linkcert_metrics_results(u_char *p, u_char *last,
+    ngx_http_linkcert_stats_t *st)
+{
+    ngx_uint_t  i;
 
     p = ngx_slprintf(p, last,
             "# HELP linkcert_orders_total ACME orders, by result.\n"
@@ -135,6 +184,20 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
                          "%uA\n", ngx_http_linkcert_dns_results[i],
                          st->dns[i]);
     }
+
+    return p;
+}
+
+
+/* handshakes, renewals, the on-demand hold and gates */
+
+static u_char *
+ngx_http_linkcert_metrics_handshakes(u_char *p, u_char *last,
+    ngx_http_linkcert_stats_t *st)
+{
+    ngx_uint_t  i, n;
+
+    static ngx_msec_t   hold_le[] = NGX_HTTP_LINKCERT_HOLD_LE;
 
     p = ngx_slprintf(p, last,
             "# HELP linkcert_handshakes_total TLS handshakes on linkcert "
@@ -194,22 +257,7 @@ ngx_http_linkcert_metrics(ngx_http_request_t *r,
             "# TYPE linkcert_hold_timeouts_total counter\n"
             "linkcert_hold_timeouts_total %uA\n", st->hold_timeouts);
 
-    p = ngx_http_linkcert_metrics_zone(p, last, lmcf, by_status, st);
-    p = ngx_http_linkcert_metrics_acme(p, last, st);
-    p = ngx_http_linkcert_metrics_webhook(p, last, lmcf, st);
-    p = ngx_http_linkcert_redis_metrics(p, last, lmcf);
-
-    if (p == last) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "linkcert: the metrics do not fit in %d bytes",
-                      NGX_HTTP_LINKCERT_METRICS_MAX);
-        return NGX_ERROR;
-    }
-
-    text->data = start;
-    text->len = p - start;
-
-    return NGX_OK;
+    return p;
 }
 
 

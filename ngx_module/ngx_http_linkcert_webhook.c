@@ -64,6 +64,8 @@ typedef struct {
 } ngx_http_linkcert_webhook_ev_t;
 
 
+static ngx_int_t ngx_http_linkcert_webhook_list(u_char *path,
+    uint64_t **list, ngx_uint_t *np);
 static void ngx_http_linkcert_webhook_poll(ngx_event_t *ev);
 static ngx_uint_t ngx_http_linkcert_webhook_owner(void);
 static ngx_int_t ngx_http_linkcert_webhook_load(void);
@@ -296,17 +298,75 @@ ngx_http_linkcert_webhook_owner(void)
 static ngx_int_t
 ngx_http_linkcert_webhook_load(void)
 {
-    DIR                             *dir;
     time_t                           created;
-    uint64_t                        *seqs, *more;
-    ngx_uint_t                       n, i, size;
+    uint64_t                        *seqs;
+    ngx_int_t                        rc;
+    ngx_uint_t                       n, i;
     struct stat                      st;
-    struct dirent                   *de;
     lc_error_t                       err;
     ngx_http_linkcert_file_t         file;
     ngx_http_linkcert_webhook_ev_t  *ev;
     u_char                           path[NGX_MAX_PATH];
     char                             domain[LC_DOMAIN_MAX + 1];
+
+    rc = ngx_http_linkcert_webhook_list(path, &seqs, &n);
+
+    if (rc != NGX_OK) {
+        return (rc == NGX_DECLINED) ? NGX_OK : NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_linkcert_webhook_read(seqs[i], path, &file, &err)
+            != NGX_OK
+            || lc_webhook_event_domain((char *) file.data, file.len, domain)
+               != 0
+            || stat((char *) path, &st) == -1)
+        {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "linkcert: \"%s\" is not a webhook event, left "
+                          "alone", path);
+            ngx_free(file.data);
+            continue;
+        }
+
+        ngx_free(file.data);
+
+        created = st.st_mtime;
+        ev = ngx_http_linkcert_webhook_add(seqs[i], domain, created);
+
+        if (ev == NULL) {
+            break;
+        }
+    }
+
+    if (n) {
+        ngx_http_linkcert_webhook_seq = seqs[n - 1];
+
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "linkcert: %ui webhook events to deliver from the "
+                      "store", ngx_http_linkcert_webhook_n);
+    }
+
+    free(seqs);
+
+    ngx_http_linkcert_webhook_count();
+
+    return NGX_OK;
+}
+
+
+/*
+ * The sequence numbers of the events in <store>/webhooks/, in order: a
+ * malloc()ed array.  NGX_DECLINED: there is no such directory.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_webhook_list(u_char *path, uint64_t **list, ngx_uint_t *np)
+{
+    DIR            *dir;
+    uint64_t       *seqs, *more;
+    ngx_uint_t      n, i, size;
+    struct dirent  *de;
 
     ngx_sprintf(path, "%V/webhooks%Z",
                 &ngx_http_linkcert_webhook_lmcf->store);
@@ -315,7 +375,7 @@ ngx_http_linkcert_webhook_load(void)
 
     if (dir == NULL) {
         if (ngx_errno == NGX_ENOENT) {
-            return NGX_OK;
+            return NGX_DECLINED;
         }
 
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, ngx_errno,
@@ -370,41 +430,8 @@ ngx_http_linkcert_webhook_load(void)
 
     ngx_qsort(seqs, n, sizeof(uint64_t), ngx_http_linkcert_webhook_cmp);
 
-    for (i = 0; i < n; i++) {
-        if (ngx_http_linkcert_webhook_read(seqs[i], path, &file, &err)
-            != NGX_OK
-            || lc_webhook_event_domain((char *) file.data, file.len, domain)
-               != 0
-            || stat((char *) path, &st) == -1)
-        {
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "linkcert: \"%s\" is not a webhook event, left "
-                          "alone", path);
-            ngx_free(file.data);
-            continue;
-        }
-
-        ngx_free(file.data);
-
-        created = st.st_mtime;
-        ev = ngx_http_linkcert_webhook_add(seqs[i], domain, created);
-
-        if (ev == NULL) {
-            break;
-        }
-    }
-
-    if (n) {
-        ngx_http_linkcert_webhook_seq = seqs[n - 1];
-
-        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                      "linkcert: %ui webhook events to deliver from the "
-                      "store", ngx_http_linkcert_webhook_n);
-    }
-
-    free(seqs);
-
-    ngx_http_linkcert_webhook_count();
+    *list = seqs;
+    *np = n;
 
     return NGX_OK;
 }

@@ -801,7 +801,7 @@ ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
 
             if (ngx_http_linkcert_acme_save(job) != NGX_OK) {
                 free(req.body);
-                lc_error_set(&err, "store_write",
+                lc_error_set(&err, LC_ERR_STORE_WRITE,
                              "the order could not be saved to the store; "
                              "retried later");
                 ngx_http_linkcert_acme_drop(job);
@@ -1050,7 +1050,7 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
             delay = retry_after;
         }
 
-        lc_error_set(&ca->account_error, err->type,
+        lc_error_set_name(&ca->account_error, err->type,
                      "the ACME account could not be set up: %s",
                      err->detail);
 
@@ -1277,7 +1277,7 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
     if (lc_acme_result(job->machine, &chain, &chain_len, &key, &key_len)
         != 0)
     {
-        lc_error_set(err, "acme_protocol", "the CA sent no certificate");
+        lc_error_set(err, LC_ERR_ACME_PROTOCOL, "the CA sent no certificate");
         return NGX_ERROR;
     }
 
@@ -1300,7 +1300,7 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
                                      ngx_strlen(job->domain), job->job_id)
         != NGX_OK)
     {
-        lc_error_set(err, "removed", "the domain was removed");
+        lc_error_set(err, LC_ERR_REMOVED, "the domain was removed");
         return NGX_ERROR;
     }
 
@@ -1309,7 +1309,7 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
                                         acme->log)
         != NGX_OK)
     {
-        lc_error_set(err, "store_write",
+        lc_error_set(err, LC_ERR_STORE_WRITE,
                      "the certificate could not be written to the store; "
                      "retried later");
         return NGX_ERROR;

@@ -446,7 +446,8 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
             != 0)
         {
             return ngx_http_linkcert_api_error(r, NGX_HTTP_BAD_REQUEST,
-                                               "invalid_domain", reason);
+                                    lc_error_name(LC_ERR_INVALID_DOMAIN),
+                                    reason);
         }
 
         (void) ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name,
@@ -844,7 +845,7 @@ ngx_http_linkcert_api_target(ngx_http_request_t *r,
 
     if (ngx_http_linkcert_api_arg(r, "domain", 6, &value) != NGX_OK) {
         fail->status = NGX_HTTP_BAD_REQUEST;
-        fail->error = "invalid_domain";
+        fail->error = lc_error_name(LC_ERR_INVALID_DOMAIN);
         fail->detail = "this request needs ?domain=<name>";
         return NGX_DECLINED;
     }
@@ -876,7 +877,7 @@ ngx_http_linkcert_api_domain_arg(ngx_str_t *value, char *domain, size_t *len,
         != 0)
     {
         fail->status = NGX_HTTP_BAD_REQUEST;
-        fail->error = "invalid_domain";
+        fail->error = lc_error_name(LC_ERR_INVALID_DOMAIN);
         fail->detail = reason;
         return NGX_DECLINED;
     }

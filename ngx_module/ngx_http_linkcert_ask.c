@@ -183,12 +183,12 @@ ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
             }
 
         } else if (res) {
-            lc_error_set(&err, "ask_refused", "linkcert_ask answered %d",
+            lc_error_set(&err, LC_ERR_ASK_REFUSED, "linkcert_ask answered %d",
                          status);
             ngx_http_linkcert_ask_refuse(ask, 1, &err);
 
         } else {
-            lc_error_set(&err, "ask_failed", "linkcert_ask failed: %s",
+            lc_error_set(&err, LC_ERR_ASK_FAILED, "linkcert_ask failed: %s",
                          error);
             ngx_http_linkcert_ask_refuse(ask, 0, &err);
         }
@@ -212,7 +212,7 @@ ngx_http_linkcert_ask_timeout(ngx_event_t *ev)
 
     ask->decided = 1;
 
-    lc_error_set(&err, "ask_failed",
+    lc_error_set(&err, LC_ERR_ASK_FAILED,
                  "linkcert_ask did not answer within 5 s");
     ngx_http_linkcert_ask_refuse(ask, 0, &err);
 }

@@ -243,7 +243,7 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
 
         if (n >= lmcf->domain_limit) {
             at = first ? first + NGX_HTTP_LINKCERT_DOMAIN_WINDOW : now + 3600;
-            lc_error_set(&err, "registered_domain_limit",
+            lc_error_set(&err, LC_ERR_REGISTERED_DOMAIN_LIMIT,
                          "%.*s has had its %lu certificates of the last 7 "
                          "days (linkcert_registered_domain_limit)",
                          (int) group->sn.str.len, group->name,
@@ -260,7 +260,7 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
         }
 
         at = now + (time_t) (wait + 999) / 1000;
-        lc_error_set(&err, "order_budget",
+        lc_error_set(&err, LC_ERR_ORDER_BUDGET,
                      "the budget of %lu new orders per hour is spent "
                      "(linkcert_order_rate)",
                      (unsigned long) lmcf->order_rate);

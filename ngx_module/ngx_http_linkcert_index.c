@@ -261,8 +261,8 @@ ngx_http_linkcert_index_write(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
             /* time-dependent failures are checked again at each load */
 
             if (rec->store_stamp == 0
-                || ngx_strcmp(rec->error.type, "store_expired") == 0
-                || ngx_strcmp(rec->error.type, "store_not_yet_valid") == 0)
+                || lc_error_is(&rec->error, LC_ERR_STORE_EXPIRED)
+                || lc_error_is(&rec->error, LC_ERR_STORE_NOT_YET_VALID))
             {
                 continue;
             }

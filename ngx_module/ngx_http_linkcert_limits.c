@@ -271,7 +271,7 @@ ngx_http_linkcert_reissue_allowed(ngx_http_linkcert_zone_t *ctx,
     {
         *retry = (time_t) ln->dup_window + NGX_HTTP_LINKCERT_WEEK - now;
         lc_time_rfc3339(now + *retry, at);
-        lc_error_set(err, "duplicate_limit",
+        lc_error_set(err, LC_ERR_DUPLICATE_LIMIT,
                      "%u certificates for this name within 7 days: no "
                      "reissue before %s (the CA's duplicate limit)",
                      (unsigned) ln->dup_count, at);
@@ -288,7 +288,7 @@ ngx_http_linkcert_reissue_allowed(ngx_http_linkcert_zone_t *ctx,
                                   lmcf->order_rate);
     if (wait) {
         *retry = (time_t) (wait + 999) / 1000;
-        lc_error_set(err, "order_budget",
+        lc_error_set(err, LC_ERR_ORDER_BUDGET,
                      "the budget of %lu new orders per hour is spent "
                      "(linkcert_order_rate)",
                      (unsigned long) lmcf->order_rate);

@@ -343,7 +343,7 @@ ngx_http_linkcert_metrics_acme(u_char *p, u_char *last,
     for (i = 0; i < LC_ACME_PROBLEM_N; i++) {
         p = ngx_slprintf(p, last,
                          "linkcert_acme_errors_total{type=\"%s\"} %uA\n",
-                         lc_acme_problem_names[i], st->acme_errors[i]);
+                         lc_acme_problem_name(i), st->acme_errors[i]);
     }
 
     p = ngx_slprintf(p, last,

@@ -306,7 +306,7 @@ ngx_http_linkcert_cache_get(ngx_http_linkcert_main_conf_t *lmcf, u_char *name,
          * remembered.  Files read but unusable are, for a few seconds.
          */
 
-        if (ngx_strcmp(err.type, "store_unreadable") == 0) {
+        if (lc_error_is(&err, LC_ERR_STORE_UNREADABLE)) {
             ngx_free(cached);
             return NULL;
         }

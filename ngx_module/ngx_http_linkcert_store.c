@@ -303,7 +303,7 @@ ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
 
         if (loaded.ok && loaded.info.not_after <= ngx_time()) {
             loaded.ok = 0;
-            lc_error_set(&loaded.error, "store_expired",
+            lc_error_set(&loaded.error, LC_ERR_STORE_EXPIRED,
                          "the certificate has expired");
         }
 
@@ -315,7 +315,7 @@ ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
             loaded.ok = 1;
 
         } else if (cert) {
-            lc_error_set(&loaded.error, "store_corrupt",
+            lc_error_set(&loaded.error, LC_ERR_STORE_CORRUPT,
                          "fullchain.pem has a malformed certificate");
         }
 
@@ -411,7 +411,7 @@ ngx_http_linkcert_store_read_cert(ngx_str_t *store, u_char *name,
      * chain left the old key as privkey.pem.old: the old pair still holds.
      */
 
-    if (cert == NULL && ngx_strcmp(err->type, "store_key_mismatch") == 0) {
+    if (cert == NULL && lc_error_is(err, LC_ERR_STORE_KEY_MISMATCH)) {
         ngx_explicit_memzero(key.data, key.len);
         ngx_free(key.data);
         key.data = NULL;
@@ -470,7 +470,7 @@ ngx_http_linkcert_store_stamp(u_char *dir, size_t dlen, lc_error_t *err)
                     ngx_http_linkcert_store_files[i]);
 
         if (ngx_file_info(path, &fi) == NGX_FILE_ERROR) {
-            lc_error_set(err, "store_unreadable", "%s: %s",
+            lc_error_set(err, LC_ERR_STORE_UNREADABLE, "%s: %s",
                          ngx_http_linkcert_store_files[i],
                          strerror(ngx_errno));
             return 0;
@@ -503,19 +503,19 @@ ngx_http_linkcert_store_read_file(u_char *path,
 
     if (fd == NGX_INVALID_FILE) {
         e = ngx_errno;
-        lc_error_set(err, "store_unreadable", "%s: %s", what, strerror(e));
+        lc_error_set(err, LC_ERR_STORE_UNREADABLE, "%s: %s", what, strerror(e));
         ngx_set_errno(e);
         return NGX_ERROR;
     }
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         e = ngx_errno;
-        lc_error_set(err, "store_unreadable", "%s: %s", what, strerror(e));
+        lc_error_set(err, LC_ERR_STORE_UNREADABLE, "%s: %s", what, strerror(e));
         goto failed;
     }
 
     if (!ngx_is_file(&fi) || ngx_file_size(&fi) > (off_t) max) {
-        lc_error_set(err, "store_unreadable",
+        lc_error_set(err, LC_ERR_STORE_UNREADABLE,
                      "%s is not a regular file or too large", what);
         goto failed;
     }
@@ -526,14 +526,14 @@ ngx_http_linkcert_store_read_file(u_char *path,
 
     file->data = ngx_alloc(file->len + 1, ngx_cycle->log);
     if (file->data == NULL) {
-        lc_error_set(err, "store_unreadable", "%s: out of memory", what);
+        lc_error_set(err, LC_ERR_STORE_UNREADABLE, "%s: out of memory", what);
         goto failed;
     }
 
     n = ngx_read_fd(fd, file->data, file->len);
 
     if (n != (ssize_t) file->len) {
-        lc_error_set(err, "store_unreadable", "%s: short read", what);
+        lc_error_set(err, LC_ERR_STORE_UNREADABLE, "%s: short read", what);
         ngx_free(file->data);
         file->data = NULL;
         goto failed;

@@ -106,7 +106,8 @@ lc_acme_new(lc_acme_kind_e kind, lc_acme_account_t *acct,
     m->backoff = LC_ACME_BACKOFF_FIRST;
 
     if (acct == NULL || acct->key == NULL || acct->thumbprint[0] == '\0') {
-        lc_acme_fail(m, "acme_config", 0, "the ACME account key is not set");
+        lc_acme_fail(m, LC_ERR_ACME_CONFIG, 0,
+                     "the ACME account key is not set");
         return m;
     }
 
@@ -121,7 +122,7 @@ lc_acme_new(lc_acme_kind_e kind, lc_acme_account_t *acct,
         /* the id becomes a path segment of the request: checked */
 
         if (!lc_acme_cert_id_ok(replaces)) {
-            lc_acme_fail(m, "acme_config", 0,
+            lc_acme_fail(m, LC_ERR_ACME_CONFIG, 0,
                          "the ARI id of the certificate is missing or "
                          "malformed");
             return m;
@@ -135,7 +136,7 @@ lc_acme_new(lc_acme_kind_e kind, lc_acme_account_t *acct,
     if (kind != LC_ACME_ORDER
         || (key_type != LC_ACME_KEY_EC256 && key_type != LC_ACME_KEY_RSA2048))
     {
-        lc_acme_fail(m, "acme_config", 0, "unknown machine or key type");
+        lc_acme_fail(m, LC_ERR_ACME_CONFIG, 0, "unknown machine or key type");
         return m;
     }
 
@@ -148,7 +149,7 @@ lc_acme_new(lc_acme_kind_e kind, lc_acme_account_t *acct,
            != 0
         || strcmp(norm, domain) != 0)
     {
-        lc_acme_fail(m, "invalid_domain", 0, "%s", reason);
+        lc_acme_fail(m, LC_ERR_INVALID_DOMAIN, 0, "%s", reason);
         return m;
     }
 
@@ -159,7 +160,7 @@ lc_acme_new(lc_acme_kind_e kind, lc_acme_account_t *acct,
     }
 
     if (!lc_acme_cert_id_ok(replaces)) {
-        lc_acme_fail(m, "acme_config", 0,
+        lc_acme_fail(m, LC_ERR_ACME_CONFIG, 0,
                      "the ARI id of the certificate to replace is "
                      "malformed");
         return m;
@@ -318,7 +319,7 @@ lc_acme_resume(lc_acme_account_t *acct, const char *domain,
         || !lc_acme_url_ok(order)
         || (key != NULL && !json_is_string(key)))
     {
-        lc_acme_fail(m, "acme_internal", 0,
+        lc_acme_fail(m, LC_ERR_ACME_INTERNAL, 0,
                      "the saved order is not one of this domain");
         goto done;
     }
@@ -326,7 +327,7 @@ lc_acme_resume(lc_acme_account_t *acct, const char *domain,
     /* a file of before the directory was kept: the one CA there was */
 
     if (directory != NULL && strcmp(directory, acct->directory) != 0) {
-        lc_acme_fail(m, "acme_internal", 0,
+        lc_acme_fail(m, LC_ERR_ACME_INTERNAL, 0,
                      "the saved order is one of another CA");
         goto done;
     }
@@ -337,7 +338,7 @@ lc_acme_resume(lc_acme_account_t *acct, const char *domain,
         m->csr = m->key ? lc_acme_csr(m->key, m->domain) : NULL;
 
         if (m->csr == NULL) {
-            lc_acme_fail(m, "acme_internal", 0,
+            lc_acme_fail(m, LC_ERR_ACME_INTERNAL, 0,
                          "the saved order's key cannot be used");
             goto done;
         }
@@ -421,7 +422,7 @@ lc_acme_next(lc_acme_t *m, time_t now, lc_acme_request_t *req,
         && (acct->kid[0] == '\0' || acct->new_nonce[0] == '\0'
             || acct->new_order[0] == '\0'))
     {
-        lc_acme_fail(m, "acme_no_account", 1,
+        lc_acme_fail(m, LC_ERR_ACME_NO_ACCOUNT, 1,
                      "the ACME account is not registered yet");
         return LC_ACME_FAILED;
     }
@@ -435,7 +436,7 @@ lc_acme_next(lc_acme_t *m, time_t now, lc_acme_request_t *req,
     }
 
     if (lc_acme_post(m, req) != 0) {
-        lc_acme_fail(m, "acme_internal", 1,
+        lc_acme_fail(m, LC_ERR_ACME_INTERNAL, 1,
                      "cannot build the %s request (out of memory?)",
                      lc_acme_steps[m->state]);
         return LC_ACME_FAILED;
@@ -463,7 +464,7 @@ lc_acme_feed(lc_acme_t *m, const lc_acme_response_t *res)
 
     if (res == NULL || res->status == 0) {
         m->unreachable = 1;
-        lc_acme_fail(m, "acme_transport", 1,
+        lc_acme_fail(m, LC_ERR_ACME_TRANSPORT, 1,
                      "no response from the CA to the %s request: %s",
                      sent == LC_ACME_SENT_NONCE
                      ? "newNonce" : lc_acme_steps[m->state],
@@ -480,7 +481,7 @@ lc_acme_feed(lc_acme_t *m, const lc_acme_response_t *res)
 
     if (sent == LC_ACME_SENT_NONCE) {
         if (m->acct->nonce[0] == '\0') {
-            lc_acme_fail(m, "acme_protocol", 0,
+            lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                          "the CA's newNonce answer has no Replay-Nonce");
         }
 

@@ -19,6 +19,14 @@
 #include "lc_acme_int.h"
 
 
+static void lc_acme_fail_named(lc_acme_t *m, const char *type,
+    int transient, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static void lc_acme_vfail(lc_acme_t *m, const char *type, int transient,
+    const char *fmt, va_list args);
 static void lc_acme_fail_problem(lc_acme_t *m, json_t *problem,
     int transient);
 static int lc_acme_transient_type(const char *type);
@@ -62,9 +70,9 @@ lc_acme_http_error(lc_acme_t *m, const lc_acme_response_t *res,
             return;
         }
 
-        lc_acme_fail(m, LC_ACME_URN "badNonce", 1,
-                     "the CA rejected %d nonces in a row (%s)",
-                     LC_ACME_NONCE_RETRIES + 1, step);
+        lc_acme_fail_named(m, LC_ACME_URN "badNonce", 1,
+                           "the CA rejected %d nonces in a row (%s)",
+                           LC_ACME_NONCE_RETRIES + 1, step);
         return;
     }
 
@@ -86,13 +94,13 @@ lc_acme_http_error(lc_acme_t *m, const lc_acme_response_t *res,
     }
 
     if (res->status >= 500) {
-        lc_acme_fail(m, "acme_server", 1, "HTTP %d from the CA (%s)",
+        lc_acme_fail(m, LC_ERR_ACME_SERVER, 1, "HTTP %d from the CA (%s)",
                      res->status, step);
         return;
     }
 
-    lc_acme_fail(m, "acme_protocol", 0, "unexpected HTTP %d from the CA (%s)",
-                 res->status, step);
+    lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
+                 "unexpected HTTP %d from the CA (%s)", res->status, step);
 }
 
 
@@ -110,7 +118,7 @@ lc_acme_poll(lc_acme_t *m, const lc_acme_response_t *res,
 
     if (m->polls >= LC_ACME_POLLS_MAX) {
         lc_acme_sanitize(text, sizeof(text), status, NULL);
-        lc_acme_fail(m, "acme_timeout", 1,
+        lc_acme_fail(m, LC_ERR_ACME_TIMEOUT, 1,
                      "the %s was still %s after %d polls",
                      lc_acme_steps[m->state], text, LC_ACME_POLLS_MAX);
         return;
@@ -150,17 +158,40 @@ lc_acme_goto(lc_acme_t *m, lc_acme_state_e state)
 
 
 void
-lc_acme_fail(lc_acme_t *m, const char *type, int transient,
+lc_acme_fail(lc_acme_t *m, lc_error_type_e type, int transient,
     const char *fmt, ...)
 {
-    char     detail[LC_ERROR_DETAIL_LEN];
     va_list  args;
 
     va_start(args, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, args);
+    lc_acme_vfail(m, lc_error_name(type), transient, fmt, args);
     va_end(args);
+}
 
-    lc_error_set(&m->err, type, "%s", detail);
+
+/* the same with a CA's problem type */
+
+static void
+lc_acme_fail_named(lc_acme_t *m, const char *type, int transient,
+    const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    lc_acme_vfail(m, type, transient, fmt, args);
+    va_end(args);
+}
+
+
+static void
+lc_acme_vfail(lc_acme_t *m, const char *type, int transient,
+    const char *fmt, va_list args)
+{
+    char  detail[LC_ERROR_DETAIL_LEN];
+
+    vsnprintf(detail, sizeof(detail), fmt, args);
+
+    lc_error_set_name(&m->err, type, "%s", detail);
     m->transient = transient;
     m->state = LC_ACME_ST_FAILED;
     m->delay_ms = 0;
@@ -178,14 +209,15 @@ lc_acme_fail_problem(lc_acme_t *m, json_t *problem, int transient)
     char         type[LC_ERROR_TYPE_LEN], detail[LC_ERROR_DETAIL_LEN];
     size_t       len;
     json_t      *sub;
-    const char  *text;
+    const char  *text, *name;
 
     text = lc_acme_str(problem, "type");
+    name = type;
 
     if (text == NULL
         || lc_acme_sanitize(type, sizeof(type), text, NULL) == 0)
     {
-        memcpy(type, "acme_protocol", sizeof("acme_protocol"));
+        name = lc_error_name(LC_ERR_ACME_PROTOCOL);
     }
 
     len = 0;
@@ -212,7 +244,7 @@ lc_acme_fail_problem(lc_acme_t *m, json_t *problem, int transient)
         memcpy(detail, LC_ACME_NO_DETAIL, sizeof(LC_ACME_NO_DETAIL));
     }
 
-    lc_error_set(&m->err, type, "%s", detail);
+    lc_error_set_name(&m->err, name, "%s", detail);
     m->transient = transient
                    || lc_acme_transient_type(lc_acme_str(problem, "type"));
     m->state = LC_ACME_ST_FAILED;
@@ -230,7 +262,7 @@ lc_acme_fail_invalid(lc_acme_t *m, json_t *error, const char *what)
         return;
     }
 
-    lc_acme_fail(m, "acme_rejected", 0,
+    lc_acme_fail(m, LC_ERR_ACME_REJECTED, 0,
                  "the CA marked the %s invalid without a reason", what);
 }
 
@@ -265,7 +297,7 @@ lc_acme_json(lc_acme_t *m, const lc_acme_response_t *res)
 
     if (!json_is_object(json)) {
         json_decref(json);
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the CA's %s answer is not a JSON object",
                      lc_acme_steps[m->state]);
         return NULL;

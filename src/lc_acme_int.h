@@ -130,7 +130,7 @@ void lc_acme_http_error(lc_acme_t *m, const lc_acme_response_t *res,
 void lc_acme_poll(lc_acme_t *m, const lc_acme_response_t *res,
     const char *status);
 void lc_acme_goto(lc_acme_t *m, lc_acme_state_e state);
-void lc_acme_fail(lc_acme_t *m, const char *type, int transient,
+void lc_acme_fail(lc_acme_t *m, lc_error_type_e type, int transient,
     const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))

@@ -59,7 +59,7 @@ lc_acme_on_order(lc_acme_t *m, const lc_acme_response_t *res)
     status = lc_acme_str(order, "status");
 
     if (status == NULL) {
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the CA's %s answer has no status",
                      lc_acme_steps[state]);
 
@@ -71,14 +71,14 @@ lc_acme_on_order(lc_acme_t *m, const lc_acme_response_t *res)
                && m->csr == NULL)
     {
         /* a CSR of someone else's: its key is not ours to serve */
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the order is %s before this client finalized it",
                      status);
 
     } else if (strcmp(status, "valid") == 0) {
 
         if (m->certificate[0] == '\0') {
-            lc_acme_fail(m, "acme_protocol", 0,
+            lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                          "the valid order has no certificate URL");
 
         } else {
@@ -115,7 +115,7 @@ lc_acme_on_order(lc_acme_t *m, const lc_acme_response_t *res)
 
     } else {
         lc_acme_sanitize(text, sizeof(text), status, NULL);
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "unexpected order status \"%s\" after %s", text,
                      lc_acme_steps[state]);
     }
@@ -141,13 +141,13 @@ lc_acme_order_urls(lc_acme_t *m, json_t *order,
     /* a resumed order is known by its URL already */
 
     if (m->state == LC_ACME_ST_NEW_ORDER && !lc_acme_url_ok(res->location)) {
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the CA's newOrder answer has no order URL");
         return -1;
     }
 
     if (!lc_acme_url_ok(finalize) || n == 0 || n > LC_ACME_AUTHZ_MAX) {
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the order lacks its finalize URL or authorizations");
         return -1;
     }
@@ -169,14 +169,14 @@ lc_acme_order_urls(lc_acme_t *m, json_t *order,
         url = json_string_value(json_array_get(list, i));
 
         if (!lc_acme_url_ok(url)) {
-            lc_acme_fail(m, "acme_protocol", 0,
+            lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                          "the order lists a malformed authorization URL");
             return -1;
         }
 
         m->authz[i] = strdup(url);
         if (m->authz[i] == NULL) {
-            lc_acme_fail(m, "acme_internal", 1, "out of memory");
+            lc_acme_fail(m, LC_ERR_ACME_INTERNAL, 1, "out of memory");
             return -1;
         }
 
@@ -202,7 +202,7 @@ lc_acme_on_authz(lc_acme_t *m, const lc_acme_response_t *res)
     status = lc_acme_str(authz, "status");
 
     if (status == NULL) {
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the CA's authorization has no status");
 
     } else if (strcmp(status, "valid") == 0) {
@@ -227,7 +227,8 @@ lc_acme_on_authz(lc_acme_t *m, const lc_acme_response_t *res)
     } else {
         /* deactivated, expired, revoked: a new order starts afresh */
         lc_acme_sanitize(text, sizeof(text), status, NULL);
-        lc_acme_fail(m, "acme_rejected", 1, "the authorization is %s", text);
+        lc_acme_fail(m, LC_ERR_ACME_REJECTED, 1, "the authorization is %s",
+                     text);
     }
 
     json_decref(authz);
@@ -255,7 +256,7 @@ lc_acme_http01(lc_acme_t *m, json_t *authz)
     }
 
     if (found == NULL) {
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the CA offers no http-01 challenge");
         return -1;
     }
@@ -266,13 +267,13 @@ lc_acme_http01(lc_acme_t *m, json_t *authz)
     /* the token becomes a path of the challenge server: base64url only */
 
     if (!lc_acme_b64url_ok(token, LC_ACME_TOKEN_MAX - 1)) {
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the http-01 token is missing or not base64url");
         return -1;
     }
 
     if (!lc_acme_url_ok(url)) {
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the http-01 challenge has no URL");
         return -1;
     }
@@ -281,7 +282,8 @@ lc_acme_http01(lc_acme_t *m, json_t *authz)
                  m->acct->thumbprint);
 
     if (n < 0 || (size_t) n >= sizeof(m->keyauth)) {
-        lc_acme_fail(m, "acme_protocol", 0, "the http-01 token is too long");
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
+                     "the http-01 token is too long");
         return -1;
     }
 
@@ -378,13 +380,13 @@ lc_acme_on_cert(lc_acme_t *m, const lc_acme_response_t *res)
     if (lc_acme_chain_check(res->body, res->body_len, m->key, &reason)
         != 0)
     {
-        lc_acme_fail(m, "acme_protocol", 0, "%s", reason);
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0, "%s", reason);
         return;
     }
 
     m->chain = malloc(res->body_len + 1);
     if (m->chain == NULL) {
-        lc_acme_fail(m, "acme_internal", 1, "out of memory");
+        lc_acme_fail(m, LC_ERR_ACME_INTERNAL, 1, "out of memory");
         return;
     }
 
@@ -394,7 +396,7 @@ lc_acme_on_cert(lc_acme_t *m, const lc_acme_response_t *res)
 
     m->key_pem = lc_acme_key_pem(m->key, &m->key_pem_len);
     if (m->key_pem == NULL) {
-        lc_acme_fail(m, "acme_internal", 1,
+        lc_acme_fail(m, LC_ERR_ACME_INTERNAL, 1,
                      "cannot write the certificate's key");
         return;
     }
@@ -417,13 +419,13 @@ lc_acme_renewal_info_get(lc_acme_t *m, lc_acme_request_t *req)
     acct = m->acct;
 
     if (acct->new_order[0] == '\0') {
-        lc_acme_fail(m, "acme_no_account", 1,
+        lc_acme_fail(m, LC_ERR_ACME_NO_ACCOUNT, 1,
                      "the ACME directory is not read yet");
         return LC_ACME_FAILED;
     }
 
     if (acct->renewal_info[0] == '\0') {
-        lc_acme_fail(m, "acme_config", 0,
+        lc_acme_fail(m, LC_ERR_ACME_CONFIG, 0,
                      "the CA offers no renewal information (ARI)");
         return LC_ACME_FAILED;
     }
@@ -433,7 +435,7 @@ lc_acme_renewal_info_get(lc_acme_t *m, lc_acme_request_t *req)
 
     if (n < 0 || (size_t) n >= sizeof(req->url)) {
         req->url[0] = '\0';
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the CA's renewalInfo URL is too long");
         return LC_ACME_FAILED;
     }
@@ -463,14 +465,14 @@ lc_acme_on_renewal_info(lc_acme_t *m, const lc_acme_response_t *res)
         || lc_acme_rfc3339(lc_acme_str(window, "start"), &start) != 0
         || lc_acme_rfc3339(lc_acme_str(window, "end"), &end) != 0)
     {
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the CA's renewalInfo answer has no readable "
                      "suggestedWindow");
         goto done;
     }
 
     if (end <= start) {
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the CA's suggested renewal window does not end "
                      "after its start");
         goto done;

@@ -9,12 +9,15 @@
 #include <jansson.h>
 
 #include "lc_acme_problem.h"
+#include "lc_error.h"
 
 
 #define LC_URN  "urn:ietf:params:acme:error:"
 
 
-const char *const  lc_acme_problem_names[LC_ACME_PROBLEM_N] = {
+/* the CA's own problem types; the last three are linkcert's (lc_error.c) */
+
+static const char *const  lc_acme_problem_urns[LC_ACME_PROBLEM_SERVER] = {
     LC_URN "accountDoesNotExist",
     LC_URN "alreadyReplaced",
     LC_URN "alreadyRevoked",
@@ -39,11 +42,29 @@ const char *const  lc_acme_problem_names[LC_ACME_PROBLEM_N] = {
     LC_URN "unauthorized",
     LC_URN "unsupportedContact",
     LC_URN "unsupportedIdentifier",
-    LC_URN "userActionRequired",
-    "acme_server",
-    "acme_other",
-    "acme_transport"
+    LC_URN "userActionRequired"
 };
+
+
+const char *
+lc_acme_problem_name(size_t type)
+{
+    switch (type) {
+
+    case LC_ACME_PROBLEM_SERVER:
+        return lc_error_name(LC_ERR_ACME_SERVER);
+
+    case LC_ACME_PROBLEM_OTHER:
+        return lc_error_name(LC_ERR_ACME_OTHER);
+
+    case LC_ACME_PROBLEM_TRANSPORT:
+        return lc_error_name(LC_ERR_ACME_TRANSPORT);
+
+    default:
+        return (type < LC_ACME_PROBLEM_SERVER) ? lc_acme_problem_urns[type]
+                                               : "";
+    }
+}
 
 
 size_t
@@ -64,7 +85,7 @@ lc_acme_problem(int status, const char *body, size_t len)
     type = json_string_value(json_object_get(json, "type"));
 
     for (i = 0; type != NULL && i < LC_ACME_PROBLEM_SERVER; i++) {
-        if (strcmp(type, lc_acme_problem_names[i]) == 0) {
+        if (strcmp(type, lc_acme_problem_urns[i]) == 0) {
             found = i;
             break;
         }

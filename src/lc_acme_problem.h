@@ -21,8 +21,11 @@
 #define LC_ACME_PROBLEM_TRANSPORT  (LC_ACME_PROBLEM_N - 1)  /* no answer */
 
 
-/* The name of each type, as in last_error.type. */
-extern const char *const  lc_acme_problem_names[LC_ACME_PROBLEM_N];
+/*
+ * The name of each type, as in last_error.type: the CA's URN, or for the
+ * last three linkcert's acme_server, acme_other and acme_transport.
+ */
+const char *lc_acme_problem_name(size_t type);
 
 /*
  * The type of an answer with an HTTP status of 400 or more: the problem

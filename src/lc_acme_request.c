@@ -283,7 +283,7 @@ lc_acme_on_directory(lc_acme_t *m, const lc_acme_response_t *res)
     if (!lc_acme_url_ok(nonce) || !lc_acme_url_ok(account)
         || !lc_acme_url_ok(order))
     {
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the directory lacks newNonce, newAccount or newOrder");
         goto done;
     }
@@ -293,7 +293,7 @@ lc_acme_on_directory(lc_acme_t *m, const lc_acme_response_t *res)
     if (json_is_true(json_object_get(meta, "externalAccountRequired"))
         && acct->eab_kid == NULL)
     {
-        lc_acme_fail(m, "acme_config", 0,
+        lc_acme_fail(m, LC_ERR_ACME_CONFIG, 0,
                      "the CA requires external account binding (EAB) and "
                      "no EAB key is configured");
         goto done;
@@ -302,7 +302,7 @@ lc_acme_on_directory(lc_acme_t *m, const lc_acme_response_t *res)
     if (acct->eab_kid != NULL
         && (acct->eab_hmac == NULL || acct->eab_hmac_len == 0))
     {
-        lc_acme_fail(m, "acme_config", 0,
+        lc_acme_fail(m, LC_ERR_ACME_CONFIG, 0,
                      "an EAB key id is configured without its HMAC key");
         goto done;
     }
@@ -338,7 +338,7 @@ lc_acme_on_account(lc_acme_t *m, const lc_acme_response_t *res)
     /* 201: created, 200: the key had an account already */
 
     if (!lc_acme_url_ok(res->location)) {
-        lc_acme_fail(m, "acme_protocol", 0,
+        lc_acme_fail(m, LC_ERR_ACME_PROTOCOL, 0,
                      "the CA's newAccount answer has no account URL");
         return;
     }
@@ -353,7 +353,8 @@ lc_acme_on_account(lc_acme_t *m, const lc_acme_response_t *res)
 
     if (status != NULL && strcmp(status, "valid") != 0) {
         lc_acme_sanitize(text, sizeof(text), status, NULL);
-        lc_acme_fail(m, "acme_rejected", 0, "the ACME account is %s", text);
+        lc_acme_fail(m, LC_ERR_ACME_REJECTED, 0, "the ACME account is %s",
+                     text);
         json_decref(account);
         return;
     }

@@ -76,17 +76,18 @@ lc_cert_parse(const char *chain_pem, size_t chain_len, const char *key_pem,
     ERR_clear_error();
 
     if (chain_pem == NULL || chain_len == 0) {
-        lc_error_set(err, "store_corrupt", "fullchain.pem is empty");
+        lc_error_set(err, LC_ERR_STORE_CORRUPT, "fullchain.pem is empty");
         return NULL;
     }
 
     if (key_pem == NULL || key_len == 0) {
-        lc_error_set(err, "store_corrupt", "privkey.pem is empty");
+        lc_error_set(err, LC_ERR_STORE_CORRUPT, "privkey.pem is empty");
         return NULL;
     }
 
     if (chain_len > INT_MAX || key_len > INT_MAX) {
-        lc_error_set(err, "store_corrupt", "certificate files are too large");
+        lc_error_set(err, LC_ERR_STORE_CORRUPT,
+                     "certificate files are too large");
         return NULL;
     }
 
@@ -147,11 +148,11 @@ lc_cert_parse(const char *chain_pem, size_t chain_len, const char *key_pem,
 
     if (damaged || !lc_cert_no_start_line()) {
         if (cert->leaf == NULL) {
-            lc_error_set(err, "store_corrupt",
+            lc_error_set(err, LC_ERR_STORE_CORRUPT,
                          "fullchain.pem holds a damaged certificate");
 
         } else {
-            lc_error_set(err, "store_corrupt",
+            lc_error_set(err, LC_ERR_STORE_CORRUPT,
                          "fullchain.pem: certificate %d is damaged",
                          sk_X509_num(cert->chain) + 2);
         }
@@ -160,7 +161,7 @@ lc_cert_parse(const char *chain_pem, size_t chain_len, const char *key_pem,
     }
 
     if (cert->leaf == NULL) {
-        lc_error_set(err, "store_corrupt",
+        lc_error_set(err, LC_ERR_STORE_CORRUPT,
                      "fullchain.pem holds no certificate");
         goto failed;
     }
@@ -175,12 +176,12 @@ lc_cert_parse(const char *chain_pem, size_t chain_len, const char *key_pem,
 
     if (cert->key == NULL) {
         if (lc_cert_encrypted(key_pem, key_len)) {
-            lc_error_set(err, "store_corrupt",
+            lc_error_set(err, LC_ERR_STORE_CORRUPT,
                          "privkey.pem holds an encrypted private key; "
                          "it must be stored without a password");
 
         } else {
-            lc_error_set(err, "store_corrupt",
+            lc_error_set(err, LC_ERR_STORE_CORRUPT,
                          "privkey.pem holds no private key");
         }
 
@@ -193,7 +194,7 @@ lc_cert_parse(const char *chain_pem, size_t chain_len, const char *key_pem,
 
 nomem:
 
-    lc_error_set(err, "store_unreadable",
+    lc_error_set(err, LC_ERR_STORE_UNREADABLE,
                  "out of memory while parsing the certificate");
 
 failed:
@@ -213,13 +214,13 @@ lc_cert_check(const lc_cert_t *cert, const char *domain, time_t now,
     char   sans[LC_SAN_TEXT + 16], when[32];
 
     if (cert == NULL || cert->leaf == NULL || cert->key == NULL) {
-        lc_error_set(err, "store_corrupt", "no certificate loaded");
+        lc_error_set(err, LC_ERR_STORE_CORRUPT, "no certificate loaded");
         return -1;
     }
 
     if (X509_check_private_key(cert->leaf, cert->key) != 1) {
         ERR_clear_error();
-        lc_error_set(err, "store_key_mismatch",
+        lc_error_set(err, LC_ERR_STORE_KEY_MISMATCH,
                      "privkey.pem does not match the certificate");
         return -1;
     }
@@ -239,11 +240,11 @@ lc_cert_check(const lc_cert_t *cert, const char *domain, time_t now,
         lc_cert_san_text(cert->leaf, sans, sizeof(sans));
 
         if (sans[0] == '\0') {
-            lc_error_set(err, "store_name_mismatch",
+            lc_error_set(err, LC_ERR_STORE_NAME_MISMATCH,
                          "certificate has no DNS name, not %s", domain);
 
         } else {
-            lc_error_set(err, "store_name_mismatch",
+            lc_error_set(err, LC_ERR_STORE_NAME_MISMATCH,
                          "certificate is for %s, not %s", sans, domain);
         }
 
@@ -255,14 +256,14 @@ lc_cert_check(const lc_cert_t *cert, const char *domain, time_t now,
     if (rc == 1) {
         lc_cert_time_text(X509_get0_notBefore(cert->leaf), when,
                           sizeof(when));
-        lc_error_set(err, "store_not_yet_valid",
+        lc_error_set(err, LC_ERR_STORE_NOT_YET_VALID,
                      "certificate is not valid before %s", when);
         return -1;
     }
 
     if (rc == 0) {
         ERR_clear_error();
-        lc_error_set(err, "store_corrupt",
+        lc_error_set(err, LC_ERR_STORE_CORRUPT,
                      "certificate has an unreadable start of validity");
         return -1;
     }
@@ -272,13 +273,14 @@ lc_cert_check(const lc_cert_t *cert, const char *domain, time_t now,
     if (rc == -1) {
         lc_cert_time_text(X509_get0_notAfter(cert->leaf), when,
                           sizeof(when));
-        lc_error_set(err, "store_expired", "certificate expired on %s", when);
+        lc_error_set(err, LC_ERR_STORE_EXPIRED, "certificate expired on %s",
+                     when);
         return -1;
     }
 
     if (rc == 0) {
         ERR_clear_error();
-        lc_error_set(err, "store_corrupt",
+        lc_error_set(err, LC_ERR_STORE_CORRUPT,
                      "certificate has an unreadable end of validity");
         return -1;
     }

@@ -1,8 +1,8 @@
-
 /*
  * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
  *
- * linkcert: a short, bounded error.
+ * linkcert: a short, bounded error, and the table of linkcert's error
+ * types.
  */
 
 
@@ -12,39 +12,99 @@
 #include "lc_error.h"
 
 
+static void lc_error_vset(lc_error_t *err, const char *type,
+    const char *fmt, va_list args);
+static int lc_error_prefixed(const char *type, const char *prefix);
 static void lc_error_utf8_trim(char *buf, size_t len);
-static int lc_error_is(const char *type, const char *word);
 
 
-/* the first match wins: a prefix ends with '_' or ':', else a whole type */
+const lc_error_type_t  lc_error_types[LC_ERR_N] = {
+    [LC_ERR_INVALID_DOMAIN] = { "invalid_domain", "dns" },
+    [LC_ERR_DNS_MISSING] = { "dns_missing", "dns" },
+    [LC_ERR_DNS_MISMATCH] = { "dns_mismatch", "dns" },
+    [LC_ERR_DNS_TIMEOUT] = { "dns_timeout", "dns" },
+    [LC_ERR_DNS_SERVFAIL] = { "dns_servfail", "dns" },
+    [LC_ERR_DNS_REFUSED] = { "dns_refused", "dns" },
+    [LC_ERR_DNS_ERROR] = { "dns_error", "dns" },
+    [LC_ERR_DNS_UNREACHABLE] = { "dns_unreachable", "dns" },
+    [LC_ERR_CAA_FORBIDS] = { "caa_forbids", "dns" },
+
+    [LC_ERR_ACME_CONFIG] = { "acme_config", "acme" },
+    [LC_ERR_ACME_INTERNAL] = { "acme_internal", "acme" },
+    [LC_ERR_ACME_NO_ACCOUNT] = { "acme_no_account", "acme" },
+    [LC_ERR_ACME_PROTOCOL] = { "acme_protocol", "acme" },
+    [LC_ERR_ACME_REJECTED] = { "acme_rejected", "acme" },
+    [LC_ERR_ACME_TIMEOUT] = { "acme_timeout", "acme" },
+    [LC_ERR_ACME_SERVER] = { "acme_server", "acme" },
+    [LC_ERR_ACME_OTHER] = { "acme_other", "acme" },
+    [LC_ERR_ACME_TRANSPORT] = { "acme_transport", "acme" },
+
+    [LC_ERR_STORE_CORRUPT] = { "store_corrupt", "store" },
+    [LC_ERR_STORE_UNREADABLE] = { "store_unreadable", "store" },
+    [LC_ERR_STORE_KEY_MISMATCH] = { "store_key_mismatch", "store" },
+    [LC_ERR_STORE_NAME_MISMATCH] = { "store_name_mismatch", "store" },
+    [LC_ERR_STORE_NOT_YET_VALID] = { "store_not_yet_valid", "store" },
+    [LC_ERR_STORE_EXPIRED] = { "store_expired", "store" },
+    [LC_ERR_STORE_WRITE] = { "store_write", "store" },
+    [LC_ERR_REMOVED] = { "removed", "store" },
+
+    [LC_ERR_ORDER_BUDGET] = { "order_budget", "limit" },
+    [LC_ERR_REGISTERED_DOMAIN_LIMIT] = { "registered_domain_limit",
+                                         "limit" },
+    [LC_ERR_VALIDATION_LIMIT] = { "validation_limit", "limit" },
+    [LC_ERR_DUPLICATE_LIMIT] = { "duplicate_limit", "limit" },
+
+    [LC_ERR_ASK_REFUSED] = { "ask_refused", "ask" },
+    [LC_ERR_ASK_FAILED] = { "ask_failed", "ask" },
+
+    [LC_ERR_NO_ACME_DIRECTORY] = { "no_acme_directory", "config" },
+
+    [LC_ERR_EXPIRED] = { "expired", "certificate" }
+};
+
+
+/* the source of a type the table does not have, by its first letters */
 
 static const struct {
-    const char  *type;
+    const char  *prefix;
     const char  *source;
-} lc_error_sources[] = {
+} lc_error_prefixes[] = {
     { "dns_", "dns" },
-    { "caa_forbids", "dns" },
-    { "invalid_domain", "dns" },
     { "acme_", "acme" },
     { "urn:", "acme" },
     { "store_", "store" },
-    { "removed", "store" },
-    { "order_budget", "limit" },
-    { "registered_domain_limit", "limit" },
-    { "validation_limit", "limit" },
-    { "duplicate_limit", "limit" },
-    { "ask_", "ask" },
-    { "no_acme_directory", "config" },
-    { "expired", "certificate" }
+    { "ask_", "ask" }
 };
 
 
 void
-lc_error_set(lc_error_t *err, const char *type, const char *fmt, ...)
+lc_error_set(lc_error_t *err, lc_error_type_e type, const char *fmt, ...)
 {
-    int      n;
-    size_t   len;
     va_list  args;
+
+    va_start(args, fmt);
+    lc_error_vset(err, lc_error_name(type), fmt, args);
+    va_end(args);
+}
+
+
+void
+lc_error_set_name(lc_error_t *err, const char *type, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    lc_error_vset(err, type, fmt, args);
+    va_end(args);
+}
+
+
+static void
+lc_error_vset(lc_error_t *err, const char *type, const char *fmt,
+    va_list args)
+{
+    int     n;
+    size_t  len;
 
     if (err == NULL) {
         return;
@@ -68,9 +128,7 @@ lc_error_set(lc_error_t *err, const char *type, const char *fmt, ...)
         return;
     }
 
-    va_start(args, fmt);
     n = vsnprintf(err->detail, LC_ERROR_DETAIL_LEN, fmt, args);
-    va_end(args);
 
     if (n < 0) {
         err->detail[0] = '\0';
@@ -96,6 +154,22 @@ lc_error_clear(lc_error_t *err)
 }
 
 
+int
+lc_error_is(const lc_error_t *err, lc_error_type_e type)
+{
+    return err != NULL
+           && strncmp(err->type, lc_error_name(type), LC_ERROR_TYPE_LEN)
+              == 0;
+}
+
+
+const char *
+lc_error_name(lc_error_type_e type)
+{
+    return ((unsigned) type < LC_ERR_N) ? lc_error_types[type].name : "";
+}
+
+
 const char *
 lc_error_source(const char *type)
 {
@@ -105,11 +179,17 @@ lc_error_source(const char *type)
         return "linkcert";
     }
 
-    for (i = 0; i < sizeof(lc_error_sources) / sizeof(lc_error_sources[0]);
+    for (i = 0; i < LC_ERR_N; i++) {
+        if (strncmp(type, lc_error_types[i].name, LC_ERROR_TYPE_LEN) == 0) {
+            return lc_error_types[i].source;
+        }
+    }
+
+    for (i = 0; i < sizeof(lc_error_prefixes) / sizeof(lc_error_prefixes[0]);
          i++)
     {
-        if (lc_error_is(type, lc_error_sources[i].type)) {
-            return lc_error_sources[i].source;
+        if (lc_error_prefixed(type, lc_error_prefixes[i].prefix)) {
+            return lc_error_prefixes[i].source;
         }
     }
 
@@ -118,17 +198,9 @@ lc_error_source(const char *type)
 
 
 static int
-lc_error_is(const char *type, const char *word)
+lc_error_prefixed(const char *type, const char *prefix)
 {
-    size_t  len;
-
-    len = strlen(word);
-
-    if (word[len - 1] == '_' || word[len - 1] == ':') {
-        return strncmp(type, word, len) == 0;
-    }
-
-    return strncmp(type, word, LC_ERROR_TYPE_LEN) == 0;
+    return strncmp(type, prefix, strlen(prefix)) == 0;
 }
 
 

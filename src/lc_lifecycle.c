@@ -530,7 +530,7 @@ lc_life_dns_verified(lc_life_ctx_t *c, int issued)
             lc_life_schedule_order(c);
 
         } else {
-            lc_error_set(&rec->error, "no_acme_directory",
+            lc_error_set(&rec->error, LC_ERR_NO_ACME_DIRECTORY,
                          "no CA is configured (linkcert_acme_directory): "
                          "the certificate is not ordered");
             rec->error_at = now;
@@ -590,7 +590,7 @@ lc_life_dns_transient(lc_life_ctx_t *c, int issued)
     delay = lc_lifecycle_backoff(rec->attempts, c->ev->random[0]);
 
     if (rec->attempts >= 3) {
-        lc_error_set(&rec->error, "dns_unreachable",
+        lc_error_set(&rec->error, LC_ERR_DNS_UNREACHABLE,
                      "no answer from DNS %d times; last: %s",
                      (int) rec->attempts, c->ev->error->detail);
 
@@ -916,7 +916,7 @@ lc_life_expired(lc_life_ctx_t *c)
     lc_life_set_status(c, LC_STATUS_UNKNOWN, LC_STAGE_FAILED);
 
     lc_time_rfc3339(rec->not_after, at);
-    lc_error_set(&rec->error, "expired",
+    lc_error_set(&rec->error, LC_ERR_EXPIRED,
                  "the certificate expired on %s without a successor", at);
     rec->error_at = c->ev->now;
     rec->updated_at = c->ev->now;
@@ -1009,7 +1009,7 @@ lc_life_gone(lc_life_ctx_t *c)
     c->rec->updated_at = c->ev->now;
     c->rec->error_at = c->ev->now;
     lc_life_set_status(c, LC_STATUS_UNKNOWN, LC_STAGE_FAILED);
-    lc_error_set(&c->rec->error, "store_unreadable",
+    lc_error_set(&c->rec->error, LC_ERR_STORE_UNREADABLE,
                  "the certificate files are gone from the store");
 
     c->res->flags |= LC_LIFE_NOTIFY;
@@ -1119,7 +1119,7 @@ lc_life_schedule_order(lc_life_ctx_t *c)
         && now - rec->val_window < 3600)
     {
         at = rec->val_window + 3600;
-        lc_error_set(&rec->error, "validation_limit",
+        lc_error_set(&rec->error, LC_ERR_VALIDATION_LIMIT,
                      "2 failed validations within the hour: the next order "
                      "waits until the hour is over");
         rec->error_at = now;

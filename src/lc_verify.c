@@ -38,7 +38,7 @@ static void lc_verify_feed_caa(lc_verify_t *v, const lc_dns_answer_t *ans);
 static void lc_verify_start_caa(lc_verify_t *v, lc_verify_via_e via);
 static void lc_verify_decide_caa(lc_verify_t *v);
 static void lc_verify_transient(lc_verify_t *v, lc_ans_status_e status);
-static void lc_verify_fail(lc_verify_t *v, const char *type,
+static void lc_verify_fail(lc_verify_t *v, lc_error_type_e type,
     const char *detail);
 static int lc_verify_cname(const lc_dns_answer_t *ans, char *out,
     const char **reason);
@@ -102,7 +102,7 @@ lc_verify_init(lc_verify_t *v, const lc_verify_conf_t *conf,
            != 0)
     {
         v->domain[0] = '\0';
-        lc_error_set(&v->error, "invalid_domain", "not a valid domain: %s",
+        lc_error_set(&v->error, LC_ERR_INVALID_DOMAIN, "not a valid domain: %s",
                      reason);
         v->state = LC_VERIFY_FAILED;
         v->step = LC_VERIFY_STEP_DONE;
@@ -342,7 +342,7 @@ lc_verify_feed_cname(lc_verify_t *v, const lc_dns_answer_t *ans)
             if (ans->status == LC_ANS_NXDOMAIN) {
                 lc_vbuf_add(&b, v->domain);
                 lc_vbuf_add(&b, " does not exist in DNS (NXDOMAIN)");
-                lc_verify_fail(v, "dns_missing", buf);
+                lc_verify_fail(v, LC_ERR_DNS_MISSING, buf);
                 return;
             }
 
@@ -363,7 +363,7 @@ lc_verify_feed_cname(lc_verify_t *v, const lc_dns_answer_t *ans)
 
         lc_vbuf_add(&b, "; expected ");
         lc_verify_expect(&b, v, 0, 0);
-        lc_verify_fail(v, "dns_mismatch", buf);
+        lc_verify_fail(v, LC_ERR_DNS_MISMATCH, buf);
         return;
     }
 
@@ -382,7 +382,7 @@ lc_verify_feed_cname(lc_verify_t *v, const lc_dns_answer_t *ans)
         lc_vbuf_add(&b, reason);
         lc_vbuf_add(&b, "); expected ");
         lc_verify_expect(&b, v, 0, 0);
-        lc_verify_fail(v, "dns_mismatch", buf);
+        lc_verify_fail(v, LC_ERR_DNS_MISMATCH, buf);
         return;
     }
 
@@ -397,7 +397,7 @@ lc_verify_feed_cname(lc_verify_t *v, const lc_dns_answer_t *ans)
             }
 
             lc_vbuf_item(&b, " -> ", "", name, strlen(name));
-            lc_verify_fail(v, "dns_mismatch", buf);
+            lc_verify_fail(v, LC_ERR_DNS_MISMATCH, buf);
             return;
         }
     }
@@ -405,7 +405,7 @@ lc_verify_feed_cname(lc_verify_t *v, const lc_dns_answer_t *ans)
     if (v->nchain > LC_VERIFY_MAX_HOPS) {
         lc_vbuf_add(&b, "CNAME chain longer than 8 hops, starting at ");
         lc_vbuf_add(&b, v->domain);
-        lc_verify_fail(v, "dns_mismatch", buf);
+        lc_verify_fail(v, LC_ERR_DNS_MISMATCH, buf);
         return;
     }
 
@@ -432,7 +432,7 @@ lc_verify_feed_addrs(lc_verify_t *v, const lc_dns_answer_t *ans)
         lc_vbuf_add(&b, v->domain);
         lc_vbuf_add(&b, " changed during verification: it had no CNAME,"
                     " now it has one");
-        lc_verify_fail(v, "dns_error", buf);
+        lc_verify_fail(v, LC_ERR_DNS_ERROR, buf);
         v->state = LC_VERIFY_TRANSIENT;
         return;
     }
@@ -475,7 +475,7 @@ lc_verify_decide_addrs(lc_verify_t *v)
         lc_vbuf_add(&b, v->domain);
         lc_vbuf_add(&b, " has no CNAME, A or AAAA record; expected ");
         lc_verify_expect(&b, v, 1, 0);
-        lc_verify_fail(v, "dns_missing", buf);
+        lc_verify_fail(v, LC_ERR_DNS_MISSING, buf);
         return;
     }
 
@@ -493,7 +493,7 @@ lc_verify_decide_addrs(lc_verify_t *v)
         lc_vbuf_add(&b, text);
         lc_vbuf_add(&b, "; expected ");
         lc_verify_expect(&b, v, 1, 1);
-        lc_verify_fail(v, "dns_mismatch", buf);
+        lc_verify_fail(v, LC_ERR_DNS_MISMATCH, buf);
         return;
     }
 
@@ -615,7 +615,7 @@ lc_verify_decide_caa(lc_verify_t *v)
             lc_vbuf_add(&b, tag);
             lc_vbuf_add(&b, "\" that no CA understands; issuance is"
                         " forbidden");
-            lc_verify_fail(v, "caa_forbids", buf);
+            lc_verify_fail(v, LC_ERR_CAA_FORBIDS, buf);
             return;
         }
     }
@@ -691,36 +691,37 @@ lc_verify_decide_caa(lc_verify_t *v)
     lc_vbuf_add(&b, "; expected \"");
     lc_vbuf_add(&b, id);
     lc_vbuf_add(&b, "\"");
-    lc_verify_fail(v, "caa_forbids", buf);
+    lc_verify_fail(v, LC_ERR_CAA_FORBIDS, buf);
 }
 
 
 static void
 lc_verify_transient(lc_verify_t *v, lc_ans_status_e status)
 {
-    char         buf[LC_ERROR_DETAIL_LEN];
-    lc_vbuf_t    b;
-    const char  *type, *word;
+    char             buf[LC_ERROR_DETAIL_LEN];
+    lc_vbuf_t        b;
+    const char      *word;
+    lc_error_type_e  type;
 
     switch (status) {
 
     case LC_ANS_TIMEOUT:
-        type = "dns_timeout";
+        type = LC_ERR_DNS_TIMEOUT;
         word = "timeout";
         break;
 
     case LC_ANS_SERVFAIL:
-        type = "dns_servfail";
+        type = LC_ERR_DNS_SERVFAIL;
         word = "SERVFAIL";
         break;
 
     case LC_ANS_REFUSED:
-        type = "dns_refused";
+        type = LC_ERR_DNS_REFUSED;
         word = "REFUSED";
         break;
 
     default:
-        type = "dns_error";
+        type = LC_ERR_DNS_ERROR;
         word = "DNS error";
         break;
     }
@@ -737,7 +738,7 @@ lc_verify_transient(lc_verify_t *v, lc_ans_status_e status)
 
 
 static void
-lc_verify_fail(lc_verify_t *v, const char *type, const char *detail)
+lc_verify_fail(lc_verify_t *v, lc_error_type_e type, const char *detail)
 {
     lc_error_set(&v->error, type, "%s", detail);
     v->state = LC_VERIFY_FAILED;

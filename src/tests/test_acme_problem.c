@@ -26,7 +26,7 @@ lc_index_of(const char *name)
     size_t  i;
 
     for (i = 0; i < LC_ACME_PROBLEM_N; i++) {
-        if (strcmp(lc_acme_problem_names[i], name) == 0) {
+        if (strcmp(lc_acme_problem_name(i), name) == 0) {
             return i;
         }
     }
@@ -60,10 +60,10 @@ test_known_types(void **state)
     /* each of the list finds itself, 4xx or 5xx */
 
     for (i = 0; i < LC_ACME_PROBLEM_SERVER; i++) {
-        assert_true(strncmp(lc_acme_problem_names[i], LC_URN,
+        assert_true(strncmp(lc_acme_problem_name(i), LC_URN,
                             sizeof(LC_URN) - 1) == 0);
         snprintf(body, sizeof(body), "{\"type\":\"%s\"}",
-                 lc_acme_problem_names[i]);
+                 lc_acme_problem_name(i));
         assert_int_equal(lc_of(403, body), i);
         assert_int_equal(lc_of(503, body), i);
     }
@@ -96,11 +96,11 @@ test_no_known_type(void **state)
     assert_int_equal(lc_of(400, "{\"type\":\"rateLimited\"}"),
                      LC_ACME_PROBLEM_OTHER);
 
-    assert_string_equal(lc_acme_problem_names[LC_ACME_PROBLEM_SERVER],
+    assert_string_equal(lc_acme_problem_name(LC_ACME_PROBLEM_SERVER),
                         "acme_server");
-    assert_string_equal(lc_acme_problem_names[LC_ACME_PROBLEM_OTHER],
+    assert_string_equal(lc_acme_problem_name(LC_ACME_PROBLEM_OTHER),
                         "acme_other");
-    assert_string_equal(lc_acme_problem_names[LC_ACME_PROBLEM_TRANSPORT],
+    assert_string_equal(lc_acme_problem_name(LC_ACME_PROBLEM_TRANSPORT),
                         "acme_transport");
 }
 

@@ -517,7 +517,7 @@ test_post(void **state)
     /* a candidate the CRM asks for: kept, its refusal over */
 
     make_record(&rec, LC_STATUS_UNKNOWN, LC_STAGE_FAILED, S_CANDIDATE);
-    lc_error_set(&rec.error, "dns_mismatch", "elsewhere");
+    lc_error_set(&rec.error, LC_ERR_DNS_MISMATCH, "elsewhere");
     rec.error_at = NOW - 50;
     rec.attempts = 2;
 
@@ -786,7 +786,7 @@ test_dns_verified(void **state)
 
     make_record(&rec, LC_STATUS_PENDING, LC_STAGE_VERIFYING,
                 S_BUSY | S_ATTEMPTS);
-    lc_error_set(&rec.error, "dns_timeout", "no answer");
+    lc_error_set(&rec.error, LC_ERR_DNS_TIMEOUT, "no answer");
     res = run(&rec, LC_EV_DNS, E_VERIFIED);
 
     assert_int_equal(res.counters, LC_COUNT_DNS_VERIFIED);
@@ -1121,7 +1121,7 @@ test_issued(void **state)
     rec.origin = LC_ORIGIN_ON_DEMAND;
     rec.attempts = 2;
     rec.renew_ari = NOW - 5;
-    lc_error_set(&rec.error, "order_budget", "spent");
+    lc_error_set(&rec.error, LC_ERR_ORDER_BUDGET, "spent");
     res = run(&rec, LC_EV_ISSUED, 0);
 
     assert_int_equal(res.counters, LC_COUNT_ORDER_ISSUED);

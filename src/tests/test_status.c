@@ -86,7 +86,7 @@ lc_record_full(lc_record_t *rec)
 
     rec->has_error = 1;
     rec->error_at = LC_T1;
-    lc_error_set(&rec->error, "acme_rejected", "the CA said %s", "no");
+    lc_error_set(&rec->error, LC_ERR_ACME_REJECTED, "the CA said %s", "no");
 
     rec->next_attempt_at = LC_T1 + 60;
     rec->renew_at = 1785542400;                 /* 2026-08-01T00:00:00Z */
@@ -197,7 +197,7 @@ test_public_without_cert(void **state)
 
     /* a record with everything but the certificate shows no more */
     rec.has_error = 1;
-    lc_error_set(&rec.error, "dns_mismatch", "CNAME points elsewhere");
+    lc_error_set(&rec.error, LC_ERR_DNS_MISMATCH, "CNAME points elsewhere");
     rec.updated_at = LC_T1;
 
     lc_assert_dump(lc_status_public_json(&rec),
@@ -302,7 +302,7 @@ test_full_nulls(void **state)
     rec.status = LC_STATUS_PENDING;
     rec.stage = LC_STAGE_FAILED;
     rec.has_error = 1;
-    lc_error_set(&rec.error, "store_corrupt", "fullchain.pem is empty");
+    lc_error_set(&rec.error, LC_ERR_STORE_CORRUPT, "fullchain.pem is empty");
 
     lc_assert_dump(lc_status_full_json(&rec),
                    "{\"domain\":\"a.example\",\"status\":\"pending\","
@@ -470,7 +470,7 @@ test_escaping(void **state)
 
     lc_record_full(&rec);
     (void) snprintf(rec.domain, sizeof(rec.domain), "%s", domain);
-    lc_error_set(&rec.error, "type\"x", "%s", detail);
+    lc_error_set_name(&rec.error, "type\"x", "%s", detail);
     (void) snprintf(rec.cert.issuer, sizeof(rec.cert.issuer), "%s", issuer);
 
     s = lc_json_dump(lc_status_full_json(&rec), &len);
@@ -527,7 +527,8 @@ test_invalid_utf8(void **state)
     /* bytes that are not UTF-8 do not cost the whole answer */
 
     lc_record_full(&rec);
-    lc_error_set(&rec.error, "acme_rejected", "bad \xff\xfe byte \xc3\xa9");
+    lc_error_set(&rec.error, LC_ERR_ACME_REJECTED,
+                 "bad \xff\xfe byte \xc3\xa9");
     rec.cert.issuer[0] = (char) 0xc3;
 
     s = lc_json_dump(lc_status_full_json(&rec), &len);
@@ -647,7 +648,7 @@ test_error_set(void **state)
 
     (void) state;
 
-    lc_error_set(&err, "store_corrupt", "%s holds %d certificates",
+    lc_error_set(&err, LC_ERR_STORE_CORRUPT, "%s holds %d certificates",
                  "fullchain.pem", 0);
     assert_string_equal(err.type, "store_corrupt");
     assert_string_equal(err.detail, "fullchain.pem holds 0 certificates");
@@ -656,11 +657,11 @@ test_error_set(void **state)
     assert_string_equal(err.type, "");
     assert_string_equal(err.detail, "");
 
-    lc_error_set(&err, NULL, "%s", "x");
+    lc_error_set_name(&err, NULL, "%s", "x");
     assert_string_equal(err.type, "");
     assert_string_equal(err.detail, "x");
 
-    lc_error_set(NULL, "a", "b");
+    lc_error_set_name(NULL, "a", "b");
     lc_error_clear(NULL);
 }
 
@@ -678,25 +679,26 @@ test_error_truncation(void **state)
     memset(detail, 'd', sizeof(detail) - 1);
     detail[sizeof(detail) - 1] = '\0';
 
-    lc_error_set(&err, type, "%s%s", detail, detail);
+    lc_error_set_name(&err, type, "%s%s", detail, detail);
     assert_int_equal(strlen(err.type), LC_ERROR_TYPE_LEN - 1);
     assert_int_equal(strlen(err.detail), LC_ERROR_DETAIL_LEN - 1);
 
     /* an ACME URN fits */
-    lc_error_set(&err, "urn:ietf:params:acme:error:rejectedIdentifier", "x");
+    lc_error_set_name(&err, "urn:ietf:params:acme:error:rejectedIdentifier",
+                      "x");
     assert_string_equal(err.type,
                         "urn:ietf:params:acme:error:rejectedIdentifier");
 
     /* exactly full */
     memset(detail, 'e', LC_ERROR_DETAIL_LEN - 1);
     detail[LC_ERROR_DETAIL_LEN - 1] = '\0';
-    lc_error_set(&err, "t", "%s", detail);
+    lc_error_set_name(&err, "t", "%s", detail);
     assert_string_equal(err.detail, detail);
 
     /* a two-byte character across the end is dropped whole */
     memset(detail, 'f', LC_ERROR_DETAIL_LEN - 2);
     memcpy(detail + LC_ERROR_DETAIL_LEN - 2, "\xc3\xa9", 3);
-    lc_error_set(&err, "t", "%s", detail);
+    lc_error_set_name(&err, "t", "%s", detail);
     memcpy(expect, detail, LC_ERROR_DETAIL_LEN - 2);
     expect[LC_ERROR_DETAIL_LEN - 2] = '\0';
     assert_string_equal(err.detail, expect);
@@ -704,7 +706,7 @@ test_error_truncation(void **state)
     /* a three-byte one with two bytes in */
     memset(detail, 'g', LC_ERROR_DETAIL_LEN - 3);
     memcpy(detail + LC_ERROR_DETAIL_LEN - 3, "\xe2\x82\xac", 4);
-    lc_error_set(&err, "t", "%s", detail);
+    lc_error_set_name(&err, "t", "%s", detail);
     memcpy(expect, detail, LC_ERROR_DETAIL_LEN - 3);
     expect[LC_ERROR_DETAIL_LEN - 3] = '\0';
     assert_string_equal(err.detail, expect);
@@ -712,7 +714,7 @@ test_error_truncation(void **state)
     /* a complete one at the very end stays */
     memset(detail, 'h', LC_ERROR_DETAIL_LEN - 3);
     memcpy(detail + LC_ERROR_DETAIL_LEN - 3, "\xc3\xa9xyz", 6);
-    lc_error_set(&err, "t", "%s", detail);
+    lc_error_set_name(&err, "t", "%s", detail);
     assert_int_equal(strlen(err.detail), LC_ERROR_DETAIL_LEN - 1);
     assert_memory_equal(err.detail + LC_ERROR_DETAIL_LEN - 3, "\xc3\xa9", 2);
 }

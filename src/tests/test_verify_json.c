@@ -356,7 +356,7 @@ t_huge(lc_verify_t *v, size_t nchain, size_t namelen, size_t naddrs,
     memset(v, 0, sizeof(lc_verify_t));
 
     v->state = LC_VERIFY_FAILED;
-    lc_error_set(&v->error, "dns_mismatch", "%0119d", 7);
+    lc_error_set(&v->error, LC_ERR_DNS_MISMATCH, "%0119d", 7);
 
     for (i = 0; i < nchain; i++) {
         memset(v->chain[i], 'a' + (int) i, namelen);

@@ -611,13 +611,13 @@ ngx_err_t ngx_http_linkcert_connect_error(ngx_connection_t *c,
     ngx_uint_t level, ngx_str_t *name);
 
 
-/* ngx_http_linkcert_verify.c */
+/* ngx_http_linkcert_worker.c */
 
-ngx_int_t ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle);
-void ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle);
-void ngx_http_linkcert_verify_kick(void);
-ngx_int_t ngx_http_linkcert_verify_start(const char *name, uint32_t job_id,
-    ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_worker_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_worker_exit_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_worker_kick(void);
+ngx_int_t ngx_http_linkcert_dns_check_start(const char *name,
+    uint32_t job_id, ngx_log_t *log);
 
 
 /* ngx_http_linkcert_ask.c */

@@ -172,8 +172,8 @@ ngx_http_linkcert_ask_done(void *data, lc_http_response_t *res,
         status = res ? lc_http_response_status(res) : 0;
 
         if (status >= 200 && status < 300) {
-            if (ngx_http_linkcert_verify_start(ask->name, ask->job_id,
-                                               ngx_cycle->log)
+            if (ngx_http_linkcert_dns_check_start(ask->name, ask->job_id,
+                                                  ngx_cycle->log)
                 != NGX_OK)
             {
                 ngx_http_linkcert_table_release(

@@ -168,7 +168,7 @@ ngx_http_linkcert_plain(ngx_http_request_t *r,
                                            len, lmcf->on_demand);
 
     if (state == NGX_HTTP_LINKCERT_NAME_NEW) {
-        ngx_http_linkcert_verify_kick();
+        ngx_http_linkcert_worker_kick();
     }
 
     if (state != NGX_HTTP_LINKCERT_NAME_SERVED || !lscf->redirect_https) {

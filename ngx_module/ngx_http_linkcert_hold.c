@@ -328,7 +328,7 @@ ngx_http_linkcert_hold_peek(ngx_event_t *rev)
                                            len, 1);
 
     if (state == NGX_HTTP_LINKCERT_NAME_NEW) {
-        ngx_http_linkcert_verify_kick();
+        ngx_http_linkcert_worker_kick();
 
     } else if (state != NGX_HTTP_LINKCERT_NAME_WAIT) {
         ngx_http_linkcert_hold_pass(c);

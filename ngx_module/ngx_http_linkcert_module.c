@@ -763,7 +763,7 @@ ngx_http_linkcert_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (ngx_http_linkcert_verify_init_process(cycle) != NGX_OK
+    if (ngx_http_linkcert_worker_init_process(cycle) != NGX_OK
         || ngx_http_linkcert_redis_init_process(cycle) != NGX_OK)
     {
         return NGX_ERROR;
@@ -797,7 +797,7 @@ ngx_http_linkcert_worker0(ngx_cycle_t *cycle)
 static void
 ngx_http_linkcert_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_http_linkcert_verify_exit_process(cycle);
+    ngx_http_linkcert_worker_exit_process(cycle);
     ngx_http_linkcert_webhook_exit_process(cycle);
     ngx_http_linkcert_hold_exit_process(cycle);
     ngx_http_linkcert_ssl_exit_process(cycle);

@@ -2,7 +2,8 @@
 /*
  * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
  *
- * linkcert: the background work of worker 0, and DNS verification jobs.
+ * linkcert: worker 0's loop, the background work, and the DNS checks it
+ * starts.
  *
  * Worker 0 alone verifies and orders.  Any worker's "Verify domain"
  * request only schedules the domain in the shared table; a cancelable
@@ -38,11 +39,11 @@ typedef struct {
 } ngx_http_linkcert_job_t;
 
 
-static void ngx_http_linkcert_verify_poll(ngx_event_t *ev);
-static void ngx_http_linkcert_verify_step(ngx_http_linkcert_job_t *job);
-static void ngx_http_linkcert_verify_answer(void *arg, int status,
+static void ngx_http_linkcert_worker_poll(ngx_event_t *ev);
+static void ngx_http_linkcert_dns_check_step(ngx_http_linkcert_job_t *job);
+static void ngx_http_linkcert_dns_check_answer(void *arg, int status,
     int timeouts, unsigned char *abuf, int alen);
-static void ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job);
+static void ngx_http_linkcert_dns_check_done(ngx_http_linkcert_job_t *job);
 
 
 static ngx_event_t                     ngx_http_linkcert_poll_ev;
@@ -51,11 +52,11 @@ static ngx_queue_t                     ngx_http_linkcert_jobs;
 static ngx_msec_t                      ngx_http_linkcert_poll;
 static ngx_uint_t                      ngx_http_linkcert_njobs;
 static ngx_uint_t                      ngx_http_linkcert_polls;
-static ngx_http_linkcert_main_conf_t  *ngx_http_linkcert_verify_conf;
+static ngx_http_linkcert_main_conf_t  *ngx_http_linkcert_worker_conf;
 
 
 ngx_int_t
-ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
+ngx_http_linkcert_worker_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_linkcert_main_conf_t  *lmcf;
 
@@ -74,7 +75,7 @@ ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
     ngx_queue_init(&ngx_http_linkcert_jobs);
     ngx_http_linkcert_ask_init(lmcf);
     ngx_http_linkcert_njobs = 0;
-    ngx_http_linkcert_verify_conf = lmcf;
+    ngx_http_linkcert_worker_conf = lmcf;
 
     /* a held handshake waits for this poll: on demand, it is frequent */
 
@@ -85,7 +86,7 @@ ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
     ngx_http_linkcert_dumb.fd = (ngx_socket_t) -1;
 
     ngx_http_linkcert_poll_ev.data = &ngx_http_linkcert_dumb;
-    ngx_http_linkcert_poll_ev.handler = ngx_http_linkcert_verify_poll;
+    ngx_http_linkcert_poll_ev.handler = ngx_http_linkcert_worker_poll;
     ngx_http_linkcert_poll_ev.log = cycle->log;
     ngx_http_linkcert_poll_ev.cancelable = 1;
 
@@ -101,9 +102,9 @@ ngx_http_linkcert_verify_init_process(ngx_cycle_t *cycle)
  */
 
 void
-ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
+ngx_http_linkcert_worker_exit_process(ngx_cycle_t *cycle)
 {
-    if (ngx_http_linkcert_verify_conf == NULL) {
+    if (ngx_http_linkcert_worker_conf == NULL) {
         return;
     }
 
@@ -124,7 +125,7 @@ ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_linkcert_ask_exit();
 
-    ngx_http_linkcert_verify_conf = NULL;
+    ngx_http_linkcert_worker_conf = NULL;
 }
 
 
@@ -134,13 +135,13 @@ ngx_http_linkcert_verify_exit_process(ngx_cycle_t *cycle)
  */
 
 void
-ngx_http_linkcert_verify_kick(void)
+ngx_http_linkcert_worker_kick(void)
 {
     ngx_event_t  *ev;
 
     ev = &ngx_http_linkcert_poll_ev;
 
-    if (ngx_http_linkcert_verify_conf == NULL || ev->posted) {
+    if (ngx_http_linkcert_worker_conf == NULL || ev->posted) {
         return;
     }
 
@@ -153,7 +154,7 @@ ngx_http_linkcert_verify_kick(void)
 
 
 static void
-ngx_http_linkcert_verify_poll(ngx_event_t *ev)
+ngx_http_linkcert_worker_poll(ngx_event_t *ev)
 {
     char                           *name;
     ngx_int_t                       rc;
@@ -166,7 +167,7 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
         return;
     }
 
-    lmcf = ngx_http_linkcert_verify_conf;
+    lmcf = ngx_http_linkcert_worker_conf;
 
     /*
      * The ACME account is set up at once, not at the first order: renewal
@@ -217,7 +218,8 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
             break;
 
         default: /* LC_DO_VERIFY */
-            rc = ngx_http_linkcert_verify_start(name, due[i].job_id, ev->log);
+            rc = ngx_http_linkcert_dns_check_start(name, due[i].job_id,
+                                                  ev->log);
             break;
         }
 
@@ -232,7 +234,7 @@ ngx_http_linkcert_verify_poll(ngx_event_t *ev)
 
 
 ngx_int_t
-ngx_http_linkcert_verify_start(const char *name, uint32_t job_id,
+ngx_http_linkcert_dns_check_start(const char *name, uint32_t job_id,
     ngx_log_t *log)
 {
     ngx_http_linkcert_job_t  *job;
@@ -242,7 +244,7 @@ ngx_http_linkcert_verify_start(const char *name, uint32_t job_id,
         return NGX_ERROR;
     }
 
-    lc_verify_init(&job->verify, ngx_http_linkcert_verify_conf->verify,
+    lc_verify_init(&job->verify, ngx_http_linkcert_worker_conf->verify,
                    name);
     job->job_id = job_id;
 
@@ -252,40 +254,40 @@ ngx_http_linkcert_verify_start(const char *name, uint32_t job_id,
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
                    "linkcert: verifying \"%s\"", name);
 
-    ngx_http_linkcert_verify_step(job);
+    ngx_http_linkcert_dns_check_step(job);
 
     return NGX_OK;
 }
 
 
 static void
-ngx_http_linkcert_verify_step(ngx_http_linkcert_job_t *job)
+ngx_http_linkcert_dns_check_step(ngx_http_linkcert_job_t *job)
 {
     if (!lc_verify_next(&job->verify, job->qname, &job->qtype)) {
-        ngx_http_linkcert_verify_done(job);
+        ngx_http_linkcert_dns_check_done(job);
         return;
     }
 
     /* c-ares may call back at once: the job is not touched afterwards */
 
     if (ngx_http_linkcert_dns_query(job->qname, lc_qtype_to_ns(job->qtype),
-                                    ngx_http_linkcert_verify_answer, job)
+                                    ngx_http_linkcert_dns_check_answer, job)
         != NGX_OK)
     {
-        ngx_http_linkcert_verify_answer(job, ARES_ECANCELLED, 0, NULL, 0);
+        ngx_http_linkcert_dns_check_answer(job, ARES_ECANCELLED, 0, NULL, 0);
     }
 }
 
 
 static void
-ngx_http_linkcert_verify_answer(void *arg, int status, int timeouts,
+ngx_http_linkcert_dns_check_answer(void *arg, int status, int timeouts,
     unsigned char *abuf, int alen)
 {
     ngx_http_linkcert_job_t *job = arg;
 
     ngx_http_linkcert_main_conf_t  *lmcf;
 
-    lmcf = ngx_http_linkcert_verify_conf;
+    lmcf = ngx_http_linkcert_worker_conf;
 
     if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) {
         if (lmcf) {
@@ -306,19 +308,19 @@ ngx_http_linkcert_verify_answer(void *arg, int status, int timeouts,
 
     lc_verify_feed(&job->verify, &job->answer);
 
-    ngx_http_linkcert_verify_step(job);
+    ngx_http_linkcert_dns_check_step(job);
 }
 
 
 static void
-ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job)
+ngx_http_linkcert_dns_check_done(ngx_http_linkcert_job_t *job)
 {
     size_t                          len;
     ngx_uint_t                      order;
     ngx_http_linkcert_main_conf_t  *lmcf;
     char                            dns[LC_DNS_JSON_MAX];
 
-    lmcf = ngx_http_linkcert_verify_conf;
+    lmcf = ngx_http_linkcert_worker_conf;
 
     len = lc_verify_dns_json(&job->verify, ngx_time(), dns, sizeof(dns));
 
@@ -335,7 +337,7 @@ ngx_http_linkcert_verify_done(ngx_http_linkcert_job_t *job)
                                      ngx_cycle->log);
 
     if (lmcf->on_demand) {
-        ngx_http_linkcert_verify_kick();
+        ngx_http_linkcert_worker_kick();
     }
 
     ngx_queue_remove(&job->queue);

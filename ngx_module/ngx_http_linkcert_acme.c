@@ -39,6 +39,7 @@ typedef struct {
     char                            cert_id[LC_ACME_CERT_ID_LEN];
     uint32_t                        job_id;      /* the domain's claim */
     ngx_http_linkcert_keygen_t     *keygen;      /* its key, being made */
+    ngx_http_linkcert_lease_t      *lease;       /* in a fleet: the order's */
 } ngx_http_linkcert_acme_job_t;
 
 
@@ -92,6 +93,9 @@ static ngx_int_t ngx_http_linkcert_acme_save(
     ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
+static void ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc,
+    const char *holder);
+static void ngx_http_linkcert_acme_begin(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_key_made(void *data, EVP_PKEY *key);
 static void ngx_http_linkcert_acme_wake(ngx_event_t *ev);
 static void ngx_http_linkcert_acme_response(void *data,
@@ -670,7 +674,7 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
     ngx_http_linkcert_acme_ca_t *ca, const char *domain, uint32_t job_id,
     const char *replaces)
 {
-    ngx_http_linkcert_plan_t       plan;
+    ngx_int_t                      rc;
     ngx_http_linkcert_acme_t      *acme;
     ngx_http_linkcert_acme_job_t  *job;
 
@@ -712,23 +716,94 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
 
     if (kind == LC_ACME_ACCOUNT) {
         ca->account_job = job;
+        ngx_http_linkcert_acme_step(job);
+        return job;
+    }
+
+    ngx_cpystrn((u_char *) job->domain, (u_char *) domain, LC_DOMAIN_MAX + 1);
+    ngx_queue_insert_tail(&acme->orders, &job->queue);
+    acme->norders++;
+
+    /* in a fleet, one edge at a time orders a domain */
+
+    if (kind == LC_ACME_ORDER) {
+        rc = ngx_http_linkcert_lease_take(domain,
+                                          ngx_http_linkcert_acme_leased, job,
+                                          &job->lease);
+        if (rc == NGX_AGAIN) {
+            return job;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_linkcert_acme_free(job);
+            return NULL;
+        }
+    }
+
+    ngx_http_linkcert_acme_begin(job);
+
+    return job;
+}
+
+
+static void
+ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, const char *holder)
+{
+    ngx_http_linkcert_acme_job_t  *job = data;
+
+    lc_error_t                 err;
+    ngx_http_linkcert_acme_t  *acme;
+
+    if (rc == NGX_OK) {
+        ngx_http_linkcert_acme_begin(job);
+        return;
+    }
+
+    /* not placed: due again later, neither counted nor backed off */
+
+    acme = ngx_http_linkcert_acme;
+
+    if (rc == NGX_DECLINED) {
+        lc_error_set(&err, "fleet_busy", "another edge of the fleet is "
+                     "ordering it: %s", holder);
 
     } else {
-        ngx_cpystrn((u_char *) job->domain, (u_char *) domain,
-                    LC_DOMAIN_MAX + 1);
-        ngx_queue_insert_tail(&acme->orders, &job->queue);
-        acme->norders++;
+        lc_error_set(&err, "engine_unreachable", "Redis did not answer: "
+                     "no order is placed without the domain's lease");
+    }
 
-        /* the order starts when its key is made, off the event loop */
+    ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
+                                         (u_char *) job->domain,
+                                         ngx_strlen(job->domain), job->job_id,
+                                         &err, NGX_HTTP_LINKCERT_NO_ACCOUNT,
+                                         ngx_http_linkcert_lease_retry(job->lease),
+                                         acme->log);
+    ngx_http_linkcert_acme_free(job);
+}
 
-        if (lc_acme_wants_key(job->machine)) {
-            job->keygen = ngx_http_linkcert_keygen(acme->conf,
-                              (lc_acme_key_type_e) acme->conf->key_type,
-                              ngx_http_linkcert_acme_key_made, job,
-                              acme->log);
-            if (job->keygen) {
-                return job;
-            }
+
+static void
+ngx_http_linkcert_acme_begin(ngx_http_linkcert_acme_job_t *job)
+{
+    lc_acme_kind_e                kind;
+    const char                   *domain;
+    ngx_http_linkcert_plan_t      plan;
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_acme_ca_t  *ca;
+
+    acme = ngx_http_linkcert_acme;
+    kind = job->kind;
+    domain = job->domain;
+    ca = job->ca;
+
+    /* the order starts when its key is made, off the event loop */
+
+    if (lc_acme_wants_key(job->machine)) {
+        job->keygen = ngx_http_linkcert_keygen(acme->conf,
+                          (lc_acme_key_type_e) acme->conf->key_type,
+                          ngx_http_linkcert_acme_key_made, job, acme->log);
+        if (job->keygen) {
+            return;
         }
     }
 
@@ -737,14 +812,14 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
     if (kind == LC_ACME_ORDER
         && ngx_http_linkcert_table_plan(acme->conf->shm_zone,
                                         (u_char *) domain, ngx_strlen(domain),
-                                        job_id, &plan, 0)
+                                        job->job_id, &plan, 0)
            == NGX_OK)
     {
         plan.failover.last = (u_char) (ca->index + 1);
         (void) ngx_http_linkcert_table_plan(acme->conf->shm_zone,
                                             (u_char *) domain,
-                                            ngx_strlen(domain), job_id, &plan,
-                                            1);
+                                            ngx_strlen(domain), job->job_id,
+                                            &plan, 1);
     }
 
     if (kind == LC_ACME_ORDER && ca->index) {
@@ -754,8 +829,6 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
     }
 
     ngx_http_linkcert_acme_step(job);
-
-    return job;
 }
 
 
@@ -1419,6 +1492,8 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
     if (job->keygen) {
         ngx_http_linkcert_keygen_cancel(job->keygen);
     }
+
+    ngx_http_linkcert_lease_release(job->lease);
 
     if (job->token[0] && acme) {
         ngx_http_linkcert_challenge_del(acme->conf->shm_zone, job->token);

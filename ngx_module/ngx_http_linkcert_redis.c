@@ -12,8 +12,9 @@
  * time means the server hangs, and the connection is closed (every
  * request on it fails) and made again.  A connection is made again after
  * a loss with a backoff (100 ms doubling to 5 s), starting with AUTH,
- * SELECT and CLIENT SETNAME; requests made meanwhile wait for it within
- * their timeout.  A handler is never called before
+ * SELECT, CLIENT SETNAME and SCRIPT LOAD of the fleet's scripts (so that
+ * EVALSHA finds them); requests made meanwhile wait for it within their
+ * timeout.  A handler is never called before
  * ngx_http_linkcert_redis_command() returns.
  */
 
@@ -24,10 +25,13 @@
 
 #include "ngx_http_linkcert_redis.h"
 
+#include <openssl/sha.h>
+
 
 #define NGX_HTTP_LINKCERT_REDIS_BACKOFF_MIN  100     /* ms */
 #define NGX_HTTP_LINKCERT_REDIS_BACKOFF_MAX  5000
 #define NGX_HTTP_LINKCERT_REDIS_WAITING_MAX  4096    /* while disconnected */
+#define NGX_HTTP_LINKCERT_REDIS_ARGS         8       /* of a script */
 
 
 typedef enum {
@@ -74,6 +78,8 @@ typedef struct {
 static void ngx_http_linkcert_redis_connect(ngx_event_t *ev);
 static void ngx_http_linkcert_redis_connected_handler(ngx_event_t *wev);
 static void ngx_http_linkcert_redis_handshake(ngx_http_linkcert_redis_t *rd);
+static ngx_int_t ngx_http_linkcert_redis_setup(ngx_http_linkcert_redis_t *rd,
+    int argc, const char **argv, const size_t *lens);
 static void ngx_http_linkcert_redis_handshake_reply(void *data,
     redisReply *reply, const char *error);
 static void ngx_http_linkcert_redis_ready(ngx_http_linkcert_redis_t *rd);
@@ -98,8 +104,10 @@ static ngx_http_linkcert_redis_t  *ngx_http_linkcert_redis_engine;
 ngx_int_t
 ngx_http_linkcert_redis_init_process(ngx_cycle_t *cycle)
 {
-    ngx_http_linkcert_redis_t      *rd;
-    ngx_http_linkcert_main_conf_t  *lmcf;
+    u_char                             sha[SHA_DIGEST_LENGTH];
+    ngx_http_linkcert_redis_t         *rd;
+    ngx_http_linkcert_main_conf_t     *lmcf;
+    ngx_http_linkcert_redis_script_t **script;
 
     if (ngx_process != NGX_PROCESS_WORKER
         && ngx_process != NGX_PROCESS_SINGLE)
@@ -117,6 +125,12 @@ ngx_http_linkcert_redis_init_process(ngx_cycle_t *cycle)
     rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_linkcert_redis_t));
     if (rd == NULL) {
         return NGX_ERROR;
+    }
+
+    for (script = ngx_http_linkcert_redis_scripts; *script; script++) {
+        SHA1((u_char *) (*script)->text, ngx_strlen((*script)->text), sha);
+        ngx_hex_dump((u_char *) (*script)->sha, sha, SHA_DIGEST_LENGTH);
+        (*script)->sha[2 * SHA_DIGEST_LENGTH] = '\0';
     }
 
     rd->conf = lmcf->redis;
@@ -236,6 +250,38 @@ ngx_http_linkcert_redis_command(int argc, const char **argv,
     ngx_post_event(rd->peer.connection->write, &ngx_posted_events);
 
     return req;
+}
+
+
+/* EVALSHA of a script loaded on every connection */
+
+ngx_http_linkcert_redis_req_t *
+ngx_http_linkcert_redis_eval(ngx_http_linkcert_redis_script_t *script,
+    int argc, const char **argv, const size_t *argvlen,
+    ngx_http_linkcert_redis_handler_pt handler, void *data)
+{
+    int          i;
+    size_t       lens[NGX_HTTP_LINKCERT_REDIS_ARGS + 3];
+    const char  *args[NGX_HTTP_LINKCERT_REDIS_ARGS + 3];
+
+    if (argc > NGX_HTTP_LINKCERT_REDIS_ARGS) {
+        return NULL;
+    }
+
+    args[0] = "EVALSHA";
+    lens[0] = 7;
+    args[1] = script->sha;
+    lens[1] = 2 * SHA_DIGEST_LENGTH;
+    args[2] = script->nkeys;
+    lens[2] = 1;
+
+    for (i = 0; i < argc; i++) {
+        args[i + 3] = argv[i];
+        lens[i + 3] = argvlen[i];
+    }
+
+    return ngx_http_linkcert_redis_command(argc + 3, args, lens, handler,
+                                           data);
 }
 
 
@@ -381,29 +427,33 @@ ngx_http_linkcert_redis_connected_handler(ngx_event_t *wev)
 }
 
 
-/* AUTH, SELECT and CLIENT SETNAME, before any request of ours */
+/*
+ * AUTH, SELECT, CLIENT SETNAME and SCRIPT LOAD, written before any request
+ * of ours; the requests wait for their replies.
+ */
 
 static void
 ngx_http_linkcert_redis_handshake(ngx_http_linkcert_redis_t *rd)
 {
-    u_char                           db[NGX_INT_T_LEN], name[128];
-    size_t                           lens[3];
-    const char                      *argv[3];
-    ngx_uint_t                       i, n;
-    ngx_http_linkcert_redis_req_t   *req[3];
-    ngx_http_linkcert_redis_conf_t  *rcf;
+    u_char                            db[NGX_INT_T_LEN], name[128];
+    size_t                            lens[3];
+    const char                       *argv[3];
+    ngx_http_linkcert_redis_conf_t   *rcf;
+    ngx_http_linkcert_redis_script_t **script;
 
     rcf = rd->conf;
-    i = 0;
+    rd->state = NGX_HTTP_LINKCERT_REDIS_HANDSHAKE;
+    rd->handshake = 0;
 
     if (rcf->password.len) {
         argv[0] = "AUTH";
         argv[1] = (char *) rcf->password.data;
         lens[0] = 4;
         lens[1] = rcf->password.len;
-        req[i++] = ngx_http_linkcert_redis_req(2, argv, lens,
-                                   ngx_http_linkcert_redis_handshake_reply,
-                                   rd);
+
+        if (ngx_http_linkcert_redis_setup(rd, 2, argv, lens) != NGX_OK) {
+            return;
+        }
     }
 
     if (rcf->db) {
@@ -411,9 +461,10 @@ ngx_http_linkcert_redis_handshake(ngx_http_linkcert_redis_t *rd)
         argv[1] = (char *) db;
         lens[0] = 6;
         lens[1] = ngx_sprintf(db, "%ui", rcf->db) - db;
-        req[i++] = ngx_http_linkcert_redis_req(2, argv, lens,
-                                   ngx_http_linkcert_redis_handshake_reply,
-                                   rd);
+
+        if (ngx_http_linkcert_redis_setup(rd, 2, argv, lens) != NGX_OK) {
+            return;
+        }
     }
 
     argv[0] = "CLIENT";
@@ -423,33 +474,48 @@ ngx_http_linkcert_redis_handshake(ngx_http_linkcert_redis_t *rd)
     lens[1] = 7;
     lens[2] = ngx_snprintf(name, sizeof(name), "linkcert-%V-%P",
                            &rcf->edge, ngx_pid) - name;
-    req[i++] = ngx_http_linkcert_redis_req(3, argv, lens,
-                                   ngx_http_linkcert_redis_handshake_reply,
-                                   rd);
 
-    rd->state = NGX_HTTP_LINKCERT_REDIS_HANDSHAKE;
-    rd->handshake = i;
+    if (ngx_http_linkcert_redis_setup(rd, 3, argv, lens) != NGX_OK) {
+        return;
+    }
 
-    for (n = 0; n < rd->handshake; n++) {
-        if (req[n] == NULL) {
-            while (i--) {
-                if (req[i]) {
-                    ngx_http_linkcert_redis_free(req[i]);
-                }
-            }
+    for (script = ngx_http_linkcert_redis_scripts; *script; script++) {
+        argv[0] = "SCRIPT";
+        argv[1] = "LOAD";
+        argv[2] = (*script)->text;
+        lens[0] = 6;
+        lens[1] = 4;
+        lens[2] = ngx_strlen((*script)->text);
 
-            ngx_http_linkcert_redis_close(rd, "out of memory");
+        if (ngx_http_linkcert_redis_setup(rd, 3, argv, lens) != NGX_OK) {
             return;
         }
     }
 
-    for (i = 0; i < rd->handshake; i++) {
-        req[i]->written = 1;
-        req[i]->internal = 1;
-        ngx_queue_insert_tail(&rd->out, &req[i]->queue);
+    ngx_http_linkcert_redis_write(rd->peer.connection->write);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_redis_setup(ngx_http_linkcert_redis_t *rd, int argc,
+    const char **argv, const size_t *lens)
+{
+    ngx_http_linkcert_redis_req_t  *req;
+
+    req = ngx_http_linkcert_redis_req(argc, argv, lens,
+                                      ngx_http_linkcert_redis_handshake_reply,
+                                      rd);
+    if (req == NULL) {
+        ngx_http_linkcert_redis_close(rd, "out of memory");
+        return NGX_ERROR;
     }
 
-    ngx_http_linkcert_redis_write(rd->peer.connection->write);
+    req->written = 1;
+    req->internal = 1;
+    ngx_queue_insert_tail(&rd->out, &req->queue);
+    rd->handshake++;
+
+    return NGX_OK;
 }
 
 

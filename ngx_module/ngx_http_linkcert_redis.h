@@ -28,6 +28,7 @@ typedef struct ngx_http_linkcert_redis_conf_s {
     ngx_uint_t                     db;
     ngx_str_t                      prefix;       /* of every key */
     ngx_msec_t                     timeout;      /* of every request */
+    ngx_msec_t                     lease;        /* of a domain's job */
     ngx_str_t                      edge;         /* linkcert_edge */
     u_char                         key[LC_SEAL_KEY_LEN];
     ngx_flag_t                     key_set;      /* linkcert_redis_key */
@@ -50,6 +51,16 @@ ngx_int_t ngx_http_linkcert_redis_init_conf(ngx_conf_t *cf,
 
 /* ngx_http_linkcert_redis.c: the client */
 
+/* a Lua script, loaded on every connection, run with EVALSHA */
+typedef struct {
+    const char                    *text;
+    const char                    *nkeys;        /* "1" */
+    char                           sha[41];      /* hex SHA-1 of text */
+} ngx_http_linkcert_redis_script_t;
+
+/* every script of the fleet, NULL-terminated (ngx_http_linkcert_lease.c) */
+extern ngx_http_linkcert_redis_script_t  *ngx_http_linkcert_redis_scripts[];
+
 typedef struct ngx_http_linkcert_redis_req_s  ngx_http_linkcert_redis_req_t;
 
 /* reply is NULL and error says why when there is none (the reply may be
@@ -62,6 +73,10 @@ void ngx_http_linkcert_redis_exit_process(ngx_cycle_t *cycle);
 ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_command(int argc,
     const char **argv, const size_t *argvlen,
     ngx_http_linkcert_redis_handler_pt handler, void *data);
+ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_eval(
+    ngx_http_linkcert_redis_script_t *script, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_linkcert_redis_handler_pt handler,
+    void *data);
 void ngx_http_linkcert_redis_cancel(ngx_http_linkcert_redis_req_t *req);
 ngx_http_linkcert_redis_conf_t *ngx_http_linkcert_redis_fleet(void);
 ngx_uint_t ngx_http_linkcert_redis_connected(void);
@@ -76,6 +91,22 @@ ngx_int_t ngx_http_linkcert_redis_challenge_set(const char *domain,
 void ngx_http_linkcert_redis_challenge_del(const char *token);
 ngx_int_t ngx_http_linkcert_redis_challenge_get(ngx_http_request_t *r,
     ngx_str_t *domain, ngx_str_t *token, u_char *buf, size_t *len);
+
+
+/* ngx_http_linkcert_lease.c: one edge at a time on a domain's order */
+
+typedef struct ngx_http_linkcert_lease_s  ngx_http_linkcert_lease_t;
+
+/* rc: NGX_OK taken; NGX_DECLINED another edge holds it (holder says
+ * which); NGX_ERROR no answer from Redis */
+typedef void (*ngx_http_linkcert_lease_handler_pt)(void *data, ngx_int_t rc,
+    const char *holder);
+
+ngx_int_t ngx_http_linkcert_lease_take(const char *domain,
+    ngx_http_linkcert_lease_handler_pt handler, void *data,
+    ngx_http_linkcert_lease_t **lease);
+void ngx_http_linkcert_lease_release(ngx_http_linkcert_lease_t *lease);
+time_t ngx_http_linkcert_lease_retry(ngx_http_linkcert_lease_t *lease);
 
 
 #endif /* _NGX_HTTP_LINKCERT_REDIS_H_INCLUDED_ */

@@ -17,6 +17,7 @@
 
 #define NGX_HTTP_LINKCERT_REDIS_PORT     6379
 #define NGX_HTTP_LINKCERT_REDIS_TIMEOUT  1000        /* ms */
+#define NGX_HTTP_LINKCERT_REDIS_LEASE    300000      /* ms */
 #define NGX_HTTP_LINKCERT_EDGE_MAX       64
 
 
@@ -48,6 +49,7 @@ ngx_http_linkcert_redis_conf(ngx_conf_t *cf,
     }
 
     rcf->timeout = NGX_CONF_UNSET_MSEC;
+    rcf->lease = NGX_CONF_UNSET_MSEC;
     lmcf->redis = rcf;
 
     return rcf;
@@ -109,6 +111,10 @@ ngx_http_linkcert_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (rcf->timeout == NGX_CONF_UNSET_MSEC) {
         rcf->timeout = NGX_HTTP_LINKCERT_REDIS_TIMEOUT;
+    }
+
+    if (rcf->lease == NGX_CONF_UNSET_MSEC) {
+        rcf->lease = NGX_HTTP_LINKCERT_REDIS_LEASE;
     }
 
     return NGX_CONF_OK;
@@ -177,9 +183,22 @@ ngx_http_linkcert_redis_param(ngx_conf_t *cf,
         return NGX_CONF_OK;
     }
 
-    if (ngx_strncmp(value->data, "sentinel=", 9) == 0
-        || ngx_strncmp(value->data, "lease=", 6) == 0)
-    {
+    /* renewed every third of it: at least a second */
+
+    if (ngx_strncmp(value->data, "lease=", 6) == 0) {
+        s.data = value->data + 6;
+        s.len = value->len - 6;
+
+        rcf->lease = ngx_parse_time(&s, 0);
+
+        if (rcf->lease == (ngx_msec_t) NGX_ERROR || rcf->lease < 1000) {
+            goto invalid;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value->data, "sentinel=", 9) == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" in \"linkcert_redis\" is not "
                            "implemented yet (see README, \"Several edges\")",

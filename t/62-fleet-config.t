@@ -4,8 +4,8 @@
 # The fleet's directives: linkcert_redis, linkcert_redis_key and
 # linkcert_edge.  Working forms pass nginx -t; each mistake is an [emerg]
 # naming the directive and the value; the key file's content is never
-# printed; what is not implemented yet (sentinel=, lease=, several
-# addresses) is refused, not ignored.
+# printed; what is not implemented yet (sentinel=, several addresses) is
+# refused, not ignored.
 
 use strict;
 use warnings;
@@ -35,7 +35,8 @@ my $KEY = "linkcert_redis_key $prefix/fleet.key;";
 config_ok($t, 'one Redis, the key', "linkcert_redis 127.0.0.1; $KEY");
 config_ok($t, 'every implemented parameter, an edge name',
           "linkcert_redis 127.0.0.1:6390 password=$prefix/redis.pass db=3 "
-          . "prefix=crm:edge: timeout=250ms; $KEY linkcert_edge edge-a.dc1;");
+          . "prefix=crm:edge: timeout=250ms lease=2m; $KEY "
+          . "linkcert_edge edge-a.dc1;");
 config_ok($t, 'a unix: path',
           "linkcert_redis unix:/run/redis/redis.sock; $KEY");
 config_ok($t, 'the key before linkcert_redis',
@@ -81,9 +82,11 @@ my @cases = (
     [ 'sentinel= (not implemented yet)',
       "linkcert_redis 127.0.0.1:26379 sentinel=crm; $KEY",
       [ qr/linkcert_redis/, qr/sentinel=crm/, qr/not implemented yet/ ] ],
-    [ 'lease= (not implemented yet)',
-      "linkcert_redis 127.0.0.1 lease=2m; $KEY",
-      [ qr/linkcert_redis/, qr/lease=2m/, qr/not implemented yet/ ] ],
+    [ 'lease= under a second',
+      "linkcert_redis 127.0.0.1 lease=500ms; $KEY",
+      [ qr/linkcert_redis/, qr/lease=500ms/ ] ],
+    [ 'lease=x', "linkcert_redis 127.0.0.1 lease=x; $KEY",
+      [ qr/linkcert_redis/, qr/lease=x/ ] ],
     [ 'db=x', "linkcert_redis 127.0.0.1 db=x; $KEY",
       [ qr/linkcert_redis/, qr/db=x/ ] ],
     [ 'timeout=0', "linkcert_redis 127.0.0.1 timeout=0; $KEY",

@@ -1,0 +1,402 @@
+
+/*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
+ * linkcert: a domain's lease in Redis, so that one edge of the fleet at a
+ * time orders it.  Taken before an order is placed, renewed while the
+ * job runs (every third of linkcert_redis lease=), released when it
+ * ends; renewing and releasing compare the holder first, so an edge that
+ * lost its lease (paused past it) neither extends nor deletes another's.
+ * Each lease carries a fencing token, a counter per domain that only
+ * grows, for writes that must be refused to a former holder.
+ *
+ * In Redis: <prefix>lease:<domain> = "<edge> <pid> <random> <fence>",
+ * expiring after the lease; <prefix>fence:<domain>, the counter.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/rand.h>
+
+#include "ngx_http_linkcert_redis.h"
+
+
+#define NGX_HTTP_LINKCERT_LEASE_KEY    (64 + sizeof("lease:") + LC_DOMAIN_MAX)
+#define NGX_HTTP_LINKCERT_LEASE_VALUE  (64 + 96)
+
+
+struct ngx_http_linkcert_lease_s {
+    ngx_event_t                         renew;
+    ngx_http_linkcert_redis_req_t      *req;        /* in flight */
+    ngx_http_linkcert_lease_handler_pt  handler;
+    void                               *data;
+    ngx_uint_t                          held;
+    time_t                              retry;      /* when held by another */
+    size_t                              key_len;
+    size_t                              value_len;
+    u_char                              key[NGX_HTTP_LINKCERT_LEASE_KEY];
+    u_char                              value[NGX_HTTP_LINKCERT_LEASE_VALUE];
+    char                                domain[LC_DOMAIN_MAX + 1];
+};
+
+
+static void ngx_http_linkcert_lease_taken(void *data, redisReply *reply,
+    const char *error);
+static void ngx_http_linkcert_lease_unreachable(ngx_event_t *ev);
+static void ngx_http_linkcert_lease_renew(ngx_event_t *ev);
+static void ngx_http_linkcert_lease_renewed(void *data, redisReply *reply,
+    const char *error);
+static void ngx_http_linkcert_lease_released(void *data, redisReply *reply,
+    const char *error);
+static ngx_http_linkcert_redis_req_t *ngx_http_linkcert_lease_eval(
+    ngx_http_linkcert_lease_t *lease, ngx_http_linkcert_redis_script_t *s,
+    ngx_http_linkcert_redis_handler_pt handler, void *data);
+
+
+/*
+ * KEYS[1] the lease, KEYS[2] the fence; ARGV[1] the holder, ARGV[2] the
+ * lease in ms.  {1, value} when taken, {0, holder, its ms left} when
+ * another holds it.
+ */
+
+static ngx_http_linkcert_redis_script_t  ngx_http_linkcert_lease_take_lua = {
+    "local held = redis.call('get', KEYS[1])\n"
+    "if held then return {0, held, redis.call('pttl', KEYS[1])} end\n"
+    "local v = ARGV[1] .. ' ' .. redis.call('incr', KEYS[2])\n"
+    "redis.call('set', KEYS[1], v, 'NX', 'PX', ARGV[2])\n"
+    "return {1, v}\n",
+    "2", ""
+};
+
+/* KEYS[1] the lease; ARGV[1] the value taken, ARGV[2] the lease in ms */
+
+static ngx_http_linkcert_redis_script_t  ngx_http_linkcert_lease_renew_lua = {
+    "if redis.call('get', KEYS[1]) == ARGV[1] then\n"
+    "  return redis.call('pexpire', KEYS[1], ARGV[2])\n"
+    "end\n"
+    "return 0\n",
+    "1", ""
+};
+
+static ngx_http_linkcert_redis_script_t  ngx_http_linkcert_lease_release_lua = {
+    "if redis.call('get', KEYS[1]) == ARGV[1] then\n"
+    "  return redis.call('del', KEYS[1])\n"
+    "end\n"
+    "return 0\n",
+    "1", ""
+};
+
+
+ngx_http_linkcert_redis_script_t  *ngx_http_linkcert_redis_scripts[] = {
+    &ngx_http_linkcert_lease_take_lua,
+    &ngx_http_linkcert_lease_renew_lua,
+    &ngx_http_linkcert_lease_release_lua,
+    NULL
+};
+
+
+/*
+ * NGX_DECLINED: no fleet, no lease to take; NGX_AGAIN: the handler is
+ * called with the answer (never before this returns).  *lease is the
+ * caller's to release in either case it is set.
+ */
+
+ngx_int_t
+ngx_http_linkcert_lease_take(const char *domain,
+    ngx_http_linkcert_lease_handler_pt handler, void *data,
+    ngx_http_linkcert_lease_t **lease)
+{
+    u_char                           rnd[8], ms[NGX_INT_T_LEN], fence[128];
+    size_t                           lens[4];
+    const char                      *argv[4];
+    ngx_http_linkcert_lease_t       *l;
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    *lease = NULL;
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    if (rcf == NULL) {
+        return NGX_DECLINED;
+    }
+
+    l = ngx_calloc(sizeof(ngx_http_linkcert_lease_t), ngx_cycle->log);
+    if (l == NULL) {
+        return NGX_ERROR;
+    }
+
+    l->handler = handler;
+    l->data = data;
+    ngx_cpystrn((u_char *) l->domain, (u_char *) domain, LC_DOMAIN_MAX + 1);
+
+    l->renew.data = l;
+    l->renew.log = ngx_cycle->log;
+    l->renew.handler = ngx_http_linkcert_lease_renew;
+    l->renew.cancelable = 1;
+
+    l->key_len = ngx_snprintf(l->key, sizeof(l->key), "%Vlease:%s",
+                              &rcf->prefix, domain)
+                 - l->key;
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        ngx_free(l);
+        return NGX_ERROR;
+    }
+
+    l->value_len = ngx_snprintf(l->value, sizeof(l->value), "%V %P ",
+                                &rcf->edge, ngx_pid)
+                   - l->value;
+    l->value_len = ngx_hex_dump(l->value + l->value_len, rnd, sizeof(rnd))
+                   - l->value;
+
+    argv[0] = (char *) l->key;
+    lens[0] = l->key_len;
+    argv[1] = (char *) fence;
+    lens[1] = ngx_snprintf(fence, sizeof(fence), "%Vfence:%s",
+                           &rcf->prefix, domain)
+              - fence;
+    argv[2] = (char *) l->value;
+    lens[2] = l->value_len;
+    argv[3] = (char *) ms;
+    lens[3] = ngx_sprintf(ms, "%M", rcf->lease) - ms;
+
+    *lease = l;
+
+    l->req = ngx_http_linkcert_redis_eval(&ngx_http_linkcert_lease_take_lua,
+                                          4, argv, lens,
+                                          ngx_http_linkcert_lease_taken, l);
+
+    if (l->req == NULL) {
+        /* answered as if Redis had not, after this returns */
+        l->renew.handler = ngx_http_linkcert_lease_unreachable;
+        ngx_post_event(&l->renew, &ngx_posted_events);
+    }
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_linkcert_lease_taken(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_lease_t *l = data;
+
+    u_char                          *fence;
+    redisReply                      *held, *value;
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    l->req = NULL;
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    if (reply == NULL || rcf == NULL
+        || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[1]->type != REDIS_REPLY_STRING
+        || reply->element[1]->len >= NGX_HTTP_LINKCERT_LEASE_VALUE)
+    {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "linkcert: the lease of \"%s\" could not be taken: "
+                      "%*s", l->domain,
+                      reply && reply->type == REDIS_REPLY_ERROR
+                      ? (size_t) reply->len : ngx_strlen(error ? error : ""),
+                      reply && reply->type == REDIS_REPLY_ERROR
+                      ? reply->str : (error ? error : ""));
+        l->handler(l->data, NGX_ERROR, NULL);
+        return;
+    }
+
+    held = reply->element[0];
+    value = reply->element[1];
+
+    if (held->integer == 0) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "linkcert: \"%s\" is held by another edge: %*s",
+                      l->domain, (size_t) value->len, value->str);
+
+        /* asked again when that lease runs out, unless renewed */
+
+        if (reply->elements == 3
+            && reply->element[2]->type == REDIS_REPLY_INTEGER
+            && reply->element[2]->integer > 0)
+        {
+            l->retry = (time_t) (reply->element[2]->integer / 1000) + 1;
+        }
+
+        l->handler(l->data, NGX_DECLINED, value->str);
+        return;
+    }
+
+    /* the value with its fencing token is what renew and release compare */
+
+    l->value_len = ngx_cpymem(l->value, value->str, value->len) - l->value;
+    l->value[l->value_len] = '\0';
+    l->held = 1;
+
+    fence = (u_char *) strrchr((char *) l->value, ' ');
+
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "linkcert: \"%s\" leased for %M ms, fencing token%s",
+                  l->domain, rcf->lease, fence ? (char *) fence : "");
+
+    ngx_add_timer(&l->renew, rcf->lease / 3);
+
+    l->handler(l->data, NGX_OK, NULL);
+}
+
+
+static void
+ngx_http_linkcert_lease_unreachable(ngx_event_t *ev)
+{
+    ngx_http_linkcert_lease_t *l = ev->data;
+
+    l->renew.handler = ngx_http_linkcert_lease_renew;
+    ngx_http_linkcert_lease_taken(l, NULL, "no room for the request");
+}
+
+
+static void
+ngx_http_linkcert_lease_renew(ngx_event_t *ev)
+{
+    ngx_http_linkcert_lease_t *l = ev->data;
+
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    if (rcf == NULL || !l->held) {
+        return;
+    }
+
+    ngx_add_timer(&l->renew, rcf->lease / 3);
+
+    if (l->req == NULL) {
+        l->req = ngx_http_linkcert_lease_eval(l,
+                                          &ngx_http_linkcert_lease_renew_lua,
+                                          ngx_http_linkcert_lease_renewed, l);
+    }
+}
+
+
+static void
+ngx_http_linkcert_lease_renewed(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_lease_t *l = data;
+
+    l->req = NULL;
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+        return;
+    }
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        l->held = 0;
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "linkcert: the lease of \"%s\" was lost (it expired "
+                      "before it was renewed): another edge may order it",
+                      l->domain);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "linkcert: the lease of \"%s\" was not renewed: %*s",
+                  l->domain,
+                  reply ? (size_t) reply->len : ngx_strlen(error),
+                  reply ? reply->str : error);
+}
+
+
+/* the job has ended: the lease goes, if it is still ours */
+
+void
+ngx_http_linkcert_lease_release(ngx_http_linkcert_lease_t *l)
+{
+    if (l == NULL) {
+        return;
+    }
+
+    if (l->req) {
+        ngx_http_linkcert_redis_cancel(l->req);
+    }
+
+    if (l->renew.timer_set) {
+        ngx_del_timer(&l->renew);
+    }
+
+    if (l->renew.posted) {
+        ngx_delete_posted_event(&l->renew);
+    }
+
+    if (l->held && ngx_http_linkcert_redis_fleet()) {
+        (void) ngx_http_linkcert_lease_eval(l,
+                                        &ngx_http_linkcert_lease_release_lua,
+                                        ngx_http_linkcert_lease_released,
+                                        NULL);
+    }
+
+    ngx_free(l);
+}
+
+
+static void
+ngx_http_linkcert_lease_released(void *data, redisReply *reply,
+    const char *error)
+{
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "linkcert: a lease was not released (it expires): %*s",
+                  reply ? (size_t) reply->len : ngx_strlen(error),
+                  reply ? reply->str : error);
+}
+
+
+/* renew or release: the lease's key, its value, the lease in ms */
+
+static ngx_http_linkcert_redis_req_t *
+ngx_http_linkcert_lease_eval(ngx_http_linkcert_lease_t *l,
+    ngx_http_linkcert_redis_script_t *script,
+    ngx_http_linkcert_redis_handler_pt handler, void *data)
+{
+    u_char                           ms[NGX_INT_T_LEN];
+    size_t                           lens[3];
+    const char                      *argv[3];
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    argv[0] = (char *) l->key;
+    lens[0] = l->key_len;
+    argv[1] = (char *) l->value;
+    lens[1] = l->value_len;
+    argv[2] = (char *) ms;
+    lens[2] = ngx_sprintf(ms, "%M", rcf->lease) - ms;
+
+    return ngx_http_linkcert_redis_eval(script, 3, argv, lens, handler,
+                                        data);
+}
+
+
+/*
+ * In how many seconds an edge that could not take the lease asks again:
+ * when the holder's lease runs out if it said, else after a lease.
+ */
+
+time_t
+ngx_http_linkcert_lease_retry(ngx_http_linkcert_lease_t *l)
+{
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    if (l && l->retry) {
+        return l->retry;
+    }
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    return rcf ? (time_t) ngx_max(rcf->lease / 1000, 1) : 1;
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+
+# One order per domain fleet-wide: an edge takes the domain's lease in
+# Redis before it places an order.  A lease another edge holds (written
+# here with redis-cli) stops the order: the domain says why (fleet_busy,
+# naming the holder) and is tried again when that lease runs out, then
+# ordered.  The same domains POSTed on two edges at once give one order
+# each at the CA.  Each lease taken carries a fencing token that only
+# grows, and is released when its order ends.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+use LinkCert::Pebble;
+use LinkCert::Redis;
+use LinkCert::Util qw(write_file);
+use Time::HiRes qw(sleep time);
+
+my $a = LinkCert::Test->new;
+my $b = LinkCert::Test->new;
+my $redis = LinkCert::Redis->new($a);
+my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
+
+my $HELD = 'held.customer.test';
+my $WARM = 'warm.customer.test';
+my @D = map { "d$_.customer.test" } 1 .. 3;
+
+$a->challtestsrv;
+$a->set_cname($_, 'edge.crm.test') for $HELD, $WARM, @D;
+$a->add_a('edge.crm.test', ['127.0.0.1']);
+
+$redis->start;
+$pebble->start;
+
+for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
+    my ($t, $name) = @$e;
+    my $prefix = $t->prefix;
+    write_file("$prefix/fleet.key", ('5c' x 32) . "\n", 0600);
+    $t->write_config($t->standard_config(log_level => 'info',
+                                         http => <<"EOF"));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:@{[ $a->dns_port ]} timeout=1s attempts=2;
+    linkcert_acme_directory @{[ $pebble->directory_url ]};
+    linkcert_acme_trusted_certificate @{[ $pebble->ca_file ]};
+    linkcert_redis @{[ $redis->address ]} timeout=2s lease=20s;
+    linkcert_redis_key $prefix/fleet.key;
+    linkcert_edge $name;
+EOF
+    $t->run;
+}
+
+$redis->monitor;
+
+sub status { my ($t, $d) = @_; return $t->status_of($d)->{json} // {} }
+
+
+###########################################################################
+# a lease held by another edge
+
+subtest 'a domain another edge holds is not ordered until its lease ends' => sub {
+    $redis->cli(SET => "linkcert:lease:$HELD", 'edge-z 4242 00ff 41',
+                PX => 4000);
+    my $posted = time;
+    is($a->verify($HELD)->{status}, 202, "POST $HELD on A: 202");
+
+    my ($j) = $a->wait_status($HELD, sub {
+        ($_->{last_error}{type} // '') eq 'fleet_busy' }, 10);
+    is($j->{status}, 'pending', 'pending');
+    is($j->{stage}, 'ordering', 'ordering');
+    like($j->{last_error}{detail} // '', qr/another edge .*edge-z 4242/,
+         'last_error names the holder') or diag(explain $j);
+    ok(defined $j->{next_attempt_at}, 'with a next attempt');
+    is($pebble->order_count, 0, 'no order placed');
+
+    my ($k, $ok) = $pebble->wait_issued($HELD, 15);
+    ok($ok, sprintf('issued once the lease ran out (%.1f s after the POST)',
+                    time - $posted)) or diag(explain $k);
+    cmp_ok(time - $posted, '>=', 3.5, '... not before');
+    is($pebble->order_count, 1, 'one order');
+    is($redis->cli(GET => "linkcert:fence:$HELD"), '1',
+       'the fencing token of the lease taken: 1');
+    ok($a->wait_until(sub {
+           $redis->cli(EXISTS => "linkcert:lease:$HELD") eq '0' }, 5),
+       'the lease is released when the order ends');
+};
+
+# both edges' ACME accounts are set up before the race
+is($b->verify($WARM)->{status}, 202, "POST $WARM on B: 202");
+my ($w) = $b->wait_status($WARM, sub {
+    ($_->{stage} // '') =~ /^(?:issued|failed)$/ }, 20);
+is($w->{status}, 'issued', "$WARM issued on B") or diag(explain $w);
+
+
+###########################################################################
+# the same domains on two edges at once
+
+subtest 'the same domains POSTed on two edges at once: one order each' => sub {
+    my $orders = $pebble->order_count;
+
+    for my $d (@D) {
+        is($a->verify($d)->{status}, 202, "POST $d on A");
+        is($b->verify($d)->{status}, 202, "POST $d on B");
+    }
+
+    my %by;
+    ok($a->wait_until(sub {
+        %by = ();
+        for my $d (@D) {
+            for my $e ([ $a, 'a' ], [ $b, 'b' ]) {
+                $by{$d}{ $e->[1] } = status($e->[0], $d);
+            }
+        }
+        3 == grep { ($by{$_}{a}{status} // '') eq 'issued'
+                    || ($by{$_}{b}{status} // '') eq 'issued' } @D
+    }, 20), 'each domain issued on one of the edges') or diag(explain \%by);
+
+    is($pebble->order_count - $orders, 3, 'three orders at the CA, not six');
+
+    for my $d (@D) {
+        my ($won, $lost) = ($by{$d}{a}{status} // '') eq 'issued'
+                           ? qw(a b) : qw(b a);
+        my $l = $by{$d}{$lost};
+        isnt($l->{status}, 'issued', "$d: issued on $won only");
+        is($l->{last_error}{type}, 'fleet_busy',
+           "$d: edge $lost says another edge is ordering it");
+        like($l->{last_error}{detail} // '', qr/edge-$won /,
+             "$d: ... naming edge-$won");
+        is($redis->cli(GET => "linkcert:fence:$d"), '1',
+           "$d: one lease taken (fencing token 1)");
+    }
+
+    ok($a->wait_until(sub {
+           !grep { $redis->cli(EXISTS => "linkcert:lease:$_") ne '0' } @D
+       }, 5), 'every lease released');
+};
+
+subtest 'in Redis' => sub {
+    my $mon = $redis->monitor_log;
+    like($mon, qr/"EVALSHA" "[0-9a-f]{40}" "2" "linkcert:lease:/,
+         'leases taken with EVALSHA');
+    like($mon, qr/"EVALSHA" "[0-9a-f]{40}" "1" "linkcert:lease:\S+" "edge-a \d+ [0-9a-f]{16} \d+"/,
+         'released comparing the holder');
+    unlike($mon, qr/"(?:KEYS|SCAN)"/, 'no KEYS or SCAN');
+};
+
+$a->no_crash_ok('edge A: no worker crashed');
+$b->no_crash_ok('edge B: no worker crashed');
+
+done_testing;

@@ -20,7 +20,6 @@ use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Pebble;
 use LinkCert::Redis;
-use LinkCert::Util qw(write_file);
 use Time::HiRes qw(time);
 
 my $a = LinkCert::Test->new;                # orders
@@ -39,16 +38,6 @@ $a->add_a('edge.crm.test', ['127.0.0.1']);
 $redis->start;
 $pebble->start;
 
-my $key = ('9a' x 32) . "\n";
-write_file($_->prefix . '/fleet.key', $key, 0600) for $a, $b;
-
-sub fleet_lines {
-    my ($t, $edge) = @_;
-    return "    linkcert_redis " . $redis->address . " timeout=5s;\n"
-         . "    linkcert_redis_key " . $t->prefix . "/fleet.key;\n"
-         . "    linkcert_edge $edge;\n";
-}
-
 $a->write_config($a->standard_config(log_level => 'info', http => <<'EOF'
     linkcert_cname_target edge.crm.test;
     linkcert_target_address 127.0.0.1;
@@ -56,10 +45,10 @@ $a->write_config($a->standard_config(log_level => 'info', http => <<'EOF'
     linkcert_acme_directory %%ACME_DIRECTORY%%;
     linkcert_acme_trusted_certificate %%ACME_CA%%;
 EOF
-    . fleet_lines($a, 'edge-a')));
+    . $redis->fleet_lines($a, 'edge-a', 'timeout=5s')));
 
 $b->write_config($b->standard_config(log_level => 'debug',
-                                     http => fleet_lines($b, 'edge-b')));
+    http => $redis->fleet_lines($b, 'edge-b', 'timeout=5s')));
 
 $a->run;
 $b->run;

@@ -18,7 +18,6 @@ use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Pebble;
 use LinkCert::Redis;
-use LinkCert::Util qw(write_file);
 use Time::HiRes qw(sleep time);
 
 my $a = LinkCert::Test->new;
@@ -39,8 +38,6 @@ $pebble->start;
 
 for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
     my ($t, $name) = @$e;
-    my $prefix = $t->prefix;
-    write_file("$prefix/fleet.key", ('5c' x 32) . "\n", 0600);
     $t->write_config($t->standard_config(log_level => 'info',
                                          http => <<"EOF"));
     linkcert_cname_target edge.crm.test;
@@ -48,9 +45,7 @@ for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
     linkcert_resolver 127.0.0.1:@{[ $a->dns_port ]} timeout=1s attempts=2;
     linkcert_acme_directory @{[ $pebble->directory_url ]};
     linkcert_acme_trusted_certificate @{[ $pebble->ca_file ]};
-    linkcert_redis @{[ $redis->address ]} timeout=2s lease=20s;
-    linkcert_redis_key $prefix/fleet.key;
-    linkcert_edge $name;
+@{[ $redis->fleet_lines($t, $name, 'timeout=2s lease=20s') ]}
 EOF
     $t->run;
 }

@@ -16,7 +16,6 @@ use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Pebble;
 use LinkCert::Redis;
-use LinkCert::Util qw(write_file);
 use Time::HiRes qw(sleep time);
 
 my $a = LinkCert::Test->new;                # orders
@@ -34,15 +33,6 @@ $a->add_a('edge.crm.test', ['127.0.0.1']);
 $redis->start;
 $pebble->start;
 
-sub fleet {
-    my ($t, $edge) = @_;
-    my $prefix = $t->prefix;
-    write_file("$prefix/fleet.key", ('77' x 32) . "\n", 0600);
-    return "    linkcert_redis @{[ $redis->address ]} timeout=2s lease=1s;\n"
-         . "    linkcert_redis_key $prefix/fleet.key;\n"
-         . "    linkcert_edge $edge;\n";
-}
-
 $a->write_config($a->standard_config(log_level => 'info', http => <<"EOF"
     linkcert_cname_target edge.crm.test;
     linkcert_target_address 127.0.0.1;
@@ -50,9 +40,9 @@ $a->write_config($a->standard_config(log_level => 'info', http => <<"EOF"
     linkcert_acme_directory @{[ $pebble->directory_url ]};
     linkcert_acme_trusted_certificate @{[ $pebble->ca_file ]};
 EOF
-    . fleet($a, 'edge-a')));
+    . $redis->fleet_lines($a, 'edge-a', 'timeout=2s lease=1s')));
 $b->write_config($b->standard_config(log_level => 'info',
-                                     http => fleet($b, 'edge-b')));
+    http => $redis->fleet_lines($b, 'edge-b', 'timeout=2s lease=1s')));
 $a->run;
 $b->run;
 

@@ -9,6 +9,7 @@ package LinkCert::Redis;
 #   $redis->start;
 #   ... linkcert_redis %%REDIS%%; (the placeholder: 127.0.0.1:port)
 #   is($redis->cli(GET => 'linkcert:x'), 'y');
+#   $t->standard_config(http => $redis->fleet_lines($t, 'edge-a'));
 #
 # It listens on 127.0.0.1:$t->port('redis') only, keeps its files in
 # redis/ of the test's prefix (appendonly, fsync always, no RDB
@@ -67,6 +68,20 @@ sub new {
         unless defined $t->placeholder('REDIS');
 
     return $self;
+}
+
+# http-level lines for an edge of a fleet on this Redis: linkcert_redis
+# (with $params, e.g. 'timeout=2s lease=1s'), linkcert_redis_key (a key
+# file written in $t's prefix, the same key for every edge) and
+# linkcert_edge $edge.
+sub fleet_lines {
+    my ($self, $t, $edge, $params) = @_;
+    my $file = $t->prefix . '/fleet.key';
+    LinkCert::Util::write_file($file, ('5c' x 32) . "\n", 0600);
+    return '    linkcert_redis ' . $self->address
+         . (defined $params ? " $params" : '') . ";\n"
+         . "    linkcert_redis_key $file;\n"
+         . "    linkcert_edge $edge;\n";
 }
 
 sub port    { $_[0]{t}->port($_[0]{name}) }

@@ -53,9 +53,8 @@ $b->write_config($b->standard_config(log_level => 'debug',
 $a->run;
 $b->run;
 
-ok($a->wait_until(sub { $a->log_lines(qr/redis \S+ connected/)
-                        && $b->log_lines(qr/redis \S+ connected/) }, 10),
-   'both edges are connected to Redis');
+ok($redis->wait_connected($a) && $redis->wait_connected($b),
+   'every worker of both edges is connected to Redis');
 
 # what edge B's locations would answer to a challenge it does not know
 my $r = $b->http(GET => '/.well-known/acme-challenge/unknown-token',

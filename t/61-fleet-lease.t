@@ -5,8 +5,9 @@
 # Redis before it places an order.  A lease another edge holds (written
 # here with redis-cli) stops the order: the domain says why (fleet_busy,
 # naming the holder) and is tried again when that lease runs out, then
-# ordered.  The same domains POSTed on two edges at once give one order
-# each at the CA.  Each lease taken carries a fencing token that only
+# ordered.  The same domains POSTed on two edges at once (the CA stopped
+# meanwhile, so that no order ends before both edges tried) give one
+# order each at the CA.  Each lease taken carries a fencing token that only
 # grows, and is released when its order ends.
 
 use strict;
@@ -48,6 +49,7 @@ for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
 @{[ $redis->fleet_lines($t, $name, 'timeout=2s lease=20s') ]}
 EOF
     $t->run;
+    ok($redis->wait_connected($t), "$name: every worker connected to Redis");
 }
 
 $redis->monitor;
@@ -98,10 +100,20 @@ is($w->{status}, 'issued', "$WARM issued on B") or diag(explain $w);
 subtest 'the same domains POSTed on two edges at once: one order each' => sub {
     my $orders = $pebble->order_count;
 
+    # the CA stopped: whoever takes a lease first holds it until it is back
+    kill 'STOP', $pebble->{pid};
+
     for my $d (@D) {
         is($a->verify($d)->{status}, 202, "POST $d on A");
         is($b->verify($d)->{status}, 202, "POST $d on B");
     }
+
+    ok($a->wait_until(sub {
+        3 == grep { my $d = $_;
+                    grep { (status($_, $d)->{last_error}{type} // '')
+                           eq 'fleet_busy' } $a, $b } @D }, 10),
+       'for each domain, one edge found the lease taken');
+    kill 'CONT', $pebble->{pid};
 
     my %by;
     ok($a->wait_until(sub {

@@ -45,16 +45,18 @@ $b->write_config($b->standard_config(log_level => 'info',
     http => $redis->fleet_lines($b, 'edge-b', 'timeout=2s lease=1s')));
 $a->run;
 $b->run;
+ok($redis->wait_connected($a) && $redis->wait_connected($b),
+   'every worker of both edges is connected to Redis');
 
 $redis->monitor;
 
 my @b_pids = ($b->master_pid, $b->worker_pids);
 
-# stopped as soon as the lease is taken: the CA's validation waits for B
+# B stopped first: the CA's validation of A's order waits for it
+kill 'STOP', @b_pids;
 is($a->verify($D)->{status}, 202, "POST $D on A: 202");
 ok($a->wait_until(sub { $redis->cli(EXISTS => $LEASE) eq '1' }, 15, 0.01),
    'A took the lease');
-kill 'STOP', @b_pids;
 my $stopped = time;
 
 my (@values, @pttl);

@@ -84,6 +84,18 @@ sub fleet_lines {
          . "    linkcert_edge $edge;\n";
 }
 
+# Waits (at most $timeout s, default 10) until every worker of $t's nginx
+# has logged its connection to Redis since it started; true if they did.
+sub wait_connected {
+    my ($self, $t, $timeout) = @_;
+    my %want = map { $_ => 1 } $t->worker_pids;
+    return $t->wait_until(sub {
+        my %seen = map { /\] (\d+)#\d+: / ? ($1 => 1) : () }
+                   $t->log_lines(qr/linkcert: redis \S+ connected/);
+        !grep { !$seen{$_} } keys %want;
+    }, $timeout // 10);
+}
+
 sub port    { $_[0]{t}->port($_[0]{name}) }
 sub address { '127.0.0.1:' . $_[0]->port }
 sub dir     { $_[0]{dir} }

@@ -35,6 +35,7 @@
 #include <openssl/sha.h>
 
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_redis.h"
 
 
 #define NGX_HTTP_LINKCERT_PAGE_DEFAULT  100
@@ -609,6 +610,15 @@ ngx_http_linkcert_api_verify(ngx_http_request_t *r,
                                            "the edge has neither "
                                            "linkcert_cname_target nor "
                                            "linkcert_target_address");
+    }
+
+    /* in a fleet, nothing is started that the other edges cannot see */
+
+    if (lmcf->redis && !ngx_http_linkcert_redis_connected()) {
+        return ngx_http_linkcert_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "engine_unreachable",
+                                           "the edges' shared Redis cannot "
+                                           "be reached: try again later");
     }
 
     rec = ngx_palloc(r->pool, sizeof(lc_record_t));

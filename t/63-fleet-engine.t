@@ -7,7 +7,8 @@
 # password is logged, and tried again with a backoff; a key authorization
 # put in Redis by another edge is answered on HTTP-01 (only for its
 # domain and token); a Redis that hangs (CLIENT PAUSE) costs a challenge
-# request at most the timeout, then the locations answer.
+# request at most the timeout, then the locations answer; while Redis is
+# away a POST answers 503 engine_unreachable.
 
 use strict;
 use warnings;
@@ -37,6 +38,8 @@ sub config {
     linkcert_redis %%REDIS%% password=$prefix/$pass db=2 prefix=crm: timeout=300ms;
     linkcert_redis_key $prefix/fleet.key;
     linkcert_edge edge-a;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%REFUSED%% timeout=1s attempts=1;
 EOF
 }
 
@@ -52,11 +55,26 @@ sub connected_metric {
 $t->write_config(config('redis.pass'));
 $t->run;
 
+subtest 'without linkcert_redis, a POST does not need Redis' => sub {
+    $redis->stop;
+    my $plain = config('redis.pass');
+    $plain =~ s/^\s*linkcert_(?:redis|redis_key|edge)\b.*\n//mg;
+    $t->stop;
+    $t->write_config($plain);
+    $t->run;
+    is($t->verify('plain.customer.test')->{status}, 202, 'POST: 202');
+    $t->stop;
+    $redis->start;
+    $t->write_config(config('redis.pass'));
+    $t->run;
+};
+
 subtest 'every worker connects, with its name and database' => sub {
-    ok($t->wait_until(sub {
-        2 == $t->log_lines(qr/linkcert: redis 127\.0\.0\.1:\d+ connected \(edge "edge-a"\)/) }, 10),
-       'two "connected" notices (two workers)')
+    ok($redis->wait_connected($t), 'a "connected" notice from each worker')
         or diag(join "\n", $t->log_lines(qr/redis/));
+    like(($t->log_lines(qr/linkcert: redis \S+ connected/))[-1],
+         qr/\[notice\] .*linkcert: redis 127\.0\.0\.1:\d+ connected \(edge "edge-a"\)$/,
+         '... naming the address and the edge');
     my @ours = grep { ($_->{name} // '') =~ /^linkcert-edge-a-\d+$/ }
                $redis->clients;
     is(scalar @ours, 2, 'two clients named linkcert-edge-a-<pid>');
@@ -118,6 +136,13 @@ subtest 'Redis killed and restarted' => sub {
     is($r->{body}, "tracker\n", 'a challenge request meanwhile: the location');
     cmp_ok(time - $start, '<', 1.5, '... after at most the timeout');
 
+    for (1 .. 2) {      # both workers
+        my $p = $t->verify($D);
+        is($p->{status}, 503, "POST $_ meanwhile: 503");
+        is($p->{json}{error}, 'engine_unreachable', '... engine_unreachable');
+    }
+    is($t->status_of($D)->{json}{stage}, 'none', 'nothing was started');
+
     sleep 1;
     $redis->start;
     ok($t->wait_until(sub {
@@ -128,6 +153,7 @@ subtest 'Redis killed and restarted' => sub {
     $redis->cli('-n', 2, SET => "crm:http01:$TOKEN", "$D\n$TOKEN.thumb");
     $r = $t->http(GET => "/.well-known/acme-challenge/$TOKEN", host => $D);
     is($r->{body}, "$TOKEN.thumb", 'and asked again');
+    is($t->verify($D)->{status}, 202, 'a POST is accepted again');
 };
 
 subtest 'a wrong password' => sub {

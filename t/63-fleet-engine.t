@@ -22,7 +22,8 @@ use LinkCert::Util qw(write_file);
 use Time::HiRes qw(sleep time);
 
 my $t = LinkCert::Test->new;
-my $redis = LinkCert::Redis->new($t, password => 'fleet-pass');
+my $redis = LinkCert::Redis->new($t, password => 'fleet-pass',
+                                 unixsocket => 1);
 my $prefix = $t->prefix;
 
 write_file("$prefix/fleet.key", ('0f1e2d3c4b5a6978' x 4) . "\n", 0600);
@@ -32,10 +33,11 @@ write_file("$prefix/wrong.pass", "not-the-pass\n", 0600);
 $redis->start;
 
 sub config {
-    my ($pass) = @_;
+    my ($pass, $address) = @_;
+    $address //= '%%REDIS%%';
     return $t->standard_config(workers => 2, log_level => 'info',
                                http => <<"EOF");
-    linkcert_redis %%REDIS%% password=$prefix/$pass db=2 prefix=crm: timeout=300ms;
+    linkcert_redis $address password=$prefix/$pass db=2 prefix=crm: timeout=300ms;
     linkcert_redis_key $prefix/fleet.key;
     linkcert_edge edge-a;
     linkcert_target_address 127.0.0.1;
@@ -154,6 +156,30 @@ subtest 'Redis killed and restarted' => sub {
     $r = $t->http(GET => "/.well-known/acme-challenge/$TOKEN", host => $D);
     is($r->{body}, "$TOKEN.thumb", 'and asked again');
     is($t->verify($D)->{status}, 202, 'a POST is accepted again');
+};
+
+subtest 'a reload: the new workers connect, the old ones leave' => sub {
+    my %old = map { $_ => 1 } $t->worker_pids;
+    $t->reload;
+    ok($redis->wait_connected($t), 'every new worker connected');
+    ok($t->wait_until(sub {
+        my @names = map { $_->{name} // '' } $redis->clients;
+        my @ours = grep { /^linkcert-edge-a-(\d+)$/ } @names;
+        @ours == 2 && !grep { /(\d+)$/ && $old{$1} } @ours }, 10),
+       'two clients, none of an old worker');
+};
+
+subtest 'a unix: socket' => sub {
+    $t->stop;
+    my $offset = length $t->error_log;
+    $t->write_config(config('redis.pass', 'unix:' . $redis->socket));
+    $t->run;
+    ok($redis->wait_connected($t), 'every worker connected');
+    like(($t->log_since($offset, qr/connected/))[0] // '',
+         qr/redis unix:\S+redis\.sock connected/, 'over the socket');
+    $redis->cli('-n', 2, SET => "crm:http01:$TOKEN", "$D\n$TOKEN.unix");
+    my $r = $t->http(GET => "/.well-known/acme-challenge/$TOKEN", host => $D);
+    is($r->{body}, "$TOKEN.unix", 'a key authorization is asked for');
 };
 
 subtest 'a wrong password' => sub {

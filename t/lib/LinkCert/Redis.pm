@@ -18,7 +18,8 @@ package LinkCert::Redis;
 # the end (END).
 #
 # Options of new(): password => 'secret' (requirepass), name => 'redis2'
-# (a second one: its own port, directory and log).
+# (a second one: its own port, directory and log), unixsocket => 1 (it
+# listens on redis/redis.sock too: socket()).
 #
 # Environment: LINKCERT_REDIS_SERVER, LINKCERT_REDIS_CLI (the binaries).
 
@@ -59,6 +60,7 @@ sub new {
         name     => $name,
         dir      => $dir,
         password => $opts{password},
+        unixsocket => $opts{unixsocket},
         log      => $t->prefix . "/logs/$name.log",
     }, $class;
 
@@ -99,6 +101,7 @@ sub wait_connected {
 sub port    { $_[0]{t}->port($_[0]{name}) }
 sub address { '127.0.0.1:' . $_[0]->port }
 sub dir     { $_[0]{dir} }
+sub socket  { "$_[0]{dir}/redis.sock" }
 sub pid     { $_[0]{pid} }
 
 
@@ -116,6 +119,8 @@ sub start {
                 '--appendonly', 'yes', '--appendfsync', 'always',
                 '--rename-command', 'KEYS', '');
     push @args, '--requirepass', $self->{password} if $self->{password};
+    push @args, '--unixsocket', $self->socket, '--unixsocketperm', '700'
+        if $self->{unixsocket};
 
     $self->{log_offset_at_start} = -s $self->{log} // 0;
 

@@ -751,6 +751,7 @@ ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, const char *holder)
 {
     ngx_http_linkcert_acme_job_t  *job = data;
 
+    time_t                     retry;
     lc_error_t                 err;
     ngx_http_linkcert_acme_t  *acme;
 
@@ -772,12 +773,13 @@ ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, const char *holder)
                      "no order is placed without the domain's lease");
     }
 
+    retry = ngx_http_linkcert_lease_retry(job->lease);
+
     ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
                                          (u_char *) job->domain,
                                          ngx_strlen(job->domain), job->job_id,
                                          &err, NGX_HTTP_LINKCERT_NO_ACCOUNT,
-                                         ngx_http_linkcert_lease_retry(job->lease),
-                                         acme->log);
+                                         retry, acme->log);
     ngx_http_linkcert_acme_free(job);
 }
 

@@ -765,11 +765,11 @@ ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, const char *holder)
     acme = ngx_http_linkcert_acme;
 
     if (rc == NGX_DECLINED) {
-        lc_error_set(&err, "fleet_busy", "another edge of the fleet is "
+        lc_error_set(&err, LC_ERR_FLEET_BUSY, "another edge of the fleet is "
                      "ordering it: %s", holder);
 
     } else {
-        lc_error_set(&err, "engine_unreachable", "Redis did not answer: "
+        lc_error_set(&err, LC_ERR_ENGINE_UNREACHABLE, "Redis did not answer: "
                      "no order is placed without the domain's lease");
     }
 

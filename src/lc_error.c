@@ -59,7 +59,10 @@ const lc_error_type_t  lc_error_types[LC_ERR_N] = {
 
     [LC_ERR_NO_ACME_DIRECTORY] = { "no_acme_directory", "config" },
 
-    [LC_ERR_EXPIRED] = { "expired", "certificate" }
+    [LC_ERR_EXPIRED] = { "expired", "certificate" },
+
+    [LC_ERR_FLEET_BUSY] = { "fleet_busy", "fleet" },
+    [LC_ERR_ENGINE_UNREACHABLE] = { "engine_unreachable", "fleet" }
 };
 
 

@@ -78,6 +78,10 @@ typedef enum {
     /* the certificate itself: "certificate" */
     LC_ERR_EXPIRED,
 
+    /* the fleet's shared engine: "fleet" */
+    LC_ERR_FLEET_BUSY,
+    LC_ERR_ENGINE_UNREACHABLE,
+
     LC_ERR_N
 } lc_error_type_e;
 

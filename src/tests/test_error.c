@@ -20,7 +20,7 @@
 
 /* the words of last_error.source (README, "The status API") */
 static const char  *lc_sources[] = {
-    "dns", "acme", "store", "limit", "ask", "config", "certificate"
+    "dns", "acme", "store", "limit", "ask", "config", "certificate", "fleet"
 };
 
 

@@ -200,10 +200,8 @@ ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,
 
 /*
  * On demand, a new order first meets the registered-domain limit, then
- * the order budget.  Either one keeps the domain pending with its reason
- * until the time it can go on.  A name the CRM asked for ("Verify
- * domain") meets neither: it takes its share of the budget at once, so
- * that strangers' first clicks wait for it, never the other way round.
+ * the order budget (LC_LIFE_BUDGET).  Either one keeps the domain pending
+ * with its reason until the time it can go on (LC_EV_BUDGET).
  */
 
 ngx_int_t
@@ -221,17 +219,6 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
 
     lmcf = ctx->conf;
     now = ev->now;
-
-    if (!lmcf->on_demand) {
-        return NGX_OK;
-    }
-
-    if (ln->forced_at) {
-        ngx_http_linkcert_rate_take(&ctx->sh->order_tat, ev->now_ms,
-                                    3600000 / lmcf->order_rate);
-        return NGX_OK;
-    }
-
     at = 0;
 
     if (lmcf->domain_limit) {
@@ -274,6 +261,21 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_life_step(ctx, ln, &budget, &res);
 
     return NGX_DECLINED;
+}
+
+
+/* a name the CRM asked for takes its share of the budget at once */
+
+void
+ngx_http_linkcert_budget_take(ngx_http_linkcert_zone_t *ctx,
+    lc_lifecycle_event_t *ev)
+{
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ctx->conf;
+
+    ngx_http_linkcert_rate_take(&ctx->sh->order_tat, ev->now_ms,
+                                3600000 / lmcf->order_rate);
 }
 
 

@@ -92,8 +92,11 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
             continue;
         }
 
-        if ((res.flags & LC_LIFE_BUDGET)
-            && ngx_http_linkcert_budget(ctx, ln, &ev) != NGX_OK)
+        if (res.flags & LC_LIFE_BUDGET_TAKE) {
+            ngx_http_linkcert_budget_take(ctx, &ev);
+
+        } else if ((res.flags & LC_LIFE_BUDGET)
+                   && ngx_http_linkcert_budget(ctx, ln, &ev) != NGX_OK)
         {
             continue;
         }

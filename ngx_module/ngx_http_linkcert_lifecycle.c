@@ -35,6 +35,7 @@ ngx_http_linkcert_life_conf(ngx_http_linkcert_zone_t *ctx,
     conf->verify = (lmcf->verify != NULL);
     conf->ask = (lmcf->ask.len != 0);
     conf->negative_ttl = lmcf->negative_ttl;
+    conf->on_demand = (lmcf->on_demand != 0);
 }
 
 

@@ -96,6 +96,8 @@ void ngx_http_linkcert_group_leave(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln);
 ngx_int_t ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, lc_lifecycle_event_t *ev);
+void ngx_http_linkcert_budget_take(ngx_http_linkcert_zone_t *ctx,
+    lc_lifecycle_event_t *ev);
 
 
 #endif /* _NGX_HTTP_LINKCERT_TABLE_H_INCLUDED_ */

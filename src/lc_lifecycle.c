@@ -400,10 +400,16 @@ lc_life_due(lc_life_ctx_t *c)
             return;
         }
 
-        /* new orders keep within the budgets (renewals are exempt) */
+        /*
+         * On demand, new orders keep within the budgets (renewals are
+         * exempt).  A name the CRM asked for ("Verify domain") takes its
+         * share at once, so that strangers' first clicks wait for it,
+         * never the other way round.
+         */
 
-        if (rec->stage == LC_STAGE_ORDERING) {
-            c->res->flags |= LC_LIFE_BUDGET;
+        if (rec->stage == LC_STAGE_ORDERING && c->conf->on_demand) {
+            c->res->flags |= rec->forced_at ? LC_LIFE_BUDGET_TAKE
+                                            : LC_LIFE_BUDGET;
         }
 
         /* a reissue is a new order, whatever the renewal time */

@@ -85,6 +85,8 @@ typedef struct {
                                            only expiry is watched */
     int             ask;                /* linkcert_ask is set */
     time_t          negative_ttl;
+    int             on_demand;          /* new orders keep within the
+                                           glue's budgets */
 } lc_lifecycle_conf_t;
 
 
@@ -214,6 +216,9 @@ typedef enum {
 #define LC_LIFE_UNREFUSE  0x10      /* an on-demand refusal is over */
 #define LC_LIFE_BUDGET    0x20      /* LC_EV_DUE: a new order, within the
                                        glue's budgets, or LC_EV_BUDGET */
+#define LC_LIFE_BUDGET_TAKE  0x40   /* LC_EV_DUE: a new order the CRM asked
+                                       for takes its share of the budget
+                                       at once, never waits */
 
 
 typedef struct {

@@ -226,7 +226,8 @@ static lc_lifecycle_conf_t  conf = {
     DAY,            /* reverify_interval */
     1,              /* verify */
     1,              /* ask */
-    600             /* negative_ttl */
+    600,            /* negative_ttl */
+    1               /* on_demand */
 };
 
 static const lc_error_t  problem = {
@@ -700,7 +701,24 @@ test_due(void **state)
 
     make_record(&rec, LC_STATUS_ISSUED, LC_STAGE_RENEWING, S_DUE_NOW);
     res = run(&rec, LC_EV_DUE, 0);
-    assert_false(res.flags & LC_LIFE_BUDGET);
+    assert_false(res.flags & (LC_LIFE_BUDGET | LC_LIFE_BUDGET_TAKE));
+
+    /* a name the CRM asked for takes its share, never waits */
+
+    make_record(&rec, LC_STATUS_PENDING, LC_STAGE_ORDERING, S_DUE_NOW);
+    rec.forced_at = NOW - 100;
+    res = run(&rec, LC_EV_DUE, 0);
+    assert_int_equal(res.flags & (LC_LIFE_BUDGET | LC_LIFE_BUDGET_TAKE),
+                     LC_LIFE_BUDGET_TAKE);
+
+    /* without on demand, no budget at all */
+
+    conf.on_demand = 0;
+    make_record(&rec, LC_STATUS_PENDING, LC_STAGE_ORDERING, S_DUE_NOW);
+    res = run(&rec, LC_EV_DUE, 0);
+    conf.on_demand = 1;
+    assert_false(res.flags & (LC_LIFE_BUDGET | LC_LIFE_BUDGET_TAKE));
+    assert_int_equal(res.action, LC_DO_ORDER);
 
     /* an order waiting for a slot is left as it is */
 

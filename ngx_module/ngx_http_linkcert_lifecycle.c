@@ -229,11 +229,13 @@ ngx_http_linkcert_life_count(ngx_http_linkcert_sh_t *sh,
         [NGX_HTTP_LINKCERT_ORDER_TRANSIENT] = LC_COUNT_ORDER_TRANSIENT
     };
 
-    for (i = 0; i < NGX_HTTP_LINKCERT_ORDER_N; i++) {
+    for (i = 0; i < NGX_HTTP_LINKCERT_DNS_N; i++) {
         if (res->counters & dns[i]) {
             (void) ngx_atomic_fetch_add(&sh->stats.dns[i], 1);
         }
+    }
 
+    for (i = 0; i < NGX_HTTP_LINKCERT_ORDER_N; i++) {
         if (res->counters & orders[i]) {
             (void) ngx_atomic_fetch_add(&sh->stats.orders[i], 1);
             (void) ngx_atomic_fetch_add(&sh->stats.origins[res->origin][i],

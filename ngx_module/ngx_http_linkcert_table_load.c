@@ -70,7 +70,7 @@ ngx_http_linkcert_table_seen(ngx_shm_zone_t *shm_zone, u_char *name,
     /* a certificate that was not yet valid may be by now */
 
     if (ln && ln->store_stamp == stamp && stamp != 0
-        && ngx_strcmp(ln->error.type, "store_not_yet_valid") != 0)
+        && !lc_error_is(&ln->error, LC_ERR_STORE_NOT_YET_VALID))
     {
         ln->scan = scan;
         rc = NGX_OK;

@@ -672,7 +672,11 @@ sub flood_checks {
 
     is(scalar @wrong, 0, 'every handshake got the fallback')
         or diag(join "\n", @wrong[0 .. ($#wrong < 9 ? $#wrong : 9)]);
-    cmp_ok($max, '<', 0.5, "none was held long (the longest: $maxname)");
+    # far from the hold's 8 s, as the client sees it (a busy machine,
+    # prove -j, makes a handshake of a few ms take a second or more); the
+    # server's own measure is the hold histogram below (within 1 s)
+    cmp_ok($max, '<', $HOLD / 2,
+           "none was held long (the longest: $maxname)");
     cmp_ok($elapsed, '<', 30, 'the flood took a reasonable time');
 
     my $admitted = od($ma, 'admitted') - od($mb, 'admitted');

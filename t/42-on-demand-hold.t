@@ -395,7 +395,9 @@ subtest 'clients that leave while parked are closed at once' => sub {
            diag($pebble->notices);
     my %fps = map { ($_->{fingerprint} // 'none') => 1 } @r;
     is(scalar keys %fps, 1, '... one certificate');
-    cmp_ok(max(map { $_->{elapsed} // 99 } @r), '<', 10,
+    # before linkcert_hold (20 s) runs out: a busy machine (prove -j) may
+    # take 10 s for the 3 s validation and the 40 handshakes
+    cmp_ok(max(map { $_->{elapsed} // 99 } @r), '<', 15,
            sprintf('released at the issuance (%.2f s)',
                    max(map { $_->{elapsed} // 99 } @r)));
     my $released = pids_logging($from2,

@@ -28,6 +28,7 @@ use LinkCert::Webhook;
 use HTTP::Tiny;
 use POSIX ();
 use Time::HiRes qw(sleep time);
+use LinkCert::Util qw(port_open wait_until);
 
 my $t = LinkCert::Test->new;
 
@@ -195,6 +196,11 @@ subtest 'the README\'s receiver, against the module' => sub {
         exec 'python3', '-c', $code or POSIX::_exit(127);
     }
 
+    # the receiver listens before the first event (python3's start takes
+    # seconds on a busy machine)
+    ok(wait_until(sub { port_open($port) }, 30), 'the receiver listens')
+        or diag(LinkCert::Test::_read_file("$out.err"));
+
     # linkcert signs with the secret file's content, whitespace stripped
     $t->write_config($t->dns_config(workers => 2, log_level => 'info',
         http => "    linkcert_webhook http://127.0.0.1:$port/ "
@@ -204,7 +210,7 @@ subtest 'the README\'s receiver, against the module' => sub {
     $t->set_cname('py.customer.test', 'cdn.example.test');
     is($t->verify('py.customer.test')->{status}, 202, 'POST: 202');
 
-    my $deadline = time + 10;
+    my $deadline = time + 30;    # a failure's only
     my $printed = '';
     while (time < $deadline) {
         $printed = LinkCert::Test::_read_file($out) // '';

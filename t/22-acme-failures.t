@@ -187,9 +187,9 @@ subtest 'handshakes meanwhile' => sub {
     my ($max) = sort { $b <=> $a } @times;
     is(scalar(grep { ($_ // '') eq $imported_fp } @fps), scalar @fps,
        scalar(@fps) . " handshakes for $IMPORTED present its certificate");
-    # under a second: not waiting for the CA (a busy machine, prove -j,
-    # stretches a handshake's milliseconds to hundreds)
-    cmp_ok($max, '<', 1, sprintf('the slowest took %.0f ms', $max * 1000));
+    # seconds at most: not waiting for the CA (a busy machine, prove -j
+    # beside other work, stretches a handshake's milliseconds to a second)
+    cmp_ok($max, '<', 3, sprintf('the slowest took %.0f ms', $max * 1000));
 };
 
 sleep 1;

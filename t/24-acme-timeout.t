@@ -86,8 +86,8 @@ my $t0 = time;
 is($t->handshake($OTHER), $other_fp,
    'handshakes for another domain are served meanwhile');
 # fast: a worker that waited for the silent CA would take up to 30 s;
-# a busy machine (prove -j) may take a good part of a second
-cmp_ok(time - $t0, '<', 2, 'and fast');
+# a busy machine (prove -j beside other work) may take a few seconds
+cmp_ok(time - $t0, '<', 5, 'and fast');
 
 # the first connection is given up: linkcert closes it
 $deadline = $first->{accepted_at} + 45;

@@ -135,14 +135,15 @@ subtest 'no SNI: the fallback at once, nothing admitted' => sub {
         my $fp = $t->handshake(undef, version => $version);
         my $took = time - $t0;
         is($fp, $FALLBACK, "$version without SNI: the fallback");
-        cmp_ok($took, '<', 0.5, sprintf('at once (%.3f s)', $took));
+        # not held (linkcert_hold 20s); a busy machine takes a second
+        cmp_ok($took, '<', 2, sprintf('at once (%.3f s)', $took));
     }
 
     my $r = $t->trickle_handshake(undef, gap => 0.001);
     ok($r->{ok}, "no SNI, the ClientHello in $r->{sends} segments: "
                  . 'the handshake completes') or diag($r->{error});
     is($r->{fingerprint}, $FALLBACK, '... with the fallback');
-    cmp_ok($r->{elapsed} - ($r->{sent} // 0), '<', 0.5,
+    cmp_ok($r->{elapsed} - ($r->{sent} // 0), '<', 2,
            sprintf('... at once after the last byte (%.3f s)',
                    $r->{elapsed} - ($r->{sent} // 0)));
 
@@ -227,11 +228,13 @@ subtest "$N first connections at once to one new name" => sub {
         while $log =~ /^\S+ \S+ \[debug\] (\d+)#\d+: .*$re/mg;
     my @all = map { @$_ } values %ms;
     is(scalar @all, $N, 'one "held N ms" line per held one');
+    # held times differ by when each connection came, plus how far
+    # apart the workers released them: under a second
     my $spread = (max(@all) // 0) - (min(@all) // 0);
-    cmp_ok($spread, '<', 1000, "the holds ended together (within $spread "
-                               . 'ms, the connections came within '
-                               . sprintf('%.0f ms)', 1000 * max(map {
-                                   $_->{hello} // 0 } @r)))
+    my $came = 1000 * (max(map { $_->{hello} // 0 } @r) // 0);
+    cmp_ok($spread, '<', $came + 1000,
+           "the holds ended together (within $spread ms, the connections "
+           . sprintf('came within %.0f ms)', $came))
         or diag(explain { map { $_ => [ min(@{ $ms{$_} }),
                                         max(@{ $ms{$_} }) ] } keys %ms });
 };

@@ -1390,6 +1390,9 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
         return NGX_ERROR;
     }
 
+    ngx_http_linkcert_redis_cert_put(job->domain, key, key_len, chain,
+                                     chain_len, acme->log);
+
     *stamp = ngx_http_linkcert_store_domain_stamp(&acme->conf->store,
                                                   job->domain);
 

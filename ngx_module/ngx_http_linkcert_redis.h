@@ -109,4 +109,21 @@ void ngx_http_linkcert_lease_release(ngx_http_linkcert_lease_t *lease);
 time_t ngx_http_linkcert_lease_retry(ngx_http_linkcert_lease_t *lease);
 
 
+/* ngx_http_linkcert_redis_cert.c: certificates across the fleet */
+
+void ngx_http_linkcert_redis_cert_put(const char *name, const char *key,
+    size_t key_len, const char *chain, size_t chain_len, ngx_log_t *log);
+void ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len,
+    ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_redis_cert_exit_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_redis_cert_changed(void);
+
+
+/* ngx_http_linkcert_redis_sub.c: worker 0's subscription to the changes */
+
+ngx_int_t ngx_http_linkcert_redis_sub_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_redis_sub_exit_process(ngx_cycle_t *cycle);
+
+
 #endif /* _NGX_HTTP_LINKCERT_REDIS_H_INCLUDED_ */

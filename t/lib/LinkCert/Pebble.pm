@@ -373,7 +373,8 @@ sub acme_get {
 #   { ok => 1, fingerprint, chain => [fingerprints], san => [DNS names],
 #     issuer, serial, version, elapsed }
 # or { ok => 0, error => ... } when the handshake or the verification fails.
-# Options: port => (index, default 0), root_file =>, timeout => (s, 5).
+# Options: port => (index, default 0), root_file =>, timeout => (s, 5),
+# edge => another LinkCert::Test (its listener instead).
 sub verified_handshake {
     my ($self, $sni, %opts) = @_;
 
@@ -382,7 +383,7 @@ sub verified_handshake {
 
     my $sock = IO::Socket::SSL->new(
         PeerAddr            => '127.0.0.1',
-        PeerPort            => $self->{t}->port($opts{port} // 0),
+        PeerPort            => ($opts{edge} // $self->{t})->port($opts{port} // 0),
         Timeout             => $opts{timeout} // 5,
         SSL_hostname        => $sni,
         SSL_verify_mode     => SSL_VERIFY_PEER,

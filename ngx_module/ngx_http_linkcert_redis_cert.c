@@ -1,0 +1,756 @@
+
+/*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
+ * linkcert: certificates across the fleet.  An edge that stores a
+ * domain's certificate (issued or renewed by its ACME driver), or removes
+ * a domain (DELETE), writes a change to Redis in one script: the next
+ * number of the fleet's sequence, the domain's record, the domain in the
+ * sorted set of changes with that number as its score, and a message on
+ * the changes channel.  The private key goes sealed (lc_seal, under
+ * linkcert_redis_key, the domain's name as its label), never in clear.
+ *
+ * Worker 0 of every edge applies the others' changes: on a message (the
+ * subscriber, ngx_http_linkcert_redis_sub.c), when its subscription is
+ * made (again), and every few seconds, it reads the changes after the last
+ * one it applied (ZRANGEBYSCORE, a batch at a time; never KEYS or SCAN),
+ * fetches each domain's record, and writes the pair into its own store
+ * as the ACME driver does (ngx_http_linkcert_store_publish()), then into
+ * its zone as the loader does, so the next handshake serves it; or
+ * removes the domain as DELETE does.  The number of the last change
+ * applied is kept in the store (redis.seq), so a restarted edge goes on
+ * from there and a new one catches up from the start, a batch at a time.
+ *
+ * In Redis, under the prefix:
+ *     seq               the fleet's sequence of changes (INCR)
+ *     changes           sorted set: domain -> the number of its last change
+ *     cert:<domain>     hash: seq, edge, and chain + key (sealed), or
+ *                       removed = 1
+ * and the channel <prefix>changes: "<seq> <domain>".
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_linkcert_redis.h"
+#include "lc_domain.h"
+
+
+#define NGX_HTTP_LINKCERT_SYNC_BATCH   128
+#define NGX_HTTP_LINKCERT_SYNC_EVERY   5000          /* ms, a safety net */
+#define NGX_HTTP_LINKCERT_SYNC_FILE    "redis.seq"
+#define NGX_HTTP_LINKCERT_KEY_MAX      (64 + sizeof("cert:") + LC_DOMAIN_MAX)
+
+
+typedef struct {
+    ngx_http_linkcert_main_conf_t  *lmcf;
+    ngx_log_t                      *log;
+    uint64_t                        applied;     /* the last change */
+    ngx_uint_t                      running;     /* a batch under way */
+    ngx_uint_t                      again;       /* asked meanwhile */
+    ngx_event_t                     timer;
+    ngx_connection_t                dumb;
+
+    /* the batch under way */
+    ngx_uint_t                      n;
+    ngx_uint_t                      pending;
+    ngx_uint_t                      failed;
+    uint64_t                        last;
+} ngx_http_linkcert_sync_t;
+
+
+typedef struct {
+    ngx_http_linkcert_sync_t       *sync;
+    uint64_t                        seq;
+    size_t                          len;
+    char                            name[LC_DOMAIN_MAX + 1];
+} ngx_http_linkcert_sync_entry_t;
+
+
+static ngx_int_t ngx_http_linkcert_redis_cert_send(const char *name,
+    size_t len, const char *chain, size_t chain_len, const u_char *sealed,
+    size_t sealed_len, ngx_log_t *log);
+static void ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
+    const char *error);
+static size_t ngx_http_linkcert_redis_name(u_char *buf, const char *what,
+    const char *name, size_t len);
+static void ngx_http_linkcert_sync_tick(ngx_event_t *ev);
+static void ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync);
+static void ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
+    const char *error);
+static void ngx_http_linkcert_sync_record(void *data, redisReply *reply,
+    const char *error);
+static void ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync);
+static ngx_int_t ngx_http_linkcert_sync_apply(ngx_http_linkcert_sync_t *sync,
+    ngx_http_linkcert_sync_entry_t *e, redisReply *reply);
+static ngx_int_t ngx_http_linkcert_sync_store(ngx_http_linkcert_sync_t *sync,
+    ngx_http_linkcert_sync_entry_t *e, redisReply *chain, redisReply *key);
+static redisReply *ngx_http_linkcert_sync_field(redisReply *reply,
+    const char *field);
+
+
+/* INCR, the record, ZADD, PUBLISH: one change, all or nothing */
+
+static char  ngx_http_linkcert_redis_cert_script[] =
+    "local seq = redis.call('INCR', KEYS[1]) "
+    "redis.call('DEL', KEYS[2]) "
+    "if ARGV[3] == '' then "
+    "  redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
+    "             'removed', '1') "
+    "else "
+    "  redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
+    "             'chain', ARGV[3], 'key', ARGV[4]) "
+    "end "
+    "redis.call('ZADD', KEYS[3], seq, ARGV[1]) "
+    "redis.call('PUBLISH', KEYS[3], seq .. ' ' .. ARGV[1]) "
+    "return seq";
+
+
+static ngx_http_linkcert_sync_t  *ngx_http_linkcert_sync;
+
+
+/*
+ * A pair just published in this edge's store goes to the fleet; nothing
+ * to wait for (a failure is logged).
+ */
+
+void
+ngx_http_linkcert_redis_cert_put(const char *name, const char *key,
+    size_t key_len, const char *chain, size_t chain_len, ngx_log_t *log)
+{
+    size_t                           len;
+    u_char                          *sealed;
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    if (rcf == NULL) {
+        return;
+    }
+
+    len = ngx_strlen(name);
+
+    sealed = ngx_alloc(key_len + LC_SEAL_OVERHEAD, log);
+    if (sealed == NULL) {
+        return;
+    }
+
+    if (lc_seal(rcf->key, name, len, (const unsigned char *) key, key_len,
+                sealed)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "linkcert: \"%s\" not sent to redis: sealing its key "
+                      "failed", name);
+        ngx_free(sealed);
+        return;
+    }
+
+    (void) ngx_http_linkcert_redis_cert_send(name, len, chain, chain_len,
+                                             sealed,
+                                             key_len + LC_SEAL_OVERHEAD, log);
+    ngx_free(sealed);
+}
+
+
+/* DELETE: every edge removes the domain */
+
+void
+ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len, ngx_log_t *log)
+{
+    if (ngx_http_linkcert_redis_fleet() == NULL) {
+        return;
+    }
+
+    (void) ngx_http_linkcert_redis_cert_send((char *) name, len, "", 0,
+                                             (u_char *) "", 0, log);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_redis_cert_send(const char *name, size_t len,
+    const char *chain, size_t chain_len, const u_char *sealed,
+    size_t sealed_len, ngx_log_t *log)
+{
+    u_char                          *copy;
+    u_char                           seq[NGX_HTTP_LINKCERT_KEY_MAX],
+                                     record[NGX_HTTP_LINKCERT_KEY_MAX],
+                                     changes[NGX_HTTP_LINKCERT_KEY_MAX];
+    size_t                           lens[10];
+    const char                      *argv[10];
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    /* the name, for the log line of the answer */
+
+    copy = ngx_alloc(len + 1, log);
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(copy, name, len);
+    copy[len] = '\0';
+
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_http_linkcert_redis_cert_script;
+    lens[1] = sizeof(ngx_http_linkcert_redis_cert_script) - 1;
+    argv[2] = "3";
+    lens[2] = 1;
+    argv[3] = (char *) seq;
+    lens[3] = ngx_http_linkcert_redis_name(seq, "seq", NULL, 0);
+    argv[4] = (char *) record;
+    lens[4] = ngx_http_linkcert_redis_name(record, "cert:", name, len);
+    argv[5] = (char *) changes;
+    lens[5] = ngx_http_linkcert_redis_name(changes, "changes", NULL, 0);
+    argv[6] = name;
+    lens[6] = len;
+    argv[7] = (char *) rcf->edge.data;
+    lens[7] = rcf->edge.len;
+    argv[8] = chain;
+    lens[8] = chain_len;
+    argv[9] = (char *) sealed;
+    lens[9] = sealed_len;
+
+    if (ngx_http_linkcert_redis_command(10, argv, lens,
+                                        ngx_http_linkcert_redis_cert_sent,
+                                        copy)
+        == NULL)
+    {
+        ngx_http_linkcert_redis_cert_sent(copy, NULL, "no room");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
+    const char *error)
+{
+    u_char *name = data;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "linkcert: \"%s\" not sent to redis: %*s", name,
+                      reply ? (size_t) reply->len : ngx_strlen(error),
+                      reply ? reply->str : error);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "linkcert: \"%s\" sent to redis, change %L", name,
+                      (int64_t) reply->integer);
+    }
+
+    ngx_free(name);
+}
+
+
+static size_t
+ngx_http_linkcert_redis_name(u_char *buf, const char *what, const char *name,
+    size_t len)
+{
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    return ngx_snprintf(buf, NGX_HTTP_LINKCERT_KEY_MAX, "%V%s%*s",
+                        &rcf->prefix, what, len, name)
+           - buf;
+}
+
+
+/* worker 0: the others' changes are applied here */
+
+ngx_int_t
+ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle)
+{
+    lc_error_t                      err;
+    ngx_http_linkcert_file_t        file;
+    ngx_http_linkcert_sync_t       *sync;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+    u_char                          path[NGX_MAX_PATH];
+
+    lmcf = ngx_http_linkcert_worker0(cycle);
+
+    if (lmcf == NULL || ngx_http_linkcert_redis_fleet() == NULL) {
+        return NGX_OK;
+    }
+
+    sync = ngx_pcalloc(cycle->pool, sizeof(ngx_http_linkcert_sync_t));
+    if (sync == NULL) {
+        return NGX_ERROR;
+    }
+
+    sync->lmcf = lmcf;
+    sync->log = cycle->log;
+
+    ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_SYNC_FILE "%Z", &lmcf->store);
+
+    if (ngx_http_linkcert_store_read_file(path, &file, &err,
+                                          NGX_HTTP_LINKCERT_SYNC_FILE, 64)
+        == NGX_OK)
+    {
+        while (file.len && isspace(file.data[file.len - 1])) {
+            file.len--;
+        }
+
+        sync->applied = (uint64_t) ngx_atoof(file.data, file.len);
+        ngx_free(file.data);
+
+        if (sync->applied == (uint64_t) NGX_ERROR) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "linkcert: \"%s\" is not a number: the fleet's "
+                          "changes are read from the first", path);
+            sync->applied = 0;
+        }
+    }
+
+    /* nginx's debug log reads a timer's data as a connection */
+    sync->dumb.fd = (ngx_socket_t) -1;
+    sync->dumb.data = sync;
+
+    sync->timer.data = &sync->dumb;
+    sync->timer.handler = ngx_http_linkcert_sync_tick;
+    sync->timer.log = cycle->log;
+    sync->timer.cancelable = 1;
+
+    ngx_add_timer(&sync->timer, NGX_HTTP_LINKCERT_SYNC_EVERY);
+
+    ngx_http_linkcert_sync = sync;
+
+    return ngx_http_linkcert_redis_sub_init_process(cycle);
+}
+
+
+void
+ngx_http_linkcert_redis_cert_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_linkcert_redis_sub_exit_process(cycle);
+
+    if (ngx_http_linkcert_sync && ngx_http_linkcert_sync->timer.timer_set) {
+        ngx_del_timer(&ngx_http_linkcert_sync->timer);
+    }
+
+    ngx_http_linkcert_sync = NULL;
+}
+
+
+/* the subscriber's news: a change was published, or it subscribed (again) */
+
+void
+ngx_http_linkcert_redis_cert_changed(void)
+{
+    ngx_http_linkcert_sync_t  *sync;
+
+    sync = ngx_http_linkcert_sync;
+
+    if (sync == NULL) {
+        return;
+    }
+
+    if (sync->running) {
+        sync->again = 1;
+        return;
+    }
+
+    ngx_http_linkcert_sync_step(sync);
+}
+
+
+static void
+ngx_http_linkcert_sync_tick(ngx_event_t *ev)
+{
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_LINKCERT_SYNC_EVERY);
+
+    ngx_http_linkcert_redis_cert_changed();
+}
+
+
+/* the next batch of changes after the last one applied */
+
+static void
+ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync)
+{
+    u_char       changes[NGX_HTTP_LINKCERT_KEY_MAX], min[NGX_INT64_LEN + 2],
+                 count[NGX_INT_T_LEN];
+    size_t       lens[8];
+    const char  *argv[8];
+
+    sync->running = 1;
+    sync->again = 0;
+
+    argv[0] = "ZRANGEBYSCORE";
+    lens[0] = sizeof("ZRANGEBYSCORE") - 1;
+    argv[1] = (char *) changes;
+    lens[1] = ngx_http_linkcert_redis_name(changes, "changes", NULL, 0);
+    argv[2] = (char *) min;
+    lens[2] = ngx_sprintf(min, "(%uL", sync->applied) - min;
+    argv[3] = "+inf";
+    lens[3] = 4;
+    argv[4] = "WITHSCORES";
+    lens[4] = sizeof("WITHSCORES") - 1;
+    argv[5] = "LIMIT";
+    lens[5] = 5;
+    argv[6] = "0";
+    lens[6] = 1;
+    argv[7] = (char *) count;
+    lens[7] = ngx_sprintf(count, "%ui", (ngx_uint_t)
+                          NGX_HTTP_LINKCERT_SYNC_BATCH) - count;
+
+    if (ngx_http_linkcert_redis_command(8, argv, lens,
+                                        ngx_http_linkcert_sync_changes, sync)
+        == NULL)
+    {
+        sync->running = 0;
+    }
+}
+
+
+static void
+ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_sync_t *sync = data;
+
+    u_char                           key[NGX_HTTP_LINKCERT_KEY_MAX];
+    size_t                           lens[2], len;
+    ngx_uint_t                       i;
+    const char                      *argv[2], *reason;
+    redisReply                      *member, *score;
+    ngx_http_linkcert_sync_entry_t  *e;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        ngx_log_error(NGX_LOG_WARN, sync->log, 0,
+                      "linkcert: the fleet's changes not read: %*s",
+                      reply ? (size_t) reply->len : ngx_strlen(error),
+                      reply ? reply->str : error);
+        sync->running = 0;
+        return;
+    }
+
+    sync->n = reply->elements / 2;
+    sync->pending = 1;              /* until every request is made */
+    sync->failed = 0;
+    sync->last = sync->applied;
+
+    for (i = 0; i + 1 < reply->elements; i += 2) {
+        member = reply->element[i];
+        score = reply->element[i + 1];
+
+        if (member->type != REDIS_REPLY_STRING
+            || score->type != REDIS_REPLY_STRING)
+        {
+            continue;
+        }
+
+        e = ngx_alloc(sizeof(ngx_http_linkcert_sync_entry_t), sync->log);
+        if (e == NULL) {
+            sync->failed = 1;
+            break;
+        }
+
+        e->sync = sync;
+        e->seq = (uint64_t) ngx_atoof((u_char *) score->str, score->len);
+
+        /* a name that is not a domain's never reaches a path */
+
+        if (e->seq == (uint64_t) NGX_ERROR
+            || lc_domain_normalize(member->str, member->len, e->name, &len,
+                                   &reason)
+               != 0
+            || len != member->len
+            || ngx_strncmp(e->name, member->str, len) != 0)
+        {
+            ngx_log_error(NGX_LOG_WARN, sync->log, 0,
+                          "linkcert: the fleet's change \"%*s\" %*s "
+                          "ignored: not a domain's", (size_t) member->len,
+                          member->str, (size_t) score->len, score->str);
+            ngx_free(e);
+            continue;
+        }
+
+        e->len = len;
+
+        argv[0] = "HGETALL";
+        lens[0] = 7;
+        argv[1] = (char *) key;
+        lens[1] = ngx_http_linkcert_redis_name(key, "cert:", e->name, len);
+
+        if (ngx_http_linkcert_redis_command(2, argv, lens,
+                                            ngx_http_linkcert_sync_record, e)
+            == NULL)
+        {
+            ngx_free(e);
+            sync->failed = 1;
+            break;
+        }
+
+        sync->pending++;
+    }
+
+    if (--sync->pending == 0) {
+        ngx_http_linkcert_sync_done(sync);
+    }
+}
+
+
+static void
+ngx_http_linkcert_sync_record(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_sync_entry_t *e = data;
+
+    ngx_http_linkcert_sync_t  *sync;
+
+    sync = e->sync;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        ngx_log_error(NGX_LOG_WARN, sync->log, 0,
+                      "linkcert: the fleet's record of \"%s\" not read: %*s",
+                      e->name,
+                      reply ? (size_t) reply->len : ngx_strlen(error),
+                      reply ? reply->str : error);
+        sync->failed = 1;
+
+    } else if (!sync->failed) {
+        if (ngx_http_linkcert_sync_apply(sync, e, reply) == NGX_ERROR) {
+            sync->failed = 1;
+
+        } else if (e->seq > sync->last) {
+            sync->last = e->seq;
+        }
+    }
+
+    ngx_free(e);
+
+    if (--sync->pending == 0) {
+        ngx_http_linkcert_sync_done(sync);
+    }
+}
+
+
+/* a batch is over: the next one, or done until the next change */
+
+static void
+ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync)
+{
+    u_char                          buf[NGX_INT64_LEN + 1];
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = sync->lmcf;
+    sync->running = 0;
+
+    if (sync->last > sync->applied) {
+        sync->applied = sync->last;
+
+        (void) ngx_http_linkcert_store_write(&lmcf->store, ".",
+                                    NGX_HTTP_LINKCERT_SYNC_FILE,
+                                    (char *) buf,
+                                    ngx_sprintf(buf, "%uL\n", sync->applied)
+                                    - buf,
+                                    0600, sync->log);
+    }
+
+    /* a failure waits for the next message or tick */
+
+    if (!sync->failed
+        && (sync->again || sync->n == NGX_HTTP_LINKCERT_SYNC_BATCH))
+    {
+        ngx_http_linkcert_sync_step(sync);
+    }
+}
+
+
+/*
+ * NGX_OK: applied, or nothing to apply (this edge's own change, the same
+ * certificate); NGX_DECLINED: a record that cannot be applied, skipped
+ * (logged); NGX_ERROR: to be tried again (the store could not be written).
+ */
+
+static ngx_int_t
+ngx_http_linkcert_sync_apply(ngx_http_linkcert_sync_t *sync,
+    ngx_http_linkcert_sync_entry_t *e, redisReply *reply)
+{
+    redisReply                      *edge, *chain, *key;
+    ngx_http_linkcert_redis_conf_t  *rcf;
+    static lc_record_t               rec;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    edge = ngx_http_linkcert_sync_field(reply, "edge");
+
+    if (edge == NULL) {
+        return NGX_DECLINED;        /* gone since: a later change says */
+    }
+
+    if ((size_t) edge->len == rcf->edge.len
+        && ngx_strncmp(edge->str, rcf->edge.data, rcf->edge.len) == 0)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_http_linkcert_sync_field(reply, "removed")) {
+
+        if (ngx_http_linkcert_table_remove(sync->lmcf->shm_zone,
+                                           (u_char *) e->name, e->len, &rec)
+            == NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_NOTICE, sync->log, 0,
+                          "linkcert: \"%s\" %s/%s -> removed by edge "
+                          "\"%*s\"", e->name, lc_status_name(rec.status),
+                          lc_stage_name(rec.stage), (size_t) edge->len,
+                          edge->str);
+        }
+
+        (void) ngx_http_linkcert_store_remove(&sync->lmcf->store,
+                                              (u_char *) e->name, e->len,
+                                              sync->log);
+        return NGX_OK;
+    }
+
+    chain = ngx_http_linkcert_sync_field(reply, "chain");
+    key = ngx_http_linkcert_sync_field(reply, "key");
+
+    if (chain == NULL || key == NULL
+        || (size_t) key->len <= LC_SEAL_OVERHEAD)
+    {
+        ngx_log_error(NGX_LOG_WARN, sync->log, 0,
+                      "linkcert: the fleet's record of \"%s\" is incomplete",
+                      e->name);
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_linkcert_sync_store(sync, e, chain, key);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_sync_store(ngx_http_linkcert_sync_t *sync,
+    ngx_http_linkcert_sync_entry_t *e, redisReply *chain, redisReply *key)
+{
+    size_t                           len;
+    u_char                          *plain;
+    ngx_int_t                        rc;
+    lc_cert_t                       *cert;
+    lc_error_t                       err;
+    ngx_http_linkcert_loaded_t       loaded;
+    ngx_http_linkcert_redis_conf_t  *rcf;
+    static lc_record_t               rec;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    plain = ngx_alloc(key->len, sync->log);
+    if (plain == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (lc_unseal(rcf->key, e->name, e->len, (unsigned char *) key->str,
+                  key->len, plain, &len)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, sync->log, 0,
+                      "linkcert: the fleet's key of \"%s\" does not open "
+                      "with linkcert_redis_key: not the same key file on "
+                      "every edge?", e->name);
+        ngx_free(plain);
+        return NGX_DECLINED;
+    }
+
+    rc = NGX_DECLINED;
+
+    ngx_memzero(&loaded, sizeof(ngx_http_linkcert_loaded_t));
+
+    cert = lc_cert_parse(chain->str, chain->len, (char *) plain, len, &err);
+
+    if (cert == NULL
+        || lc_cert_check(cert, e->name, ngx_time(), &err) != 0
+        || lc_cert_info(cert, &loaded.info) != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, sync->log, 0,
+                      "linkcert: the fleet's certificate of \"%s\" not "
+                      "served: %s (%s)", e->name, err.detail, err.type);
+        goto done;
+    }
+
+    /* this edge has it already */
+
+    if (ngx_http_linkcert_table_get(sync->lmcf->shm_zone, (u_char *) e->name,
+                                    e->len, &rec)
+        == NGX_OK
+        && rec.has_cert
+        && ngx_memcmp(rec.cert.sha256, loaded.info.sha256, 32) == 0)
+    {
+        rc = NGX_OK;
+        goto done;
+    }
+
+    if (ngx_http_linkcert_store_publish(&sync->lmcf->store, e->name,
+                                        (char *) plain, len, chain->str,
+                                        chain->len, sync->log)
+        != NGX_OK)
+    {
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    loaded.ok = 1;
+    loaded.stamp = ngx_http_linkcert_store_domain_stamp(&sync->lmcf->store,
+                                                        e->name);
+
+    if (ngx_http_linkcert_table_loaded(sync->lmcf->shm_zone,
+                                       (u_char *) e->name, e->len, &loaded,
+                                       0)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, sync->log, 0,
+                      "linkcert: the fleet's certificate of \"%s\" stored "
+                      "but not served: no room in the zone", e->name);
+        goto done;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, sync->log, 0,
+                  "linkcert: \"%s\" certificate from the fleet (change "
+                  "%uL) stored and served", e->name, e->seq);
+
+    rc = NGX_OK;
+
+done:
+
+    lc_cert_free(cert);
+    ngx_explicit_memzero(plain, key->len);
+    ngx_free(plain);
+
+    return rc;
+}
+
+
+/* a field of HGETALL's answer (field, value, field, value...) */
+
+static redisReply *
+ngx_http_linkcert_sync_field(redisReply *reply, const char *field)
+{
+    size_t  i, len;
+
+    len = ngx_strlen(field);
+
+    for (i = 0; i + 1 < reply->elements; i += 2) {
+        if (reply->element[i]->type == REDIS_REPLY_STRING
+            && (size_t) reply->element[i]->len == len
+            && ngx_strncmp(reply->element[i]->str, field, len) == 0
+            && reply->element[i + 1]->type == REDIS_REPLY_STRING)
+        {
+            return reply->element[i + 1];
+        }
+    }
+
+    return NULL;
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+
+# A certificate issued anywhere is served everywhere within 1 s: two
+# edges share one Redis; a domain POSTed on edge A is issued on A, and
+# edge B, which never ordered it, serves the same certificate (same
+# serial, verified by SNI against Pebble's root) within 1 s of A's status
+# saying issued, reports it issued, and has the pair in its own store.
+# In Redis the private key is sealed: no value holds a PEM key or the
+# key's DER.  B stopped while A issues a second domain catches up when it
+# starts again (by sequence, from the last change it applied), and a new
+# edge C with an empty store catches up on both.  Without the fleet's
+# certificates, B never serves them.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+use LinkCert::Pebble;
+use LinkCert::Redis;
+use LinkCert::Util qw(read_file capture);
+use Time::HiRes qw(time sleep);
+
+my $a = LinkCert::Test->new;                # orders
+my $b = LinkCert::Test->new;                # serves
+my $c = LinkCert::Test->new;                # joins late, empty store
+my $redis = LinkCert::Redis->new($a);
+my $pebble = LinkCert::Pebble->new($a);
+
+my $D = 'links.customer.test';
+my $D2 = 'go.other-customer.test';
+
+$a->challtestsrv;
+$a->set_cname($_, 'edge.crm.test') for $D, $D2;
+$a->add_a('edge.crm.test', ['127.0.0.1']);
+
+$redis->start;
+$pebble->start;
+
+sub fleet_lines { $redis->fleet_lines(@_) }
+
+$a->write_config($a->standard_config(log_level => 'info', http => <<'EOF2'
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF2
+    . fleet_lines($a, 'edge-a')));
+
+$b->write_config($b->standard_config(log_level => 'info', workers => 2,
+                                     http => fleet_lines($b, 'edge-b')));
+$c->write_config($c->standard_config(log_level => 'info',
+                                     http => fleet_lines($c, 'edge-c')));
+
+$a->run;
+$b->run;
+
+ok($a->wait_until(sub { $a->log_lines(qr/subscribed to the fleet's changes/)
+                        && $b->log_lines(qr/subscribed to the fleet's changes/) },
+                  10),
+   'both edges are subscribed to the changes');
+
+$redis->monitor;
+
+# B's serial for $domain once it is $serial, and how long that took
+sub served_on {
+    my ($t, $domain, $serial, $timeout) = @_;
+    my $start = time;
+    my $hs;
+    while (time - $start < $timeout) {
+        $hs = $pebble->verified_handshake($domain, edge => $t, timeout => 2);
+        last if $hs->{ok} && $hs->{serial} eq $serial;
+        sleep 0.02;
+    }
+    return ($hs, time - $start);
+}
+
+is($a->verify($D)->{status}, 202, "POST $D on edge A: 202");
+my ($j, $ok) = $pebble->wait_issued($D, 30);
+ok($ok, "issued on A") or diag(explain $j);
+my $serial = uc($j->{certificate}{serial} // '');
+
+my ($hs, $took) = served_on($b, $D, $serial, 5);
+ok($hs->{ok}, 'B: the handshake by SNI verifies against the CA\'s root')
+    or diag($hs->{error});
+is($hs->{serial}, $serial, 'B serves the same certificate (serial)');
+cmp_ok($took, '<', 1, sprintf('within 1 s of A\'s status (%.3f s)', $took));
+diag(sprintf('served on B %.3f s after A said issued', $took));
+
+my $sb = $b->status_of($D)->{json} // {};
+is($sb->{status}, 'issued', 'B reports it issued');
+is(uc($sb->{certificate}{serial} // ''), $serial, 'B reports its serial');
+
+is(read_file($b->store . "/domains/$D/fullchain.pem"),
+   read_file($a->store . "/domains/$D/fullchain.pem"),
+   'B\'s store has the chain');
+is(read_file($b->store . "/domains/$D/privkey.pem"),
+   read_file($a->store . "/domains/$D/privkey.pem"),
+   'B\'s store has the key');
+is($pebble->order_count, 1, 'one order at Pebble: B ordered nothing');
+
+subtest 'changes by sequence, no KEYS or SCAN' => sub {
+    my $mon = $redis->monitor_log;
+    like($mon, qr/"EVAL" .* "linkcert:seq" "linkcert:cert:\Q$D\E" "linkcert:changes"/,
+         'A wrote the change in one script');
+    like($mon, qr/"ZRANGEBYSCORE" "linkcert:changes" "\(\d+" "\+inf"/,
+         'B read the changes after the last it applied');
+    like($mon, qr/"HGETALL" "linkcert:cert:\Q$D\E"/, 'and the record');
+    unlike($mon, qr/"(?:KEYS|SCAN)"/, 'no KEYS or SCAN');
+    is($redis->cli(ZSCORE => 'linkcert:changes', $D),
+       $redis->cli(GET => 'linkcert:seq'), 'the domain\'s change is the last');
+};
+
+subtest 'the key in Redis is sealed' => sub {
+    my $pem = read_file($a->store . "/domains/$D/privkey.pem");
+    my ($rc, $der) = capture('openssl', 'pkey', '-in',
+                             $a->store . "/domains/$D/privkey.pem",
+                             '-outform', 'DER');
+    is($rc, 0, 'the key\'s DER');
+    cmp_ok(length $der, '>', 100, 'a DER of some length');
+    my ($body) = $pem =~ /-----\n(\S{40})/;
+
+    # the test may scan the keyspace, the module never does
+    my @keys = split /\n/, $redis->cli('--scan', '--pattern', 'linkcert:*');
+    ok((grep { $_ eq "linkcert:cert:$D" } @keys), 'the domain\'s record');
+    ok((grep { $_ eq 'linkcert:changes' } @keys), 'the changes');
+    my @values;
+    for my $k (@keys) {
+        my $type = $redis->cli(TYPE => $k);
+        push @values, $type eq 'hash'   ? $redis->cli('--raw', HGETALL => $k)
+                    : $type eq 'zset'   ? $redis->cli('--raw', ZRANGE => $k,
+                                                      0, -1, 'WITHSCORES')
+                    : $type eq 'string' ? $redis->cli('--raw', GET => $k)
+                    : ();
+    }
+    my $all = join "\n", @values;
+    like($all, qr/BEGIN CERTIFICATE/, 'the chain is there');
+    unlike($all, qr/PRIVATE KEY|BEGIN (?!CERTIFICATE)/, 'no PEM key');
+    ok(index($all, $der) < 0, 'not the key\'s DER');
+    ok(index($all, $body) < 0, 'not the PEM key\'s base64');
+    my $sealed = $redis->cli('--raw', HGET => "linkcert:cert:$D", 'key');
+    cmp_ok(length $sealed, '>', 100, 'a sealed key is there');
+    is($redis->cli(HGET => "linkcert:cert:$D", 'edge'), 'edge-a',
+       'the record names the edge');
+};
+
+subtest 'B restarted catches up from the last change it applied' => sub {
+    $b->stop;
+    is(read_file($b->store . '/redis.seq'), "1\n",
+       'B kept the number of the last change it applied');
+    is($a->verify($D2)->{status}, 202, "POST $D2 on edge A: 202");
+    my ($j2, $ok2) = $pebble->wait_issued($D2, 30);
+    ok($ok2, "$D2 issued on A") or diag(explain $j2);
+    my $offset = length $redis->monitor_log;
+    $b->run;
+    my ($hs2) = served_on($b, $D2, uc($j2->{certificate}{serial} // ''), 10);
+    ok($hs2->{ok} && $hs2->{serial} eq uc $j2->{certificate}{serial},
+       "B serves $D2 after its restart") or diag(explain $hs2);
+    ok(scalar $b->log_lines(qr/"\Q$D2\E" certificate from the fleet/),
+       'from the fleet');
+    my %b = map { $_->{addr} => 1 }
+            grep { ($_->{name} // '') =~ /^linkcert-edge-b-\d+$/ }
+            $redis->clients;
+    my @asked = grep { /\[0 (\S+)\]/ && $b{$1} }
+                split /\n/, substr($redis->monitor_log, $offset);
+    ok((grep { /"ZRANGEBYSCORE" "linkcert:changes" "\(1" / } @asked),
+       'B asked for the changes after 1, the last it applied')
+        or diag(join "\n", @asked);
+    ok(!(grep { /"HGETALL" "linkcert:cert:\Q$D\E"/ } @asked),
+       "B did not fetch $D again");
+};
+
+subtest 'a new edge with an empty store catches up' => sub {
+    $c->run;
+    for my $d ($D, $D2) {
+        my $s = uc($a->status_of($d)->{json}{certificate}{serial} // '');
+        my ($hs3) = served_on($c, $d, $s, 10);
+        ok($hs3->{ok} && $hs3->{serial} eq $s, "C serves $d")
+            or diag(explain $hs3);
+    }
+    is($pebble->order_count, 2, 'two orders at Pebble in all');
+};
+
+$a->no_crash_ok('edge A: no worker crashed');
+$b->no_crash_ok('edge B: no worker crashed');
+$c->no_crash_ok('edge C: no worker crashed');
+
+done_testing;

@@ -747,6 +747,9 @@ ngx_http_linkcert_api_delete(ngx_http_request_t *r,
     (void) ngx_http_linkcert_store_remove(&lmcf->store, (u_char *) name, len,
                                           r->connection->log);
 
+    ngx_http_linkcert_redis_cert_remove((u_char *) name, len,
+                                        r->connection->log);
+
     return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
                                       lc_status_full_json(rec));
 }

@@ -424,6 +424,24 @@ sub verified_handshake {
     return \%info;
 }
 
+# Verified handshakes with $edge (a LinkCert::Test) for $sni every 20 ms
+# until it serves the certificate with $serial (hex, as the status gives
+# it) or $timeout seconds pass: (the last handshake, the seconds from the
+# call to the start of that handshake: a handshake's own time, long on a
+# loaded machine, is not counted).
+sub wait_serial {
+    my ($self, $edge, $sni, $serial, $timeout) = @_;
+    my $start = time;
+    my ($hs, $at);
+    while (time - $start < $timeout) {
+        $at = time - $start;
+        $hs = $self->verified_handshake($sni, edge => $edge, timeout => 2);
+        last if $hs->{ok} && $hs->{serial} eq uc $serial;
+        sleep 0.02;
+    }
+    return ($hs, $at);
+}
+
 # openssl verify of a PEM chain file (leaf first) against $root_file (default
 # the running Pebble's root): (ok, output).
 sub openssl_verify {

@@ -301,6 +301,29 @@ sub fleet_lines {
 }
 
 
+# The http{} lines of an edge that verifies and orders: the DNS rule
+# (edge.crm.test on the test's challtestsrv) and Pebble.
+sub ordering_lines {
+    return <<'EOF';
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
+    linkcert_acme_directory %%ACME_DIRECTORY%%;
+    linkcert_acme_trusted_certificate %%ACME_CA%%;
+EOF
+}
+
+# Waits (at most 10 s) until worker 0 of every edge has subscribed to the
+# fleet's changes; returns whether they all did.
+sub wait_subscribed {
+    my ($self, @edges) = @_;
+    return $edges[0]->wait_until(sub {
+        !grep { !$_->log_lines(qr/subscribed to the fleet's changes/) }
+              @edges
+    }, 10);
+}
+
+
 ###########################################################################
 # the log
 

@@ -463,8 +463,17 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
                                            fail.detail);
     }
 
-    (void) ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name, len,
-                                       rec);
+    /* a domain another edge of the fleet holds */
+
+    if (ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name, len,
+                                    rec)
+        == NGX_DECLINED
+        && ngx_http_linkcert_redis_status_get(r, rec,
+                                              ngx_http_linkcert_api_send)
+           == NGX_DONE)
+    {
+        return NGX_DONE;
+    }
 
     return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
                                       lc_status_full_json(rec));

@@ -111,6 +111,13 @@ time_t ngx_http_linkcert_lease_retry(ngx_http_linkcert_lease_t *lease);
 
 /* ngx_http_linkcert_redis_cert.c: certificates across the fleet */
 
+/* a key's room: the prefix, a kind ("status:"), a domain */
+#define NGX_HTTP_LINKCERT_REDIS_KEY_MAX  (64 + sizeof("status:")             \
+                                          + LC_DOMAIN_MAX)
+
+size_t ngx_http_linkcert_redis_name(u_char *buf, const char *what,
+    const char *name, size_t len);
+
 void ngx_http_linkcert_redis_cert_put(const char *name, const char *key,
     size_t key_len, const char *chain, size_t chain_len, ngx_log_t *log);
 void ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len,
@@ -118,6 +125,17 @@ void ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len,
 ngx_int_t ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_cert_exit_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_cert_changed(void);
+
+
+/* ngx_http_linkcert_redis_status.c: one status everywhere */
+
+/* the status API's answer of a JSON object (taken) */
+typedef ngx_int_t (*ngx_http_linkcert_status_send_pt)(ngx_http_request_t *r,
+    ngx_uint_t status, json_t *json);
+
+void ngx_http_linkcert_redis_status_put(lc_record_t *rec);
+ngx_int_t ngx_http_linkcert_redis_status_get(ngx_http_request_t *r,
+    lc_record_t *rec, ngx_http_linkcert_status_send_pt send);
 
 
 /* ngx_http_linkcert_redis_sub.c: worker 0's subscription to the changes */

@@ -26,6 +26,8 @@
  *     changes           sorted set: domain -> the number of its last change
  *     cert:<domain>     hash: seq, edge, and chain + key (sealed), or
  *                       removed = 1
+ *     status:<domain>   deleted with a removal (ngx_http_linkcert_redis_
+ *                       status.c)
  * and the channel <prefix>changes: "<seq> <domain>".
  */
 
@@ -41,7 +43,6 @@
 #define NGX_HTTP_LINKCERT_SYNC_BATCH   128
 #define NGX_HTTP_LINKCERT_SYNC_EVERY   5000          /* ms, a safety net */
 #define NGX_HTTP_LINKCERT_SYNC_FILE    "redis.seq"
-#define NGX_HTTP_LINKCERT_KEY_MAX      (64 + sizeof("cert:") + LC_DOMAIN_MAX)
 
 
 typedef struct {
@@ -74,8 +75,6 @@ static ngx_int_t ngx_http_linkcert_redis_cert_send(const char *name,
     size_t sealed_len, ngx_log_t *log);
 static void ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
     const char *error);
-static size_t ngx_http_linkcert_redis_name(u_char *buf, const char *what,
-    const char *name, size_t len);
 static void ngx_http_linkcert_sync_tick(ngx_event_t *ev);
 static void ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync);
 static void ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
@@ -99,6 +98,7 @@ static char  ngx_http_linkcert_redis_cert_script[] =
     "if ARGV[3] == '' then "
     "  redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
     "             'removed', '1') "
+    "  redis.call('DEL', KEYS[4]) "
     "else "
     "  redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
     "             'chain', ARGV[3], 'key', ARGV[4]) "
@@ -175,11 +175,12 @@ ngx_http_linkcert_redis_cert_send(const char *name, size_t len,
     size_t sealed_len, ngx_log_t *log)
 {
     u_char                          *copy;
-    u_char                           seq[NGX_HTTP_LINKCERT_KEY_MAX],
-                                     record[NGX_HTTP_LINKCERT_KEY_MAX],
-                                     changes[NGX_HTTP_LINKCERT_KEY_MAX];
-    size_t                           lens[10];
-    const char                      *argv[10];
+    u_char                           seq[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     record[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     changes[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     status[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
+    size_t                           lens[11];
+    const char                      *argv[11];
     ngx_http_linkcert_redis_conf_t  *rcf;
 
     rcf = ngx_http_linkcert_redis_fleet();
@@ -198,7 +199,7 @@ ngx_http_linkcert_redis_cert_send(const char *name, size_t len,
     lens[0] = 4;
     argv[1] = ngx_http_linkcert_redis_cert_script;
     lens[1] = sizeof(ngx_http_linkcert_redis_cert_script) - 1;
-    argv[2] = "3";
+    argv[2] = "4";
     lens[2] = 1;
     argv[3] = (char *) seq;
     lens[3] = ngx_http_linkcert_redis_name(seq, "seq", NULL, 0);
@@ -206,16 +207,18 @@ ngx_http_linkcert_redis_cert_send(const char *name, size_t len,
     lens[4] = ngx_http_linkcert_redis_name(record, "cert:", name, len);
     argv[5] = (char *) changes;
     lens[5] = ngx_http_linkcert_redis_name(changes, "changes", NULL, 0);
-    argv[6] = name;
-    lens[6] = len;
-    argv[7] = (char *) rcf->edge.data;
-    lens[7] = rcf->edge.len;
-    argv[8] = chain;
-    lens[8] = chain_len;
-    argv[9] = (char *) sealed;
-    lens[9] = sealed_len;
+    argv[6] = (char *) status;
+    lens[6] = ngx_http_linkcert_redis_name(status, "status:", name, len);
+    argv[7] = name;
+    lens[7] = len;
+    argv[8] = (char *) rcf->edge.data;
+    lens[8] = rcf->edge.len;
+    argv[9] = chain;
+    lens[9] = chain_len;
+    argv[10] = (char *) sealed;
+    lens[10] = sealed_len;
 
-    if (ngx_http_linkcert_redis_command(10, argv, lens,
+    if (ngx_http_linkcert_redis_command(11, argv, lens,
                                         ngx_http_linkcert_redis_cert_sent,
                                         copy)
         == NULL)
@@ -250,7 +253,9 @@ ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
 }
 
 
-static size_t
+/* a key of the fleet: <prefix><what><name> */
+
+size_t
 ngx_http_linkcert_redis_name(u_char *buf, const char *what, const char *name,
     size_t len)
 {
@@ -258,7 +263,7 @@ ngx_http_linkcert_redis_name(u_char *buf, const char *what, const char *name,
 
     rcf = ngx_http_linkcert_redis_fleet();
 
-    return ngx_snprintf(buf, NGX_HTTP_LINKCERT_KEY_MAX, "%V%s%*s",
+    return ngx_snprintf(buf, NGX_HTTP_LINKCERT_REDIS_KEY_MAX, "%V%s%*s",
                         &rcf->prefix, what, len, name)
            - buf;
 }
@@ -380,8 +385,8 @@ ngx_http_linkcert_sync_tick(ngx_event_t *ev)
 static void
 ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync)
 {
-    u_char       changes[NGX_HTTP_LINKCERT_KEY_MAX], min[NGX_INT64_LEN + 2],
-                 count[NGX_INT_T_LEN];
+    u_char       changes[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                 min[NGX_INT64_LEN + 2], count[NGX_INT_T_LEN];
     size_t       lens[8];
     const char  *argv[8];
 
@@ -421,7 +426,7 @@ ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
 {
     ngx_http_linkcert_sync_t *sync = data;
 
-    u_char                           key[NGX_HTTP_LINKCERT_KEY_MAX];
+    u_char                           key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
     size_t                           lens[2], len;
     ngx_uint_t                       i;
     const char                      *argv[2], *reason;

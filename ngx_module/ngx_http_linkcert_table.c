@@ -17,6 +17,7 @@
 
 #include "ngx_http_linkcert.h"
 #include "ngx_http_linkcert_table.h"
+#include "ngx_http_linkcert_redis.h"
 
 
 typedef struct {
@@ -468,6 +469,11 @@ ngx_http_linkcert_notify(ngx_http_linkcert_zone_t *ctx,
 
     ln->note_status = ln->status;
     ln->note_error = error;
+
+    if (lmcf->redis) {
+        ngx_http_linkcert_to_record(ctx, ln, &rec);
+        ngx_http_linkcert_redis_status_put(&rec);
+    }
 }
 
 

@@ -118,8 +118,9 @@ subtest 'an edge does not apply its own change' => sub {
     # DELETE and POST again on A before A has heard its own change
     is(del($a, $D2)->{status}, 200, "DELETE $D2 on A");
     is($a->verify($D2)->{status}, 202, "POST $D2 on A again at once");
-    ok($b->wait_until(sub { ($b->status_of($D2)->{json}{status} // '')
-                            eq 'unknown' }, 5),
+    ok($b->wait_until(sub {
+           $b->log_lines(qr/"\Q$D2\E" \S+ -> removed by edge "edge-a"/) },
+           5),
        'B removed it');
     sleep 1;
     isnt($a->status_of($D2)->{json}{status}, 'unknown',

@@ -77,6 +77,8 @@ static void ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_sync_tick(ngx_event_t *ev);
 static void ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync);
+static void ngx_http_linkcert_sync_seq(void *data, redisReply *reply,
+    const char *error);
 static void ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_sync_record(void *data, redisReply *reply,
@@ -393,6 +395,21 @@ ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync)
     sync->running = 1;
     sync->again = 0;
 
+    /* the fleet's sequence first: Redis may have lost its data */
+
+    argv[0] = "GET";
+    lens[0] = 3;
+    argv[1] = (char *) changes;
+    lens[1] = ngx_http_linkcert_redis_name(changes, "seq", NULL, 0);
+
+    if (ngx_http_linkcert_redis_command(2, argv, lens,
+                                        ngx_http_linkcert_sync_seq, sync)
+        == NULL)
+    {
+        sync->running = 0;
+        return;
+    }
+
     argv[0] = "ZRANGEBYSCORE";
     lens[0] = sizeof("ZRANGEBYSCORE") - 1;
     argv[1] = (char *) changes;
@@ -416,6 +433,41 @@ ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync)
         == NULL)
     {
         sync->running = 0;
+    }
+}
+
+
+/*
+ * A sequence behind the last change applied means Redis lost its data
+ * (restarted without its append-only file, flushed): the changes are read
+ * again from the first, once this batch is over.
+ */
+
+static void
+ngx_http_linkcert_sync_seq(void *data, redisReply *reply, const char *error)
+{
+    ngx_http_linkcert_sync_t *sync = data;
+
+    off_t  seq;
+
+    if (reply == NULL) {
+        return;                     /* the batch fails with it */
+    }
+
+    seq = 0;
+
+    if (reply->type == REDIS_REPLY_STRING) {
+        seq = ngx_atoof((u_char *) reply->str, reply->len);
+    }
+
+    if (seq >= 0 && (uint64_t) seq < sync->applied) {
+        ngx_log_error(NGX_LOG_WARN, sync->log, 0,
+                      "linkcert: the fleet's sequence is at %O, behind the "
+                      "last change this edge applied (%uL): redis lost its "
+                      "data, the changes are read again from the first",
+                      seq, sync->applied);
+        sync->applied = 0;
+        sync->again = 1;
     }
 }
 
@@ -554,8 +606,8 @@ ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync)
     lmcf = sync->lmcf;
     sync->running = 0;
 
-    if (sync->last > sync->applied) {
-        sync->applied = sync->last;
+    if (sync->last > sync->applied || sync->again) {
+        sync->applied = ngx_max(sync->last, sync->applied);
 
         (void) ngx_http_linkcert_store_write(&lmcf->store, ".",
                                     NGX_HTTP_LINKCERT_SYNC_FILE,

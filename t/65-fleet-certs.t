@@ -9,7 +9,9 @@
 # In Redis the private key is sealed: no value holds a PEM key or the
 # key's DER.  B stopped while A issues a second domain catches up when it
 # starts again (by sequence, from the last change it applied), and a new
-# edge C with an empty store catches up on both.  Without the fleet's
+# edge C with an empty store catches up on both.  A Redis that lost its
+# data (FLUSHALL) has a sequence behind the edges': they read the changes
+# again from the first.  Without the fleet's
 # certificates, B never serves them.
 
 use strict;
@@ -164,6 +166,24 @@ subtest 'a new edge with an empty store catches up' => sub {
             or diag(explain $hs3);
     }
     is($pebble->order_count, 2, 'two orders at Pebble in all');
+};
+
+subtest 'Redis lost its data: the changes are read again from the first'
+    => sub {
+    my $D3 = 'new.customer.test';
+    $a->set_cname($D3, 'edge.crm.test');
+    $redis->cli('FLUSHALL');
+    is($a->verify($D3)->{status}, 202, "POST $D3 on edge A: 202");
+    my ($j3, $ok3) = $pebble->wait_issued($D3, 30);
+    ok($ok3, "$D3 issued on A") or diag(explain $j3);
+    is($redis->cli(GET => 'linkcert:seq'), '1', 'the sequence began again');
+    my ($hs3) = served_on($b, $D3, uc($j3->{certificate}{serial} // ''), 10);
+    ok($hs3->{ok} && $hs3->{serial} eq uc $j3->{certificate}{serial},
+       "B serves $D3") or diag(explain $hs3);
+    ok(scalar $b->log_lines(qr/redis lost its data/), 'B said why');
+    ok($b->wait_until(sub {
+           (read_file($b->store . '/redis.seq') // '') eq "1\n" }, 5),
+       'B\'s last change applied is the new sequence\'s');
 };
 
 $a->no_crash_ok('edge A: no worker crashed');

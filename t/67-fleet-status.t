@@ -37,9 +37,9 @@ $pebble->start;
 
 $a->write_config($a->standard_config(log_level => 'info',
     http => $redis->ordering_lines
-            . $redis->fleet_lines($a, 'edge-a', timeout => '1s')));
+            . $redis->fleet_lines($a, 'edge-a', 'timeout=1s')));
 $b->write_config($b->standard_config(log_level => 'info', workers => 2,
-    http => $redis->fleet_lines($b, 'edge-b', timeout => '1s')));
+    http => $redis->fleet_lines($b, 'edge-b', 'timeout=1s')));
 
 $a->run;
 $b->run;

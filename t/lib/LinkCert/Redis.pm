@@ -32,8 +32,7 @@ use POSIX qw(WNOHANG);
 use Test::More ();
 use Time::HiRes qw(sleep time);
 
-use LinkCert::Util qw(read_file write_file capture stop_child
-                      die_with_parent);
+use LinkCert::Util qw(read_file capture stop_child die_with_parent);
 
 my @INSTANCES;
 
@@ -283,21 +282,6 @@ sub clients {
     my ($self) = @_;
     return map { +{ map { split /=/, $_, 2 } split / / } }
            split /\n/, $self->cli('CLIENT', 'LIST');
-}
-
-
-# The http{} lines that make $t an edge named $edge of the fleet on this
-# Redis: linkcert_redis (timeout => '2s' by default), linkcert_redis_key
-# (fleet.key in $t's prefix, written if missing: the same key for every
-# edge) and linkcert_edge.
-sub fleet_lines {
-    my ($self, $t, $edge, %opts) = @_;
-    my $key = $t->prefix . '/fleet.key';
-    write_file($key, ('5c' x 32) . "\n", 0600) unless -e $key;
-    return "    linkcert_redis " . $self->address
-         . " timeout=" . ($opts{timeout} // '2s') . ";\n"
-         . "    linkcert_redis_key $key;\n"
-         . "    linkcert_edge $edge;\n";
 }
 
 

@@ -4,14 +4,18 @@
  *
  * mkstore: fills a linkcert store with test certificates, fast.
  *
- *     mkstore [-n N] [-p prefix] [-s suffix] [-c ca.pem] [-k] <store-dir>
+ *     mkstore [-n N] [-p prefix] [-s suffix] [-c ca.pem] [-k] [-i] <store-dir>
  *
  * Makes one CA (ECDSA P-256, self-signed, CN "linkcert bench CA") and N
  * leaves (ECDSA P-256, SAN = the name, valid from an hour ago for 90
  * days, random 16-byte serial) for "<prefix><i>.<suffix>", i = 1..N, and
  * writes <store>/domains/<name>/fullchain.pem (leaf, then the CA) and
  * privkey.pem (0600).  All leaves share one key unless -k is given.  -c
- * writes the CA certificate to a file.
+ * writes the CA certificate to a file.  -i also writes the store's index
+ * (<store>/linkcert.index, see ngx_module/ngx_http_linkcert_index.c): what
+ * the module would learn by parsing each certificate, with the identity
+ * of its files, so that nginx's first start with a large store reads
+ * the index instead of parsing every certificate.
  *
  * One process, no fsync: it is for benchmarks and tests, not for keys
  * anybody relies on.  Build: cc -O2 -o mkstore mkstore.c -lcrypto
@@ -21,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #include <openssl/asn1.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -49,6 +55,7 @@
 #define MK_PEM_MAX       16384          /* one leaf + the CA, as PEM */
 #define MK_KEY_MAX       4096           /* one private key, as PEM */
 #define MK_CA_CN         "linkcert bench CA"
+#define MK_INDEX         "linkcert.index"
 
 
 typedef struct {
@@ -92,12 +99,16 @@ static size_t mk_pem(unsigned char *out, size_t size, const char *label,
 static void mk_mkdir(int dirfd, const char *path, const char *shown);
 static void mk_write(int dirfd, const char *path, const unsigned char *data,
     size_t len, mode_t mode, const char *shown);
+static void mk_index_line(FILE *f, int dirfd, const char *name, X509 *x,
+    const char *issuer, const char *shown);
+static void mk_escape(char *out, size_t size, const char *s);
 
 
 int
 main(int argc, char **argv)
 {
-    int              c, dfd, new_keys;
+    int              c, dfd, new_keys, index;
+    FILE            *idx;
     char            *end, *store, *ca_path;
     size_t           len, plen, slen, chain_len, dlen;
     time_t           now;
@@ -108,6 +119,8 @@ main(int argc, char **argv)
     struct timespec  t0, t1;
     char             name[MK_NAME_MAX + 32];
     char             path[4096];
+    char             index_tmp[4096];
+    char             issuer[3 * sizeof(MK_CA_CN)];
     unsigned char    chain[MK_PEM_MAX];
 
     n = MK_N_DEFAULT;
@@ -115,8 +128,10 @@ main(int argc, char **argv)
     suffix = "bench.test";
     ca_path = NULL;
     new_keys = 0;
+    index = 0;
+    idx = NULL;
 
-    while ((c = getopt(argc, argv, "n:p:s:c:kh")) != -1) {
+    while ((c = getopt(argc, argv, "n:p:s:c:kih")) != -1) {
         switch (c) {
 
         case 'n':
@@ -146,6 +161,10 @@ main(int argc, char **argv)
 
         case 'k':
             new_keys = 1;
+            break;
+
+        case 'i':
+            index = 1;
             break;
 
         case 'h':
@@ -221,6 +240,22 @@ main(int argc, char **argv)
         mk_fail("open(\"%s\") failed: %s", path, strerror(errno));
     }
 
+    if (index) {
+        if ((size_t) snprintf(index_tmp, sizeof(index_tmp), "%s/" MK_INDEX
+                              ".mkstore", store)
+            >= sizeof(index_tmp))
+        {
+            mk_fail("\"%s\" is too long", store);
+        }
+
+        idx = fopen(index_tmp, "w");
+        if (idx == NULL) {
+            mk_fail("fopen(\"%s\") failed: %s", index_tmp, strerror(errno));
+        }
+
+        mk_escape(issuer, sizeof(issuer), MK_CA_CN);
+    }
+
     /* "path" from here on is relative to dfd; errors show the full one */
 
     for (i = 1; i <= n; i++) {
@@ -248,9 +283,23 @@ main(int argc, char **argv)
 
         (void) snprintf(path, sizeof(path), "%s/privkey.pem", name);
         mk_write(dfd, path, leaf.key_pem, leaf.key_pem_len, 0600, store);
+
+        if (idx) {
+            mk_index_line(idx, dfd, name, leaf.x, issuer, store);
+        }
     }
 
     (void) close(dfd);
+
+    if (idx) {
+        (void) snprintf(path, sizeof(path), "%s/" MK_INDEX, store);
+
+        if (fchmod(fileno(idx), 0600) == -1 || fclose(idx) == EOF
+            || rename(index_tmp, path) == -1)
+        {
+            mk_fail("writing \"%s\" failed: %s", path, strerror(errno));
+        }
+    }
 
     (void) clock_gettime(CLOCK_MONOTONIC, &t1);
 
@@ -269,7 +318,7 @@ mk_usage(FILE *f)
 {
     fprintf(f,
         "usage: mkstore [-n N] [-p prefix] [-s suffix] [-c ca.pem] [-k] "
-        "<store-dir>\n"
+        "[-i] <store-dir>\n"
         "\n"
         "  -n N       how many certificates (default %d): "
         "<prefix>1 .. <prefix>N\n"
@@ -277,6 +326,8 @@ mk_usage(FILE *f)
         "  -s suffix  domain after the number (default \"bench.test\")\n"
         "  -c file    also write the CA certificate (PEM) to file\n"
         "  -k         a new key for every leaf (default: one shared key)\n"
+        "  -i         also write the store's index (<store-dir>/"
+        MK_INDEX ")\n"
         "\n"
         "writes <store-dir>/domains/<prefix><i>.<suffix>/fullchain.pem and "
         "privkey.pem\n",
@@ -795,4 +846,111 @@ failed:
 
     mk_fail("writing \"%s/domains/%s\" failed: %s", shown, path,
             strerror(errno));
+}
+
+
+/*
+ * The line ngx_http_linkcert_index_write() would write for a domain whose
+ * files were just written: the stamp of its two files (as
+ * ngx_http_linkcert_store_stamp() computes it), then what lc_cert_info()
+ * takes from the leaf.
+ */
+
+static void
+mk_index_line(FILE *f, int dirfd, const char *name, X509 *x,
+    const char *issuer, const char *shown)
+{
+    int              i, len;
+    BIGNUM          *bn;
+    uint64_t         stamp;
+    struct tm        tm;
+    struct stat      st;
+    time_t           t[2];
+    unsigned int     dlen;
+    const ASN1_TIME  *at[2];
+    char             path[2 * MK_NAME_MAX + 64];
+    unsigned char    buf[EVP_MAX_MD_SIZE];
+    static const char  *files[] = { "fullchain.pem", "privkey.pem" };
+
+    stamp = 14695981039346656037ULL;
+
+    for (i = 0; i < 2; i++) {
+        (void) snprintf(path, sizeof(path), "%s/%s", name, files[i]);
+
+        if (fstatat(dirfd, path, &st, 0) == -1) {
+            mk_fail("stat(\"%s/domains/%s\") failed: %s", shown, path,
+                    strerror(errno));
+        }
+
+        stamp = (stamp ^ (uint64_t) st.st_ino) * 1099511628211ULL;
+        stamp = (stamp ^ (uint64_t) st.st_size) * 1099511628211ULL;
+        stamp = (stamp ^ (uint64_t) st.st_mtim.tv_sec) * 1099511628211ULL;
+        stamp = (stamp ^ (uint64_t) st.st_mtim.tv_nsec) * 1099511628211ULL;
+    }
+
+    at[0] = X509_get0_notBefore(x);
+    at[1] = X509_get0_notAfter(x);
+
+    for (i = 0; i < 2; i++) {
+        memset(&tm, 0, sizeof(struct tm));
+
+        if (ASN1_TIME_to_tm(at[i], &tm) != 1) {
+            mk_ssl_fail("reading a leaf's validity");
+        }
+
+        t[i] = timegm(&tm);
+    }
+
+    fprintf(f, "%s %016llx 1 %lld %lld ", name,
+            (unsigned long long) (stamp ? stamp : 1), (long long) t[0],
+            (long long) t[1]);
+
+    if (X509_digest(x, EVP_sha256(), buf, &dlen) != 1) {
+        mk_ssl_fail("X509_digest()");
+    }
+
+    for (i = 0; i < (int) dlen; i++) {
+        fprintf(f, "%02x", buf[i]);
+    }
+
+    fputc(' ', f);
+
+    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+
+    if (bn == NULL || (len = BN_bn2bin(bn, buf)) <= 0) {
+        mk_ssl_fail("reading a leaf's serial");
+    }
+
+    BN_free(bn);
+
+    for (i = 0; i < len; i++) {
+        fprintf(f, "%02x", buf[i]);
+    }
+
+    if (fprintf(f, " %s - -\n", issuer) < 0) {
+        mk_fail("writing the index failed: %s", strerror(errno));
+    }
+}
+
+
+/* URI-escapes all but unreserved characters, as the index wants */
+
+static void
+mk_escape(char *out, size_t size, const char *s)
+{
+    size_t  n;
+
+    for (n = 0; *s && n + 4 <= size; s++) {
+        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
+            || (*s >= '0' && *s <= '9') || strchr("-._~", *s))
+        {
+            out[n++] = *s;
+
+        } else {
+            n += (size_t) snprintf(out + n, size - n, "%%%02X",
+                                   (unsigned char) *s);
+        }
+    }
+
+    out[n] = '\0';
 }

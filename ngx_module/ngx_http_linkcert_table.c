@@ -290,7 +290,9 @@ ngx_http_linkcert_visit_page(ngx_http_linkcert_zone_t *ctx,
 
     ngx_http_linkcert_to_record(ctx, ln, &page->recs[page->n++]);
 
-    return NGX_OK;
+    /* 1,000 records of 1.7 KB copied in one hold took about 1 ms */
+
+    return (page->n % NGX_HTTP_LINKCERT_PAGE_STEP == 0) ? NGX_AGAIN : NGX_OK;
 }
 
 
@@ -811,7 +813,8 @@ ngx_http_linkcert_visit_count(ngx_http_linkcert_zone_t *ctx,
 /*
  * Visits the entries in name order, from the first one after (after,
  * len) (len 0: from the first one), until visit says NGX_DONE.  The lock
- * is let go every NGX_HTTP_LINKCERT_WALK_STEP entries, and the walk goes
+ * is let go every NGX_HTTP_LINKCERT_WALK_STEP entries, and after an entry
+ * whose visit says NGX_AGAIN (it did more than look), and the walk goes
  * on after the last name visited: entries added or removed meanwhile may
  * be seen or not, none is seen twice.
  */
@@ -820,6 +823,7 @@ void
 ngx_http_linkcert_walk(ngx_http_linkcert_zone_t *ctx, u_char *after,
     size_t len, ngx_http_linkcert_visit_pt visit, void *data)
 {
+    ngx_int_t                  rc;
     ngx_uint_t                 n;
     ngx_rbtree_node_t         *node;
     ngx_http_linkcert_sh_t    *sh;
@@ -841,12 +845,18 @@ ngx_http_linkcert_walk(ngx_http_linkcert_zone_t *ctx, u_char *after,
         for (n = 0; node && n < NGX_HTTP_LINKCERT_WALK_STEP; n++) {
             ln = (ngx_http_linkcert_node_t *) node;
 
-            if (visit(ctx, ln, data) == NGX_DONE) {
+            rc = visit(ctx, ln, data);
+
+            if (rc == NGX_DONE) {
                 node = NULL;
                 break;
             }
 
             node = ngx_rbtree_next(&sh->rbtree, node);
+
+            if (rc == NGX_AGAIN) {
+                break;
+            }
         }
 
         if (node == NULL) {

@@ -18,7 +18,11 @@
 
 #define NGX_HTTP_LINKCERT_WALK_STEP  1024
 
-/* NGX_OK: go on; NGX_DONE: stop */
+/* records copied in one hold by a page of the listing or of the index */
+#define NGX_HTTP_LINKCERT_PAGE_STEP  64
+
+/* NGX_OK: go on; NGX_AGAIN: go on after letting go of the lock; NGX_DONE:
+   stop */
 typedef ngx_int_t (*ngx_http_linkcert_visit_pt)(
     ngx_http_linkcert_zone_t *ctx, ngx_http_linkcert_node_t *ln, void *data);
 

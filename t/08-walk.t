@@ -2,7 +2,8 @@
 # Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Walks over the whole table let go of the zone's lock every 1,024
-# entries and go on after the last name seen: with 2,100 domains, the
+# entries (every 64 copied into a page) and go on after the last name
+# seen: with 2,100 domains, the
 # listing's pages, its status filter, the metrics' counts and the
 # reload's search for domains gone from the store each cross those steps
 # and must see every entry exactly once.
@@ -60,6 +61,19 @@ is_deeply(pages('status=unknown'), [],
 is(metric('linkcert_domains\{status="issued"\}'), $N, "metrics: $N issued");
 is(metric('linkcert_certificates_expiring\{within="7d"\}'), 0,
    'metrics: none expiring (a walk over all)');
+
+# a page of 1,000 records is copied 64 at a time, letting go of the lock
+# in between: it takes 16 holds more than the metrics' own between two
+# reads of them
+my $holds = 'linkcert_zone_lock_holds_total';
+my $h0 = metric($holds);
+my $h1 = metric($holds);
+my $r = $t->http(GET => "$LIST?limit=1000", key => 1);
+is(scalar @{ $r->{json}{domains} }, 1000, 'a page of 1,000');
+my $h2 = metric($holds);
+cmp_ok(($h2 - $h1) - ($h1 - $h0), '>=', 15,
+       'the page let go of the lock every 64 records')
+    or diag("holds: $h0, $h1, $h2");
 
 # gone from the store: one before the first step, two after it
 my @gone = @names[10, 1500, $N - 1];

@@ -276,6 +276,10 @@ typedef struct {
 } ngx_http_linkcert_zone_t;
 
 
+/* ngx_http_linkcert_state.h */
+typedef struct ngx_http_linkcert_state_s  ngx_http_linkcert_state_t;
+
+
 typedef struct {
     ngx_str_t                      url;          /* NUL-terminated */
     ngx_str_t                      secret;       /* empty: not signed */
@@ -332,6 +336,7 @@ typedef struct {
     void                          *psl;             /* psl_ctx_t */
     struct ngx_http_linkcert_redis_conf_s  *redis;  /* NULL: no fleet
                                                        (redis.h) */
+    ngx_http_linkcert_state_t     *state;        /* the state boundary */
 } ngx_http_linkcert_main_conf_t;
 
 
@@ -569,6 +574,9 @@ ngx_int_t ngx_http_linkcert_store_write(ngx_str_t *store, const char *dir,
 ngx_int_t ngx_http_linkcert_store_replace(ngx_str_t *store, const char *dir,
     const char *file, const char *data, size_t len, ngx_uint_t mode,
     ngx_uint_t sync, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_store_create(ngx_str_t *store, const char *dir,
+    const char *file, const char *data, size_t len, ngx_uint_t mode,
+    ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_store_init_process(ngx_cycle_t *cycle);
 ngx_http_linkcert_main_conf_t *ngx_http_linkcert_worker0(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_linkcert_store_give(ngx_core_conf_t *ccf, u_char *path,

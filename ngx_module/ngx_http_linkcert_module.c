@@ -19,6 +19,7 @@
 
 #include "ngx_http_linkcert.h"
 #include "ngx_http_linkcert_redis.h"
+#include "ngx_http_linkcert_state.h"
 
 
 static void *ngx_http_linkcert_create_main_conf(ngx_conf_t *cf);
@@ -418,6 +419,11 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
     if (ngx_http_linkcert_keygen_conf(cf, lmcf) != NGX_OK
         || ngx_http_linkcert_redis_init_conf(cf, lmcf) != NGX_OK)
     {
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf->state = ngx_http_linkcert_state_local(cf, lmcf);
+    if (lmcf->state == NULL) {
         return NGX_CONF_ERROR;
     }
 

@@ -616,6 +616,49 @@ ngx_http_linkcert_store_replace(ngx_str_t *store, const char *dir,
 
 
 /*
+ * Creates <store>/<dir>/<file> whole, only if it does not exist:
+ * NGX_DECLINED when it does (made meanwhile by someone else).
+ */
+
+ngx_int_t
+ngx_http_linkcert_store_create(ngx_str_t *store, const char *dir,
+    const char *file, const char *data, size_t len, ngx_uint_t mode,
+    ngx_log_t *log)
+{
+    ngx_err_t  err;
+    u_char     path[NGX_MAX_PATH], tmp[NGX_MAX_PATH], dpath[NGX_MAX_PATH];
+
+    ngx_sprintf(dpath, "%V/%s%Z", store, dir);
+    ngx_sprintf(path, "%V/%s/%s%Z", store, dir, file);
+
+    if (ngx_http_linkcert_store_stage(dpath, file, data, len, mode, 1, tmp,
+                                      log)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    err = (link((char *) tmp, (char *) path) == -1) ? ngx_errno : 0;
+
+    (void) unlink((char *) tmp);
+
+    if (err == NGX_EEXIST) {
+        return NGX_DECLINED;
+    }
+
+    if (err) {
+        ngx_log_error(NGX_LOG_ERR, log, err,
+                      "linkcert: link(\"%s\", \"%s\") failed", tmp, path);
+        return NGX_ERROR;
+    }
+
+    ngx_http_linkcert_store_sync_dir(dpath);
+
+    return NGX_OK;
+}
+
+
+/*
  * A domain's new key and chain, published as a pair.  Both are written in
  * full under temporary names first, so a full disk or a failed write
  * leaves the published pair untouched, however many attempts fail.  Then

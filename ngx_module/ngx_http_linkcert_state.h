@@ -1,0 +1,224 @@
+
+/*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
+ * linkcert: the state boundary.
+ *
+ * What outlives a process or is shared beyond one edge goes through this
+ * table of operations, as mod_md's md_store_t: a domain's certificate
+ * pair, the order being worked on, the ACME account keys, HTTP-01 key
+ * authorizations, and the lease that says which process works on a
+ * domain.  The ACME driver and the API call these operations and never
+ * name a path or a file of the store.
+ *
+ * The shared zone's domain table (ngx_http_linkcert_table.c) is each
+ * edge's working view of the domains' lifecycle (status, stage, retries,
+ * failover, due times) and stays behind its own functions: the same for
+ * every implementation.  The boundary is what an implementation makes
+ * durable or shares.
+ *
+ * One implementation today, "local" (ngx_http_linkcert_state_local.c):
+ * the directory store of README's "Store layout" and the shared zone.
+ * A second one (the fleet's, over Redis) fills the same table; it may
+ * keep the local one underneath as its copy on disk and delegate to it.
+ *
+ *
+ * The contract
+ * ------------
+ *
+ * Processes.  Every operation is called from a worker's (or the
+ * master's) event loop, never from a thread.  Who calls what:
+ *
+ *     read_cert, read_chain       any worker (a handshake's cache miss),
+ *                                 worker 0 (renewal), the master (load)
+ *     challenge_get               any worker (an HTTP-01 request)
+ *     remove                      any worker (DELETE of the API)
+ *     save, lease_*, challenge_set, challenge_del, order_*, account_*
+ *                                 worker 0 only: the ACME driver
+ *
+ * Two kinds of operations.
+ *
+ *   Reads are synchronous and never go over the network: they answer
+ *   from what this machine holds (a handshake or an HTTP-01 answer cannot
+ *   wait on a round trip).  An implementation that shares state keeps a
+ *   local copy current (it writes the pairs and tokens it is told about
+ *   into it) and reads from that copy.
+ *
+ *   Writes that may go over the network take a handler and data.  They
+ *   return:
+ *       NGX_AGAIN     under way: handler(data, rc, value) is called once,
+ *                     later, from the event loop, with the final rc;
+ *       anything else the final result, at once; the handler is not
+ *                     called.
+ *   So the caller writes its continuation once and calls it itself when
+ *   rc != NGX_AGAIN.  The caller keeps data alive until the handler runs;
+ *   at process exit an implementation drops its pending operations
+ *   without calling their handlers (nothing is left to resume).  The
+ *   local implementation always answers at once.
+ *
+ * Results.  NGX_OK: done.  NGX_DECLINED: refused for a reason the
+ * operation names (a stale fence, a name taken, nothing there).
+ * NGX_ERROR: failed (disk full, no answer); the implementation has
+ * logged why, the caller says what it means for the domain.
+ *
+ * Leases and fences.  A domain is worked on by one process at a time,
+ * under a lease.  lease_take gives a fence, a number that grows each time
+ * the domain is leased; a save carries it and is refused (NGX_DECLINED)
+ * when another lease was taken since, or the domain is gone: a process
+ * that lost its lease (stopped, partitioned, too slow) cannot overwrite
+ * a newer certificate.  Locally the lease is the zone's claim that
+ * ngx_http_linkcert_table_due() hands worker 0 (its job_id is the fence);
+ * a remote one is a key set with NX and an expiry, which the
+ * implementation renews itself while it is held and deletes on release
+ * if it still holds it.
+ *
+ * Atomicity.  A save publishes the key and the chain together: a reader
+ * sees the old pair or the new one, never half of each, after a crash at
+ * any point or a full disk (the old pair then stays).  A save is
+ * published to every process that serves the domain; the value given
+ * back identifies the new version (locally the files' stamp, which the
+ * table keeps and the index compares; remotely a sequence number).
+ */
+
+
+#ifndef _NGX_HTTP_LINKCERT_STATE_H_INCLUDED_
+#define _NGX_HTTP_LINKCERT_STATE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_linkcert.h"
+
+
+/* rc: the final result; value: what the operation gives back */
+typedef void (*ngx_http_linkcert_state_handler_pt)(void *data, ngx_int_t rc,
+    uint64_t value);
+
+
+/* a domain's lease, held by the process that took it */
+typedef struct {
+    uint32_t                       job_id;       /* the zone's claim */
+    uint64_t                       fence;        /* grows with each lease */
+} ngx_http_linkcert_lease_t;
+
+
+struct ngx_http_linkcert_state_s {
+    const char                    *name;         /* "local" */
+    void                          *data;         /* the implementation's */
+
+    /*
+     * A domain's pair, parsed and checked (lc_cert_check()) for serving;
+     * NULL and err set when there is none usable.  err->type
+     * "store_unreadable" means it may be read at a later try.
+     */
+    lc_cert_t  *(*read_cert)(ngx_http_linkcert_state_t *st, u_char *name,
+                   size_t len, lc_error_t *err, ngx_log_t *log);
+
+    /*
+     * A domain's chain as saved (PEM, leaf first), for the certificate's
+     * ARI identifier: NGX_OK and file->data to ngx_free(), or
+     * NGX_DECLINED when there is none.
+     */
+    ngx_int_t   (*read_chain)(ngx_http_linkcert_state_t *st,
+                   const char *name, ngx_http_linkcert_file_t *file);
+
+    /*
+     * Publishes a new pair of the domain atomically, fenced by lease.
+     * The pair's new version goes into *version when the answer is at
+     * once, else to the handler's value.  NGX_DECLINED: the lease is
+     * stale or the domain is gone; nothing was written.
+     */
+    ngx_int_t   (*save)(ngx_http_linkcert_state_t *st,
+                   ngx_http_linkcert_lease_t *lease, const char *name,
+                   const char *key, size_t key_len, const char *chain,
+                   size_t chain_len, uint64_t *version,
+                   ngx_http_linkcert_state_handler_pt h, void *data,
+                   ngx_log_t *log);
+
+    /*
+     * The domain's pair leaves the set that is served and is kept aside
+     * (locally in removed/ for linkcert_removed_keep).  The caller has
+     * already taken the domain out of its table and does not wait: the
+     * implementation logs a failure.
+     */
+    void        (*remove)(ngx_http_linkcert_state_t *st, u_char *name,
+                   size_t len, ngx_log_t *log);
+
+    /*
+     * The lease of a domain that ngx_http_linkcert_table_due() handed to
+     * this process under job_id.  lease->fence is set when the answer
+     * is at once, else given as the handler's value.  NGX_DECLINED:
+     * another process holds it.
+     */
+    ngx_int_t   (*lease_take)(ngx_http_linkcert_state_t *st,
+                   const char *name, uint32_t job_id,
+                   ngx_http_linkcert_lease_t *lease,
+                   ngx_http_linkcert_state_handler_pt h, void *data,
+                   ngx_log_t *log);
+
+    /*
+     * The domain is given back to the table under lease->job_id, due
+     * again now, and the lease itself is let go if one was taken (fence
+     * not 0).  Nothing to wait for.
+     */
+    void        (*lease_release)(ngx_http_linkcert_state_t *st,
+                   const char *name, ngx_http_linkcert_lease_t *lease);
+
+    /*
+     * An HTTP-01 key authorization, answered by every process (and every
+     * edge sharing the state) until it is deleted or an hour has passed.
+     * NGX_ERROR: no room; the validation will fail and say so.
+     */
+    ngx_int_t   (*challenge_set)(ngx_http_linkcert_state_t *st,
+                   const char *domain, const char *token,
+                   const char *key_authorization,
+                   ngx_http_linkcert_state_handler_pt h, void *data,
+                   ngx_log_t *log);
+    void        (*challenge_del)(ngx_http_linkcert_state_t *st,
+                   const char *token);
+
+    /* as ngx_http_linkcert_challenge_get(): NGX_OK with buf, *len set */
+    ngx_int_t   (*challenge_get)(ngx_http_linkcert_state_t *st,
+                   ngx_str_t *domain, ngx_str_t *token, u_char *buf,
+                   size_t *len);
+
+    /*
+     * The order a lease holder is working on (lc_acme_save()'s text), so
+     * that its next holder resumes it rather than placing another.  Kept
+     * by the edge that works on the domain: synchronous, local.
+     * order_read: NGX_OK and file->data to wipe and ngx_free(), or
+     * NGX_DECLINED when there is none.
+     */
+    ngx_int_t   (*order_read)(ngx_http_linkcert_state_t *st,
+                   const char *name, ngx_http_linkcert_file_t *file);
+    ngx_int_t   (*order_write)(ngx_http_linkcert_state_t *st,
+                   const char *name, const char *data, size_t len,
+                   ngx_log_t *log);
+    void        (*order_drop)(ngx_http_linkcert_state_t *st,
+                   const char *name, ngx_log_t *log);
+
+    /*
+     * An ACME account's private key (PEM) by name (account.key,
+     * backup-<host>.key).  account_read: NGX_OK and file->data to wipe
+     * and ngx_free(); NGX_DECLINED when there is none yet; NGX_ERROR with
+     * err set.  account_create stores a new one only if there is none:
+     * NGX_DECLINED when another process or edge made one first (read it
+     * again).  Called when worker 0 starts, before any order.
+     */
+    ngx_int_t   (*account_read)(ngx_http_linkcert_state_t *st,
+                   const char *name, ngx_http_linkcert_file_t *file,
+                   lc_error_t *err);
+    ngx_int_t   (*account_create)(ngx_http_linkcert_state_t *st,
+                   const char *name, const char *pem, size_t len,
+                   ngx_log_t *log);
+};
+
+
+/* ngx_http_linkcert_state_local.c */
+
+ngx_http_linkcert_state_t *ngx_http_linkcert_state_local(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+
+
+#endif /* _NGX_HTTP_LINKCERT_STATE_H_INCLUDED_ */

@@ -9,8 +9,10 @@
  * starts, their keys kept in <store>/account/), one per order.  The
  * machines say what to send; this file sends it with the HTTPS client,
  * feeds the answers back, waits on cancelable timers, publishes HTTP-01
- * key authorizations in the shared zone, and at the end writes the
- * certificate into the store and marks the domain issued.
+ * key authorizations, and at the end saves the certificate and marks the
+ * domain issued.  What it keeps (keys, orders, certificates, leases, key
+ * authorizations) goes through the state boundary
+ * (ngx_http_linkcert_state.h), whose writes may answer later.
  */
 
 
@@ -19,6 +21,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_state.h"
 #include "ngx_http_linkcert_redis.h"
 
 
@@ -38,8 +41,12 @@ typedef struct {
     char                            token[LC_ACME_TOKEN_MAX];
     char                            cert_id[LC_ACME_CERT_ID_LEN];
     uint32_t                        job_id;      /* the domain's claim */
+    ngx_http_linkcert_state_lease_t lease;       /* an order's, fenced */
     ngx_http_linkcert_keygen_t     *keygen;      /* its key, being made */
-    ngx_http_linkcert_lease_t      *lease;       /* in a fleet: the order's */
+    ngx_http_linkcert_lease_t      *fleet;       /* in a fleet: the order's
+                                                    lease in Redis */
+    lc_cert_info_t                  info;        /* the certificate being
+                                                    saved */
 } ngx_http_linkcert_acme_job_t;
 
 
@@ -59,6 +66,7 @@ struct ngx_http_linkcert_acme_ca_s {
 
 typedef struct {
     ngx_http_linkcert_main_conf_t  *conf;
+    ngx_http_linkcert_state_t      *state;
     ngx_http_linkcert_acme_ca_t     ca[LC_FAILOVER_CAS];
     ngx_uint_t                      ncas;
     ngx_queue_t                     orders;
@@ -73,7 +81,7 @@ static ngx_int_t ngx_http_linkcert_acme_ca_init(ngx_http_linkcert_acme_t *acme,
     ngx_uint_t index, ngx_str_t *directory, ngx_str_t *eab_kid,
     ngx_str_t *eab_key, ngx_log_t *log);
 static EVP_PKEY *ngx_http_linkcert_acme_account_key(
-    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_acme_ca_t *ca,
+    ngx_http_linkcert_acme_t *acme, ngx_http_linkcert_acme_ca_t *ca,
     ngx_log_t *log);
 static ngx_int_t ngx_http_linkcert_acme_order_replacing(const char *domain,
     uint32_t job_id, const char *replaces);
@@ -86,6 +94,10 @@ static ngx_uint_t ngx_http_linkcert_acme_outcome(
 static ngx_http_linkcert_acme_job_t *ngx_http_linkcert_acme_start(
     lc_acme_kind_e kind, ngx_http_linkcert_acme_ca_t *ca, const char *domain,
     uint32_t job_id, const char *replaces);
+static void ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc,
+    uint64_t fence);
+static ngx_int_t ngx_http_linkcert_acme_begin(
+    ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job);
 static lc_acme_t *ngx_http_linkcert_acme_resume(const char *domain,
     ngx_http_linkcert_acme_ca_t **ca);
@@ -93,9 +105,12 @@ static ngx_int_t ngx_http_linkcert_acme_save(
     ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
-static void ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc,
+static ngx_int_t ngx_http_linkcert_acme_claim(
+    ngx_http_linkcert_acme_job_t *job);
+static void ngx_http_linkcert_acme_fleet_leased(void *data, ngx_int_t rc,
     const char *holder);
-static void ngx_http_linkcert_acme_begin(ngx_http_linkcert_acme_job_t *job);
+static void ngx_http_linkcert_acme_published(void *data, ngx_int_t rc,
+    uint64_t value);
 static void ngx_http_linkcert_acme_key_made(void *data, EVP_PKEY *key);
 static void ngx_http_linkcert_acme_wake(ngx_event_t *ev);
 static void ngx_http_linkcert_acme_response(void *data,
@@ -103,9 +118,11 @@ static void ngx_http_linkcert_acme_response(void *data,
 static void ngx_http_linkcert_acme_count(lc_http_response_t *res);
 static void ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job);
-static ngx_int_t ngx_http_linkcert_acme_store(
-    ngx_http_linkcert_acme_job_t *job, lc_cert_info_t *info,
-    uint64_t *stamp, lc_error_t *err);
+static void ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job);
+static void ngx_http_linkcert_acme_saved(void *data, ngx_int_t rc,
+    uint64_t version);
+static void ngx_http_linkcert_acme_unsaved(ngx_http_linkcert_acme_job_t *job,
+    lc_error_t *err);
 static void ngx_http_linkcert_acme_account_retry(ngx_event_t *ev);
 static time_t ngx_http_linkcert_acme_account_delay(ngx_uint_t failures,
     int transient);
@@ -134,6 +151,7 @@ ngx_http_linkcert_acme_init_process(ngx_cycle_t *cycle,
     }
 
     acme->conf = lmcf;
+    acme->state = lmcf->state;
     acme->log = cycle->log;
     ngx_queue_init(&acme->orders);
 
@@ -187,7 +205,7 @@ ngx_http_linkcert_acme_ca_init(ngx_http_linkcert_acme_t *acme,
     ca->index = index;
     ca->directory = directory;
 
-    key = ngx_http_linkcert_acme_account_key(acme->conf, ca, log);
+    key = ngx_http_linkcert_acme_account_key(acme, ca, log);
     if (key == NULL) {
         return NGX_ERROR;
     }
@@ -504,7 +522,6 @@ ngx_int_t
 ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
 {
     size_t                         len;
-    lc_error_t                     err;
     lc_lifecycle_event_t           ev;
     lc_lifecycle_result_t          res;
     ngx_http_linkcert_acme_t      *acme;
@@ -512,7 +529,6 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
     ngx_http_linkcert_acme_ca_t   *ca;
     ngx_http_linkcert_acme_job_t  *job;
     char                           cert_id[LC_ACME_CERT_ID_LEN];
-    u_char                         path[NGX_MAX_PATH];
 
     acme = ngx_http_linkcert_acme;
     ca = &acme->ca[0];
@@ -521,13 +537,8 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
     cert_id[0] = '\0';
 
     if (ca->ready && ca->account.renewal_info[0]) {
-        ngx_sprintf(path, "%V/domains/%s/fullchain.pem%Z",
-                    &acme->conf->store, domain);
 
-        if (ngx_http_linkcert_store_read_file(path, &file, &err,
-                                              "fullchain.pem", 1024 * 1024)
-            == NGX_OK)
-        {
+        if (acme->state->read_chain(acme->state, domain, &file) == NGX_OK) {
             if (lc_acme_cert_id((char *) file.data, file.len, cert_id,
                                 sizeof(cert_id))
                 != 0)
@@ -569,31 +580,31 @@ ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
 
 
 /*
- * The account key is created once and kept, 0600, in the store: the CA
- * knows the account by it, across restarts.
+ * The account key is created once and kept: the CA knows the account by
+ * it, across restarts.  The primary's key is account.key; the backup's is
+ * named by the CA's host (and port), so that another backup CA gets an
+ * account of its own.
  */
 
 static EVP_PKEY *
-ngx_http_linkcert_acme_account_key(ngx_http_linkcert_main_conf_t *lmcf,
+ngx_http_linkcert_acme_account_key(ngx_http_linkcert_acme_t *acme,
     ngx_http_linkcert_acme_ca_t *ca, ngx_log_t *log)
 {
-    int                        https;
-    char                      *pem;
-    size_t                     len;
-    unsigned                   port;
-    EVP_PKEY                  *key;
-    lc_error_t                 err;
-    const char                *p;
-    ngx_http_linkcert_file_t   file;
-    char                       host[256];
-    u_char                     name[sizeof("backup-.key") + 256 + 6];
-    u_char                     path[NGX_MAX_PATH];
+    int                         https;
+    char                       *pem;
+    size_t                      len;
+    unsigned                    port;
+    EVP_PKEY                   *key;
+    ngx_int_t                   rc;
+    lc_error_t                  err;
+    ngx_uint_t                  tries;
+    const char                 *p;
+    ngx_http_linkcert_file_t    file;
+    ngx_http_linkcert_state_t  *st;
+    char                        host[256];
+    u_char                      name[sizeof("backup-.key") + 256 + 6];
 
-    /*
-     * The primary's key is account.key; the backup's is named by the
-     * CA's host (and port), so that another backup CA gets an account of
-     * its own.
-     */
+    st = acme->state;
 
     if (ca->index == 0) {
         ngx_sprintf(name, NGX_HTTP_LINKCERT_ACCOUNT_KEY "%Z");
@@ -611,63 +622,71 @@ ngx_http_linkcert_acme_account_key(ngx_http_linkcert_main_conf_t *lmcf,
         ngx_sprintf(name, "backup-%s-%ud.key%Z", host, port);
     }
 
-    ngx_sprintf(path, "%V/account/%s%Z", &lmcf->store, name);
+    /* made by someone else between the read and the create: read again */
 
-    if (ngx_http_linkcert_store_read_file(path, &file, &err, (char *) name,
-                                          64 * 1024)
-        == NGX_OK)
-    {
-        key = lc_acme_account_key_load((char *) file.data, file.len);
+    for (tries = 0; tries < 2; tries++) {
+        rc = st->account_read(st, (char *) name, &file, &err);
 
-        ngx_explicit_memzero(file.data, file.len);
-        ngx_free(file.data);
+        if (rc == NGX_OK) {
+            key = lc_acme_account_key_load((char *) file.data, file.len);
 
-        if (key == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, log, 0,
-                          "linkcert: \"%s\" holds no usable P-256 key "
-                          "(left untouched)", path);
+            ngx_explicit_memzero(file.data, file.len);
+            ngx_free(file.data);
+
+            if (key == NULL) {
+                ngx_log_error(NGX_LOG_EMERG, log, 0,
+                              "linkcert: the ACME account key \"%s\" holds "
+                              "no usable P-256 key (left untouched)", name);
+            }
+
+            return key;
         }
 
-        return key;
-    }
+        if (rc != NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "linkcert: the ACME account key \"%s\": %s",
+                          name, err.detail);
+            return NULL;
+        }
 
-    if (ngx_errno != NGX_ENOENT) {
-        ngx_log_error(NGX_LOG_EMERG, log, 0, "linkcert: \"%s\": %s",
-                      path, err.detail);
-        return NULL;
-    }
+        key = lc_acme_account_key_new();
+        if (key == NULL) {
+            return NULL;
+        }
 
-    key = lc_acme_account_key_new();
-    if (key == NULL) {
-        return NULL;
-    }
+        pem = lc_acme_account_key_pem(key, &len);
 
-    pem = lc_acme_account_key_pem(key, &len);
+        rc = pem ? st->account_create(st, (char *) name, pem, len, log)
+                 : NGX_ERROR;
 
-    if (pem == NULL
-        || ngx_http_linkcert_store_write(&lmcf->store, "account",
-                                         (char *) name, pem, len, 0600, log)
-           != NGX_OK)
-    {
         if (pem) {
             ngx_explicit_memzero(pem, len);
             free(pem);
         }
 
+        if (rc == NGX_OK) {
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "linkcert: created the ACME account key \"%s\" "
+                          "for \"%V\"", name, ca->directory);
+            return key;
+        }
+
         EVP_PKEY_free(key);
-        return NULL;
+
+        if (rc != NGX_DECLINED) {
+            return NULL;
+        }
     }
 
-    ngx_explicit_memzero(pem, len);
-    free(pem);
-
-    ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                  "linkcert: created the ACME account key \"%s\" for \"%V\"",
-                  path, ca->directory);
-
-    return key;
+    return NULL;
 }
 
+
+/*
+ * An order starts under the domain's lease; a renewal information job
+ * and the account's setup need none.  NULL: the job could not start (the
+ * caller gives the domain back).
+ */
 
 static ngx_http_linkcert_acme_job_t *
 ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
@@ -685,24 +704,10 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
         return NULL;
     }
 
-    /* a saved order goes on at its own CA */
-
     job->kind = kind;
     job->job_id = job_id;
-    job->machine = (kind == LC_ACME_ORDER)
-                   ? ngx_http_linkcert_acme_resume(domain, &ca) : NULL;
+    job->lease.job_id = job_id;
     job->ca = ca;
-
-    if (job->machine == NULL) {
-        job->machine = lc_acme_new(kind, &ca->account, domain,
-                                   (lc_acme_key_type_e) acme->conf->key_type,
-                                   replaces);
-    }
-
-    if (job->machine == NULL) {
-        ngx_free(job);
-        return NULL;
-    }
 
     if (replaces) {
         ngx_cpystrn((u_char *) job->cert_id, (u_char *) replaces,
@@ -715,6 +720,14 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
     job->timer.cancelable = 1;
 
     if (kind == LC_ACME_ACCOUNT) {
+        job->machine = lc_acme_new(kind, &ca->account, NULL,
+                                   (lc_acme_key_type_e) acme->conf->key_type,
+                                   NULL);
+        if (job->machine == NULL) {
+            ngx_free(job);
+            return NULL;
+        }
+
         ca->account_job = job;
         ngx_http_linkcert_acme_step(job);
         return job;
@@ -728,8 +741,8 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
 
     if (kind == LC_ACME_ORDER) {
         rc = ngx_http_linkcert_lease_take(domain,
-                                          ngx_http_linkcert_acme_leased, job,
-                                          &job->lease);
+                                          ngx_http_linkcert_acme_fleet_leased,
+                                          job, &job->fleet);
         if (rc == NGX_AGAIN) {
             return job;
         }
@@ -740,14 +753,47 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
         }
     }
 
-    ngx_http_linkcert_acme_begin(job);
+    if (ngx_http_linkcert_acme_claim(job) != NGX_OK) {
+        ngx_http_linkcert_acme_free(job);
+        return NULL;
+    }
 
     return job;
 }
 
 
+/* an order's lease at the state boundary, then the job sets out */
+
+static ngx_int_t
+ngx_http_linkcert_acme_claim(ngx_http_linkcert_acme_job_t *job)
+{
+    ngx_int_t                  rc;
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+    rc = NGX_OK;
+
+    if (job->kind == LC_ACME_ORDER) {
+        rc = acme->state->lease_take(acme->state, job->domain, job->job_id,
+                                     &job->lease,
+                                     ngx_http_linkcert_acme_leased, job,
+                                     acme->log);
+        if (rc == NGX_AGAIN) {
+            return NGX_OK;
+        }
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_linkcert_acme_begin(job);
+}
+
+
 static void
-ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, const char *holder)
+ngx_http_linkcert_acme_fleet_leased(void *data, ngx_int_t rc,
+    const char *holder)
 {
     ngx_http_linkcert_acme_job_t  *job = data;
 
@@ -756,7 +802,11 @@ ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, const char *holder)
     ngx_http_linkcert_acme_t  *acme;
 
     if (rc == NGX_OK) {
-        ngx_http_linkcert_acme_begin(job);
+        if (ngx_http_linkcert_acme_claim(job) != NGX_OK) {
+            ngx_http_linkcert_acme_release(job);
+            ngx_http_linkcert_acme_free(job);
+        }
+
         return;
     }
 
@@ -773,7 +823,7 @@ ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, const char *holder)
                      "no order is placed without the domain's lease");
     }
 
-    retry = ngx_http_linkcert_lease_retry(job->lease);
+    retry = ngx_http_linkcert_lease_retry(job->fleet);
 
     ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
                                          (u_char *) job->domain,
@@ -785,18 +835,44 @@ ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, const char *holder)
 
 
 static void
+ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, uint64_t fence)
+{
+    ngx_http_linkcert_acme_job_t  *job = data;
+
+    job->lease.fence = fence;
+
+    if (rc != NGX_OK || ngx_http_linkcert_acme_begin(job) != NGX_OK) {
+        ngx_http_linkcert_acme_release(job);
+        ngx_http_linkcert_acme_free(job);
+    }
+}
+
+
+/* a domain's job sets out; a saved order goes on at its own CA */
+
+static ngx_int_t
 ngx_http_linkcert_acme_begin(ngx_http_linkcert_acme_job_t *job)
 {
-    lc_acme_kind_e                kind;
-    const char                   *domain;
     ngx_http_linkcert_plan_t      plan;
     ngx_http_linkcert_acme_t     *acme;
     ngx_http_linkcert_acme_ca_t  *ca;
 
     acme = ngx_http_linkcert_acme;
-    kind = job->kind;
-    domain = job->domain;
     ca = job->ca;
+
+    job->machine = (job->kind == LC_ACME_ORDER)
+                   ? ngx_http_linkcert_acme_resume(job->domain, &ca) : NULL;
+    job->ca = ca;
+
+    if (job->machine == NULL) {
+        job->machine = lc_acme_new(job->kind, &ca->account, job->domain,
+                                   (lc_acme_key_type_e) acme->conf->key_type,
+                                   job->cert_id[0] ? job->cert_id : NULL);
+    }
+
+    if (job->machine == NULL) {
+        return NGX_ERROR;
+    }
 
     /* the order starts when its key is made, off the event loop */
 
@@ -805,32 +881,35 @@ ngx_http_linkcert_acme_begin(ngx_http_linkcert_acme_job_t *job)
                           (lc_acme_key_type_e) acme->conf->key_type,
                           ngx_http_linkcert_acme_key_made, job, acme->log);
         if (job->keygen) {
-            return;
+            return NGX_OK;
         }
     }
 
     /* the status shows the CA being tried */
 
-    if (kind == LC_ACME_ORDER
+    if (job->kind == LC_ACME_ORDER
         && ngx_http_linkcert_table_plan(acme->conf->shm_zone,
-                                        (u_char *) domain, ngx_strlen(domain),
-                                        job->job_id, &plan, 0)
+                                        (u_char *) job->domain,
+                                        ngx_strlen(job->domain), job->job_id,
+                                        &plan, 0)
            == NGX_OK)
     {
         plan.failover.last = (u_char) (ca->index + 1);
         (void) ngx_http_linkcert_table_plan(acme->conf->shm_zone,
-                                            (u_char *) domain,
-                                            ngx_strlen(domain), job->job_id,
-                                            &plan, 1);
+                                            (u_char *) job->domain,
+                                            ngx_strlen(job->domain),
+                                            job->job_id, &plan, 1);
     }
 
-    if (kind == LC_ACME_ORDER && ca->index) {
+    if (job->kind == LC_ACME_ORDER && ca->index) {
         ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
                       "linkcert: \"%s\" is ordered from the backup CA "
-                      "\"%V\"", domain, ca->directory);
+                      "\"%V\"", job->domain, ca->directory);
     }
 
     ngx_http_linkcert_acme_step(job);
+
+    return NGX_OK;
 }
 
 
@@ -912,19 +991,26 @@ ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
             return;
 
         case LC_ACME_PUBLISH:
-            token = lc_acme_challenge(job->machine, &keyauth);
 
-            if (ngx_http_linkcert_challenge_set(acme->conf->shm_zone,
-                                                job->domain, token, keyauth)
-                != NGX_OK)
-            {
-                ngx_log_error(NGX_LOG_ERR, acme->log, 0,
-                              "linkcert: no room in the zone for the "
-                              "challenge of \"%s\"", job->domain);
-            }
+            /*
+             * Published or not, the order goes on: a key authorization
+             * that could not be published fails the validation, which
+             * says why.
+             */
+
+            token = lc_acme_challenge(job->machine, &keyauth);
 
             ngx_cpystrn((u_char *) job->token, (u_char *) token,
                         LC_ACME_TOKEN_MAX);
+
+            if (acme->state->challenge_set(acme->state, job->domain, token,
+                                           keyauth,
+                                           ngx_http_linkcert_acme_published,
+                                           job, acme->log)
+                == NGX_AGAIN)
+            {
+                return;
+            }
 
             /* the fleet's edges can answer before the CA is told */
 
@@ -946,6 +1032,13 @@ ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
             return;
         }
     }
+}
+
+
+static void
+ngx_http_linkcert_acme_published(void *data, ngx_int_t rc, uint64_t value)
+{
+    ngx_http_linkcert_acme_step(data);
 }
 
 
@@ -1027,9 +1120,6 @@ ngx_http_linkcert_acme_count(lc_http_response_t *res)
 static void
 ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job)
 {
-    uint64_t                   stamp;
-    lc_error_t                 err;
-    lc_cert_info_t             info;
     ngx_http_linkcert_acme_t  *acme;
 
     acme = ngx_http_linkcert_acme;
@@ -1056,20 +1146,7 @@ ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job)
     ngx_http_linkcert_acme_drop(job);
     (void) ngx_http_linkcert_acme_outcome(job, LC_FAILOVER_ISSUED);
 
-    if (ngx_http_linkcert_acme_store(job, &info, &stamp, &err) != NGX_OK) {
-        ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
-                                             (u_char *) job->domain,
-                                             ngx_strlen(job->domain),
-                                             job->job_id, &err, 1, 0,
-                                             acme->log);
-    } else {
-        ngx_http_linkcert_table_issued(acme->conf->shm_zone,
-                                       (u_char *) job->domain,
-                                       ngx_strlen(job->domain), job->job_id,
-                                       &info, stamp, acme->log);
-    }
-
-    ngx_http_linkcert_acme_free(job);
+    ngx_http_linkcert_acme_store(job);
 }
 
 
@@ -1216,17 +1293,10 @@ ngx_http_linkcert_acme_resume(const char *domain,
     ngx_http_linkcert_file_t      file;
     ngx_http_linkcert_acme_ca_t  *saved;
     char                          directory[LC_ACME_URL_MAX];
-    u_char                        path[NGX_MAX_PATH];
 
     acme = ngx_http_linkcert_acme;
 
-    ngx_sprintf(path, "%V/domains/%s/order.json%Z", &acme->conf->store,
-                domain);
-
-    if (ngx_http_linkcert_store_read_file(path, &file, &err, "order.json",
-                                          64 * 1024)
-        != NGX_OK)
-    {
+    if (acme->state->order_read(acme->state, domain, &file) != NGX_OK) {
         return NULL;
     }
 
@@ -1244,8 +1314,8 @@ ngx_http_linkcert_acme_resume(const char *domain,
 
     if (saved == NULL || !saved->ready) {
         ngx_log_error(NGX_LOG_WARN, acme->log, 0,
-                      "linkcert: \"%s\" is an order of \"%s\", %s; a new "
-                      "order is placed", path, directory,
+                      "linkcert: the saved order of \"%s\" is an order of "
+                      "\"%s\", %s; a new order is placed", domain, directory,
                       saved ? "whose account is not set up"
                             : "no longer configured");
         ngx_explicit_memzero(file.data, file.len);
@@ -1270,8 +1340,8 @@ ngx_http_linkcert_acme_resume(const char *domain,
 
     if (err.type[0] != '\0') {
         ngx_log_error(NGX_LOG_WARN, acme->log, 0,
-                      "linkcert: \"%s\": %s, a new order is placed",
-                      path, err.detail);
+                      "linkcert: the saved order of \"%s\": %s, a new order "
+                      "is placed", domain, err.detail);
         lc_acme_free(m);
         return NULL;
     }
@@ -1293,7 +1363,6 @@ ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job)
     size_t                     len;
     ngx_int_t                  rc;
     ngx_http_linkcert_acme_t  *acme;
-    u_char                     dir[sizeof("domains/") + LC_DOMAIN_MAX];
 
     acme = ngx_http_linkcert_acme;
 
@@ -1302,11 +1371,8 @@ ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job)
         return NGX_OK;
     }
 
-    ngx_sprintf(dir, "domains/%s%Z", job->domain);
-
-    rc = ngx_http_linkcert_store_write(&acme->conf->store, (char *) dir,
-                                       "order.json", saved, len, 0600,
-                                       acme->log);
+    rc = acme->state->order_write(acme->state, job->domain, saved, len,
+                                  acme->log);
 
     lc_acme_saved_free(saved, len);
 
@@ -1318,85 +1384,121 @@ static void
 ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job)
 {
     ngx_http_linkcert_acme_t  *acme;
-    u_char                     path[NGX_MAX_PATH];
 
     acme = ngx_http_linkcert_acme;
 
-    if (job->kind != LC_ACME_ORDER) {
-        return;
-    }
-
-    ngx_sprintf(path, "%V/domains/%s/order.json%Z", &acme->conf->store,
-                job->domain);
-
-    if (unlink((char *) path) == -1 && ngx_errno != NGX_ENOENT) {
-        ngx_log_error(NGX_LOG_WARN, acme->log, ngx_errno,
-                      "linkcert: unlink(\"%s\") failed", path);
+    if (job->kind == LC_ACME_ORDER) {
+        acme->state->order_drop(acme->state, job->domain, acme->log);
     }
 }
 
 
-/* the new certificate checked, then published as a pair */
+/* the new certificate checked, then saved as a pair under the lease */
 
-static ngx_int_t
-ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job,
-    lc_cert_info_t *info, uint64_t *stamp, lc_error_t *err)
+static void
+ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job)
 {
-    size_t                     chain_len, key_len;
-    lc_cert_t                 *cert;
-    const char                *chain, *key;
-    ngx_http_linkcert_acme_t  *acme;
+    size_t                      chain_len, key_len;
+    uint64_t                    version;
+    ngx_int_t                   rc;
+    lc_cert_t                  *cert;
+    lc_error_t                  err;
+    const char                 *chain, *key;
+    ngx_http_linkcert_acme_t   *acme;
+    ngx_http_linkcert_state_t  *st;
 
     acme = ngx_http_linkcert_acme;
+    st = acme->state;
 
     if (lc_acme_result(job->machine, &chain, &chain_len, &key, &key_len)
         != 0)
     {
-        lc_error_set(err, LC_ERR_ACME_PROTOCOL, "the CA sent no certificate");
-        return NGX_ERROR;
+        lc_error_set(&err, LC_ERR_ACME_PROTOCOL, "the CA sent no certificate");
+        ngx_http_linkcert_acme_unsaved(job, &err);
+        return;
     }
 
-    cert = lc_cert_parse(chain, chain_len, key, key_len, err);
+    cert = lc_cert_parse(chain, chain_len, key, key_len, &err);
 
     if (cert == NULL
-        || lc_cert_check(cert, job->domain, ngx_time(), err) != 0
-        || lc_cert_info(cert, info) != 0)
+        || lc_cert_check(cert, job->domain, ngx_time(), &err) != 0
+        || lc_cert_info(cert, &job->info) != 0)
     {
         lc_cert_free(cert);
-        return NGX_ERROR;
+        ngx_http_linkcert_acme_unsaved(job, &err);
+        return;
     }
 
     lc_cert_free(cert);
 
-    /* a domain removed meanwhile does not come back */
+    version = 0;
 
-    if (ngx_http_linkcert_table_held(acme->conf->shm_zone,
-                                     (u_char *) job->domain,
-                                     ngx_strlen(job->domain), job->job_id)
-        != NGX_OK)
-    {
-        lc_error_set(err, LC_ERR_REMOVED, "the domain was removed");
-        return NGX_ERROR;
+    rc = st->save(st, &job->lease, job->domain, key, key_len, chain,
+                  chain_len, &version, ngx_http_linkcert_acme_saved, job,
+                  acme->log);
+
+    /* in a fleet, the other edges get it too */
+
+    if (rc == NGX_OK) {
+        ngx_http_linkcert_redis_cert_put(job->domain, key, key_len, chain,
+                                         chain_len, acme->log);
     }
 
-    if (ngx_http_linkcert_store_publish(&acme->conf->store, job->domain,
-                                        key, key_len, chain, chain_len,
-                                        acme->log)
-        != NGX_OK)
-    {
-        lc_error_set(err, LC_ERR_STORE_WRITE,
+    if (rc != NGX_AGAIN) {
+        ngx_http_linkcert_acme_saved(job, rc, version);
+    }
+}
+
+
+static void
+ngx_http_linkcert_acme_saved(void *data, ngx_int_t rc, uint64_t version)
+{
+    ngx_http_linkcert_acme_job_t *job = data;
+
+    lc_error_t                 err;
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (rc == NGX_OK) {
+        ngx_http_linkcert_table_issued(acme->conf->shm_zone,
+                                       (u_char *) job->domain,
+                                       ngx_strlen(job->domain), job->job_id,
+                                       &job->info, version, acme->log);
+        ngx_http_linkcert_acme_free(job);
+        return;
+    }
+
+    /* a domain removed meanwhile (or leased since) does not come back */
+
+    if (rc == NGX_DECLINED) {
+        lc_error_set(&err, LC_ERR_REMOVED, "the domain was removed");
+
+    } else {
+        lc_error_set(&err, LC_ERR_STORE_WRITE,
                      "the certificate could not be written to the store; "
                      "retried later");
-        return NGX_ERROR;
     }
 
-    ngx_http_linkcert_redis_cert_put(job->domain, key, key_len, chain,
-                                     chain_len, acme->log);
+    ngx_http_linkcert_acme_unsaved(job, &err);
+}
 
-    *stamp = ngx_http_linkcert_store_domain_stamp(&acme->conf->store,
-                                                  job->domain);
 
-    return NGX_OK;
+/* the order is over, its certificate not saved: tried again later */
+
+static void
+ngx_http_linkcert_acme_unsaved(ngx_http_linkcert_acme_job_t *job,
+    lc_error_t *err)
+{
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
+                                         (u_char *) job->domain,
+                                         ngx_strlen(job->domain), job->job_id,
+                                         err, 1, 0, acme->log);
+    ngx_http_linkcert_acme_free(job);
 }
 
 
@@ -1473,9 +1575,11 @@ ngx_http_linkcert_acme_account_retry(ngx_event_t *ev)
 static void
 ngx_http_linkcert_acme_release(ngx_http_linkcert_acme_job_t *job)
 {
-    ngx_http_linkcert_table_release(ngx_http_linkcert_acme->conf->shm_zone,
-                                    (u_char *) job->domain,
-                                    ngx_strlen(job->domain), job->job_id);
+    ngx_http_linkcert_state_t  *st;
+
+    st = ngx_http_linkcert_acme->state;
+
+    st->lease_release(st, job->domain, &job->lease);
 }
 
 
@@ -1498,10 +1602,10 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
         ngx_http_linkcert_keygen_cancel(job->keygen);
     }
 
-    ngx_http_linkcert_lease_release(job->lease);
+    ngx_http_linkcert_lease_release(job->fleet);
 
     if (job->token[0] && acme) {
-        ngx_http_linkcert_challenge_del(acme->conf->shm_zone, job->token);
+        acme->state->challenge_del(acme->state, job->token);
         ngx_http_linkcert_redis_challenge_del(job->token);
     }
 

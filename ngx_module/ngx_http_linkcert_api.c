@@ -36,6 +36,7 @@
 
 #include "ngx_http_linkcert.h"
 #include "ngx_http_linkcert_redis.h"
+#include "ngx_http_linkcert_state.h"
 
 
 #define NGX_HTTP_LINKCERT_PAGE_DEFAULT  100
@@ -719,7 +720,8 @@ ngx_http_linkcert_api_later(ngx_http_request_t *r, time_t retry,
 
 /*
  * The domain leaves the table (the next handshake gets the fallback) and
- * its files move to <store>/removed/.  The answer is its last state.
+ * the store keeps its files aside (<store>/removed/).  The answer is its
+ * last state.
  */
 
 static ngx_int_t
@@ -753,8 +755,8 @@ ngx_http_linkcert_api_delete(ngx_http_request_t *r,
                   "linkcert: \"%s\" %s/%s -> removed", name,
                   lc_status_name(rec->status), lc_stage_name(rec->stage));
 
-    (void) ngx_http_linkcert_store_remove(&lmcf->store, (u_char *) name, len,
-                                          r->connection->log);
+    lmcf->state->remove(lmcf->state, (u_char *) name, len,
+                        r->connection->log);
 
     ngx_http_linkcert_redis_cert_remove((u_char *) name, len,
                                         r->connection->log);

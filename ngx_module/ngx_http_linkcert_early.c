@@ -17,6 +17,7 @@
 
 #include "ngx_http_linkcert.h"
 #include "ngx_http_linkcert_redis.h"
+#include "ngx_http_linkcert_state.h"
 
 
 static ngx_int_t ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
@@ -96,8 +97,8 @@ ngx_http_linkcert_acme_challenge(ngx_http_request_t *r,
 
     len = LC_ACME_KEYAUTH_MAX;
 
-    rc = ngx_http_linkcert_challenge_get(lmcf->shm_zone, &domain, &token,
-                                         keyauth, &len);
+    rc = lmcf->state->challenge_get(lmcf->state, &domain, &token, keyauth,
+                                    &len);
 
     /* another edge of the fleet may have ordered it */
 

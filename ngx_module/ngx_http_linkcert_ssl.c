@@ -18,6 +18,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_state.h"
 
 
 typedef struct {
@@ -292,8 +293,7 @@ ngx_http_linkcert_cache_get(ngx_http_linkcert_main_conf_t *lmcf, u_char *name,
     cached->sn.str.data = cached->name;
     cached->generation = generation;
 
-    cached->cert = ngx_http_linkcert_store_read_cert(&lmcf->store, name, len,
-                                                     log, &err);
+    cached->cert = lmcf->state->read_cert(lmcf->state, name, len, &err, log);
     if (cached->cert == NULL) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "linkcert: cannot serve \"%*s\": %s (%s), "

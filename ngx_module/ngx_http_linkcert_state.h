@@ -100,7 +100,7 @@ typedef void (*ngx_http_linkcert_state_handler_pt)(void *data, ngx_int_t rc,
 typedef struct {
     uint32_t                       job_id;       /* the zone's claim */
     uint64_t                       fence;        /* grows with each lease */
-} ngx_http_linkcert_lease_t;
+} ngx_http_linkcert_state_lease_t;
 
 
 struct ngx_http_linkcert_state_s {
@@ -130,7 +130,7 @@ struct ngx_http_linkcert_state_s {
      * stale or the domain is gone; nothing was written.
      */
     ngx_int_t   (*save)(ngx_http_linkcert_state_t *st,
-                   ngx_http_linkcert_lease_t *lease, const char *name,
+                   ngx_http_linkcert_state_lease_t *lease, const char *name,
                    const char *key, size_t key_len, const char *chain,
                    size_t chain_len, uint64_t *version,
                    ngx_http_linkcert_state_handler_pt h, void *data,
@@ -153,7 +153,7 @@ struct ngx_http_linkcert_state_s {
      */
     ngx_int_t   (*lease_take)(ngx_http_linkcert_state_t *st,
                    const char *name, uint32_t job_id,
-                   ngx_http_linkcert_lease_t *lease,
+                   ngx_http_linkcert_state_lease_t *lease,
                    ngx_http_linkcert_state_handler_pt h, void *data,
                    ngx_log_t *log);
 
@@ -163,7 +163,7 @@ struct ngx_http_linkcert_state_s {
      * not 0).  Nothing to wait for.
      */
     void        (*lease_release)(ngx_http_linkcert_state_t *st,
-                   const char *name, ngx_http_linkcert_lease_t *lease);
+                   const char *name, ngx_http_linkcert_state_lease_t *lease);
 
     /*
      * An HTTP-01 key authorization, answered by every process (and every

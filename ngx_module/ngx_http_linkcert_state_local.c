@@ -37,18 +37,18 @@ static ngx_int_t ngx_http_linkcert_local_read_chain(
     ngx_http_linkcert_state_t *st, const char *name,
     ngx_http_linkcert_file_t *file);
 static ngx_int_t ngx_http_linkcert_local_save(ngx_http_linkcert_state_t *st,
-    ngx_http_linkcert_lease_t *lease, const char *name, const char *key,
+    ngx_http_linkcert_state_lease_t *lease, const char *name, const char *key,
     size_t key_len, const char *chain, size_t chain_len, uint64_t *version,
     ngx_http_linkcert_state_handler_pt h, void *data, ngx_log_t *log);
 static void ngx_http_linkcert_local_remove(ngx_http_linkcert_state_t *st,
     u_char *name, size_t len, ngx_log_t *log);
 static ngx_int_t ngx_http_linkcert_local_lease_take(
     ngx_http_linkcert_state_t *st, const char *name, uint32_t job_id,
-    ngx_http_linkcert_lease_t *lease, ngx_http_linkcert_state_handler_pt h,
-    void *data, ngx_log_t *log);
+    ngx_http_linkcert_state_lease_t *lease,
+    ngx_http_linkcert_state_handler_pt h, void *data, ngx_log_t *log);
 static void ngx_http_linkcert_local_lease_release(
     ngx_http_linkcert_state_t *st, const char *name,
-    ngx_http_linkcert_lease_t *lease);
+    ngx_http_linkcert_state_lease_t *lease);
 static ngx_int_t ngx_http_linkcert_local_challenge_set(
     ngx_http_linkcert_state_t *st, const char *domain, const char *token,
     const char *key_authorization, ngx_http_linkcert_state_handler_pt h,
@@ -142,7 +142,7 @@ ngx_http_linkcert_local_read_chain(ngx_http_linkcert_state_t *st,
 
 static ngx_int_t
 ngx_http_linkcert_local_save(ngx_http_linkcert_state_t *st,
-    ngx_http_linkcert_lease_t *lease, const char *name, const char *key,
+    ngx_http_linkcert_state_lease_t *lease, const char *name, const char *key,
     size_t key_len, const char *chain, size_t chain_len, uint64_t *version,
     ngx_http_linkcert_state_handler_pt h, void *data, ngx_log_t *log)
 {
@@ -182,7 +182,7 @@ ngx_http_linkcert_local_remove(ngx_http_linkcert_state_t *st, u_char *name,
 
 static ngx_int_t
 ngx_http_linkcert_local_lease_take(ngx_http_linkcert_state_t *st,
-    const char *name, uint32_t job_id, ngx_http_linkcert_lease_t *lease,
+    const char *name, uint32_t job_id, ngx_http_linkcert_state_lease_t *lease,
     ngx_http_linkcert_state_handler_pt h, void *data, ngx_log_t *log)
 {
     lease->job_id = job_id;
@@ -194,7 +194,7 @@ ngx_http_linkcert_local_lease_take(ngx_http_linkcert_state_t *st,
 
 static void
 ngx_http_linkcert_local_lease_release(ngx_http_linkcert_state_t *st,
-    const char *name, ngx_http_linkcert_lease_t *lease)
+    const char *name, ngx_http_linkcert_state_lease_t *lease)
 {
     ngx_http_linkcert_main_conf_t  *lmcf = st->data;
 

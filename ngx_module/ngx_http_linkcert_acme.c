@@ -5,14 +5,15 @@
  * linkcert: the ACME driver in worker 0.
  *
  * It runs the machines of src/lc_acme.c: one for the account of each CA
- * (the primary, and the backup if one is configured; set up when worker 0
- * starts, their keys kept in <store>/account/), one per order.  The
- * machines say what to send; this file sends it with the HTTPS client,
- * feeds the answers back, waits on cancelable timers, publishes HTTP-01
- * key authorizations, and at the end saves the certificate and marks the
- * domain issued.  What it keeps (keys, orders, certificates, leases, key
- * authorizations) goes through the state boundary
- * (ngx_http_linkcert_state.h), whose writes may answer later.
+ * (ngx_http_linkcert_acme_account.c), one per order or renewal check
+ * (ngx_http_linkcert_acme_renew.c).  The machines say what to send; this
+ * file sends it with the HTTPS client, feeds the answers back, waits on
+ * cancelable timers, publishes HTTP-01 key authorizations, picks the CA
+ * of each order, and at the end has the certificate saved
+ * (ngx_http_linkcert_acme_order.c) and the domain marked issued.  What it
+ * keeps (keys, orders, certificates, leases, key authorizations) goes
+ * through the state boundary (ngx_http_linkcert_state.h), whose writes
+ * may answer later.
  */
 
 
@@ -23,87 +24,17 @@
 #include "ngx_http_linkcert.h"
 #include "ngx_http_linkcert_state.h"
 #include "ngx_http_linkcert_redis.h"
+#include "ngx_http_linkcert_acme.h"
 
 
-#define NGX_HTTP_LINKCERT_ORDERS_MAX   16
-#define NGX_HTTP_LINKCERT_ACCOUNT_KEY  "account.key"
-
-
-typedef struct ngx_http_linkcert_acme_ca_s  ngx_http_linkcert_acme_ca_t;
-
-typedef struct {
-    ngx_queue_t                     queue;
-    lc_acme_t                      *machine;
-    lc_acme_kind_e                  kind;
-    ngx_http_linkcert_acme_ca_t    *ca;
-    ngx_event_t                     timer;
-    char                            domain[LC_DOMAIN_MAX + 1];
-    char                            token[LC_ACME_TOKEN_MAX];
-    char                            cert_id[LC_ACME_CERT_ID_LEN];
-    uint32_t                        job_id;      /* the domain's claim */
-    ngx_http_linkcert_state_lease_t lease;       /* an order's, fenced */
-    ngx_http_linkcert_keygen_t     *keygen;      /* its key, being made */
-    ngx_http_linkcert_lease_t      *fleet;       /* in a fleet: the order's
-                                                    lease in Redis */
-    lc_cert_info_t                  info;        /* the certificate being
-                                                    saved */
-} ngx_http_linkcert_acme_job_t;
-
-
-/* a CA: its directory and the account there */
-
-struct ngx_http_linkcert_acme_ca_s {
-    ngx_str_t                      *directory;
-    ngx_uint_t                      index;       /* 0: primary, 1: backup */
-    lc_acme_account_t               account;
-    ngx_uint_t                      ready;
-    ngx_http_linkcert_acme_job_t   *account_job;
-    ngx_event_t                     account_retry;
-    ngx_uint_t                      account_failures;
-    lc_error_t                      account_error;
-};
-
-
-typedef struct {
-    ngx_http_linkcert_main_conf_t  *conf;
-    ngx_http_linkcert_state_t      *state;
-    ngx_http_linkcert_acme_ca_t     ca[LC_FAILOVER_CAS];
-    ngx_uint_t                      ncas;
-    ngx_queue_t                     orders;
-    ngx_uint_t                      norders;
-    const char                     *contacts[9];
-    ngx_log_t                      *log;
-    ngx_connection_t                dumb;
-} ngx_http_linkcert_acme_t;
-
-
-static ngx_int_t ngx_http_linkcert_acme_ca_init(ngx_http_linkcert_acme_t *acme,
-    ngx_uint_t index, ngx_str_t *directory, ngx_str_t *eab_kid,
-    ngx_str_t *eab_key, ngx_log_t *log);
-static EVP_PKEY *ngx_http_linkcert_acme_account_key(
-    ngx_http_linkcert_acme_t *acme, ngx_http_linkcert_acme_ca_t *ca,
-    ngx_log_t *log);
-static ngx_int_t ngx_http_linkcert_acme_order_replacing(const char *domain,
-    uint32_t job_id, const char *replaces);
-static ngx_uint_t ngx_http_linkcert_acme_settled(
-    ngx_http_linkcert_acme_ca_t *ca);
 static ngx_http_linkcert_acme_ca_t *ngx_http_linkcert_acme_pick(
     const char *domain, uint32_t job_id);
 static ngx_uint_t ngx_http_linkcert_acme_outcome(
     ngx_http_linkcert_acme_job_t *job, lc_failover_outcome_e outcome);
-static ngx_http_linkcert_acme_job_t *ngx_http_linkcert_acme_start(
-    lc_acme_kind_e kind, ngx_http_linkcert_acme_ca_t *ca, const char *domain,
-    uint32_t job_id, const char *replaces);
 static void ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc,
     uint64_t fence);
 static ngx_int_t ngx_http_linkcert_acme_begin(
     ngx_http_linkcert_acme_job_t *job);
-static void ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job);
-static lc_acme_t *ngx_http_linkcert_acme_resume(const char *domain,
-    ngx_http_linkcert_acme_ca_t **ca);
-static ngx_int_t ngx_http_linkcert_acme_save(
-    ngx_http_linkcert_acme_job_t *job);
-static void ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
 static ngx_int_t ngx_http_linkcert_acme_claim(
     ngx_http_linkcert_acme_job_t *job);
@@ -118,19 +49,9 @@ static void ngx_http_linkcert_acme_response(void *data,
 static void ngx_http_linkcert_acme_count(lc_http_response_t *res);
 static void ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job);
-static void ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job);
-static void ngx_http_linkcert_acme_saved(void *data, ngx_int_t rc,
-    uint64_t version);
-static void ngx_http_linkcert_acme_unsaved(ngx_http_linkcert_acme_job_t *job,
-    lc_error_t *err);
-static void ngx_http_linkcert_acme_account_retry(ngx_event_t *ev);
-static time_t ngx_http_linkcert_acme_account_delay(ngx_uint_t failures,
-    int transient);
-static void ngx_http_linkcert_acme_release(ngx_http_linkcert_acme_job_t *job);
-static void ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job);
 
 
-static ngx_http_linkcert_acme_t  *ngx_http_linkcert_acme;
+ngx_http_linkcert_acme_t  *ngx_http_linkcert_acme;
 
 
 ngx_int_t
@@ -191,56 +112,6 @@ ngx_http_linkcert_acme_init_process(ngx_cycle_t *cycle,
 }
 
 
-/* a CA's account: its key, contacts and External Account Binding */
-
-static ngx_int_t
-ngx_http_linkcert_acme_ca_init(ngx_http_linkcert_acme_t *acme,
-    ngx_uint_t index, ngx_str_t *directory, ngx_str_t *eab_kid,
-    ngx_str_t *eab_key, ngx_log_t *log)
-{
-    EVP_PKEY                     *key;
-    ngx_http_linkcert_acme_ca_t  *ca;
-
-    ca = &acme->ca[index];
-    ca->index = index;
-    ca->directory = directory;
-
-    key = ngx_http_linkcert_acme_account_key(acme, ca, log);
-    if (key == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (lc_acme_account_init(&ca->account, key, (char *) directory->data)
-        != 0)
-    {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "linkcert: cannot use the ACME account key of \"%V\"",
-                      directory);
-        EVP_PKEY_free(key);
-        return NGX_ERROR;
-    }
-
-    if (acme->contacts[0]) {
-        ca->account.contacts = acme->contacts;
-    }
-
-    if (eab_kid->len) {
-        ca->account.eab_kid = (char *) eab_kid->data;
-        ca->account.eab_hmac = eab_key->data;
-        ca->account.eab_hmac_len = eab_key->len;
-    }
-
-    ca->account_retry.data = &acme->dumb;
-    ca->account_retry.handler = ngx_http_linkcert_acme_account_retry;
-    ca->account_retry.log = log;
-    ca->account_retry.cancelable = 1;
-
-    acme->ncas = index + 1;
-
-    return NGX_OK;
-}
-
-
 void
 ngx_http_linkcert_acme_exit_process(void)
 {
@@ -273,103 +144,6 @@ ngx_http_linkcert_acme_exit_process(void)
 }
 
 
-/*
- * How many orders may start now.  While an account is being set up, none:
- * an order must not go elsewhere only because its CA's account is not
- * ready yet (a saved order would be placed again at the other CA).  While
- * a setup is failing, orders are taken: they go to the other CA, or fail
- * at once with the account's error, so that each domain shows it.
- */
-
-ngx_uint_t
-ngx_http_linkcert_acme_ready(void)
-{
-    ngx_uint_t                 i;
-    ngx_http_linkcert_acme_t  *acme;
-
-    acme = ngx_http_linkcert_acme;
-
-    if (acme == NULL) {
-        return 0;
-    }
-
-    for (i = 0; i < acme->ncas; i++) {
-        if (!ngx_http_linkcert_acme_settled(&acme->ca[i])) {
-            return 0;
-        }
-    }
-
-    return NGX_HTTP_LINKCERT_ORDERS_MAX - acme->norders;
-}
-
-
-/* the account is ready, or its setup failed and waits for a retry */
-
-static ngx_uint_t
-ngx_http_linkcert_acme_settled(ngx_http_linkcert_acme_ca_t *ca)
-{
-    return ca->account_job == NULL
-           && (ca->ready || ca->account_retry.timer_set);
-}
-
-
-/*
- * What a renewal check can expect of the primary CA: renewal information
- * (RFC 9773), or not known yet while the account is being set up; after
- * a failed setup, nothing: renew_at alone decides.
- */
-
-ngx_uint_t
-ngx_http_linkcert_acme_ari(void)
-{
-    ngx_http_linkcert_acme_t     *acme;
-    ngx_http_linkcert_acme_ca_t  *ca;
-
-    acme = ngx_http_linkcert_acme;
-
-    if (acme == NULL) {
-        return 0;
-    }
-
-    ca = &acme->ca[0];
-
-    if (ca->ready) {
-        return ca->account.renewal_info[0] ? NGX_HTTP_LINKCERT_ARI : 0;
-    }
-
-    return (ca->account_job || ca->account_failures == 0)
-           ? NGX_HTTP_LINKCERT_ACCOUNT : 0;
-}
-
-
-/* orders are waiting: the first time, the accounts are set up */
-
-void
-ngx_http_linkcert_acme_wanted(void)
-{
-    ngx_uint_t                    i;
-    ngx_http_linkcert_acme_t     *acme;
-    ngx_http_linkcert_acme_ca_t  *ca;
-
-    acme = ngx_http_linkcert_acme;
-
-    if (acme == NULL) {
-        return;
-    }
-
-    for (i = 0; i < acme->ncas; i++) {
-        ca = &acme->ca[i];
-
-        if (!ca->ready && ca->account_job == NULL
-            && !ca->account_retry.timer_set)
-        {
-            (void) ngx_http_linkcert_acme_start(LC_ACME_ACCOUNT, ca, NULL, 0,
-                                                NULL);
-        }
-    }
-}
-
-
 ngx_int_t
 ngx_http_linkcert_acme_order(const char *domain, uint32_t job_id)
 {
@@ -382,7 +156,7 @@ ngx_http_linkcert_acme_order(const char *domain, uint32_t job_id)
  * sent to the primary only, the CA that answered about the certificate.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_linkcert_acme_order_replacing(const char *domain, uint32_t job_id,
     const char *replaces)
 {
@@ -512,183 +286,12 @@ ngx_http_linkcert_acme_outcome(ngx_http_linkcert_acme_job_t *job,
 
 
 /*
- * An issued domain whose DNS was just checked: renew it now, or ask the
- * CA's renewal information (RFC 9773, the primary's), or let it wait: the
- * lifecycle core decides (LC_EV_RENEW).  The new order "replaces" the old
- * certificate when the time came from the CA's window.
- */
-
-ngx_int_t
-ngx_http_linkcert_acme_renew(const char *domain, uint32_t job_id)
-{
-    size_t                         len;
-    lc_lifecycle_event_t           ev;
-    lc_lifecycle_result_t          res;
-    ngx_http_linkcert_acme_t      *acme;
-    ngx_http_linkcert_file_t       file;
-    ngx_http_linkcert_acme_ca_t   *ca;
-    ngx_http_linkcert_acme_job_t  *job;
-    char                           cert_id[LC_ACME_CERT_ID_LEN];
-
-    acme = ngx_http_linkcert_acme;
-    ca = &acme->ca[0];
-    len = ngx_strlen(domain);
-
-    cert_id[0] = '\0';
-
-    if (ca->ready && ca->account.renewal_info[0]) {
-
-        if (acme->state->read_chain(acme->state, domain, &file) == NGX_OK) {
-            if (lc_acme_cert_id((char *) file.data, file.len, cert_id,
-                                sizeof(cert_id))
-                != 0)
-            {
-                cert_id[0] = '\0';
-            }
-
-            ngx_free(file.data);
-        }
-    }
-
-    ngx_http_linkcert_life_event(&ev, LC_EV_RENEW);
-    ev.cert_id = (cert_id[0] != '\0');
-
-    if (ngx_http_linkcert_table_job_event(acme->conf->shm_zone,
-                                          (u_char *) domain, len, job_id,
-                                          &ev, &res)
-        != NGX_OK)
-    {
-        return ngx_http_linkcert_acme_order(domain, job_id);
-    }
-
-    switch (res.action) {
-
-    case LC_DO_ASK_ARI:
-        job = ngx_http_linkcert_acme_start(LC_ACME_RENEWAL_INFO, ca, domain,
-                                           job_id, cert_id);
-        return job ? NGX_OK : NGX_ERROR;
-
-    case LC_DO_ORDER:
-        return ngx_http_linkcert_acme_order_replacing(domain, job_id,
-                                                      res.replaces
-                                                      ? cert_id : NULL);
-
-    default: /* not the time: it waits */
-        return NGX_OK;
-    }
-}
-
-
-/*
- * The account key is created once and kept: the CA knows the account by
- * it, across restarts.  The primary's key is account.key; the backup's is
- * named by the CA's host (and port), so that another backup CA gets an
- * account of its own.
- */
-
-static EVP_PKEY *
-ngx_http_linkcert_acme_account_key(ngx_http_linkcert_acme_t *acme,
-    ngx_http_linkcert_acme_ca_t *ca, ngx_log_t *log)
-{
-    int                         https;
-    char                       *pem;
-    size_t                      len;
-    unsigned                    port;
-    EVP_PKEY                   *key;
-    ngx_int_t                   rc;
-    lc_error_t                  err;
-    ngx_uint_t                  tries;
-    const char                 *p;
-    ngx_http_linkcert_file_t    file;
-    ngx_http_linkcert_state_t  *st;
-    char                        host[256];
-    u_char                      name[sizeof("backup-.key") + 256 + 6];
-
-    st = acme->state;
-
-    if (ca->index == 0) {
-        ngx_sprintf(name, NGX_HTTP_LINKCERT_ACCOUNT_KEY "%Z");
-
-    } else if (lc_http_url((char *) ca->directory->data, &https, host,
-                           sizeof(host), &port, &p)
-               != 0)
-    {
-        return NULL;
-
-    } else if (port == 443) {
-        ngx_sprintf(name, "backup-%s.key%Z", host);
-
-    } else {
-        ngx_sprintf(name, "backup-%s-%ud.key%Z", host, port);
-    }
-
-    /* made by someone else between the read and the create: read again */
-
-    for (tries = 0; tries < 2; tries++) {
-        rc = st->account_read(st, (char *) name, &file, &err);
-
-        if (rc == NGX_OK) {
-            key = lc_acme_account_key_load((char *) file.data, file.len);
-
-            ngx_explicit_memzero(file.data, file.len);
-            ngx_free(file.data);
-
-            if (key == NULL) {
-                ngx_log_error(NGX_LOG_EMERG, log, 0,
-                              "linkcert: the ACME account key \"%s\" holds "
-                              "no usable P-256 key (left untouched)", name);
-            }
-
-            return key;
-        }
-
-        if (rc != NGX_DECLINED) {
-            ngx_log_error(NGX_LOG_EMERG, log, 0,
-                          "linkcert: the ACME account key \"%s\": %s",
-                          name, err.detail);
-            return NULL;
-        }
-
-        key = lc_acme_account_key_new();
-        if (key == NULL) {
-            return NULL;
-        }
-
-        pem = lc_acme_account_key_pem(key, &len);
-
-        rc = pem ? st->account_create(st, (char *) name, pem, len, log)
-                 : NGX_ERROR;
-
-        if (pem) {
-            ngx_explicit_memzero(pem, len);
-            free(pem);
-        }
-
-        if (rc == NGX_OK) {
-            ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                          "linkcert: created the ACME account key \"%s\" "
-                          "for \"%V\"", name, ca->directory);
-            return key;
-        }
-
-        EVP_PKEY_free(key);
-
-        if (rc != NGX_DECLINED) {
-            return NULL;
-        }
-    }
-
-    return NULL;
-}
-
-
-/*
  * An order starts under the domain's lease; a renewal information job
  * and the account's setup need none.  NULL: the job could not start (the
  * caller gives the domain back).
  */
 
-static ngx_http_linkcert_acme_job_t *
+ngx_http_linkcert_acme_job_t *
 ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
     ngx_http_linkcert_acme_ca_t *ca, const char *domain, uint32_t job_id,
     const char *replaces)
@@ -1120,24 +723,13 @@ ngx_http_linkcert_acme_count(lc_http_response_t *res)
 static void
 ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job)
 {
-    ngx_http_linkcert_acme_t  *acme;
-
-    acme = ngx_http_linkcert_acme;
-
     if (job->kind == LC_ACME_RENEWAL_INFO) {
         ngx_http_linkcert_acme_window(job);
         return;
     }
 
     if (job->kind == LC_ACME_ACCOUNT) {
-        ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
-                      "linkcert: ACME account ready: %s",
-                      job->ca->account.kid);
-
-        job->ca->ready = 1;
-        job->ca->account_failures = 0;
-        job->ca->account_job = NULL;
-        ngx_http_linkcert_acme_free(job);
+        ngx_http_linkcert_acme_account_done(job);
         return;
     }
 
@@ -1153,68 +745,25 @@ ngx_http_linkcert_acme_done(ngx_http_linkcert_acme_job_t *job)
 static void
 ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
 {
-    int                           transient;
-    time_t                        retry_after, delay;
-    const lc_error_t             *err;
-    lc_lifecycle_event_t          ev;
-    lc_lifecycle_result_t         res;
-    ngx_http_linkcert_acme_t     *acme;
-    ngx_http_linkcert_acme_ca_t  *ca;
+    int                        transient;
+    time_t                     retry_after;
+    const lc_error_t          *err;
+    lc_lifecycle_event_t       ev;
+    lc_lifecycle_result_t      res;
+    ngx_http_linkcert_acme_t  *acme;
 
     acme = ngx_http_linkcert_acme;
 
     err = lc_acme_error(job->machine, &transient, &retry_after);
 
-    /* no renewal information: renew_at alone decides */
-
     if (job->kind == LC_ACME_RENEWAL_INFO) {
-        ngx_log_error(NGX_LOG_WARN, acme->log, 0,
-                      "linkcert: renewal information for \"%s\" not "
-                      "available: %s (%s)", job->domain, err->detail,
-                      err->type);
-
-        ngx_http_linkcert_life_event(&ev, LC_EV_ARI_FAILED);
-        ev.retry_after = retry_after;
-
-        if (ngx_http_linkcert_table_job_event(acme->conf->shm_zone,
-                                              (u_char *) job->domain,
-                                              ngx_strlen(job->domain),
-                                              job->job_id, &ev, &res)
-            == NGX_OK
-            && res.action == LC_DO_ORDER
-            && ngx_http_linkcert_acme_order(job->domain, job->job_id)
-               != NGX_OK)
-        {
-            ngx_http_linkcert_acme_release(job);
-        }
-
-        ngx_http_linkcert_acme_free(job);
+        ngx_http_linkcert_acme_ari_failed(job, err, retry_after);
         return;
     }
 
     if (job->kind == LC_ACME_ACCOUNT) {
-        ca = job->ca;
-        ca->account_failures++;
-        delay = ngx_http_linkcert_acme_account_delay(ca->account_failures,
-                                                     transient);
-
-        if (retry_after > delay) {
-            delay = retry_after;
-        }
-
-        lc_error_set_name(&ca->account_error, err->type,
-                     "the ACME account could not be set up: %s",
-                     err->detail);
-
-        ngx_log_error(NGX_LOG_ERR, acme->log, 0,
-                      "linkcert: ACME account setup at \"%V\" failed: %s "
-                      "(%s), retrying in %T s",
-                      ca->directory, err->detail, err->type, delay);
-
-        ngx_add_timer(&ca->account_retry, (ngx_msec_t) delay * 1000);
-
-        ca->account_job = NULL;
-        ngx_http_linkcert_acme_free(job);
+        ngx_http_linkcert_acme_account_failed(job, err, transient,
+                                              retry_after);
         return;
     }
 
@@ -1274,305 +823,9 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
 }
 
 
-/*
- * <store>/domains/<domain>/order.json (0600): the order an ORDER job is
- * working on, and its certificate key once it finalizes, so that a new
- * worker 0 (after a reload, a restart or a crash) goes on with the same
- * order instead of placing a second one.
- */
-
-static lc_acme_t *
-ngx_http_linkcert_acme_resume(const char *domain,
-    ngx_http_linkcert_acme_ca_t **ca)
-{
-    ngx_int_t                     rc;
-    ngx_uint_t                    i;
-    lc_acme_t                    *m;
-    lc_error_t                    err;
-    ngx_http_linkcert_acme_t     *acme;
-    ngx_http_linkcert_file_t      file;
-    ngx_http_linkcert_acme_ca_t  *saved;
-    char                          directory[LC_ACME_URL_MAX];
-
-    acme = ngx_http_linkcert_acme;
-
-    if (acme->state->order_read(acme->state, domain, &file) != NGX_OK) {
-        return NULL;
-    }
-
-    /* the CA whose order it is; a file that names none: the primary's */
-
-    rc = lc_acme_saved_directory((char *) file.data, file.len, directory,
-                                 sizeof(directory));
-    saved = (rc == 0) ? NULL : &acme->ca[0];
-
-    for (i = 0; rc == 0 && i < acme->ncas; i++) {
-        if (ngx_strcmp(directory, acme->ca[i].directory->data) == 0) {
-            saved = &acme->ca[i];
-        }
-    }
-
-    if (saved == NULL || !saved->ready) {
-        ngx_log_error(NGX_LOG_WARN, acme->log, 0,
-                      "linkcert: the saved order of \"%s\" is an order of "
-                      "\"%s\", %s; a new order is placed", domain, directory,
-                      saved ? "whose account is not set up"
-                            : "no longer configured");
-        ngx_explicit_memzero(file.data, file.len);
-        ngx_free(file.data);
-        return NULL;
-    }
-
-    m = lc_acme_resume(&saved->account, domain,
-                       (lc_acme_key_type_e) acme->conf->key_type,
-                       (char *) file.data, file.len);
-
-    ngx_explicit_memzero(file.data, file.len);
-    ngx_free(file.data);
-
-    if (m == NULL) {
-        return NULL;
-    }
-
-    /* a machine that failed at once says why */
-
-    err = *lc_acme_error(m, NULL, NULL);
-
-    if (err.type[0] != '\0') {
-        ngx_log_error(NGX_LOG_WARN, acme->log, 0,
-                      "linkcert: the saved order of \"%s\": %s, a new order "
-                      "is placed", domain, err.detail);
-        lc_acme_free(m);
-        return NULL;
-    }
-
-    ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
-                  "linkcert: \"%s\" resumes its order at \"%V\"", domain,
-                  saved->directory);
-
-    *ca = saved;
-
-    return m;
-}
-
-
-static ngx_int_t
-ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job)
-{
-    char                      *saved;
-    size_t                     len;
-    ngx_int_t                  rc;
-    ngx_http_linkcert_acme_t  *acme;
-
-    acme = ngx_http_linkcert_acme;
-
-    saved = lc_acme_save(job->machine, &len);
-    if (saved == NULL) {
-        return NGX_OK;
-    }
-
-    rc = acme->state->order_write(acme->state, job->domain, saved, len,
-                                  acme->log);
-
-    lc_acme_saved_free(saved, len);
-
-    return rc;
-}
-
-
-static void
-ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job)
-{
-    ngx_http_linkcert_acme_t  *acme;
-
-    acme = ngx_http_linkcert_acme;
-
-    if (job->kind == LC_ACME_ORDER) {
-        acme->state->order_drop(acme->state, job->domain, acme->log);
-    }
-}
-
-
-/* the new certificate checked, then saved as a pair under the lease */
-
-static void
-ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job)
-{
-    size_t                      chain_len, key_len;
-    uint64_t                    version;
-    ngx_int_t                   rc;
-    lc_cert_t                  *cert;
-    lc_error_t                  err;
-    const char                 *chain, *key;
-    ngx_http_linkcert_acme_t   *acme;
-    ngx_http_linkcert_state_t  *st;
-
-    acme = ngx_http_linkcert_acme;
-    st = acme->state;
-
-    if (lc_acme_result(job->machine, &chain, &chain_len, &key, &key_len)
-        != 0)
-    {
-        lc_error_set(&err, LC_ERR_ACME_PROTOCOL, "the CA sent no certificate");
-        ngx_http_linkcert_acme_unsaved(job, &err);
-        return;
-    }
-
-    cert = lc_cert_parse(chain, chain_len, key, key_len, &err);
-
-    if (cert == NULL
-        || lc_cert_check(cert, job->domain, ngx_time(), &err) != 0
-        || lc_cert_info(cert, &job->info) != 0)
-    {
-        lc_cert_free(cert);
-        ngx_http_linkcert_acme_unsaved(job, &err);
-        return;
-    }
-
-    lc_cert_free(cert);
-
-    version = 0;
-
-    rc = st->save(st, &job->lease, job->domain, key, key_len, chain,
-                  chain_len, &version, ngx_http_linkcert_acme_saved, job,
-                  acme->log);
-
-    /* in a fleet, the other edges get it too */
-
-    if (rc == NGX_OK) {
-        ngx_http_linkcert_redis_cert_put(job->domain, key, key_len, chain,
-                                         chain_len, acme->log);
-    }
-
-    if (rc != NGX_AGAIN) {
-        ngx_http_linkcert_acme_saved(job, rc, version);
-    }
-}
-
-
-static void
-ngx_http_linkcert_acme_saved(void *data, ngx_int_t rc, uint64_t version)
-{
-    ngx_http_linkcert_acme_job_t *job = data;
-
-    lc_error_t                 err;
-    ngx_http_linkcert_acme_t  *acme;
-
-    acme = ngx_http_linkcert_acme;
-
-    if (rc == NGX_OK) {
-        ngx_http_linkcert_table_issued(acme->conf->shm_zone,
-                                       (u_char *) job->domain,
-                                       ngx_strlen(job->domain), job->job_id,
-                                       &job->info, version, acme->log);
-        ngx_http_linkcert_acme_free(job);
-        return;
-    }
-
-    /* a domain removed meanwhile (or leased since) does not come back */
-
-    if (rc == NGX_DECLINED) {
-        lc_error_set(&err, LC_ERR_REMOVED, "the domain was removed");
-
-    } else {
-        lc_error_set(&err, LC_ERR_STORE_WRITE,
-                     "the certificate could not be written to the store; "
-                     "retried later");
-    }
-
-    ngx_http_linkcert_acme_unsaved(job, &err);
-}
-
-
-/* the order is over, its certificate not saved: tried again later */
-
-static void
-ngx_http_linkcert_acme_unsaved(ngx_http_linkcert_acme_job_t *job,
-    lc_error_t *err)
-{
-    ngx_http_linkcert_acme_t  *acme;
-
-    acme = ngx_http_linkcert_acme;
-
-    ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
-                                         (u_char *) job->domain,
-                                         ngx_strlen(job->domain), job->job_id,
-                                         err, 1, 0, acme->log);
-    ngx_http_linkcert_acme_free(job);
-}
-
-
-/*
- * The CA's suggested window (RFC 9773): the lifecycle core picks the
- * renewal in it (LC_EV_ARI), now or planned for later.
- */
-
-static void
-ngx_http_linkcert_acme_window(ngx_http_linkcert_acme_job_t *job)
-{
-    lc_lifecycle_event_t       ev;
-    lc_lifecycle_result_t      res;
-    ngx_http_linkcert_acme_t  *acme;
-
-    acme = ngx_http_linkcert_acme;
-
-    ngx_http_linkcert_life_event(&ev, LC_EV_ARI);
-    ev.ok = (lc_acme_renewal_window(job->machine, &ev.start, &ev.end,
-                                    &ev.retry_after)
-             == 0);
-
-    if (ngx_http_linkcert_table_job_event(acme->conf->shm_zone,
-                                          (u_char *) job->domain,
-                                          ngx_strlen(job->domain),
-                                          job->job_id, &ev, &res)
-        == NGX_OK
-        && res.action == LC_DO_ORDER)
-    {
-        ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
-                      "linkcert: \"%s\" renewal is due, replacing %s",
-                      job->domain, job->cert_id);
-
-        if (ngx_http_linkcert_acme_order_replacing(job->domain, job->job_id,
-                                                   job->cert_id)
-            != NGX_OK)
-        {
-            ngx_http_linkcert_acme_release(job);
-        }
-    }
-
-    ngx_http_linkcert_acme_free(job);
-}
-
-
-/*
- * When to try the account's setup again.  Every order waits for it (and
- * every new worker 0 sets it up again), so a passing fault of the CA (no
- * answer, a 5xx, a bad nonce) is retried soon: 1 s, doubling up to 5 min.
- * An answer that will not change by itself (a refused EAB, a malformed
- * request) waits 1 min, 10 min, then 100 min.
- */
-
-static time_t
-ngx_http_linkcert_acme_account_delay(ngx_uint_t failures, int transient)
-{
-    if (transient) {
-        return (failures > 9) ? 300 : (time_t) 1 << (failures - 1);
-    }
-
-    return lc_lifecycle_backoff_base((unsigned) failures);
-}
-
-
-static void
-ngx_http_linkcert_acme_account_retry(ngx_event_t *ev)
-{
-    ngx_http_linkcert_acme_wanted();
-}
-
-
 /* the job's domain goes back to the table, due now */
 
-static void
+void
 ngx_http_linkcert_acme_release(ngx_http_linkcert_acme_job_t *job)
 {
     ngx_http_linkcert_state_t  *st;
@@ -1583,7 +836,7 @@ ngx_http_linkcert_acme_release(ngx_http_linkcert_acme_job_t *job)
 }
 
 
-static void
+void
 ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
 {
     ngx_http_linkcert_acme_t  *acme;

@@ -1,0 +1,358 @@
+
+/*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
+ * linkcert: the ACME account at each CA (the primary, and the backup if
+ * one is configured).  Its key is made once and kept through the state
+ * boundary; the account is set up when orders first wait for it, and
+ * its setup is tried again after a failure.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_state.h"
+#include "ngx_http_linkcert_redis.h"
+#include "ngx_http_linkcert_acme.h"
+
+
+#define NGX_HTTP_LINKCERT_ACCOUNT_KEY  "account.key"
+
+
+static ngx_uint_t ngx_http_linkcert_acme_settled(
+    ngx_http_linkcert_acme_ca_t *ca);
+static EVP_PKEY *ngx_http_linkcert_acme_account_key(
+    ngx_http_linkcert_acme_t *acme, ngx_http_linkcert_acme_ca_t *ca,
+    ngx_log_t *log);
+static time_t ngx_http_linkcert_acme_account_delay(ngx_uint_t failures,
+    int transient);
+static void ngx_http_linkcert_acme_account_retry(ngx_event_t *ev);
+
+
+/* a CA's account: its key, contacts and External Account Binding */
+
+ngx_int_t
+ngx_http_linkcert_acme_ca_init(ngx_http_linkcert_acme_t *acme,
+    ngx_uint_t index, ngx_str_t *directory, ngx_str_t *eab_kid,
+    ngx_str_t *eab_key, ngx_log_t *log)
+{
+    EVP_PKEY                     *key;
+    ngx_http_linkcert_acme_ca_t  *ca;
+
+    ca = &acme->ca[index];
+    ca->index = index;
+    ca->directory = directory;
+
+    key = ngx_http_linkcert_acme_account_key(acme, ca, log);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (lc_acme_account_init(&ca->account, key, (char *) directory->data)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "linkcert: cannot use the ACME account key of \"%V\"",
+                      directory);
+        EVP_PKEY_free(key);
+        return NGX_ERROR;
+    }
+
+    if (acme->contacts[0]) {
+        ca->account.contacts = acme->contacts;
+    }
+
+    if (eab_kid->len) {
+        ca->account.eab_kid = (char *) eab_kid->data;
+        ca->account.eab_hmac = eab_key->data;
+        ca->account.eab_hmac_len = eab_key->len;
+    }
+
+    ca->account_retry.data = &acme->dumb;
+    ca->account_retry.handler = ngx_http_linkcert_acme_account_retry;
+    ca->account_retry.log = log;
+    ca->account_retry.cancelable = 1;
+
+    acme->ncas = index + 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * How many orders may start now.  While an account is being set up, none:
+ * an order must not go elsewhere only because its CA's account is not
+ * ready yet (a saved order would be placed again at the other CA).  While
+ * a setup is failing, orders are taken: they go to the other CA, or fail
+ * at once with the account's error, so that each domain shows it.
+ */
+
+ngx_uint_t
+ngx_http_linkcert_acme_ready(void)
+{
+    ngx_uint_t                 i;
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (acme == NULL) {
+        return 0;
+    }
+
+    for (i = 0; i < acme->ncas; i++) {
+        if (!ngx_http_linkcert_acme_settled(&acme->ca[i])) {
+            return 0;
+        }
+    }
+
+    return NGX_HTTP_LINKCERT_ORDERS_MAX - acme->norders;
+}
+
+
+/* the account is ready, or its setup failed and waits for a retry */
+
+static ngx_uint_t
+ngx_http_linkcert_acme_settled(ngx_http_linkcert_acme_ca_t *ca)
+{
+    return ca->account_job == NULL
+           && (ca->ready || ca->account_retry.timer_set);
+}
+
+
+/*
+ * What a renewal check can expect of the primary CA: renewal information
+ * (RFC 9773), or not known yet while the account is being set up; after
+ * a failed setup, nothing: renew_at alone decides.
+ */
+
+ngx_uint_t
+ngx_http_linkcert_acme_ari(void)
+{
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_acme_ca_t  *ca;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (acme == NULL) {
+        return 0;
+    }
+
+    ca = &acme->ca[0];
+
+    if (ca->ready) {
+        return ca->account.renewal_info[0] ? NGX_HTTP_LINKCERT_ARI : 0;
+    }
+
+    return (ca->account_job || ca->account_failures == 0)
+           ? NGX_HTTP_LINKCERT_ACCOUNT : 0;
+}
+
+
+/* orders are waiting: the first time, the accounts are set up */
+
+void
+ngx_http_linkcert_acme_wanted(void)
+{
+    ngx_uint_t                    i;
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_acme_ca_t  *ca;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (acme == NULL) {
+        return;
+    }
+
+    for (i = 0; i < acme->ncas; i++) {
+        ca = &acme->ca[i];
+
+        if (!ca->ready && ca->account_job == NULL
+            && !ca->account_retry.timer_set)
+        {
+            (void) ngx_http_linkcert_acme_start(LC_ACME_ACCOUNT, ca, NULL, 0,
+                                                NULL);
+        }
+    }
+}
+
+
+/*
+ * The account key is created once and kept: the CA knows the account by
+ * it, across restarts.  The primary's key is account.key; the backup's is
+ * named by the CA's host (and port), so that another backup CA gets an
+ * account of its own.
+ */
+
+static EVP_PKEY *
+ngx_http_linkcert_acme_account_key(ngx_http_linkcert_acme_t *acme,
+    ngx_http_linkcert_acme_ca_t *ca, ngx_log_t *log)
+{
+    int                         https;
+    char                       *pem;
+    size_t                      len;
+    unsigned                    port;
+    EVP_PKEY                   *key;
+    ngx_int_t                   rc;
+    lc_error_t                  err;
+    ngx_uint_t                  tries;
+    const char                 *p;
+    ngx_http_linkcert_file_t    file;
+    ngx_http_linkcert_state_t  *st;
+    char                        host[256];
+    u_char                      name[sizeof("backup-.key") + 256 + 6];
+
+    st = acme->state;
+
+    if (ca->index == 0) {
+        ngx_sprintf(name, NGX_HTTP_LINKCERT_ACCOUNT_KEY "%Z");
+
+    } else if (lc_http_url((char *) ca->directory->data, &https, host,
+                           sizeof(host), &port, &p)
+               != 0)
+    {
+        return NULL;
+
+    } else if (port == 443) {
+        ngx_sprintf(name, "backup-%s.key%Z", host);
+
+    } else {
+        ngx_sprintf(name, "backup-%s-%ud.key%Z", host, port);
+    }
+
+    /* made by someone else between the read and the create: read again */
+
+    for (tries = 0; tries < 2; tries++) {
+        rc = st->account_read(st, (char *) name, &file, &err);
+
+        if (rc == NGX_OK) {
+            key = lc_acme_account_key_load((char *) file.data, file.len);
+
+            ngx_explicit_memzero(file.data, file.len);
+            ngx_free(file.data);
+
+            if (key == NULL) {
+                ngx_log_error(NGX_LOG_EMERG, log, 0,
+                              "linkcert: the ACME account key \"%s\" holds "
+                              "no usable P-256 key (left untouched)", name);
+            }
+
+            return key;
+        }
+
+        if (rc != NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "linkcert: the ACME account key \"%s\": %s",
+                          name, err.detail);
+            return NULL;
+        }
+
+        key = lc_acme_account_key_new();
+        if (key == NULL) {
+            return NULL;
+        }
+
+        pem = lc_acme_account_key_pem(key, &len);
+
+        rc = pem ? st->account_create(st, (char *) name, pem, len, log)
+                 : NGX_ERROR;
+
+        if (pem) {
+            ngx_explicit_memzero(pem, len);
+            free(pem);
+        }
+
+        if (rc == NGX_OK) {
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "linkcert: created the ACME account key \"%s\" "
+                          "for \"%V\"", name, ca->directory);
+            return key;
+        }
+
+        EVP_PKEY_free(key);
+
+        if (rc != NGX_DECLINED) {
+            return NULL;
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+ngx_http_linkcert_acme_account_done(ngx_http_linkcert_acme_job_t *job)
+{
+    ngx_log_error(NGX_LOG_NOTICE, ngx_http_linkcert_acme->log, 0,
+                  "linkcert: ACME account ready: %s", job->ca->account.kid);
+
+    job->ca->ready = 1;
+    job->ca->account_failures = 0;
+    job->ca->account_job = NULL;
+    ngx_http_linkcert_acme_free(job);
+}
+
+
+/*
+ * A failed setup is tried again later (account_delay() below); meanwhile
+ * the CA's orders fail with its error, or go to the other CA.
+ */
+
+void
+ngx_http_linkcert_acme_account_failed(ngx_http_linkcert_acme_job_t *job,
+    const lc_error_t *err, int transient, time_t retry_after)
+{
+    time_t                        delay;
+    ngx_http_linkcert_acme_ca_t  *ca;
+
+    ca = job->ca;
+    ca->account_failures++;
+    delay = ngx_http_linkcert_acme_account_delay(ca->account_failures,
+                                                 transient);
+
+    if (retry_after > delay) {
+        delay = retry_after;
+    }
+
+    lc_error_set_name(&ca->account_error, err->type,
+                      "the ACME account could not be set up: %s",
+                      err->detail);
+
+    ngx_log_error(NGX_LOG_ERR, ngx_http_linkcert_acme->log, 0,
+                  "linkcert: ACME account setup at \"%V\" failed: %s "
+                  "(%s), retrying in %T s",
+                  ca->directory, err->detail, err->type, delay);
+
+    ngx_add_timer(&ca->account_retry, (ngx_msec_t) delay * 1000);
+
+    ca->account_job = NULL;
+    ngx_http_linkcert_acme_free(job);
+}
+
+
+/*
+ * When to try the account's setup again.  Every order waits for it (and
+ * every new worker 0 sets it up again), so a passing fault of the CA (no
+ * answer, a 5xx, a bad nonce) is retried soon: 1 s, doubling up to 5 min.
+ * An answer that will not change by itself (a refused EAB, a malformed
+ * request) waits 1 min, 10 min, then 100 min.
+ */
+
+static time_t
+ngx_http_linkcert_acme_account_delay(ngx_uint_t failures, int transient)
+{
+    if (transient) {
+        return (failures > 9) ? 300 : (time_t) 1 << (failures - 1);
+    }
+
+    return lc_lifecycle_backoff_base((unsigned) failures);
+}
+
+
+static void
+ngx_http_linkcert_acme_account_retry(ngx_event_t *ev)
+{
+    ngx_http_linkcert_acme_wanted();
+}

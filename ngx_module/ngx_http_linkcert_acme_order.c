@@ -1,0 +1,252 @@
+
+/*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
+ * linkcert: what an order keeps through the state boundary: its progress,
+ * saved before each request and resumed by the next worker 0, and at the
+ * end its certificate, saved under the domain's lease.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_state.h"
+#include "ngx_http_linkcert_redis.h"
+#include "ngx_http_linkcert_acme.h"
+
+
+static void ngx_http_linkcert_acme_saved(void *data, ngx_int_t rc,
+    uint64_t version);
+static void ngx_http_linkcert_acme_unsaved(ngx_http_linkcert_acme_job_t *job,
+    lc_error_t *err);
+
+
+/*
+ * The saved order: the one an ORDER job is working on, and its
+ * certificate key once it finalizes, so that a new worker 0 (after a
+ * reload, a restart or a crash) goes on with the same order instead of
+ * placing a second one.
+ */
+
+lc_acme_t *
+ngx_http_linkcert_acme_resume(const char *domain,
+    ngx_http_linkcert_acme_ca_t **ca)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    i;
+    lc_acme_t                    *m;
+    lc_error_t                    err;
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_file_t      file;
+    ngx_http_linkcert_acme_ca_t  *saved;
+    char                          directory[LC_ACME_URL_MAX];
+
+    acme = ngx_http_linkcert_acme;
+
+    if (acme->state->order_read(acme->state, domain, &file) != NGX_OK) {
+        return NULL;
+    }
+
+    /* the CA whose order it is; a file that names none: the primary's */
+
+    rc = lc_acme_saved_directory((char *) file.data, file.len, directory,
+                                 sizeof(directory));
+    saved = (rc == 0) ? NULL : &acme->ca[0];
+
+    for (i = 0; rc == 0 && i < acme->ncas; i++) {
+        if (ngx_strcmp(directory, acme->ca[i].directory->data) == 0) {
+            saved = &acme->ca[i];
+        }
+    }
+
+    if (saved == NULL || !saved->ready) {
+        ngx_log_error(NGX_LOG_WARN, acme->log, 0,
+                      "linkcert: the saved order of \"%s\" is an order of "
+                      "\"%s\", %s; a new order is placed", domain, directory,
+                      saved ? "whose account is not set up"
+                            : "no longer configured");
+        ngx_explicit_memzero(file.data, file.len);
+        ngx_free(file.data);
+        return NULL;
+    }
+
+    m = lc_acme_resume(&saved->account, domain,
+                       (lc_acme_key_type_e) acme->conf->key_type,
+                       (char *) file.data, file.len);
+
+    ngx_explicit_memzero(file.data, file.len);
+    ngx_free(file.data);
+
+    if (m == NULL) {
+        return NULL;
+    }
+
+    /* a machine that failed at once says why */
+
+    err = *lc_acme_error(m, NULL, NULL);
+
+    if (err.type[0] != '\0') {
+        ngx_log_error(NGX_LOG_WARN, acme->log, 0,
+                      "linkcert: the saved order of \"%s\": %s, a new order "
+                      "is placed", domain, err.detail);
+        lc_acme_free(m);
+        return NULL;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
+                  "linkcert: \"%s\" resumes its order at \"%V\"", domain,
+                  saved->directory);
+
+    *ca = saved;
+
+    return m;
+}
+
+
+ngx_int_t
+ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job)
+{
+    char                      *saved;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    saved = lc_acme_save(job->machine, &len);
+    if (saved == NULL) {
+        return NGX_OK;
+    }
+
+    rc = acme->state->order_write(acme->state, job->domain, saved, len,
+                                  acme->log);
+
+    lc_acme_saved_free(saved, len);
+
+    return rc;
+}
+
+
+void
+ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job)
+{
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (job->kind == LC_ACME_ORDER) {
+        acme->state->order_drop(acme->state, job->domain, acme->log);
+    }
+}
+
+
+/* the new certificate checked, then saved as a pair under the lease */
+
+void
+ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job)
+{
+    size_t                      chain_len, key_len;
+    uint64_t                    version;
+    ngx_int_t                   rc;
+    lc_cert_t                  *cert;
+    lc_error_t                  err;
+    const char                 *chain, *key;
+    ngx_http_linkcert_acme_t   *acme;
+    ngx_http_linkcert_state_t  *st;
+
+    acme = ngx_http_linkcert_acme;
+    st = acme->state;
+
+    if (lc_acme_result(job->machine, &chain, &chain_len, &key, &key_len)
+        != 0)
+    {
+        lc_error_set(&err, LC_ERR_ACME_PROTOCOL, "the CA sent no certificate");
+        ngx_http_linkcert_acme_unsaved(job, &err);
+        return;
+    }
+
+    cert = lc_cert_parse(chain, chain_len, key, key_len, &err);
+
+    if (cert == NULL
+        || lc_cert_check(cert, job->domain, ngx_time(), &err) != 0
+        || lc_cert_info(cert, &job->info) != 0)
+    {
+        lc_cert_free(cert);
+        ngx_http_linkcert_acme_unsaved(job, &err);
+        return;
+    }
+
+    lc_cert_free(cert);
+
+    version = 0;
+
+    rc = st->save(st, &job->lease, job->domain, key, key_len, chain,
+                  chain_len, &version, ngx_http_linkcert_acme_saved, job,
+                  acme->log);
+
+    /* in a fleet, the other edges get it too */
+
+    if (rc == NGX_OK) {
+        ngx_http_linkcert_redis_cert_put(job->domain, key, key_len, chain,
+                                         chain_len, acme->log);
+    }
+
+    if (rc != NGX_AGAIN) {
+        ngx_http_linkcert_acme_saved(job, rc, version);
+    }
+}
+
+
+static void
+ngx_http_linkcert_acme_saved(void *data, ngx_int_t rc, uint64_t version)
+{
+    ngx_http_linkcert_acme_job_t *job = data;
+
+    lc_error_t                 err;
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    if (rc == NGX_OK) {
+        ngx_http_linkcert_table_issued(acme->conf->shm_zone,
+                                       (u_char *) job->domain,
+                                       ngx_strlen(job->domain), job->job_id,
+                                       &job->info, version, acme->log);
+        ngx_http_linkcert_acme_free(job);
+        return;
+    }
+
+    /* a domain removed meanwhile (or leased since) does not come back */
+
+    if (rc == NGX_DECLINED) {
+        lc_error_set(&err, LC_ERR_REMOVED, "the domain was removed");
+
+    } else {
+        lc_error_set(&err, LC_ERR_STORE_WRITE,
+                     "the certificate could not be written to the store; "
+                     "retried later");
+    }
+
+    ngx_http_linkcert_acme_unsaved(job, &err);
+}
+
+
+/* the order is over, its certificate not saved: tried again later */
+
+static void
+ngx_http_linkcert_acme_unsaved(ngx_http_linkcert_acme_job_t *job,
+    lc_error_t *err)
+{
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
+                                         (u_char *) job->domain,
+                                         ngx_strlen(job->domain), job->job_id,
+                                         err, 1, 0, acme->log);
+    ngx_http_linkcert_acme_free(job);
+}

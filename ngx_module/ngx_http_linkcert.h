@@ -433,9 +433,23 @@ typedef void (*ngx_http_linkcert_keygen_handler_pt)(void *data,
 
 
 typedef struct ngx_http_linkcert_index_s  ngx_http_linkcert_index_t;
+typedef struct ngx_http_linkcert_index_out_s  ngx_http_linkcert_index_out_t;
+
+
+/* the domains of the store, listed by the loader */
+typedef struct {
+    void                          *dir;          /* DIR * */
+    u_char                         path[NGX_MAX_PATH];
+} ngx_http_linkcert_store_list_t;
 
 
 extern ngx_module_t  ngx_http_linkcert_module;
+
+
+/* ngx_http_linkcert_loader.c */
+
+ngx_int_t ngx_http_linkcert_loader_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
 
 
 /* ngx_http_linkcert_table.c */
@@ -561,8 +575,16 @@ ngx_int_t ngx_http_linkcert_reissue_allowed(ngx_http_linkcert_zone_t *ctx,
 
 ngx_int_t ngx_http_linkcert_store_prepare(ngx_cycle_t *cycle,
     ngx_str_t *store, ngx_log_t *log);
-ngx_int_t ngx_http_linkcert_store_load(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *store, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_store_list_open(
+    ngx_http_linkcert_store_list_t *list, ngx_str_t *store, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_store_list_next(
+    ngx_http_linkcert_store_list_t *list, char *name, size_t *len,
+    ngx_log_t *log);
+void ngx_http_linkcert_store_list_close(ngx_http_linkcert_store_list_t *list);
+u_char *ngx_http_linkcert_store_path(u_char *buf, ngx_str_t *store,
+    u_char *name, size_t len, const char *file);
+uint64_t ngx_http_linkcert_store_stamp(u_char *dir, lc_error_t *err);
+ngx_uint_t ngx_http_linkcert_store_unpublished(u_char *dir);
 lc_cert_t *ngx_http_linkcert_store_read_cert(ngx_str_t *store,
     u_char *name, size_t len, ngx_log_t *log, lc_error_t *err);
 ngx_int_t ngx_http_linkcert_store_read_file(u_char *path,
@@ -666,8 +688,11 @@ ngx_http_linkcert_index_t *ngx_http_linkcert_index_read(ngx_str_t *store,
 ngx_int_t ngx_http_linkcert_index_lookup(ngx_http_linkcert_index_t *idx,
     u_char *name, size_t len, ngx_http_linkcert_loaded_t *loaded);
 void ngx_http_linkcert_index_free(ngx_http_linkcert_index_t *idx);
-ngx_int_t ngx_http_linkcert_index_write(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *store, ngx_log_t *log);
+ngx_http_linkcert_index_out_t *ngx_http_linkcert_index_begin(ngx_log_t *log);
+void ngx_http_linkcert_index_add(ngx_http_linkcert_index_out_t *out,
+    lc_record_t *rec);
+ngx_int_t ngx_http_linkcert_index_commit(ngx_http_linkcert_index_out_t *out,
+    ngx_str_t *store, ngx_core_conf_t *ccf, ngx_log_t *log);
 
 
 /* ngx_http_linkcert_ssl.c */

@@ -93,7 +93,7 @@ ngx_http_linkcert_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    lmcf->shm_zone->init = ngx_http_linkcert_table_init_zone;
+    lmcf->shm_zone->init = ngx_http_linkcert_loader_init_zone;
     lmcf->shm_zone->data = ctx;
 
     ngx_http_linkcert_zone_resized(cf, &name, size);

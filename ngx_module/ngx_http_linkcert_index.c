@@ -6,7 +6,8 @@
  *
  * Parsing a certificate and its key costs OpenSSL 3.0 close to a
  * millisecond, so a cold start with 100,000 domains would take minutes.
- * After each load the master writes what it learnt of every domain,
+ * After each load the master writes what it learnt of every domain
+ * (the loader, ngx_http_linkcert_loader.c, gives it the table's records),
  * with the identity of its files (inode, size, mtime); the next start
  * trusts a line whose files did not change and parses only the rest.
  * The index is the module's own file, rewritten atomically; a missing or
@@ -26,7 +27,6 @@
 
 #define NGX_HTTP_LINKCERT_INDEX       "linkcert.index"
 #define NGX_HTTP_LINKCERT_INDEX_MAX   (512 * 1024 * 1024)
-#define NGX_HTTP_LINKCERT_INDEX_PAGE  1000
 
 
 typedef struct {
@@ -39,6 +39,15 @@ struct ngx_http_linkcert_index_s {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
     u_char                        *data;
+};
+
+
+struct ngx_http_linkcert_index_out_s {
+    u_char                        *buf;
+    u_char                        *p;
+    size_t                         size;
+    ngx_uint_t                     failed;      /* out of memory */
+    ngx_log_t                     *log;
 };
 
 
@@ -216,134 +225,138 @@ ngx_http_linkcert_index_lookup(ngx_http_linkcert_index_t *idx, u_char *name,
 
 
 /*
- * Rewrites the index from the table, a page at a time so that workers
- * are never kept from the zone for long.
+ * A new index is built in memory, a domain at a time, then written whole
+ * (atomically) in place of the old one.
+ */
+
+ngx_http_linkcert_index_out_t *
+ngx_http_linkcert_index_begin(ngx_log_t *log)
+{
+    ngx_http_linkcert_index_out_t  *out;
+
+    out = ngx_alloc(sizeof(ngx_http_linkcert_index_out_t), log);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    out->size = 1024 * 1024;
+    out->buf = ngx_alloc(out->size, log);
+
+    if (out->buf == NULL) {
+        ngx_free(out);
+        return NULL;
+    }
+
+    out->p = out->buf;
+    out->failed = 0;
+    out->log = log;
+
+    return out;
+}
+
+
+/* out NULL (its begin failed) is ignored: the commit then fails */
+
+void
+ngx_http_linkcert_index_add(ngx_http_linkcert_index_out_t *out,
+    lc_record_t *rec)
+{
+    u_char      *p, *last, *nbuf;
+    ngx_uint_t   ok;
+
+    if (out == NULL || out->failed) {
+        return;
+    }
+
+    /* time-dependent failures are checked again at each load */
+
+    if (rec->store_stamp == 0
+        || lc_error_is(&rec->error, LC_ERR_STORE_EXPIRED)
+        || lc_error_is(&rec->error, LC_ERR_STORE_NOT_YET_VALID))
+    {
+        return;
+    }
+
+    /* the longest line fits in 2k: names, hex and bounded text */
+
+    if ((size_t) (out->buf + out->size - out->p) < 2048) {
+        nbuf = ngx_alloc(out->size * 2, out->log);
+        if (nbuf == NULL) {
+            out->failed = 1;
+            return;
+        }
+
+        out->p = ngx_cpymem(nbuf, out->buf, out->p - out->buf);
+        ngx_free(out->buf);
+        out->buf = nbuf;
+        out->size *= 2;
+    }
+
+    p = out->p;
+    last = out->buf + out->size;
+
+    /* a certificate kept while the DNS points elsewhere is valid */
+
+    ok = (rec->status == LC_STATUS_ISSUED || rec->moved);
+
+    p = ngx_slprintf(p, last, "%s %016uxL %d ", rec->domain,
+                     (uint64_t) rec->store_stamp, (int) ok);
+
+    if (ok) {
+        p = ngx_slprintf(p, last, "%T %T ", rec->cert.not_before,
+                         rec->cert.not_after);
+        p = ngx_hex_dump(p, rec->cert.sha256, 32);
+        *p++ = ' ';
+        p = ngx_hex_dump(p, rec->cert.serial, rec->cert.serial_len);
+        *p++ = ' ';
+        p = ngx_http_linkcert_index_string(p, last, rec->cert.issuer);
+        p = ngx_slprintf(p, last, " - -\n");
+
+    } else {
+        p = ngx_slprintf(p, last, "- - - - - ");
+        p = ngx_http_linkcert_index_string(p, last, rec->error.type);
+        *p++ = ' ';
+        p = ngx_http_linkcert_index_string(p, last, rec->error.detail);
+        *p++ = '\n';
+    }
+
+    out->p = p;
+}
+
+
+/*
+ * Writes the index and frees out.  Written by the master: the worker
+ * user's, as the rest of the store.
  */
 
 ngx_int_t
-ngx_http_linkcert_index_write(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
-    ngx_log_t *log)
+ngx_http_linkcert_index_commit(ngx_http_linkcert_index_out_t *out,
+    ngx_str_t *store, ngx_core_conf_t *ccf, ngx_log_t *log)
 {
-    u_char                    *buf, *p, *last, *nbuf;
-    size_t                     size;
-    ngx_int_t                  rc;
-    ngx_str_t                  after;
-    ngx_uint_t                 i, n, more, ok;
-    lc_record_t               *recs, *rec;
-    ngx_core_conf_t           *ccf;
-    ngx_http_linkcert_zone_t  *ctx;
-    char                       cursor[LC_DOMAIN_MAX + 1];
-    u_char                     path[NGX_MAX_PATH];
+    ngx_int_t  rc;
+    u_char     path[NGX_MAX_PATH];
 
-    recs = ngx_alloc(NGX_HTTP_LINKCERT_INDEX_PAGE * sizeof(lc_record_t), log);
-    if (recs == NULL) {
+    if (out == NULL) {
         return NGX_ERROR;
     }
 
-    size = 1024 * 1024;
-    buf = ngx_alloc(size, log);
-    if (buf == NULL) {
-        ngx_free(recs);
-        return NGX_ERROR;
+    rc = NGX_ERROR;
+
+    if (!out->failed) {
+        rc = ngx_http_linkcert_store_write(store, ".", NGX_HTTP_LINKCERT_INDEX,
+                                           (char *) out->buf,
+                                           out->p - out->buf, 0600, log);
     }
-
-    p = buf;
-    ngx_str_null(&after);
-
-    do {
-        (void) ngx_http_linkcert_table_page(shm_zone, &after, -1,
-                                            NGX_HTTP_LINKCERT_INDEX_PAGE,
-                                            recs, &n, &more);
-
-        for (i = 0; i < n; i++) {
-            rec = &recs[i];
-
-            /* time-dependent failures are checked again at each load */
-
-            if (rec->store_stamp == 0
-                || lc_error_is(&rec->error, LC_ERR_STORE_EXPIRED)
-                || lc_error_is(&rec->error, LC_ERR_STORE_NOT_YET_VALID))
-            {
-                continue;
-            }
-
-            /* the longest line fits in 2k: names, hex and bounded text */
-
-            if ((size_t) (buf + size - p) < 2048) {
-                nbuf = ngx_alloc(size * 2, log);
-                if (nbuf == NULL) {
-                    goto failed;
-                }
-
-                p = ngx_cpymem(nbuf, buf, p - buf);
-                ngx_free(buf);
-                buf = nbuf;
-                size *= 2;
-            }
-
-            last = buf + size;
-
-            /* a certificate kept while the DNS points elsewhere is valid */
-
-            ok = (rec->status == LC_STATUS_ISSUED || rec->moved);
-
-            p = ngx_slprintf(p, last, "%s %016uxL %d ", rec->domain,
-                             (uint64_t) rec->store_stamp, (int) ok);
-
-            if (ok) {
-                p = ngx_slprintf(p, last, "%T %T ", rec->cert.not_before,
-                                 rec->cert.not_after);
-                p = ngx_hex_dump(p, rec->cert.sha256, 32);
-                *p++ = ' ';
-                p = ngx_hex_dump(p, rec->cert.serial, rec->cert.serial_len);
-                *p++ = ' ';
-                p = ngx_http_linkcert_index_string(p, last,
-                                                   rec->cert.issuer);
-                p = ngx_slprintf(p, last, " - -\n");
-
-            } else {
-                p = ngx_slprintf(p, last, "- - - - - ");
-                p = ngx_http_linkcert_index_string(p, last, rec->error.type);
-                *p++ = ' ';
-                p = ngx_http_linkcert_index_string(p, last,
-                                                   rec->error.detail);
-                *p++ = '\n';
-            }
-        }
-
-        if (n) {
-            ngx_cpystrn((u_char *) cursor, (u_char *) recs[n - 1].domain,
-                        sizeof(cursor));
-            after.data = (u_char *) cursor;
-            after.len = ngx_strlen(cursor);
-        }
-
-    } while (more);
-
-    rc = ngx_http_linkcert_store_write(store, ".", NGX_HTTP_LINKCERT_INDEX,
-                                       (char *) buf, p - buf, 0600, log);
-
-    /* written by the master: the worker user's, as the rest of the store */
 
     if (rc == NGX_OK) {
-        ctx = shm_zone->data;
-        ccf = (ngx_core_conf_t *) ngx_get_conf(ctx->cycle->conf_ctx,
-                                               ngx_core_module);
         ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_INDEX "%Z", store);
         rc = ngx_http_linkcert_store_give(ccf, path, log);
     }
 
-    ngx_free(buf);
-    ngx_free(recs);
+    ngx_free(out->buf);
+    ngx_free(out);
 
     return rc;
-
-failed:
-
-    ngx_free(buf);
-    ngx_free(recs);
-
-    return NGX_ERROR;
 }
 
 

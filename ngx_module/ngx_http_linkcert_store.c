@@ -7,9 +7,12 @@
  *     <store>/domains/<domain>/fullchain.pem   leaf first, then the chain
  *     <store>/domains/<domain>/privkey.pem     mode 0600
  *
- * The loader runs in the master when the zone is set up (start, reload,
- * "nginx -t"); workers read one domain's files on a cache miss.  Files
- * are only ever replaced whole (a new pair is published by renames).
+ * The loader (ngx_http_linkcert_loader.c) lists and reads it in the
+ * master when the zone is set up (start, reload, "nginx -t"); workers
+ * read one domain's files on a cache miss.  Files are only ever replaced
+ * whole (a new pair is published by renames).  The store knows nothing
+ * of the zone's table; the rest of the module reaches it through the
+ * state boundary (ngx_http_linkcert_state_local.c).
  */
 
 
@@ -31,18 +34,10 @@ static const char  *ngx_http_linkcert_store_files[] = {
 
 static ngx_int_t ngx_http_linkcert_store_mkdir(ngx_core_conf_t *ccf,
     u_char *path, ngx_log_t *log);
-static ngx_int_t ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *store, ngx_http_linkcert_index_t *idx, u_char *name,
-    size_t len, uint32_t scan, ngx_log_t *log);
-static uint64_t ngx_http_linkcert_store_stamp(u_char *dir, size_t dlen,
-    lc_error_t *err);
-static u_char *ngx_http_linkcert_store_path(u_char *buf, ngx_str_t *store,
-    u_char *name, size_t len, const char *file);
 static ngx_int_t ngx_http_linkcert_store_stage(u_char *dpath,
     const char *file, const char *data, size_t len, ngx_uint_t mode,
     ngx_uint_t sync, u_char *tmp, ngx_log_t *log);
 static void ngx_http_linkcert_store_sync_dir(u_char *dpath);
-static ngx_uint_t ngx_http_linkcert_store_unpublished(u_char *dir);
 static void ngx_http_linkcert_store_sweep(ngx_event_t *ev);
 static time_t ngx_http_linkcert_store_removed_at(u_char *name, size_t len);
 static ngx_int_t ngx_http_linkcert_store_delete_file(ngx_tree_ctx_t *ctx,
@@ -154,193 +149,87 @@ ngx_http_linkcert_store_mkdir(ngx_core_conf_t *ccf, u_char *path,
 }
 
 
+/*
+ * The names of the domains of the store, one at a time: the directories
+ * of <store>/domains whose name is a normalised domain name.
+ */
+
 ngx_int_t
-ngx_http_linkcert_store_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
-    ngx_log_t *log)
+ngx_http_linkcert_store_list_open(ngx_http_linkcert_store_list_t *list,
+    ngx_str_t *store, ngx_log_t *log)
 {
-    DIR              *dir;
-    size_t            len;
-    uint32_t          scan;
-    ngx_err_t         err;
-    ngx_msec_t        start;
-    ngx_uint_t        seen, gone;
-    ngx_pool_t       *pool;
-    const char       *reason;
-    struct dirent    *de;
-    u_char            path[NGX_MAX_PATH];
-    char              name[LC_DOMAIN_MAX + 1];
+    ngx_sprintf(list->path, "%V/domains%Z", store);
 
-    ngx_http_linkcert_index_t  *idx;
+    list->dir = opendir((char *) list->path);
 
-    ngx_time_update();
-    start = ngx_current_msec;
-
-    ngx_sprintf(path, "%V/domains%Z", store);
-
-    dir = opendir((char *) path);
-    if (dir == NULL) {
+    if (list->dir == NULL) {
         ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                      "linkcert_store: opendir(\"%s\") failed", path);
+                      "linkcert_store: opendir(\"%s\") failed", list->path);
         return NGX_ERROR;
     }
 
-    pool = ngx_create_pool(16384, log);
-    if (pool == NULL) {
-        closedir(dir);
-        return NGX_ERROR;
-    }
+    return NGX_OK;
+}
 
-    idx = ngx_http_linkcert_index_read(store, pool, log);
 
-    scan = ngx_http_linkcert_table_begin_scan(shm_zone);
-    seen = 0;
+/* NGX_OK: the next name in name (NUL-terminated); NGX_DONE: no more */
+
+ngx_int_t
+ngx_http_linkcert_store_list_next(ngx_http_linkcert_store_list_t *list,
+    char *name, size_t *len, ngx_log_t *log)
+{
+    ngx_err_t       err;
+    const char     *reason;
+    struct dirent  *de;
 
     for ( ;; ) {
         ngx_set_errno(0);
 
-        de = readdir(dir);
+        de = readdir(list->dir);
 
         if (de == NULL) {
             err = ngx_errno;
 
             if (err) {
                 ngx_log_error(NGX_LOG_ERR, log, err,
-                              "linkcert_store: readdir(\"%s\") failed", path);
+                              "linkcert_store: readdir(\"%s\") failed",
+                              list->path);
             }
 
-            break;
+            return NGX_DONE;
         }
 
         if (de->d_name[0] == '.') {
             continue;
         }
 
-        len = ngx_strlen(de->d_name);
+        *len = ngx_strlen(de->d_name);
 
-        if (lc_domain_normalize(de->d_name, len, name, &len, &reason) != 0
+        if (lc_domain_normalize(de->d_name, *len, name, len, &reason) != 0
             || ngx_strcmp(name, de->d_name) != 0)
         {
             ngx_log_error(NGX_LOG_WARN, log, 0,
                           "linkcert_store: \"%s/%s\" ignored: the directory "
                           "name is not a normalised domain name",
-                          path, de->d_name);
+                          list->path, de->d_name);
             continue;
         }
 
-        seen++;
-
-        if (ngx_http_linkcert_store_domain(shm_zone, store, idx,
-                                           (u_char *) name, len, scan, log)
-            != NGX_OK)
-        {
-            seen--;
-        }
+        return NGX_OK;
     }
-
-    closedir(dir);
-
-    ngx_http_linkcert_index_free(idx);
-    ngx_destroy_pool(pool);
-
-    gone = ngx_http_linkcert_table_end_scan(shm_zone, scan);
-
-    if (!ngx_test_config) {
-        (void) ngx_http_linkcert_index_write(shm_zone, store, log);
-    }
-
-    ngx_time_update();
-
-    ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                  "linkcert_store \"%V\": %ui domains in the table, "
-                  "%ui gone from the store, loaded in %M ms",
-                  store, seen, gone, ngx_current_msec - start);
-
-    return NGX_OK;
 }
 
 
-static ngx_int_t
-ngx_http_linkcert_store_domain(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
-    ngx_http_linkcert_index_t *idx, u_char *name, size_t len, uint32_t scan,
-    ngx_log_t *log)
+void
+ngx_http_linkcert_store_list_close(ngx_http_linkcert_store_list_t *list)
 {
-    lc_cert_t                   *cert;
-    ngx_http_linkcert_loaded_t   loaded;
-    u_char                       dir[NGX_MAX_PATH];
-
-    ngx_memzero(&loaded, sizeof(ngx_http_linkcert_loaded_t));
-
-    (void) ngx_http_linkcert_store_path(dir, store, name, len, "");
-
-    loaded.stamp = ngx_http_linkcert_store_stamp(dir, ngx_strlen(dir),
-                                                 &loaded.error);
-
-    if (loaded.stamp != 0
-        && ngx_http_linkcert_table_seen(shm_zone, name, len, loaded.stamp,
-                                        scan)
-           == NGX_OK)
-    {
-        return NGX_OK;
-    }
-
-    /*
-     * A directory where nothing was published yet (a first issuance that
-     * could not write its files) is not a domain of the store: the table
-     * keeps what it knows of the name, a retry included.
-     */
-
-    if (loaded.stamp == 0 && ngx_http_linkcert_store_unpublished(dir)) {
-        ngx_log_error(NGX_LOG_INFO, log, 0,
-                      "linkcert_store: \"%s\" holds no certificate yet",
-                      dir);
-        return NGX_OK;
-    }
-
-    if (loaded.stamp != 0
-        && ngx_http_linkcert_index_lookup(idx, name, len, &loaded) == NGX_OK)
-    {
-        /* the certificate may have expired since the index was written */
-
-        if (loaded.ok && loaded.info.not_after <= ngx_time()) {
-            loaded.ok = 0;
-            lc_error_set(&loaded.error, LC_ERR_STORE_EXPIRED,
-                         "the certificate has expired");
-        }
-
-    } else if (loaded.stamp != 0) {
-        cert = ngx_http_linkcert_store_read_cert(store, name, len, log,
-                                                 &loaded.error);
-
-        if (cert && lc_cert_info(cert, &loaded.info) == 0) {
-            loaded.ok = 1;
-
-        } else if (cert) {
-            lc_error_set(&loaded.error, LC_ERR_STORE_CORRUPT,
-                         "fullchain.pem has a malformed certificate");
-        }
-
-        lc_cert_free(cert);
-    }
-
-    if (!loaded.ok) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "linkcert_store: \"%s\": %s (%s), the domain is unknown",
-                      dir, loaded.error.detail, loaded.error.type);
-    }
-
-    if (ngx_http_linkcert_table_loaded(shm_zone, name, len, &loaded, scan)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
+    closedir(list->dir);
 }
 
 
 /* neither fullchain.pem nor privkey.pem exists in the domain's directory */
 
-static ngx_uint_t
+ngx_uint_t
 ngx_http_linkcert_store_unpublished(u_char *dir)
 {
     ngx_uint_t        i;
@@ -452,11 +341,11 @@ done:
 /*
  * Identifies the files' current versions without reading them, so that a
  * reload does not parse unchanged certificates again.  Returns 0 and sets
- * err when a file is missing.
+ * err when a file is missing.  dir ends in a slash.
  */
 
-static uint64_t
-ngx_http_linkcert_store_stamp(u_char *dir, size_t dlen, lc_error_t *err)
+uint64_t
+ngx_http_linkcert_store_stamp(u_char *dir, lc_error_t *err)
 {
     uint64_t          stamp;
     ngx_uint_t        i;
@@ -466,8 +355,7 @@ ngx_http_linkcert_store_stamp(u_char *dir, size_t dlen, lc_error_t *err)
     stamp = 14695981039346656037ULL;
 
     for (i = 0; i < 2; i++) {
-        ngx_sprintf(path, "%*s%s%Z", dlen, dir,
-                    ngx_http_linkcert_store_files[i]);
+        ngx_sprintf(path, "%s%s%Z", dir, ngx_http_linkcert_store_files[i]);
 
         if (ngx_file_info(path, &fi) == NGX_FILE_ERROR) {
             lc_error_set(err, LC_ERR_STORE_UNREADABLE, "%s: %s",
@@ -551,7 +439,9 @@ failed:
 }
 
 
-static u_char *
+/* <store>/domains/<name>/<file>; file "": the directory, with a slash */
+
+u_char *
 ngx_http_linkcert_store_path(u_char *buf, ngx_str_t *store, u_char *name,
     size_t len, const char *file)
 {
@@ -888,7 +778,7 @@ ngx_http_linkcert_store_domain_stamp(ngx_str_t *store, const char *name)
     (void) ngx_http_linkcert_store_path(dir, store, (u_char *) name,
                                         ngx_strlen(name), "");
 
-    return ngx_http_linkcert_store_stamp(dir, ngx_strlen(dir), &err);
+    return ngx_http_linkcert_store_stamp(dir, &err);
 }
 
 

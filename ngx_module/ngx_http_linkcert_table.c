@@ -49,13 +49,18 @@ static ngx_rbtree_node_t *ngx_http_linkcert_first_after(
     ngx_http_linkcert_sh_t *sh, u_char *name, size_t len);
 
 
+/*
+ * The table's part of the zone's init: its tree and structures, new or
+ * taken over from the old cycle's zone.  The store is loaded into it
+ * afterwards (ngx_http_linkcert_loader.c).
+ */
+
 ngx_int_t
 ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_linkcert_zone_t  *octx = data;
 
     size_t                          len;
-    ngx_int_t                       rc;
     ngx_http_linkcert_zone_t       *ctx;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
@@ -144,25 +149,7 @@ ngx_http_linkcert_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
     }
 
-    rc = ngx_http_linkcert_store_prepare(ctx->cycle, &lmcf->store,
-                                         shm_zone->shm.log);
-
-    if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
-                      "linkcert_store \"%V\" does not exist yet: it is "
-                      "created at start", &lmcf->store);
-        return NGX_OK;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                      "\"linkcert_store\" \"%V\" cannot be used, in %s:%ui",
-                      &lmcf->store, lmcf->store_file, lmcf->store_line);
-        return NGX_ERROR;
-    }
-
-    return ngx_http_linkcert_store_load(shm_zone, &lmcf->store,
-                                        shm_zone->shm.log);
+    return NGX_OK;
 }
 
 

@@ -18,9 +18,14 @@
  * durable or shares.
  *
  * One implementation today, "local" (ngx_http_linkcert_state_local.c):
- * the directory store of README's "Store layout" and the shared zone.
+ * the directory store (README's "The store") and the shared zone.
  * A second one (the fleet's, over Redis) fills the same table; it may
  * keep the local one underneath as its copy on disk and delegate to it.
+ * Until it does, the fleet's HTTP-01 halves in Redis
+ * (ngx_http_linkcert_redis_challenge.c) are called beside the boundary:
+ * by the ACME driver after challenge_set and challenge_del, and by the
+ * HTTP-01 responder when challenge_get does not know a token (it may
+ * wait on Redis: an HTTP-01 request, unlike a handshake, can).
  *
  *
  * The contract
@@ -29,8 +34,8 @@
  * Processes.  Every operation is called from a worker's (or the
  * master's) event loop, never from a thread.  Who calls what:
  *
- *     read_cert, read_chain       any worker (a handshake's cache miss),
- *                                 worker 0 (renewal), the master (load)
+ *     read_cert                   any worker (a handshake's cache miss)
+ *     read_chain                  worker 0 (a renewal's ARI identifier)
  *     challenge_get               any worker (an HTTP-01 request)
  *     remove                      any worker (DELETE of the API)
  *     save, lease_*, challenge_set, challenge_del, order_*, account_*
@@ -39,10 +44,10 @@
  * Two kinds of operations.
  *
  *   Reads are synchronous and never go over the network: they answer
- *   from what this machine holds (a handshake or an HTTP-01 answer cannot
- *   wait on a round trip).  An implementation that shares state keeps a
- *   local copy current (it writes the pairs and tokens it is told about
- *   into it) and reads from that copy.
+ *   from what this machine holds (a handshake cannot wait on a round
+ *   trip).  An implementation that shares state keeps a local copy
+ *   current (it writes the pairs and tokens it is told about into it)
+ *   and reads from that copy.
  *
  *   Writes that may go over the network take a handler and data.  They
  *   return:
@@ -71,6 +76,12 @@
  * a remote one is a key set with NX and an expiry, which the
  * implementation renews itself while it is held and deletes on release
  * if it still holds it.
+ *
+ * Loading.  The zone is filled from the directory store by the loader
+ * (ngx_http_linkcert_loader.c, in the master, at start and reload),
+ * which is the local implementation's own: an implementation that
+ * shares state keeps that directory current as its local copy, so the
+ * loader needs no operation of this table.
  *
  * Atomicity.  A save publishes the key and the chain together: a reader
  * sees the old pair or the new one, never half of each, after a crash at

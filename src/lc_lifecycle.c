@@ -7,17 +7,8 @@
 #include <string.h>
 
 #include "lc_lifecycle.h"
+#include "lc_lifecycle_int.h"
 #include "lc_acme.h"
-
-
-typedef struct {
-    lc_lifecycle_t               *rec;
-    const lc_lifecycle_conf_t    *conf;
-    const lc_lifecycle_event_t   *ev;
-    lc_lifecycle_result_t        *res;
-    lc_status_e                   old_status;   /* as the event came */
-    lc_stage_e                    old_stage;
-} lc_life_ctx_t;
 
 
 static void lc_life_post(lc_life_ctx_t *c);
@@ -45,14 +36,6 @@ static void lc_life_set_status(lc_life_ctx_t *c, lc_status_e status,
     lc_stage_e stage);
 static void lc_life_keep_serving(lc_life_ctx_t *c);
 static void lc_life_count_order(lc_life_ctx_t *c, unsigned counter);
-static void lc_life_schedule(lc_life_ctx_t *c, uint64_t at);
-static void lc_life_schedule_in(lc_life_ctx_t *c, time_t delay);
-static void lc_life_schedule_order(lc_life_ctx_t *c);
-static void lc_life_schedule_issued(lc_life_ctx_t *c, time_t floor);
-static void lc_life_schedule_pass(lc_life_ctx_t *c, unsigned long issued);
-static time_t lc_life_renew_time(lc_life_ctx_t *c);
-static time_t lc_life_renewal(const lc_lifecycle_t *rec,
-    const lc_lifecycle_conf_t *conf);
 
 
 static const char  *lc_lifecycle_events[] = {
@@ -171,47 +154,6 @@ int
 lc_lifecycle_serving(const lc_lifecycle_t *rec)
 {
     return rec->status == LC_STATUS_ISSUED || rec->moved;
-}
-
-
-time_t
-lc_lifecycle_renew_time(time_t not_before, time_t not_after,
-    unsigned renew_at)
-{
-    return not_before + (not_after - not_before) * (time_t) renew_at / 100;
-}
-
-
-time_t
-lc_lifecycle_renewal(const lc_lifecycle_t *rec,
-    const lc_lifecycle_conf_t *conf)
-{
-    if (rec->status != LC_STATUS_ISSUED || rec->not_after == 0) {
-        return 0;
-    }
-
-    return lc_life_renewal(rec, conf);
-}
-
-
-time_t
-lc_lifecycle_backoff_base(unsigned attempts)
-{
-    return (attempts <= 1) ? 60 : (attempts == 2) ? 600 : 6000;
-}
-
-
-/* within +/-10%, so that retries spread out */
-
-time_t
-lc_lifecycle_backoff(unsigned attempts, unsigned long random)
-{
-    time_t  base;
-
-    base = lc_lifecycle_backoff_base(attempts);
-
-    return base - base / 10 + (time_t) (random % (unsigned long)
-                                         (base / 5 + 1));
 }
 
 
@@ -1069,172 +1011,3 @@ lc_life_count_order(lc_life_ctx_t *c, unsigned counter)
 }
 
 
-static void
-lc_life_schedule(lc_life_ctx_t *c, uint64_t at)
-{
-    lc_lifecycle_t  *rec;
-
-    rec = c->rec;
-
-    /* a start or reload pass came while a job held it: due at once */
-
-    if (rec->repass && !rec->busy) {
-        rec->repass = 0;
-
-        if (at > c->ev->now_ms) {
-            at = c->ev->now_ms;
-        }
-    }
-
-    /* whatever else is planned, an expiry is noticed when it happens */
-
-    if (lc_lifecycle_serving(rec) && at > (uint64_t) rec->not_after * 1000) {
-        at = (uint64_t) rec->not_after * 1000;
-    }
-
-    /* 0 means "not scheduled" */
-    rec->due = at ? at : 1;
-}
-
-
-static void
-lc_life_schedule_in(lc_life_ctx_t *c, time_t delay)
-{
-    c->rec->next_attempt_at = c->ev->now + delay;
-    lc_life_schedule(c, c->ev->now_ms + (uint64_t) delay * 1000);
-}
-
-
-/*
- * Orders after two failed validations within the hour wait for the hour
- * to end (Let's Encrypt allows five): a broken domain must not burn the
- * account's failure limit.
- */
-
-static void
-lc_life_schedule_order(lc_life_ctx_t *c)
-{
-    time_t           now, at;
-    lc_lifecycle_t  *rec;
-
-    rec = c->rec;
-    now = c->ev->now;
-    at = now;
-
-    if (rec->val_failures >= LC_LIFECYCLE_VALIDATIONS
-        && now - rec->val_window < 3600)
-    {
-        at = rec->val_window + 3600;
-        lc_error_set(&rec->error, LC_ERR_VALIDATION_LIMIT,
-                     "2 failed validations within the hour: the next order "
-                     "waits until the hour is over");
-        rec->error_at = now;
-    }
-
-    rec->next_attempt_at = at;
-    lc_life_schedule(c, (uint64_t) at * 1000);
-}
-
-
-/*
- * An issued domain's next work: its renewal (renew_at of its lifetime, or
- * the time picked in the CA's window), or sooner the periodic DNS check
- * (every reverify_interval, +/-10%) or the next question to the CA's
- * renewal information (a check too); not before floor, not after expiry.
- */
-
-static void
-lc_life_schedule_issued(lc_life_ctx_t *c, time_t floor)
-{
-    time_t           now, at, check, interval;
-    lc_lifecycle_t  *rec;
-
-    rec = c->rec;
-    now = c->ev->now;
-
-    if (!c->conf->verify) {
-        /* nothing to verify with: only expiry is watched */
-        lc_life_schedule(c, (uint64_t) rec->not_after * 1000);
-        return;
-    }
-
-    interval = c->conf->reverify_interval;
-
-    at = lc_life_renewal(rec, c->conf);
-    check = now + interval - interval / 10
-            + (time_t) (c->ev->random[0] % (unsigned long) (interval / 5 + 1));
-
-    /* asking the CA's renewal information again comes with a check */
-
-    if (rec->ari_at > now && rec->ari_at < check) {
-        check = rec->ari_at;
-    }
-
-    /* a renewal time that passed without a renewal: the next check */
-
-    if (check < at || at <= now) {
-        at = check;
-    }
-
-    if (at < floor) {
-        at = floor;
-    }
-
-    if (at > rec->not_after) {
-        at = rec->not_after;
-    }
-
-    lc_life_schedule(c, (uint64_t) at * 1000);
-}
-
-
-/*
- * Start-up and reloads are renewal passes: every issued domain is checked
- * within seconds, from a second on (the workers of the new cycle are up
- * by then), spread at 500 domains a second so that a large table does
- * not flood the DNS or the CA, but within half of reverify_interval.
- */
-
-static void
-lc_life_schedule_pass(lc_life_ctx_t *c, unsigned long issued)
-{
-    uint64_t  spread, half;
-
-    if (!c->conf->verify) {
-        lc_life_schedule_issued(c, 0);
-        return;
-    }
-
-    spread = (issued * 2 > 4000) ? (uint64_t) issued * 2 : 4000;
-    half = (uint64_t) c->conf->reverify_interval * 500;
-
-    if (spread > half) {
-        spread = half;
-    }
-
-    lc_life_schedule(c, c->ev->now_ms + 1000 + c->ev->random[0] % spread);
-}
-
-
-static time_t
-lc_life_renew_time(lc_life_ctx_t *c)
-{
-    return lc_lifecycle_renew_time(c->rec->not_before, c->rec->not_after,
-                                   c->conf->renew_at);
-}
-
-
-static time_t
-lc_life_renewal(const lc_lifecycle_t *rec, const lc_lifecycle_conf_t *conf)
-{
-    time_t  at;
-
-    at = lc_lifecycle_renew_time(rec->not_before, rec->not_after,
-                                 conf->renew_at);
-
-    if (rec->renew_ari && rec->renew_ari < at) {
-        at = rec->renew_ari;
-    }
-
-    return at;
-}

@@ -318,9 +318,10 @@ sub handshake_info {
 # SSL_WANT_READ / SSL_WANT_WRITE), so that every ClientHello is on its way
 # before the first answer.  Returns one hash per connection, in the order
 # they were opened:
-#   { ok, fingerprint (sha256, lowercase hex), version, elapsed (s, from
-#     its connect() to the end of its handshake), hello (s, from its
-#     connect() to its ClientHello being written), error }
+#   { ok, fingerprint (sha256, lowercase hex), version, start (epoch s of
+#     its connect()), elapsed (s, from its connect() to the end of its
+#     handshake), hello (s, from its connect() to its ClientHello being
+#     written), error }
 # Options: port => index (default 0); root_file => PEM: the chain and the
 # name $sni are verified against it (ok only if they verify; without it
 # nothing is verified); timeout => s for all of them (default 20);
@@ -428,7 +429,8 @@ sub concurrent_handshakes {
         }
     }
 
-    return map { { %$_{qw(ok fingerprint version elapsed hello error)} } } @c;
+    return map { { %$_{qw(ok fingerprint version start elapsed hello error)} } }
+           @c;
 }
 
 # The bytes of the first flight of an OpenSSL client for $sni (undef: no

@@ -301,24 +301,13 @@ sub _parse_dns_query {
 sub _free_udp_tcp_port {
     my ($self, $n) = @_;
 
-    return $self->{ports}{$n} if defined $self->{ports}{$n};
-
-    for (1 .. 50) {
+    return $self->{ports}{$n} //= LinkCert::Test::reserve_port(sub {
         my $u = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                      LocalPort => 0, Proto => 'udp')
-            or croak "cannot bind a loopback UDP port: $!";
-        my $port = $u->sockport;
-        next if LinkCert::Test::_taken($port);
-        my $tcp = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                        LocalPort => $port, Proto => 'tcp',
-                                        Listen => 1, ReuseAddr => 0)
-            or next;
-        close $tcp;
-        close $u;
-        return $self->{ports}{$n} = $port;
-    }
-
-    croak 'no free UDP+TCP port found';
+                                      LocalPort => $_[0], Proto => 'udp');
+        $u && IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                    LocalPort => $_[0], Proto => 'tcp',
+                                    Listen => 1, ReuseAddr => 0)
+    });
 }
 
 

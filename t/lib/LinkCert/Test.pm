@@ -36,6 +36,7 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
+use Fcntl qw(:flock);
 use File::Find qw(find);
 use File::Path qw(make_path);
 use File::Temp qw(tempdir);
@@ -112,32 +113,53 @@ sub store    { $_[0]{store} }
 sub api_key  { $API_KEY }
 sub error_log_path { "$_[0]{prefix}/logs/error.log" }
 
-# The ports given in this process, to every instance (t/60 runs two nginx
-# side by side): the kernel may give a port it has just freed again.
-# _taken($port): whether $port was given already; it is from now on.
-my %TAKEN;
+# Ports.  A port found free and closed again is given to a server a moment
+# later; meanwhile, if it is in the kernel's ephemeral range, any outgoing
+# connection may take it as its source port, and another test running at
+# the same time (prove -j) may find it free too: both happened ("bind()
+# failed (98: Address already in use)").  So ports are picked at random
+# below the ephemeral range, where no outgoing connection goes, and each
+# is held by an flock on a file for the life of this process: no other
+# test process picks it, nor this one twice (t/60 runs two nginx side by
+# side).  reserve_port($free): a port for which $free->($port) is true.
+my $PORT_LOCKS = '/tmp/linkcert-test-ports';
+my %PORT_LOCK;
 
-sub _taken { return $TAKEN{ $_[-1] }++ }
+sub _ephemeral_low {
+    my $range = read_file('/proc/sys/net/ipv4/ip_local_port_range') // '';
+    my ($low) = $range =~ /^\s*(\d+)/;
+    return $low // 32768;
+}
 
-# A free loopback TCP port, the same one for the same index in this test,
-# never one given before in this process.
-sub port {
-    my ($self, $n) = @_;
+sub reserve_port {
+    my ($free) = @_;
 
-    return $self->{ports}{$n} if defined $self->{ports}{$n};
+    my $high = _ephemeral_low() - 1;
+    my $low = $high > 12000 ? 10000 : 1024;
 
-    for (1 .. 50) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                      LocalPort => 0, Proto => 'tcp',
-                                      Listen => 1, ReuseAddr => 0)
-            or croak "cannot bind a loopback port: $!";
-        my $port = $s->sockport;
-        close $s;
-        next if _taken($port);
-        return $self->{ports}{$n} = $port;
+    mkdir $PORT_LOCKS;
+
+    for (1 .. 500) {
+        my $port = $low + int rand($high - $low + 1);
+        next if $PORT_LOCK{$port};
+        open my $fh, '>', "$PORT_LOCKS/$port" or next;
+        next unless flock $fh, LOCK_EX | LOCK_NB;
+        next unless $free->($port);
+        $PORT_LOCK{$port} = $fh;
+        return $port;
     }
 
     croak 'no free port found';
+}
+
+# A free loopback TCP port, the same one for the same index in this test.
+sub port {
+    my ($self, $n) = @_;
+
+    return $self->{ports}{$n} //= reserve_port(sub {
+        IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $_[0],
+                              Proto => 'tcp', Listen => 1, ReuseAddr => 0)
+    });
 }
 
 sub DESTROY {

@@ -4,18 +4,24 @@
  *
  * linkcert: the Redis client of each worker, in nginx's event loop.
  *
- * One connection per worker (ngx_event_connect_peer, to an address: no
- * lookup), RESP written with hiredis's redisFormatCommandArgv and read
- * with its redisReader; hiredis never touches the socket.  Requests are
- * pipelined and answered in order.  Each has its own timeout: one that
- * waits for a connection fails alone, one written and not answered in
- * time means the server hangs, and the connection is closed (every
- * request on it fails) and made again.  A connection is made again after
- * a loss with a backoff (100 ms doubling to 5 s), starting with AUTH,
- * SELECT, CLIENT SETNAME and SCRIPT LOAD of the fleet's scripts (so that
- * EVALSHA finds them); requests made meanwhile wait for it within their
- * timeout.  A handler is never called before
- * ngx_http_linkcert_redis_command() returns.
+ * A connection (ngx_http_linkcert_redis_conn_t) is made with
+ * ngx_event_connect_peer to an address (no lookup), RESP written with
+ * hiredis's redisFormatCommandArgv and read with its redisReader; hiredis
+ * never touches the socket.  Requests are pipelined and answered in
+ * order.  Each has its own timeout: one that waits for a connection fails
+ * alone, one written and not answered in time means the server hangs, and
+ * the connection is closed (every request on it fails) and made again.  A
+ * connection is made again after a loss with a backoff (100 ms doubling
+ * to 5 s), starting with AUTH, SELECT, CLIENT SETNAME and SCRIPT LOAD of
+ * the fleet's scripts (so that EVALSHA finds them); requests made
+ * meanwhile wait for it within their timeout.  A handler is never called
+ * before the request's function returns.
+ *
+ * Each worker has one such connection for its commands; worker 0 has a
+ * second one, subscribed to the fleet's changes
+ * (ngx_http_linkcert_redis_sub.c): a subscriber, whose messages come
+ * without a request (its push handler), and which needs no SELECT or
+ * scripts.
  */
 
 
@@ -45,18 +51,20 @@ typedef enum {
 struct ngx_http_linkcert_redis_req_s {
     ngx_queue_t                          queue;
     ngx_event_t                          timer;
+    ngx_http_linkcert_redis_conn_t      *conn;
     char                                *cmd;        /* RESP, malloc()ed */
     size_t                               len;
     ngx_http_linkcert_redis_handler_pt   handler;    /* NULL: cancelled */
     void                                *data;
     unsigned                             written:1;  /* out or sent */
-    unsigned                             internal:1; /* of the handshake */
 };
 
 
-typedef struct {
+struct ngx_http_linkcert_redis_conn_s {
     ngx_http_linkcert_redis_conf_t      *conf;
+    ngx_addr_t                          *addr;       /* connected to */
     ngx_log_t                           *log;
+    const char                          *role;       /* "", "subscription: " */
     ngx_peer_connection_t                peer;
     redisReader                         *reader;
 
@@ -72,25 +80,38 @@ typedef struct {
     ngx_uint_t                           failures;   /* since connected */
     ngx_msec_t                           backoff;
     ngx_event_t                          retry;
-} ngx_http_linkcert_redis_t;
+
+    ngx_http_linkcert_redis_ready_pt     ready;      /* set up */
+    ngx_http_linkcert_redis_push_pt      push;       /* a subscriber's */
+    void                                *data;
+};
 
 
 static void ngx_http_linkcert_redis_connect(ngx_event_t *ev);
+static ngx_addr_t *ngx_http_linkcert_redis_address(
+    ngx_http_linkcert_redis_conn_t *conn);
 static void ngx_http_linkcert_redis_connected_handler(ngx_event_t *wev);
-static void ngx_http_linkcert_redis_handshake(ngx_http_linkcert_redis_t *rd);
-static ngx_int_t ngx_http_linkcert_redis_setup(ngx_http_linkcert_redis_t *rd,
-    int argc, const char **argv, const size_t *lens);
+static void ngx_http_linkcert_redis_handshake(
+    ngx_http_linkcert_redis_conn_t *conn);
+static ngx_int_t ngx_http_linkcert_redis_setup(
+    ngx_http_linkcert_redis_conn_t *conn, int argc, const char **argv,
+    const size_t *lens);
 static void ngx_http_linkcert_redis_handshake_reply(void *data,
     redisReply *reply, const char *error);
-static void ngx_http_linkcert_redis_ready(ngx_http_linkcert_redis_t *rd);
-static ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_req(int argc,
-    const char **argv, const size_t *argvlen,
-    ngx_http_linkcert_redis_handler_pt handler, void *data);
+static void ngx_http_linkcert_redis_ready(
+    ngx_http_linkcert_redis_conn_t *conn);
+static void ngx_http_linkcert_redis_engine_ready(void *data,
+    ngx_uint_t again);
+static ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_req(
+    ngx_http_linkcert_redis_conn_t *conn, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_linkcert_redis_handler_pt handler,
+    void *data);
 static void ngx_http_linkcert_redis_write(ngx_event_t *wev);
 static void ngx_http_linkcert_redis_read(ngx_event_t *rev);
+static ngx_int_t ngx_http_linkcert_redis_pushed(redisReply *reply);
 static void ngx_http_linkcert_redis_timeout(ngx_event_t *ev);
-static void ngx_http_linkcert_redis_close(ngx_http_linkcert_redis_t *rd,
-    const char *reason);
+static void ngx_http_linkcert_redis_close(
+    ngx_http_linkcert_redis_conn_t *conn, const char *reason);
 static void ngx_http_linkcert_redis_deliver(
     ngx_http_linkcert_redis_req_t *req, redisReply *reply,
     const char *error);
@@ -98,14 +119,15 @@ static void ngx_http_linkcert_redis_free(ngx_http_linkcert_redis_req_t *req);
 static void ngx_http_linkcert_redis_move(ngx_queue_t *to, ngx_queue_t *from);
 
 
-static ngx_http_linkcert_redis_t  *ngx_http_linkcert_redis_engine;
+/* this worker's connection for commands */
+static ngx_http_linkcert_redis_conn_t  *ngx_http_linkcert_redis_engine;
 
 
 ngx_int_t
 ngx_http_linkcert_redis_init_process(ngx_cycle_t *cycle)
 {
     u_char                             sha[SHA_DIGEST_LENGTH];
-    ngx_http_linkcert_redis_t         *rd;
+    ngx_http_linkcert_redis_conn_t    *conn;
     ngx_http_linkcert_main_conf_t     *lmcf;
     ngx_http_linkcert_redis_script_t **script;
 
@@ -122,33 +144,23 @@ ngx_http_linkcert_redis_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_linkcert_redis_t));
-    if (rd == NULL) {
-        return NGX_ERROR;
-    }
-
     for (script = ngx_http_linkcert_redis_scripts; *script; script++) {
         SHA1((u_char *) (*script)->text, ngx_strlen((*script)->text), sha);
         ngx_hex_dump((u_char *) (*script)->sha, sha, SHA_DIGEST_LENGTH);
         (*script)->sha[2 * SHA_DIGEST_LENGTH] = '\0';
     }
 
-    rd->conf = lmcf->redis;
-    rd->log = cycle->log;
-    rd->backoff = NGX_HTTP_LINKCERT_REDIS_BACKOFF_MIN;
+    conn = ngx_http_linkcert_redis_conn_create(cycle, lmcf->redis, "",
+                                          ngx_http_linkcert_redis_engine_ready,
+                                          NULL, NULL);
+    if (conn == NULL) {
+        return NGX_ERROR;
+    }
 
-    ngx_queue_init(&rd->waiting);
-    ngx_queue_init(&rd->out);
-    ngx_queue_init(&rd->sent);
+    conn->data = conn;
+    ngx_http_linkcert_redis_engine = conn;
 
-    rd->retry.handler = ngx_http_linkcert_redis_connect;
-    rd->retry.data = rd;
-    rd->retry.log = cycle->log;
-    rd->retry.cancelable = 1;
-
-    ngx_http_linkcert_redis_engine = rd;
-
-    ngx_http_linkcert_redis_connect(&rd->retry);
+    ngx_http_linkcert_redis_connect(&conn->retry);
 
     return NGX_OK;
 }
@@ -157,42 +169,112 @@ ngx_http_linkcert_redis_init_process(ngx_cycle_t *cycle)
 void
 ngx_http_linkcert_redis_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_linkcert_redis_conn_t  *conn;
+
+    conn = ngx_http_linkcert_redis_engine;
+    ngx_http_linkcert_redis_engine = NULL;
+
+    ngx_http_linkcert_redis_conn_free(conn);
+}
+
+
+/*
+ * A connection (not made yet: ngx_http_linkcert_redis_conn_start()).
+ * role names it in the log and in its client name; a push handler makes
+ * it a subscriber.
+ */
+
+ngx_http_linkcert_redis_conn_t *
+ngx_http_linkcert_redis_conn_create(ngx_cycle_t *cycle,
+    ngx_http_linkcert_redis_conf_t *conf, const char *role,
+    ngx_http_linkcert_redis_ready_pt ready,
+    ngx_http_linkcert_redis_push_pt push, void *data)
+{
+    ngx_http_linkcert_redis_conn_t  *conn;
+
+    conn = ngx_pcalloc(cycle->pool, sizeof(ngx_http_linkcert_redis_conn_t));
+    if (conn == NULL) {
+        return NULL;
+    }
+
+    conn->conf = conf;
+    conn->addr = &conf->addr;
+    conn->log = cycle->log;
+    conn->role = role;
+    conn->backoff = NGX_HTTP_LINKCERT_REDIS_BACKOFF_MIN;
+    conn->ready = ready;
+    conn->push = push;
+    conn->data = data;
+
+    ngx_queue_init(&conn->waiting);
+    ngx_queue_init(&conn->out);
+    ngx_queue_init(&conn->sent);
+
+    conn->retry.handler = ngx_http_linkcert_redis_connect;
+    conn->retry.data = conn;
+    conn->retry.log = cycle->log;
+    conn->retry.cancelable = 1;
+
+    return conn;
+}
+
+
+void
+ngx_http_linkcert_redis_conn_start(ngx_http_linkcert_redis_conn_t *conn)
+{
+    ngx_http_linkcert_redis_connect(&conn->retry);
+}
+
+
+/* the process ends: nobody waits for the handlers */
+
+void
+ngx_http_linkcert_redis_conn_free(ngx_http_linkcert_redis_conn_t *conn)
+{
     ngx_queue_t                    *q;
-    ngx_http_linkcert_redis_t      *rd;
     ngx_http_linkcert_redis_req_t  *req;
 
-    rd = ngx_http_linkcert_redis_engine;
-
-    if (rd == NULL) {
+    if (conn == NULL) {
         return;
     }
 
-    ngx_http_linkcert_redis_engine = NULL;
-
-    if (rd->retry.timer_set) {
-        ngx_del_timer(&rd->retry);
+    if (conn->retry.timer_set) {
+        ngx_del_timer(&conn->retry);
     }
 
-    if (rd->peer.connection) {
-        ngx_close_connection(rd->peer.connection);
-        rd->peer.connection = NULL;
+    if (conn->peer.connection) {
+        ngx_close_connection(conn->peer.connection);
+        conn->peer.connection = NULL;
     }
 
-    /* the process ends: nobody waits for the handlers */
+    ngx_http_linkcert_redis_move(&conn->waiting, &conn->out);
+    ngx_http_linkcert_redis_move(&conn->waiting, &conn->sent);
 
-    ngx_http_linkcert_redis_move(&rd->waiting, &rd->out);
-    ngx_http_linkcert_redis_move(&rd->waiting, &rd->sent);
-
-    while (!ngx_queue_empty(&rd->waiting)) {
-        q = ngx_queue_head(&rd->waiting);
+    while (!ngx_queue_empty(&conn->waiting)) {
+        q = ngx_queue_head(&conn->waiting);
         ngx_queue_remove(q);
         req = ngx_queue_data(q, ngx_http_linkcert_redis_req_t, queue);
         ngx_http_linkcert_redis_free(req);
     }
 
-    if (rd->reader) {
-        redisReaderFree(rd->reader);
+    if (conn->reader) {
+        redisReaderFree(conn->reader);
+        conn->reader = NULL;
     }
+}
+
+
+ngx_uint_t
+ngx_http_linkcert_redis_conn_ready(ngx_http_linkcert_redis_conn_t *conn)
+{
+    return conn->state == NGX_HTTP_LINKCERT_REDIS_READY;
+}
+
+
+ngx_str_t *
+ngx_http_linkcert_redis_conn_name(ngx_http_linkcert_redis_conn_t *conn)
+{
+    return &conn->addr->name;
 }
 
 
@@ -210,14 +292,15 @@ ngx_uint_t
 ngx_http_linkcert_redis_connected(void)
 {
     return ngx_http_linkcert_redis_engine
-           && ngx_http_linkcert_redis_engine->state
-              == NGX_HTTP_LINKCERT_REDIS_READY;
+           && ngx_http_linkcert_redis_conn_ready(
+                                           ngx_http_linkcert_redis_engine);
 }
 
 
 /*
- * A request: queued at once; written now if the connection is ready.
- * NULL (and no handler call) if it cannot be queued.
+ * A request on this worker's connection for commands: queued at once;
+ * written now if the connection is ready.  NULL (and no handler call) if
+ * it cannot be queued.
  */
 
 ngx_http_linkcert_redis_req_t *
@@ -225,29 +308,42 @@ ngx_http_linkcert_redis_command(int argc, const char **argv,
     const size_t *argvlen, ngx_http_linkcert_redis_handler_pt handler,
     void *data)
 {
-    ngx_http_linkcert_redis_t      *rd;
-    ngx_http_linkcert_redis_req_t  *req;
-
-    rd = ngx_http_linkcert_redis_engine;
-
-    if (rd == NULL || rd->nwaiting >= NGX_HTTP_LINKCERT_REDIS_WAITING_MAX) {
+    if (ngx_http_linkcert_redis_engine == NULL) {
         return NULL;
     }
 
-    req = ngx_http_linkcert_redis_req(argc, argv, argvlen, handler, data);
+    return ngx_http_linkcert_redis_conn_command(
+                                  ngx_http_linkcert_redis_engine, argc, argv,
+                                  argvlen, handler, data);
+}
+
+
+ngx_http_linkcert_redis_req_t *
+ngx_http_linkcert_redis_conn_command(ngx_http_linkcert_redis_conn_t *conn,
+    int argc, const char **argv, const size_t *argvlen,
+    ngx_http_linkcert_redis_handler_pt handler, void *data)
+{
+    ngx_http_linkcert_redis_req_t  *req;
+
+    if (conn->nwaiting >= NGX_HTTP_LINKCERT_REDIS_WAITING_MAX) {
+        return NULL;
+    }
+
+    req = ngx_http_linkcert_redis_req(conn, argc, argv, argvlen, handler,
+                                      data);
     if (req == NULL) {
         return NULL;
     }
 
-    if (rd->state != NGX_HTTP_LINKCERT_REDIS_READY) {
-        ngx_queue_insert_tail(&rd->waiting, &req->queue);
-        rd->nwaiting++;
+    if (conn->state != NGX_HTTP_LINKCERT_REDIS_READY) {
+        ngx_queue_insert_tail(&conn->waiting, &req->queue);
+        conn->nwaiting++;
         return req;
     }
 
     req->written = 1;
-    ngx_queue_insert_tail(&rd->out, &req->queue);
-    ngx_post_event(rd->peer.connection->write, &ngx_posted_events);
+    ngx_queue_insert_tail(&conn->out, &req->queue);
+    ngx_post_event(conn->peer.connection->write, &ngx_posted_events);
 
     return req;
 }
@@ -294,24 +390,21 @@ ngx_http_linkcert_redis_cancel(ngx_http_linkcert_redis_req_t *req)
 
     if (!req->written) {
         ngx_queue_remove(&req->queue);
-        ngx_http_linkcert_redis_engine->nwaiting--;
+        req->conn->nwaiting--;
         ngx_http_linkcert_redis_free(req);
     }
 }
 
 
 static ngx_http_linkcert_redis_req_t *
-ngx_http_linkcert_redis_req(int argc, const char **argv,
-    const size_t *argvlen, ngx_http_linkcert_redis_handler_pt handler,
-    void *data)
+ngx_http_linkcert_redis_req(ngx_http_linkcert_redis_conn_t *conn, int argc,
+    const char **argv, const size_t *argvlen,
+    ngx_http_linkcert_redis_handler_pt handler, void *data)
 {
     int                             len;
-    ngx_http_linkcert_redis_t      *rd;
     ngx_http_linkcert_redis_req_t  *req;
 
-    rd = ngx_http_linkcert_redis_engine;
-
-    req = ngx_calloc(sizeof(ngx_http_linkcert_redis_req_t), rd->log);
+    req = ngx_calloc(sizeof(ngx_http_linkcert_redis_req_t), conn->log);
     if (req == NULL) {
         return NULL;
     }
@@ -322,15 +415,16 @@ ngx_http_linkcert_redis_req(int argc, const char **argv,
         return NULL;
     }
 
+    req->conn = conn;
     req->len = len;
     req->handler = handler;
     req->data = data;
 
     req->timer.handler = ngx_http_linkcert_redis_timeout;
     req->timer.data = req;
-    req->timer.log = rd->log;
+    req->timer.log = conn->log;
 
-    ngx_add_timer(&req->timer, rd->conf->timeout);
+    ngx_add_timer(&req->timer, conn->conf->timeout);
 
     return req;
 }
@@ -339,52 +433,54 @@ ngx_http_linkcert_redis_req(int argc, const char **argv,
 static void
 ngx_http_linkcert_redis_connect(ngx_event_t *ev)
 {
-    ngx_int_t                   rc;
-    ngx_connection_t           *c;
-    ngx_http_linkcert_redis_t  *rd;
+    ngx_int_t                        rc;
+    ngx_connection_t                *c;
+    ngx_http_linkcert_redis_conn_t  *conn;
 
-    rd = ev->data;
+    conn = ev->data;
 
     if (ngx_exiting || ngx_quit || ngx_terminate) {
         return;
     }
 
-    if (rd->reader == NULL) {
-        rd->reader = redisReaderCreate();
+    if (conn->reader == NULL) {
+        conn->reader = redisReaderCreate();
 
-        if (rd->reader == NULL) {
-            ngx_http_linkcert_redis_close(rd, "out of memory");
+        if (conn->reader == NULL) {
+            ngx_http_linkcert_redis_close(conn, "out of memory");
             return;
         }
     }
 
-    ngx_memzero(&rd->peer, sizeof(ngx_peer_connection_t));
+    conn->addr = ngx_http_linkcert_redis_address(conn);
 
-    rd->peer.sockaddr = rd->conf->addr.sockaddr;
-    rd->peer.socklen = rd->conf->addr.socklen;
-    rd->peer.name = &rd->conf->addr.name;
-    rd->peer.get = ngx_event_get_peer;
-    rd->peer.log = rd->log;
-    rd->peer.log_error = NGX_ERROR_ERR;
+    ngx_memzero(&conn->peer, sizeof(ngx_peer_connection_t));
 
-    rd->state = NGX_HTTP_LINKCERT_REDIS_CONNECTING;
+    conn->peer.sockaddr = conn->addr->sockaddr;
+    conn->peer.socklen = conn->addr->socklen;
+    conn->peer.name = &conn->addr->name;
+    conn->peer.get = ngx_event_get_peer;
+    conn->peer.log = conn->log;
+    conn->peer.log_error = NGX_ERROR_ERR;
 
-    rc = ngx_event_connect_peer(&rd->peer);
+    conn->state = NGX_HTTP_LINKCERT_REDIS_CONNECTING;
+
+    rc = ngx_event_connect_peer(&conn->peer);
 
     if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
-        rd->peer.connection = NULL;
-        ngx_http_linkcert_redis_close(rd, "cannot connect");
+        conn->peer.connection = NULL;
+        ngx_http_linkcert_redis_close(conn, "cannot connect");
         return;
     }
 
-    c = rd->peer.connection;
-    c->data = rd;
+    c = conn->peer.connection;
+    c->data = conn;
     c->pool = NULL;
     c->read->handler = ngx_http_linkcert_redis_read;
     c->write->handler = ngx_http_linkcert_redis_connected_handler;
 
     if (rc == NGX_AGAIN) {
-        ngx_add_timer(c->write, rd->conf->timeout);
+        ngx_add_timer(c->write, conn->conf->timeout);
         return;
     }
 
@@ -392,17 +488,29 @@ ngx_http_linkcert_redis_connect(ngx_event_t *ev)
 }
 
 
+/*
+ * The address the next connection is made to: linkcert_redis's, the only
+ * place where it is chosen.
+ */
+
+static ngx_addr_t *
+ngx_http_linkcert_redis_address(ngx_http_linkcert_redis_conn_t *conn)
+{
+    return &conn->conf->addr;
+}
+
+
 static void
 ngx_http_linkcert_redis_connected_handler(ngx_event_t *wev)
 {
-    ngx_connection_t           *c;
-    ngx_http_linkcert_redis_t  *rd;
+    ngx_connection_t                *c;
+    ngx_http_linkcert_redis_conn_t  *conn;
 
     c = wev->data;
-    rd = c->data;
+    conn = c->data;
 
     if (wev->timedout) {
-        ngx_http_linkcert_redis_close(rd, "connect timed out");
+        ngx_http_linkcert_redis_close(conn, "connect timed out");
         return;
     }
 
@@ -410,30 +518,29 @@ ngx_http_linkcert_redis_connected_handler(ngx_event_t *wev)
         ngx_del_timer(wev);
     }
 
-    if (ngx_http_linkcert_connect_error(c, NGX_LOG_INFO,
-                                        &rd->conf->addr.name))
-    {
-        ngx_http_linkcert_redis_close(rd, "connection refused");
+    if (ngx_http_linkcert_connect_error(c, NGX_LOG_INFO, &conn->addr->name)) {
+        ngx_http_linkcert_redis_close(conn, "connection refused");
         return;
     }
 
-    if (rd->conf->addr.sockaddr->sa_family != AF_UNIX) {
+    if (conn->addr->sockaddr->sa_family != AF_UNIX) {
         (void) ngx_tcp_nodelay(c);
     }
 
     c->write->handler = ngx_http_linkcert_redis_write;
 
-    ngx_http_linkcert_redis_handshake(rd);
+    ngx_http_linkcert_redis_handshake(conn);
 }
 
 
 /*
- * AUTH, SELECT, CLIENT SETNAME and SCRIPT LOAD, written before any request
- * of ours; the requests wait for their replies.
+ * AUTH, SELECT, CLIENT SETNAME and SCRIPT LOAD (a subscriber: AUTH and
+ * CLIENT SETNAME), written before any request of ours; the requests wait
+ * for their replies.
  */
 
 static void
-ngx_http_linkcert_redis_handshake(ngx_http_linkcert_redis_t *rd)
+ngx_http_linkcert_redis_handshake(ngx_http_linkcert_redis_conn_t *conn)
 {
     u_char                            db[NGX_INT_T_LEN], name[128];
     size_t                            lens[3];
@@ -441,9 +548,9 @@ ngx_http_linkcert_redis_handshake(ngx_http_linkcert_redis_t *rd)
     ngx_http_linkcert_redis_conf_t   *rcf;
     ngx_http_linkcert_redis_script_t **script;
 
-    rcf = rd->conf;
-    rd->state = NGX_HTTP_LINKCERT_REDIS_HANDSHAKE;
-    rd->handshake = 0;
+    rcf = conn->conf;
+    conn->state = NGX_HTTP_LINKCERT_REDIS_HANDSHAKE;
+    conn->handshake = 0;
 
     if (rcf->password.len) {
         argv[0] = "AUTH";
@@ -451,18 +558,18 @@ ngx_http_linkcert_redis_handshake(ngx_http_linkcert_redis_t *rd)
         lens[0] = 4;
         lens[1] = rcf->password.len;
 
-        if (ngx_http_linkcert_redis_setup(rd, 2, argv, lens) != NGX_OK) {
+        if (ngx_http_linkcert_redis_setup(conn, 2, argv, lens) != NGX_OK) {
             return;
         }
     }
 
-    if (rcf->db) {
+    if (rcf->db && conn->push == NULL) {
         argv[0] = "SELECT";
         argv[1] = (char *) db;
         lens[0] = 6;
         lens[1] = ngx_sprintf(db, "%ui", rcf->db) - db;
 
-        if (ngx_http_linkcert_redis_setup(rd, 2, argv, lens) != NGX_OK) {
+        if (ngx_http_linkcert_redis_setup(conn, 2, argv, lens) != NGX_OK) {
             return;
         }
     }
@@ -472,14 +579,18 @@ ngx_http_linkcert_redis_handshake(ngx_http_linkcert_redis_t *rd)
     argv[2] = (char *) name;
     lens[0] = 6;
     lens[1] = 7;
-    lens[2] = ngx_snprintf(name, sizeof(name), "linkcert-%V-%P",
-                           &rcf->edge, ngx_pid) - name;
+    lens[2] = ngx_snprintf(name, sizeof(name), "linkcert-%V-%P%s",
+                           &rcf->edge, ngx_pid, conn->push ? "-sub" : "")
+              - name;
 
-    if (ngx_http_linkcert_redis_setup(rd, 3, argv, lens) != NGX_OK) {
+    if (ngx_http_linkcert_redis_setup(conn, 3, argv, lens) != NGX_OK) {
         return;
     }
 
-    for (script = ngx_http_linkcert_redis_scripts; *script; script++) {
+    for (script = ngx_http_linkcert_redis_scripts;
+         *script && conn->push == NULL;
+         script++)
+    {
         argv[0] = "SCRIPT";
         argv[1] = "LOAD";
         argv[2] = (*script)->text;
@@ -487,33 +598,32 @@ ngx_http_linkcert_redis_handshake(ngx_http_linkcert_redis_t *rd)
         lens[1] = 4;
         lens[2] = ngx_strlen((*script)->text);
 
-        if (ngx_http_linkcert_redis_setup(rd, 3, argv, lens) != NGX_OK) {
+        if (ngx_http_linkcert_redis_setup(conn, 3, argv, lens) != NGX_OK) {
             return;
         }
     }
 
-    ngx_http_linkcert_redis_write(rd->peer.connection->write);
+    ngx_http_linkcert_redis_write(conn->peer.connection->write);
 }
 
 
 static ngx_int_t
-ngx_http_linkcert_redis_setup(ngx_http_linkcert_redis_t *rd, int argc,
-    const char **argv, const size_t *lens)
+ngx_http_linkcert_redis_setup(ngx_http_linkcert_redis_conn_t *conn,
+    int argc, const char **argv, const size_t *lens)
 {
     ngx_http_linkcert_redis_req_t  *req;
 
-    req = ngx_http_linkcert_redis_req(argc, argv, lens,
+    req = ngx_http_linkcert_redis_req(conn, argc, argv, lens,
                                       ngx_http_linkcert_redis_handshake_reply,
-                                      rd);
+                                      conn);
     if (req == NULL) {
-        ngx_http_linkcert_redis_close(rd, "out of memory");
+        ngx_http_linkcert_redis_close(conn, "out of memory");
         return NGX_ERROR;
     }
 
     req->written = 1;
-    req->internal = 1;
-    ngx_queue_insert_tail(&rd->out, &req->queue);
-    rd->handshake++;
+    ngx_queue_insert_tail(&conn->out, &req->queue);
+    conn->handshake++;
 
     return NGX_OK;
 }
@@ -523,96 +633,110 @@ static void
 ngx_http_linkcert_redis_handshake_reply(void *data, redisReply *reply,
     const char *error)
 {
-    ngx_http_linkcert_redis_t *rd = data;
+    ngx_http_linkcert_redis_conn_t *conn = data;
 
     if (reply == NULL) {
         return;         /* the connection is being closed */
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                      "linkcert: redis %V refused the connection's setup: "
-                      "%*s", &rd->conf->addr.name, (size_t) reply->len,
-                      reply->str);
-        ngx_http_linkcert_redis_close(rd, "setup refused");
+        ngx_log_error(NGX_LOG_ERR, conn->log, 0,
+                      "linkcert: redis %V refused the %sconnection's "
+                      "setup: %*s", &conn->addr->name,
+                      conn->push ? "subscriber's " : "",
+                      (size_t) reply->len, reply->str);
+        ngx_http_linkcert_redis_close(conn, "setup refused");
         return;
     }
 
-    if (--rd->handshake == 0) {
-        ngx_http_linkcert_redis_ready(rd);
+    if (--conn->handshake == 0) {
+        ngx_http_linkcert_redis_ready(conn);
     }
 }
 
 
 static void
-ngx_http_linkcert_redis_ready(ngx_http_linkcert_redis_t *rd)
+ngx_http_linkcert_redis_ready(ngx_http_linkcert_redis_conn_t *conn)
 {
+    ngx_uint_t                      again;
     ngx_queue_t                    *q;
     ngx_http_linkcert_redis_req_t  *req;
 
-    rd->state = NGX_HTTP_LINKCERT_REDIS_READY;
-    rd->backoff = NGX_HTTP_LINKCERT_REDIS_BACKOFF_MIN;
+    conn->state = NGX_HTTP_LINKCERT_REDIS_READY;
+    conn->backoff = NGX_HTTP_LINKCERT_REDIS_BACKOFF_MIN;
 
-    ngx_log_error(NGX_LOG_NOTICE, rd->log, 0,
-                  "linkcert: redis %V connected (edge \"%V\")%s",
-                  &rd->conf->addr.name, &rd->conf->edge,
-                  rd->failures ? " again" : "");
+    again = (conn->failures != 0);
+    conn->failures = 0;
 
-    rd->failures = 0;
-
-    for (q = ngx_queue_head(&rd->waiting);
-         q != ngx_queue_sentinel(&rd->waiting);
+    for (q = ngx_queue_head(&conn->waiting);
+         q != ngx_queue_sentinel(&conn->waiting);
          q = ngx_queue_next(q))
     {
         req = ngx_queue_data(q, ngx_http_linkcert_redis_req_t, queue);
         req->written = 1;
     }
 
-    ngx_http_linkcert_redis_move(&rd->out, &rd->waiting);
-    rd->nwaiting = 0;
+    ngx_http_linkcert_redis_move(&conn->out, &conn->waiting);
+    conn->nwaiting = 0;
 
-    ngx_http_linkcert_redis_write(rd->peer.connection->write);
+    ngx_http_linkcert_redis_write(conn->peer.connection->write);
+
+    if (conn->ready) {
+        conn->ready(conn->data, again);
+    }
+}
+
+
+static void
+ngx_http_linkcert_redis_engine_ready(void *data, ngx_uint_t again)
+{
+    ngx_http_linkcert_redis_conn_t *conn = data;
+
+    ngx_log_error(NGX_LOG_NOTICE, conn->log, 0,
+                  "linkcert: redis %V connected (edge \"%V\")%s",
+                  &conn->addr->name, &conn->conf->edge,
+                  again ? " again" : "");
 }
 
 
 static void
 ngx_http_linkcert_redis_write(ngx_event_t *wev)
 {
-    ssize_t                         n;
-    ngx_queue_t                    *q;
-    ngx_connection_t               *c;
-    ngx_http_linkcert_redis_t      *rd;
-    ngx_http_linkcert_redis_req_t  *req;
+    ssize_t                          n;
+    ngx_queue_t                     *q;
+    ngx_connection_t                *c;
+    ngx_http_linkcert_redis_req_t   *req;
+    ngx_http_linkcert_redis_conn_t  *conn;
 
     c = wev->data;
-    rd = c->data;
+    conn = c->data;
 
-    while (!ngx_queue_empty(&rd->out)) {
-        q = ngx_queue_head(&rd->out);
+    while (!ngx_queue_empty(&conn->out)) {
+        q = ngx_queue_head(&conn->out);
         req = ngx_queue_data(q, ngx_http_linkcert_redis_req_t, queue);
 
-        n = c->send(c, (u_char *) req->cmd + rd->out_pos,
-                    req->len - rd->out_pos);
+        n = c->send(c, (u_char *) req->cmd + conn->out_pos,
+                    req->len - conn->out_pos);
 
         if (n == NGX_ERROR) {
-            ngx_http_linkcert_redis_close(rd, "send failed");
+            ngx_http_linkcert_redis_close(conn, "send failed");
             return;
         }
 
         if (n == NGX_AGAIN) {
             if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-                ngx_http_linkcert_redis_close(rd, "send failed");
+                ngx_http_linkcert_redis_close(conn, "send failed");
             }
 
             return;
         }
 
-        rd->out_pos += n;
+        conn->out_pos += n;
 
-        if (rd->out_pos == req->len) {
-            rd->out_pos = 0;
+        if (conn->out_pos == req->len) {
+            conn->out_pos = 0;
             ngx_queue_remove(q);
-            ngx_queue_insert_tail(&rd->sent, q);
+            ngx_queue_insert_tail(&conn->sent, q);
         }
     }
 }
@@ -621,27 +745,27 @@ ngx_http_linkcert_redis_write(ngx_event_t *wev)
 static void
 ngx_http_linkcert_redis_read(ngx_event_t *rev)
 {
-    void                           *reply;
-    ssize_t                         n;
-    ngx_uint_t                      generation;
-    ngx_queue_t                    *q;
-    ngx_connection_t               *c;
-    ngx_http_linkcert_redis_t      *rd;
-    ngx_http_linkcert_redis_req_t  *req;
-    u_char                          buf[16384];
+    void                            *reply;
+    ssize_t                          n;
+    ngx_uint_t                       generation;
+    ngx_queue_t                     *q;
+    ngx_connection_t                *c;
+    ngx_http_linkcert_redis_req_t   *req;
+    ngx_http_linkcert_redis_conn_t  *conn;
+    u_char                           buf[16384];
 
     c = rev->data;
-    rd = c->data;
-    generation = rd->generation;
+    conn = c->data;
+    generation = conn->generation;
 
     if (c->close) {
-        ngx_http_linkcert_redis_close(rd, "worker is exiting");
+        ngx_http_linkcert_redis_close(conn, "worker is exiting");
         return;
     }
 
     /* a refused connect() may be seen by the read event first */
 
-    if (rd->state == NGX_HTTP_LINKCERT_REDIS_CONNECTING) {
+    if (conn->state == NGX_HTTP_LINKCERT_REDIS_CONNECTING) {
         ngx_http_linkcert_redis_connected_handler(c->write);
         return;
     }
@@ -654,19 +778,19 @@ ngx_http_linkcert_redis_read(ngx_event_t *rev)
         }
 
         if (n == 0 || n == NGX_ERROR) {
-            ngx_http_linkcert_redis_close(rd, n ? "read failed"
-                                                : "connection closed");
+            ngx_http_linkcert_redis_close(conn, n ? "read failed"
+                                                  : "connection closed");
             return;
         }
 
-        if (redisReaderFeed(rd->reader, (char *) buf, n) != REDIS_OK) {
-            ngx_http_linkcert_redis_close(rd, "protocol error");
+        if (redisReaderFeed(conn->reader, (char *) buf, n) != REDIS_OK) {
+            ngx_http_linkcert_redis_close(conn, "protocol error");
             return;
         }
 
         for ( ;; ) {
-            if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
-                ngx_http_linkcert_redis_close(rd, "protocol error");
+            if (redisReaderGetReply(conn->reader, &reply) != REDIS_OK) {
+                ngx_http_linkcert_redis_close(conn, "protocol error");
                 return;
             }
 
@@ -674,13 +798,19 @@ ngx_http_linkcert_redis_read(ngx_event_t *rev)
                 break;
             }
 
-            if (ngx_queue_empty(&rd->sent)) {
+            if (conn->push && ngx_http_linkcert_redis_pushed(reply)) {
+                conn->push(conn->data, reply);
                 freeReplyObject(reply);
-                ngx_http_linkcert_redis_close(rd, "a reply to nothing");
+                continue;
+            }
+
+            if (ngx_queue_empty(&conn->sent)) {
+                freeReplyObject(reply);
+                ngx_http_linkcert_redis_close(conn, "a reply to nothing");
                 return;
             }
 
-            q = ngx_queue_head(&rd->sent);
+            q = ngx_queue_head(&conn->sent);
             ngx_queue_remove(q);
             req = ngx_queue_data(q, ngx_http_linkcert_redis_req_t, queue);
 
@@ -689,15 +819,35 @@ ngx_http_linkcert_redis_read(ngx_event_t *rev)
 
             /* a handler may have closed the connection */
 
-            if (rd->generation != generation) {
+            if (conn->generation != generation) {
                 return;
             }
         }
     }
 
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-        ngx_http_linkcert_redis_close(rd, "read failed");
+        ngx_http_linkcert_redis_close(conn, "read failed");
     }
+}
+
+
+/* a subscriber's message: no request asked for it */
+
+static ngx_int_t
+ngx_http_linkcert_redis_pushed(redisReply *reply)
+{
+    redisReply  *kind;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0
+        || reply->element[0]->type != REDIS_REPLY_STRING)
+    {
+        return 0;
+    }
+
+    kind = reply->element[0];
+
+    return (kind->len == 7 && ngx_strncmp(kind->str, "message", 7) == 0)
+           || (kind->len == 8 && ngx_strncmp(kind->str, "pmessage", 8) == 0);
 }
 
 
@@ -709,19 +859,19 @@ ngx_http_linkcert_redis_read(ngx_event_t *rev)
 static void
 ngx_http_linkcert_redis_timeout(ngx_event_t *ev)
 {
-    ngx_http_linkcert_redis_t      *rd;
-    ngx_http_linkcert_redis_req_t  *req;
+    ngx_http_linkcert_redis_req_t   *req;
+    ngx_http_linkcert_redis_conn_t  *conn;
 
     req = ev->data;
-    rd = ngx_http_linkcert_redis_engine;
+    conn = req->conn;
 
     if (req->written) {
-        ngx_http_linkcert_redis_close(rd, "a request timed out");
+        ngx_http_linkcert_redis_close(conn, "a request timed out");
         return;
     }
 
     ngx_queue_remove(&req->queue);
-    rd->nwaiting--;
+    conn->nwaiting--;
 
     ngx_http_linkcert_redis_deliver(req, NULL, "no connection to redis");
 }
@@ -729,47 +879,56 @@ ngx_http_linkcert_redis_timeout(ngx_event_t *ev)
 
 /* closes the connection, fails what was written on it, tries again later */
 
+void
+ngx_http_linkcert_redis_conn_close(ngx_http_linkcert_redis_conn_t *conn,
+    const char *reason)
+{
+    ngx_http_linkcert_redis_close(conn, reason);
+}
+
+
 static void
-ngx_http_linkcert_redis_close(ngx_http_linkcert_redis_t *rd,
+ngx_http_linkcert_redis_close(ngx_http_linkcert_redis_conn_t *conn,
     const char *reason)
 {
     ngx_uint_t                      level;
     ngx_queue_t                     failed, *q;
     ngx_http_linkcert_redis_req_t  *req;
 
-    level = (rd->state == NGX_HTTP_LINKCERT_REDIS_READY || rd->failures == 0)
+    level = (conn->state == NGX_HTTP_LINKCERT_REDIS_READY
+             || conn->failures == 0)
             ? NGX_LOG_ERR : NGX_LOG_INFO;
 
-    ngx_log_error(level, rd->log, 0,
-                  "linkcert: redis %V: %s, connecting again in %M ms",
-                  &rd->conf->addr.name, reason, rd->backoff);
+    ngx_log_error(level, conn->log, 0,
+                  "linkcert: redis %V: %s%s, connecting again in %M ms",
+                  &conn->addr->name, conn->role, reason, conn->backoff);
 
-    if (rd->peer.connection) {
-        ngx_close_connection(rd->peer.connection);
-        rd->peer.connection = NULL;
+    if (conn->peer.connection) {
+        ngx_close_connection(conn->peer.connection);
+        conn->peer.connection = NULL;
     }
 
-    if (rd->reader) {
-        redisReaderFree(rd->reader);
-        rd->reader = NULL;
+    if (conn->reader) {
+        redisReaderFree(conn->reader);
+        conn->reader = NULL;
     }
 
-    rd->state = NGX_HTTP_LINKCERT_REDIS_DOWN;
-    rd->generation++;
-    rd->failures++;
-    rd->out_pos = 0;
+    conn->state = NGX_HTTP_LINKCERT_REDIS_DOWN;
+    conn->generation++;
+    conn->failures++;
+    conn->out_pos = 0;
 
     if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
-        ngx_add_timer(&rd->retry, rd->backoff);
-        rd->backoff = ngx_min(rd->backoff * 2,
-                              NGX_HTTP_LINKCERT_REDIS_BACKOFF_MAX);
+        ngx_add_timer(&conn->retry, conn->backoff);
+        conn->backoff = ngx_min(conn->backoff * 2,
+                                NGX_HTTP_LINKCERT_REDIS_BACKOFF_MAX);
     }
 
     /* handlers may queue new requests: they wait for the next connection */
 
     ngx_queue_init(&failed);
-    ngx_http_linkcert_redis_move(&failed, &rd->sent);
-    ngx_http_linkcert_redis_move(&failed, &rd->out);
+    ngx_http_linkcert_redis_move(&failed, &conn->sent);
+    ngx_http_linkcert_redis_move(&failed, &conn->out);
 
     while (!ngx_queue_empty(&failed)) {
         q = ngx_queue_head(&failed);

@@ -68,6 +68,17 @@ typedef struct ngx_http_linkcert_redis_req_s  ngx_http_linkcert_redis_req_t;
 typedef void (*ngx_http_linkcert_redis_handler_pt)(void *data,
     redisReply *reply, const char *error);
 
+/* a connection: this worker's for commands, worker 0's subscriber */
+typedef struct ngx_http_linkcert_redis_conn_s  ngx_http_linkcert_redis_conn_t;
+
+/* connected and set up (again: after a loss) */
+typedef void (*ngx_http_linkcert_redis_ready_pt)(void *data,
+    ngx_uint_t again);
+
+/* a subscriber's message (freed after the call) */
+typedef void (*ngx_http_linkcert_redis_push_pt)(void *data,
+    redisReply *reply);
+
 ngx_int_t ngx_http_linkcert_redis_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_exit_process(ngx_cycle_t *cycle);
 ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_command(int argc,
@@ -78,6 +89,22 @@ ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_eval(
     const size_t *argvlen, ngx_http_linkcert_redis_handler_pt handler,
     void *data);
 void ngx_http_linkcert_redis_cancel(ngx_http_linkcert_redis_req_t *req);
+ngx_http_linkcert_redis_conn_t *ngx_http_linkcert_redis_conn_create(
+    ngx_cycle_t *cycle, ngx_http_linkcert_redis_conf_t *conf,
+    const char *role, ngx_http_linkcert_redis_ready_pt ready,
+    ngx_http_linkcert_redis_push_pt push, void *data);
+void ngx_http_linkcert_redis_conn_start(ngx_http_linkcert_redis_conn_t *conn);
+void ngx_http_linkcert_redis_conn_free(ngx_http_linkcert_redis_conn_t *conn);
+ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_conn_command(
+    ngx_http_linkcert_redis_conn_t *conn, int argc, const char **argv,
+    const size_t *argvlen, ngx_http_linkcert_redis_handler_pt handler,
+    void *data);
+ngx_uint_t ngx_http_linkcert_redis_conn_ready(
+    ngx_http_linkcert_redis_conn_t *conn);
+ngx_str_t *ngx_http_linkcert_redis_conn_name(
+    ngx_http_linkcert_redis_conn_t *conn);
+void ngx_http_linkcert_redis_conn_close(ngx_http_linkcert_redis_conn_t *conn,
+    const char *reason);
 ngx_http_linkcert_redis_conf_t *ngx_http_linkcert_redis_fleet(void);
 ngx_uint_t ngx_http_linkcert_redis_connected(void);
 u_char *ngx_http_linkcert_redis_metrics(u_char *p, u_char *last,

@@ -24,70 +24,72 @@
 #include "lc_acme_problem.h"
 #include "lc_failover.h"
 #include "lc_lifecycle.h"
+#include "lc_metrics.h"
 
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
 #define NGX_HTTP_LINKCERT_LEASES        128
 #define NGX_HTTP_LINKCERT_ISSUERS       255
-#define NGX_HTTP_LINKCERT_HOLD_BUCKETS  8       /* the last one: +Inf */
-#define NGX_HTTP_LINKCERT_HOLD_LE       { 100, 250, 500, 1000, 2500, 5000, \
-                                          10000 }   /* ms */
+#define NGX_HTTP_LINKCERT_HOLD_BUCKETS  LC_METRICS_HOLD_BUCKETS
+#define NGX_HTTP_LINKCERT_HOLD_LE       LC_METRICS_HOLD_LE   /* ms */
 #define NGX_HTTP_LINKCERT_WEBHOOK_RING  1024    /* events on their way to
                                                    worker 0 */
 
 
-/* what an on-demand name met at the gates, counted for the metrics */
+/* the counters' enums: the core's (lc_metrics.h), which renders them */
+
+/* what an on-demand name met at the gates */
 typedef enum {
-    NGX_HTTP_LINKCERT_DEMAND_ADMITTED = 0,  /* a DNS check started */
-    NGX_HTTP_LINKCERT_DEMAND_NEGATIVE,      /* refused recently */
-    NGX_HTTP_LINKCERT_DEMAND_RATE,          /* too many new names now */
-    NGX_HTTP_LINKCERT_DEMAND_ASK,           /* linkcert_ask said no */
-    NGX_HTTP_LINKCERT_DEMAND_DNS,           /* does not point here */
-    NGX_HTTP_LINKCERT_DEMAND_FULL,          /* no room in the zone */
-    NGX_HTTP_LINKCERT_DEMAND_N
+    NGX_HTTP_LINKCERT_DEMAND_ADMITTED = LC_METRICS_DEMAND_ADMITTED,
+    NGX_HTTP_LINKCERT_DEMAND_NEGATIVE = LC_METRICS_DEMAND_NEGATIVE,
+    NGX_HTTP_LINKCERT_DEMAND_RATE = LC_METRICS_DEMAND_RATE,
+    NGX_HTTP_LINKCERT_DEMAND_ASK = LC_METRICS_DEMAND_ASK,
+    NGX_HTTP_LINKCERT_DEMAND_DNS = LC_METRICS_DEMAND_DNS,
+    NGX_HTTP_LINKCERT_DEMAND_FULL = LC_METRICS_DEMAND_FULL,
+    NGX_HTTP_LINKCERT_DEMAND_N = LC_METRICS_DEMAND_N
 } ngx_http_linkcert_demand_e;
 
 
 /* an order's result, counted by orders[] and origins[][] */
 typedef enum {
-    NGX_HTTP_LINKCERT_ORDER_ISSUED = 0,
-    NGX_HTTP_LINKCERT_ORDER_FAILED,
-    NGX_HTTP_LINKCERT_ORDER_TRANSIENT,      /* tried again later */
-    NGX_HTTP_LINKCERT_ORDER_N
+    NGX_HTTP_LINKCERT_ORDER_ISSUED = LC_METRICS_ORDER_ISSUED,
+    NGX_HTTP_LINKCERT_ORDER_FAILED = LC_METRICS_ORDER_FAILED,
+    NGX_HTTP_LINKCERT_ORDER_TRANSIENT = LC_METRICS_ORDER_TRANSIENT,
+    NGX_HTTP_LINKCERT_ORDER_N = LC_METRICS_ORDER_N
 } ngx_http_linkcert_order_result_e;
 
 
 /* a DNS verification's result */
 typedef enum {
-    NGX_HTTP_LINKCERT_DNS_VERIFIED = 0,
-    NGX_HTTP_LINKCERT_DNS_FAILED,
-    NGX_HTTP_LINKCERT_DNS_TRANSIENT,
-    NGX_HTTP_LINKCERT_DNS_N
+    NGX_HTTP_LINKCERT_DNS_VERIFIED = LC_METRICS_DNS_VERIFIED,
+    NGX_HTTP_LINKCERT_DNS_FAILED = LC_METRICS_DNS_FAILED,
+    NGX_HTTP_LINKCERT_DNS_TRANSIENT = LC_METRICS_DNS_TRANSIENT,
+    NGX_HTTP_LINKCERT_DNS_N = LC_METRICS_DNS_N
 } ngx_http_linkcert_dns_result_e;
 
 
 /* a handshake on a linkcert server, by the certificate presented */
 typedef enum {
-    NGX_HTTP_LINKCERT_HANDSHAKE_CERTIFICATE = 0,
-    NGX_HTTP_LINKCERT_HANDSHAKE_FALLBACK,
-    NGX_HTTP_LINKCERT_HANDSHAKE_HELD,       /* waited for on-demand first */
-    NGX_HTTP_LINKCERT_HANDSHAKE_N
+    NGX_HTTP_LINKCERT_HANDSHAKE_CERTIFICATE = LC_METRICS_HANDSHAKE_CERTIFICATE,
+    NGX_HTTP_LINKCERT_HANDSHAKE_FALLBACK = LC_METRICS_HANDSHAKE_FALLBACK,
+    NGX_HTTP_LINKCERT_HANDSHAKE_HELD = LC_METRICS_HANDSHAKE_HELD,
+    NGX_HTTP_LINKCERT_HANDSHAKE_N = LC_METRICS_HANDSHAKE_N
 } ngx_http_linkcert_handshake_e;
 
 
 /* a webhook POST's result, each attempt */
 typedef enum {
-    NGX_HTTP_LINKCERT_WEBHOOK_DELIVERED = 0,        /* a 2xx */
-    NGX_HTTP_LINKCERT_WEBHOOK_FAILED,
-    NGX_HTTP_LINKCERT_WEBHOOK_RESULTS
+    NGX_HTTP_LINKCERT_WEBHOOK_DELIVERED = LC_METRICS_WEBHOOK_DELIVERED,
+    NGX_HTTP_LINKCERT_WEBHOOK_FAILED = LC_METRICS_WEBHOOK_FAILED,
+    NGX_HTTP_LINKCERT_WEBHOOK_RESULTS = LC_METRICS_WEBHOOK_N
 } ngx_http_linkcert_webhook_result_e;
 
 
 /* why a webhook event was given up */
 typedef enum {
-    NGX_HTTP_LINKCERT_DROPPED_EXPIRED = 0,  /* no 2xx within 24 h */
-    NGX_HTTP_LINKCERT_DROPPED_FULL,         /* no room for it */
-    NGX_HTTP_LINKCERT_DROPPED_N
+    NGX_HTTP_LINKCERT_DROPPED_EXPIRED = LC_METRICS_DROPPED_EXPIRED,
+    NGX_HTTP_LINKCERT_DROPPED_FULL = LC_METRICS_DROPPED_FULL,
+    NGX_HTTP_LINKCERT_DROPPED_N = LC_METRICS_DROPPED_N
 } ngx_http_linkcert_dropped_e;
 
 

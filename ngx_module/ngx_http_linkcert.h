@@ -25,6 +25,7 @@
 #include "lc_failover.h"
 #include "lc_lifecycle.h"
 #include "lc_metrics.h"
+#include "lc_limits.h"
 
 
 #define NGX_HTTP_LINKCERT_KEY_HASH_LEN  32
@@ -229,8 +230,6 @@ typedef struct {
 } ngx_http_linkcert_refusal_t;
 
 #define NGX_HTTP_LINKCERT_REFUSALS       256    /* a power of 2 */
-#define NGX_HTTP_LINKCERT_DUPLICATES     4      /* certificates a week for
-                                                   a reissue to be refused */
 
 
 typedef struct {
@@ -256,8 +255,8 @@ typedef struct {
     /* on demand */
     ngx_atomic_t                   changes;      /* a status changed */
     ngx_uint_t                     candidates;   /* names in the DNS gate */
-    ngx_msec_t                     admit_tat;    /* rate of new names */
-    ngx_msec_t                     order_tat;    /* order budget */
+    uint64_t                       admit_tat;    /* rate of new names */
+    uint64_t                       order_tat;    /* order budget */
     ngx_http_linkcert_negative_t  *negative;     /* refused names */
     uint32_t                       scan;
     uint32_t                       generation;   /* the last one given */
@@ -553,10 +552,6 @@ ngx_int_t ngx_http_linkcert_challenge_get(ngx_shm_zone_t *shm_zone,
 uint64_t ngx_http_linkcert_hash(u_char *name, size_t len);
 ngx_int_t ngx_http_linkcert_negative(ngx_http_linkcert_sh_t *sh,
     uint64_t hash, time_t now, time_t until);
-ngx_msec_t ngx_http_linkcert_rate(ngx_msec_t *tat, ngx_msec_t now,
-    ngx_msec_t interval, ngx_uint_t burst);
-void ngx_http_linkcert_rate_take(ngx_msec_t *tat, ngx_msec_t now,
-    ngx_msec_t interval);
 void ngx_http_linkcert_refusal_set(ngx_http_linkcert_sh_t *sh,
     uint64_t hash, time_t now, time_t until, time_t shown,
     const lc_error_t *err);
@@ -564,8 +559,6 @@ ngx_int_t ngx_http_linkcert_refusal_get(ngx_http_linkcert_sh_t *sh,
     uint64_t hash, time_t now, ngx_http_linkcert_refusal_t *copy);
 void ngx_http_linkcert_refusal_clear(ngx_http_linkcert_sh_t *sh,
     uint64_t hash);
-ngx_uint_t ngx_http_linkcert_duplicates(ngx_http_linkcert_node_t *ln,
-    time_t now);
 void ngx_http_linkcert_duplicate_add(ngx_http_linkcert_node_t *ln,
     time_t since);
 ngx_int_t ngx_http_linkcert_reissue_allowed(ngx_http_linkcert_zone_t *ctx,

@@ -19,20 +19,8 @@
 
 static ngx_http_linkcert_name_e ngx_http_linkcert_name_state(
     ngx_http_linkcert_node_t *ln, time_t now);
-static ngx_uint_t ngx_http_linkcert_registered(ngx_http_linkcert_node_t *ln,
-    time_t since, time_t *first);
-
-
-/*
- * On demand: at most 10 new names a second (20 at once) start the DNS
- * gate, and at most 64 are in it at a time, so that a flood of random
- * names costs a bounded number of DNS queries.
- */
-
-#define NGX_HTTP_LINKCERT_ADMIT_INTERVAL  100      /* ms */
-#define NGX_HTTP_LINKCERT_ADMIT_BURST     20
-#define NGX_HTTP_LINKCERT_CANDIDATES_MAX  64
-#define NGX_HTTP_LINKCERT_DOMAIN_WINDOW   (7 * 86400)
+static void ngx_http_linkcert_registered(ngx_http_linkcert_node_t *ln,
+    time_t since, lc_limits_tally_t *tally);
 
 
 /*
@@ -83,11 +71,7 @@ ngx_http_linkcert_table_demand(ngx_shm_zone_t *shm_zone, u_char *name,
     if (ngx_http_linkcert_negative(sh, hash, now, 0) == NGX_OK) {
         why = NGX_HTTP_LINKCERT_DEMAND_NEGATIVE;
 
-    } else if (sh->candidates >= NGX_HTTP_LINKCERT_CANDIDATES_MAX
-               || ngx_http_linkcert_rate(&sh->admit_tat, ev.now_ms,
-                                         NGX_HTTP_LINKCERT_ADMIT_INTERVAL,
-                                         NGX_HTTP_LINKCERT_ADMIT_BURST))
-    {
+    } else if (!lc_limits_admit(&sh->admit_tat, ev.now_ms, sh->candidates)) {
         why = NGX_HTTP_LINKCERT_DEMAND_RATE;
 
     } else {
@@ -208,49 +192,36 @@ ngx_int_t
 ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, lc_lifecycle_event_t *ev)
 {
-    time_t                          now, at, first;
-    ngx_uint_t                      n;
-    ngx_msec_t                      wait;
+    time_t                          at;
     lc_error_t                      err;
+    lc_limits_tally_t               tally;
     lc_lifecycle_event_t            budget;
     lc_lifecycle_result_t           res;
     ngx_http_linkcert_group_t      *group;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     lmcf = ctx->conf;
-    now = ev->now;
     at = 0;
 
     if (lmcf->domain_limit) {
         group = ln->group;
 
-        n = ngx_http_linkcert_registered(ln,
-                                         now - NGX_HTTP_LINKCERT_DOMAIN_WINDOW,
-                                         &first);
+        ngx_http_linkcert_registered(ln, ev->now - LC_LIMITS_DOMAIN_WINDOW,
+                                     &tally);
 
-        if (n >= lmcf->domain_limit) {
-            at = first ? first + NGX_HTTP_LINKCERT_DOMAIN_WINDOW : now + 3600;
-            lc_error_set(&err, LC_ERR_REGISTERED_DOMAIN_LIMIT,
-                         "%.*s has had its %lu certificates of the last 7 "
-                         "days (linkcert_registered_domain_limit)",
-                         (int) group->sn.str.len, group->name,
-                         (unsigned long) lmcf->domain_limit);
-        }
+        at = lc_limits_registered(&tally, lmcf->domain_limit, ev->now,
+                                  (char *) group->name, group->sn.str.len,
+                                  &err);
     }
 
     if (at == 0) {
-        wait = ngx_http_linkcert_rate(&ctx->sh->order_tat, ev->now_ms,
-                                      3600000 / lmcf->order_rate,
-                                      lmcf->order_rate);
-        if (wait == 0) {
+        at = lc_limits_order_budget(&ctx->sh->order_tat, ev->now_ms,
+                                    lmcf->order_rate, &err);
+        if (at == 0) {
             return NGX_OK;
         }
 
-        at = now + (time_t) (wait + 999) / 1000;
-        lc_error_set(&err, LC_ERR_ORDER_BUDGET,
-                     "the budget of %lu new orders per hour is spent "
-                     "(linkcert_order_rate)",
-                     (unsigned long) lmcf->order_rate);
+        at += ev->now;
     }
 
     budget = *ev;
@@ -274,8 +245,7 @@ ngx_http_linkcert_budget_take(ngx_http_linkcert_zone_t *ctx,
 
     lmcf = ctx->conf;
 
-    ngx_http_linkcert_rate_take(&ctx->sh->order_tat, ev->now_ms,
-                                3600000 / lmcf->order_rate);
+    lc_limits_order_take(&ctx->sh->order_tat, ev->now_ms, lmcf->order_rate);
 }
 
 
@@ -370,24 +340,21 @@ ngx_http_linkcert_group_leave(ngx_http_linkcert_zone_t *ctx,
 
 
 /*
- * Certificates of a registered domain within the window: issued ones
- * whose validity began since then, and orders running now.  *first is
- * the earliest of those beginnings (0: none).  Only the names of that
- * registered domain are looked at.
+ * Certificates of a registered domain within the window: the names of
+ * that registered domain, but ln, each counted as lc_limits_tally() says.
  */
 
-static ngx_uint_t
+static void
 ngx_http_linkcert_registered(ngx_http_linkcert_node_t *ln, time_t since,
-    time_t *first)
+    lc_limits_tally_t *tally)
 {
-    ngx_uint_t                  n;
     ngx_queue_t                *q;
     ngx_http_linkcert_node_t   *cur;
     ngx_http_linkcert_group_t  *group;
 
     group = ln->group;
-    n = 0;
-    *first = 0;
+    tally->n = 0;
+    tally->first = 0;
 
     for (q = ngx_queue_head(&group->members);
          q != ngx_queue_sentinel(&group->members);
@@ -399,19 +366,9 @@ ngx_http_linkcert_registered(ngx_http_linkcert_node_t *ln, time_t since,
             continue;
         }
 
-        if ((cur->status == LC_STATUS_ISSUED || cur->moved)
-            && cur->not_before >= since)
-        {
-            n++;
-
-            if (*first == 0 || cur->not_before < *first) {
-                *first = cur->not_before;
-            }
-
-        } else if (cur->busy && cur->stage == LC_STAGE_ORDERING) {
-            n++;
-        }
+        lc_limits_tally(tally, since,
+                        cur->status == LC_STATUS_ISSUED || cur->moved,
+                        cur->not_before,
+                        cur->busy && cur->stage == LC_STAGE_ORDERING);
     }
-
-    return n;
 }

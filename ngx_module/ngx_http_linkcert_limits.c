@@ -3,9 +3,9 @@
  * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
  *
  * linkcert: the bounded memories of the table: the negative cache of
- * names refused on demand and why they were refused, the rates, and the
+ * names refused on demand and why they were refused, and the
  * certificates a name had within a week (a reissue keeps under the CA's
- * duplicate-certificate limit).
+ * duplicate-certificate limit).  What they decide is lc_limits.c's.
  *
  * Every function here is called with the zone locked.
  */
@@ -16,9 +16,6 @@
 #include <ngx_http.h>
 
 #include "ngx_http_linkcert.h"
-
-
-#define NGX_HTTP_LINKCERT_WEEK  (7 * 86400)
 
 
 static ngx_http_linkcert_refusal_t *ngx_http_linkcert_refusal_slot(
@@ -87,40 +84,6 @@ ngx_http_linkcert_negative(ngx_http_linkcert_sh_t *sh, uint64_t hash,
     }
 
     return NGX_DECLINED;
-}
-
-
-/*
- * A rate with a burst, as a theoretical arrival time (GCRA): 0 takes one,
- * otherwise the milliseconds to wait for the next.
- */
-
-ngx_msec_t
-ngx_http_linkcert_rate(ngx_msec_t *tat, ngx_msec_t now, ngx_msec_t interval,
-    ngx_uint_t burst)
-{
-    ngx_msec_t  t, allowance;
-
-    t = (*tat > now) ? *tat : now;
-    allowance = (burst - 1) * interval;
-
-    if (t - now > allowance) {
-        return t - now - allowance;
-    }
-
-    *tat = t + interval;
-
-    return 0;
-}
-
-
-/* one taken from a rate without waiting: the next ones wait longer */
-
-void
-ngx_http_linkcert_rate_take(ngx_msec_t *tat, ngx_msec_t now,
-    ngx_msec_t interval)
-{
-    *tat = ((*tat > now) ? *tat : now) + interval;
 }
 
 
@@ -221,38 +184,27 @@ ngx_http_linkcert_refusal_slot(ngx_http_linkcert_sh_t *sh, uint64_t hash,
  * restart counts the one in the store).
  */
 
-ngx_uint_t
-ngx_http_linkcert_duplicates(ngx_http_linkcert_node_t *ln, time_t now)
-{
-    if (now - (time_t) ln->dup_window >= NGX_HTTP_LINKCERT_WEEK) {
-        return 0;
-    }
-
-    return ln->dup_count;
-}
-
-
 void
 ngx_http_linkcert_duplicate_add(ngx_http_linkcert_node_t *ln, time_t since)
 {
-    if (ngx_http_linkcert_duplicates(ln, since) == 0) {
-        ln->dup_window = (uint32_t) since;
-        ln->dup_count = 0;
-    }
+    time_t    window;
+    unsigned  count;
 
-    if (ln->dup_count < 255) {
-        ln->dup_count++;
-    }
+    window = ln->dup_window;
+    count = ln->dup_count;
+
+    lc_limits_duplicate_add(&window, &count, since);
+
+    ln->dup_window = (uint32_t) window;
+    ln->dup_count = (u_char) count;
 }
 
 
 /*
  * A reissue ("Verify domain" with reissue=1 for a domain with a
- * certificate) is a new order of the same name: at most
- * NGX_HTTP_LINKCERT_DUPLICATES certificates a week (Let's Encrypt allows
- * 5 duplicates, one is left for a renewal), and, on demand, within the
- * order budget, which it takes at once.  err says why not and *retry
- * when it can be asked again.
+ * certificate) is a new order of the same name: within the duplicate
+ * limit and, on demand, within the order budget, which it takes at once.
+ * err says why not and *retry when it can be asked again.
  */
 
 ngx_int_t
@@ -260,42 +212,16 @@ ngx_http_linkcert_reissue_allowed(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, time_t now, ngx_msec_t now_ms,
     lc_error_t *err, time_t *retry)
 {
-    char                            at[32];
-    ngx_msec_t                      tat, wait;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     lmcf = ctx->conf;
 
-    if (ngx_http_linkcert_duplicates(ln, now)
-        >= NGX_HTTP_LINKCERT_DUPLICATES)
-    {
-        *retry = (time_t) ln->dup_window + NGX_HTTP_LINKCERT_WEEK - now;
-        lc_time_rfc3339(now + *retry, at);
-        lc_error_set(err, LC_ERR_DUPLICATE_LIMIT,
-                     "%u certificates for this name within 7 days: no "
-                     "reissue before %s (the CA's duplicate limit)",
-                     (unsigned) ln->dup_count, at);
-        return NGX_DECLINED;
+    *retry = lc_limits_reissue(ln->dup_window, ln->dup_count, now, err);
+
+    if (*retry == 0 && lmcf->on_demand) {
+        *retry = lc_limits_order_budget(&ctx->sh->order_tat, now_ms,
+                                        lmcf->order_rate, err);
     }
 
-    if (!lmcf->on_demand) {
-        return NGX_OK;
-    }
-
-    tat = ctx->sh->order_tat;
-    wait = ngx_http_linkcert_rate(&tat, now_ms,
-                                  3600000 / lmcf->order_rate,
-                                  lmcf->order_rate);
-    if (wait) {
-        *retry = (time_t) (wait + 999) / 1000;
-        lc_error_set(err, LC_ERR_ORDER_BUDGET,
-                     "the budget of %lu new orders per hour is spent "
-                     "(linkcert_order_rate)",
-                     (unsigned long) lmcf->order_rate);
-        return NGX_DECLINED;
-    }
-
-    ctx->sh->order_tat = tat;
-
-    return NGX_OK;
+    return *retry ? NGX_DECLINED : NGX_OK;
 }

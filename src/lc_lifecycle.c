@@ -9,6 +9,7 @@
 #include "lc_lifecycle.h"
 #include "lc_lifecycle_int.h"
 #include "lc_acme.h"
+#include "lc_limits.h"
 
 
 static void lc_life_post(lc_life_ctx_t *c);
@@ -802,12 +803,8 @@ lc_life_order_failed(lc_life_ctx_t *c)
     if (!c->ev->transient) {
         lc_life_count_order(c, LC_COUNT_ORDER_FAILED);
 
-        if (now - rec->val_window >= 3600) {
-            rec->val_window = now;
-            rec->val_failures = 0;
-        }
-
-        rec->val_failures++;
+        lc_limits_validation_failed(&rec->val_failures, &rec->val_window,
+                                    now);
         rec->attempts = 0;
         rec->next_attempt_at = 0;
         rec->reissue = 0;

@@ -36,7 +36,6 @@
                                                not answer for */
 #define LC_LIFECYCLE_MOVED_CHECK     3600   /* s: a moved domain's DNS */
 #define LC_LIFECYCLE_RENEW_RETRY     6000   /* s: after a failed renewal */
-#define LC_LIFECYCLE_VALIDATIONS     2      /* failed within the hour */
 
 
 /* what started a domain's order, counted with its result */

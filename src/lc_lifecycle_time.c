@@ -10,6 +10,7 @@
 #include "lc_lifecycle.h"
 #include "lc_lifecycle_int.h"
 #include "lc_acme.h"
+#include "lc_limits.h"
 
 
 time_t
@@ -99,20 +100,20 @@ void
 lc_life_schedule_order(lc_life_ctx_t *c)
 {
     time_t           now, at;
+    lc_error_t       err;
     lc_lifecycle_t  *rec;
 
     rec = c->rec;
     now = c->ev->now;
-    at = now;
 
-    if (rec->val_failures >= LC_LIFECYCLE_VALIDATIONS
-        && now - rec->val_window < 3600)
-    {
-        at = rec->val_window + 3600;
-        lc_error_set(&rec->error, LC_ERR_VALIDATION_LIMIT,
-                     "2 failed validations within the hour: the next order "
-                     "waits until the hour is over");
+    at = lc_limits_validations(rec->val_failures, rec->val_window, now, &err);
+
+    if (at) {
+        rec->error = err;
         rec->error_at = now;
+
+    } else {
+        at = now;
     }
 
     rec->next_attempt_at = at;

@@ -801,6 +801,10 @@ ngx_int_t ngx_http_linkcert_api_mark(ngx_http_request_t *r);
 ngx_int_t ngx_http_linkcert_api_rewrite(ngx_http_request_t *r);
 ngx_int_t ngx_http_linkcert_api_public_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_linkcert_api_location_handler(ngx_http_request_t *r);
+
+
+/* ngx_http_linkcert_api_answer.c */
+
 ngx_int_t ngx_http_linkcert_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len, const char *type);
 

@@ -31,10 +31,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_api.h"
 #include "ngx_http_linkcert_redis.h"
 #include "ngx_http_linkcert_state.h"
 
@@ -42,14 +40,6 @@
 #define NGX_HTTP_LINKCERT_PAGE_DEFAULT  100
 #define NGX_HTTP_LINKCERT_PAGE_MAX      1000
 #define NGX_HTTP_LINKCERT_BODY_MAX      4096
-
-
-/* why a request is refused, sent by the caller as a JSON error */
-typedef struct {
-    ngx_uint_t                      status;
-    const char                     *error;
-    const char                     *detail;
-} ngx_http_linkcert_api_fail_t;
 
 
 typedef enum {
@@ -84,8 +74,6 @@ static ngx_int_t ngx_http_linkcert_api_domains(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
-static ngx_int_t ngx_http_linkcert_api_later(ngx_http_request_t *r,
-    time_t retry, const char *error, const char *detail);
 static ngx_int_t ngx_http_linkcert_api_delete(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
@@ -93,21 +81,6 @@ static ngx_int_t ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
 static void ngx_http_linkcert_api_body_read(ngx_http_request_t *r);
 static ngx_int_t ngx_http_linkcert_api_dispatch(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
-static ngx_int_t ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
-    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_api_fail_t *fail);
-static ngx_int_t ngx_http_linkcert_api_target(ngx_http_request_t *r,
-    ngx_http_linkcert_main_conf_t *lmcf, char *name, size_t *len,
-    ngx_http_linkcert_api_fail_t *fail);
-static ngx_int_t ngx_http_linkcert_api_arg(ngx_http_request_t *r,
-    char *name, size_t len, ngx_str_t *value);
-static ngx_int_t ngx_http_linkcert_api_domain_arg(ngx_str_t *value,
-    char *domain, size_t *len, ngx_http_linkcert_api_fail_t *fail);
-static ngx_int_t ngx_http_linkcert_api_error(ngx_http_request_t *r,
-    ngx_uint_t status, const char *error, const char *detail);
-static ngx_int_t ngx_http_linkcert_api_send(ngx_http_request_t *r,
-    ngx_uint_t status, json_t *json);
-static ngx_int_t ngx_http_linkcert_api_header(ngx_http_request_t *r,
-    ngx_str_t *key, ngx_str_t *value);
 
 
 static ngx_str_t  ngx_http_linkcert_api_prefix =
@@ -691,33 +664,6 @@ ngx_http_linkcert_api_verify(ngx_http_request_t *r,
 }
 
 
-/* 429 with Retry-After: the request can be made again in retry seconds */
-
-static ngx_int_t
-ngx_http_linkcert_api_later(ngx_http_request_t *r, time_t retry,
-    const char *error, const char *detail)
-{
-    ngx_str_t  value;
-
-    static ngx_str_t  retry_after = ngx_string("Retry-After");
-
-    value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-    if (value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    value.len = ngx_sprintf(value.data, "%T", ngx_max(retry, 1))
-                - value.data;
-
-    if (ngx_http_linkcert_api_header(r, &retry_after, &value) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_linkcert_api_error(r, NGX_HTTP_TOO_MANY_REQUESTS, error,
-                                       detail);
-}
-
-
 /*
  * The domain leaves the table (the next handshake gets the fallback) and
  * the store keeps its files aside (<store>/removed/).  The answer is its
@@ -784,229 +730,4 @@ ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
 
     return ngx_http_linkcert_send(r, NGX_HTTP_OK, text.data, text.len,
                                   "text/plain; version=0.0.4");
-}
-
-
-/*
- * "Authorization: Bearer <key>".  Both sides are hashed first, so the
- * comparison takes the same time whatever the length or content of the
- * key sent.
- */
-
-static ngx_int_t
-ngx_http_linkcert_api_authorized(ngx_http_request_t *r,
-    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_api_fail_t *fail)
-{
-    u_char           *p, *last;
-    ngx_table_elt_t  *h;
-    u_char            hash[NGX_HTTP_LINKCERT_KEY_HASH_LEN];
-
-    static ngx_str_t  bearer = ngx_string("Bearer realm=\"linkcert\"");
-
-    if (!lmcf->api_key_set) {
-        fail->status = NGX_HTTP_FORBIDDEN;
-        fail->error = "api_disabled";
-        fail->detail = "no linkcert_api_key is configured";
-        return NGX_DECLINED;
-    }
-
-    h = r->headers_in.authorization;
-
-    if (h && h->value.len > sizeof("Bearer ") - 1
-        && ngx_strncasecmp(h->value.data, (u_char *) "Bearer ",
-                           sizeof("Bearer ") - 1)
-           == 0)
-    {
-        p = h->value.data + sizeof("Bearer ") - 1;
-        last = h->value.data + h->value.len;
-
-        while (p < last && *p == ' ') {
-            p++;
-        }
-
-        while (last > p && last[-1] == ' ') {
-            last--;
-        }
-
-        SHA256(p, last - p, hash);
-
-        if (CRYPTO_memcmp(hash, lmcf->api_key_hash, sizeof(hash)) == 0) {
-            return NGX_OK;
-        }
-    }
-
-    fail->status = NGX_HTTP_UNAUTHORIZED;
-    fail->error = "unauthorized";
-    fail->detail = "this request needs the API key as "
-                   "\"Authorization: Bearer <key>\"";
-
-    r->headers_out.www_authenticate = ngx_list_push(&r->headers_out.headers);
-    if (r->headers_out.www_authenticate == NULL) {
-        fail->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-        return NGX_DECLINED;
-    }
-
-    r->headers_out.www_authenticate->hash = 1;
-    ngx_str_set(&r->headers_out.www_authenticate->key, "WWW-Authenticate");
-    r->headers_out.www_authenticate->value = bearer;
-
-    return NGX_DECLINED;
-}
-
-
-/* the API key and ?domain=, both required (POST, DELETE) */
-
-static ngx_int_t
-ngx_http_linkcert_api_target(ngx_http_request_t *r,
-    ngx_http_linkcert_main_conf_t *lmcf, char *name, size_t *len,
-    ngx_http_linkcert_api_fail_t *fail)
-{
-    ngx_str_t  value;
-
-    if (ngx_http_linkcert_api_authorized(r, lmcf, fail) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    if (ngx_http_linkcert_api_arg(r, "domain", 6, &value) != NGX_OK) {
-        fail->status = NGX_HTTP_BAD_REQUEST;
-        fail->error = lc_error_name(LC_ERR_INVALID_DOMAIN);
-        fail->detail = "this request needs ?domain=<name>";
-        return NGX_DECLINED;
-    }
-
-    return ngx_http_linkcert_api_domain_arg(&value, name, len, fail);
-}
-
-
-static ngx_int_t
-ngx_http_linkcert_api_arg(ngx_http_request_t *r, char *name, size_t len,
-    ngx_str_t *value)
-{
-    if (ngx_http_arg(r, (u_char *) name, len, value) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_linkcert_api_domain_arg(ngx_str_t *value, char *domain, size_t *len,
-    ngx_http_linkcert_api_fail_t *fail)
-{
-    const char  *reason;
-
-    if (lc_domain_from_query((char *) value->data, value->len, domain, len,
-                             &reason)
-        != 0)
-    {
-        fail->status = NGX_HTTP_BAD_REQUEST;
-        fail->error = lc_error_name(LC_ERR_INVALID_DOMAIN);
-        fail->detail = reason;
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_linkcert_api_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *error, const char *detail)
-{
-    return ngx_http_linkcert_api_send(r, status,
-                                      lc_error_json(error, detail));
-}
-
-
-static ngx_int_t
-ngx_http_linkcert_api_send(ngx_http_request_t *r, ngx_uint_t status,
-    json_t *json)
-{
-    char    *body;
-    size_t   len;
-    u_char  *data;
-
-    body = lc_json_dump(json, &len);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    data = ngx_pnalloc(r->pool, len);
-    if (data == NULL) {
-        free(body);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(data, body, len);
-    free(body);
-
-    return ngx_http_linkcert_send(r, status, data, len, "application/json");
-}
-
-
-/* every answer of the module: never cached */
-
-ngx_int_t
-ngx_http_linkcert_send(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *data, size_t len, const char *type)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    static ngx_str_t  cache_control = ngx_string("Cache-Control");
-    static ngx_str_t  no_store = ngx_string("no-store");
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = data;
-    b->last = data + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    if (ngx_http_linkcert_api_header(r, &cache_control, &no_store) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-    r->headers_out.content_type.data = (u_char *) type;
-    r->headers_out.content_type.len = ngx_strlen(type);
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
-
-static ngx_int_t
-ngx_http_linkcert_api_header(ngx_http_request_t *r, ngx_str_t *key,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = *key;
-    h->value = *value;
-
-    return NGX_OK;
 }

@@ -32,4 +32,16 @@ time_t lc_life_renew_time(lc_life_ctx_t *c);
 time_t lc_life_renewal(const lc_lifecycle_t *rec,
     const lc_lifecycle_conf_t *conf);
 
+
+/* lc_lifecycle_renew.c: renewals and the CA's renewal information */
+
+void lc_life_renew(lc_life_ctx_t *c);
+void lc_life_ari(lc_life_ctx_t *c);
+void lc_life_ari_failed(lc_life_ctx_t *c);
+
+
+/* lc_lifecycle.c */
+
+void lc_life_job_end(lc_life_ctx_t *c);
+
 #endif /* LC_LIFECYCLE_INT_H */

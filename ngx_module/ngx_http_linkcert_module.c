@@ -770,6 +770,7 @@ ngx_http_linkcert_init_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_http_linkcert_worker_init_process(cycle) != NGX_OK
+        || ngx_http_linkcert_redis_sentinel_init_process(cycle) != NGX_OK
         || ngx_http_linkcert_redis_init_process(cycle) != NGX_OK
         || ngx_http_linkcert_redis_cert_init_process(cycle) != NGX_OK)
     {
@@ -810,4 +811,5 @@ ngx_http_linkcert_exit_process(ngx_cycle_t *cycle)
     ngx_http_linkcert_ssl_exit_process(cycle);
     ngx_http_linkcert_redis_cert_exit_process(cycle);
     ngx_http_linkcert_redis_exit_process(cycle);
+    ngx_http_linkcert_redis_sentinel_exit_process(cycle);
 }

@@ -434,6 +434,7 @@ static void
 ngx_http_linkcert_redis_connect(ngx_event_t *ev)
 {
     ngx_int_t                        rc;
+    ngx_addr_t                      *addr;
     ngx_connection_t                *c;
     ngx_http_linkcert_redis_conn_t  *conn;
 
@@ -452,7 +453,13 @@ ngx_http_linkcert_redis_connect(ngx_event_t *ev)
         }
     }
 
-    conn->addr = ngx_http_linkcert_redis_address(conn);
+    addr = ngx_http_linkcert_redis_address(conn);
+
+    if (addr == NULL) {
+        return;         /* started again once the Sentinels have answered */
+    }
+
+    conn->addr = addr;
 
     ngx_memzero(&conn->peer, sizeof(ngx_peer_connection_t));
 
@@ -490,12 +497,17 @@ ngx_http_linkcert_redis_connect(ngx_event_t *ev)
 
 /*
  * The address the next connection is made to: linkcert_redis's, the only
- * place where it is chosen.
+ * place where it is chosen; with sentinel=, the master the Sentinels name
+ * (NULL while they are asked).
  */
 
 static ngx_addr_t *
 ngx_http_linkcert_redis_address(ngx_http_linkcert_redis_conn_t *conn)
 {
+    if (conn->conf->sentinel.len) {
+        return ngx_http_linkcert_redis_sentinel_pick(conn);
+    }
+
     return &conn->conf->addr;
 }
 

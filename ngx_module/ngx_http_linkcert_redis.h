@@ -24,6 +24,8 @@
 
 typedef struct ngx_http_linkcert_redis_conf_s {
     ngx_addr_t                     addr;         /* the server, no name */
+    ngx_array_t                   *sentinels;    /* of ngx_addr_t */
+    ngx_str_t                      sentinel;     /* the master's name */
     ngx_str_t                      password;     /* empty: no AUTH */
     ngx_uint_t                     db;
     ngx_str_t                      prefix;       /* of every key */
@@ -169,6 +171,14 @@ ngx_int_t ngx_http_linkcert_redis_status_get(ngx_http_request_t *r,
 
 ngx_int_t ngx_http_linkcert_redis_sub_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_sub_exit_process(ngx_cycle_t *cycle);
+
+
+/* ngx_http_linkcert_redis_sentinel.c: the master named by Sentinels */
+
+ngx_int_t ngx_http_linkcert_redis_sentinel_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_redis_sentinel_exit_process(ngx_cycle_t *cycle);
+ngx_addr_t *ngx_http_linkcert_redis_sentinel_pick(
+    ngx_http_linkcert_redis_conn_t *conn);
 
 
 #endif /* _NGX_HTTP_LINKCERT_REDIS_H_INCLUDED_ */

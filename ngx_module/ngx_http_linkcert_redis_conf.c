@@ -4,7 +4,8 @@
  *
  * linkcert: the fleet's directives, linkcert_redis, linkcert_redis_key
  * and linkcert_edge.  The server is an address, never a name: finding
- * it must not need a blocking lookup in a worker.
+ * it must not need a blocking lookup in a worker.  With sentinel=name the
+ * addresses are Sentinels (ngx_http_linkcert_redis_sentinel.c).
  */
 
 
@@ -16,6 +17,7 @@
 
 
 #define NGX_HTTP_LINKCERT_REDIS_PORT     6379
+#define NGX_HTTP_LINKCERT_SENTINEL_PORT  26379
 #define NGX_HTTP_LINKCERT_REDIS_TIMEOUT  1000        /* ms */
 #define NGX_HTTP_LINKCERT_REDIS_LEASE    300000      /* ms */
 #define NGX_HTTP_LINKCERT_EDGE_MAX       64
@@ -29,6 +31,7 @@ static char *ngx_http_linkcert_redis_address(ngx_conf_t *cf,
     ngx_http_linkcert_redis_conf_t *rcf, ngx_str_t *value);
 static char *ngx_http_linkcert_redis_password(ngx_conf_t *cf,
     ngx_http_linkcert_redis_conf_t *rcf, ngx_str_t *file);
+static ngx_int_t ngx_http_linkcert_redis_printable(ngx_str_t *s);
 
 
 /* the first of the three directives met makes the structure */
@@ -84,24 +87,46 @@ ngx_http_linkcert_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
+    /* the parameters first: sentinel= says what the addresses are */
+
     for (i = 1; i < cf->args->nelts; i++) {
 
         if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')) {
             rv = ngx_http_linkcert_redis_param(cf, rcf, &value[i]);
 
-        } else {
-            rv = ngx_http_linkcert_redis_address(cf, rcf, &value[i]);
-        }
-
-        if (rv != NGX_CONF_OK) {
-            return rv;
+            if (rv != NGX_CONF_OK) {
+                return rv;
+            }
         }
     }
 
-    if (rcf->addr.sockaddr == NULL) {
+    if (rcf->sentinel.len) {
+        rcf->sentinels = ngx_array_create(cf->pool, 3, sizeof(ngx_addr_t));
+        if (rcf->sentinels == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')
+            == NULL)
+        {
+            rv = ngx_http_linkcert_redis_address(cf, rcf, &value[i]);
+
+            if (rv != NGX_CONF_OK) {
+                return rv;
+            }
+        }
+    }
+
+    if (rcf->sentinels ? rcf->sentinels->nelts == 0
+                       : rcf->addr.sockaddr == NULL)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"linkcert_redis\" needs the address of the "
-                           "Redis server");
+                           "%s", rcf->sentinels ? "Sentinels"
+                                                : "Redis server");
         return NGX_CONF_ERROR;
     }
 
@@ -125,7 +150,6 @@ static char *
 ngx_http_linkcert_redis_param(ngx_conf_t *cf,
     ngx_http_linkcert_redis_conf_t *rcf, ngx_str_t *value)
 {
-    u_char     *c;
     ngx_int_t   n;
     ngx_str_t   s;
 
@@ -154,15 +178,7 @@ ngx_http_linkcert_redis_param(ngx_conf_t *cf,
         s.data = value->data + 7;
         s.len = value->len - 7;
 
-        /* printable, no space: it is shown in redis-cli and in logs */
-
-        for (c = s.data; c < s.data + s.len; c++) {
-            if (*c <= ' ' || *c >= 0x7f) {
-                goto invalid;
-            }
-        }
-
-        if (s.len == 0 || s.len > 64) {
+        if (ngx_http_linkcert_redis_printable(&s) != NGX_OK) {
             goto invalid;
         }
 
@@ -198,12 +214,20 @@ ngx_http_linkcert_redis_param(ngx_conf_t *cf,
         return NGX_CONF_OK;
     }
 
+    /* the master's name as the Sentinels know it ("sentinel monitor") */
+
     if (ngx_strncmp(value->data, "sentinel=", 9) == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" in \"linkcert_redis\" is not "
-                           "implemented yet (see README, \"Several edges\")",
-                           value);
-        return NGX_CONF_ERROR;
+        s.data = value->data + 9;
+        s.len = value->len - 9;
+
+        if (rcf->sentinel.len
+            || ngx_http_linkcert_redis_printable(&s) != NGX_OK)
+        {
+            goto invalid;
+        }
+
+        rcf->sentinel = s;
+        return NGX_CONF_OK;
     }
 
 invalid:
@@ -215,24 +239,50 @@ invalid:
 }
 
 
+/* printable, no space: shown in redis-cli and in logs */
+
+static ngx_int_t
+ngx_http_linkcert_redis_printable(ngx_str_t *s)
+{
+    u_char  *c;
+
+    for (c = s->data; c < s->data + s->len; c++) {
+        if (*c <= ' ' || *c >= 0x7f) {
+            return NGX_ERROR;
+        }
+    }
+
+    return (s->len == 0 || s->len > 64) ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
+ * One Redis server, or with sentinel= one or more Sentinels; several
+ * servers without Sentinels would each hold a part of the fleet's state,
+ * which nothing keeps in step.
+ */
+
 static char *
 ngx_http_linkcert_redis_address(ngx_conf_t *cf,
     ngx_http_linkcert_redis_conf_t *rcf, ngx_str_t *value)
 {
-    ngx_url_t  u;
+    ngx_url_t    u;
+    ngx_addr_t  *addr;
 
-    if (rcf->addr.sockaddr) {
+    if (rcf->sentinels == NULL && rcf->addr.sockaddr) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"linkcert_redis\": a second address \"%V\" "
-                           "needs \"sentinel=\", which is not implemented "
-                           "yet", value);
+                           "needs \"sentinel=name\" (the addresses are "
+                           "then Sentinels); without it the one address is "
+                           "the Redis server the fleet shares", value);
         return NGX_CONF_ERROR;
     }
 
     ngx_memzero(&u, sizeof(ngx_url_t));
 
     u.url = *value;
-    u.default_port = NGX_HTTP_LINKCERT_REDIS_PORT;
+    u.default_port = rcf->sentinels ? NGX_HTTP_LINKCERT_SENTINEL_PORT
+                                    : NGX_HTTP_LINKCERT_REDIS_PORT;
     u.no_resolve = 1;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK
@@ -255,7 +305,17 @@ ngx_http_linkcert_redis_address(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    rcf->addr = u.addrs[0];
+    if (rcf->sentinels == NULL) {
+        rcf->addr = u.addrs[0];
+        return NGX_CONF_OK;
+    }
+
+    addr = ngx_array_push(rcf->sentinels);
+    if (addr == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *addr = u.addrs[0];
 
     return NGX_CONF_OK;
 }

@@ -4,8 +4,8 @@
 # The fleet's directives: linkcert_redis, linkcert_redis_key and
 # linkcert_edge.  Working forms pass nginx -t; each mistake is an [emerg]
 # naming the directive and the value; the key file's content is never
-# printed; what is not implemented yet (sentinel=, several addresses) is
-# refused, not ignored.
+# printed.  With sentinel=name the addresses are Sentinels (port 26379 by
+# default); several addresses without it are refused, saying why.
 
 use strict;
 use warnings;
@@ -41,6 +41,11 @@ config_ok($t, 'a unix: path',
           "linkcert_redis unix:/run/redis/redis.sock; $KEY");
 config_ok($t, 'the key before linkcert_redis',
           "$KEY linkcert_redis 127.0.0.1:6379;");
+config_ok($t, 'three Sentinels',
+          "linkcert_redis 127.0.0.1:26379 127.0.0.2 [::1]:26380 "
+          . "sentinel=crm-redis.1 password=$prefix/redis.pass; $KEY");
+config_ok($t, 'sentinel= first, a Sentinel on a unix: path',
+          "linkcert_redis sentinel=crm unix:/run/redis/sentinel.sock; $KEY");
 
 my @cases = (
     [ 'linkcert_redis without linkcert_redis_key',
@@ -77,11 +82,26 @@ my @cases = (
       [ qr/linkcert_redis/, qr/address/ ] ],
     [ 'two addresses without sentinel=',
       "linkcert_redis 127.0.0.1:6379 127.0.0.2:6379; $KEY",
-      [ qr/linkcert_redis/, qr/127\.0\.0\.2:6379/, qr/sentinel=/,
-        qr/not implemented yet/ ] ],
-    [ 'sentinel= (not implemented yet)',
-      "linkcert_redis 127.0.0.1:26379 sentinel=crm; $KEY",
-      [ qr/linkcert_redis/, qr/sentinel=crm/, qr/not implemented yet/ ] ],
+      [ qr/linkcert_redis/, qr/127\.0\.0\.2:6379/, qr/needs "sentinel=name"/,
+        qr/the addresses are then Sentinels/ ] ],
+    [ 'sentinel= without a Sentinel',
+      "linkcert_redis sentinel=crm; $KEY",
+      [ qr/linkcert_redis/, qr/address of the Sentinels/ ] ],
+    [ 'sentinel= empty',
+      "linkcert_redis 127.0.0.1:26379 sentinel=; $KEY",
+      [ qr/linkcert_redis/, qr/"sentinel="/ ] ],
+    [ 'sentinel= twice',
+      "linkcert_redis 127.0.0.1:26379 sentinel=a sentinel=b; $KEY",
+      [ qr/linkcert_redis/, qr/"sentinel=b"/ ] ],
+    [ 'sentinel= of 65 characters',
+      "linkcert_redis 127.0.0.1:26379 sentinel=" . ('m' x 65) . "; $KEY",
+      [ qr/linkcert_redis/, qr/sentinel=m{65}/ ] ],
+    [ 'a Sentinel by its name',
+      "linkcert_redis 127.0.0.1:26379 sentinel.crm.test sentinel=crm; $KEY",
+      [ qr/linkcert_redis/, qr/sentinel\.crm\.test/, qr/not a name/ ] ],
+    [ 'a Sentinel on port 0',
+      "linkcert_redis 127.0.0.1:0 sentinel=crm; $KEY",
+      [ qr/linkcert_redis/, qr/127\.0\.0\.1:0/ ] ],
     [ 'lease= under a second',
       "linkcert_redis 127.0.0.1 lease=500ms; $KEY",
       [ qr/linkcert_redis/, qr/lease=500ms/ ] ],
@@ -116,7 +136,7 @@ for my $c (@cases) {
 subtest 'the key is never printed' => sub {
     for my $file ('short.key', 'nothex.key', 'fleet.key') {
         my $conf = $file eq 'fleet.key'
-                   ? "linkcert_redis 127.0.0.1 sentinel=x; $KEY"
+                   ? "linkcert_redis 127.0.0.1 sentinel=; $KEY"
                    : "linkcert_redis 127.0.0.1; "
                      . "linkcert_redis_key $prefix/$file;";
         $t->write_config($t->standard_config(http => $conf));

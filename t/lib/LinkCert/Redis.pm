@@ -19,9 +19,13 @@ package LinkCert::Redis;
 #
 # Options of new(): password => 'secret' (requirepass), name => 'redis2'
 # (a second one: its own port, directory and log), unixsocket => 1 (it
-# listens on redis/redis.sock too: socket()).
+# listens on redis/redis.sock too: socket()), replicaof => $other (a
+# replica of that one), sentinel => $master (a redis-sentinel, not a
+# server: it monitors $master as "mymaster", or master_name =>, with a
+# quorum of 1, down after 1 s: one Sentinel is enough for a failover).
 #
-# Environment: LINKCERT_REDIS_SERVER, LINKCERT_REDIS_CLI (the binaries).
+# Environment: LINKCERT_REDIS_SERVER, LINKCERT_REDIS_SENTINEL,
+# LINKCERT_REDIS_CLI (the binaries).
 
 use strict;
 use warnings;
@@ -37,6 +41,7 @@ use LinkCert::Util qw(read_file capture stop_child die_with_parent);
 my @INSTANCES;
 
 sub server_binary { $ENV{LINKCERT_REDIS_SERVER} // 'redis-server' }
+sub sentinel_binary { $ENV{LINKCERT_REDIS_SENTINEL} // 'redis-sentinel' }
 sub cli_binary    { $ENV{LINKCERT_REDIS_CLI} // 'redis-cli' }
 
 sub _installed {
@@ -50,6 +55,8 @@ sub new {
 
     Test::More::plan(skip_all => 'redis-server is not installed')
         unless _installed(server_binary()) && _installed(cli_binary());
+    Test::More::plan(skip_all => 'redis-sentinel is not installed')
+        if $opts{sentinel} && !_installed(sentinel_binary());
 
     my $name = $opts{name} // 'redis';
     my $dir = $t->prefix . "/$name";
@@ -61,6 +68,9 @@ sub new {
         dir      => $dir,
         password => $opts{password},
         unixsocket => $opts{unixsocket},
+        replicaof => $opts{replicaof},
+        sentinel => $opts{sentinel},
+        master_name => $opts{master_name} // 'mymaster',
         log      => $t->prefix . "/logs/$name.log",
     }, $class;
 
@@ -115,12 +125,16 @@ sub start {
 
     my @args = ('--port', $self->port, '--bind', '127.0.0.1',
                 '--dir', $self->{dir}, '--logfile', $self->{log},
-                '--daemonize', 'no', '--save', '',
-                '--appendonly', 'yes', '--appendfsync', 'always',
-                '--rename-command', 'KEYS', '');
+                '--daemonize', 'no');
+    push @args, '--save', '', '--appendonly', 'yes',
+                '--appendfsync', 'always', '--rename-command', 'KEYS', ''
+        unless $self->{sentinel};
     push @args, '--requirepass', $self->{password} if $self->{password};
     push @args, '--unixsocket', $self->socket, '--unixsocketperm', '700'
         if $self->{unixsocket};
+    push @args, '--replicaof', '127.0.0.1', $self->{replicaof}->port
+        if $self->{replicaof};
+    unshift @args, $self->_sentinel_conf if $self->{sentinel};
 
     $self->{log_offset_at_start} = -s $self->{log} // 0;
 
@@ -132,7 +146,8 @@ sub start {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', $self->{log};
         open STDERR, '>&', \*STDOUT;
-        exec(server_binary(), @args) or POSIX::_exit(127);
+        exec($self->{sentinel} ? sentinel_binary() : server_binary(), @args)
+            or POSIX::_exit(127);
     }
 
     $self->{pid} = $pid;
@@ -157,6 +172,20 @@ sub start {
     }
 
     return $self;
+}
+
+# A Sentinel's configuration file, which it rewrites (written once: over
+# a restart it keeps what it learnt).
+sub _sentinel_conf {
+    my ($self) = @_;
+    my $file = "$self->{dir}/sentinel.conf";
+    my $m = $self->{master_name};
+    LinkCert::Util::write_file($file, <<"EOF") unless -e $file;
+sentinel monitor $m 127.0.0.1 @{[ $self->{sentinel}->port ]} 1
+sentinel down-after-milliseconds $m 1000
+sentinel failover-timeout $m 3000
+EOF
+    return $file;
 }
 
 sub running {

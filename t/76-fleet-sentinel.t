@@ -2,15 +2,16 @@
 # Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
 
 # Sentinel (linkcert_redis ... sentinel=mymaster): a master, two replicas
-# and one redis-sentinel (quorum 1, down after 1 s) on loopback, and two
-# edges whose linkcert_redis names a Sentinel that is not there first,
-# then the real one.  The edges pass over the missing Sentinel, connect
-# to the master the real one names, and a certificate issued on A is
-# served on B.  SENTINEL FAILOVER (the old master still up): within
-# seconds every worker of both edges is connected to the new master and
-# subscribed there, a POST on A works again and its certificate reaches
-# B.  SIGKILL of that master: the Sentinel promotes a replica, and the
-# edges follow again.
+# (with a password) and one redis-sentinel (quorum 1, down after 1 s) on
+# loopback, and two edges whose linkcert_redis names a Sentinel that is
+# not there first, then the real one.  The edges pass over the missing
+# Sentinel, connect to the master the real one names (AUTH, then ROLE),
+# and a certificate issued on A is served on B.  SENTINEL FAILOVER (the
+# old master still up): within seconds of the switch every worker of
+# both edges is connected to the new master and subscribed there, a POST
+# on A works again and its certificate reaches B.  SIGKILL of that
+# master: the Sentinel promotes the other replica, and the edges follow
+# again.  A name the Sentinel does not know: no connection, POST 503.
 
 use strict;
 use warnings;
@@ -21,12 +22,14 @@ use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Pebble;
 use LinkCert::Redis;
+use LinkCert::Util qw(write_file);
 use Time::HiRes qw(time sleep);
 
 my $a = LinkCert::Test->new;                # orders
 my $b = LinkCert::Test->new;                # serves
-my $master = LinkCert::Redis->new($a);
+my $master = LinkCert::Redis->new($a, password => 'fleet-pass');
 my @replicas = map { LinkCert::Redis->new($a, name => "replica$_",
+                                          password => 'fleet-pass',
                                           replicaof => $master) } 1, 2;
 my $sentinel = LinkCert::Redis->new($a, name => 'sentinel',
                                     sentinel => $master);
@@ -64,11 +67,13 @@ sub named {
 is(named(), $master, 'the Sentinel names the master');
 
 my $dead = '127.0.0.1:' . $a->port('no_sentinel');
+my $pass = $a->prefix . '/redis.pass';
+write_file($pass, "fleet-pass\n", 0600);
 
 sub lines {
     my ($t, $edge) = @_;
     my $lines = $sentinel->fleet_lines($t, $edge, 'sentinel=mymaster '
-                                                  . 'timeout=500ms');
+                                       . "password=$pass timeout=500ms");
     $lines =~ s/linkcert_redis /linkcert_redis $dead /;
     return $lines;
 }
@@ -188,6 +193,25 @@ subtest 'SIGKILL of the master' => sub {
     delete $servers{ $master->port };
     $master = follow_ok('SIGKILL', %offset);
     issue_and_share($D[2]);
+};
+
+subtest 'a name the Sentinel does not know' => sub {
+    my $c = LinkCert::Test->new;
+    my $lines = lines($c, 'edge-c');
+    $lines =~ s/sentinel=mymaster/sentinel=nosuch/;
+    $c->write_config($c->standard_config(log_level => 'info', workers => 1,
+        http => "    linkcert_target_address 127.0.0.1;\n$lines"));
+    $c->run;
+    ok($c->wait_until(sub { scalar $c->log_lines(
+           qr/redis sentinel "nosuch": Sentinel \S+: it has no master of that name, asking again/) }, 5),
+       'the Sentinel\'s answer is logged');
+    my $p = $c->verify($D[0]);
+    is($p->{status}, 503, 'POST: 503');
+    is($p->{json}{error}, 'engine_unreachable', '... engine_unreachable');
+    ok(!(grep { ($_->{name} // '') =~ /^linkcert-edge-c-/ }
+         $master->clients), 'no connection to the master');
+    $c->no_crash_ok;
+    $c->stop;
 };
 
 $_->no_crash_ok for $a, $b;

@@ -17,12 +17,14 @@ package LinkCert::Redis;
 # never scan the keyspace) and logs to logs/redis.log.  It is stopped at
 # the end (END).
 #
-# Options of new(): password => 'secret' (requirepass), name => 'redis2'
+# Options of new(): password => 'secret' (requirepass, and masterauth:
+# servers that replicate one another share it), name => 'redis2'
 # (a second one: its own port, directory and log), unixsocket => 1 (it
 # listens on redis/redis.sock too: socket()), replicaof => $other (a
 # replica of that one), sentinel => $master (a redis-sentinel, not a
 # server: it monitors $master as "mymaster", or master_name =>, with a
-# quorum of 1, down after 1 s: one Sentinel is enough for a failover).
+# quorum of 1, down after 1 s: one Sentinel is enough for a failover; it
+# uses $master's password, if any, with the servers).
 #
 # Environment: LINKCERT_REDIS_SERVER, LINKCERT_REDIS_SENTINEL,
 # LINKCERT_REDIS_CLI (the binaries).
@@ -129,7 +131,9 @@ sub start {
     push @args, '--save', '', '--appendonly', 'yes',
                 '--appendfsync', 'always', '--rename-command', 'KEYS', ''
         unless $self->{sentinel};
-    push @args, '--requirepass', $self->{password} if $self->{password};
+    push @args, '--requirepass', $self->{password},
+                '--masterauth', $self->{password}
+        if $self->{password};
     push @args, '--unixsocket', $self->socket, '--unixsocketperm', '700'
         if $self->{unixsocket};
     push @args, '--replicaof', '127.0.0.1', $self->{replicaof}->port
@@ -180,11 +184,14 @@ sub _sentinel_conf {
     my ($self) = @_;
     my $file = "$self->{dir}/sentinel.conf";
     my $m = $self->{master_name};
-    LinkCert::Util::write_file($file, <<"EOF") unless -e $file;
+    my $password = $self->{sentinel}{password};
+    return $file if -e $file;
+    LinkCert::Util::write_file($file, <<"EOF"
 sentinel monitor $m 127.0.0.1 @{[ $self->{sentinel}->port ]} 1
 sentinel down-after-milliseconds $m 1000
 sentinel failover-timeout $m 3000
 EOF
+        . ($password ? "sentinel auth-pass $m $password\n" : ''));
     return $file;
 }
 

@@ -92,11 +92,12 @@ sub connected_to {
     return !grep { !$seen{$_} } $t->worker_pids;
 }
 
-# ... and worker 0 subscribed there, and Redis lists our clients
+# ... and worker 0 subscribed there (for the edges of %offset), and Redis
+# lists our clients, no more
 sub followed {
     my ($server, %offset) = @_;
     my $addr = quotemeta $server->address;
-    for my $t ($a, $b) {
+    for my $t (grep { defined $offset{$_} } $a, $b) {
         return 0 unless connected_to($t, $server, $offset{$t})
             && $t->log_since($offset{$t},
                    qr/redis $addr: subscribed to the fleet's changes/);
@@ -193,6 +194,15 @@ subtest 'SIGKILL of the master' => sub {
     delete $servers{ $master->port };
     $master = follow_ok('SIGKILL', %offset);
     issue_and_share($D[2]);
+};
+
+subtest 'a reload: the new workers find the master, the old ones leave' => sub {
+    my $offset = length $b->error_log;
+    $b->reload;
+    ok($b->wait_until(sub {
+           connected_to($b, $master, $offset) && followed($master) }, 10),
+       'every new worker on the master, one client each, none left over');
+    ok(!$b->log_since($offset, qr/\[alert\]/), 'no alert (no socket left)');
 };
 
 subtest 'a name the Sentinel does not know' => sub {

@@ -259,7 +259,7 @@ ngx_http_linkcert_redis_sentinel_pick(ngx_http_linkcert_redis_conn_t *conn)
         caller = &st->callers[st->ncallers++];
         caller->conn = conn;
         caller->start.handler = ngx_http_linkcert_sentinel_start;
-        caller->start.data = conn;
+        caller->start.data = caller;
         caller->start.log = st->log;
     }
 
@@ -282,14 +282,22 @@ ngx_http_linkcert_redis_sentinel_pick(ngx_http_linkcert_redis_conn_t *conn)
 }
 
 
+/* a connection waiting for the master is started again, to it */
+
 static void
 ngx_http_linkcert_sentinel_start(ngx_event_t *ev)
 {
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
+    ngx_http_linkcert_sentinel_caller_t  *caller;
+
+    caller = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate
+        || !caller->waiting || !caller->given)
+    {
         return;
     }
 
-    ngx_http_linkcert_redis_conn_start(ev->data);
+    ngx_http_linkcert_redis_conn_start(caller->conn);
 }
 
 

@@ -70,6 +70,7 @@ static ngx_http_linkcert_api_ctx_t *ngx_http_linkcert_api_ctx(
 static ngx_int_t ngx_http_linkcert_api_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_linkcert_api_status(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_uint_t public);
+static json_t *ngx_http_linkcert_api_stale(json_t *json);
 static ngx_int_t ngx_http_linkcert_api_domains(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_verify(ngx_http_request_t *r,
@@ -401,6 +402,7 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_uint_t public)
 {
     size_t                         len;
+    json_t                        *json;
     ngx_str_t                      value;
     const char                    *reason;
     lc_record_t                   *rec;
@@ -428,8 +430,9 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
         (void) ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name,
                                            len, rec);
 
-        return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
-                                          lc_status_public_json(rec));
+        json = ngx_http_linkcert_api_stale(lc_status_public_json(rec));
+
+        return ngx_http_linkcert_api_send(r, NGX_HTTP_OK, json);
     }
 
     if (ngx_http_linkcert_api_target(r, lmcf, name, &len, &fail) != NGX_OK) {
@@ -442,6 +445,7 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
     if (ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name, len,
                                     rec)
         == NGX_DECLINED
+        && !ngx_http_linkcert_redis_away()
         && ngx_http_linkcert_redis_status_get(r, rec,
                                               ngx_http_linkcert_api_send)
            == NGX_DONE)
@@ -449,8 +453,9 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
         return NGX_DONE;
     }
 
-    return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
-                                      lc_status_full_json(rec));
+    json = ngx_http_linkcert_api_stale(lc_status_full_json(rec));
+
+    return ngx_http_linkcert_api_send(r, NGX_HTTP_OK, json);
 }
 
 
@@ -549,7 +554,24 @@ ngx_http_linkcert_api_domains(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_linkcert_api_send(r, NGX_HTTP_OK, json);
+    return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
+                                      ngx_http_linkcert_api_stale(json));
+}
+
+
+/*
+ * In a fleet while this worker is not connected to Redis: the answer is
+ * the edge's own, and says so ("stale": true).
+ */
+
+static json_t *
+ngx_http_linkcert_api_stale(json_t *json)
+{
+    if (json && ngx_http_linkcert_redis_away()) {
+        (void) json_object_set_new(json, "stale", json_true());
+    }
+
+    return json;
 }
 
 

@@ -143,6 +143,7 @@ ngx_http_linkcert_plain(ngx_http_request_t *r,
 {
     u_char                    *p;
     size_t                     len;
+    ngx_uint_t                 admit;
     ngx_table_elt_t           *location;
     const char                *reason;
     ngx_http_linkcert_name_e   state;
@@ -165,8 +166,11 @@ ngx_http_linkcert_plain(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
+    /* in a fleet without Redis, no new name */
+
+    admit = lmcf->on_demand && !ngx_http_linkcert_redis_away();
     state = ngx_http_linkcert_table_demand(lmcf->shm_zone, (u_char *) name,
-                                           len, lmcf->on_demand);
+                                           len, admit);
 
     if (state == NGX_HTTP_LINKCERT_NAME_NEW) {
         ngx_http_linkcert_worker_kick();

@@ -22,6 +22,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_redis.h"
 #include "lc_sni.h"
 
 
@@ -256,6 +257,7 @@ ngx_http_linkcert_hold_peek(ngx_event_t *rev)
     ssize_t                         n;
     lc_sni_e                        rc;
     ngx_err_t                       err;
+    ngx_uint_t                      away;
     ngx_msec_t                      timeout;
     ngx_connection_t               *c;
     ngx_http_linkcert_name_e        state;
@@ -324,8 +326,12 @@ ngx_http_linkcert_hold_peek(ngx_event_t *rev)
         return;
     }
 
+    /* in a fleet without Redis: no new name, nobody held */
+
+    away = ngx_http_linkcert_redis_away();
+
     state = ngx_http_linkcert_table_demand(lmcf->shm_zone, (u_char *) norm,
-                                           len, 1);
+                                           len, !away);
 
     if (state == NGX_HTTP_LINKCERT_NAME_NEW) {
         ngx_http_linkcert_worker_kick();
@@ -335,7 +341,7 @@ ngx_http_linkcert_hold_peek(ngx_event_t *rev)
         return;
     }
 
-    if (lmcf->hold == 0) {
+    if (lmcf->hold == 0 || away) {
         ngx_http_linkcert_hold_pass(c);
         return;
     }

@@ -38,6 +38,7 @@
 #define NGX_HTTP_LINKCERT_REDIS_BACKOFF_MAX  5000
 #define NGX_HTTP_LINKCERT_REDIS_WAITING_MAX  4096    /* while disconnected */
 #define NGX_HTTP_LINKCERT_REDIS_ARGS         8       /* of a script */
+#define NGX_HTTP_LINKCERT_REDIS_HEARTBEAT    1000    /* ms, a PING if idle */
 
 
 typedef enum {
@@ -80,6 +81,7 @@ struct ngx_http_linkcert_redis_conn_s {
     ngx_uint_t                           failures;   /* since connected */
     ngx_msec_t                           backoff;
     ngx_event_t                          retry;
+    ngx_event_t                          heartbeat;
 
     ngx_http_linkcert_redis_ready_pt     ready;      /* set up */
     ngx_http_linkcert_redis_push_pt      push;       /* a subscriber's */
@@ -106,6 +108,7 @@ static ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_req(
     ngx_http_linkcert_redis_conn_t *conn, int argc, const char **argv,
     const size_t *argvlen, ngx_http_linkcert_redis_handler_pt handler,
     void *data);
+static void ngx_http_linkcert_redis_heartbeat(ngx_event_t *ev);
 static void ngx_http_linkcert_redis_write(ngx_event_t *wev);
 static void ngx_http_linkcert_redis_read(ngx_event_t *rev);
 static ngx_int_t ngx_http_linkcert_redis_pushed(redisReply *reply);
@@ -160,6 +163,10 @@ ngx_http_linkcert_redis_init_process(ngx_cycle_t *cycle)
     conn->data = conn;
     ngx_http_linkcert_redis_engine = conn;
 
+    if (ngx_http_linkcert_redis_pending_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ngx_http_linkcert_redis_connect(&conn->retry);
 
     return NGX_OK;
@@ -170,6 +177,8 @@ void
 ngx_http_linkcert_redis_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_linkcert_redis_conn_t  *conn;
+
+    ngx_http_linkcert_redis_pending_exit_process(cycle);
 
     conn = ngx_http_linkcert_redis_engine;
     ngx_http_linkcert_redis_engine = NULL;
@@ -215,6 +224,11 @@ ngx_http_linkcert_redis_conn_create(ngx_cycle_t *cycle,
     conn->retry.log = cycle->log;
     conn->retry.cancelable = 1;
 
+    conn->heartbeat.handler = ngx_http_linkcert_redis_heartbeat;
+    conn->heartbeat.data = conn;
+    conn->heartbeat.log = cycle->log;
+    conn->heartbeat.cancelable = 1;
+
     return conn;
 }
 
@@ -240,6 +254,10 @@ ngx_http_linkcert_redis_conn_free(ngx_http_linkcert_redis_conn_t *conn)
 
     if (conn->retry.timer_set) {
         ngx_del_timer(&conn->retry);
+    }
+
+    if (conn->heartbeat.timer_set) {
+        ngx_del_timer(&conn->heartbeat);
     }
 
     if (conn->peer.connection) {
@@ -293,6 +311,17 @@ ngx_http_linkcert_redis_connected(void)
 {
     return ngx_http_linkcert_redis_engine
            && ngx_http_linkcert_redis_conn_ready(
+                                           ngx_http_linkcert_redis_engine);
+}
+
+
+/* in a fleet, and this worker is not connected to Redis now */
+
+ngx_uint_t
+ngx_http_linkcert_redis_away(void)
+{
+    return ngx_http_linkcert_redis_engine
+           && !ngx_http_linkcert_redis_conn_ready(
                                            ngx_http_linkcert_redis_engine);
 }
 
@@ -693,6 +722,8 @@ ngx_http_linkcert_redis_ready(ngx_http_linkcert_redis_conn_t *conn)
 
     ngx_http_linkcert_redis_write(conn->peer.connection->write);
 
+    ngx_add_timer(&conn->heartbeat, NGX_HTTP_LINKCERT_REDIS_HEARTBEAT);
+
     if (conn->ready) {
         conn->ready(conn->data, again);
     }
@@ -708,6 +739,47 @@ ngx_http_linkcert_redis_engine_ready(void *data, ngx_uint_t again)
                   "linkcert: redis %V connected (edge \"%V\")%s",
                   &conn->addr->name, &conn->conf->edge,
                   again ? " again" : "");
+
+    /* what could not be written meanwhile (worker 0) */
+    ngx_http_linkcert_redis_pending_flush();
+}
+
+
+/*
+ * A connection with nothing under way says nothing of a Redis that hangs:
+ * a PING each second it is idle, which has the timeout of any request.
+ * So a hanging Redis is known within a second and the timeout, and the
+ * worker is not connected meanwhile (POST 503, on-demand names not held).
+ */
+
+static void
+ngx_http_linkcert_redis_heartbeat(ngx_event_t *ev)
+{
+    size_t                           len;
+    const char                      *argv[1];
+    ngx_http_linkcert_redis_conn_t  *conn;
+
+    conn = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate
+        || conn->state != NGX_HTTP_LINKCERT_REDIS_READY)
+    {
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_LINKCERT_REDIS_HEARTBEAT);
+
+    if (!ngx_queue_empty(&conn->sent) || !ngx_queue_empty(&conn->out)) {
+        return;                 /* their own timeouts tell */
+    }
+
+    argv[0] = "PING";
+    len = 4;
+
+    /* no handler: its timeout alone matters */
+
+    (void) ngx_http_linkcert_redis_conn_command(conn, 1, argv, &len, NULL,
+                                                NULL);
 }
 
 
@@ -923,6 +995,10 @@ ngx_http_linkcert_redis_close(ngx_http_linkcert_redis_conn_t *conn,
     if (conn->reader) {
         redisReaderFree(conn->reader);
         conn->reader = NULL;
+    }
+
+    if (conn->heartbeat.timer_set) {
+        ngx_del_timer(&conn->heartbeat);
     }
 
     conn->state = NGX_HTTP_LINKCERT_REDIS_DOWN;

@@ -109,6 +109,7 @@ void ngx_http_linkcert_redis_conn_close(ngx_http_linkcert_redis_conn_t *conn,
     const char *reason);
 ngx_http_linkcert_redis_conf_t *ngx_http_linkcert_redis_fleet(void);
 ngx_uint_t ngx_http_linkcert_redis_connected(void);
+ngx_uint_t ngx_http_linkcert_redis_away(void);
 u_char *ngx_http_linkcert_redis_metrics(u_char *p, u_char *last,
     ngx_http_linkcert_main_conf_t *lmcf);
 
@@ -154,6 +155,14 @@ void ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len,
 ngx_int_t ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_cert_exit_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_cert_changed(void);
+
+
+/* ngx_http_linkcert_redis_pending.c: changes written when Redis is back */
+
+ngx_int_t ngx_http_linkcert_redis_pending_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_redis_pending_exit_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_redis_pending_add(const char *name, ngx_log_t *log);
+void ngx_http_linkcert_redis_pending_flush(void);
 
 
 /* ngx_http_linkcert_redis_status.c: one status everywhere */

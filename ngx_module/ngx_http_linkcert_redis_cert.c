@@ -245,6 +245,11 @@ ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
                       reply ? (size_t) reply->len : ngx_strlen(error),
                       reply ? reply->str : error);
 
+        if (reply == NULL) {
+            ngx_http_linkcert_redis_pending_add((char *) name,
+                                                ngx_cycle->log);
+        }
+
     } else {
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "linkcert: \"%s\" sent to redis, change %L", name,

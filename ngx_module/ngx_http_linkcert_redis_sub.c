@@ -10,10 +10,10 @@
  * Each message, and the subscription itself (the first one and each one
  * after a loss, which may have missed messages), tells
  * ngx_http_linkcert_redis_cert.c to read the changes it has not applied.
- * A PING every 5 s (or the linkcert_redis timeout, if longer) not
- * answered within the timeout, or a subscription not made within it,
- * means Redis hangs: the connection is made again, after 100 ms doubling
- * up to 5 s, as the other one.
+ * A subscription not made within the timeout, or the client's PING of
+ * an idle connection not answered within it, means Redis hangs: the
+ * connection is made again, after 100 ms doubling up to 5 s, as the other
+ * one.
  */
 
 
@@ -24,17 +24,10 @@
 #include "ngx_http_linkcert_redis.h"
 
 
-#define NGX_HTTP_LINKCERT_SUB_PING         5000      /* ms */
-
-
 typedef struct {
     ngx_http_linkcert_redis_conn_t  *conn;
     ngx_log_t                       *log;
-    ngx_msec_t                       every;      /* between PINGs */
     ngx_uint_t                       again;      /* after a loss */
-    ngx_uint_t                       subscribed;
-    ngx_uint_t                       pinged;     /* no PONG yet */
-    ngx_event_t                      ping;
 } ngx_http_linkcert_sub_t;
 
 
@@ -42,9 +35,6 @@ static void ngx_http_linkcert_sub_ready(void *data, ngx_uint_t again);
 static void ngx_http_linkcert_sub_subscribed(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_sub_message(void *data, redisReply *reply);
-static void ngx_http_linkcert_sub_ping(ngx_event_t *ev);
-static void ngx_http_linkcert_sub_pong(void *data, redisReply *reply,
-    const char *error);
 
 
 static ngx_http_linkcert_sub_t  *ngx_http_linkcert_sub;
@@ -71,17 +61,9 @@ ngx_http_linkcert_redis_sub_init_process(ngx_cycle_t *cycle)
     }
 
     sub->log = cycle->log;
-    sub->every = ngx_max(ngx_http_linkcert_redis_fleet()->timeout,
-                         NGX_HTTP_LINKCERT_SUB_PING);
-
-    sub->ping.handler = ngx_http_linkcert_sub_ping;
-    sub->ping.data = sub;
-    sub->ping.log = cycle->log;
-    sub->ping.cancelable = 1;
 
     ngx_http_linkcert_sub = sub;
 
-    ngx_add_timer(&sub->ping, sub->every);
     ngx_http_linkcert_redis_conn_start(sub->conn);
 
     return NGX_OK;
@@ -100,10 +82,6 @@ ngx_http_linkcert_redis_sub_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_linkcert_sub = NULL;
-
-    if (sub->ping.timer_set) {
-        ngx_del_timer(&sub->ping);
-    }
 
     ngx_http_linkcert_redis_conn_free(sub->conn);
 }
@@ -124,8 +102,6 @@ ngx_http_linkcert_sub_ready(void *data, ngx_uint_t again)
     rcf = ngx_http_linkcert_redis_fleet();
 
     sub->again = sub->again || again;
-    sub->subscribed = 0;
-    sub->pinged = 0;
 
     argv[0] = "SUBSCRIBE";
     argv[1] = (char *) channel;
@@ -168,7 +144,6 @@ ngx_http_linkcert_sub_subscribed(void *data, redisReply *reply,
                   ngx_http_linkcert_redis_conn_name(sub->conn),
                   sub->again ? " again" : "");
 
-    sub->subscribed = 1;
     sub->again = 0;
 
     /* what was missed meanwhile */
@@ -180,52 +155,4 @@ static void
 ngx_http_linkcert_sub_message(void *data, redisReply *reply)
 {
     ngx_http_linkcert_redis_cert_changed();
-}
-
-
-static void
-ngx_http_linkcert_sub_ping(ngx_event_t *ev)
-{
-    size_t                    len;
-    const char               *argv[1];
-    ngx_http_linkcert_sub_t  *sub;
-
-    sub = ev->data;
-
-    if (ngx_exiting || ngx_quit || ngx_terminate) {
-        return;
-    }
-
-    ngx_add_timer(ev, sub->every);
-
-    if (!sub->subscribed || sub->pinged
-        || !ngx_http_linkcert_redis_conn_ready(sub->conn))
-    {
-        return;
-    }
-
-    argv[0] = "PING";
-    len = 4;
-
-    /* not answered within the timeout: the connection is made again */
-
-    if (ngx_http_linkcert_redis_conn_command(sub->conn, 1, argv, &len,
-                                             ngx_http_linkcert_sub_pong, sub)
-        != NULL)
-    {
-        sub->pinged = 1;
-    }
-}
-
-
-static void
-ngx_http_linkcert_sub_pong(void *data, redisReply *reply, const char *error)
-{
-    ngx_http_linkcert_sub_t *sub = data;
-
-    sub->pinged = 0;
-
-    if (reply == NULL) {
-        sub->subscribed = 0;        /* the connection is being closed */
-    }
 }

@@ -51,7 +51,7 @@ ngx_int_t ngx_http_linkcert_redis_init_conf(ngx_conf_t *cf,
     ngx_http_linkcert_main_conf_t *lmcf);
 
 
-/* ngx_http_linkcert_redis.c: the client */
+/* ngx_http_linkcert_redis.c and _redis_conn.c: the client */
 
 /* a Lua script, loaded on every connection, run with EVALSHA */
 typedef struct {
@@ -108,6 +108,9 @@ ngx_str_t *ngx_http_linkcert_redis_conn_name(
 void ngx_http_linkcert_redis_conn_close(ngx_http_linkcert_redis_conn_t *conn,
     const char *reason);
 ngx_http_linkcert_redis_conf_t *ngx_http_linkcert_redis_fleet(void);
+ngx_addr_t *ngx_http_linkcert_redis_connect_to(
+    ngx_http_linkcert_redis_conn_t *conn,
+    ngx_http_linkcert_redis_conf_t *conf);
 ngx_uint_t ngx_http_linkcert_redis_connected(void);
 ngx_uint_t ngx_http_linkcert_redis_away(void);
 u_char *ngx_http_linkcert_redis_metrics(u_char *p, u_char *last,

@@ -167,6 +167,8 @@ subtest 'Redis paused (CLIENT PAUSE ALL)' => sub {
     ok(every_worker_lost($a, $oa) && every_worker_lost($b, $ob),
        'every worker of both edges found Redis hanging')
         or diag(join "\n", $a->log_since($oa, qr/redis/));
+    diag(sprintf('every worker knew %.2f s after the pause (timeout=300ms)',
+                 time - ($until - 10)));
 
     away_checks('paused', $NEW[0]);
 

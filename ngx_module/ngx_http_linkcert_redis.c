@@ -206,20 +206,3 @@ ngx_http_linkcert_redis_engine_ready(void *data, ngx_uint_t again)
     /* what could not be written meanwhile (worker 0) */
     ngx_http_linkcert_redis_pending_flush();
 }
-
-
-u_char *
-ngx_http_linkcert_redis_metrics(u_char *p, u_char *last,
-    ngx_http_linkcert_main_conf_t *lmcf)
-{
-    if (lmcf->redis == NULL) {
-        return p;
-    }
-
-    return ngx_slprintf(p, last,
-               "# HELP linkcert_redis_connected Whether the worker that "
-               "answered is connected to Redis.\n"
-               "# TYPE linkcert_redis_connected gauge\n"
-               "linkcert_redis_connected{edge=\"%V\"} %ui\n",
-               &lmcf->redis->edge, ngx_http_linkcert_redis_connected());
-}

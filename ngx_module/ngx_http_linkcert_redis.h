@@ -113,8 +113,6 @@ ngx_addr_t *ngx_http_linkcert_redis_connect_to(
     ngx_http_linkcert_redis_conf_t *conf);
 ngx_uint_t ngx_http_linkcert_redis_connected(void);
 ngx_uint_t ngx_http_linkcert_redis_away(void);
-u_char *ngx_http_linkcert_redis_metrics(u_char *p, u_char *last,
-    ngx_http_linkcert_main_conf_t *lmcf);
 
 
 /* ngx_http_linkcert_redis_challenge.c: HTTP-01 across the fleet */

@@ -23,7 +23,6 @@
 
 #include "ngx_http_linkcert.h"
 #include "ngx_http_linkcert_state.h"
-#include "ngx_http_linkcert_redis.h"
 #include "ngx_http_linkcert_acme.h"
 
 
@@ -38,8 +37,6 @@ static ngx_int_t ngx_http_linkcert_acme_begin(
 static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
 static ngx_int_t ngx_http_linkcert_acme_claim(
     ngx_http_linkcert_acme_job_t *job);
-static void ngx_http_linkcert_acme_fleet_leased(void *data, ngx_int_t rc,
-    const char *holder);
 static void ngx_http_linkcert_acme_published(void *data, ngx_int_t rc,
     uint64_t value);
 static void ngx_http_linkcert_acme_key_made(void *data, EVP_PKEY *key);
@@ -296,7 +293,6 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
     ngx_http_linkcert_acme_ca_t *ca, const char *domain, uint32_t job_id,
     const char *replaces)
 {
-    ngx_int_t                      rc;
     ngx_http_linkcert_acme_t      *acme;
     ngx_http_linkcert_acme_job_t  *job;
 
@@ -340,22 +336,6 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
     ngx_queue_insert_tail(&acme->orders, &job->queue);
     acme->norders++;
 
-    /* in a fleet, one edge at a time orders a domain */
-
-    if (kind == LC_ACME_ORDER) {
-        rc = ngx_http_linkcert_lease_take(domain,
-                                          ngx_http_linkcert_acme_fleet_leased,
-                                          job, &job->fleet);
-        if (rc == NGX_AGAIN) {
-            return job;
-        }
-
-        if (rc == NGX_ERROR) {
-            ngx_http_linkcert_acme_free(job);
-            return NULL;
-        }
-    }
-
     if (ngx_http_linkcert_acme_claim(job) != NGX_OK) {
         ngx_http_linkcert_acme_free(job);
         return NULL;
@@ -365,7 +345,10 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
 }
 
 
-/* an order's lease at the state boundary, then the job sets out */
+/*
+ * An order's lease at the state boundary (in a fleet, one edge at a time
+ * orders a domain), then the job sets out.
+ */
 
 static ngx_int_t
 ngx_http_linkcert_acme_claim(ngx_http_linkcert_acme_job_t *job)
@@ -395,59 +378,45 @@ ngx_http_linkcert_acme_claim(ngx_http_linkcert_acme_job_t *job)
 
 
 static void
-ngx_http_linkcert_acme_fleet_leased(void *data, ngx_int_t rc,
-    const char *holder)
-{
-    ngx_http_linkcert_acme_job_t  *job = data;
-
-    time_t                     retry;
-    lc_error_t                 err;
-    ngx_http_linkcert_acme_t  *acme;
-
-    if (rc == NGX_OK) {
-        if (ngx_http_linkcert_acme_claim(job) != NGX_OK) {
-            ngx_http_linkcert_acme_release(job);
-            ngx_http_linkcert_acme_free(job);
-        }
-
-        return;
-    }
-
-    /* not placed: due again later, neither counted nor backed off */
-
-    acme = ngx_http_linkcert_acme;
-
-    if (rc == NGX_DECLINED) {
-        lc_error_set(&err, LC_ERR_FLEET_BUSY, "another edge of the fleet is "
-                     "ordering it: %s", holder);
-
-    } else {
-        lc_error_set(&err, LC_ERR_ENGINE_UNREACHABLE, "Redis did not answer: "
-                     "no order is placed without the domain's lease");
-    }
-
-    retry = ngx_http_linkcert_lease_retry(job->fleet);
-
-    ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
-                                         (u_char *) job->domain,
-                                         ngx_strlen(job->domain), job->job_id,
-                                         &err, NGX_HTTP_LINKCERT_NO_ACCOUNT,
-                                         retry, acme->log);
-    ngx_http_linkcert_acme_free(job);
-}
-
-
-static void
 ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, uint64_t fence)
 {
     ngx_http_linkcert_acme_job_t  *job = data;
 
     job->lease.fence = fence;
 
+    if (rc != NGX_OK && job->lease.error.type[0]) {
+        ngx_http_linkcert_acme_not_leased(job);
+        return;
+    }
+
     if (rc != NGX_OK || ngx_http_linkcert_acme_begin(job) != NGX_OK) {
         ngx_http_linkcert_acme_release(job);
         ngx_http_linkcert_acme_free(job);
     }
+}
+
+
+/*
+ * The lease was refused (another edge of the fleet holds it, or took it
+ * since: lease.error says which) or could not be asked for.  The job ends
+ * without an order placed or a certificate stored; the domain is due
+ * again when the lease says, neither counted as failed nor backed off.
+ */
+
+void
+ngx_http_linkcert_acme_not_leased(ngx_http_linkcert_acme_job_t *job)
+{
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
+                                         (u_char *) job->domain,
+                                         ngx_strlen(job->domain), job->job_id,
+                                         &job->lease.error,
+                                         NGX_HTTP_LINKCERT_NO_ACCOUNT,
+                                         job->lease.retry, acme->log);
+    ngx_http_linkcert_acme_free(job);
 }
 
 
@@ -606,19 +575,12 @@ ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
             ngx_cpystrn((u_char *) job->token, (u_char *) token,
                         LC_ACME_TOKEN_MAX);
 
+            /* in a fleet, every edge can answer before the CA is told */
+
             if (acme->state->challenge_set(acme->state, job->domain, token,
                                            keyauth,
                                            ngx_http_linkcert_acme_published,
                                            job, acme->log)
-                == NGX_AGAIN)
-            {
-                return;
-            }
-
-            /* the fleet's edges can answer before the CA is told */
-
-            if (ngx_http_linkcert_redis_challenge_set(job->domain, token,
-                                                      keyauth, &job->timer)
                 == NGX_AGAIN)
             {
                 return;
@@ -855,11 +817,12 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
         ngx_http_linkcert_keygen_cancel(job->keygen);
     }
 
-    ngx_http_linkcert_lease_release(job->fleet);
+    if (job->kind != LC_ACME_ACCOUNT && acme) {
+        acme->state->lease_end(acme->state, job->domain, &job->lease);
+    }
 
     if (job->token[0] && acme) {
         acme->state->challenge_del(acme->state, job->token);
-        ngx_http_linkcert_redis_challenge_del(job->token);
     }
 
     if (job->kind != LC_ACME_ACCOUNT && acme) {

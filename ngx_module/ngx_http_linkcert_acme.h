@@ -40,8 +40,6 @@ typedef struct {
     uint32_t                        job_id;      /* the domain's claim */
     ngx_http_linkcert_state_lease_t lease;       /* an order's, fenced */
     ngx_http_linkcert_keygen_t     *keygen;      /* its key, being made */
-    ngx_http_linkcert_lease_t      *fleet;       /* in a fleet: the order's
-                                                    lease in Redis */
     lc_cert_info_t                  info;        /* the certificate being
                                                     saved */
 } ngx_http_linkcert_acme_job_t;
@@ -85,6 +83,7 @@ ngx_http_linkcert_acme_job_t *ngx_http_linkcert_acme_start(
 ngx_int_t ngx_http_linkcert_acme_order_replacing(const char *domain,
     uint32_t job_id, const char *replaces);
 void ngx_http_linkcert_acme_release(ngx_http_linkcert_acme_job_t *job);
+void ngx_http_linkcert_acme_not_leased(ngx_http_linkcert_acme_job_t *job);
 void ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job);
 
 

@@ -14,7 +14,6 @@
 
 #include "ngx_http_linkcert.h"
 #include "ngx_http_linkcert_state.h"
-#include "ngx_http_linkcert_redis.h"
 #include "ngx_http_linkcert_acme.h"
 
 
@@ -183,16 +182,11 @@ ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job)
 
     version = 0;
 
+    /* in a fleet, the other edges get it too */
+
     rc = st->save(st, &job->lease, job->domain, key, key_len, chain,
                   chain_len, &version, ngx_http_linkcert_acme_saved, job,
                   acme->log);
-
-    /* in a fleet, the other edges get it too */
-
-    if (rc == NGX_OK) {
-        ngx_http_linkcert_redis_cert_put(job->domain, key, key_len, chain,
-                                         chain_len, acme->log);
-    }
 
     if (rc != NGX_AGAIN) {
         ngx_http_linkcert_acme_saved(job, rc, version);
@@ -219,7 +213,14 @@ ngx_http_linkcert_acme_saved(void *data, ngx_int_t rc, uint64_t version)
         return;
     }
 
-    /* a domain removed meanwhile (or leased since) does not come back */
+    /* another edge took the lease since: the fleet's certificate stays */
+
+    if (rc == NGX_DECLINED && job->lease.error.type[0]) {
+        ngx_http_linkcert_acme_not_leased(job);
+        return;
+    }
+
+    /* a domain removed meanwhile does not come back */
 
     if (rc == NGX_DECLINED) {
         lc_error_set(&err, LC_ERR_REMOVED, "the domain was removed");

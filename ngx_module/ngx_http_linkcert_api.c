@@ -723,11 +723,10 @@ ngx_http_linkcert_api_delete(ngx_http_request_t *r,
                   "linkcert: \"%s\" %s/%s -> removed", name,
                   lc_status_name(rec->status), lc_stage_name(rec->stage));
 
+    /* in a fleet, from every edge */
+
     lmcf->state->remove(lmcf->state, (u_char *) name, len,
                         r->connection->log);
-
-    ngx_http_linkcert_redis_cert_remove((u_char *) name, len,
-                                        r->connection->log);
 
     return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
                                       lc_status_full_json(rec));

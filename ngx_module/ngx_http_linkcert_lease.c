@@ -8,7 +8,10 @@
  * ends; renewing and releasing compare the holder first, so an edge that
  * lost its lease (paused past it) neither extends nor deletes another's.
  * Each lease carries a fencing token, a counter per domain that only
- * grows, for writes that must be refused to a former holder.
+ * grows: the fleet's writes under the lease carry it and are refused to
+ * a former holder (ngx_http_linkcert_redis_cert.c).  These are the lease
+ * operations of the fleet's state boundary (ngx_http_linkcert_state_
+ * redis.c), with its types.
  *
  * In Redis: <prefix>lease:<domain> = "<edge> <pid> <random> <fence>",
  * expiring after the lease; <prefix>fence:<domain>, the counter.
@@ -31,10 +34,10 @@
 struct ngx_http_linkcert_lease_s {
     ngx_event_t                         renew;
     ngx_http_linkcert_redis_req_t      *req;        /* in flight */
-    ngx_http_linkcert_lease_handler_pt  handler;
+    ngx_http_linkcert_state_lease_t    *owner;      /* the job's */
+    ngx_http_linkcert_state_handler_pt  handler;
     void                               *data;
     ngx_uint_t                          held;
-    time_t                              retry;      /* when held by another */
     size_t                              key_len;
     size_t                              value_len;
     u_char                              key[NGX_HTTP_LINKCERT_LEASE_KEY];
@@ -51,6 +54,8 @@ static void ngx_http_linkcert_lease_renewed(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_lease_released(void *data, redisReply *reply,
     const char *error);
+static void ngx_http_linkcert_lease_not_taken(ngx_http_linkcert_lease_t *l,
+    ngx_int_t rc, redisReply *reply);
 static ngx_http_linkcert_redis_req_t *ngx_http_linkcert_lease_eval(
     ngx_http_linkcert_lease_t *lease, ngx_http_linkcert_redis_script_t *s,
     ngx_http_linkcert_redis_handler_pt handler, void *data);
@@ -99,34 +104,33 @@ ngx_http_linkcert_redis_script_t  *ngx_http_linkcert_redis_scripts[] = {
 
 
 /*
- * NGX_DECLINED: no fleet, no lease to take; NGX_AGAIN: the handler is
- * called with the answer (never before this returns).  *lease is the
- * caller's to release in either case it is set.
+ * NGX_AGAIN: the handler is called with the answer (never before this
+ * returns): NGX_OK and the fence; NGX_DECLINED (another edge holds it)
+ * or NGX_ERROR (no answer), lease->error saying why and lease->retry
+ * when to ask again.  NGX_ERROR at once: no memory.  lease->held is the
+ * caller's to release (ngx_http_linkcert_lease_release()) once set.
  */
 
 ngx_int_t
 ngx_http_linkcert_lease_take(const char *domain,
-    ngx_http_linkcert_lease_handler_pt handler, void *data,
-    ngx_http_linkcert_lease_t **lease)
+    ngx_http_linkcert_state_lease_t *lease,
+    ngx_http_linkcert_state_handler_pt handler, void *data)
 {
-    u_char                           rnd[8], ms[NGX_INT_T_LEN], fence[128];
+    u_char                           rnd[8], ms[NGX_INT_T_LEN],
+                                     fence[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
     size_t                           lens[4];
     const char                      *argv[4];
     ngx_http_linkcert_lease_t       *l;
     ngx_http_linkcert_redis_conf_t  *rcf;
 
-    *lease = NULL;
     rcf = ngx_http_linkcert_redis_fleet();
-
-    if (rcf == NULL) {
-        return NGX_DECLINED;
-    }
 
     l = ngx_calloc(sizeof(ngx_http_linkcert_lease_t), ngx_cycle->log);
     if (l == NULL) {
         return NGX_ERROR;
     }
 
+    l->owner = lease;
     l->handler = handler;
     l->data = data;
     ngx_cpystrn((u_char *) l->domain, (u_char *) domain, LC_DOMAIN_MAX + 1);
@@ -154,15 +158,14 @@ ngx_http_linkcert_lease_take(const char *domain,
     argv[0] = (char *) l->key;
     lens[0] = l->key_len;
     argv[1] = (char *) fence;
-    lens[1] = ngx_snprintf(fence, sizeof(fence), "%Vfence:%s",
-                           &rcf->prefix, domain)
-              - fence;
+    lens[1] = ngx_http_linkcert_redis_name(fence, "fence:", domain,
+                                           ngx_strlen(domain));
     argv[2] = (char *) l->value;
     lens[2] = l->value_len;
     argv[3] = (char *) ms;
     lens[3] = ngx_sprintf(ms, "%M", rcf->lease) - ms;
 
-    *lease = l;
+    lease->held = l;
 
     l->req = ngx_http_linkcert_redis_eval(&ngx_http_linkcert_lease_take_lua,
                                           4, argv, lens,
@@ -185,7 +188,8 @@ ngx_http_linkcert_lease_taken(void *data, redisReply *reply,
     ngx_http_linkcert_lease_t *l = data;
 
     u_char                          *fence;
-    redisReply                      *held, *value;
+    uint64_t                         token;
+    redisReply                      *value;
     ngx_http_linkcert_redis_conf_t  *rcf;
 
     l->req = NULL;
@@ -204,28 +208,17 @@ ngx_http_linkcert_lease_taken(void *data, redisReply *reply,
                       ? (size_t) reply->len : ngx_strlen(error ? error : ""),
                       reply && reply->type == REDIS_REPLY_ERROR
                       ? reply->str : (error ? error : ""));
-        l->handler(l->data, NGX_ERROR, NULL);
+        ngx_http_linkcert_lease_not_taken(l, NGX_ERROR, NULL);
         return;
     }
 
-    held = reply->element[0];
     value = reply->element[1];
 
-    if (held->integer == 0) {
+    if (reply->element[0]->integer == 0) {
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "linkcert: \"%s\" is held by another edge: %*s",
                       l->domain, (size_t) value->len, value->str);
-
-        /* asked again when that lease runs out, unless renewed */
-
-        if (reply->elements == 3
-            && reply->element[2]->type == REDIS_REPLY_INTEGER
-            && reply->element[2]->integer > 0)
-        {
-            l->retry = (time_t) (reply->element[2]->integer / 1000) + 1;
-        }
-
-        l->handler(l->data, NGX_DECLINED, value->str);
+        ngx_http_linkcert_lease_not_taken(l, NGX_DECLINED, reply);
         return;
     }
 
@@ -236,6 +229,8 @@ ngx_http_linkcert_lease_taken(void *data, redisReply *reply,
     l->held = 1;
 
     fence = (u_char *) strrchr((char *) l->value, ' ');
+    token = fence ? (uint64_t) ngx_atoof(fence + 1, ngx_strlen(fence + 1))
+                  : 0;
 
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                   "linkcert: \"%s\" leased for %M ms, fencing token%s",
@@ -243,7 +238,46 @@ ngx_http_linkcert_lease_taken(void *data, redisReply *reply,
 
     ngx_add_timer(&l->renew, rcf->lease / 3);
 
-    l->handler(l->data, NGX_OK, NULL);
+    l->owner->fence = token;
+    l->handler(l->data, NGX_OK, token);
+}
+
+
+/*
+ * Why not, and when to ask again: when the holder's lease runs out if it
+ * said, else after a lease.
+ */
+
+static void
+ngx_http_linkcert_lease_not_taken(ngx_http_linkcert_lease_t *l, ngx_int_t rc,
+    redisReply *reply)
+{
+    ngx_http_linkcert_redis_conf_t   *rcf;
+    ngx_http_linkcert_state_lease_t  *lease;
+
+    lease = l->owner;
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    lease->retry = rcf ? (time_t) ngx_max(rcf->lease / 1000, 1) : 1;
+
+    if (rc == NGX_DECLINED) {
+        lc_error_set(&lease->error, LC_ERR_FLEET_BUSY, "another edge of the "
+                     "fleet is ordering it: %s", reply->element[1]->str);
+
+        if (reply->elements == 3
+            && reply->element[2]->type == REDIS_REPLY_INTEGER
+            && reply->element[2]->integer > 0)
+        {
+            lease->retry = (time_t) (reply->element[2]->integer / 1000) + 1;
+        }
+
+    } else {
+        lc_error_set(&lease->error, LC_ERR_ENGINE_UNREACHABLE, "Redis did "
+                     "not answer: no order is placed without the domain's "
+                     "lease");
+    }
+
+    l->handler(l->data, rc, 0);
 }
 
 
@@ -312,11 +346,17 @@ ngx_http_linkcert_lease_renewed(void *data, redisReply *reply,
 /* the job has ended: the lease goes, if it is still ours */
 
 void
-ngx_http_linkcert_lease_release(ngx_http_linkcert_lease_t *l)
+ngx_http_linkcert_lease_release(ngx_http_linkcert_state_lease_t *lease)
 {
+    ngx_http_linkcert_lease_t  *l;
+
+    l = lease->held;
+
     if (l == NULL) {
         return;
     }
+
+    lease->held = NULL;
 
     if (l->req) {
         ngx_http_linkcert_redis_cancel(l->req);
@@ -338,6 +378,22 @@ ngx_http_linkcert_lease_release(ngx_http_linkcert_lease_t *l)
     }
 
     ngx_free(l);
+}
+
+
+/*
+ * Whether the lease is still this edge's as far as it knows: taken, and
+ * no renewal found it gone.
+ */
+
+ngx_uint_t
+ngx_http_linkcert_lease_held(ngx_http_linkcert_state_lease_t *lease)
+{
+    ngx_http_linkcert_lease_t  *l;
+
+    l = lease->held;
+
+    return l != NULL && l->held;
 }
 
 
@@ -379,24 +435,4 @@ ngx_http_linkcert_lease_eval(ngx_http_linkcert_lease_t *l,
 
     return ngx_http_linkcert_redis_eval(script, 3, argv, lens, handler,
                                         data);
-}
-
-
-/*
- * In how many seconds an edge that could not take the lease asks again:
- * when the holder's lease runs out if it said, else after a lease.
- */
-
-time_t
-ngx_http_linkcert_lease_retry(ngx_http_linkcert_lease_t *l)
-{
-    ngx_http_linkcert_redis_conf_t  *rcf;
-
-    if (l && l->retry) {
-        return l->retry;
-    }
-
-    rcf = ngx_http_linkcert_redis_fleet();
-
-    return rcf ? (time_t) ngx_max(rcf->lease / 1000, 1) : 1;
 }

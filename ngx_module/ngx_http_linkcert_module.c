@@ -423,6 +423,11 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     lmcf->state = ngx_http_linkcert_state_local(cf, lmcf);
+
+    if (lmcf->state && lmcf->redis) {
+        lmcf->state = ngx_http_linkcert_state_redis(cf, lmcf, lmcf->state);
+    }
+
     if (lmcf->state == NULL) {
         return NGX_CONF_ERROR;
     }

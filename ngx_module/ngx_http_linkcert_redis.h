@@ -20,6 +20,7 @@
 
 #include "lc_seal.h"
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_state.h"
 
 
 typedef struct ngx_http_linkcert_redis_conf_s {
@@ -118,7 +119,8 @@ ngx_uint_t ngx_http_linkcert_redis_away(void);
 /* ngx_http_linkcert_redis_challenge.c: HTTP-01 across the fleet */
 
 ngx_int_t ngx_http_linkcert_redis_challenge_set(const char *domain,
-    const char *token, const char *key_authorization, ngx_event_t *wake);
+    const char *token, const char *key_authorization,
+    ngx_http_linkcert_state_handler_pt handler, void *data);
 void ngx_http_linkcert_redis_challenge_del(const char *token);
 ngx_int_t ngx_http_linkcert_redis_challenge_get(ngx_http_request_t *r,
     ngx_str_t *domain, ngx_str_t *token, u_char *buf, size_t *len);
@@ -128,16 +130,12 @@ ngx_int_t ngx_http_linkcert_redis_challenge_get(ngx_http_request_t *r,
 
 typedef struct ngx_http_linkcert_lease_s  ngx_http_linkcert_lease_t;
 
-/* rc: NGX_OK taken; NGX_DECLINED another edge holds it (holder says
- * which); NGX_ERROR no answer from Redis */
-typedef void (*ngx_http_linkcert_lease_handler_pt)(void *data, ngx_int_t rc,
-    const char *holder);
-
 ngx_int_t ngx_http_linkcert_lease_take(const char *domain,
-    ngx_http_linkcert_lease_handler_pt handler, void *data,
-    ngx_http_linkcert_lease_t **lease);
-void ngx_http_linkcert_lease_release(ngx_http_linkcert_lease_t *lease);
-time_t ngx_http_linkcert_lease_retry(ngx_http_linkcert_lease_t *lease);
+    ngx_http_linkcert_state_lease_t *lease,
+    ngx_http_linkcert_state_handler_pt handler, void *data);
+void ngx_http_linkcert_lease_release(ngx_http_linkcert_state_lease_t *lease);
+ngx_uint_t ngx_http_linkcert_lease_held(
+    ngx_http_linkcert_state_lease_t *lease);
 
 
 /* ngx_http_linkcert_redis_cert.c: certificates across the fleet */
@@ -149,8 +147,10 @@ time_t ngx_http_linkcert_lease_retry(ngx_http_linkcert_lease_t *lease);
 size_t ngx_http_linkcert_redis_name(u_char *buf, const char *what,
     const char *name, size_t len);
 
-void ngx_http_linkcert_redis_cert_put(const char *name, const char *key,
-    size_t key_len, const char *chain, size_t chain_len, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_redis_cert_put(
+    ngx_http_linkcert_main_conf_t *lmcf, const char *name, const char *key,
+    size_t key_len, const char *chain, size_t chain_len, uint64_t fence,
+    ngx_http_linkcert_state_handler_pt handler, void *data, ngx_log_t *log);
 void ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len,
     ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle);

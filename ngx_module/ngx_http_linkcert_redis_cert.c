@@ -9,6 +9,10 @@
  * sorted set of changes with that number as its score, and a message on
  * the changes channel.  The private key goes sealed (lc_seal, under
  * linkcert_redis_key, the domain's name as its label), never in clear.
+ * A certificate's change is fenced by the lease it was ordered under:
+ * the script refuses it, writing nothing, when the domain's fence has
+ * grown past the lease's (another edge took the lease since), and sends
+ * back the fleet's record, which this edge then applies.
  *
  * Worker 0 of every edge applies the others' changes: on a message (the
  * subscriber, ngx_http_linkcert_redis_sub.c), when its subscription is
@@ -28,6 +32,8 @@
  *                       removed = 1
  *     status:<domain>   deleted with a removal (ngx_http_linkcert_redis_
  *                       status.c)
+ *     fence:<domain>    the fencing tokens (ngx_http_linkcert_lease.c),
+ *                       read only
  * and the channel <prefix>changes: "<seq> <domain>".
  */
 
@@ -70,11 +76,24 @@ typedef struct {
 } ngx_http_linkcert_sync_entry_t;
 
 
-static ngx_int_t ngx_http_linkcert_redis_cert_send(const char *name,
-    size_t len, const char *chain, size_t chain_len, const u_char *sealed,
-    size_t sealed_len, ngx_log_t *log);
+/* a change on its way to Redis */
+typedef struct {
+    ngx_http_linkcert_main_conf_t      *lmcf;
+    ngx_http_linkcert_state_handler_pt  handler;     /* NULL: a removal */
+    void                               *data;
+    uint64_t                            fence;
+    size_t                              len;
+    char                                name[LC_DOMAIN_MAX + 1];
+} ngx_http_linkcert_change_t;
+
+
+static ngx_int_t ngx_http_linkcert_redis_cert_send(
+    ngx_http_linkcert_change_t *ch, const char *chain, size_t chain_len,
+    const u_char *sealed, size_t sealed_len, ngx_log_t *log);
 static void ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
     const char *error);
+static void ngx_http_linkcert_redis_cert_stale(ngx_http_linkcert_change_t *ch,
+    redisReply *reply);
 static void ngx_http_linkcert_sync_tick(ngx_event_t *ev);
 static void ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync);
 static void ngx_http_linkcert_sync_seq(void *data, redisReply *reply,
@@ -84,15 +103,23 @@ static void ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
 static void ngx_http_linkcert_sync_record(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync);
-static ngx_int_t ngx_http_linkcert_sync_apply(ngx_http_linkcert_sync_t *sync,
-    ngx_http_linkcert_sync_entry_t *e, redisReply *reply);
-static ngx_int_t ngx_http_linkcert_sync_store(ngx_http_linkcert_sync_t *sync,
-    ngx_http_linkcert_sync_entry_t *e, redisReply *chain, redisReply *key);
+static ngx_int_t ngx_http_linkcert_sync_apply(
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
+    redisReply *reply, ngx_uint_t again, ngx_log_t *log);
+static ngx_int_t ngx_http_linkcert_sync_store(
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
+    redisReply *chain, redisReply *key, ngx_uint_t again, ngx_log_t *log);
 static redisReply *ngx_http_linkcert_sync_field(redisReply *reply,
     const char *field);
 
 
-/* INCR, the record, ZADD, PUBLISH: one change, all or nothing */
+/*
+ * INCR, the record, ZADD, PUBLISH: one change, all or nothing (the
+ * fence is not checked yet).  KEYS: seq, cert:<domain>, changes, status:<domain>,
+ * fence:<domain>; ARGV: the domain, the edge, the chain ('' for a
+ * removal), the sealed key, the lease's fence ('': not fenced).  The
+ * change's number, or {the fence now, the record} when refused.
+ */
 
 static char  ngx_http_linkcert_redis_cert_script[] =
     "local seq = redis.call('INCR', KEYS[1]) "
@@ -114,122 +141,152 @@ static ngx_http_linkcert_sync_t  *ngx_http_linkcert_sync;
 
 
 /*
- * A pair just published in this edge's store goes to the fleet; nothing
- * to wait for (a failure is logged).
+ * A domain's new pair goes to the fleet, fenced by the lease it was
+ * ordered under.  NGX_AGAIN: the handler follows with NGX_OK and the
+ * change's number; NGX_DECLINED and the fence now, nothing written (a
+ * lease was taken since), the fleet's record applied here once the
+ * handler returns; NGX_ERROR, not written (logged).  NGX_ERROR at once:
+ * not sent (logged), the handler is not called.
  */
 
-void
-ngx_http_linkcert_redis_cert_put(const char *name, const char *key,
-    size_t key_len, const char *chain, size_t chain_len, ngx_log_t *log)
+ngx_int_t
+ngx_http_linkcert_redis_cert_put(ngx_http_linkcert_main_conf_t *lmcf,
+    const char *name, const char *key, size_t key_len, const char *chain,
+    size_t chain_len, uint64_t fence,
+    ngx_http_linkcert_state_handler_pt handler, void *data, ngx_log_t *log)
 {
-    size_t                           len;
     u_char                          *sealed;
+    ngx_int_t                        rc;
+    ngx_http_linkcert_change_t      *ch;
     ngx_http_linkcert_redis_conf_t  *rcf;
 
     rcf = ngx_http_linkcert_redis_fleet();
 
-    if (rcf == NULL) {
-        return;
-    }
-
-    len = ngx_strlen(name);
-
+    ch = ngx_calloc(sizeof(ngx_http_linkcert_change_t), log);
     sealed = ngx_alloc(key_len + LC_SEAL_OVERHEAD, log);
-    if (sealed == NULL) {
-        return;
+
+    if (rcf == NULL || ch == NULL || sealed == NULL) {
+        ngx_free(ch);
+        ngx_free(sealed);
+        return NGX_ERROR;
     }
 
-    if (lc_seal(rcf->key, name, len, (const unsigned char *) key, key_len,
-                sealed)
+    ch->lmcf = lmcf;
+    ch->handler = handler;
+    ch->data = data;
+    ch->fence = fence;
+    ch->len = ngx_cpystrn((u_char *) ch->name, (u_char *) name,
+                          LC_DOMAIN_MAX + 1)
+              - (u_char *) ch->name;
+
+    if (lc_seal(rcf->key, name, ch->len, (const unsigned char *) key,
+                key_len, sealed)
         != 0)
     {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "linkcert: \"%s\" not sent to redis: sealing its key "
                       "failed", name);
+        ngx_free(ch);
         ngx_free(sealed);
-        return;
+        return NGX_ERROR;
     }
 
-    (void) ngx_http_linkcert_redis_cert_send(name, len, chain, chain_len,
-                                             sealed,
-                                             key_len + LC_SEAL_OVERHEAD, log);
+    rc = ngx_http_linkcert_redis_cert_send(ch, chain, chain_len, sealed,
+                                           key_len + LC_SEAL_OVERHEAD, log);
     ngx_free(sealed);
+
+    return rc;
 }
 
 
-/* DELETE: every edge removes the domain */
+/* DELETE: every edge removes the domain; not fenced, nothing to wait for */
 
 void
 ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len, ngx_log_t *log)
 {
-    if (ngx_http_linkcert_redis_fleet() == NULL) {
+    ngx_http_linkcert_change_t  *ch;
+
+    if (ngx_http_linkcert_redis_fleet() == NULL || len > LC_DOMAIN_MAX) {
         return;
     }
 
-    (void) ngx_http_linkcert_redis_cert_send((char *) name, len, "", 0,
-                                             (u_char *) "", 0, log);
+    ch = ngx_calloc(sizeof(ngx_http_linkcert_change_t), log);
+    if (ch == NULL) {
+        return;
+    }
+
+    ngx_memcpy(ch->name, name, len);
+    ch->len = len;
+
+    (void) ngx_http_linkcert_redis_cert_send(ch, "", 0, (u_char *) "", 0,
+                                             log);
 }
 
 
+/* NGX_AGAIN: sent, ch is the answer's; NGX_ERROR: not sent, ch freed */
+
 static ngx_int_t
-ngx_http_linkcert_redis_cert_send(const char *name, size_t len,
+ngx_http_linkcert_redis_cert_send(ngx_http_linkcert_change_t *ch,
     const char *chain, size_t chain_len, const u_char *sealed,
     size_t sealed_len, ngx_log_t *log)
 {
-    u_char                          *copy;
     u_char                           seq[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
                                      record[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
                                      changes[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
-                                     status[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
-    size_t                           lens[11];
-    const char                      *argv[11];
+                                     status[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     fence[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     token[NGX_INT64_LEN];
+    size_t                           lens[13];
+    const char                      *argv[13];
     ngx_http_linkcert_redis_conf_t  *rcf;
 
     rcf = ngx_http_linkcert_redis_fleet();
-
-    /* the name, for the log line of the answer */
-
-    copy = ngx_alloc(len + 1, log);
-    if (copy == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(copy, name, len);
-    copy[len] = '\0';
 
     argv[0] = "EVAL";
     lens[0] = 4;
     argv[1] = ngx_http_linkcert_redis_cert_script;
     lens[1] = sizeof(ngx_http_linkcert_redis_cert_script) - 1;
-    argv[2] = "4";
+    argv[2] = "5";
     lens[2] = 1;
     argv[3] = (char *) seq;
     lens[3] = ngx_http_linkcert_redis_name(seq, "seq", NULL, 0);
     argv[4] = (char *) record;
-    lens[4] = ngx_http_linkcert_redis_name(record, "cert:", name, len);
+    lens[4] = ngx_http_linkcert_redis_name(record, "cert:", ch->name,
+                                           ch->len);
     argv[5] = (char *) changes;
     lens[5] = ngx_http_linkcert_redis_name(changes, "changes", NULL, 0);
     argv[6] = (char *) status;
-    lens[6] = ngx_http_linkcert_redis_name(status, "status:", name, len);
-    argv[7] = name;
-    lens[7] = len;
-    argv[8] = (char *) rcf->edge.data;
-    lens[8] = rcf->edge.len;
-    argv[9] = chain;
-    lens[9] = chain_len;
-    argv[10] = (char *) sealed;
-    lens[10] = sealed_len;
+    lens[6] = ngx_http_linkcert_redis_name(status, "status:", ch->name,
+                                           ch->len);
+    argv[7] = (char *) fence;
+    lens[7] = ngx_http_linkcert_redis_name(fence, "fence:", ch->name,
+                                           ch->len);
+    argv[8] = ch->name;
+    lens[8] = ch->len;
+    argv[9] = (char *) rcf->edge.data;
+    lens[9] = rcf->edge.len;
+    argv[10] = chain;
+    lens[10] = chain_len;
+    argv[11] = (char *) sealed;
+    lens[11] = sealed_len;
+    argv[12] = (char *) token;
+    lens[12] = ch->fence ? (size_t) (ngx_sprintf(token, "%uL", ch->fence)
+                                     - token)
+                         : 0;
 
-    if (ngx_http_linkcert_redis_command(11, argv, lens,
+    if (ngx_http_linkcert_redis_command(13, argv, lens,
                                         ngx_http_linkcert_redis_cert_sent,
-                                        copy)
+                                        ch)
         == NULL)
     {
-        ngx_http_linkcert_redis_cert_sent(copy, NULL, "no room");
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "linkcert: \"%s\" not sent to redis: no room",
+                      ch->name);
+        ngx_free(ch);
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return NGX_AGAIN;
 }
 
 
@@ -237,13 +294,33 @@ static void
 ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
     const char *error)
 {
-    u_char *name = data;
+    ngx_http_linkcert_change_t *ch = data;
 
-    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+    ngx_int_t  rc;
+    uint64_t   value;
+
+    value = 0;
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "linkcert: \"%s\" sent to redis, change %L", ch->name,
+                      (int64_t) reply->integer);
+        rc = NGX_OK;
+        value = (uint64_t) reply->integer;
+
+    } else if (reply && reply->type == REDIS_REPLY_ARRAY
+               && reply->elements == 2
+               && reply->element[0]->type == REDIS_REPLY_INTEGER
+               && reply->element[1]->type == REDIS_REPLY_ARRAY)
+    {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "linkcert: \"%s\" not sent to redis: %*s", name,
-                      reply ? (size_t) reply->len : ngx_strlen(error),
-                      reply ? reply->str : error);
+                      "linkcert: \"%s\": this edge's late write was "
+                      "rejected: another edge took the domain's lease since "
+                      "(stale fence %uL, now %L); not published, the "
+                      "fleet's certificate stays", ch->name, ch->fence,
+                      (int64_t) reply->element[0]->integer);
+        rc = NGX_DECLINED;
+        value = (uint64_t) reply->element[0]->integer;
 
         if (reply == NULL) {
             ngx_http_linkcert_redis_pending_add((char *) name,
@@ -251,12 +328,54 @@ ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
         }
 
     } else {
-        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                      "linkcert: \"%s\" sent to redis, change %L", name,
-                      (int64_t) reply->integer);
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "linkcert: \"%s\" not sent to redis: %*s", ch->name,
+                      reply && reply->type == REDIS_REPLY_ERROR
+                      ? (size_t) reply->len : ngx_strlen(error ? error : ""),
+                      reply && reply->type == REDIS_REPLY_ERROR
+                      ? reply->str : (error ? error : "unexpected answer"));
+        rc = NGX_ERROR;
     }
 
-    ngx_free(name);
+    if (ch->handler) {
+        ch->handler(ch->data, rc, value);
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_linkcert_redis_cert_stale(ch, reply->element[1]);
+    }
+
+    ngx_free(ch);
+}
+
+
+/*
+ * The domain on this edge follows what the fleet has: the record the
+ * refusal sent back is applied as a change read from the fleet is, even
+ * if this edge serves that certificate already (its table is told again:
+ * the refused job's end is not the domain's state).
+ */
+
+static void
+ngx_http_linkcert_redis_cert_stale(ngx_http_linkcert_change_t *ch,
+    redisReply *record)
+{
+    redisReply                      *seq;
+    ngx_http_linkcert_sync_entry_t   e;
+
+    seq = ngx_http_linkcert_sync_field(record, "seq");
+
+    if (seq == NULL) {
+        return;                     /* none yet: the lease holder's comes */
+    }
+
+    ngx_memzero(&e, sizeof(ngx_http_linkcert_sync_entry_t));
+    ngx_memcpy(e.name, ch->name, ch->len);
+    e.len = ch->len;
+    e.seq = (uint64_t) ngx_atoof((u_char *) seq->str, seq->len);
+
+    (void) ngx_http_linkcert_sync_apply(ch->lmcf, &e, record, 1,
+                                        ngx_cycle->log);
 }
 
 
@@ -584,7 +703,9 @@ ngx_http_linkcert_sync_record(void *data, redisReply *reply,
         sync->failed = 1;
 
     } else if (!sync->failed) {
-        if (ngx_http_linkcert_sync_apply(sync, e, reply) == NGX_ERROR) {
+        if (ngx_http_linkcert_sync_apply(sync->lmcf, e, reply, 0, sync->log)
+            == NGX_ERROR)
+        {
             sync->failed = 1;
 
         } else if (e->seq > sync->last) {
@@ -634,13 +755,15 @@ ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync)
 
 /*
  * NGX_OK: applied, or nothing to apply (this edge's own change, the same
- * certificate); NGX_DECLINED: a record that cannot be applied, skipped
- * (logged); NGX_ERROR: to be tried again (the store could not be written).
+ * certificate unless again); NGX_DECLINED: a record that cannot be
+ * applied, skipped (logged); NGX_ERROR: to be tried again (the store
+ * could not be written).
  */
 
 static ngx_int_t
-ngx_http_linkcert_sync_apply(ngx_http_linkcert_sync_t *sync,
-    ngx_http_linkcert_sync_entry_t *e, redisReply *reply)
+ngx_http_linkcert_sync_apply(ngx_http_linkcert_main_conf_t *lmcf,
+    ngx_http_linkcert_sync_entry_t *e, redisReply *reply, ngx_uint_t again,
+    ngx_log_t *log)
 {
     redisReply                      *edge, *chain, *key;
     ngx_http_linkcert_redis_conf_t  *rcf;
@@ -662,20 +785,20 @@ ngx_http_linkcert_sync_apply(ngx_http_linkcert_sync_t *sync,
 
     if (ngx_http_linkcert_sync_field(reply, "removed")) {
 
-        if (ngx_http_linkcert_table_remove(sync->lmcf->shm_zone,
+        if (ngx_http_linkcert_table_remove(lmcf->shm_zone,
                                            (u_char *) e->name, e->len, &rec)
             == NGX_OK)
         {
-            ngx_log_error(NGX_LOG_NOTICE, sync->log, 0,
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
                           "linkcert: \"%s\" %s/%s -> removed by edge "
                           "\"%*s\"", e->name, lc_status_name(rec.status),
                           lc_stage_name(rec.stage), (size_t) edge->len,
                           edge->str);
         }
 
-        (void) ngx_http_linkcert_store_remove(&sync->lmcf->store,
+        (void) ngx_http_linkcert_store_remove(&lmcf->store,
                                               (u_char *) e->name, e->len,
-                                              sync->log);
+                                              log);
         return NGX_OK;
     }
 
@@ -685,23 +808,25 @@ ngx_http_linkcert_sync_apply(ngx_http_linkcert_sync_t *sync,
     if (chain == NULL || key == NULL
         || (size_t) key->len <= LC_SEAL_OVERHEAD)
     {
-        ngx_log_error(NGX_LOG_WARN, sync->log, 0,
+        ngx_log_error(NGX_LOG_WARN, log, 0,
                       "linkcert: the fleet's record of \"%s\" is incomplete",
                       e->name);
         return NGX_DECLINED;
     }
 
-    return ngx_http_linkcert_sync_store(sync, e, chain, key);
+    return ngx_http_linkcert_sync_store(lmcf, e, chain, key, again, log);
 }
 
 
 static ngx_int_t
-ngx_http_linkcert_sync_store(ngx_http_linkcert_sync_t *sync,
-    ngx_http_linkcert_sync_entry_t *e, redisReply *chain, redisReply *key)
+ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
+    ngx_http_linkcert_sync_entry_t *e, redisReply *chain, redisReply *key,
+    ngx_uint_t again, ngx_log_t *log)
 {
     size_t                           len;
     u_char                          *plain;
     ngx_int_t                        rc;
+    ngx_uint_t                       same;
     lc_cert_t                       *cert;
     lc_error_t                       err;
     ngx_http_linkcert_loaded_t       loaded;
@@ -710,7 +835,7 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_sync_t *sync,
 
     rcf = ngx_http_linkcert_redis_fleet();
 
-    plain = ngx_alloc(key->len, sync->log);
+    plain = ngx_alloc(key->len, log);
     if (plain == NULL) {
         return NGX_ERROR;
     }
@@ -719,7 +844,7 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_sync_t *sync,
                   key->len, plain, &len)
         != 0)
     {
-        ngx_log_error(NGX_LOG_ERR, sync->log, 0,
+        ngx_log_error(NGX_LOG_ERR, log, 0,
                       "linkcert: the fleet's key of \"%s\" does not open "
                       "with linkcert_redis_key: not the same key file on "
                       "every edge?", e->name);
@@ -737,51 +862,54 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_sync_t *sync,
         || lc_cert_check(cert, e->name, ngx_time(), &err) != 0
         || lc_cert_info(cert, &loaded.info) != 0)
     {
-        ngx_log_error(NGX_LOG_WARN, sync->log, 0,
+        ngx_log_error(NGX_LOG_WARN, log, 0,
                       "linkcert: the fleet's certificate of \"%s\" not "
                       "served: %s (%s)", e->name, err.detail, err.type);
         goto done;
     }
 
-    /* this edge has it already */
+    /* this edge has it already: its files are not written again */
 
-    if (ngx_http_linkcert_table_get(sync->lmcf->shm_zone, (u_char *) e->name,
-                                    e->len, &rec)
-        == NGX_OK
-        && rec.has_cert
-        && ngx_memcmp(rec.cert.sha256, loaded.info.sha256, 32) == 0)
-    {
+    same = (ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) e->name,
+                                        e->len, &rec)
+            == NGX_OK
+            && rec.has_cert
+            && ngx_memcmp(rec.cert.sha256, loaded.info.sha256, 32) == 0);
+
+    if (same && !again) {
         rc = NGX_OK;
         goto done;
     }
 
-    if (ngx_http_linkcert_store_publish(&sync->lmcf->store, e->name,
-                                        (char *) plain, len, chain->str,
-                                        chain->len, sync->log)
-        != NGX_OK)
+    if (!same
+        && ngx_http_linkcert_store_publish(&lmcf->store, e->name,
+                                           (char *) plain, len, chain->str,
+                                           chain->len, log)
+           != NGX_OK)
     {
         rc = NGX_ERROR;
         goto done;
     }
 
     loaded.ok = 1;
-    loaded.stamp = ngx_http_linkcert_store_domain_stamp(&sync->lmcf->store,
+    loaded.stamp = ngx_http_linkcert_store_domain_stamp(&lmcf->store,
                                                         e->name);
 
-    if (ngx_http_linkcert_table_loaded(sync->lmcf->shm_zone,
+    if (ngx_http_linkcert_table_loaded(lmcf->shm_zone,
                                        (u_char *) e->name, e->len, &loaded,
                                        0)
         != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, sync->log, 0,
+        ngx_log_error(NGX_LOG_ERR, log, 0,
                       "linkcert: the fleet's certificate of \"%s\" stored "
                       "but not served: no room in the zone", e->name);
         goto done;
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, sync->log, 0,
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "linkcert: \"%s\" certificate from the fleet (change "
-                  "%uL) stored and served", e->name, e->seq);
+                  "%uL) %s", e->name, e->seq,
+                  same ? "served" : "stored and served");
 
     rc = NGX_OK;
 

@@ -38,9 +38,11 @@ typedef struct {
 
 /* an order waiting for Redis to have its key authorization */
 typedef struct {
-    ngx_queue_t                     queue;
-    ngx_event_t                    *wake;        /* NULL: the order ended */
-    char                            token[LC_ACME_TOKEN_MAX + 1];
+    ngx_queue_t                         queue;
+    ngx_event_t                         answered;
+    ngx_http_linkcert_state_handler_pt  handler;  /* NULL: the order ended */
+    void                               *data;
+    char                                token[LC_ACME_TOKEN_MAX + 1];
 } ngx_http_linkcert_http01_wait_t;
 
 
@@ -48,6 +50,7 @@ static size_t ngx_http_linkcert_http01_key(u_char *buf, const char *token,
     size_t len);
 static void ngx_http_linkcert_http01_published(void *data,
     redisReply *reply, const char *error);
+static void ngx_http_linkcert_http01_answered(ngx_event_t *ev);
 static void ngx_http_linkcert_http01_stored(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_http01_got(void *data, redisReply *reply,
@@ -74,14 +77,15 @@ ngx_http_linkcert_http01_key(u_char *buf, const char *token, size_t len)
 
 
 /*
- * NGX_AGAIN: wake is posted once Redis has it (or has not answered in
- * time); NGX_OK: nothing to wait for (no fleet, or it could not be asked,
- * logged).
+ * NGX_AGAIN: handler(data, NGX_OK, 0) follows from a posted event once
+ * Redis has it (or has not answered in time); NGX_OK: nothing to wait
+ * for (no fleet, or it could not be asked, logged).
  */
 
 ngx_int_t
 ngx_http_linkcert_redis_challenge_set(const char *domain, const char *token,
-    const char *key_authorization, ngx_event_t *wake)
+    const char *key_authorization, ngx_http_linkcert_state_handler_pt handler,
+    void *data)
 {
     u_char                           key[64 + sizeof("http01:")
                                          + LC_ACME_TOKEN_MAX];
@@ -104,7 +108,12 @@ ngx_http_linkcert_redis_challenge_set(const char *domain, const char *token,
         return NGX_OK;
     }
 
-    w->wake = wake;
+    ngx_memzero(&w->answered, sizeof(ngx_event_t));
+    w->answered.handler = ngx_http_linkcert_http01_answered;
+    w->answered.data = w;
+    w->answered.log = ngx_cycle->log;
+    w->handler = handler;
+    w->data = data;
     ngx_cpystrn((u_char *) w->token, (u_char *) token, sizeof(w->token));
 
     argv[0] = "SET";
@@ -143,11 +152,23 @@ ngx_http_linkcert_http01_published(void *data, redisReply *reply,
 
     ngx_http_linkcert_http01_stored("stored", reply, error);
 
-    if (w->wake) {
-        ngx_post_event(w->wake, &ngx_posted_events);
-    }
+    /* the order goes on from the event loop, not from inside the client */
+
+    ngx_post_event(&w->answered, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_linkcert_http01_answered(ngx_event_t *ev)
+{
+    ngx_http_linkcert_http01_wait_t *w = ev->data;
 
     ngx_queue_remove(&w->queue);
+
+    if (w->handler) {
+        w->handler(w->data, NGX_OK, 0);
+    }
+
     ngx_free(w);
 }
 
@@ -171,7 +192,7 @@ ngx_http_linkcert_redis_challenge_del(const char *token)
         w = ngx_queue_data(q, ngx_http_linkcert_http01_wait_t, queue);
 
         if (ngx_strcmp(w->token, token) == 0) {
-            w->wake = NULL;
+            w->handler = NULL;
         }
     }
 

@@ -17,15 +17,17 @@
  * every implementation.  The boundary is what an implementation makes
  * durable or shares.
  *
- * One implementation today, "local" (ngx_http_linkcert_state_local.c):
- * the directory store (README's "The store") and the shared zone.
- * A second one (the fleet's, over Redis) fills the same table; it may
- * keep the local one underneath as its copy on disk and delegate to it.
- * Until it does, the fleet's HTTP-01 halves in Redis
- * (ngx_http_linkcert_redis_challenge.c) are called beside the boundary:
- * by the ACME driver after challenge_set and challenge_del, and by the
- * HTTP-01 responder when challenge_get does not know a token (it may
- * wait on Redis: an HTTP-01 request, unlike a handshake, can).
+ * Two implementations.  "local" (ngx_http_linkcert_state_local.c): the
+ * directory store (README's "The store") and the shared zone, one
+ * machine.  "redis" (ngx_http_linkcert_state_redis.c), with
+ * linkcert_redis: the fleet's, which keeps the local one underneath as
+ * its copy and delegates to it, and adds what the edges share: the
+ * lease in Redis, a save's fenced change, a removal's change, the HTTP-01
+ * key authorizations.  The ACME driver and the API call only the table.
+ * One fleet operation stays beside it: the HTTP-01 responder asks Redis
+ * itself (ngx_http_linkcert_redis_challenge_get()) when challenge_get
+ * does not know a token, since that waits on the network (an HTTP-01
+ * request, unlike a handshake, can) and reads here never do.
  *
  *
  * The contract
@@ -71,11 +73,21 @@
  * the domain is leased; a save carries it and is refused (NGX_DECLINED)
  * when another lease was taken since, or the domain is gone: a process
  * that lost its lease (stopped, partitioned, too slow) cannot overwrite
- * a newer certificate.  Locally the lease is the zone's claim that
- * ngx_http_linkcert_table_due() hands worker 0 (its job_id is the fence);
- * a remote one is a key set with NX and an expiry, which the
- * implementation renews itself while it is held and deletes on release
- * if it still holds it.
+ * a newer certificate.  A refusal because of another holder sets
+ * lease->error (fleet_busy, saying who or which fences) and lease->retry
+ * (when to try again), for lease_take and save alike; a refusal without
+ * lease->error means the domain is gone.  Every job whose lease_take was
+ * called ends with lease_end (after lease_release, it does nothing).
+ *
+ * Locally the lease is the zone's claim that ngx_http_linkcert_table_
+ * due() hands worker 0 (its job_id is the fence).  The fleet's is the
+ * zone's claim and a key in Redis set with NX and an expiry, whose
+ * fencing token (a counter per domain in Redis) is the fence; the
+ * implementation renews it itself while it is held and deletes it on
+ * release if it still holds it.  Its save is refused inside Redis, by
+ * the script that writes the change, when the domain's counter has grown
+ * past the lease's fence; the local save follows only a change Redis
+ * took, so a stale certificate reaches neither the fleet nor the store.
  *
  * Loading.  The zone is filled from the directory store by the loader
  * (ngx_http_linkcert_loader.c, in the master, at start and reload),
@@ -111,6 +123,9 @@ typedef void (*ngx_http_linkcert_state_handler_pt)(void *data, ngx_int_t rc,
 typedef struct {
     uint32_t                       job_id;       /* the zone's claim */
     uint64_t                       fence;        /* grows with each lease */
+    void                          *held;         /* the implementation's */
+    time_t                         retry;        /* refused: ask again in s */
+    lc_error_t                     error;        /* refused: why */
 } ngx_http_linkcert_state_lease_t;
 
 
@@ -138,7 +153,8 @@ struct ngx_http_linkcert_state_s {
      * Publishes a new pair of the domain atomically, fenced by lease.
      * The pair's new version goes into *version when the answer is at
      * once, else to the handler's value.  NGX_DECLINED: the lease is
-     * stale or the domain is gone; nothing was written.
+     * stale (lease->error set) or the domain is gone; nothing was
+     * written.
      */
     ngx_int_t   (*save)(ngx_http_linkcert_state_t *st,
                    ngx_http_linkcert_state_lease_t *lease, const char *name,
@@ -160,7 +176,8 @@ struct ngx_http_linkcert_state_s {
      * The lease of a domain that ngx_http_linkcert_table_due() handed to
      * this process under job_id.  lease->fence is set when the answer
      * is at once, else given as the handler's value.  NGX_DECLINED:
-     * another process holds it.
+     * another process holds it; NGX_ERROR: it could not be asked for
+     * (lease->error set when it is worth telling the domain's status).
      */
     ngx_int_t   (*lease_take)(ngx_http_linkcert_state_t *st,
                    const char *name, uint32_t job_id,
@@ -170,10 +187,19 @@ struct ngx_http_linkcert_state_s {
 
     /*
      * The domain is given back to the table under lease->job_id, due
-     * again now, and the lease itself is let go if one was taken (fence
-     * not 0).  Nothing to wait for.
+     * again now, and the lease itself is let go if one was taken.
+     * Nothing to wait for.
      */
     void        (*lease_release)(ngx_http_linkcert_state_t *st,
+                   const char *name, ngx_http_linkcert_state_lease_t *lease);
+
+    /*
+     * The job is over, the table told how (issued, failed) or the domain
+     * given back: the lease is let go if one was taken and is still held.
+     * Called once for every job whose lease_take was called, whatever
+     * it answered; a second call does nothing.
+     */
+    void        (*lease_end)(ngx_http_linkcert_state_t *st,
                    const char *name, ngx_http_linkcert_state_lease_t *lease);
 
     /*
@@ -230,6 +256,12 @@ struct ngx_http_linkcert_state_s {
 
 ngx_http_linkcert_state_t *ngx_http_linkcert_state_local(ngx_conf_t *cf,
     ngx_http_linkcert_main_conf_t *lmcf);
+
+
+/* ngx_http_linkcert_state_redis.c */
+
+ngx_http_linkcert_state_t *ngx_http_linkcert_state_redis(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_state_t *local);
 
 
 #endif /* _NGX_HTTP_LINKCERT_STATE_H_INCLUDED_ */

@@ -49,6 +49,8 @@ static ngx_int_t ngx_http_linkcert_local_lease_take(
 static void ngx_http_linkcert_local_lease_release(
     ngx_http_linkcert_state_t *st, const char *name,
     ngx_http_linkcert_state_lease_t *lease);
+static void ngx_http_linkcert_local_lease_end(ngx_http_linkcert_state_t *st,
+    const char *name, ngx_http_linkcert_state_lease_t *lease);
 static ngx_int_t ngx_http_linkcert_local_challenge_set(
     ngx_http_linkcert_state_t *st, const char *domain, const char *token,
     const char *key_authorization, ngx_http_linkcert_state_handler_pt h,
@@ -100,6 +102,7 @@ ngx_http_linkcert_state_local(ngx_conf_t *cf,
     st->remove = ngx_http_linkcert_local_remove;
     st->lease_take = ngx_http_linkcert_local_lease_take;
     st->lease_release = ngx_http_linkcert_local_lease_release;
+    st->lease_end = ngx_http_linkcert_local_lease_end;
     st->challenge_set = ngx_http_linkcert_local_challenge_set;
     st->challenge_del = ngx_http_linkcert_local_challenge_del;
     st->challenge_get = ngx_http_linkcert_local_challenge_get;
@@ -200,6 +203,15 @@ ngx_http_linkcert_local_lease_release(ngx_http_linkcert_state_t *st,
 
     ngx_http_linkcert_table_release(lmcf->shm_zone, (u_char *) name,
                                     ngx_strlen(name), lease->job_id);
+}
+
+
+/* the table was told how the job ended: nothing more to let go */
+
+static void
+ngx_http_linkcert_local_lease_end(ngx_http_linkcert_state_t *st,
+    const char *name, ngx_http_linkcert_state_lease_t *lease)
+{
 }
 
 

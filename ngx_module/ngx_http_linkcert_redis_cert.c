@@ -114,14 +114,20 @@ static redisReply *ngx_http_linkcert_sync_field(redisReply *reply,
 
 
 /*
- * INCR, the record, ZADD, PUBLISH: one change, all or nothing (the
- * fence is not checked yet).  KEYS: seq, cert:<domain>, changes, status:<domain>,
+ * The fence first, then INCR, the record, ZADD, PUBLISH: one change, all
+ * or nothing.  KEYS: seq, cert:<domain>, changes, status:<domain>,
  * fence:<domain>; ARGV: the domain, the edge, the chain ('' for a
  * removal), the sealed key, the lease's fence ('': not fenced).  The
  * change's number, or {the fence now, the record} when refused.
  */
 
 static char  ngx_http_linkcert_redis_cert_script[] =
+    "if ARGV[5] ~= '' then "
+    "  local fence = tonumber(redis.call('GET', KEYS[5]) or '0') "
+    "  if fence > tonumber(ARGV[5]) then "
+    "    return {fence, redis.call('HGETALL', KEYS[2])} "
+    "  end "
+    "end "
     "local seq = redis.call('INCR', KEYS[1]) "
     "redis.call('DEL', KEYS[2]) "
     "if ARGV[3] == '' then "

@@ -1,0 +1,137 @@
+#!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+
+# Leases are fenced: an edge that lost its lease cannot write afterwards.
+# Edge A orders a domain under a lease of 1 s and is stopped (SIGSTOP,
+# every process) while the CA's validation of its order is held up; its
+# lease runs out, edge B takes the domain's lease (a higher fencing
+# token) and issues.  A is continued: its order ends, its late write to
+# the fleet is refused inside Redis's script (logged at error: "stale
+# fence 1, now 2"), nothing of it is published, and both edges go on
+# serving B's certificate, A's status saying issued with B's serial.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+use LinkCert::Pebble;
+use LinkCert::Redis;
+use LinkCert::Util qw(read_file);
+use Time::HiRes qw(sleep time);
+
+my $a = LinkCert::Test->new;                # orders, is stopped
+my $b = LinkCert::Test->new;                # takes over; validated on
+my $redis = LinkCert::Redis->new($a);
+my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
+my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port);
+
+my $D = 'late.customer.test';
+my $LEASE = "linkcert:lease:$D";
+my $CERT = "linkcert:cert:$D";
+
+$a->challtestsrv;
+$a->set_cname($D, 'edge.crm.test');
+$a->add_a('edge.crm.test', ['127.0.0.1']);
+
+$redis->start;
+$pebble->start;
+
+# B orders from the same CA with the same DNS
+$b->placeholder(DNS => $a->dns_port, ACME_DIRECTORY => $pebble->directory_url,
+                ACME_CA => $pebble->ca_file);
+
+for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
+    my ($t, $name) = @$e;
+    $t->write_config($t->standard_config(log_level => 'info',
+        http => $redis->ordering_lines
+                . $redis->fleet_lines($t, $name, 'timeout=2s lease=1s')));
+    $t->run;
+}
+
+ok($redis->wait_subscribed($a, $b), 'both edges follow the fleet');
+
+my @a_pids = ($a->master_pid, $a->worker_pids);
+
+sub status { my ($t) = @_; return $t->status_of($D)->{json} // {} }
+
+
+# A orders under the lease, stopped while the CA validates
+
+$delay->hold;
+is($a->verify($D)->{status}, 202, "POST $D on A: 202");
+ok($delay->wait_request($D, 20), 'A\'s order is being validated (held)');
+like($redis->cli(GET => $LEASE), qr/^edge-a \d+ [0-9a-f]{16} 1$/,
+     'A holds the lease, fencing token 1');
+
+kill 'STOP', @a_pids;
+
+ok($a->wait_until(sub { $redis->cli(EXISTS => $LEASE) eq '0' }, 5, 0.05),
+   'A stopped: its lease ran out');
+$delay->release;
+
+
+# B takes the lease and issues
+
+is($b->verify($D)->{status}, 202, "POST $D on B: 202");
+my ($jb) = $b->wait_status($D, sub { ($_->{stage} // '') eq 'issued' }, 30);
+is($jb->{status}, 'issued', 'issued on B') or diag(explain $jb);
+my $serial = uc($jb->{certificate}{serial} // '');
+ok($b->log_lines(qr/"\Q$D\E" leased for 1000 ms, fencing token 2/),
+   'B held the lease with fencing token 2');
+
+my $seq = $redis->cli(HGET => $CERT, 'seq');
+is($redis->cli(HGET => $CERT, 'edge'), 'edge-b', 'the fleet\'s record is B\'s');
+my $issued_before = $pebble->issued_count;
+
+
+# A goes on: its order ends, its write is refused
+
+kill 'CONT', @a_pids;
+
+ok($a->wait_until(sub {
+       $pebble->issued_count > $issued_before
+       || $a->log_lines(qr/late write was rejected/) }, 20),
+   'A\'s order ended (the CA issued its certificate)');
+
+my ($rejected) = $a->log_lines(qr/late write was rejected/);
+ok($a->wait_until(sub {
+       ($rejected) = $a->log_lines(qr/late write was rejected/) }, 10),
+   'A logged that its late write was rejected')
+    or diag($pebble->notices);
+like($rejected // '', qr/\[error\].*"\Q$D\E": this edge's late write was rejected: another edge took the domain's lease since \(stale fence 1, now 2\)/,
+     'at error, with the stale fence and the fence now');
+
+is($redis->cli(HGET => $CERT, 'edge'), 'edge-b',
+   'Redis still has B\'s record');
+is($redis->cli(HGET => $CERT, 'seq'), $seq, 'with B\'s change number');
+is($redis->cli(GET => 'linkcert:seq'), $seq, 'no change was written after it');
+ok(!$a->log_lines(qr/"\Q$D\E" sent to redis/), 'A published nothing');
+
+
+# both edges serve B's certificate; A's status follows the fleet
+
+my ($hs) = $pebble->wait_serial($a, $D, $serial, 5);
+is($hs->{serial}, $serial, 'A serves B\'s certificate');
+($hs) = $pebble->wait_serial($b, $D, $serial, 5);
+is($hs->{serial}, $serial, 'B serves its certificate');
+
+my ($ja) = $a->wait_status($D, sub {
+    ($_->{status} // '') eq 'issued' && !$_->{last_error} }, 10);
+is($ja->{status}, 'issued', 'A says issued') or diag(explain $ja);
+is(uc($ja->{certificate}{serial} // ''), $serial, 'with B\'s serial');
+ok(!$ja->{last_error}, 'and no error');
+is(read_file($a->store . "/domains/$D/fullchain.pem"),
+   read_file($b->store . "/domains/$D/fullchain.pem"),
+   'A\'s store has B\'s chain');
+
+# later: not ordered again by A
+sleep 1.5;
+is($pebble->order_count, 2, 'two orders at the CA: A\'s and B\'s, no third');
+
+$a->no_crash_ok('edge A: no worker crashed');
+$b->no_crash_ok('edge B: no worker crashed');
+
+done_testing;

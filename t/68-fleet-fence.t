@@ -8,7 +8,10 @@
 # token) and issues.  A is continued: its order ends, its late write to
 # the fleet is refused inside Redis's script (logged at error: "stale
 # fence 1, now 2"), nothing of it is published, and both edges go on
-# serving B's certificate, A's status saying issued with B's serial.
+# serving B's certificate, A's status saying issued with B's serial.  A
+# lease taken since by an edge that has stored nothing yet refuses A's
+# write the same way: the domain waits a lease (fleet_busy), then A
+# orders again under a new fencing token.
 
 use strict;
 use warnings;
@@ -55,7 +58,7 @@ ok($redis->wait_subscribed($a, $b), 'both edges follow the fleet');
 
 my @a_pids = ($a->master_pid, $a->worker_pids);
 
-sub status { my ($t) = @_; return $t->status_of($D)->{json} // {} }
+sub status { my ($t, $d) = @_; return $t->status_of($d // $D)->{json} // {} }
 
 
 # A orders under the lease, stopped while the CA validates
@@ -127,9 +130,54 @@ is(read_file($a->store . "/domains/$D/fullchain.pem"),
    read_file($b->store . "/domains/$D/fullchain.pem"),
    'A\'s store has B\'s chain');
 
-# later: not ordered again by A
-sleep 1.5;
-is($pebble->order_count, 2, 'two orders at the CA: A\'s and B\'s, no third');
+is($pebble->order_count, 2, 'two orders at the CA: A\'s and B\'s');
+
+
+
+# a lease taken since whose holder has stored nothing yet: A's write is
+# refused all the same, and A waits a lease for the holder's certificate
+
+my $D2 = 'later.customer.test';
+$a->set_cname($D2, 'edge.crm.test');
+
+$delay->hold;
+is($a->verify($D2)->{status}, 202, "POST $D2 on A: 202");
+ok($delay->wait_request($D2, 20), "A's order of $D2 is being validated");
+like($redis->cli(GET => "linkcert:lease:$D2"), qr/^edge-a .* 1$/,
+     'A holds its lease, fencing token 1');
+
+kill 'STOP', @a_pids;
+ok($a->wait_until(sub {
+       $redis->cli(EXISTS => "linkcert:lease:$D2") eq '0' }, 5, 0.05),
+   'A stopped: its lease ran out');
+
+# another edge's lease, taken as the lease script does, then held
+is($redis->cli(INCR => "linkcert:fence:$D2"), 2, 'another lease: token 2');
+$redis->cli(SET => "linkcert:lease:$D2", 'edge-z 4242 00ff 2', PX => 4000);
+$delay->release;
+kill 'CONT', @a_pids;
+
+ok($a->wait_until(sub { $a->log_lines(qr/"\Q$D2\E" .*order failed: another edge took the lease during this edge's order \(stale fence 1, now 2\): its certificate was not stored \(fleet_busy\)/) }, 20),
+   "A's late write refused: $D2 waits, its certificate not stored");
+my $j2 = status($a, $D2);
+is($j2->{last_error}{type}, 'fleet_busy', "$D2 on A: fleet_busy")
+    or diag(explain $j2);
+is($j2->{status}, 'pending', 'pending');
+ok(defined $j2->{next_attempt_at}, 'with a next attempt');
+is($redis->cli(EXISTS => "linkcert:cert:$D2"), '0',
+   'nothing of it in Redis');
+ok(!-e $a->store . "/domains/$D2/fullchain.pem", 'nor in A\'s store');
+
+# once that lease runs out, A orders again under a new one
+my ($j3) = $a->wait_status($D2, sub { ($_->{stage} // '') eq 'issued' }, 20);
+is($j3->{status}, 'issued', 'issued on A once the other lease ran out')
+    or diag(explain $j3);
+ok($a->log_lines(qr/"\Q$D2\E" leased for 1000 ms, fencing token 3/),
+   'under fencing token 3');
+is($redis->cli(HGET => "linkcert:cert:$D2", 'edge'), 'edge-a',
+   'its change written');
+is($pebble->order_count, 4,
+   "four orders in all: $D was not ordered again, $D2 twice by A");
 
 $a->no_crash_ok('edge A: no worker crashed');
 $b->no_crash_ok('edge B: no worker crashed');

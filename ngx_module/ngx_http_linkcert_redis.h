@@ -162,7 +162,8 @@ void ngx_http_linkcert_redis_cert_changed(void);
 
 ngx_int_t ngx_http_linkcert_redis_pending_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_pending_exit_process(ngx_cycle_t *cycle);
-void ngx_http_linkcert_redis_pending_add(const char *name, ngx_log_t *log);
+void ngx_http_linkcert_redis_pending_add(const char *name, uint64_t fence,
+    ngx_log_t *log);
 void ngx_http_linkcert_redis_pending_flush(void);
 
 

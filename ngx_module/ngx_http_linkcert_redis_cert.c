@@ -288,6 +288,7 @@ ngx_http_linkcert_redis_cert_send(ngx_http_linkcert_change_t *ch,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "linkcert: \"%s\" not sent to redis: no room",
                       ch->name);
+        ngx_http_linkcert_redis_pending_add(ch->name, ch->fence, log);
         ngx_free(ch);
         return NGX_ERROR;
     }
@@ -328,11 +329,6 @@ ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
         rc = NGX_DECLINED;
         value = (uint64_t) reply->element[0]->integer;
 
-        if (reply == NULL) {
-            ngx_http_linkcert_redis_pending_add((char *) name,
-                                                ngx_cycle->log);
-        }
-
     } else {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "linkcert: \"%s\" not sent to redis: %*s", ch->name,
@@ -341,6 +337,13 @@ ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
                       reply && reply->type == REDIS_REPLY_ERROR
                       ? reply->str : (error ? error : "unexpected answer"));
         rc = NGX_ERROR;
+
+        /* no answer: written when Redis is back, fenced as now */
+
+        if (reply == NULL) {
+            ngx_http_linkcert_redis_pending_add(ch->name, ch->fence,
+                                                ngx_cycle->log);
+        }
     }
 
     if (ch->handler) {

@@ -7,13 +7,16 @@
  * Redis is back.
  *
  * A change whose script got no answer (no connection within the timeout,
- * the connection lost or hanging) leaves a mark in the store, an empty
- * file <store>/redis-pending/<domain> (written atomically, by any
- * worker), which survives a restart of nginx or of the machine.  Only the
- * domain is kept: what is written later is re-derived from the store at
- * that moment, so it is always the edge's latest word on the domain: its
- * pair if the store has one (a change with the certificate), none if not
- * (a removal).  Worker 0 writes them when its connection is made (again)
+ * the connection lost or hanging) leaves a mark in the store, a file
+ * <store>/redis-pending/<domain> (written atomically, by any worker),
+ * which survives a restart of nginx or of the machine.  It holds the
+ * fencing token of the lease the change was made under (empty for a
+ * DELETE's, which no lease fences); what is written later is re-derived
+ * from the store at that moment, so it is always the edge's latest word
+ * on the domain: its pair if the store has one (a change with the
+ * certificate, fenced by that token: refused if another edge leased the
+ * domain since), none if not (a removal; but a mark with a token and no
+ * pair, a certificate that was not stored, is dropped).  Worker 0 writes them when its connection is made (again)
  * and every few seconds while it is connected, a batch at a time: each
  * mark is removed before its change is sent, and made again if that fails
  * too.  A change sent twice (its answer lost, not its script) is only a
@@ -48,7 +51,9 @@ static void ngx_http_linkcert_pending_tick(ngx_event_t *ev);
 static ngx_uint_t ngx_http_linkcert_pending_batch(
     ngx_http_linkcert_pending_t *pd);
 static ngx_int_t ngx_http_linkcert_pending_send(
-    ngx_http_linkcert_pending_t *pd, u_char *name, size_t len);
+    ngx_http_linkcert_pending_t *pd, u_char *name, size_t len,
+    uint64_t fence);
+static uint64_t ngx_http_linkcert_pending_fence(u_char *path);
 static ngx_int_t ngx_http_linkcert_pending_read(ngx_str_t *store,
     u_char *name, size_t len, const char *what,
     ngx_http_linkcert_file_t *file);
@@ -108,11 +113,14 @@ ngx_http_linkcert_redis_pending_exit_process(ngx_cycle_t *cycle)
 /* any worker: a change of the domain is to be written when Redis is back */
 
 void
-ngx_http_linkcert_redis_pending_add(const char *name, ngx_log_t *log)
+ngx_http_linkcert_redis_pending_add(const char *name, uint64_t fence,
+    ngx_log_t *log)
 {
+    size_t                          len;
     ngx_err_t                       err;
     ngx_http_linkcert_main_conf_t  *lmcf;
     u_char                          dir[NGX_MAX_PATH];
+    u_char                          token[NGX_INT64_LEN];
 
     lmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_linkcert_module);
@@ -131,9 +139,11 @@ ngx_http_linkcert_redis_pending_add(const char *name, ngx_log_t *log)
         }
     }
 
+    len = fence ? (size_t) (ngx_sprintf(token, "%uL", fence) - token) : 0;
+
     if (ngx_http_linkcert_store_write(&lmcf->store,
                                       NGX_HTTP_LINKCERT_PENDING_DIR, name,
-                                      "", 0, 0600, log)
+                                      (char *) token, len, 0600, log)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, log, 0,
@@ -201,6 +211,7 @@ ngx_http_linkcert_pending_batch(ngx_http_linkcert_pending_t *pd)
     size_t       len;
     ngx_dir_t    dir;
     ngx_str_t    dname;
+    uint64_t     fence;
     ngx_uint_t   n;
     const char  *reason;
     u_char       path[NGX_MAX_PATH], *name;
@@ -241,6 +252,8 @@ ngx_http_linkcert_pending_batch(ngx_http_linkcert_pending_t *pd)
         ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_PENDING_DIR "/%s%Z",
                     &pd->lmcf->store, norm);
 
+        fence = ngx_http_linkcert_pending_fence(path);
+
         /* a mark made again meanwhile stays for the next batch */
 
         if (ngx_delete_file(path) == NGX_FILE_ERROR) {
@@ -249,10 +262,10 @@ ngx_http_linkcert_pending_batch(ngx_http_linkcert_pending_t *pd)
 
         n++;
 
-        if (ngx_http_linkcert_pending_send(pd, (u_char *) norm, len)
+        if (ngx_http_linkcert_pending_send(pd, (u_char *) norm, len, fence)
             != NGX_OK)
         {
-            ngx_http_linkcert_redis_pending_add(norm, pd->log);
+            ngx_http_linkcert_redis_pending_add(norm, fence, pd->log);
         }
     }
 
@@ -262,17 +275,48 @@ ngx_http_linkcert_pending_batch(ngx_http_linkcert_pending_t *pd)
 }
 
 
+/* the fencing token a mark holds; 0: none */
+
+static uint64_t
+ngx_http_linkcert_pending_fence(u_char *path)
+{
+    off_t                     n;
+    lc_error_t                err;
+    ngx_http_linkcert_file_t  file;
+
+    if (ngx_http_linkcert_store_read_file(path, &file, &err, "mark",
+                                          NGX_INT64_LEN)
+        != NGX_OK)
+    {
+        return 0;
+    }
+
+    n = file.len ? ngx_atoof(file.data, file.len) : 0;
+
+    ngx_free(file.data);
+
+    return (n > 0) ? (uint64_t) n : 0;
+}
+
+
 /* the domain's change as the store has it now: its pair, or a removal */
 
 static ngx_int_t
 ngx_http_linkcert_pending_send(ngx_http_linkcert_pending_t *pd,
-    u_char *name, size_t len)
+    u_char *name, size_t len, uint64_t fence)
 {
     ngx_int_t                 rc;
     ngx_http_linkcert_file_t  chain, key;
 
     rc = ngx_http_linkcert_pending_read(&pd->lmcf->store, name, len,
                                         "fullchain.pem", &chain);
+
+    if (rc == NGX_DECLINED && fence) {
+        ngx_log_error(NGX_LOG_NOTICE, pd->log, 0,
+                      "linkcert: \"%s\": its certificate was not stored, "
+                      "nothing to write to redis", name);
+        return NGX_OK;
+    }
 
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_NOTICE, pd->log, 0,
@@ -294,9 +338,11 @@ ngx_http_linkcert_pending_send(ngx_http_linkcert_pending_t *pd,
                       "linkcert: \"%s\" written to redis now: its "
                       "certificate", name);
 
-        ngx_http_linkcert_redis_cert_put((char *) name, (char *) key.data,
-                                         key.len, (char *) chain.data,
-                                         chain.len, pd->log);
+        (void) ngx_http_linkcert_redis_cert_put(pd->lmcf, (char *) name,
+                                                (char *) key.data, key.len,
+                                                (char *) chain.data,
+                                                chain.len, fence, NULL,
+                                                NULL, pd->log);
 
         ngx_explicit_memzero(key.data, key.len);
         ngx_free(key.data);

@@ -23,6 +23,7 @@
 
 #include "ngx_http_linkcert.h"
 #include "ngx_http_linkcert_state.h"
+#include "ngx_http_linkcert_redis.h"
 #include "ngx_http_linkcert_acme.h"
 
 
@@ -37,6 +38,8 @@ static ngx_int_t ngx_http_linkcert_acme_begin(
 static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
 static ngx_int_t ngx_http_linkcert_acme_claim(
     ngx_http_linkcert_acme_job_t *job);
+static void ngx_http_linkcert_acme_budgeted(void *data, ngx_int_t rc,
+    const lc_error_t *err, time_t wait);
 static void ngx_http_linkcert_acme_published(void *data, ngx_int_t rc,
     uint64_t value);
 static void ngx_http_linkcert_acme_key_made(void *data, EVP_PKEY *key);
@@ -385,6 +388,42 @@ ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, uint64_t fence)
     job->lease.fence = fence;
 
     if (rc != NGX_OK && job->lease.error.type[0]) {
+        ngx_http_linkcert_acme_not_leased(job);
+        return;
+    }
+
+    /* the lease is ours: in a fleet, its budgets are asked next */
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_linkcert_budgets_check(job->domain, job->job_id,
+                                             ngx_http_linkcert_acme_budgeted,
+                                             job, &job->budgets);
+        if (rc == NGX_AGAIN) {
+            return;
+        }
+
+        rc = (rc == NGX_DECLINED) ? NGX_OK : NGX_ERROR;
+    }
+
+    ngx_http_linkcert_acme_budgeted(job, rc, NULL, 0);
+}
+
+
+/*
+ * The fleet's budgets said: an order within them begins; one they refuse
+ * (err) is not placed, as a lease refused; err NULL and rc not NGX_OK:
+ * the job cannot go on.
+ */
+
+static void
+ngx_http_linkcert_acme_budgeted(void *data, ngx_int_t rc,
+    const lc_error_t *err, time_t wait)
+{
+    ngx_http_linkcert_acme_job_t  *job = data;
+
+    if (rc != NGX_OK && err) {
+        job->lease.error = *err;
+        job->lease.retry = wait;
         ngx_http_linkcert_acme_not_leased(job);
         return;
     }
@@ -775,6 +814,10 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
         return;
     }
 
+    if (!transient) {
+        ngx_http_linkcert_budgets_failed(job->domain);
+    }
+
     ngx_http_linkcert_table_order_failed(acme->conf->shm_zone,
                                          (u_char *) job->domain,
                                          ngx_strlen(job->domain), job->job_id,
@@ -820,6 +863,8 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
     if (job->kind != LC_ACME_ACCOUNT && acme) {
         acme->state->lease_end(acme->state, job->domain, &job->lease);
     }
+
+    ngx_http_linkcert_budgets_cancel(job->budgets);
 
     if (job->token[0] && acme) {
         acme->state->challenge_del(acme->state, job->token);

@@ -21,6 +21,7 @@
 
 #include "ngx_http_linkcert.h"
 #include "ngx_http_linkcert_state.h"
+#include "ngx_http_linkcert_redis.h"
 
 
 #define NGX_HTTP_LINKCERT_ORDERS_MAX   16
@@ -40,6 +41,8 @@ typedef struct {
     uint32_t                        job_id;      /* the domain's claim */
     ngx_http_linkcert_state_lease_t lease;       /* an order's, fenced */
     ngx_http_linkcert_keygen_t     *keygen;      /* its key, being made */
+    ngx_http_linkcert_budgets_t    *budgets;     /* in a fleet: the order's
+                                                    budgets being asked */
     lc_cert_info_t                  info;        /* the certificate being
                                                     saved */
 } ngx_http_linkcert_acme_job_t;

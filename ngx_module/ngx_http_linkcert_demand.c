@@ -3,7 +3,10 @@
  * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
  *
  * linkcert: the on-demand gates: the negative cache, the admission rate, the
- * order budget and the registered-domain limit.
+ * order budget and the registered-domain limit.  Their counters are kept
+ * here, under the zone's lock; what they decide is lc_limits.c's.  With
+ * linkcert_redis, the order budget is the fleet's, taken in Redis before
+ * the order is placed (ngx_http_linkcert_budgets.c), not here.
  */
 
 
@@ -215,6 +218,10 @@ ngx_http_linkcert_budget(ngx_http_linkcert_zone_t *ctx,
     }
 
     if (at == 0) {
+        if (lmcf->redis) {
+            return NGX_OK;
+        }
+
         at = lc_limits_order_budget(&ctx->sh->order_tat, ev->now_ms,
                                     lmcf->order_rate, &err);
         if (at == 0) {
@@ -245,7 +252,53 @@ ngx_http_linkcert_budget_take(ngx_http_linkcert_zone_t *ctx,
 
     lmcf = ctx->conf;
 
-    lc_limits_order_take(&ctx->sh->order_tat, ev->now_ms, lmcf->order_rate);
+    if (lmcf->redis == NULL) {
+        lc_limits_order_take(&ctx->sh->order_tat, ev->now_ms,
+                             lmcf->order_rate);
+    }
+}
+
+
+/*
+ * For the fleet's budgets: which ones the order of a domain the job holds
+ * meets (LC_LIFE_BUDGET...), and its registered domain (at most
+ * LC_DOMAIN_MAX).  NGX_DECLINED if the job no longer holds it.
+ */
+
+ngx_int_t
+ngx_http_linkcert_table_budgets(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, uint32_t job_id, ngx_uint_t *budgets, u_char *reg,
+    size_t *reg_len)
+{
+    lc_lifecycle_t              rec;
+    lc_lifecycle_conf_t         conf;
+    ngx_http_linkcert_zone_t   *ctx;
+    ngx_http_linkcert_node_t   *ln;
+    ngx_http_linkcert_group_t  *group;
+
+    ctx = shm_zone->data;
+
+    ngx_http_linkcert_life_conf(ctx, &conf);
+
+    ngx_http_linkcert_lock(ctx);
+
+    ln = ngx_http_linkcert_held(ctx, name, len, job_id);
+
+    if (ln == NULL) {
+        ngx_http_linkcert_unlock(ctx);
+        return NGX_DECLINED;
+    }
+
+    ngx_http_linkcert_life_read(ln, &rec);
+    *budgets = lc_limits_budgets(&rec, &conf);
+
+    group = ln->group;
+    *reg_len = ngx_min(group->sn.str.len, LC_DOMAIN_MAX);
+    ngx_memcpy(reg, group->name, *reg_len);
+
+    ngx_http_linkcert_unlock(ctx);
+
+    return NGX_OK;
 }
 
 

@@ -138,6 +138,25 @@ ngx_uint_t ngx_http_linkcert_lease_held(
     ngx_http_linkcert_state_lease_t *lease);
 
 
+/* ngx_http_linkcert_budgets.c: the fleet's budgets */
+
+typedef struct ngx_http_linkcert_budgets_s  ngx_http_linkcert_budgets_t;
+
+/* rc: NGX_OK counted; NGX_DECLINED a limit (err, wait s); NGX_ERROR no
+ * answer from Redis (err, wait s) */
+typedef void (*ngx_http_linkcert_budgets_handler_pt)(void *data,
+    ngx_int_t rc, const lc_error_t *err, time_t wait);
+
+extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_lua;
+extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_failed_lua;
+
+ngx_int_t ngx_http_linkcert_budgets_check(const char *domain,
+    uint32_t job_id, ngx_http_linkcert_budgets_handler_pt handler,
+    void *data, ngx_http_linkcert_budgets_t **b);
+void ngx_http_linkcert_budgets_cancel(ngx_http_linkcert_budgets_t *b);
+void ngx_http_linkcert_budgets_failed(const char *domain);
+
+
 /* ngx_http_linkcert_redis_cert.c: certificates across the fleet */
 
 /* a key's room: the prefix, a kind ("status:"), a domain */

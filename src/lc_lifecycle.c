@@ -343,10 +343,7 @@ lc_life_due(lc_life_ctx_t *c)
          * never the other way round.
          */
 
-        if (rec->stage == LC_STAGE_ORDERING && c->conf->on_demand) {
-            c->res->flags |= rec->forced_at ? LC_LIFE_BUDGET_TAKE
-                                            : LC_LIFE_BUDGET;
-        }
+        c->res->flags |= lc_limits_budgets(rec, c->conf);
 
         /* a reissue is a new order, whatever the renewal time */
 
@@ -865,5 +862,3 @@ lc_life_count_order(lc_life_ctx_t *c, unsigned counter)
                       && !c->rec->reissue)
                      ? LC_ORIGIN_RENEWAL : (lc_origin_e) c->rec->origin;
 }
-
-

@@ -219,3 +219,14 @@ lc_limits_reissue(time_t window, unsigned count, time_t now,
 
     return window + LC_LIMITS_DUPLICATE_WINDOW - now;
 }
+
+
+unsigned
+lc_limits_budgets(const lc_lifecycle_t *rec, const lc_lifecycle_conf_t *conf)
+{
+    if (rec->stage != LC_STAGE_ORDERING || !conf->on_demand) {
+        return 0;
+    }
+
+    return rec->forced_at ? LC_LIFE_BUDGET_TAKE : LC_LIFE_BUDGET;
+}

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "lc_error.h"
+#include "lc_lifecycle.h"
 
 
 #define LC_LIMITS_ADMIT_INTERVAL   100      /* ms between new names */
@@ -106,6 +107,14 @@ void lc_limits_duplicate_add(time_t *window, unsigned *count, time_t since);
  */
 time_t lc_limits_reissue(time_t window, unsigned count, time_t now,
     lc_error_t *err);
+
+/*
+ * Which budgets a domain's next order meets: LC_LIFE_BUDGET (on demand,
+ * within them), LC_LIFE_BUDGET_TAKE (the CRM asked for it: its share at
+ * once) or 0 (a renewal, or not on demand).
+ */
+unsigned lc_limits_budgets(const lc_lifecycle_t *rec,
+    const lc_lifecycle_conf_t *conf);
 
 /* milliseconds to wait, as whole seconds (a part of one is one) */
 time_t lc_limits_seconds(uint64_t ms);

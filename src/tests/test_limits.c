@@ -265,6 +265,31 @@ test_duplicates(void **state)
 }
 
 
+static void
+test_budgets(void **state)
+{
+    lc_lifecycle_t       rec;
+    lc_lifecycle_conf_t  conf;
+
+    (void) state;
+
+    memset(&rec, 0, sizeof(rec));
+    memset(&conf, 0, sizeof(conf));
+
+    rec.stage = LC_STAGE_ORDERING;
+    assert_int_equal(lc_limits_budgets(&rec, &conf), 0);
+
+    conf.on_demand = 1;
+    assert_int_equal(lc_limits_budgets(&rec, &conf), LC_LIFE_BUDGET);
+
+    rec.forced_at = NOW;
+    assert_int_equal(lc_limits_budgets(&rec, &conf), LC_LIFE_BUDGET_TAKE);
+
+    rec.stage = LC_STAGE_RENEWING;
+    assert_int_equal(lc_limits_budgets(&rec, &conf), 0);
+}
+
+
 int
 main(void)
 {
@@ -275,6 +300,7 @@ main(void)
         cmocka_unit_test(test_registered),
         cmocka_unit_test(test_validations),
         cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_budgets),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

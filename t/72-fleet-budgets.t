@@ -1,0 +1,137 @@
+#!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+
+# Fleet-wide budgets: with linkcert_redis, the order budget
+# (linkcert_order_rate) and the registered-domain limit count the orders
+# of every edge, in Redis, checked by the edge that holds the domain's
+# lease before it places the order.  With a budget of 2 an hour, one
+# name POSTed on A and one on B spend it: a first click on A waits
+# (order_budget), where one edge alone would still have had one.  With a
+# limit of 1 certificate per registered domain, an order running on B
+# (the CA stopped) stops a first click on A for another name of that
+# registered domain (registered_domain_limit), which A's own table
+# cannot know.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+use LinkCert::Pebble;
+use LinkCert::Redis;
+use Time::HiRes qw(sleep time);
+
+$SIG{PIPE} = 'IGNORE';
+
+my $a = LinkCert::Test->new;
+my $b = LinkCert::Test->new;
+my $redis = LinkCert::Redis->new($a);
+my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
+
+my @POSTED = ('p1.alpha.test', 'p2.beta.test');
+my $CLICK = 'click.gamma.test';
+my $RUNNING = 'one.shop.test';
+my $SECOND = 'two.shop.test';
+
+$a->challtestsrv;
+$a->set_cname($_, 'edge.crm.test') for @POSTED, $CLICK, $RUNNING, $SECOND;
+$a->add_a('edge.crm.test', ['127.0.0.1']);
+
+$redis->start;
+$pebble->start;
+
+for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
+    my ($t, $name) = @$e;
+    $t->write_config($t->standard_config(log_level => 'info',
+                                         http => <<"EOF"));
+    linkcert_cname_target edge.crm.test;
+    linkcert_target_address 127.0.0.1;
+    linkcert_resolver 127.0.0.1:@{[ $a->dns_port ]} timeout=1s attempts=2;
+    linkcert_acme_directory @{[ $pebble->directory_url ]};
+    linkcert_acme_trusted_certificate @{[ $pebble->ca_file ]};
+    linkcert_on_demand dns;
+    linkcert_hold 0;
+    linkcert_order_rate 2/h;
+    linkcert_registered_domain_limit 1;
+@{[ $redis->fleet_lines($t, $name, 'timeout=2s lease=20s') ]}
+EOF
+    $t->run;
+    ok($redis->wait_connected($t), "$name: every worker connected to Redis");
+}
+
+$redis->monitor;
+
+
+###########################################################################
+
+subtest 'the order budget counts the orders of both edges' => sub {
+    is($a->verify($POSTED[0])->{status}, 202, "POST $POSTED[0] on A");
+    my ($j, $ok) = $pebble->wait_issued($POSTED[0], 20);
+    ok($ok, "$POSTED[0] issued") or diag(explain $j);
+
+    is($b->verify($POSTED[1])->{status}, 202, "POST $POSTED[1] on B");
+    ($j, $ok) = $pebble->wait_issued($POSTED[1], 20);
+    ok($ok, "$POSTED[1] issued") or diag(explain $j);
+    my $orders = $pebble->order_count;
+
+    # a first click on A: its DNS passes, its order waits for the budget
+    $a->handshake($CLICK);
+    ($j) = $a->wait_status($CLICK, sub {
+        ($_->{last_error}{type} // '') =~ /^order_budget$|^urn:/
+        || ($_->{status} // '') eq 'issued' }, 15);
+    is($j->{last_error}{type}, 'order_budget',
+       "$CLICK on A: order_budget (A posted one, B the other)")
+        or diag(explain $j);
+    is($j->{status}, 'pending', 'pending');
+    like($j->{last_error}{detail} // '', qr/budget of 2 new orders per hour/,
+         'the detail names the budget');
+    ok(defined $j->{next_attempt_at}, 'with a next attempt');
+    sleep 1;
+    is($pebble->order_count, $orders, 'no order placed for it');
+
+    like($redis->cli(GET => 'linkcert:budget:orders'), qr/^\d+$/,
+         'the budget in Redis: linkcert:budget:orders');
+    cmp_ok($redis->cli(PTTL => 'linkcert:budget:orders'), '>', 0,
+           '... expiring when the budget is full again');
+};
+
+subtest 'the registered-domain limit counts an order running on the other '
+        . 'edge' => sub {
+    kill 'STOP', $pebble->{pid};
+
+    is($b->verify($RUNNING)->{status}, 202, "POST $RUNNING on B");
+    ok($b->wait_until(sub {
+           ($redis->cli(ZSCORE => 'linkcert:regdom:shop.test', $RUNNING)
+            // '') =~ /^\d+$/ }, 10),
+       "$RUNNING counted in linkcert:regdom:shop.test while B orders it");
+
+    $a->handshake($SECOND);
+    my ($j) = $a->wait_status($SECOND, sub {
+        ($_->{last_error}{type} // '') =~ /limit|budget/ }, 15);
+    is($j->{last_error}{type}, 'registered_domain_limit',
+       "$SECOND on A: registered_domain_limit") or diag(explain $j);
+    like($j->{last_error}{detail} // '',
+         qr/^shop\.test has had its 1 certificates/,
+         'the detail names the registered domain');
+    is($j->{status}, 'pending', 'pending');
+
+    kill 'CONT', $pebble->{pid};
+    my ($k, $ok) = $pebble->wait_issued($RUNNING, 20);
+    ok($ok, "$RUNNING issued on B once the CA is back") or diag(explain $k);
+};
+
+subtest 'in Redis' => sub {
+    my $mon = $redis->monitor_log;
+    like($mon, qr/"EVALSHA" "[0-9a-f]{40}" "3" "linkcert:budget:orders" "linkcert:regdom:alpha\.test" "linkcert:failed:p1\.alpha\.test" "2"/,
+         'budgets asked with EVALSHA, a POST taking its share ("2")');
+    like($mon, qr/"EVALSHA" "[0-9a-f]{40}" "3" "linkcert:budget:orders" "linkcert:regdom:gamma\.test" "linkcert:failed:click\.gamma\.test" "1"/,
+         'a first click within the budgets ("1")');
+    unlike($mon, qr/"(?:KEYS|SCAN)"/, 'no KEYS or SCAN');
+};
+
+$a->no_crash_ok('edge A: no worker crashed');
+$b->no_crash_ok('edge B: no worker crashed');
+
+done_testing;

@@ -59,6 +59,9 @@ struct ngx_http_linkcert_acme_ca_s {
     ngx_event_t                     account_retry;
     ngx_uint_t                      account_failures;
     lc_error_t                      account_error;
+    ngx_http_linkcert_redis_req_t  *account_req; /* in a fleet: its key
+                                                    being shared */
+    ngx_uint_t                      account_shared; /* the fleet's key */
 };
 
 

@@ -157,6 +157,11 @@ void ngx_http_linkcert_budgets_cancel(ngx_http_linkcert_budgets_t *b);
 void ngx_http_linkcert_budgets_failed(const char *domain);
 
 
+/* ngx_http_linkcert_acme_account.c: the fleet's ACME account key */
+
+extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_account_lua;
+
+
 /* ngx_http_linkcert_redis_cert.c: certificates across the fleet */
 
 /* a key's room: the prefix, a kind ("status:"), a domain */

@@ -10,7 +10,8 @@
 # limit of 1 certificate per registered domain, an order running on B
 # (the CA stopped) stops a first click on A for another name of that
 # registered domain (registered_domain_limit), which A's own table
-# cannot know.
+# cannot know.  Two failed validations of a name counted in Redis (by
+# other edges) stop its next order on A (validation_limit).
 
 use strict;
 use warnings;
@@ -34,9 +35,11 @@ my @POSTED = ('p1.alpha.test', 'p2.beta.test');
 my $CLICK = 'click.gamma.test';
 my $RUNNING = 'one.shop.test';
 my $SECOND = 'two.shop.test';
+my $FAILING = 'failing.delta.test';
 
 $a->challtestsrv;
-$a->set_cname($_, 'edge.crm.test') for @POSTED, $CLICK, $RUNNING, $SECOND;
+$a->set_cname($_, 'edge.crm.test') for @POSTED, $CLICK, $RUNNING, $SECOND,
+                                      $FAILING;
 $a->add_a('edge.crm.test', ['127.0.0.1']);
 
 $redis->start;
@@ -120,6 +123,22 @@ subtest 'the registered-domain limit counts an order running on the other '
     kill 'CONT', $pebble->{pid};
     my ($k, $ok) = $pebble->wait_issued($RUNNING, 20);
     ok($ok, "$RUNNING issued on B once the CA is back") or diag(explain $k);
+};
+
+subtest 'failed validations on other edges count' => sub {
+    # two failed validations of the name within the hour, on other edges
+    $redis->cli(SET => "linkcert:failed:$FAILING", 2, EX => 3600);
+    my $orders = $pebble->order_count;
+
+    is($a->verify($FAILING)->{status}, 202, "POST $FAILING on A");
+    my ($j) = $a->wait_status($FAILING, sub {
+        ($_->{last_error}{type} // '') eq 'validation_limit'
+        || ($_->{status} // '') eq 'issued' }, 15);
+    is($j->{last_error}{type}, 'validation_limit', 'validation_limit')
+        or diag(explain $j);
+    is($j->{status}, 'pending', 'pending');
+    ok(defined $j->{next_attempt_at}, 'with a next attempt');
+    is($pebble->order_count, $orders, 'no order placed');
 };
 
 subtest 'in Redis' => sub {

@@ -528,7 +528,9 @@ void ngx_http_linkcert_table_refused(ngx_shm_zone_t *shm_zone,
     const lc_error_t *err, ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_table_budgets(ngx_shm_zone_t *shm_zone,
     u_char *name, size_t len, uint32_t job_id, ngx_uint_t *budgets,
-    u_char *reg, size_t *reg_len);
+    ngx_uint_t *candidate, u_char *reg, size_t *reg_len);
+void ngx_http_linkcert_table_unadmit(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, uint32_t job_id);
 
 
 /* ngx_http_linkcert_lifecycle.c */

@@ -20,6 +20,14 @@
  *                                  days, scored by the time (ms)
  *     <prefix>failed:<domain>      failed validations within the hour
  *                                  from the first (expires then)
+ *     <prefix>budget:admit         the admission of new names on demand,
+ *                                  as the order budget
+ *
+ * New names on demand are admitted by the fleet too, before their DNS
+ * (or linkcert_ask) is asked: each edge admits them at its own rate (in
+ * the zone, at the handshake, which cannot wait for Redis), then worker
+ * 0 takes one from the fleet's rate, 10 a second in all; a name it
+ * refuses leaves the table as one the edge's rate refused.
  */
 
 
@@ -46,11 +54,43 @@ struct ngx_http_linkcert_budgets_s {
 };
 
 
+typedef struct {
+    uint32_t                            job_id;
+    lc_lifecycle_action_e               action;
+    ngx_log_t                          *log;
+    char                                name[LC_DOMAIN_MAX + 1];
+} ngx_http_linkcert_admit_t;
+
+
 static void ngx_http_linkcert_budgets_answer(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_budgets_unreachable(ngx_event_t *ev);
 static void ngx_http_linkcert_budgets_counted(void *data, redisReply *reply,
     const char *error);
+static void ngx_http_linkcert_budgets_admitted(void *data,
+    redisReply *reply, const char *error);
+
+
+/*
+ * A rate with a burst in Redis (lc_limits_rate()'s rule, on Redis's
+ * clock): take(key, now, interval, burst, force) takes one and returns
+ * 0, or returns the ms to wait; with force it takes one without waiting.
+ */
+
+#define NGX_HTTP_LINKCERT_BUDGETS_RATE_LUA                                   \
+    "local function take(key, now, interval, burst, force)\n"                \
+    "  local tat = tonumber(redis.call('get', key) or '0')\n"                \
+    "  if tat < now then tat = now end\n"                                    \
+    "  local allowance = (burst - 1) * interval\n"                           \
+    "  if not force and tat - now > allowance then\n"                        \
+    "    return tat - now - allowance\n"                                     \
+    "  end\n"                                                                \
+    "  tat = tat + interval\n"                                               \
+    "  redis.call('set', key, tat, 'PX', tat - now)\n"                       \
+    "  return 0\n"                                                           \
+    "end\n"                                                                  \
+    "local t = redis.call('time')\n"                                         \
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
 
 /*
@@ -62,8 +102,7 @@ static void ngx_http_linkcert_budgets_counted(void *data, redisReply *reply,
  */
 
 ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_lua = {
-    "local t = redis.call('time')\n"
-    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    NGX_HTTP_LINKCERT_BUDGETS_RATE_LUA
     "local window = "
         NGX_HTTP_LINKCERT_BUDGETS_XSTR(LC_LIMITS_DOMAIN_WINDOW) " * 1000\n"
     "local failed = tonumber(redis.call('get', KEYS[3]) or '0')\n"
@@ -83,20 +122,24 @@ ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_lua = {
     "  end\n"
     "end\n"
     "if ARGV[1] ~= '0' then\n"
-    "  local interval = tonumber(ARGV[2])\n"
-    "  local tat = tonumber(redis.call('get', KEYS[1]) or '0')\n"
-    "  if tat < now then tat = now end\n"
-    "  local allowance = (tonumber(ARGV[3]) - 1) * interval\n"
-    "  if ARGV[1] == '1' and tat - now > allowance then\n"
-    "    return {'order_budget', 0, tat - now - allowance}\n"
-    "  end\n"
-    "  tat = tat + interval\n"
-    "  redis.call('set', KEYS[1], tat, 'PX', tat - now)\n"
+    "  local wait = take(KEYS[1], now, tonumber(ARGV[2]), tonumber(ARGV[3]),"
+                      " ARGV[1] == '2')\n"
+    "  if wait > 0 then return {'order_budget', 0, wait} end\n"
     "end\n"
     "redis.call('zadd', KEYS[2], now, ARGV[5])\n"
     "redis.call('pexpire', KEYS[2], window)\n"
     "return {'ok'}\n",
     "3", ""
+};
+
+/* KEYS[1] the admission of new names: 0 taken, or the ms to wait */
+
+ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_admit_lua = {
+    NGX_HTTP_LINKCERT_BUDGETS_RATE_LUA
+    "return take(KEYS[1], now, "
+        NGX_HTTP_LINKCERT_BUDGETS_XSTR(LC_LIMITS_ADMIT_INTERVAL) ", "
+        NGX_HTTP_LINKCERT_BUDGETS_XSTR(LC_LIMITS_ADMIT_BURST) ", false)\n",
+    "1", ""
 };
 
 /* KEYS[1] the domain's failed validations: one more, within the hour */
@@ -131,7 +174,7 @@ ngx_http_linkcert_budgets_check(const char *domain, uint32_t job_id,
                                      burst[NGX_INT_T_LEN],
                                      limit[NGX_INT_T_LEN];
     size_t                           lens[8], len;
-    ngx_uint_t                       budgets;
+    ngx_uint_t                       budgets, candidate;
     const char                      *argv[8];
     ngx_http_linkcert_budgets_t     *bg;
     ngx_http_linkcert_main_conf_t   *lmcf;
@@ -155,8 +198,8 @@ ngx_http_linkcert_budgets_check(const char *domain, uint32_t job_id,
     len = ngx_strlen(domain);
 
     if (ngx_http_linkcert_table_budgets(lmcf->shm_zone, (u_char *) domain,
-                                        len, job_id, &budgets, bg->reg,
-                                        &bg->reg_len)
+                                        len, job_id, &budgets, &candidate,
+                                        bg->reg, &bg->reg_len)
         != NGX_OK)
     {
         ngx_free(bg);
@@ -346,4 +389,109 @@ ngx_http_linkcert_budgets_counted(void *data, redisReply *reply,
                   "%*s",
                   reply ? (size_t) reply->len : ngx_strlen(error),
                   reply ? reply->str : error);
+}
+
+
+/*
+ * A name first seen on demand, before its DNS is checked or linkcert_ask
+ * asked (action): within the fleet's admission rate, or it leaves the
+ * table.  NGX_DECLINED: no fleet, or not such a name; the caller starts
+ * the action itself.  NGX_OK: it is started (or the name left) when
+ * Redis answers.
+ */
+
+ngx_int_t
+ngx_http_linkcert_budgets_admit(const char *name, uint32_t job_id,
+    lc_lifecycle_action_e action, ngx_log_t *log)
+{
+    u_char                          key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                    reg[LC_DOMAIN_MAX];
+    size_t                          len, lens[1], reg_len;
+    ngx_uint_t                      budgets, candidate;
+    const char                     *argv[1];
+    ngx_http_linkcert_admit_t      *ad;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_linkcert_module);
+    len = ngx_strlen(name);
+
+    if (ngx_http_linkcert_redis_fleet() == NULL
+        || ngx_http_linkcert_table_budgets(lmcf->shm_zone, (u_char *) name,
+                                           len, job_id, &budgets, &candidate,
+                                           reg, &reg_len)
+           != NGX_OK
+        || !candidate)
+    {
+        return NGX_DECLINED;
+    }
+
+    ad = ngx_alloc(sizeof(ngx_http_linkcert_admit_t), log);
+    if (ad == NULL) {
+        return NGX_ERROR;
+    }
+
+    ad->job_id = job_id;
+    ad->action = action;
+    ad->log = log;
+    ngx_cpystrn((u_char *) ad->name, (u_char *) name, LC_DOMAIN_MAX + 1);
+
+    argv[0] = (char *) key;
+    lens[0] = ngx_http_linkcert_redis_name(key, "budget:admit", NULL, 0);
+
+    if (ngx_http_linkcert_redis_eval(&ngx_http_linkcert_budgets_admit_lua, 1,
+                                     argv, lens,
+                                     ngx_http_linkcert_budgets_admitted, ad)
+        == NULL)
+    {
+        ngx_free(ad);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_linkcert_budgets_admitted(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_admit_t *ad = data;
+
+    size_t                          len;
+    ngx_int_t                       rc;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_linkcert_module);
+    len = ngx_strlen(ad->name);
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer != 0)
+    {
+        /* over the fleet's rate, or no answer: the fallback, not held */
+
+        ngx_log_error(NGX_LOG_INFO, ad->log, 0,
+                      "linkcert: \"%s\" not admitted on demand: %s",
+                      ad->name,
+                      reply && reply->type == REDIS_REPLY_INTEGER
+                      ? "the fleet's admission rate is spent"
+                      : "Redis did not answer");
+
+        ngx_http_linkcert_table_unadmit(lmcf->shm_zone, (u_char *) ad->name,
+                                        len, ad->job_id);
+        ngx_free(ad);
+        return;
+    }
+
+    rc = (ad->action == LC_DO_ASK)
+         ? ngx_http_linkcert_ask(ad->name, ad->job_id, ad->log)
+         : ngx_http_linkcert_dns_check_start(ad->name, ad->job_id, ad->log);
+
+    if (rc != NGX_OK) {
+        ngx_http_linkcert_table_release(lmcf->shm_zone, (u_char *) ad->name,
+                                        len, ad->job_id);
+    }
+
+    ngx_free(ad);
 }

@@ -261,14 +261,15 @@ ngx_http_linkcert_budget_take(ngx_http_linkcert_zone_t *ctx,
 
 /*
  * For the fleet's budgets: which ones the order of a domain the job holds
- * meets (LC_LIFE_BUDGET...), and its registered domain (at most
+ * meets (LC_LIFE_BUDGET...), whether it is a name first seen on demand
+ * before its DNS (candidate), and its registered domain (at most
  * LC_DOMAIN_MAX).  NGX_DECLINED if the job no longer holds it.
  */
 
 ngx_int_t
 ngx_http_linkcert_table_budgets(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, uint32_t job_id, ngx_uint_t *budgets, u_char *reg,
-    size_t *reg_len)
+    size_t len, uint32_t job_id, ngx_uint_t *budgets, ngx_uint_t *candidate,
+    u_char *reg, size_t *reg_len)
 {
     lc_lifecycle_t              rec;
     lc_lifecycle_conf_t         conf;
@@ -291,6 +292,7 @@ ngx_http_linkcert_table_budgets(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ngx_http_linkcert_life_read(ln, &rec);
     *budgets = lc_limits_budgets(&rec, &conf);
+    *candidate = rec.candidate;
 
     group = ln->group;
     *reg_len = ngx_min(group->sn.str.len, LC_DOMAIN_MAX);
@@ -424,4 +426,34 @@ ngx_http_linkcert_registered(ngx_http_linkcert_node_t *ln, time_t since,
                         cur->not_before,
                         cur->busy && cur->stage == LC_STAGE_ORDERING);
     }
+}
+
+
+/*
+ * In a fleet, a name first seen on demand that the fleet's admission rate
+ * refused (ngx_http_linkcert_budgets.c) leaves the table, not
+ * remembered, as one the edge's own rate refused: the next click may try
+ * again.
+ */
+
+void
+ngx_http_linkcert_table_unadmit(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, uint32_t job_id)
+{
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+
+    ngx_http_linkcert_lock(ctx);
+
+    ln = ngx_http_linkcert_held(ctx, name, len, job_id);
+
+    if (ln && ln->candidate) {
+        ngx_http_linkcert_delete(ctx, ln);
+        (void) ngx_atomic_fetch_add(
+                   &ctx->sh->stats.demand[NGX_HTTP_LINKCERT_DEMAND_RATE], 1);
+    }
+
+    ngx_http_linkcert_unlock(ctx);
 }

@@ -149,12 +149,15 @@ typedef void (*ngx_http_linkcert_budgets_handler_pt)(void *data,
 
 extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_lua;
 extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_failed_lua;
+extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_admit_lua;
 
 ngx_int_t ngx_http_linkcert_budgets_check(const char *domain,
     uint32_t job_id, ngx_http_linkcert_budgets_handler_pt handler,
     void *data, ngx_http_linkcert_budgets_t **b);
 void ngx_http_linkcert_budgets_cancel(ngx_http_linkcert_budgets_t *b);
 void ngx_http_linkcert_budgets_failed(const char *domain);
+ngx_int_t ngx_http_linkcert_budgets_admit(const char *name, uint32_t job_id,
+    lc_lifecycle_action_e action, ngx_log_t *log);
 
 
 /* ngx_http_linkcert_acme_account.c: the fleet's ACME account key */

@@ -20,6 +20,7 @@
 #include <ares.h>
 
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_redis.h"
 #include "lc_dnsmsg.h"
 
 
@@ -213,13 +214,17 @@ ngx_http_linkcert_worker_poll(ngx_event_t *ev)
             rc = ngx_http_linkcert_acme_renew(name, due[i].job_id);
             break;
 
-        case LC_DO_ASK:
-            rc = ngx_http_linkcert_ask(name, due[i].job_id, ev->log);
-            break;
+        default: /* LC_DO_ASK, LC_DO_VERIFY; in a fleet, admitted first */
+            rc = ngx_http_linkcert_budgets_admit(name, due[i].job_id,
+                                                 due[i].action, ev->log);
+            if (rc != NGX_DECLINED) {
+                break;
+            }
 
-        default: /* LC_DO_VERIFY */
-            rc = ngx_http_linkcert_dns_check_start(name, due[i].job_id,
-                                                  ev->log);
+            rc = (due[i].action == LC_DO_ASK)
+                 ? ngx_http_linkcert_ask(name, due[i].job_id, ev->log)
+                 : ngx_http_linkcert_dns_check_start(name, due[i].job_id,
+                                                     ev->log);
             break;
         }
 

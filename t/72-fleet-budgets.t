@@ -11,7 +11,10 @@
 # (the CA stopped) stops a first click on A for another name of that
 # registered domain (registered_domain_limit), which A's own table
 # cannot know.  Two failed validations of a name counted in Redis (by
-# other edges) stop its next order on A (validation_limit).
+# other edges) stop its next order on A (validation_limit).  New names
+# on demand are admitted at 10 a second, bursts of 20, by the fleet: 40
+# random names on each of two edges at once cost about 20 DNS checks in
+# all, not 20 on each.
 
 use strict;
 use warnings;
@@ -22,6 +25,7 @@ use lib "$FindBin::Bin/lib";
 use LinkCert::Test;
 use LinkCert::Pebble;
 use LinkCert::Redis;
+use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 
 $SIG{PIPE} = 'IGNORE';
@@ -65,6 +69,17 @@ EOF
 }
 
 $redis->monitor;
+
+# an on-demand counter of both edges
+sub od {
+    my ($what) = @_;
+    my $n = 0;
+    for my $t ($a, $b) {
+        $n += $t->metric_values
+                ->{qq{linkcert_on_demand_total{result="$what"}}} // 0;
+    }
+    return $n;
+}
 
 
 ###########################################################################
@@ -141,11 +156,57 @@ subtest 'failed validations on other edges count' => sub {
     is($pebble->order_count, $orders, 'no order placed');
 };
 
+subtest "new names on demand are admitted at the fleet's rate" => sub {
+    my %before = map { $_ => od($_) } qw(refused_rate refused_dns admitted);
+
+    # 40 names nobody pointed here on each edge, at once: each edge's own
+    # rate admits its burst of 20, the fleet's 20 in all
+    # ClientHellos made first, then sent on raw connections at once
+    my @hellos = map {
+        my $t = $_ % 2 ? $a : $b;
+        [ $t, $t->client_hello_bytes(($_ % 2 ? 'a' : 'b') . "$_.flood.test") ]
+    } 1 .. 80;
+    my $start = time;
+    my @socks;
+    for my $h (@hellos) {
+        my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $h->[0]->port(0),
+                                      Proto => 'tcp', Timeout => 5)
+            or next;
+        syswrite($c, $h->[1]);
+        push @socks, $c;
+    }
+    my $elapsed = time - $start;
+
+    my %got;
+    ok($a->wait_until(sub {
+        %got = map { $_ => od($_) - $before{$_} }
+               qw(refused_rate refused_dns admitted);
+        $got{refused_rate} + $got{refused_dns} == 80 }, 15),
+       'every name was refused, by a rate or by its DNS')
+        or diag(explain \%got);
+    close $_ for @socks;
+    note(sprintf 'admitted by the edges %d, DNS checked %d, in %.2f s',
+                 $got{admitted}, $got{refused_dns}, $elapsed);
+    cmp_ok($got{admitted}, '>=', 40, 'each edge admitted its burst');
+    my $bound = 20 + 10 * ($elapsed + 1) + 2;
+    cmp_ok($got{refused_dns}, '<=', $bound,
+           sprintf('DNS checked <= 20 + 10/s x %.1f s, on both edges',
+                   $elapsed + 1));
+    cmp_ok($got{refused_dns}, '>=', 20, "the fleet's burst of 20 checked");
+    like($redis->cli(GET => 'linkcert:budget:admit'), qr/^\d+$/,
+         'the admission rate in Redis: linkcert:budget:admit');
+};
+
 subtest 'in Redis' => sub {
     my $mon = $redis->monitor_log;
-    like($mon, qr/"EVALSHA" "[0-9a-f]{40}" "3" "linkcert:budget:orders" "linkcert:regdom:alpha\.test" "linkcert:failed:p1\.alpha\.test" "2"/,
+    my $keys = '"linkcert:budget:orders" "linkcert:regdom:%s" '
+               . '"linkcert:failed:%s"';
+    my $posted = sprintf $keys, 'alpha.test', 'p1.alpha.test';
+    my $clicked = sprintf $keys, 'gamma.test', 'click.gamma.test';
+    like($mon, qr/"EVALSHA" "[0-9a-f]{40}" "3" \Q$posted\E "2"/,
          'budgets asked with EVALSHA, a POST taking its share ("2")');
-    like($mon, qr/"EVALSHA" "[0-9a-f]{40}" "3" "linkcert:budget:orders" "linkcert:regdom:gamma\.test" "linkcert:failed:click\.gamma\.test" "1"/,
+    like($mon, qr/"EVALSHA" "[0-9a-f]{40}" "3" \Q$clicked\E "1"/,
          'a first click within the budgets ("1")');
     unlike($mon, qr/"(?:KEYS|SCAN)"/, 'no KEYS or SCAN');
 };

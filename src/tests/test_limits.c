@@ -162,7 +162,8 @@ test_registered(void **state)
     assert_int_equal(lc_limits_registered(&t, 3, NOW, "example.com", 11,
                                           &err),
                      NOW + 4 * DAY);
-    assert_string_equal(err.type, lc_error_types[LC_ERR_REGISTERED_DOMAIN_LIMIT].name);
+    assert_string_equal(err.type,
+                        lc_error_types[LC_ERR_REGISTERED_DOMAIN_LIMIT].name);
     assert_string_equal(err.detail, "example.com has had its 3 certificates "
                         "of the last 7 days "
                         "(linkcert_registered_domain_limit)");

@@ -202,6 +202,10 @@ typedef struct {
     u_char                         name_len;
     u_char                         issuer;       /* its name in the zone's
                                                     issuers, + 1; 0: none */
+    u_char                         fleet;        /* its re-check or renewal
+                                                    is this edge's: claimed
+                                                    from the fleet, or
+                                                    forced by the CRM */
 
     u_char                         sha256[32];
     u_char                         serial[LC_SERIAL_MAX];

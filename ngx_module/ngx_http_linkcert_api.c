@@ -728,6 +728,8 @@ ngx_http_linkcert_api_delete(ngx_http_request_t *r,
     lmcf->state->remove(lmcf->state, (u_char *) name, len,
                         r->connection->log);
 
+    ngx_http_linkcert_redis_fleet_forget((u_char *) name, len);
+
     return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
                                       lc_status_full_json(rec));
 }

@@ -88,6 +88,10 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ngx_http_linkcert_life_apply(ctx, ln, &life, &res, ev.now);
 
+    if (res.post == LC_POST_RECHECK || res.post == LC_POST_REISSUE) {
+        ngx_http_linkcert_fleet_forced(ln);
+    }
+
     ngx_http_linkcert_to_record(ctx, ln, rec);
 
     ngx_http_linkcert_unlock(ctx);

@@ -71,6 +71,12 @@ ngx_http_linkcert_table_due(ngx_shm_zone_t *shm_zone, ngx_msec_t lease,
 
         node = next;
 
+        /* a served domain's re-check or renewal: the fleet's claim */
+
+        if (ngx_http_linkcert_fleet_park(ctx, ln, ev.now)) {
+            continue;
+        }
+
         old_status = ln->status;
         old_stage = ln->stage;
 

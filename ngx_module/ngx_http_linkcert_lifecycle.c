@@ -110,6 +110,8 @@ ngx_http_linkcert_life_apply(ngx_http_linkcert_zone_t *ctx,
         sh->candidates += rec->candidate ? 1 : -1;
     }
 
+    ngx_http_linkcert_fleet_apply(ctx, ln, rec);
+
     if (ln->busy && !rec->busy) {
         ngx_http_linkcert_unlease(sh, ln);
     }

@@ -777,7 +777,8 @@ ngx_http_linkcert_init_process(ngx_cycle_t *cycle)
     if (ngx_http_linkcert_worker_init_process(cycle) != NGX_OK
         || ngx_http_linkcert_redis_sentinel_init_process(cycle) != NGX_OK
         || ngx_http_linkcert_redis_init_process(cycle) != NGX_OK
-        || ngx_http_linkcert_redis_cert_init_process(cycle) != NGX_OK)
+        || ngx_http_linkcert_redis_cert_init_process(cycle) != NGX_OK
+        || ngx_http_linkcert_redis_due_init_process(cycle) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -815,6 +816,7 @@ ngx_http_linkcert_exit_process(ngx_cycle_t *cycle)
     ngx_http_linkcert_hold_exit_process(cycle);
     ngx_http_linkcert_ssl_exit_process(cycle);
     ngx_http_linkcert_redis_cert_exit_process(cycle);
+    ngx_http_linkcert_redis_due_exit_process(cycle);
     ngx_http_linkcert_redis_exit_process(cycle);
     ngx_http_linkcert_redis_sentinel_exit_process(cycle);
 }

@@ -219,4 +219,12 @@ ngx_addr_t *ngx_http_linkcert_redis_sentinel_pick(
     ngx_http_linkcert_redis_conn_t *conn);
 
 
+/* ngx_http_linkcert_redis_due.c: renewals and re-checks spread over the
+ * fleet (and ngx_http_linkcert_table.h) */
+
+ngx_int_t ngx_http_linkcert_redis_due_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_redis_due_exit_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_redis_fleet_forget(u_char *name, size_t len);
+
+
 #endif /* _NGX_HTTP_LINKCERT_REDIS_H_INCLUDED_ */

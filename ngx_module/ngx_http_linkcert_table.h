@@ -89,6 +89,14 @@ void ngx_http_linkcert_life_step(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, lc_lifecycle_event_t *ev,
     lc_lifecycle_result_t *res);
 
+/* ngx_http_linkcert_redis_due.c, with the zone locked */
+
+void ngx_http_linkcert_fleet_apply(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, lc_lifecycle_t *rec);
+ngx_uint_t ngx_http_linkcert_fleet_park(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now);
+void ngx_http_linkcert_fleet_forced(ngx_http_linkcert_node_t *ln);
+
 /* ngx_http_linkcert_demand.c */
 
 void ngx_http_linkcert_refuse(ngx_http_linkcert_zone_t *ctx,

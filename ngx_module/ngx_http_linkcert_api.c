@@ -73,6 +73,8 @@ static ngx_int_t ngx_http_linkcert_api_status(ngx_http_request_t *r,
 static json_t *ngx_http_linkcert_api_stale(json_t *json);
 static ngx_int_t ngx_http_linkcert_api_domains(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_api_page(ngx_http_request_t *r,
+    ngx_str_t *after, ngx_int_t status, ngx_uint_t limit);
 static ngx_int_t ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_delete(ngx_http_request_t *r,
@@ -427,8 +429,18 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
                                     reason);
         }
 
-        (void) ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name,
-                                           len, rec);
+        /* a domain another edge of the fleet holds */
+
+        if (ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name,
+                                        len, rec)
+            == NGX_DECLINED
+            && !ngx_http_linkcert_redis_away()
+            && ngx_http_linkcert_redis_status_get(r, rec, 1,
+                                                  ngx_http_linkcert_api_send)
+               == NGX_DONE)
+        {
+            return NGX_DONE;
+        }
 
         json = ngx_http_linkcert_api_stale(lc_status_public_json(rec));
 
@@ -446,7 +458,7 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
                                     rec)
         == NGX_DECLINED
         && !ngx_http_linkcert_redis_away()
-        && ngx_http_linkcert_redis_status_get(r, rec,
+        && ngx_http_linkcert_redis_status_get(r, rec, 0,
                                               ngx_http_linkcert_api_send)
            == NGX_DONE)
     {
@@ -464,12 +476,9 @@ ngx_http_linkcert_api_domains(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf)
 {
     size_t                         len;
-    json_t                        *json, *list;
     ngx_int_t                      limit, status;
     ngx_str_t                      value, after;
-    ngx_uint_t                     i, n, more;
     lc_status_e                    st;
-    lc_record_t                   *recs;
     ngx_http_linkcert_api_fail_t   fail;
     char                           name[LC_DOMAIN_MAX + 1];
 
@@ -519,12 +528,39 @@ ngx_http_linkcert_api_domains(ngx_http_request_t *r,
         after.len = len;
     }
 
+    /* the fleet's list, or else this edge's own */
+
+    if (lmcf->redis
+        && ngx_http_linkcert_redis_domains(r, &after, status, limit,
+                                           ngx_http_linkcert_api_page)
+           == NGX_DONE)
+    {
+        return NGX_DONE;
+    }
+
+    return ngx_http_linkcert_api_page(r, &after, status, limit);
+}
+
+
+/* a page of /domains from this edge's zone */
+
+static ngx_int_t
+ngx_http_linkcert_api_page(ngx_http_request_t *r, ngx_str_t *after,
+    ngx_int_t status, ngx_uint_t limit)
+{
+    json_t                         *json, *list;
+    ngx_uint_t                      i, n, more;
+    lc_record_t                    *recs;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
+
     recs = ngx_palloc(r->pool, limit * sizeof(lc_record_t));
     if (recs == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    (void) ngx_http_linkcert_table_page(lmcf->shm_zone, &after, status,
+    (void) ngx_http_linkcert_table_page(lmcf->shm_zone, after, status,
                                         limit, recs, &n, &more);
 
     json = json_object();

@@ -202,7 +202,20 @@ typedef ngx_int_t (*ngx_http_linkcert_status_send_pt)(ngx_http_request_t *r,
 
 void ngx_http_linkcert_redis_status_put(lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_redis_status_get(ngx_http_request_t *r,
-    lc_record_t *rec, ngx_http_linkcert_status_send_pt send);
+    lc_record_t *rec, ngx_uint_t public,
+    ngx_http_linkcert_status_send_pt send);
+
+
+/* ngx_http_linkcert_redis_domains.c: /domains the same on every edge */
+
+/* the edge's own page of /domains (the API's) */
+typedef ngx_int_t (*ngx_http_linkcert_domains_local_pt)(
+    ngx_http_request_t *r, ngx_str_t *after, ngx_int_t status,
+    ngx_uint_t limit);
+
+ngx_int_t ngx_http_linkcert_redis_domains(ngx_http_request_t *r,
+    ngx_str_t *after, ngx_int_t status, ngx_uint_t limit,
+    ngx_http_linkcert_domains_local_pt local);
 
 
 /* ngx_http_linkcert_redis_sub.c: worker 0's subscription to the changes */

@@ -7,8 +7,11 @@
  * status object to Redis, <prefix>status:<domain>; GET ?domain= on an
  * edge that does not hold the domain asks Redis for it before answering
  * "unknown", without blocking the worker, at most the linkcert_redis
- * timeout.  The removal of a domain deletes it (ngx_http_linkcert_redis_
- * cert.c's script).
+ * timeout; so does the public probe (its public fields only).  Each write
+ * also puts the domain into <prefix>domains, the list /domains pages
+ * through (ngx_http_linkcert_redis_domains.c).  The removal of a domain
+ * deletes the object (ngx_http_linkcert_redis_cert.c's script) and takes
+ * it out of the list (ngx_http_linkcert_redis_fleet_forget()).
  */
 
 
@@ -23,6 +26,7 @@ typedef struct {
     ngx_http_request_t                 *r;
     ngx_http_linkcert_redis_req_t      *req;     /* no answer yet */
     lc_record_t                        *rec;     /* the local answer */
+    ngx_uint_t                          public;  /* the probe's fields */
     ngx_http_linkcert_status_send_pt    send;
 } ngx_http_linkcert_status_ctx_t;
 
@@ -30,6 +34,7 @@ typedef struct {
 static void ngx_http_linkcert_status_got(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_status_cleanup(void *data);
+static json_t *ngx_http_linkcert_status_public(redisReply *reply);
 
 
 /* called with the zone locked: nothing but a request queued */
@@ -38,9 +43,9 @@ void
 ngx_http_linkcert_redis_status_put(lc_record_t *rec)
 {
     char         *body;
-    size_t        len, lens[3];
+    size_t        len, lens[4];
     u_char        key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
-    const char   *argv[3];
+    const char   *argv[4];
 
     if (ngx_http_linkcert_redis_fleet() == NULL) {
         return;
@@ -63,18 +68,33 @@ ngx_http_linkcert_redis_status_put(lc_record_t *rec)
                                            ngx_http_linkcert_status_got,
                                            NULL);
     free(body);
+
+    /* the list of /domains: every score 0, in the order of the names */
+
+    argv[0] = "ZADD";
+    lens[0] = 4;
+    lens[1] = ngx_http_linkcert_redis_name(key, "domains", NULL, 0);
+    argv[2] = "0";
+    lens[2] = 1;
+    argv[3] = rec->domain;
+    lens[3] = ngx_strlen(rec->domain);
+
+    (void) ngx_http_linkcert_redis_command(4, argv, lens,
+                                           ngx_http_linkcert_status_got,
+                                           NULL);
 }
 
 
 /*
- * GET ?domain= for a domain this edge does not hold (rec says so): NGX_DONE
+ * GET ?domain= (or the public probe: public) for a domain this edge does
+ * not hold (rec says so): NGX_DONE
  * when Redis is asked (the request is answered later, from Redis's object
  * or else from rec), NGX_DECLINED when it is not (no fleet, no room).
  */
 
 ngx_int_t
 ngx_http_linkcert_redis_status_get(ngx_http_request_t *r, lc_record_t *rec,
-    ngx_http_linkcert_status_send_pt send)
+    ngx_uint_t public, ngx_http_linkcert_status_send_pt send)
 {
     size_t                           lens[2];
     u_char                           key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
@@ -95,6 +115,7 @@ ngx_http_linkcert_redis_status_get(ngx_http_request_t *r, lc_record_t *rec,
     ctx = cln->data;
     ctx->r = r;
     ctx->rec = rec;
+    ctx->public = public;
     ctx->send = send;
 
     argv[0] = "GET";
@@ -123,6 +144,7 @@ ngx_http_linkcert_status_got(void *data, redisReply *reply,
     const char *error)
 {
     u_char                          *body;
+    json_t                          *json;
     ngx_int_t                        rc;
     ngx_connection_t                *c;
     ngx_http_request_t              *r;
@@ -144,7 +166,19 @@ ngx_http_linkcert_status_got(void *data, redisReply *reply,
     ctx->req = NULL;
     r = ctx->r;
 
-    if (reply && reply->type == REDIS_REPLY_STRING && reply->len > 0) {
+    json = NULL;
+
+    if (ctx->public && reply && reply->type == REDIS_REPLY_STRING) {
+        json = ngx_http_linkcert_status_public(reply);
+    }
+
+    if (json) {
+        rc = ctx->send(r, NGX_HTTP_OK, json);
+
+    } else if (!ctx->public
+               && reply && reply->type == REDIS_REPLY_STRING
+               && reply->len > 0)
+    {
         body = ngx_pnalloc(r->pool, reply->len);
 
         if (body == NULL) {
@@ -165,7 +199,9 @@ ngx_http_linkcert_status_got(void *data, redisReply *reply,
                           reply ? reply->str : error);
         }
 
-        rc = ctx->send(r, NGX_HTTP_OK, lc_status_full_json(ctx->rec));
+        rc = ctx->send(r, NGX_HTTP_OK,
+                       ctx->public ? lc_status_public_json(ctx->rec)
+                                   : lc_status_full_json(ctx->rec));
     }
 
     c = r->connection;
@@ -186,4 +222,48 @@ ngx_http_linkcert_status_cleanup(void *data)
         ngx_http_linkcert_redis_cancel(ctx->req);
         ctx->req = NULL;
     }
+}
+
+
+/*
+ * The probe's object from a full one: domain, status, and the
+ * certificate's dates (lc_status_public_json()'s fields); NULL if the
+ * stored object is not one.
+ */
+
+static json_t *
+ngx_http_linkcert_status_public(redisReply *reply)
+{
+    json_t        *full, *pub, *cert, *c;
+    json_error_t   err;
+
+    full = json_loadb(reply->str, reply->len, 0, &err);
+
+    if (full == NULL || !json_is_object(full)
+        || !json_is_string(json_object_get(full, "domain"))
+        || !json_is_string(json_object_get(full, "status")))
+    {
+        json_decref(full);
+        return NULL;
+    }
+
+    cert = json_object_get(full, "certificate");
+
+    if (json_is_object(cert)) {
+        c = json_pack("{s:O*,s:O*}",
+                      "not_before", json_object_get(cert, "not_before"),
+                      "not_after", json_object_get(cert, "not_after"));
+
+    } else {
+        c = json_null();
+    }
+
+    pub = json_pack("{s:O,s:O,s:o*}",
+                    "domain", json_object_get(full, "domain"),
+                    "status", json_object_get(full, "status"),
+                    "certificate", c);
+
+    json_decref(full);
+
+    return pub;
 }

@@ -61,8 +61,8 @@ is($jb->{status}, $ja->{status}, 'B: the same status');
 is($jb->{stage}, $ja->{stage}, 'B: the same stage');
 is($jb->{last_error}{type}, $ja->{last_error}{type}, 'B: the same error');
 is_deeply($jb->{dns}, $ja->{dns}, 'B: the same DNS answer');
-is($b->http(GET => "$STATUS/domains", key => 1)->{json}{domains}[0],
-   undef, 'B does not list it: it does not hold it');
+is($b->http(GET => "$STATUS/domains", key => 1)->{json}{domains}[0]{stage},
+   'failed', 'B lists it with A\'s status (the fleet\'s list, t/75)');
 
 my $u = $b->status_of('nobody.customer.test');
 is($u->{status}, 200, 'a name no edge holds: 200');

@@ -609,7 +609,8 @@ ngx_int_t ngx_http_linkcert_store_give(ngx_core_conf_t *ccf, u_char *path,
     ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_store_publish(ngx_str_t *store, const char *name,
     const char *key, size_t key_len, const char *chain, size_t chain_len,
-    ngx_log_t *log);
+    ngx_uint_t sync, ngx_log_t *log);
+void ngx_http_linkcert_store_sync_all(ngx_str_t *store, ngx_log_t *log);
 uint64_t ngx_http_linkcert_store_domain_stamp(ngx_str_t *store,
     const char *name);
 ngx_int_t ngx_http_linkcert_store_remove(ngx_str_t *store, u_char *name,

@@ -744,6 +744,9 @@ ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync)
     if (sync->last > sync->applied || sync->again) {
         sync->applied = ngx_max(sync->last, sync->applied);
 
+        /* the batch's pairs, written without fsync(), on disk first */
+        ngx_http_linkcert_store_sync_all(&lmcf->store, sync->log);
+
         (void) ngx_http_linkcert_store_write(&lmcf->store, ".",
                                     NGX_HTTP_LINKCERT_SYNC_FILE,
                                     (char *) buf,
@@ -890,10 +893,12 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
         goto done;
     }
 
+    /* a batch's pairs are synced together (sync_done); a refusal's now */
+
     if (!same
         && ngx_http_linkcert_store_publish(&lmcf->store, e->name,
                                            (char *) plain, len, chain->str,
-                                           chain->len, log)
+                                           chain->len, again, log)
            != NGX_OK)
     {
         rc = NGX_ERROR;

@@ -159,7 +159,7 @@ ngx_http_linkcert_local_save(ngx_http_linkcert_state_t *st,
     }
 
     if (ngx_http_linkcert_store_publish(&lmcf->store, name, key, key_len,
-                                        chain, chain_len, log)
+                                        chain, chain_len, 1, log)
         != NGX_OK)
     {
         return NGX_ERROR;

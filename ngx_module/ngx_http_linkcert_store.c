@@ -542,13 +542,15 @@ ngx_http_linkcert_store_create(ngx_str_t *store, const char *dir,
  * the key that matches the published chain is kept as privkey.pem.old,
  * the two files are renamed into place, and privkey.pem.old goes: a crash
  * between the two renames leaves the old chain with its key in
- * privkey.pem.old, which the loader falls back to.
+ * privkey.pem.old, which the loader falls back to.  sync 0: without the
+ * fsync()s (many pairs written at once, then
+ * ngx_http_linkcert_store_sync_all()).
  */
 
 ngx_int_t
 ngx_http_linkcert_store_publish(ngx_str_t *store, const char *name,
     const char *key, size_t key_len, const char *chain, size_t chain_len,
-    ngx_log_t *log)
+    ngx_uint_t sync, ngx_log_t *log)
 {
     u_char  dpath[NGX_MAX_PATH], key_path[NGX_MAX_PATH],
             key_tmp[NGX_MAX_PATH], chain_path[NGX_MAX_PATH],
@@ -560,14 +562,14 @@ ngx_http_linkcert_store_publish(ngx_str_t *store, const char *name,
     ngx_sprintf(chain_path, "%s/fullchain.pem%Z", dpath);
 
     if (ngx_http_linkcert_store_stage(dpath, "privkey.pem", key, key_len,
-                                      0600, 1, key_tmp, log)
+                                      0600, sync, key_tmp, log)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     if (ngx_http_linkcert_store_stage(dpath, "fullchain.pem", chain,
-                                      chain_len, 0644, 1, chain_tmp, log)
+                                      chain_len, 0644, sync, chain_tmp, log)
         != NGX_OK)
     {
         (void) unlink((char *) key_tmp);
@@ -613,11 +615,15 @@ ngx_http_linkcert_store_publish(ngx_str_t *store, const char *name,
         goto failed;
     }
 
-    ngx_http_linkcert_store_sync_dir(dpath);
+    if (sync) {
+        ngx_http_linkcert_store_sync_dir(dpath);
+    }
 
     (void) unlink((char *) old);
 
-    ngx_http_linkcert_store_sync_dir(dpath);
+    if (sync) {
+        ngx_http_linkcert_store_sync_dir(dpath);
+    }
 
     return NGX_OK;
 
@@ -710,6 +716,29 @@ ngx_http_linkcert_store_sync_dir(u_char *dpath)
     if (dfd != -1) {
         (void) fsync(dfd);
         (void) close(dfd);
+    }
+}
+
+
+/* what was written without fsync() reaches the disk: one syncfs() */
+
+void
+ngx_http_linkcert_store_sync_all(ngx_str_t *store, ngx_log_t *log)
+{
+    int     fd;
+    u_char  path[NGX_MAX_PATH];
+
+    ngx_sprintf(path, "%V%Z", store);
+
+    fd = open((char *) path, O_RDONLY|O_DIRECTORY);
+
+    if (fd == -1 || syncfs(fd) == -1) {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "linkcert: syncfs(\"%s\") failed", path);
+    }
+
+    if (fd != -1) {
+        (void) close(fd);
     }
 }
 

@@ -1,0 +1,225 @@
+
+/*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
+ * bench-fleet-fill: a store's domains as an edge of the fleet writes them
+ * to Redis, in RESP on stdout for "redis-cli --pipe" (scripts/bench-fleet).
+ *
+ *     bench-fleet-fill <store-dir> <key-file> <prefix> <edge>
+ *
+ * For each <store>/domains/<name>/ (fullchain.pem, privkey.pem), the
+ * i-th one read: what ngx_http_linkcert_redis_cert.c's script writes for
+ * a certificate (HSET <prefix>cert:<name> seq i edge <edge> chain <PEM>
+ * key <the PEM key sealed with lc_seal() under the key file>, ZADD
+ * <prefix>changes i <name>), what ngx_http_linkcert_redis_status.c
+ * writes (SET <prefix>status:<name> <a full status object of an issued
+ * domain>, ZADD <prefix>domains 0 <name>) and ngx_http_linkcert_redis_
+ * due.c (ZADD <prefix>due <a time in the next 24 h> <name>); then SET
+ * <prefix>seq <count>.  Prints the count on stderr.
+ *
+ * Build: cc -O2 -Isrc -o bench-fleet-fill bench-fleet-fill.c src/lc_seal.c
+ *        -lcrypto
+ */
+
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lc_seal.h"
+
+
+#define FILL_FILE_MAX  65536
+
+
+static size_t fill_read(const char *path, char *buf, size_t size);
+static void fill_command(int argc, const char **argv, const size_t *lens);
+static void fill_fail(const char *what, const char *detail);
+
+
+int
+main(int argc, char **argv)
+{
+    DIR             *dir;
+    char             path[4096], chain[FILL_FILE_MAX], key[FILL_FILE_MAX],
+                     hex[LC_SEAL_KEY_HEX + 64], seq[32], due[32],
+                     status[2048], k1[512], k2[512];
+    size_t           chain_len, key_len, hex_len, n, name_len, lens[10];
+    time_t           now;
+    const char      *a[10];
+    unsigned char    fleet[LC_SEAL_KEY_LEN], sealed[FILL_FILE_MAX + 64];
+    struct dirent   *de;
+
+    if (argc != 5) {
+        fprintf(stderr, "usage: bench-fleet-fill <store> <key-file> "
+                        "<prefix> <edge>\n");
+        return 2;
+    }
+
+    hex_len = fill_read(argv[2], hex, sizeof(hex));
+
+    while (hex_len && (hex[hex_len - 1] == '\n' || hex[hex_len - 1] == ' ')) {
+        hex_len--;
+    }
+
+    if (lc_seal_key_parse(hex, hex_len, fleet) != 0) {
+        fill_fail("not 64 hexadecimal characters", argv[2]);
+    }
+
+    snprintf(path, sizeof(path), "%s/domains", argv[1]);
+
+    dir = opendir(path);
+    if (dir == NULL) {
+        fill_fail("cannot open", path);
+    }
+
+    now = time(NULL);
+    n = 0;
+
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+
+        name_len = strlen(de->d_name);
+
+        snprintf(path, sizeof(path), "%s/domains/%s/fullchain.pem", argv[1],
+                 de->d_name);
+        chain_len = fill_read(path, chain, sizeof(chain));
+
+        snprintf(path, sizeof(path), "%s/domains/%s/privkey.pem", argv[1],
+                 de->d_name);
+        key_len = fill_read(path, key, sizeof(key));
+
+        if (lc_seal(fleet, de->d_name, name_len, (unsigned char *) key,
+                    key_len, sealed)
+            != 0)
+        {
+            fill_fail("sealing failed", de->d_name);
+        }
+
+        n++;
+        snprintf(seq, sizeof(seq), "%zu", n);
+
+        /* the certificate's change */
+
+        a[0] = "HSET"; lens[0] = 4;
+        a[1] = k1;
+        lens[1] = snprintf(k1, sizeof(k1), "%scert:%s", argv[3], de->d_name);
+        a[2] = "seq"; lens[2] = 3;
+        a[3] = seq; lens[3] = strlen(seq);
+        a[4] = "edge"; lens[4] = 4;
+        a[5] = argv[4]; lens[5] = strlen(argv[4]);
+        a[6] = "chain"; lens[6] = 5;
+        a[7] = chain; lens[7] = chain_len;
+        a[8] = "key"; lens[8] = 3;
+        a[9] = (char *) sealed; lens[9] = key_len + LC_SEAL_OVERHEAD;
+        fill_command(10, a, lens);
+
+        a[0] = "ZADD"; lens[0] = 4;
+        a[1] = k1;
+        lens[1] = snprintf(k1, sizeof(k1), "%schanges", argv[3]);
+        a[2] = seq; lens[2] = strlen(seq);
+        a[3] = de->d_name; lens[3] = name_len;
+        fill_command(4, a, lens);
+
+        /* its status object, in the list */
+
+        a[0] = "SET"; lens[0] = 3;
+        a[1] = k1;
+        lens[1] = snprintf(k1, sizeof(k1), "%sstatus:%s", argv[3],
+                           de->d_name);
+        a[2] = status;
+        lens[2] = snprintf(status, sizeof(status),
+            "{\"domain\":\"%s\",\"status\":\"issued\",\"stage\":\"issued\","
+            "\"certificate\":{\"not_before\":\"2026-12-01T10:00:00Z\","
+            "\"not_after\":\"2027-03-01T10:00:00Z\",\"serial\":"
+            "\"4F2A9C0D81E3B7665D0C1A2B3C4D5E6F\",\"issuer\":"
+            "\"linkcert bench CA\",\"sha256\":\"%064zx\"},\"dns\":"
+            "{\"checked_at\":\"2026-12-07T10:00:00Z\",\"result\":"
+            "\"verified\",\"cname\":[\"edge.crm.example\"],\"a\":[],"
+            "\"aaaa\":[]},\"last_error\":null,\"next_attempt_at\":null,"
+            "\"renew_at\":\"2027-01-30T10:00:00Z\",\"updated_at\":"
+            "\"2026-12-01T11:00:00Z\",\"ca\":\"primary\"}\n",
+            de->d_name, n);
+        fill_command(3, a, lens);
+
+        a[0] = "ZADD"; lens[0] = 4;
+        a[1] = k2;
+        lens[1] = snprintf(k2, sizeof(k2), "%sdomains", argv[3]);
+        a[2] = "0"; lens[2] = 1;
+        a[3] = de->d_name; lens[3] = name_len;
+        fill_command(4, a, lens);
+
+        /* its next re-check, spread over a day */
+
+        a[1] = k2;
+        lens[1] = snprintf(k2, sizeof(k2), "%sdue", argv[3]);
+        a[2] = due;
+        lens[2] = snprintf(due, sizeof(due), "%lld",
+                           (long long) (now + 3600 + (n * 7919) % 86400));
+        fill_command(4, a, lens);
+    }
+
+    closedir(dir);
+
+    a[0] = "SET"; lens[0] = 3;
+    a[1] = k1;
+    lens[1] = snprintf(k1, sizeof(k1), "%sseq", argv[3]);
+    a[2] = seq; lens[2] = snprintf(seq, sizeof(seq), "%zu", n);
+    fill_command(3, a, lens);
+
+    fprintf(stderr, "%zu\n", n);
+
+    return 0;
+}
+
+
+static size_t
+fill_read(const char *path, char *buf, size_t size)
+{
+    FILE    *f;
+    size_t   n;
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        fill_fail("cannot open", path);
+    }
+
+    n = fread(buf, 1, size, f);
+
+    if (ferror(f) || n == size) {
+        fill_fail("cannot read (or too long)", path);
+    }
+
+    fclose(f);
+
+    return n;
+}
+
+
+/* one command in RESP */
+
+static void
+fill_command(int argc, const char **argv, const size_t *lens)
+{
+    int  i;
+
+    printf("*%d\r\n", argc);
+
+    for (i = 0; i < argc; i++) {
+        printf("$%zu\r\n", lens[i]);
+        fwrite(argv[i], 1, lens[i], stdout);
+        fputs("\r\n", stdout);
+    }
+}
+
+
+static void
+fill_fail(const char *what, const char *detail)
+{
+    fprintf(stderr, "bench-fleet-fill: %s: %s\n", what, detail);
+    exit(1);
+}

@@ -201,6 +201,7 @@ typedef ngx_int_t (*ngx_http_linkcert_status_send_pt)(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
 
 void ngx_http_linkcert_redis_status_put(lc_record_t *rec);
+void ngx_http_linkcert_redis_status_hold(ngx_uint_t hold);
 ngx_int_t ngx_http_linkcert_redis_status_get(ngx_http_request_t *r,
     lc_record_t *rec, ngx_uint_t public,
     ngx_http_linkcert_status_send_pt send);

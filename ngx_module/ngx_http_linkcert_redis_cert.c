@@ -909,11 +909,15 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
     loaded.stamp = ngx_http_linkcert_store_domain_stamp(&lmcf->store,
                                                         e->name);
 
-    if (ngx_http_linkcert_table_loaded(lmcf->shm_zone,
-                                       (u_char *) e->name, e->len, &loaded,
-                                       0)
-        != NGX_OK)
-    {
+    /* the fleet has its status object already (the issuing edge's) */
+    ngx_http_linkcert_redis_status_hold(1);
+    rc = ngx_http_linkcert_table_loaded(lmcf->shm_zone,
+                                        (u_char *) e->name, e->len, &loaded,
+                                        0);
+    ngx_http_linkcert_redis_status_hold(0);
+
+    if (rc != NGX_OK) {
+        rc = NGX_DECLINED;
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "linkcert: the fleet's certificate of \"%s\" stored "
                       "but not served: no room in the zone", e->name);

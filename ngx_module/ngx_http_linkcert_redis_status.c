@@ -37,6 +37,9 @@ static void ngx_http_linkcert_status_cleanup(void *data);
 static json_t *ngx_http_linkcert_status_public(redisReply *reply);
 
 
+static ngx_uint_t  ngx_http_linkcert_status_held;
+
+
 /* called with the zone locked: nothing but a request queued */
 
 void
@@ -47,7 +50,9 @@ ngx_http_linkcert_redis_status_put(lc_record_t *rec)
     u_char        key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
     const char   *argv[4];
 
-    if (ngx_http_linkcert_redis_fleet() == NULL) {
+    if (ngx_http_linkcert_redis_fleet() == NULL
+        || ngx_http_linkcert_status_held)
+    {
         return;
     }
 
@@ -82,6 +87,19 @@ ngx_http_linkcert_redis_status_put(lc_record_t *rec)
     (void) ngx_http_linkcert_redis_command(4, argv, lens,
                                            ngx_http_linkcert_status_got,
                                            NULL);
+}
+
+
+/*
+ * A certificate applied from the fleet (ngx_http_linkcert_redis_cert.c)
+ * changes the domain in this edge's zone: its status object is not
+ * written again, the edge that made the change wrote it.
+ */
+
+void
+ngx_http_linkcert_redis_status_hold(ngx_uint_t hold)
+{
+    ngx_http_linkcert_status_held = hold;
 }
 
 

@@ -49,7 +49,7 @@ for my $name (sort keys %edge) {
     linkcert_acme_directory @{[ $pebble->directory_url ]};
     linkcert_acme_trusted_certificate @{[ $pebble->ca_file ]};
     linkcert_renew_at 0%;
-@{[ $redis->fleet_lines($t, $name, 'timeout=2s lease=20s') ]}
+@{[ $redis->fleet_lines($t, $name, 'timeout=2s lease=60s') ]}
 EOF
     $t->run;
 }

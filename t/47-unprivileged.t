@@ -52,10 +52,15 @@ sub mode  { (stat $_[0])[2] & 07777 }
 subtest 'the workers are www-data' => sub {
     my @workers = $t->worker_pids;
     is(scalar @workers, 2, 'two workers');
-    for my $pid (@workers) {
-        open my $fh, '<', "/proc/$pid/status" or die "$pid: $!";
+    # a worker just forked is root until it has called setuid()
+    my $real_uid = sub {
+        open my $fh, '<', "/proc/$_[0]/status" or return -1;
         my ($real) = map { /^Uid:\s+(\d+)/ ? $1 : () } <$fh>;
-        is($real, $uid, "worker $pid runs as www-data");
+        return $real // -1;
+    };
+    for my $pid (@workers) {
+        $t->wait_until(sub { $real_uid->($pid) == $uid }, 5);
+        is($real_uid->($pid), $uid, "worker $pid runs as www-data");
     }
 };
 

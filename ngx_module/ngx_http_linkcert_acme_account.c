@@ -33,8 +33,6 @@ static ngx_uint_t ngx_http_linkcert_acme_settled(
 static EVP_PKEY *ngx_http_linkcert_acme_account_key(
     ngx_http_linkcert_acme_t *acme, ngx_http_linkcert_acme_ca_t *ca,
     ngx_log_t *log);
-static time_t ngx_http_linkcert_acme_account_delay(ngx_uint_t failures,
-    int transient);
 static void ngx_http_linkcert_acme_account_retry(ngx_event_t *ev);
 static ngx_int_t ngx_http_linkcert_acme_account_share(
     ngx_http_linkcert_acme_ca_t *ca);
@@ -331,8 +329,8 @@ ngx_http_linkcert_acme_account_done(ngx_http_linkcert_acme_job_t *job)
 
 
 /*
- * A failed setup is tried again later (account_delay() below); meanwhile
- * the CA's orders fail with its error, or go to the other CA.
+ * A failed setup is tried again later (lc_lifecycle_account_retry());
+ * meanwhile the CA's orders fail with its error, or go to the other CA.
  */
 
 void
@@ -344,12 +342,8 @@ ngx_http_linkcert_acme_account_failed(ngx_http_linkcert_acme_job_t *job,
 
     ca = job->ca;
     ca->account_failures++;
-    delay = ngx_http_linkcert_acme_account_delay(ca->account_failures,
-                                                 transient);
-
-    if (retry_after > delay) {
-        delay = retry_after;
-    }
+    delay = lc_lifecycle_account_retry((unsigned) ca->account_failures,
+                                       transient, retry_after);
 
     lc_error_set_name(&ca->account_error, err->type,
                       "the ACME account could not be set up: %s",
@@ -364,25 +358,6 @@ ngx_http_linkcert_acme_account_failed(ngx_http_linkcert_acme_job_t *job,
 
     ca->account_job = NULL;
     ngx_http_linkcert_acme_free(job);
-}
-
-
-/*
- * When to try the account's setup again.  Every order waits for it (and
- * every new worker 0 sets it up again), so a passing fault of the CA (no
- * answer, a 5xx, a bad nonce) is retried soon: 1 s, doubling up to 5 min.
- * An answer that will not change by itself (a refused EAB, a malformed
- * request) waits 1 min, 10 min, then 100 min.
- */
-
-static time_t
-ngx_http_linkcert_acme_account_delay(ngx_uint_t failures, int transient)
-{
-    if (transient) {
-        return (failures > 9) ? 300 : (time_t) 1 << (failures - 1);
-    }
-
-    return lc_lifecycle_backoff_base((unsigned) failures);
 }
 
 
@@ -581,7 +556,8 @@ ngx_http_linkcert_acme_account_unshared(ngx_http_linkcert_acme_ca_t *ca,
     time_t  delay;
 
     ca->account_failures++;
-    delay = ngx_http_linkcert_acme_account_delay(ca->account_failures, 1);
+    delay = lc_lifecycle_account_retry((unsigned) ca->account_failures, 1,
+                                       0);
     ca->account_error = *err;
 
     ngx_log_error(NGX_LOG_ERR, ngx_http_linkcert_acme->log, 0,

@@ -268,6 +268,15 @@ time_t lc_lifecycle_backoff_base(unsigned attempts);
 /* the same, within +/-10% (random: any random number) */
 time_t lc_lifecycle_backoff(unsigned attempts, unsigned long random);
 
+/*
+ * When the ACME account's setup is tried again after its failures-th
+ * failure in a row: a passing fault (transient) soon, 1 s doubling up to
+ * 5 min; an answer that will not change by itself as the backoff's base;
+ * never before the CA's Retry-After (0: none).
+ */
+time_t lc_lifecycle_account_retry(unsigned failures, int transient,
+    time_t retry_after);
+
 
 /* what an SNI or Host name seen on demand means */
 typedef enum {

@@ -40,6 +40,34 @@ lc_lifecycle_backoff_base(unsigned attempts)
 }
 
 
+/*
+ * Every order waits for the account (and every new worker 0 sets it up
+ * again), so a passing fault of the CA (no answer, a 5xx, a bad nonce) is
+ * retried soon; a refused EAB or a malformed request waits 1 min, 10 min,
+ * then 100 min.
+ */
+
+time_t
+lc_lifecycle_account_retry(unsigned failures, int transient,
+    time_t retry_after)
+{
+    time_t  delay;
+
+    if (failures == 0) {
+        failures = 1;
+    }
+
+    if (transient) {
+        delay = (failures > 9) ? 300 : (time_t) 1 << (failures - 1);
+
+    } else {
+        delay = lc_lifecycle_backoff_base(failures);
+    }
+
+    return (retry_after > delay) ? retry_after : delay;
+}
+
+
 /* within +/-10%, so that retries spread out */
 
 time_t

@@ -507,6 +507,29 @@ test_backoff(void **state)
 }
 
 
+/* the account: 1 s doubling to 5 min, or the backoff; Retry-After wins */
+
+static void
+test_account_retry(void **state)
+{
+    (void) state;
+
+    assert_int_equal(lc_lifecycle_account_retry(1, 1, 0), 1);
+    assert_int_equal(lc_lifecycle_account_retry(2, 1, 0), 2);
+    assert_int_equal(lc_lifecycle_account_retry(9, 1, 0), 256);
+    assert_int_equal(lc_lifecycle_account_retry(10, 1, 0), 300);
+    assert_int_equal(lc_lifecycle_account_retry(1000, 1, 0), 300);
+    assert_int_equal(lc_lifecycle_account_retry(0, 1, 0), 1);
+
+    assert_int_equal(lc_lifecycle_account_retry(1, 0, 0), 60);
+    assert_int_equal(lc_lifecycle_account_retry(2, 0, 0), 600);
+    assert_int_equal(lc_lifecycle_account_retry(3, 0, 0), 6000);
+
+    assert_int_equal(lc_lifecycle_account_retry(1, 1, 30), 30);
+    assert_int_equal(lc_lifecycle_account_retry(3, 0, 30), 6000);
+}
+
+
 static void
 test_post(void **state)
 {
@@ -1411,6 +1434,7 @@ main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_readme),
         cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_account_retry),
         cmocka_unit_test(test_post),
         cmocka_unit_test(test_admit),
         cmocka_unit_test(test_candidate_refused),

@@ -16,10 +16,10 @@
  * on the domain: its pair if the store has one (a change with the
  * certificate, fenced by that token: refused if another edge leased the
  * domain since), none if not (a removal; but a mark with a token and no
- * pair, a certificate that was not stored, is dropped).  Worker 0 writes them when its connection is made (again)
- * and every few seconds while it is connected, a batch at a time: each
- * mark is removed before its change is sent, and made again if that fails
- * too.  A change sent twice (its answer lost, not its script) is only a
+ * pair, a certificate that was not stored, is dropped).  Worker 0
+ * writes them when its connection is made (again) and every few seconds
+ * while it is connected, a batch at a time: each mark is removed before
+ * its change is sent, and made again if that fails too.  A change sent twice (its answer lost, not its script) is only a
  * later number in the sequence: the other edges skip a certificate they
  * serve already.
  */

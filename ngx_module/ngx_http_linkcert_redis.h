@@ -173,6 +173,8 @@ extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_account_lua;
 
 size_t ngx_http_linkcert_redis_name(u_char *buf, const char *what,
     const char *name, size_t len);
+redisReply *ngx_http_linkcert_redis_field(redisReply *reply,
+    const char *field);
 
 ngx_int_t ngx_http_linkcert_redis_cert_put(
     ngx_http_linkcert_main_conf_t *lmcf, const char *name, const char *key,

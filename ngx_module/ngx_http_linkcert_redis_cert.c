@@ -109,8 +109,6 @@ static ngx_int_t ngx_http_linkcert_sync_apply(
 static ngx_int_t ngx_http_linkcert_sync_store(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
     redisReply *chain, redisReply *key, ngx_uint_t again, ngx_log_t *log);
-static redisReply *ngx_http_linkcert_sync_field(redisReply *reply,
-    const char *field);
 
 
 /*
@@ -372,7 +370,7 @@ ngx_http_linkcert_redis_cert_stale(ngx_http_linkcert_change_t *ch,
     redisReply                      *seq;
     ngx_http_linkcert_sync_entry_t   e;
 
-    seq = ngx_http_linkcert_sync_field(record, "seq");
+    seq = ngx_http_linkcert_redis_field(record, "seq");
 
     if (seq == NULL) {
         return;                     /* none yet: the lease holder's comes */
@@ -783,7 +781,7 @@ ngx_http_linkcert_sync_apply(ngx_http_linkcert_main_conf_t *lmcf,
 
     rcf = ngx_http_linkcert_redis_fleet();
 
-    edge = ngx_http_linkcert_sync_field(reply, "edge");
+    edge = ngx_http_linkcert_redis_field(reply, "edge");
 
     if (edge == NULL) {
         return NGX_DECLINED;        /* gone since: a later change says */
@@ -795,7 +793,7 @@ ngx_http_linkcert_sync_apply(ngx_http_linkcert_main_conf_t *lmcf,
         return NGX_OK;
     }
 
-    if (ngx_http_linkcert_sync_field(reply, "removed")) {
+    if (ngx_http_linkcert_redis_field(reply, "removed")) {
 
         if (ngx_http_linkcert_table_remove(lmcf->shm_zone,
                                            (u_char *) e->name, e->len, &rec)
@@ -814,8 +812,8 @@ ngx_http_linkcert_sync_apply(ngx_http_linkcert_main_conf_t *lmcf,
         return NGX_OK;
     }
 
-    chain = ngx_http_linkcert_sync_field(reply, "chain");
-    key = ngx_http_linkcert_sync_field(reply, "key");
+    chain = ngx_http_linkcert_redis_field(reply, "chain");
+    key = ngx_http_linkcert_redis_field(reply, "key");
 
     if (chain == NULL || key == NULL
         || (size_t) key->len <= LC_SEAL_OVERHEAD)
@@ -943,8 +941,8 @@ done:
 
 /* a field of HGETALL's answer (field, value, field, value...) */
 
-static redisReply *
-ngx_http_linkcert_sync_field(redisReply *reply, const char *field)
+redisReply *
+ngx_http_linkcert_redis_field(redisReply *reply, const char *field)
 {
     size_t  i, len;
 

@@ -35,7 +35,6 @@ static void ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc,
     uint64_t fence);
 static ngx_int_t ngx_http_linkcert_acme_begin(
     ngx_http_linkcert_acme_job_t *job);
-static void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
 static ngx_int_t ngx_http_linkcert_acme_claim(
     ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_budgeted(void *data, ngx_int_t rc,
@@ -336,6 +335,8 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
     }
 
     ngx_cpystrn((u_char *) job->domain, (u_char *) domain, LC_DOMAIN_MAX + 1);
+    job->order.domain = job->domain;
+    job->order.data = job;
     ngx_queue_insert_tail(&acme->orders, &job->queue);
     acme->norders++;
 
@@ -380,18 +381,15 @@ ngx_http_linkcert_acme_claim(ngx_http_linkcert_acme_job_t *job)
 }
 
 
-static void
-ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, uint64_t fence)
+/*
+ * The lease taken (or not), and in a fleet the order its former holder
+ * kept in Redis read, to be resumed (or not: lease.error says why).
+ */
+
+void
+ngx_http_linkcert_acme_fleet_claim(ngx_http_linkcert_acme_job_t *job,
+    ngx_int_t rc, const char *holder)
 {
-    ngx_http_linkcert_acme_job_t  *job = data;
-
-    job->lease.fence = fence;
-
-    if (rc != NGX_OK && job->lease.error.type[0]) {
-        ngx_http_linkcert_acme_not_leased(job);
-        return;
-    }
-
     /* the lease is ours: in a fleet, its budgets are asked next */
 
     if (rc == NGX_OK) {
@@ -402,10 +400,68 @@ ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, uint64_t fence)
             return;
         }
 
-        rc = (rc == NGX_DECLINED) ? NGX_OK : NGX_ERROR;
+        ngx_http_linkcert_acme_budgeted(job, (rc == NGX_DECLINED) ? NGX_OK
+                                                                  : NGX_ERROR,
+                                        NULL, 0);
+        return;
     }
 
-    ngx_http_linkcert_acme_budgeted(job, rc, NULL, 0);
+    ngx_http_linkcert_acme_fleet_end(job, rc, holder);
+}
+
+
+/*
+ * Not placed, or not gone on with (the lease lost, Redis away): due again
+ * after a lease, neither counted nor backed off.  A saved order stays.
+ */
+
+void
+ngx_http_linkcert_acme_fleet_end(ngx_http_linkcert_acme_job_t *job,
+    ngx_int_t rc, const char *holder)
+{
+    if (job->lease.error.type[0] == '\0') {
+
+        if (rc == NGX_DECLINED) {
+            lc_error_set(&job->lease.error, LC_ERR_FLEET_BUSY, "another edge "
+                         "of the fleet is ordering it: %s", holder);
+
+        } else {
+            lc_error_set(&job->lease.error, LC_ERR_ENGINE_UNREACHABLE,
+                         "Redis did not answer: no order is placed without "
+                         "the domain's lease");
+        }
+
+        job->lease.retry = ngx_http_linkcert_lease_retry();
+    }
+
+    ngx_http_linkcert_acme_not_leased(job);
+}
+
+
+static void
+ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, uint64_t fence)
+{
+    ngx_http_linkcert_acme_job_t  *job = data;
+
+    job->lease.fence = fence;
+
+    if (rc != NGX_OK && job->lease.error.type[0] == '\0') {
+        ngx_http_linkcert_acme_release(job);
+        ngx_http_linkcert_acme_free(job);
+        return;
+    }
+
+    /* the order a former holder kept in Redis is resumed */
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_linkcert_acme_fetch(job);
+
+        if (rc == NGX_AGAIN) {
+            return;
+        }
+    }
+
+    ngx_http_linkcert_acme_fleet_claim(job, rc, NULL);
 }
 
 
@@ -472,7 +528,7 @@ ngx_http_linkcert_acme_begin(ngx_http_linkcert_acme_job_t *job)
     ca = job->ca;
 
     job->machine = (job->kind == LC_ACME_ORDER)
-                   ? ngx_http_linkcert_acme_resume(job->domain, &ca) : NULL;
+                   ? ngx_http_linkcert_acme_resume(job, &ca) : NULL;
     job->ca = ca;
 
     if (job->machine == NULL) {
@@ -545,10 +601,11 @@ ngx_http_linkcert_acme_key_made(void *data, EVP_PKEY *key)
 }
 
 
-static void
+void
 ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
 {
     unsigned                   delay;
+    ngx_int_t                  rc;
     lc_error_t                 err;
     const char                *token, *keyauth;
     lc_acme_request_t          req;
@@ -564,7 +621,16 @@ ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job)
 
         case LC_ACME_SEND:
 
-            if (ngx_http_linkcert_acme_save(job) != NGX_OK) {
+            rc = ngx_http_linkcert_acme_save(job);
+
+            /* the request is built again once the order is kept */
+
+            if (rc == NGX_AGAIN) {
+                free(req.body);
+                return;
+            }
+
+            if (rc != NGX_OK) {
                 free(req.body);
                 lc_error_set(&err, LC_ERR_STORE_WRITE,
                              "the order could not be saved to the store; "
@@ -860,6 +926,8 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
         ngx_http_linkcert_keygen_cancel(job->keygen);
     }
 
+    ngx_http_linkcert_redis_order_cancel(&job->order);
+
     if (job->kind != LC_ACME_ACCOUNT && acme) {
         acme->state->lease_end(acme->state, job->domain, &job->lease);
     }
@@ -876,5 +944,11 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
     }
 
     lc_acme_free(job->machine);
+
+    if (job->account) {
+        EVP_PKEY_free(job->account->key);
+        ngx_free(job->account);
+    }
+
     ngx_free(job);
 }

@@ -17,6 +17,15 @@
 #include "ngx_http_linkcert_acme.h"
 
 
+static ngx_http_linkcert_acme_ca_t *ngx_http_linkcert_acme_saved_ca(
+    const char *saved, size_t len, char *directory, size_t size);
+static void ngx_http_linkcert_acme_fetched(void *data, ngx_int_t rc,
+    ngx_http_linkcert_redis_order_rec_t *rec);
+static ngx_int_t ngx_http_linkcert_acme_order_account(
+    ngx_http_linkcert_acme_job_t *job,
+    ngx_http_linkcert_redis_order_rec_t *rec);
+static void ngx_http_linkcert_acme_kept(void *data, ngx_int_t rc,
+    ngx_http_linkcert_redis_order_rec_t *rec);
 static void ngx_http_linkcert_acme_saved(void *data, ngx_int_t rc,
     uint64_t version);
 static void ngx_http_linkcert_acme_unsaved(ngx_http_linkcert_acme_job_t *job,
@@ -27,39 +36,31 @@ static void ngx_http_linkcert_acme_unsaved(ngx_http_linkcert_acme_job_t *job,
  * The saved order: the one an ORDER job is working on, and its
  * certificate key once it finalizes, so that a new worker 0 (after a
  * reload, a restart or a crash) goes on with the same order instead of
- * placing a second one.
+ * placing a second one.  In a fleet, an order taken over from another
+ * edge goes on under the account it was placed with (job->account).
  */
 
 lc_acme_t *
-ngx_http_linkcert_acme_resume(const char *domain,
+ngx_http_linkcert_acme_resume(ngx_http_linkcert_acme_job_t *job,
     ngx_http_linkcert_acme_ca_t **ca)
 {
-    ngx_int_t                     rc;
-    ngx_uint_t                    i;
     lc_acme_t                    *m;
     lc_error_t                    err;
+    const char                   *domain;
     ngx_http_linkcert_acme_t     *acme;
     ngx_http_linkcert_file_t      file;
     ngx_http_linkcert_acme_ca_t  *saved;
     char                          directory[LC_ACME_URL_MAX];
 
     acme = ngx_http_linkcert_acme;
+    domain = job->domain;
 
     if (acme->state->order_read(acme->state, domain, &file) != NGX_OK) {
         return NULL;
     }
 
-    /* the CA whose order it is; a file that names none: the primary's */
-
-    rc = lc_acme_saved_directory((char *) file.data, file.len, directory,
-                                 sizeof(directory));
-    saved = (rc == 0) ? NULL : &acme->ca[0];
-
-    for (i = 0; rc == 0 && i < acme->ncas; i++) {
-        if (ngx_strcmp(directory, acme->ca[i].directory->data) == 0) {
-            saved = &acme->ca[i];
-        }
-    }
+    saved = ngx_http_linkcert_acme_saved_ca((char *) file.data, file.len,
+                                            directory, sizeof(directory));
 
     if (saved == NULL || !saved->ready) {
         ngx_log_error(NGX_LOG_WARN, acme->log, 0,
@@ -72,7 +73,7 @@ ngx_http_linkcert_acme_resume(const char *domain,
         return NULL;
     }
 
-    m = lc_acme_resume(&saved->account, domain,
+    m = lc_acme_resume(job->account ? job->account : &saved->account, domain,
                        (lc_acme_key_type_e) acme->conf->key_type,
                        (char *) file.data, file.len);
 
@@ -105,6 +106,159 @@ ngx_http_linkcert_acme_resume(const char *domain,
 }
 
 
+/* the CA whose order a saved text is; a text that names none: the primary's */
+
+static ngx_http_linkcert_acme_ca_t *
+ngx_http_linkcert_acme_saved_ca(const char *saved, size_t len,
+    char *directory, size_t size)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    i;
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_acme_ca_t  *ca;
+
+    acme = ngx_http_linkcert_acme;
+
+    rc = lc_acme_saved_directory(saved, len, directory, size);
+    ca = (rc == 0) ? NULL : &acme->ca[0];
+
+    for (i = 0; rc == 0 && i < acme->ncas; i++) {
+        if (ngx_strcmp(directory, acme->ca[i].directory->data) == 0) {
+            ca = &acme->ca[i];
+        }
+    }
+
+    return ca;
+}
+
+
+/*
+ * In a fleet, once the domain's lease is taken: the order its former
+ * holder kept in Redis becomes the saved order here, which the job
+ * resumes.  NGX_AGAIN: ngx_http_linkcert_acme_fleet_claim() is called
+ * later; otherwise the result to go on with.
+ */
+
+ngx_int_t
+ngx_http_linkcert_acme_fetch(ngx_http_linkcert_acme_job_t *job)
+{
+    ngx_int_t  rc;
+
+    job->order.handler = ngx_http_linkcert_acme_fetched;
+
+    rc = ngx_http_linkcert_redis_order_get(&job->order);
+
+    return (rc == NGX_DECLINED) ? NGX_OK : rc;
+}
+
+
+static void
+ngx_http_linkcert_acme_fetched(void *data, ngx_int_t rc,
+    ngx_http_linkcert_redis_order_rec_t *rec)
+{
+    ngx_http_linkcert_acme_job_t *job = data;
+
+    ngx_http_linkcert_acme_t  *acme;
+
+    acme = ngx_http_linkcert_acme;
+
+    /*
+     * None in Redis: a saved order of this edge's own (one it could not
+     * keep there) is resumed as it is.
+     */
+
+    if (rc == NGX_OK && rec != NULL) {
+        if (acme->state->order_write(acme->state, job->domain,
+                                     (char *) rec->saved, rec->saved_len,
+                                     acme->log)
+            != NGX_OK)
+        {
+            rc = NGX_ERROR;
+
+        } else {
+            (void) ngx_http_linkcert_acme_order_account(job, rec);
+        }
+    }
+
+    ngx_http_linkcert_acme_fleet_claim(job, rc, NULL);
+}
+
+
+/*
+ * An order placed under another account than this edge's (each edge has
+ * its own until they share one) goes on under that account: its key and
+ * URL came with the order.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_acme_order_account(ngx_http_linkcert_acme_job_t *job,
+    ngx_http_linkcert_redis_order_rec_t *rec)
+{
+    EVP_PKEY                     *key;
+    lc_acme_account_t            *acct, tmp;
+    ngx_http_linkcert_acme_t     *acme;
+    ngx_http_linkcert_acme_ca_t  *ca;
+    char                          directory[LC_ACME_URL_MAX];
+
+    acme = ngx_http_linkcert_acme;
+
+    ca = ngx_http_linkcert_acme_saved_ca((char *) rec->saved, rec->saved_len,
+                                         directory, sizeof(directory));
+
+    if (ca == NULL || !ca->ready || ngx_strcmp(ca->account.kid, rec->kid) == 0)
+    {
+        return NGX_OK;
+    }
+
+    key = lc_acme_account_key_load((char *) rec->account_key,
+                                   rec->account_key_len);
+
+    if (key == NULL
+        || lc_acme_account_init(&tmp, key, ca->account.directory) != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, acme->log, 0,
+                      "linkcert: the account key of the order of \"%s\" "
+                      "cannot be used", job->domain);
+        EVP_PKEY_free(key);
+        return NGX_ERROR;
+    }
+
+    acct = ngx_alloc(sizeof(lc_acme_account_t), acme->log);
+    if (acct == NULL) {
+        EVP_PKEY_free(key);
+        return NGX_ERROR;
+    }
+
+    /* the CA's URLs, the order's account; its own nonces */
+
+    *acct = ca->account;
+    acct->key = key;
+    ngx_memcpy(acct->thumbprint, tmp.thumbprint, sizeof(acct->thumbprint));
+    ngx_cpystrn((u_char *) acct->kid, (u_char *) rec->kid,
+                sizeof(acct->kid));
+    acct->nonce[0] = '\0';
+
+    if (job->account) {
+        EVP_PKEY_free(job->account->key);
+        ngx_free(job->account);
+    }
+
+    job->account = acct;
+
+    ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
+                  "linkcert: \"%s\": its order goes on under account %s, "
+                  "the one it was placed with", job->domain, acct->kid);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The order's progress, saved before the request that follows.  In a
+ * fleet it is kept in Redis too, and NGX_AGAIN says that the job goes on
+ * (ngx_http_linkcert_acme_step()) once it is, or ends if it cannot be.
+ */
+
 ngx_int_t
 ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job)
 {
@@ -123,9 +277,46 @@ ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job)
     rc = acme->state->order_write(acme->state, job->domain, saved, len,
                                   acme->log);
 
+    if (rc == NGX_OK) {
+        job->order.handler = ngx_http_linkcert_acme_kept;
+
+        rc = ngx_http_linkcert_redis_order_put(&job->order, &job->lease,
+                                               saved, len,
+                                               job->account ? job->account
+                                               : &job->ca->account);
+        if (rc == NGX_DECLINED) {
+            rc = NGX_OK;
+
+        } else if (rc == NGX_ERROR) {
+            ngx_http_linkcert_acme_kept(job, NGX_ERROR, NULL);
+            rc = NGX_AGAIN;
+        }
+    }
+
     lc_acme_saved_free(saved, len);
 
     return rc;
+}
+
+
+static void
+ngx_http_linkcert_acme_kept(void *data, ngx_int_t rc,
+    ngx_http_linkcert_redis_order_rec_t *rec)
+{
+    ngx_http_linkcert_acme_job_t *job = data;
+
+    if (rc == NGX_OK) {
+        ngx_http_linkcert_acme_step(job);
+        return;
+    }
+
+    /*
+     * Not kept: the order waits for this edge's next lease, or goes on
+     * at the edge that holds it now, which answers its challenge too.
+     */
+
+    job->token[0] = '\0';
+    ngx_http_linkcert_acme_fleet_end(job, rc, "this edge's lease ran out");
 }
 
 
@@ -138,6 +329,7 @@ ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job)
 
     if (job->kind == LC_ACME_ORDER) {
         acme->state->order_drop(acme->state, job->domain, acme->log);
+        ngx_http_linkcert_redis_order_del(job->domain, &job->lease);
     }
 }
 

@@ -256,13 +256,10 @@ static void
 ngx_http_linkcert_lease_not_taken(ngx_http_linkcert_lease_t *l, ngx_int_t rc,
     redisReply *reply)
 {
-    ngx_http_linkcert_redis_conf_t   *rcf;
     ngx_http_linkcert_state_lease_t  *lease;
 
     lease = l->owner;
-    rcf = ngx_http_linkcert_redis_fleet();
-
-    lease->retry = rcf ? (time_t) ngx_max(rcf->lease / 1000, 1) : 1;
+    lease->retry = ngx_http_linkcert_lease_retry();
 
     if (rc == NGX_DECLINED) {
         lc_error_set(&lease->error, LC_ERR_FLEET_BUSY, "another edge of the "
@@ -439,4 +436,37 @@ ngx_http_linkcert_lease_eval(ngx_http_linkcert_lease_t *l,
 
     return ngx_http_linkcert_redis_eval(script, 3, argv, lens, handler,
                                         data);
+}
+
+
+/* a lease held: its value, for the writes only its holder may make */
+
+u_char *
+ngx_http_linkcert_lease_value(ngx_http_linkcert_state_lease_t *lease,
+    size_t *len)
+{
+    ngx_http_linkcert_lease_t  *l;
+
+    l = lease->held;
+
+    if (l == NULL || !l->held) {
+        return NULL;
+    }
+
+    *len = l->value_len;
+
+    return l->value;
+}
+
+
+/* in how many seconds a job that stopped for the lease asks again */
+
+time_t
+ngx_http_linkcert_lease_retry(void)
+{
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    return rcf ? (time_t) ngx_max(rcf->lease / 1000, 1) : 1;
 }

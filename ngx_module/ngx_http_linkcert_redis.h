@@ -136,6 +136,40 @@ ngx_int_t ngx_http_linkcert_lease_take(const char *domain,
 void ngx_http_linkcert_lease_release(ngx_http_linkcert_state_lease_t *lease);
 ngx_uint_t ngx_http_linkcert_lease_held(
     ngx_http_linkcert_state_lease_t *lease);
+time_t ngx_http_linkcert_lease_retry(void);
+u_char *ngx_http_linkcert_lease_value(
+    ngx_http_linkcert_state_lease_t *lease, size_t *len);
+
+
+/* ngx_http_linkcert_redis_order.c: the order being worked on, kept */
+
+typedef struct {
+    u_char                        *saved;        /* lc_acme_save()'s */
+    size_t                         saved_len;
+    u_char                        *account_key;  /* PEM */
+    size_t                         account_key_len;
+    char                           kid[LC_ACME_URL_MAX];
+} ngx_http_linkcert_redis_order_rec_t;
+
+/* rec: the order read (NULL when there is none), or NULL after a write */
+typedef void (*ngx_http_linkcert_redis_order_handler_pt)(void *data,
+    ngx_int_t rc, ngx_http_linkcert_redis_order_rec_t *rec);
+
+typedef struct {
+    ngx_http_linkcert_redis_req_t            *req;   /* in flight */
+    ngx_http_linkcert_redis_order_handler_pt  handler;
+    void                                     *data;
+    const char                               *domain;
+} ngx_http_linkcert_redis_order_t;
+
+ngx_int_t ngx_http_linkcert_redis_order_put(ngx_http_linkcert_redis_order_t *o,
+    ngx_http_linkcert_state_lease_t *lease, const char *saved, size_t len,
+    lc_acme_account_t *acct);
+ngx_int_t ngx_http_linkcert_redis_order_get(
+    ngx_http_linkcert_redis_order_t *o);
+void ngx_http_linkcert_redis_order_del(const char *domain,
+    ngx_http_linkcert_state_lease_t *lease);
+void ngx_http_linkcert_redis_order_cancel(ngx_http_linkcert_redis_order_t *o);
 
 
 /* ngx_http_linkcert_budgets.c: the fleet's budgets */

@@ -1,0 +1,171 @@
+#!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+
+# An edge killed mid-order loses nothing: edge A orders a domain under
+# its lease (lease=2s) and keeps the order in Redis (linkcert:order:<D>,
+# sealed) before each request; Pebble's HTTP-01 validation is held (a
+# LinkCert::Pebble::Delay in front of edge B, where the CA's validation
+# lands) so the order is in progress, and A, master and workers, is
+# SIGKILLed.  B, which the domain was POSTed to as well and found it
+# held, takes the lease when A's expires, reads the order, resumes it
+# (same order URL, under the account A placed it with, finalized with
+# the key A made: an RSA key, made before the order is placed, so that
+# it is in the order from the start) and serves the certificate: one
+# order and one certificate at Pebble.  Redis never holds a private key in clear, and
+# the record is gone once the order ends.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Test;
+use LinkCert::Pebble;
+use LinkCert::Redis;
+use LinkCert::Util qw(read_file);
+use Time::HiRes qw(sleep time);
+
+my $a = LinkCert::Test->new;                # orders, then is killed
+my $b = LinkCert::Test->new;                # is validated, takes over
+my $redis = LinkCert::Redis->new($a);
+my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
+my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port,
+    env => { PEBBLE_AUTHZREUSE => 0 });
+
+my $D = 'resume.customer.test';
+my $ORDER = "linkcert:order:$D";
+my $LEASE = "linkcert:lease:$D";
+
+$a->challtestsrv;
+$a->set_cname($D, 'edge.crm.test');
+$a->add_a('edge.crm.test', ['127.0.0.1']);
+
+$redis->start;
+$pebble->start;
+
+# B orders with A's DNS server and CA
+$b->placeholder(DNS => $a->dns_port, ACME_DIRECTORY => $pebble->directory_url,
+                ACME_CA => $pebble->ca_file);
+
+for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
+    my ($t, $name) = @$e;
+    $t->write_config($t->standard_config(log_level => 'info',
+        http => $redis->ordering_lines . "    linkcert_key_type rsa2048;\n"
+                . $redis->fleet_lines($t, $name, 'timeout=2s lease=2s')));
+    $t->run;
+    ok($redis->wait_connected($t), "$name: every worker connected to Redis");
+    ok($t->wait_until(sub {
+           scalar $t->log_lines(qr/linkcert: ACME account ready/) }, 10),
+       "$name: its ACME account is ready");
+}
+
+$redis->monitor;
+
+sub status { my ($t, $d) = @_; return $t->status_of($d)->{json} // {} }
+
+# the public key of a PEM key or certificate
+sub public_key {
+    my ($pem, $what) = @_;
+    my $file = $b->prefix . '/pub.in';
+    LinkCert::Util::write_file($file, $pem, 0600);
+    my $out = $what eq 'key'
+              ? `openssl pkey -in $file -pubout 2>&1`
+              : `openssl x509 -in $file -noout -pubkey 2>&1`;
+    unlink $file;
+    return $out;
+}
+
+
+###########################################################################
+# A orders, its validation held
+
+$delay->hold;
+
+is($a->verify($D)->{status}, 202, "POST $D on A: 202");
+ok($a->wait_until(sub { $redis->cli(GET => $LEASE) =~ /^edge-a / }, 15,
+                  0.01),
+   'A took the lease');
+
+is($b->verify($D)->{status}, 202, "POST $D on B: 202");
+my ($busy) = $b->wait_status($D, sub {
+    ($_->{last_error}{type} // '') eq 'fleet_busy' }, 10);
+like($busy->{last_error}{detail} // '', qr/edge-a /,
+     'B found the domain held by A') or diag(explain $busy);
+
+ok($delay->wait_request($D, 15), "the CA's validation is under way (held)")
+    or diag($pebble->notices);
+
+subtest 'the order is kept in Redis, sealed' => sub {
+    is($redis->cli(HGET => $ORDER, 'edge'), 'edge-a', 'by edge-a');
+    like($redis->cli(HGET => $ORDER, 'account'), qr{^https://localhost:\d+/},
+         "with the account's URL");
+    cmp_ok($redis->cli(HSTRLEN => $ORDER, 'order'), '>', 100,
+           'the order (sealed)');
+    cmp_ok($redis->cli(HSTRLEN => $ORDER, 'account_key'), '>', 100,
+           "the account's key (sealed)");
+    unlike($redis->cli(HGETALL => $ORDER), qr/PRIVATE KEY|"order"\s*:/,
+           'no private key, no order text in clear');
+    my $ttl = $redis->cli(PTTL => $ORDER);
+    cmp_ok($ttl, '>', 6 * 86400 * 1000, "it expires in 7 days ($ttl ms)");
+};
+
+is($pebble->order_count, 1, 'one order at Pebble so far');
+
+# the order as A saved it on its own disk: the key it made
+my $saved = read_file($a->store . "/domains/$D/order.json") // '';
+my ($a_key) = $saved =~ /"key":"([^"]+)"/;
+$a_key =~ s/\\n/\n/g if defined $a_key;
+ok(defined $a_key, "A's saved order has the certificate's key");
+
+
+###########################################################################
+# A killed, B takes over
+
+my @a_pids = ($a->master_pid, $a->worker_pids);
+is(kill('KILL', @a_pids), scalar @a_pids,
+   'edge A killed, master and workers (' . scalar(@a_pids) . ')');
+$a->stop;                                   # reaped
+my $killed = time;
+
+ok($b->wait_until(sub {
+       scalar $b->log_lines(qr/"\Q$D\E" resumes its order/) }, 15),
+   sprintf('B resumed the order (%.1f s after the kill)', time - $killed))
+    or diag($pebble->notices);
+like(join("\n", $b->log_lines(qr/order kept in redis/)),
+     qr/"\Q$D\E" has an order kept in redis by edge "edge-a"/,
+     "from the order A kept in Redis");
+is($redis->cli(GET => "linkcert:fence:$D"), '2',
+   "under B's lease (fencing token 2)");
+
+$delay->release;
+
+my ($j) = $b->wait_status($D, sub {
+    ($_->{stage} // '') =~ /^(?:issued|failed)$/ }, 30);
+is($j->{status}, 'issued', "$D issued on B") or diag(explain $j);
+
+is($pebble->order_count, 1, 'still one order at Pebble');
+is($pebble->issued_count, 1, 'one certificate issued');
+
+my $hs = $pebble->verified_handshake($D, edge => $b);
+ok($hs->{ok}, 'B serves it, and it verifies') or diag($hs->{error});
+is($hs->{serial}, uc($j->{certificate}{serial} // ''), 'the one issued');
+
+my $chain = read_file($b->store . "/domains/$D/fullchain.pem") // '';
+ok(defined $a_key && $chain
+   && public_key($chain, 'cert') eq public_key($a_key, 'key'),
+   'finalized with the key A made');
+
+ok($b->wait_until(sub { $redis->cli(EXISTS => $ORDER) eq '0' }, 5),
+   'the order is gone from Redis once it ended');
+ok(!-e $b->store . "/domains/$D/order.json", "and from B's store");
+ok($b->wait_until(sub { $redis->cli(EXISTS => $LEASE) eq '0' }, 5),
+   'the lease is released');
+
+unlike($redis->monitor_log, qr/PRIVATE KEY/,
+       'no command to Redis carried a private key in clear');
+unlike($redis->monitor_log, qr/"(?:KEYS|SCAN)"/, 'no KEYS or SCAN');
+
+$b->no_crash_ok('edge B: no worker crashed');
+
+done_testing;

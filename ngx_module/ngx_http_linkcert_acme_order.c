@@ -163,11 +163,16 @@ ngx_http_linkcert_acme_fetched(void *data, ngx_int_t rc,
     acme = ngx_http_linkcert_acme;
 
     /*
-     * None in Redis: a saved order of this edge's own (one it could not
-     * keep there) is resumed as it is.
+     * Redis has what the CA was told: each request waited until its
+     * order was kept there.  None there, a saved order here is one that
+     * ended since on another edge (or whose first save did not reach
+     * Redis, before the CA saw a key): it is not resumed.
      */
 
-    if (rc == NGX_OK && rec != NULL) {
+    if (rc == NGX_OK && rec == NULL) {
+        acme->state->order_drop(acme->state, job->domain, acme->log);
+
+    } else if (rc == NGX_OK) {
         if (acme->state->order_write(acme->state, job->domain,
                                      (char *) rec->saved, rec->saved_len,
                                      acme->log)

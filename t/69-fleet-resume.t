@@ -11,8 +11,11 @@
 # (same order URL, under the account A placed it with, finalized with
 # the key A made: an RSA key, made before the order is placed, so that
 # it is in the order from the start) and serves the certificate: one
-# order and one certificate at Pebble.  Redis never holds a private key in clear, and
-# the record is gone once the order ends.
+# order and one certificate at Pebble.  Redis never holds a private key
+# in clear, and the record is gone once the order ends.  A, started
+# again with the order it was killed with on its disk, does not resume
+# that order (B finished it): Redis has no order of the domain, so its
+# copy goes, and a reissue places a new order.
 
 use strict;
 use warnings;
@@ -166,6 +169,35 @@ unlike($redis->monitor_log, qr/PRIVATE KEY/,
        'no command to Redis carried a private key in clear');
 unlike($redis->monitor_log, qr/"(?:KEYS|SCAN)"/, 'no KEYS or SCAN');
 
+
+
+###########################################################################
+# A back, with the order it was killed with still on its disk
+
+subtest "A restarted: its saved order, finished by B, is not resumed" => sub {
+    ok(-f $a->store . "/domains/$D/order.json",
+       "A's store still has the order it was killed with");
+    $a->run;
+    ok($redis->wait_connected($a), 'A is connected to Redis again');
+    my $serial = $j->{certificate}{serial} // '';
+    my ($k) = $a->wait_status($D, sub {
+        ($_->{certificate}{serial} // '') eq $serial }, 10);
+    is($k->{status}, 'issued', "A serves B's certificate, from the fleet");
+
+    my $offset = -s $a->error_log_path;
+    is($a->verify($D, query => 'reissue=1')->{status}, 202,
+       'POST reissue=1 on A: 202');
+    my ($n) = $a->wait_status($D, sub {
+        my $s = $_->{certificate}{serial} // $serial;
+        $s ne $serial || ($_->{stage} // '') eq 'failed' }, 20);
+    isnt($n->{certificate}{serial} // $serial, $serial,
+         'a new certificate') or diag(explain $n);
+    is($pebble->order_count, 2, 'from a new order');
+    ok(!$a->log_since($offset, qr/"\Q$D\E" resumes its order/),
+       'not the old one resumed');
+};
+
+$a->no_crash_ok('edge A: no worker crashed (but the one killed)');
 $b->no_crash_ok('edge B: no worker crashed');
 
 done_testing;

@@ -27,7 +27,12 @@
  * One fleet operation stays beside it: the HTTP-01 responder asks Redis
  * itself (ngx_http_linkcert_redis_challenge_get()) when challenge_get
  * does not know a token, since that waits on the network (an HTTP-01
- * request, unlike a handshake, can) and reads here never do.
+ * request, unlike a handshake, can) and reads here never do.  So does
+ * the order kept for a takeover (ngx_http_linkcert_redis_order.c), for
+ * now: the ACME driver (ngx_http_linkcert_acme_order.c) writes it after
+ * order_write (the request that follows waits for it), deletes it after
+ * order_drop, and reads it into order_write when the fleet's lease is
+ * taken.
  *
  *
  * The contract

@@ -834,6 +834,12 @@ ngx_http_linkcert_acme_failed(ngx_http_linkcert_acme_job_t *job)
         return;
     }
 
+    /* an order another edge holds now is that edge's to end */
+
+    if (ngx_http_linkcert_acme_still_leased(job) != NGX_OK) {
+        return;
+    }
+
     /* a failed order is over; the next attempt orders afresh */
 
     ngx_http_linkcert_acme_drop(job);

@@ -118,6 +118,8 @@ lc_acme_t *ngx_http_linkcert_acme_resume(ngx_http_linkcert_acme_job_t *job,
     ngx_http_linkcert_acme_ca_t **ca);
 ngx_int_t ngx_http_linkcert_acme_fetch(ngx_http_linkcert_acme_job_t *job);
 ngx_int_t ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job);
+ngx_int_t ngx_http_linkcert_acme_still_leased(
+    ngx_http_linkcert_acme_job_t *job);
 void ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job);
 void ngx_http_linkcert_acme_store(ngx_http_linkcert_acme_job_t *job);
 

@@ -26,6 +26,8 @@ static ngx_int_t ngx_http_linkcert_acme_order_account(
     ngx_http_linkcert_redis_order_rec_t *rec);
 static void ngx_http_linkcert_acme_kept(void *data, ngx_int_t rc,
     ngx_http_linkcert_redis_order_rec_t *rec);
+static void ngx_http_linkcert_acme_stop(ngx_http_linkcert_acme_job_t *job,
+    ngx_int_t rc);
 static void ngx_http_linkcert_acme_saved(void *data, ngx_int_t rc,
     uint64_t version);
 static void ngx_http_linkcert_acme_unsaved(ngx_http_linkcert_acme_job_t *job,
@@ -274,6 +276,10 @@ ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job)
 
     acme = ngx_http_linkcert_acme;
 
+    if (ngx_http_linkcert_acme_still_leased(job) != NGX_OK) {
+        return NGX_AGAIN;
+    }
+
     saved = lc_acme_save(job->machine, &len);
     if (saved == NULL) {
         return NGX_OK;
@@ -315,11 +321,38 @@ ngx_http_linkcert_acme_kept(void *data, ngx_int_t rc,
         return;
     }
 
-    /*
-     * Not kept: the order waits for this edge's next lease, or goes on
-     * at the edge that holds it now, which answers its challenge too.
-     */
+    ngx_http_linkcert_acme_stop(job, rc);
+}
 
+
+/*
+ * In a fleet, an order whose lease this edge lost (it expired before it
+ * was renewed: the edge was stopped, cut off or slow) is the next
+ * holder's: NGX_DECLINED, and the job has stopped.
+ */
+
+ngx_int_t
+ngx_http_linkcert_acme_still_leased(ngx_http_linkcert_acme_job_t *job)
+{
+    if (job->lease.held == NULL || ngx_http_linkcert_lease_held(&job->lease)) {
+        return NGX_OK;
+    }
+
+    ngx_http_linkcert_acme_stop(job, NGX_DECLINED);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The order not kept in Redis, or its lease lost: it waits for this
+ * edge's next lease, or goes on at the edge that holds it now, which
+ * answers its challenge too and ends it.  Neither counted nor backed off.
+ */
+
+static void
+ngx_http_linkcert_acme_stop(ngx_http_linkcert_acme_job_t *job, ngx_int_t rc)
+{
     job->token[0] = '\0';
     ngx_http_linkcert_acme_fleet_end(job, rc, "this edge's lease ran out");
 }

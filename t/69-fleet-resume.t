@@ -15,7 +15,10 @@
 # in clear, and the record is gone once the order ends.  A, started
 # again with the order it was killed with on its disk, does not resume
 # that order (B finished it): Redis has no order of the domain, so its
-# copy goes, and a reissue places a new order.
+# copy goes, and a reissue places a new order.  A stopped (SIGSTOP) past
+# its lease mid-order: B resumes the order, and A, continued, has its
+# next write of the order refused (B holds the lease) and stops before
+# it finalizes: one order, one certificate.
 
 use strict;
 use warnings;
@@ -195,6 +198,44 @@ subtest "A restarted: its saved order, finished by B, is not resumed" => sub {
     is($pebble->order_count, 2, 'from a new order');
     ok(!$a->log_since($offset, qr/"\Q$D\E" resumes its order/),
        'not the old one resumed');
+};
+
+
+
+###########################################################################
+# A stopped past its lease: B resumes, A's late write is refused
+
+subtest 'A stopped past its lease: B resumes the order, A stops' => sub {
+    my $D2 = 'paused.customer.test';
+    $a->set_cname($D2, 'edge.crm.test');
+    my ($orders, $issued) = ($pebble->order_count, $pebble->issued_count);
+
+    $delay->hold;
+    is($a->verify($D2)->{status}, 202, "POST $D2 on A: 202");
+    ok($a->wait_until(sub {
+           $redis->cli(GET => "linkcert:lease:$D2") =~ /^edge-a / }, 15,
+           0.01), 'A took the lease');
+    is($b->verify($D2)->{status}, 202, "POST $D2 on B: 202");
+    ok($delay->wait_request($D2, 15), "the CA's validation is held");
+
+    my @pids = ($a->master_pid, $a->worker_pids);
+    kill 'STOP', @pids;
+    ok($b->wait_until(sub {
+           scalar $b->log_lines(qr/"\Q$D2\E" resumes its order/) }, 15),
+       'B took the lease and resumed the order');
+    kill 'CONT', @pids;
+    $delay->release;
+
+    my ($k) = $b->wait_status($D2, sub {
+        ($_->{stage} // '') =~ /^(?:issued|failed)$/ }, 30);
+    is($k->{status}, 'issued', "$D2 issued on B") or diag(explain $k);
+    ok($a->wait_until(sub {
+           scalar $a->log_lines(qr/"\Q$D2\E" .* this edge's lease ran out \(fleet_busy\)/)
+       }, 10), 'A stopped once it knew its lease lost');
+    is(scalar $a->log_lines(qr/"\Q$D2\E" .*\((?!fleet_busy)[a-z_:]+\)$/), 0,
+       'no order failure counted on A');
+    is($pebble->order_count - $orders, 1, 'one order');
+    is($pebble->issued_count - $issued, 1, 'one certificate');
 };
 
 $a->no_crash_ok('edge A: no worker crashed (but the one killed)');

@@ -4,7 +4,10 @@
  *
  * linkcert: what an order keeps through the state boundary: its progress,
  * saved before each request and resumed by the next worker 0, and at the
- * end its certificate, saved under the domain's lease.
+ * end its certificate, saved under the domain's lease.  In a fleet the
+ * progress is kept in Redis too (ngx_http_linkcert_redis_order.c), the
+ * request waiting until it is, and read when the domain's lease is
+ * taken: the edge that holds the lease next resumes the order.
  */
 
 

@@ -29,6 +29,8 @@ static ngx_int_t ngx_http_linkcert_acme_order_account(
     ngx_http_linkcert_redis_order_rec_t *rec);
 static void ngx_http_linkcert_acme_kept(void *data, ngx_int_t rc,
     ngx_http_linkcert_redis_order_rec_t *rec);
+static ngx_int_t ngx_http_linkcert_acme_unkept(
+    ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_stop(ngx_http_linkcert_acme_job_t *job,
     ngx_int_t rc);
 static void ngx_http_linkcert_acme_saved(void *data, ngx_int_t rc,
@@ -301,6 +303,11 @@ ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job)
         if (rc == NGX_DECLINED) {
             rc = NGX_OK;
 
+        } else if (rc == NGX_ERROR
+                   && ngx_http_linkcert_acme_unkept(job) == NGX_OK)
+        {
+            rc = NGX_OK;
+
         } else if (rc == NGX_ERROR) {
             ngx_http_linkcert_acme_kept(job, NGX_ERROR, NULL);
             rc = NGX_AGAIN;
@@ -319,12 +326,37 @@ ngx_http_linkcert_acme_kept(void *data, ngx_int_t rc,
 {
     ngx_http_linkcert_acme_job_t *job = data;
 
-    if (rc == NGX_OK) {
+    if (rc == NGX_OK
+        || (rc == NGX_ERROR && ngx_http_linkcert_acme_unkept(job) == NGX_OK))
+    {
         ngx_http_linkcert_acme_step(job);
         return;
     }
 
     ngx_http_linkcert_acme_stop(job, rc);
+}
+
+
+/*
+ * Redis did not answer: as a save does, the order goes on here while
+ * this edge holds the lease as far as it knows, not kept for a takeover
+ * (an edge that took the lease meanwhile resumes the order as Redis last
+ * had it; this edge's certificate is then refused by the fence).
+ * NGX_DECLINED: the lease is known lost, the job stops.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_acme_unkept(ngx_http_linkcert_acme_job_t *job)
+{
+    if (!ngx_http_linkcert_lease_held(&job->lease)) {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ngx_http_linkcert_acme->log, 0,
+                  "linkcert: \"%s\": its order goes on without being kept "
+                  "in redis, while this edge holds the lease", job->domain);
+
+    return NGX_OK;
 }
 
 

@@ -335,8 +335,6 @@ ngx_http_linkcert_acme_start(lc_acme_kind_e kind,
     }
 
     ngx_cpystrn((u_char *) job->domain, (u_char *) domain, LC_DOMAIN_MAX + 1);
-    job->order.domain = job->domain;
-    job->order.data = job;
     ngx_queue_insert_tail(&acme->orders, &job->queue);
     acme->norders++;
 
@@ -381,15 +379,18 @@ ngx_http_linkcert_acme_claim(ngx_http_linkcert_acme_job_t *job)
 }
 
 
-/*
- * The lease taken (or not), and in a fleet the order its former holder
- * kept in Redis read, to be resumed (or not: lease.error says why).
- */
-
-void
-ngx_http_linkcert_acme_fleet_claim(ngx_http_linkcert_acme_job_t *job,
-    ngx_int_t rc, const char *holder)
+static void
+ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, uint64_t fence)
 {
+    ngx_http_linkcert_acme_job_t  *job = data;
+
+    job->lease.fence = fence;
+
+    if (rc != NGX_OK && job->lease.error.type[0]) {
+        ngx_http_linkcert_acme_not_leased(job);
+        return;
+    }
+
     /* the lease is ours: in a fleet, its budgets are asked next */
 
     if (rc == NGX_OK) {
@@ -400,68 +401,10 @@ ngx_http_linkcert_acme_fleet_claim(ngx_http_linkcert_acme_job_t *job,
             return;
         }
 
-        ngx_http_linkcert_acme_budgeted(job, (rc == NGX_DECLINED) ? NGX_OK
-                                                                  : NGX_ERROR,
-                                        NULL, 0);
-        return;
+        rc = (rc == NGX_DECLINED) ? NGX_OK : NGX_ERROR;
     }
 
-    ngx_http_linkcert_acme_fleet_end(job, rc, holder);
-}
-
-
-/*
- * Not placed, or not gone on with (the lease lost, Redis away): due again
- * after a lease, neither counted nor backed off.  A saved order stays.
- */
-
-void
-ngx_http_linkcert_acme_fleet_end(ngx_http_linkcert_acme_job_t *job,
-    ngx_int_t rc, const char *holder)
-{
-    if (job->lease.error.type[0] == '\0') {
-
-        if (rc == NGX_DECLINED) {
-            lc_error_set(&job->lease.error, LC_ERR_FLEET_BUSY, "another edge "
-                         "of the fleet is ordering it: %s", holder);
-
-        } else {
-            lc_error_set(&job->lease.error, LC_ERR_ENGINE_UNREACHABLE,
-                         "Redis did not answer: no order is placed without "
-                         "the domain's lease");
-        }
-
-        job->lease.retry = ngx_http_linkcert_lease_retry();
-    }
-
-    ngx_http_linkcert_acme_not_leased(job);
-}
-
-
-static void
-ngx_http_linkcert_acme_leased(void *data, ngx_int_t rc, uint64_t fence)
-{
-    ngx_http_linkcert_acme_job_t  *job = data;
-
-    job->lease.fence = fence;
-
-    if (rc != NGX_OK && job->lease.error.type[0] == '\0') {
-        ngx_http_linkcert_acme_release(job);
-        ngx_http_linkcert_acme_free(job);
-        return;
-    }
-
-    /* the order a former holder kept in Redis is resumed */
-
-    if (rc == NGX_OK) {
-        rc = ngx_http_linkcert_acme_fetch(job);
-
-        if (rc == NGX_AGAIN) {
-            return;
-        }
-    }
-
-    ngx_http_linkcert_acme_fleet_claim(job, rc, NULL);
+    ngx_http_linkcert_acme_budgeted(job, rc, NULL, 0);
 }
 
 
@@ -931,8 +874,6 @@ ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job)
     if (job->keygen) {
         ngx_http_linkcert_keygen_cancel(job->keygen);
     }
-
-    ngx_http_linkcert_redis_order_cancel(&job->order);
 
     if (job->kind != LC_ACME_ACCOUNT && acme) {
         acme->state->lease_end(acme->state, job->domain, &job->lease);

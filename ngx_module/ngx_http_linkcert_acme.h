@@ -43,8 +43,6 @@ typedef struct {
     ngx_http_linkcert_keygen_t     *keygen;      /* its key, being made */
     ngx_http_linkcert_budgets_t    *budgets;     /* in a fleet: the order's
                                                     budgets being asked */
-    ngx_http_linkcert_redis_order_t order;       /* in a fleet: the order
-                                                    kept in Redis */
     lc_acme_account_t              *account;     /* an order taken over:
                                                     the account it is of */
     lc_cert_info_t                  info;        /* the certificate being
@@ -93,10 +91,6 @@ ngx_http_linkcert_acme_job_t *ngx_http_linkcert_acme_start(
 ngx_int_t ngx_http_linkcert_acme_order_replacing(const char *domain,
     uint32_t job_id, const char *replaces);
 void ngx_http_linkcert_acme_step(ngx_http_linkcert_acme_job_t *job);
-void ngx_http_linkcert_acme_fleet_claim(ngx_http_linkcert_acme_job_t *job,
-    ngx_int_t rc, const char *holder);
-void ngx_http_linkcert_acme_fleet_end(ngx_http_linkcert_acme_job_t *job,
-    ngx_int_t rc, const char *holder);
 void ngx_http_linkcert_acme_release(ngx_http_linkcert_acme_job_t *job);
 void ngx_http_linkcert_acme_not_leased(ngx_http_linkcert_acme_job_t *job);
 void ngx_http_linkcert_acme_free(ngx_http_linkcert_acme_job_t *job);
@@ -116,7 +110,6 @@ void ngx_http_linkcert_acme_account_failed(ngx_http_linkcert_acme_job_t *job,
 
 lc_acme_t *ngx_http_linkcert_acme_resume(ngx_http_linkcert_acme_job_t *job,
     ngx_http_linkcert_acme_ca_t **ca);
-ngx_int_t ngx_http_linkcert_acme_fetch(ngx_http_linkcert_acme_job_t *job);
 ngx_int_t ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job);
 ngx_int_t ngx_http_linkcert_acme_still_leased(
     ngx_http_linkcert_acme_job_t *job);

@@ -5,9 +5,9 @@
  * linkcert: what an order keeps through the state boundary: its progress,
  * saved before each request and resumed by the next worker 0, and at the
  * end its certificate, saved under the domain's lease.  In a fleet the
- * progress is kept in Redis too (ngx_http_linkcert_redis_order.c), the
- * request waiting until it is, and read when the domain's lease is
- * taken: the edge that holds the lease next resumes the order.
+ * boundary keeps the progress in Redis too, the request waiting until it
+ * has, and gives the next lease holder the order to resume, with the
+ * account it was placed with (lease.taken).
  */
 
 
@@ -22,17 +22,11 @@
 
 static ngx_http_linkcert_acme_ca_t *ngx_http_linkcert_acme_saved_ca(
     const char *saved, size_t len, char *directory, size_t size);
-static void ngx_http_linkcert_acme_fetched(void *data, ngx_int_t rc,
-    ngx_http_linkcert_redis_order_rec_t *rec);
-static ngx_int_t ngx_http_linkcert_acme_order_account(
-    ngx_http_linkcert_acme_job_t *job,
-    ngx_http_linkcert_redis_order_rec_t *rec);
+static void ngx_http_linkcert_acme_order_account(
+    ngx_http_linkcert_acme_job_t *job, ngx_http_linkcert_acme_ca_t *ca);
 static void ngx_http_linkcert_acme_kept(void *data, ngx_int_t rc,
-    ngx_http_linkcert_redis_order_rec_t *rec);
-static ngx_int_t ngx_http_linkcert_acme_unkept(
-    ngx_http_linkcert_acme_job_t *job);
-static void ngx_http_linkcert_acme_stop(ngx_http_linkcert_acme_job_t *job,
-    ngx_int_t rc);
+    uint64_t value);
+static void ngx_http_linkcert_acme_stop(ngx_http_linkcert_acme_job_t *job);
 static void ngx_http_linkcert_acme_saved(void *data, ngx_int_t rc,
     uint64_t version);
 static void ngx_http_linkcert_acme_unsaved(ngx_http_linkcert_acme_job_t *job,
@@ -79,6 +73,8 @@ ngx_http_linkcert_acme_resume(ngx_http_linkcert_acme_job_t *job,
         ngx_free(file.data);
         return NULL;
     }
+
+    ngx_http_linkcert_acme_order_account(job, saved);
 
     m = lc_acme_resume(job->account ? job->account : &saved->account, domain,
                        (lc_acme_key_type_e) acme->conf->key_type,
@@ -140,90 +136,28 @@ ngx_http_linkcert_acme_saved_ca(const char *saved, size_t len,
 
 
 /*
- * In a fleet, once the domain's lease is taken: the order its former
- * holder kept in Redis becomes the saved order here, which the job
- * resumes.  NGX_AGAIN: ngx_http_linkcert_acme_fleet_claim() is called
- * later; otherwise the result to go on with.
- */
-
-ngx_int_t
-ngx_http_linkcert_acme_fetch(ngx_http_linkcert_acme_job_t *job)
-{
-    ngx_int_t  rc;
-
-    job->order.handler = ngx_http_linkcert_acme_fetched;
-
-    rc = ngx_http_linkcert_redis_order_get(&job->order);
-
-    return (rc == NGX_DECLINED) ? NGX_OK : rc;
-}
-
-
-static void
-ngx_http_linkcert_acme_fetched(void *data, ngx_int_t rc,
-    ngx_http_linkcert_redis_order_rec_t *rec)
-{
-    ngx_http_linkcert_acme_job_t *job = data;
-
-    ngx_http_linkcert_acme_t  *acme;
-
-    acme = ngx_http_linkcert_acme;
-
-    /*
-     * Redis has what the CA was told: each request waited until its
-     * order was kept there.  None there, a saved order here is one that
-     * ended since on another edge (or whose first save did not reach
-     * Redis, before the CA saw a key): it is not resumed.
-     */
-
-    if (rc == NGX_OK && rec == NULL) {
-        acme->state->order_drop(acme->state, job->domain, acme->log);
-
-    } else if (rc == NGX_OK) {
-        if (acme->state->order_write(acme->state, job->domain,
-                                     (char *) rec->saved, rec->saved_len,
-                                     acme->log)
-            != NGX_OK)
-        {
-            rc = NGX_ERROR;
-
-        } else {
-            (void) ngx_http_linkcert_acme_order_account(job, rec);
-        }
-    }
-
-    ngx_http_linkcert_acme_fleet_claim(job, rc, NULL);
-}
-
-
-/*
  * An order placed under another account than this edge's (each edge has
  * its own until they share one) goes on under that account: its key and
  * URL came with the order.
  */
 
-static ngx_int_t
+static void
 ngx_http_linkcert_acme_order_account(ngx_http_linkcert_acme_job_t *job,
-    ngx_http_linkcert_redis_order_rec_t *rec)
+    ngx_http_linkcert_acme_ca_t *ca)
 {
-    EVP_PKEY                     *key;
-    lc_acme_account_t            *acct, tmp;
-    ngx_http_linkcert_acme_t     *acme;
-    ngx_http_linkcert_acme_ca_t  *ca;
-    char                          directory[LC_ACME_URL_MAX];
+    EVP_PKEY                           *key;
+    lc_acme_account_t                  *acct, tmp;
+    ngx_http_linkcert_acme_t           *acme;
+    ngx_http_linkcert_state_account_t  *rec;
 
     acme = ngx_http_linkcert_acme;
+    rec = job->lease.taken;
 
-    ca = ngx_http_linkcert_acme_saved_ca((char *) rec->saved, rec->saved_len,
-                                         directory, sizeof(directory));
-
-    if (ca == NULL || !ca->ready || ngx_strcmp(ca->account.kid, rec->kid) == 0)
-    {
-        return NGX_OK;
+    if (rec == NULL || ngx_strcmp(ca->account.kid, rec->kid) == 0) {
+        return;
     }
 
-    key = lc_acme_account_key_load((char *) rec->account_key,
-                                   rec->account_key_len);
+    key = lc_acme_account_key_load((char *) rec->key, rec->key_len);
 
     if (key == NULL
         || lc_acme_account_init(&tmp, key, ca->account.directory) != 0)
@@ -232,13 +166,13 @@ ngx_http_linkcert_acme_order_account(ngx_http_linkcert_acme_job_t *job,
                       "linkcert: the account key of the order of \"%s\" "
                       "cannot be used", job->domain);
         EVP_PKEY_free(key);
-        return NGX_ERROR;
+        return;
     }
 
     acct = ngx_alloc(sizeof(lc_acme_account_t), acme->log);
     if (acct == NULL) {
         EVP_PKEY_free(key);
-        return NGX_ERROR;
+        return;
     }
 
     /* the CA's URLs, the order's account; its own nonces */
@@ -260,15 +194,14 @@ ngx_http_linkcert_acme_order_account(ngx_http_linkcert_acme_job_t *job,
     ngx_log_error(NGX_LOG_NOTICE, acme->log, 0,
                   "linkcert: \"%s\": its order goes on under account %s, "
                   "the one it was placed with", job->domain, acct->kid);
-
-    return NGX_OK;
 }
 
 
 /*
  * The order's progress, saved before the request that follows.  In a
- * fleet it is kept in Redis too, and NGX_AGAIN says that the job goes on
- * (ngx_http_linkcert_acme_step()) once it is, or ends if it cannot be.
+ * fleet the boundary keeps it in Redis too, and NGX_AGAIN says that the
+ * job goes on (ngx_http_linkcert_acme_step()) once it has, or has
+ * stopped.
  */
 
 ngx_int_t
@@ -290,73 +223,35 @@ ngx_http_linkcert_acme_save(ngx_http_linkcert_acme_job_t *job)
         return NGX_OK;
     }
 
-    rc = acme->state->order_write(acme->state, job->domain, saved, len,
+    rc = acme->state->order_write(acme->state, &job->lease, job->domain,
+                                  saved, len,
+                                  job->account ? job->account
+                                               : &job->ca->account,
+                                  ngx_http_linkcert_acme_kept, job,
                                   acme->log);
 
-    if (rc == NGX_OK) {
-        job->order.handler = ngx_http_linkcert_acme_kept;
-
-        rc = ngx_http_linkcert_redis_order_put(&job->order, &job->lease,
-                                               saved, len,
-                                               job->account ? job->account
-                                               : &job->ca->account);
-        if (rc == NGX_DECLINED) {
-            rc = NGX_OK;
-
-        } else if (rc == NGX_ERROR
-                   && ngx_http_linkcert_acme_unkept(job) == NGX_OK)
-        {
-            rc = NGX_OK;
-
-        } else if (rc == NGX_ERROR) {
-            ngx_http_linkcert_acme_kept(job, NGX_ERROR, NULL);
-            rc = NGX_AGAIN;
-        }
-    }
-
     lc_acme_saved_free(saved, len);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_linkcert_acme_stop(job);
+        return NGX_AGAIN;
+    }
 
     return rc;
 }
 
 
 static void
-ngx_http_linkcert_acme_kept(void *data, ngx_int_t rc,
-    ngx_http_linkcert_redis_order_rec_t *rec)
+ngx_http_linkcert_acme_kept(void *data, ngx_int_t rc, uint64_t value)
 {
     ngx_http_linkcert_acme_job_t *job = data;
 
-    if (rc == NGX_OK
-        || (rc == NGX_ERROR && ngx_http_linkcert_acme_unkept(job) == NGX_OK))
-    {
+    if (rc == NGX_OK) {
         ngx_http_linkcert_acme_step(job);
         return;
     }
 
-    ngx_http_linkcert_acme_stop(job, rc);
-}
-
-
-/*
- * Redis did not answer: as a save does, the order goes on here while
- * this edge holds the lease as far as it knows, not kept for a takeover
- * (an edge that took the lease meanwhile resumes the order as Redis last
- * had it; this edge's certificate is then refused by the fence).
- * NGX_DECLINED: the lease is known lost, the job stops.
- */
-
-static ngx_int_t
-ngx_http_linkcert_acme_unkept(ngx_http_linkcert_acme_job_t *job)
-{
-    if (!ngx_http_linkcert_lease_held(&job->lease)) {
-        return NGX_DECLINED;
-    }
-
-    ngx_log_error(NGX_LOG_WARN, ngx_http_linkcert_acme->log, 0,
-                  "linkcert: \"%s\": its order goes on without being kept "
-                  "in redis, while this edge holds the lease", job->domain);
-
-    return NGX_OK;
+    ngx_http_linkcert_acme_stop(job);
 }
 
 
@@ -369,27 +264,34 @@ ngx_http_linkcert_acme_unkept(ngx_http_linkcert_acme_job_t *job)
 ngx_int_t
 ngx_http_linkcert_acme_still_leased(ngx_http_linkcert_acme_job_t *job)
 {
-    if (job->lease.held == NULL || ngx_http_linkcert_lease_held(&job->lease)) {
+    if (!job->lease.lost) {
         return NGX_OK;
     }
 
-    ngx_http_linkcert_acme_stop(job, NGX_DECLINED);
+    ngx_http_linkcert_acme_stop(job);
 
     return NGX_DECLINED;
 }
 
 
 /*
- * The order not kept in Redis, or its lease lost: it waits for this
- * edge's next lease, or goes on at the edge that holds it now, which
- * answers its challenge too and ends it.  Neither counted nor backed off.
+ * The order not kept (its lease lost): it goes on at the edge that
+ * holds the lease now, which answers its challenge too and ends it, or
+ * waits for this edge's next lease.  Neither counted nor backed off.
  */
 
 static void
-ngx_http_linkcert_acme_stop(ngx_http_linkcert_acme_job_t *job, ngx_int_t rc)
+ngx_http_linkcert_acme_stop(ngx_http_linkcert_acme_job_t *job)
 {
     job->token[0] = '\0';
-    ngx_http_linkcert_acme_fleet_end(job, rc, "this edge's lease ran out");
+
+    if (job->lease.error.type[0] == '\0') {
+        lc_error_set(&job->lease.error, LC_ERR_FLEET_BUSY, "another edge of "
+                     "the fleet is ordering it: this edge's lease ran out");
+        job->lease.retry = ngx_max(job->lease.retry, 1);
+    }
+
+    ngx_http_linkcert_acme_not_leased(job);
 }
 
 
@@ -401,8 +303,8 @@ ngx_http_linkcert_acme_drop(ngx_http_linkcert_acme_job_t *job)
     acme = ngx_http_linkcert_acme;
 
     if (job->kind == LC_ACME_ORDER) {
-        acme->state->order_drop(acme->state, job->domain, acme->log);
-        ngx_http_linkcert_redis_order_del(job->domain, &job->lease);
+        acme->state->order_drop(acme->state, &job->lease, job->domain,
+                                acme->log);
     }
 }
 

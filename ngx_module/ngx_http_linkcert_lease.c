@@ -329,6 +329,8 @@ ngx_http_linkcert_lease_renewed(void *data, redisReply *reply,
 
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         l->held = 0;
+        l->owner->lost = 1;
+        l->owner->retry = ngx_http_linkcert_lease_retry();
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "linkcert: the lease of \"%s\" was lost (it expired "
                       "before it was renewed): another edge may order it",

@@ -23,16 +23,14 @@
  * linkcert_redis: the fleet's, which keeps the local one underneath as
  * its copy and delegates to it, and adds what the edges share: the
  * lease in Redis, a save's fenced change, a removal's change, the HTTP-01
- * key authorizations.  The ACME driver and the API call only the table.
- * One fleet operation stays beside it: the HTTP-01 responder asks Redis
- * itself (ngx_http_linkcert_redis_challenge_get()) when challenge_get
- * does not know a token, since that waits on the network (an HTTP-01
- * request, unlike a handshake, can) and reads here never do.  So does
- * the order kept for a takeover (ngx_http_linkcert_redis_order.c), for
- * now: the ACME driver (ngx_http_linkcert_acme_order.c) writes it after
- * order_write (the request that follows waits for it), deletes it after
- * order_drop, and reads it into order_write when the fleet's lease is
- * taken.
+ * key authorizations, the order kept for a takeover
+ * (ngx_http_linkcert_redis_order.c: written by order_write, deleted by
+ * order_drop, read by lease_take).  The ACME driver and the API call
+ * only the table.  One fleet operation stays beside it: the HTTP-01
+ * responder asks Redis itself (ngx_http_linkcert_redis_challenge_get())
+ * when challenge_get does not know a token, since that waits on the
+ * network (an HTTP-01 request, unlike a handshake, can) and reads here
+ * never do.
  *
  *
  * The contract
@@ -83,6 +81,9 @@
  * (when to try again), for lease_take and save alike; a refusal without
  * lease->error means the domain is gone.  Every job whose lease_take was
  * called ends with lease_end (after lease_release, it does nothing).
+ * An implementation that learns a lease lost (a renewal found another
+ * holder) sets lease->lost and lease->retry: the holder stops at its
+ * next step, before the fence would refuse it.
  *
  * Locally the lease is the zone's claim that ngx_http_linkcert_table_
  * due() hands worker 0 (its job_id is the fence).  The fleet's is the
@@ -124,11 +125,26 @@ typedef void (*ngx_http_linkcert_state_handler_pt)(void *data, ngx_int_t rc,
     uint64_t value);
 
 
+/* an order taken over from another edge: the account it was placed with */
+typedef struct {
+    u_char                        *key;          /* PEM, wiped when freed */
+    size_t                         key_len;
+    char                           kid[LC_ACME_URL_MAX];
+} ngx_http_linkcert_state_account_t;
+
+
 /* a domain's lease, held by the process that took it */
 typedef struct {
     uint32_t                       job_id;       /* the zone's claim */
     uint64_t                       fence;        /* grows with each lease */
     void                          *held;         /* the implementation's */
+    void                          *op;           /* the implementation's:
+                                                    an order's read or
+                                                    write under way */
+    ngx_http_linkcert_state_account_t  *taken;   /* set by lease_take: the
+                                                    order is another
+                                                    edge's */
+    ngx_uint_t                     lost;         /* known lost since */
     time_t                         retry;        /* refused: ask again in s */
     lc_error_t                     error;        /* refused: why */
 } ngx_http_linkcert_state_lease_t;
@@ -227,18 +243,28 @@ struct ngx_http_linkcert_state_s {
 
     /*
      * The order a lease holder is working on (lc_acme_save()'s text), so
-     * that its next holder resumes it rather than placing another.  Kept
-     * by the edge that works on the domain: synchronous, local.
-     * order_read: NGX_OK and file->data to wipe and ngx_free(), or
-     * NGX_DECLINED when there is none.
+     * that its next holder resumes it rather than placing another.
+     * order_read is synchronous and local: NGX_OK and file->data to wipe
+     * and ngx_free(), or NGX_DECLINED when there is none.  order_write
+     * keeps it, with the account it is placed with, under the lease:
+     * the request that follows waits for NGX_OK (at once or from the
+     * handler); NGX_DECLINED: the lease is lost (lease->error set), the
+     * job stops; NGX_ERROR at once: not written.  order_drop forgets it
+     * (the order ended).  lease_take makes the order its former holder
+     * kept the one order_read gives (or none), lease->taken saying under
+     * which account when it is another edge's.  An operation under way
+     * is dropped by lease_release and lease_end, its handler not called.
      */
     ngx_int_t   (*order_read)(ngx_http_linkcert_state_t *st,
                    const char *name, ngx_http_linkcert_file_t *file);
     ngx_int_t   (*order_write)(ngx_http_linkcert_state_t *st,
-                   const char *name, const char *data, size_t len,
+                   ngx_http_linkcert_state_lease_t *lease, const char *name,
+                   const char *data, size_t len, lc_acme_account_t *account,
+                   ngx_http_linkcert_state_handler_pt h, void *hdata,
                    ngx_log_t *log);
     void        (*order_drop)(ngx_http_linkcert_state_t *st,
-                   const char *name, ngx_log_t *log);
+                   ngx_http_linkcert_state_lease_t *lease, const char *name,
+                   ngx_log_t *log);
 
     /*
      * An ACME account's private key (PEM) by name (account.key,

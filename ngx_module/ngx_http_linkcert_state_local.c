@@ -64,10 +64,12 @@ static ngx_int_t ngx_http_linkcert_local_order_read(
     ngx_http_linkcert_state_t *st, const char *name,
     ngx_http_linkcert_file_t *file);
 static ngx_int_t ngx_http_linkcert_local_order_write(
-    ngx_http_linkcert_state_t *st, const char *name, const char *data,
-    size_t len, ngx_log_t *log);
+    ngx_http_linkcert_state_t *st, ngx_http_linkcert_state_lease_t *lease,
+    const char *name, const char *data, size_t len,
+    lc_acme_account_t *account, ngx_http_linkcert_state_handler_pt h,
+    void *hdata, ngx_log_t *log);
 static void ngx_http_linkcert_local_order_drop(ngx_http_linkcert_state_t *st,
-    const char *name, ngx_log_t *log);
+    ngx_http_linkcert_state_lease_t *lease, const char *name, ngx_log_t *log);
 static ngx_int_t ngx_http_linkcert_local_account_read(
     ngx_http_linkcert_state_t *st, const char *name,
     ngx_http_linkcert_file_t *file, lc_error_t *err);
@@ -269,7 +271,9 @@ ngx_http_linkcert_local_order_read(ngx_http_linkcert_state_t *st,
 
 static ngx_int_t
 ngx_http_linkcert_local_order_write(ngx_http_linkcert_state_t *st,
-    const char *name, const char *data, size_t len, ngx_log_t *log)
+    ngx_http_linkcert_state_lease_t *lease, const char *name,
+    const char *data, size_t len, lc_acme_account_t *account,
+    ngx_http_linkcert_state_handler_pt h, void *hdata, ngx_log_t *log)
 {
     ngx_http_linkcert_main_conf_t  *lmcf = st->data;
     u_char                          dir[sizeof("domains/") + LC_DOMAIN_MAX];
@@ -283,7 +287,7 @@ ngx_http_linkcert_local_order_write(ngx_http_linkcert_state_t *st,
 
 static void
 ngx_http_linkcert_local_order_drop(ngx_http_linkcert_state_t *st,
-    const char *name, ngx_log_t *log)
+    ngx_http_linkcert_state_lease_t *lease, const char *name, ngx_log_t *log)
 {
     ngx_http_linkcert_main_conf_t  *lmcf = st->data;
     u_char                          path[NGX_MAX_PATH];

@@ -4,9 +4,8 @@
  *
  * linkcert: the state boundary's fleet implementation ("linkcert_redis").
  *
- * The local implementation stays underneath, as this edge's copy: reads,
- * the order and the account keys are its own, and every write goes to it
- * too.  What the fleet shares goes to Redis besides:
+ * The local implementation stays underneath, as this edge's copy: reads
+ * and the account keys are its own, and every write goes to it too.  What the fleet shares goes to Redis besides:
  *
  *     lease_take      the zone's claim, then the domain's lease in Redis
  *                     (ngx_http_linkcert_lease.c), whose fencing token is
@@ -19,6 +18,12 @@
  *     remove          the local removal, then the removal's change
  *     challenge_set   the zone, then Redis, answered once Redis has it
  *     challenge_del   both
+ *     lease_take      (after the lease) the order its former holder kept
+ *                     in Redis becomes the local saved order, or none
+ *     order_write     the local file, then the order kept in Redis under
+ *                     the lease (ngx_http_linkcert_redis_order.c),
+ *                     answered once Redis has it
+ *     order_drop      both
  *
  * A save refused in Redis (another edge took the lease since) answers
  * NGX_DECLINED with lease->error saying so, and this edge then applies
@@ -46,6 +51,19 @@ typedef struct {
     ngx_http_linkcert_main_conf_t      *lmcf;
     ngx_http_linkcert_state_t          *local;
 } ngx_http_linkcert_fleet_t;
+
+
+/* an order read from Redis (lease_take) or written (order_write) */
+typedef struct {
+    ngx_http_linkcert_state_t          *st;
+    ngx_http_linkcert_state_lease_t    *lease;
+    ngx_http_linkcert_state_handler_pt  handler;
+    void                               *data;
+    ngx_log_t                          *log;
+    uint64_t                            fence;
+    ngx_http_linkcert_redis_order_t     order;
+    char                                name[LC_DOMAIN_MAX + 1];
+} ngx_http_linkcert_fleet_op_t;
 
 
 /* a save waiting for Redis */
@@ -104,10 +122,31 @@ static ngx_int_t ngx_http_linkcert_fleet_order_read(
     ngx_http_linkcert_state_t *st, const char *name,
     ngx_http_linkcert_file_t *file);
 static ngx_int_t ngx_http_linkcert_fleet_order_write(
-    ngx_http_linkcert_state_t *st, const char *name, const char *data,
-    size_t len, ngx_log_t *log);
+    ngx_http_linkcert_state_t *st, ngx_http_linkcert_state_lease_t *lease,
+    const char *name, const char *data, size_t len,
+    lc_acme_account_t *account, ngx_http_linkcert_state_handler_pt h,
+    void *hdata, ngx_log_t *log);
+static void ngx_http_linkcert_fleet_order_kept(void *data, ngx_int_t rc,
+    ngx_http_linkcert_redis_order_rec_t *rec);
+static ngx_int_t ngx_http_linkcert_fleet_unkept(
+    ngx_http_linkcert_state_lease_t *lease, const char *name, ngx_int_t rc,
+    ngx_log_t *log);
 static void ngx_http_linkcert_fleet_order_drop(ngx_http_linkcert_state_t *st,
-    const char *name, ngx_log_t *log);
+    ngx_http_linkcert_state_lease_t *lease, const char *name, ngx_log_t *log);
+static void ngx_http_linkcert_fleet_leased(void *data, ngx_int_t rc,
+    uint64_t fence);
+static void ngx_http_linkcert_fleet_order_got(void *data, ngx_int_t rc,
+    ngx_http_linkcert_redis_order_rec_t *rec);
+static ngx_int_t ngx_http_linkcert_fleet_taken(
+    ngx_http_linkcert_fleet_op_t *op, ngx_http_linkcert_redis_order_rec_t *rec);
+static ngx_http_linkcert_fleet_op_t *ngx_http_linkcert_fleet_op(
+    ngx_http_linkcert_state_t *st, ngx_http_linkcert_state_lease_t *lease,
+    const char *name, ngx_http_linkcert_state_handler_pt h, void *data,
+    ngx_log_t *log);
+static void ngx_http_linkcert_fleet_op_done(ngx_http_linkcert_fleet_op_t *op,
+    ngx_int_t rc);
+static void ngx_http_linkcert_fleet_op_drop(
+    ngx_http_linkcert_state_lease_t *lease);
 static ngx_int_t ngx_http_linkcert_fleet_account_read(
     ngx_http_linkcert_state_t *st, const char *name,
     ngx_http_linkcert_file_t *file, lc_error_t *err);
@@ -362,13 +401,129 @@ ngx_http_linkcert_fleet_lease_take(ngx_http_linkcert_state_t *st,
     ngx_int_t                   rc;
     ngx_http_linkcert_state_t  *local = ngx_http_linkcert_fleet_local(st);
 
+    ngx_http_linkcert_fleet_op_t  *op;
+
     rc = local->lease_take(local, name, job_id, lease, NULL, NULL, log);
 
     if (rc != NGX_OK || ngx_http_linkcert_redis_fleet() == NULL) {
         return rc;
     }
 
-    return ngx_http_linkcert_lease_take(name, lease, h, data);
+    op = ngx_http_linkcert_fleet_op(st, lease, name, h, data, log);
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_linkcert_lease_take(name, lease,
+                                      ngx_http_linkcert_fleet_leased, op);
+    if (rc != NGX_AGAIN) {
+        ngx_http_linkcert_fleet_op_drop(lease);
+    }
+
+    return rc;
+}
+
+
+/*
+ * The lease taken: the order its former holder kept in Redis (each of
+ * its requests waited until Redis had it) becomes this edge's saved
+ * order.  None there, an order saved here is one that ended since on
+ * another edge (or whose first write did not reach Redis, before the CA
+ * saw a key): it is dropped, not resumed.
+ */
+
+static void
+ngx_http_linkcert_fleet_leased(void *data, ngx_int_t rc, uint64_t fence)
+{
+    ngx_http_linkcert_fleet_op_t *op = data;
+
+    op->fence = fence;
+
+    if (rc == NGX_OK) {
+        op->order.handler = ngx_http_linkcert_fleet_order_got;
+
+        rc = ngx_http_linkcert_redis_order_get(&op->order);
+
+        if (rc == NGX_AGAIN) {
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_linkcert_fleet_order_got(op, NGX_ERROR, NULL);
+            return;
+        }
+
+        rc = NGX_OK;                    /* no fleet here */
+    }
+
+    ngx_http_linkcert_fleet_op_done(op, rc);
+}
+
+
+static void
+ngx_http_linkcert_fleet_order_got(void *data, ngx_int_t rc,
+    ngx_http_linkcert_redis_order_rec_t *rec)
+{
+    ngx_http_linkcert_fleet_op_t *op = data;
+
+    ngx_http_linkcert_state_t  *local = ngx_http_linkcert_fleet_local(op->st);
+
+    if (rc == NGX_OK && rec == NULL) {
+        local->order_drop(local, NULL, op->name, op->log);
+
+    } else if (rc == NGX_OK) {
+        rc = ngx_http_linkcert_fleet_taken(op, rec);
+
+    } else {
+        lc_error_set(&op->lease->error, LC_ERR_ENGINE_UNREACHABLE, "Redis "
+                     "did not answer: the order kept there was not read");
+        op->lease->retry = ngx_http_linkcert_lease_retry();
+    }
+
+    ngx_http_linkcert_fleet_op_done(op, rc);
+}
+
+
+/* the order read from Redis, saved here, and the account it is of */
+
+static ngx_int_t
+ngx_http_linkcert_fleet_taken(ngx_http_linkcert_fleet_op_t *op,
+    ngx_http_linkcert_redis_order_rec_t *rec)
+{
+    ngx_http_linkcert_state_t          *local;
+    ngx_http_linkcert_state_account_t  *acct;
+
+    local = ngx_http_linkcert_fleet_local(op->st);
+
+    if (local->order_write(local, NULL, op->name, (char *) rec->saved,
+                           rec->saved_len, NULL, NULL, NULL, op->log)
+        != NGX_OK)
+    {
+        lc_error_set(&op->lease->error, LC_ERR_STORE_WRITE, "the order kept "
+                     "in Redis could not be saved to the store");
+        op->lease->retry = ngx_http_linkcert_lease_retry();
+        return NGX_ERROR;
+    }
+
+    acct = ngx_calloc(sizeof(ngx_http_linkcert_state_account_t), op->log);
+    if (acct == NULL) {
+        return NGX_OK;
+    }
+
+    acct->key = ngx_alloc(rec->account_key_len, op->log);
+    if (acct->key == NULL) {
+        ngx_free(acct);
+        return NGX_OK;
+    }
+
+    ngx_memcpy(acct->key, rec->account_key, rec->account_key_len);
+    acct->key_len = rec->account_key_len;
+    ngx_cpystrn((u_char *) acct->kid, (u_char *) rec->kid,
+                sizeof(acct->kid));
+
+    op->lease->taken = acct;
+
+    return NGX_OK;
 }
 
 
@@ -378,6 +533,7 @@ ngx_http_linkcert_fleet_lease_release(ngx_http_linkcert_state_t *st,
 {
     ngx_http_linkcert_state_t  *local = ngx_http_linkcert_fleet_local(st);
 
+    ngx_http_linkcert_fleet_op_drop(lease);
     ngx_http_linkcert_lease_release(lease);
 
     local->lease_release(local, name, lease);
@@ -390,6 +546,7 @@ ngx_http_linkcert_fleet_lease_end(ngx_http_linkcert_state_t *st,
 {
     ngx_http_linkcert_state_t  *local = ngx_http_linkcert_fleet_local(st);
 
+    ngx_http_linkcert_fleet_op_drop(lease);
     ngx_http_linkcert_lease_release(lease);
 
     local->lease_end(local, name, lease);
@@ -449,23 +606,178 @@ ngx_http_linkcert_fleet_order_read(ngx_http_linkcert_state_t *st,
 }
 
 
+/*
+ * Here, then in Redis under the lease; the request that follows waits
+ * for Redis.  Redis not answering, the order goes on while this edge
+ * holds the lease as far as it knows (as a save does), not kept for a
+ * takeover: an edge that took the lease meanwhile resumes the order as
+ * Redis last had it, and this edge's certificate is refused by the fence.
+ */
+
 static ngx_int_t
 ngx_http_linkcert_fleet_order_write(ngx_http_linkcert_state_t *st,
-    const char *name, const char *data, size_t len, ngx_log_t *log)
+    ngx_http_linkcert_state_lease_t *lease, const char *name,
+    const char *data, size_t len, lc_acme_account_t *account,
+    ngx_http_linkcert_state_handler_pt h, void *hdata, ngx_log_t *log)
 {
-    ngx_http_linkcert_state_t  *local = ngx_http_linkcert_fleet_local(st);
+    ngx_int_t                      rc;
+    ngx_http_linkcert_fleet_op_t  *op;
+    ngx_http_linkcert_state_t     *local = ngx_http_linkcert_fleet_local(st);
 
-    return local->order_write(local, name, data, len, log);
+    rc = local->order_write(local, NULL, name, data, len, NULL, NULL, NULL,
+                            log);
+
+    if (rc != NGX_OK || lease == NULL || account == NULL) {
+        return rc;
+    }
+
+    op = ngx_http_linkcert_fleet_op(st, lease, name, h, hdata, log);
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    op->order.handler = ngx_http_linkcert_fleet_order_kept;
+
+    rc = ngx_http_linkcert_redis_order_put(&op->order, lease, data, len,
+                                           account);
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    ngx_http_linkcert_fleet_op_drop(lease);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;                  /* no fleet here, or no lease */
+    }
+
+    return ngx_http_linkcert_fleet_unkept(lease, name, rc, log);
 }
 
 
 static void
+ngx_http_linkcert_fleet_order_kept(void *data, ngx_int_t rc,
+    ngx_http_linkcert_redis_order_rec_t *rec)
+{
+    ngx_http_linkcert_fleet_op_t *op = data;
+
+    if (rc != NGX_OK) {
+        rc = ngx_http_linkcert_fleet_unkept(op->lease, op->name, rc, op->log);
+    }
+
+    ngx_http_linkcert_fleet_op_done(op, rc);
+}
+
+
+/*
+ * Not kept: with no answer (NGX_ERROR), the order goes on while the lease
+ * is held as far as this edge knows; refused, the lease is another's.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_fleet_unkept(ngx_http_linkcert_state_lease_t *lease,
+    const char *name, ngx_int_t rc, ngx_log_t *log)
+{
+    if (rc == NGX_ERROR && ngx_http_linkcert_lease_held(lease)) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "linkcert: \"%s\": its order goes on without being "
+                      "kept in redis, while this edge holds the lease",
+                      name);
+        return NGX_OK;
+    }
+
+    lc_error_set(&lease->error, LC_ERR_FLEET_BUSY, "another edge of the "
+                 "fleet is ordering it: this edge's lease ran out");
+    lease->retry = ngx_http_linkcert_lease_retry();
+
+    return NGX_DECLINED;
+}
+
+
+/* the order ended: here, and in Redis if this edge holds the lease */
+
+static void
 ngx_http_linkcert_fleet_order_drop(ngx_http_linkcert_state_t *st,
-    const char *name, ngx_log_t *log)
+    ngx_http_linkcert_state_lease_t *lease, const char *name, ngx_log_t *log)
 {
     ngx_http_linkcert_state_t  *local = ngx_http_linkcert_fleet_local(st);
 
-    local->order_drop(local, name, log);
+    local->order_drop(local, NULL, name, log);
+
+    if (lease) {
+        ngx_http_linkcert_redis_order_del(name, lease);
+    }
+}
+
+
+static ngx_http_linkcert_fleet_op_t *
+ngx_http_linkcert_fleet_op(ngx_http_linkcert_state_t *st,
+    ngx_http_linkcert_state_lease_t *lease, const char *name,
+    ngx_http_linkcert_state_handler_pt h, void *data, ngx_log_t *log)
+{
+    ngx_http_linkcert_fleet_op_t  *op;
+
+    op = ngx_calloc(sizeof(ngx_http_linkcert_fleet_op_t), log);
+    if (op == NULL) {
+        return NULL;
+    }
+
+    op->st = st;
+    op->lease = lease;
+    op->handler = h;
+    op->data = data;
+    op->log = log;
+    ngx_cpystrn((u_char *) op->name, (u_char *) name, LC_DOMAIN_MAX + 1);
+    op->order.domain = op->name;
+    op->order.data = op;
+
+    lease->op = op;
+
+    return op;
+}
+
+
+/* the operation answered: freed, then its caller told */
+
+static void
+ngx_http_linkcert_fleet_op_done(ngx_http_linkcert_fleet_op_t *op,
+    ngx_int_t rc)
+{
+    void                                *data;
+    uint64_t                             fence;
+    ngx_http_linkcert_state_handler_pt   handler;
+
+    handler = op->handler;
+    data = op->data;
+    fence = op->fence;
+
+    op->lease->op = NULL;
+    ngx_free(op);
+
+    handler(data, rc, fence);
+}
+
+
+/* an operation under way dropped (the job ended), and an account taken */
+
+static void
+ngx_http_linkcert_fleet_op_drop(ngx_http_linkcert_state_lease_t *lease)
+{
+    ngx_http_linkcert_fleet_op_t  *op;
+
+    op = lease->op;
+
+    if (op) {
+        ngx_http_linkcert_redis_order_cancel(&op->order);
+        lease->op = NULL;
+        ngx_free(op);
+    }
+
+    if (lease->taken) {
+        ngx_explicit_memzero(lease->taken->key, lease->taken->key_len);
+        ngx_free(lease->taken->key);
+        ngx_free(lease->taken);
+        lease->taken = NULL;
+    }
 }
 
 

@@ -28,8 +28,8 @@
  * In Redis, under the prefix:
  *     seq               the fleet's sequence of changes (INCR)
  *     changes           sorted set: domain -> the number of its last change
- *     cert:<domain>     hash: seq, edge, and chain + key (sealed), or
- *                       removed = 1
+ *     cert:<domain>     hash: seq, edge, and chain + key (sealed) + info
+ *                       (sealed, lc_fleet_info.h), or removed = 1
  *     status:<domain>   deleted with a removal (ngx_http_linkcert_redis_
  *                       status.c)
  *     fence:<domain>    the fencing tokens (ngx_http_linkcert_lease.c),
@@ -44,10 +44,12 @@
 
 #include "ngx_http_linkcert_redis.h"
 #include "lc_domain.h"
+#include "lc_fleet_info.h"
 
 
 #define NGX_HTTP_LINKCERT_SYNC_BATCH   128
 #define NGX_HTTP_LINKCERT_SYNC_EVERY   5000          /* ms, a safety net */
+#define NGX_HTTP_LINKCERT_SYNC_SAVE    1000          /* ms, redis.seq */
 #define NGX_HTTP_LINKCERT_SYNC_FILE    "redis.seq"
 
 
@@ -55,6 +57,15 @@ typedef struct {
     ngx_http_linkcert_main_conf_t  *lmcf;
     ngx_log_t                      *log;
     uint64_t                        applied;     /* the last change */
+    uint64_t                        saved;       /* ... in redis.seq */
+    ngx_msec_t                      saved_at;
+
+    /* a catch-up of more than a batch: its figures, logged at its end */
+    ngx_uint_t                      changes;
+    ngx_msec_t                      started;
+    double                          longest;     /* ms, in the event loop */
+    double                          batch;
+    double                          saving;      /* ms, the longest */
     ngx_uint_t                      running;     /* a batch under way */
     ngx_uint_t                      again;       /* asked meanwhile */
     ngx_event_t                     timer;
@@ -89,7 +100,11 @@ typedef struct {
 
 static ngx_int_t ngx_http_linkcert_redis_cert_send(
     ngx_http_linkcert_change_t *ch, const char *chain, size_t chain_len,
-    const u_char *sealed, size_t sealed_len, ngx_log_t *log);
+    const u_char *sealed, size_t sealed_len, const u_char *info,
+    size_t info_len, ngx_log_t *log);
+static size_t ngx_http_linkcert_redis_cert_info(const char *name,
+    size_t name_len, const char *key, size_t key_len, const char *chain,
+    size_t chain_len, u_char *out, ngx_log_t *log);
 static void ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_redis_cert_stale(ngx_http_linkcert_change_t *ch,
@@ -103,20 +118,28 @@ static void ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
 static void ngx_http_linkcert_sync_record(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync);
+static void ngx_http_linkcert_sync_figures(ngx_http_linkcert_sync_t *sync,
+    ngx_uint_t more, double saving);
+static double ngx_http_linkcert_sync_clock(void);
 static ngx_int_t ngx_http_linkcert_sync_apply(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
     redisReply *reply, ngx_uint_t again, ngx_log_t *log);
 static ngx_int_t ngx_http_linkcert_sync_store(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
-    redisReply *chain, redisReply *key, ngx_uint_t again, ngx_log_t *log);
+    redisReply *chain, redisReply *key, redisReply *info, ngx_uint_t again,
+    ngx_log_t *log);
+static ngx_int_t ngx_http_linkcert_sync_check(
+    ngx_http_linkcert_sync_entry_t *e, redisReply *chain, u_char *plain,
+    size_t len, redisReply *info, lc_cert_info_t *out, ngx_log_t *log);
 
 
 /*
  * The fence first, then INCR, the record, ZADD, PUBLISH: one change, all
  * or nothing.  KEYS: seq, cert:<domain>, changes, status:<domain>,
  * fence:<domain>; ARGV: the domain, the edge, the chain ('' for a
- * removal), the sealed key, the lease's fence ('': not fenced).  The
- * change's number, or {the fence now, the record} when refused.
+ * removal), the sealed key, the lease's fence ('': not fenced), the
+ * sealed info ('': none).  The change's number, or {the fence now, the
+ * record} when refused.
  */
 
 static char  ngx_http_linkcert_redis_cert_script[] =
@@ -135,6 +158,9 @@ static char  ngx_http_linkcert_redis_cert_script[] =
     "else "
     "  redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
     "             'chain', ARGV[3], 'key', ARGV[4]) "
+    "  if ARGV[6] ~= '' then "
+    "    redis.call('HSET', KEYS[2], 'info', ARGV[6]) "
+    "  end "
     "end "
     "redis.call('ZADD', KEYS[3], seq, ARGV[1]) "
     "redis.call('PUBLISH', KEYS[3], seq .. ' ' .. ARGV[1]) "
@@ -159,7 +185,8 @@ ngx_http_linkcert_redis_cert_put(ngx_http_linkcert_main_conf_t *lmcf,
     size_t chain_len, uint64_t fence,
     ngx_http_linkcert_state_handler_pt handler, void *data, ngx_log_t *log)
 {
-    u_char                          *sealed;
+    u_char                          *sealed, info[LC_FLEET_INFO_SEALED];
+    size_t                           info_len;
     ngx_int_t                        rc;
     ngx_http_linkcert_change_t      *ch;
     ngx_http_linkcert_redis_conf_t  *rcf;
@@ -195,8 +222,12 @@ ngx_http_linkcert_redis_cert_put(ngx_http_linkcert_main_conf_t *lmcf,
         return NGX_ERROR;
     }
 
+    info_len = ngx_http_linkcert_redis_cert_info(name, ch->len, key, key_len,
+                                                 chain, chain_len, info, log);
+
     rc = ngx_http_linkcert_redis_cert_send(ch, chain, chain_len, sealed,
-                                           key_len + LC_SEAL_OVERHEAD, log);
+                                           key_len + LC_SEAL_OVERHEAD, info,
+                                           info_len, log);
     ngx_free(sealed);
 
     return rc;
@@ -223,7 +254,46 @@ ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len, ngx_log_t *log)
     ch->len = len;
 
     (void) ngx_http_linkcert_redis_cert_send(ch, "", 0, (u_char *) "", 0,
-                                             log);
+                                             (u_char *) "", 0, log);
+}
+
+
+/*
+ * What the other edges need to serve the pair without parsing it: its
+ * info, sealed (lc_fleet_info.h).  The pair was checked before it was
+ * stored here; 0 (no info: the others parse it) if it does not parse.
+ */
+
+static size_t
+ngx_http_linkcert_redis_cert_info(const char *name, size_t name_len,
+    const char *key, size_t key_len, const char *chain, size_t chain_len,
+    u_char *out, ngx_log_t *log)
+{
+    size_t                           len;
+    lc_cert_t                       *cert;
+    lc_error_t                       err;
+    lc_cert_info_t                   info;
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    cert = lc_cert_parse(chain, chain_len, key, key_len, &err);
+
+    if (cert == NULL
+        || lc_cert_info(cert, &info) != 0
+        || lc_fleet_info_seal(rcf->key, name, name_len, &info, chain,
+                              chain_len, key, key_len, out, &len)
+           != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "linkcert: \"%s\" sent to redis without its info: the "
+                      "other edges parse the pair", name);
+        len = 0;
+    }
+
+    lc_cert_free(cert);
+
+    return len;
 }
 
 
@@ -232,7 +302,7 @@ ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len, ngx_log_t *log)
 static ngx_int_t
 ngx_http_linkcert_redis_cert_send(ngx_http_linkcert_change_t *ch,
     const char *chain, size_t chain_len, const u_char *sealed,
-    size_t sealed_len, ngx_log_t *log)
+    size_t sealed_len, const u_char *info, size_t info_len, ngx_log_t *log)
 {
     u_char                           seq[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
                                      record[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
@@ -240,8 +310,8 @@ ngx_http_linkcert_redis_cert_send(ngx_http_linkcert_change_t *ch,
                                      status[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
                                      fence[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
                                      token[NGX_INT64_LEN];
-    size_t                           lens[13];
-    const char                      *argv[13];
+    size_t                           lens[14];
+    const char                      *argv[14];
     ngx_http_linkcert_redis_conf_t  *rcf;
 
     rcf = ngx_http_linkcert_redis_fleet();
@@ -277,8 +347,10 @@ ngx_http_linkcert_redis_cert_send(ngx_http_linkcert_change_t *ch,
     lens[12] = ch->fence ? (size_t) (ngx_sprintf(token, "%uL", ch->fence)
                                      - token)
                          : 0;
+    argv[13] = (char *) info;
+    lens[13] = info_len;
 
-    if (ngx_http_linkcert_redis_command(13, argv, lens,
+    if (ngx_http_linkcert_redis_command(14, argv, lens,
                                         ngx_http_linkcert_redis_cert_sent,
                                         ch)
         == NULL)
@@ -438,6 +510,7 @@ ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle)
         }
 
         sync->applied = (uint64_t) ngx_atoof(file.data, file.len);
+        sync->saved = sync->applied;
         ngx_free(file.data);
 
         if (sync->applied == (uint64_t) NGX_ERROR) {
@@ -697,6 +770,7 @@ ngx_http_linkcert_sync_record(void *data, redisReply *reply,
 {
     ngx_http_linkcert_sync_entry_t *e = data;
 
+    double                     start;
     ngx_http_linkcert_sync_t  *sync;
 
     sync = e->sync;
@@ -710,6 +784,8 @@ ngx_http_linkcert_sync_record(void *data, redisReply *reply,
         sync->failed = 1;
 
     } else if (!sync->failed) {
+        start = ngx_http_linkcert_sync_clock();
+
         if (ngx_http_linkcert_sync_apply(sync->lmcf, e, reply, 0, sync->log)
             == NGX_ERROR)
         {
@@ -718,6 +794,8 @@ ngx_http_linkcert_sync_record(void *data, redisReply *reply,
         } else if (e->seq > sync->last) {
             sync->last = e->seq;
         }
+
+        sync->batch += ngx_http_linkcert_sync_clock() - start;
     }
 
     ngx_free(e);
@@ -728,21 +806,37 @@ ngx_http_linkcert_sync_record(void *data, redisReply *reply,
 }
 
 
-/* a batch is over: the next one, or done until the next change */
+/*
+ * A batch is over: the next one, or done until the next change.  The
+ * pairs applied are written without fsync(): the store is synced, and
+ * redis.seq written, once a second while catching up and at its end
+ * (a change applied again after a crash is the same pair).
+ */
 
 static void
 ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync)
 {
+    double                          start;
     u_char                          buf[NGX_INT64_LEN + 1];
+    ngx_uint_t                      more;
     ngx_http_linkcert_main_conf_t  *lmcf;
 
     lmcf = sync->lmcf;
     sync->running = 0;
+    start = ngx_http_linkcert_sync_clock();
+
+    more = !sync->failed
+           && (sync->again || sync->n == NGX_HTTP_LINKCERT_SYNC_BATCH);
 
     if (sync->last > sync->applied || sync->again) {
         sync->applied = ngx_max(sync->last, sync->applied);
+    }
 
-        /* the batch's pairs, written without fsync(), on disk first */
+    if (sync->applied != sync->saved
+        && (!more
+            || ngx_current_msec - sync->saved_at
+               >= NGX_HTTP_LINKCERT_SYNC_SAVE))
+    {
         ngx_http_linkcert_store_sync_all(&lmcf->store, sync->log);
 
         (void) ngx_http_linkcert_store_write(&lmcf->store, ".",
@@ -751,15 +845,70 @@ ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync)
                                     ngx_sprintf(buf, "%uL\n", sync->applied)
                                     - buf,
                                     0600, sync->log);
+        sync->saved = sync->applied;
+        sync->saved_at = ngx_current_msec;
     }
+
+    ngx_http_linkcert_sync_figures(sync, more,
+                                   ngx_http_linkcert_sync_clock() - start);
 
     /* a failure waits for the next message or tick */
 
-    if (!sync->failed
-        && (sync->again || sync->n == NGX_HTTP_LINKCERT_SYNC_BATCH))
-    {
+    if (more) {
         ngx_http_linkcert_sync_step(sync);
     }
+}
+
+
+/*
+ * The longest batch: the records applied and the store synced, most of
+ * them in one pass of the event loop (the answers come together).
+ */
+
+static void
+ngx_http_linkcert_sync_figures(ngx_http_linkcert_sync_t *sync,
+    ngx_uint_t more, double saving)
+{
+    sync->batch += saving;
+
+    if (sync->changes == 0) {
+        sync->started = ngx_current_msec;
+        sync->longest = 0;
+        sync->saving = 0;
+    }
+
+    sync->saving = ngx_max(sync->saving, saving);
+
+    sync->changes += sync->n;
+    sync->longest = ngx_max(sync->longest, sync->batch);
+    sync->batch = 0;
+
+    if (more) {
+        return;
+    }
+
+    if (sync->changes > NGX_HTTP_LINKCERT_SYNC_BATCH) {
+        ngx_log_error(NGX_LOG_NOTICE, sync->log, 0,
+                      "linkcert: caught up with the fleet at change %uL: "
+                      "%ui changes in %M ms, the longest batch %.1f ms "
+                      "(the longest sync of the store %.1f ms)",
+                      sync->applied, sync->changes,
+                      ngx_current_msec - sync->started, sync->longest,
+                      sync->saving);
+    }
+
+    sync->changes = 0;
+}
+
+
+static double
+ngx_http_linkcert_sync_clock(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1000000.0;
 }
 
 
@@ -775,7 +924,7 @@ ngx_http_linkcert_sync_apply(ngx_http_linkcert_main_conf_t *lmcf,
     ngx_http_linkcert_sync_entry_t *e, redisReply *reply, ngx_uint_t again,
     ngx_log_t *log)
 {
-    redisReply                      *edge, *chain, *key;
+    redisReply                      *edge, *chain, *key, *info;
     ngx_http_linkcert_redis_conf_t  *rcf;
     static lc_record_t               rec;
 
@@ -824,21 +973,22 @@ ngx_http_linkcert_sync_apply(ngx_http_linkcert_main_conf_t *lmcf,
         return NGX_DECLINED;
     }
 
-    return ngx_http_linkcert_sync_store(lmcf, e, chain, key, again, log);
+    info = ngx_http_linkcert_redis_field(reply, "info");
+
+    return ngx_http_linkcert_sync_store(lmcf, e, chain, key, info, again,
+                                        log);
 }
 
 
 static ngx_int_t
 ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
     ngx_http_linkcert_sync_entry_t *e, redisReply *chain, redisReply *key,
-    ngx_uint_t again, ngx_log_t *log)
+    redisReply *info, ngx_uint_t again, ngx_log_t *log)
 {
     size_t                           len;
     u_char                          *plain;
-    ngx_int_t                        rc;
+    ngx_int_t                        rc, carried;
     ngx_uint_t                       same;
-    lc_cert_t                       *cert;
-    lc_error_t                       err;
     ngx_http_linkcert_loaded_t       loaded;
     ngx_http_linkcert_redis_conf_t  *rcf;
     static lc_record_t               rec;
@@ -866,15 +1016,9 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
 
     ngx_memzero(&loaded, sizeof(ngx_http_linkcert_loaded_t));
 
-    cert = lc_cert_parse(chain->str, chain->len, (char *) plain, len, &err);
-
-    if (cert == NULL
-        || lc_cert_check(cert, e->name, ngx_time(), &err) != 0
-        || lc_cert_info(cert, &loaded.info) != 0)
-    {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "linkcert: the fleet's certificate of \"%s\" not "
-                      "served: %s (%s)", e->name, err.detail, err.type);
+    carried = ngx_http_linkcert_sync_check(e, chain, plain, len, info,
+                                           &loaded.info, log);
+    if (carried == NGX_ERROR) {
         goto done;
     }
 
@@ -924,18 +1068,77 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "linkcert: \"%s\" certificate from the fleet (change "
-                  "%uL) %s", e->name, e->seq,
-                  same ? "served" : "stored and served");
+                  "%uL) %s (%s)", e->name, e->seq,
+                  same ? "served" : "stored and served",
+                  carried == NGX_OK ? "its info carried" : "parsed");
 
     rc = NGX_OK;
 
 done:
 
-    lc_cert_free(cert);
     ngx_explicit_memzero(plain, key->len);
     ngx_free(plain);
 
     return rc;
+}
+
+
+/*
+ * The pair's info: carried by the record (written by the edge that
+ * parsed and checked the pair, sealed, for this very chain and key, and
+ * valid now), NGX_OK; else the pair parsed and checked here as the loader
+ * does, NGX_DECLINED; NGX_ERROR: not to be served (logged).  A handshake
+ * that loads the pair parses and checks it in any case (the store's
+ * cache miss), so a chain that does not hold is never served.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_sync_check(ngx_http_linkcert_sync_entry_t *e,
+    redisReply *chain, u_char *plain, size_t len, redisReply *info,
+    lc_cert_info_t *out, ngx_log_t *log)
+{
+    time_t                           now;
+    lc_cert_t                       *cert;
+    lc_error_t                       err;
+    const char                      *reason;
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+    now = ngx_time();
+
+    if (info) {
+        if (lc_fleet_info_open(rcf->key, e->name, e->len,
+                               (unsigned char *) info->str, info->len,
+                               chain->str, chain->len, (char *) plain, len,
+                               out, &reason)
+            != 0)
+        {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "linkcert: the fleet's info of \"%s\" (change "
+                          "%uL) not used: %s; the pair is parsed and "
+                          "checked", e->name, e->seq, reason);
+
+        } else if (now >= out->not_before && now <= out->not_after) {
+            return NGX_OK;
+        }
+    }
+
+    cert = lc_cert_parse(chain->str, chain->len, (char *) plain, len, &err);
+
+    if (cert == NULL
+        || lc_cert_check(cert, e->name, now, &err) != 0
+        || lc_cert_info(cert, out) != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "linkcert: the fleet's certificate of \"%s\" not "
+                      "served: %s (%s)", e->name, err.detail, err.type);
+        lc_cert_free(cert);
+        return NGX_ERROR;
+    }
+
+    lc_cert_free(cert);
+
+    return NGX_DECLINED;
 }
 
 

@@ -5,12 +5,14 @@
  * bench-fleet-fill: a store's domains as an edge of the fleet writes them
  * to Redis, in RESP on stdout for "redis-cli --pipe" (scripts/bench-fleet).
  *
- *     bench-fleet-fill <store-dir> <key-file> <prefix> <edge>
+ *     bench-fleet-fill <store-dir> <key-file> <prefix> <edge> [no-info]
  *
  * For each <store>/domains/<name>/ (fullchain.pem, privkey.pem), the
  * i-th one read: what ngx_http_linkcert_redis_cert.c's script writes for
  * a certificate (HSET <prefix>cert:<name> seq i edge <edge> chain <PEM>
- * key <the PEM key sealed with lc_seal() under the key file>, ZADD
+ * key <the PEM key sealed with lc_seal() under the key file> info <the
+ * pair's info, sealed: lc_fleet_info_seal(); not with "no-info", as an
+ * older edge writes it>, ZADD
  * <prefix>changes i <name>), what ngx_http_linkcert_redis_status.c
  * writes (SET <prefix>status:<name> <a full status object of an issued
  * domain>, ZADD <prefix>domains 0 <name>) and ngx_http_linkcert_redis_
@@ -18,7 +20,7 @@
  * <prefix>seq <count>.  Prints the count on stderr.
  *
  * Build: cc -O2 -Isrc -o bench-fleet-fill bench-fleet-fill.c src/lc_seal.c
- *        -lcrypto
+ *        src/lc_fleet_info.c src/lc_cert.c src/lc_error.c -lcrypto
  */
 
 
@@ -29,6 +31,7 @@
 #include <time.h>
 
 #include "lc_seal.h"
+#include "lc_fleet_info.h"
 
 
 #define FILL_FILE_MAX  65536
@@ -46,17 +49,25 @@ main(int argc, char **argv)
     char             path[4096], chain[FILL_FILE_MAX], key[FILL_FILE_MAX],
                      hex[LC_SEAL_KEY_HEX + 64], seq[32], due[32],
                      status[2048], k1[512], k2[512];
-    size_t           chain_len, key_len, hex_len, n, name_len, lens[10];
+    int              with_info;
+    size_t           chain_len, key_len, hex_len, n, name_len, lens[12],
+                     info_len;
     time_t           now;
-    const char      *a[10];
-    unsigned char    fleet[LC_SEAL_KEY_LEN], sealed[FILL_FILE_MAX + 64];
+    lc_cert_t       *cert;
+    lc_error_t       err;
+    const char      *a[12];
+    unsigned char    fleet[LC_SEAL_KEY_LEN], sealed[FILL_FILE_MAX + 64],
+                     info[LC_FLEET_INFO_SEALED];
+    lc_cert_info_t   ci;
     struct dirent   *de;
 
-    if (argc != 5) {
+    if (argc != 5 && !(argc == 6 && strcmp(argv[5], "no-info") == 0)) {
         fprintf(stderr, "usage: bench-fleet-fill <store> <key-file> "
-                        "<prefix> <edge>\n");
+                        "<prefix> <edge> [no-info]\n");
         return 2;
     }
+
+    with_info = (argc == 5);
 
     hex_len = fill_read(argv[2], hex, sizeof(hex));
 
@@ -100,6 +111,23 @@ main(int argc, char **argv)
             fill_fail("sealing failed", de->d_name);
         }
 
+        info_len = 0;
+
+        if (with_info) {
+            cert = lc_cert_parse(chain, chain_len, key, key_len, &err);
+
+            if (cert == NULL || lc_cert_info(cert, &ci) != 0
+                || lc_fleet_info_seal(fleet, de->d_name, name_len, &ci,
+                                      chain, chain_len, key, key_len, info,
+                                      &info_len)
+                   != 0)
+            {
+                fill_fail("no info", de->d_name);
+            }
+
+            lc_cert_free(cert);
+        }
+
         n++;
         snprintf(seq, sizeof(seq), "%zu", n);
 
@@ -116,7 +144,9 @@ main(int argc, char **argv)
         a[7] = chain; lens[7] = chain_len;
         a[8] = "key"; lens[8] = 3;
         a[9] = (char *) sealed; lens[9] = key_len + LC_SEAL_OVERHEAD;
-        fill_command(10, a, lens);
+        a[10] = "info"; lens[10] = 4;
+        a[11] = (char *) info; lens[11] = info_len;
+        fill_command(with_info ? 12 : 10, a, lens);
 
         a[0] = "ZADD"; lens[0] = 4;
         a[1] = k1;

@@ -9,7 +9,11 @@
 # In Redis the private key is sealed: no value holds a PEM key or the
 # key's DER.  B stopped while A issues a second domain catches up when it
 # starts again (by sequence, from the last change it applied), and a new
-# edge C with an empty store catches up on both.  A Redis that lost its
+# edge C with an empty store catches up on both: from the info A's
+# record carries (sealed), without parsing the pair, with A's status
+# (serial, not_after, sha256, issuer); a record whose info is not its own
+# (another domain's, put there with redis-cli) is reported and applied
+# by parsing and checking the pair, as an older edge's.  A Redis that lost its
 # data (FLUSHALL) has a sequence behind the edges': they read the changes
 # again from the first.  Without the fleet's
 # certificates, B never serves them.
@@ -158,6 +162,17 @@ subtest 'B restarted catches up from the last change it applied' => sub {
 };
 
 subtest 'a new edge with an empty store catches up' => sub {
+    my $info = $redis->cli('--raw', HGET => "linkcert:cert:$D", 'info');
+    cmp_ok(length $info, '>', 100, "A's record of $D carries its info");
+    unlike($info, qr/BEGIN|\Q$serial\E/i, 'sealed');
+
+    # D2's record gets D's info, sealed for D: it does not apply to D2
+    $redis->cli(EVAL => "redis.call('HSET', KEYS[2], 'info', "
+                        . "redis.call('HGET', KEYS[1], 'info'))", 2,
+                "linkcert:cert:$D", "linkcert:cert:$D2");
+    is($redis->cli('--raw', HGET => "linkcert:cert:$D2", 'info'), $info,
+       "${D2}'s record holds ${D}'s info");
+
     $c->run;
     for my $d ($D, $D2) {
         my $s = uc($a->status_of($d)->{json}{certificate}{serial} // '');
@@ -166,6 +181,24 @@ subtest 'a new edge with an empty store catches up' => sub {
             or diag(explain $hs3);
     }
     is($pebble->order_count, 2, 'two orders at Pebble in all');
+
+    ok(scalar $c->log_lines(
+           qr/"\Q$D\E" certificate from the fleet .*\(its info carried\)/),
+       "C applied $D from its record's info, without parsing it");
+    my $sa = $a->status_of($D)->{json}{certificate} // {};
+    my $sc = $c->status_of($D)->{json}{certificate} // {};
+    is($sc->{$_}, $sa->{$_}, "C's $_ of $D is A's")
+        for qw(serial not_before not_after sha256 issuer);
+    ok(scalar $c->log_lines(qr/the fleet's info of "\Q$D2\E" .*not used: /
+                            . qr/does not open/),
+       "C reported ${D2}'s info that is not its own");
+    ok(scalar $c->log_lines(
+           qr/"\Q$D2\E" certificate from the fleet .*\(parsed\)/),
+       "C applied $D2 by parsing and checking the pair");
+    my $s2a = $a->status_of($D2)->{json}{certificate} // {};
+    my $s2c = $c->status_of($D2)->{json}{certificate} // {};
+    is($s2c->{$_}, $s2a->{$_}, "C's $_ of $D2 is A's")
+        for qw(serial not_after sha256);
 };
 
 subtest 'Redis lost its data: the changes are read again from the first'

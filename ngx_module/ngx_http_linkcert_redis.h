@@ -82,6 +82,10 @@ typedef void (*ngx_http_linkcert_redis_ready_pt)(void *data,
 typedef void (*ngx_http_linkcert_redis_push_pt)(void *data,
     redisReply *reply);
 
+/* a bare connection was closed (not by its owner): why */
+typedef void (*ngx_http_linkcert_redis_closed_pt)(void *data,
+    const char *reason);
+
 ngx_int_t ngx_http_linkcert_redis_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_exit_process(ngx_cycle_t *cycle);
 ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_command(int argc,
@@ -96,7 +100,13 @@ ngx_http_linkcert_redis_conn_t *ngx_http_linkcert_redis_conn_create(
     ngx_cycle_t *cycle, ngx_http_linkcert_redis_conf_t *conf,
     const char *role, ngx_http_linkcert_redis_ready_pt ready,
     ngx_http_linkcert_redis_push_pt push, void *data);
+ngx_http_linkcert_redis_conn_t *ngx_http_linkcert_redis_conn_bare(
+    ngx_cycle_t *cycle, ngx_http_linkcert_redis_conf_t *conf,
+    ngx_http_linkcert_redis_closed_pt closed,
+    ngx_http_linkcert_redis_push_pt push, void *data);
 void ngx_http_linkcert_redis_conn_start(ngx_http_linkcert_redis_conn_t *conn);
+void ngx_http_linkcert_redis_conn_open(ngx_http_linkcert_redis_conn_t *conn,
+    ngx_addr_t *addr);
 void ngx_http_linkcert_redis_conn_free(ngx_http_linkcert_redis_conn_t *conn);
 ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_conn_command(
     ngx_http_linkcert_redis_conn_t *conn, int argc, const char **argv,

@@ -22,6 +22,13 @@
  * SETNAME and SCRIPT LOAD of the fleet's scripts (so that EVALSHA finds
  * them); requests made meanwhile wait for it within their timeout.  A
  * handler is never called before the request's function returns.
+ *
+ * A bare connection (ngx_http_linkcert_redis_conn_bare(), the Sentinels'
+ * and the ROLE probe of ngx_http_linkcert_redis_sentinel.c) is made to
+ * the address its owner gives (ngx_http_linkcert_redis_conn_open()),
+ * with none of that setup and no heartbeat; any request's timeout closes
+ * it, a close fails every request and tells the owner (its closed
+ * handler), and it is made again only if the owner opens it again.
  */
 
 
@@ -82,7 +89,9 @@ struct ngx_http_linkcert_redis_conn_s {
 
     ngx_http_linkcert_redis_ready_pt     ready;      /* set up */
     ngx_http_linkcert_redis_push_pt      push;       /* a subscriber's */
+    ngx_http_linkcert_redis_closed_pt    closed;     /* a bare one's */
     void                                *data;
+    unsigned                             bare:1;
 };
 
 
@@ -159,6 +168,29 @@ ngx_http_linkcert_redis_conn_create(ngx_cycle_t *cycle,
 }
 
 
+/* a bare connection: no setup, no reconnect; closed tells its owner */
+
+ngx_http_linkcert_redis_conn_t *
+ngx_http_linkcert_redis_conn_bare(ngx_cycle_t *cycle,
+    ngx_http_linkcert_redis_conf_t *conf,
+    ngx_http_linkcert_redis_closed_pt closed,
+    ngx_http_linkcert_redis_push_pt push, void *data)
+{
+    ngx_http_linkcert_redis_conn_t  *conn;
+
+    conn = ngx_http_linkcert_redis_conn_create(cycle, conf, "", NULL, push,
+                                               data);
+    if (conn == NULL) {
+        return NULL;
+    }
+
+    conn->bare = 1;
+    conn->closed = closed;
+
+    return conn;
+}
+
+
 void
 ngx_http_linkcert_redis_conn_start(ngx_http_linkcert_redis_conn_t *conn)
 {
@@ -166,7 +198,22 @@ ngx_http_linkcert_redis_conn_start(ngx_http_linkcert_redis_conn_t *conn)
 }
 
 
-/* the process ends: nobody waits for the handlers */
+/* a bare connection that is down is made to addr (kept by the caller) */
+
+void
+ngx_http_linkcert_redis_conn_open(ngx_http_linkcert_redis_conn_t *conn,
+    ngx_addr_t *addr)
+{
+    conn->addr = addr;
+
+    ngx_http_linkcert_redis_connect(&conn->retry);
+}
+
+
+/*
+ * Closed without a word to anyone, requests dropped: the process ends, or
+ * a bare connection's owner is done with it (it may open it again).
+ */
 
 void
 ngx_http_linkcert_redis_conn_free(ngx_http_linkcert_redis_conn_t *conn)
@@ -205,6 +252,11 @@ ngx_http_linkcert_redis_conn_free(ngx_http_linkcert_redis_conn_t *conn)
         redisReaderFree(conn->reader);
         conn->reader = NULL;
     }
+
+    conn->state = NGX_HTTP_LINKCERT_REDIS_DOWN;
+    conn->generation++;
+    conn->nwaiting = 0;
+    conn->out_pos = 0;
 }
 
 
@@ -325,13 +377,15 @@ ngx_http_linkcert_redis_connect(ngx_event_t *ev)
         }
     }
 
-    addr = ngx_http_linkcert_redis_connect_to(conn, conn->conf);
+    if (!conn->bare) {
+        addr = ngx_http_linkcert_redis_connect_to(conn, conn->conf);
 
-    if (addr == NULL) {
-        return;         /* started again once the Sentinels have answered */
+        if (addr == NULL) {
+            return;     /* started again once the Sentinels have answered */
+        }
+
+        conn->addr = addr;
     }
-
-    conn->addr = addr;
 
     ngx_memzero(&conn->peer, sizeof(ngx_peer_connection_t));
 
@@ -395,6 +449,11 @@ ngx_http_linkcert_redis_connected_handler(ngx_event_t *wev)
     }
 
     c->write->handler = ngx_http_linkcert_redis_write;
+
+    if (conn->bare) {
+        ngx_http_linkcert_redis_ready(conn);
+        return;
+    }
 
     ngx_http_linkcert_redis_handshake(conn);
 }
@@ -548,6 +607,10 @@ ngx_http_linkcert_redis_ready(ngx_http_linkcert_redis_conn_t *conn)
 
     ngx_http_linkcert_redis_write(conn->peer.connection->write);
 
+    if (conn->bare) {
+        return;
+    }
+
     ngx_add_timer(&conn->heartbeat, NGX_HTTP_LINKCERT_REDIS_HEARTBEAT);
 
     if (conn->ready) {
@@ -696,6 +759,11 @@ ngx_http_linkcert_redis_read(ngx_event_t *rev)
             if (conn->push && ngx_http_linkcert_redis_pushed(reply)) {
                 conn->push(conn->data, reply);
                 freeReplyObject(reply);
+
+                if (conn->generation != generation) {
+                    return;
+                }
+
                 continue;
             }
 
@@ -748,7 +816,8 @@ ngx_http_linkcert_redis_pushed(redisReply *reply)
 
 /*
  * A request not written yet fails alone; one written and not answered
- * in time means the server hangs: the connection is made again.
+ * in time means the server hangs: the connection is made again.  On a
+ * bare connection any request not answered in time closes it.
  */
 
 static void
@@ -760,8 +829,10 @@ ngx_http_linkcert_redis_timeout(ngx_event_t *ev)
     req = ev->data;
     conn = req->conn;
 
-    if (req->written) {
-        ngx_http_linkcert_redis_conn_close(conn, "a request timed out");
+    if (req->written || conn->bare) {
+        ngx_http_linkcert_redis_conn_close(conn, conn->bare
+                                                 ? "no answer in time"
+                                                 : "a request timed out");
         return;
     }
 
@@ -772,7 +843,10 @@ ngx_http_linkcert_redis_timeout(ngx_event_t *ev)
 }
 
 
-/* closes the connection, fails what was written on it, tries again later */
+/*
+ * Closes the connection, fails what was written on it, tries again later;
+ * a bare one fails every request and tells its owner instead.
+ */
 
 void
 ngx_http_linkcert_redis_conn_close(ngx_http_linkcert_redis_conn_t *conn,
@@ -786,9 +860,11 @@ ngx_http_linkcert_redis_conn_close(ngx_http_linkcert_redis_conn_t *conn,
              || conn->failures == 0)
             ? NGX_LOG_ERR : NGX_LOG_INFO;
 
-    ngx_log_error(level, conn->log, 0,
-                  "linkcert: redis %V: %s%s, connecting again in %M ms",
-                  &conn->addr->name, conn->role, reason, conn->backoff);
+    if (!conn->bare) {
+        ngx_log_error(level, conn->log, 0,
+                      "linkcert: redis %V: %s%s, connecting again in %M ms",
+                      &conn->addr->name, conn->role, reason, conn->backoff);
+    }
 
     if (conn->peer.connection) {
         ngx_close_connection(conn->peer.connection);
@@ -809,7 +885,7 @@ ngx_http_linkcert_redis_conn_close(ngx_http_linkcert_redis_conn_t *conn,
     conn->failures++;
     conn->out_pos = 0;
 
-    if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
+    if (!ngx_exiting && !ngx_quit && !ngx_terminate && !conn->bare) {
         ngx_add_timer(&conn->retry, conn->backoff);
         conn->backoff = ngx_min(conn->backoff * 2,
                                 NGX_HTTP_LINKCERT_REDIS_BACKOFF_MAX);
@@ -821,12 +897,21 @@ ngx_http_linkcert_redis_conn_close(ngx_http_linkcert_redis_conn_t *conn,
     ngx_http_linkcert_redis_move(&failed, &conn->sent);
     ngx_http_linkcert_redis_move(&failed, &conn->out);
 
+    if (conn->bare) {
+        ngx_http_linkcert_redis_move(&failed, &conn->waiting);
+        conn->nwaiting = 0;
+    }
+
     while (!ngx_queue_empty(&failed)) {
         q = ngx_queue_head(&failed);
         ngx_queue_remove(q);
         req = ngx_queue_data(q, ngx_http_linkcert_redis_req_t, queue);
 
         ngx_http_linkcert_redis_deliver(req, NULL, reason);
+    }
+
+    if (conn->bare && conn->closed) {
+        conn->closed(conn->data, reason);
     }
 }
 

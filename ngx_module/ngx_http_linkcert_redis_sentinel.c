@@ -9,19 +9,21 @@
  * and a round starts, at whose end the connection is started again and
  * given the master.  A round: a connection to a Sentinel (the same one as
  * last time, the next after a failure) carrying SENTINEL
- * get-master-addr-by-name and SUBSCRIBE +switch-master +promoted-slave,
- * written together (so no switch falls between the answer and the
- * subscription); the master it names, an address (a name is refused: no
- * lookup in a worker), is asked for its ROLE (after AUTH with password=)
- * on a connection of its own, and is given out only if it says "master".
- * A master not reached, a replica, a Sentinel that does not answer in the
- * timeout or does not know the name: the round is made again after
- * 100 ms, doubling up to 1 s.  The Sentinel's connection stays
- * subscribed after the round: a switch or a promotion for the name has
- * the new master checked at once, and when a master other than the one
- * given to a connection is found, that connection is closed if it is up
- * (it is made again, to the new one).  Each worker does this on its own,
- * in its event loop, never blocking.
+ * get-master-addr-by-name, SUBSCRIBE +switch-master and SUBSCRIBE
+ * +promoted-slave, written together (so no switch falls between the
+ * answer and the subscription); the master it names, an address (a name
+ * is refused: no lookup in a worker), is asked for its ROLE (after AUTH
+ * with password=) on a connection of its own, and is given out only if
+ * it says "master".  Both are bare connections of
+ * ngx_http_linkcert_redis_conn.c: made to the address given, with no
+ * setup, their close told to us.  A master not reached, a replica, a
+ * Sentinel that does not answer in the timeout or does not know the
+ * name: the round is made again after 100 ms, doubling up to 1 s.  The
+ * Sentinel's connection stays subscribed after the round: a switch or a
+ * promotion for the name has the new master checked at once, and when a
+ * master other than the one given to a connection is found, that
+ * connection is closed if it is up (it is made again, to the new one).
+ * Each worker does this on its own, in its event loop, never blocking.
  */
 
 
@@ -35,31 +37,9 @@
 #define NGX_HTTP_LINKCERT_SENTINEL_BACKOFF_MIN  100     /* ms */
 #define NGX_HTTP_LINKCERT_SENTINEL_BACKOFF_MAX  1000
 #define NGX_HTTP_LINKCERT_SENTINEL_CALLERS      4       /* client, sub */
-#define NGX_HTTP_LINKCERT_SENTINEL_REQS     2
 
 
 typedef struct ngx_http_linkcert_sentinel_s  ngx_http_linkcert_sentinel_t;
-
-/* NGX_OK: read on; anything else: the connection was closed */
-typedef ngx_int_t (*ngx_http_linkcert_sentinel_reply_pt)(
-    ngx_http_linkcert_sentinel_t *st, redisReply *reply);
-
-
-/* a connection of ours: a few requests written, replies read in order */
-
-typedef struct {
-    ngx_http_linkcert_sentinel_t        *st;
-    const char                          *what;       /* in the log */
-    ngx_addr_t                          *addr;
-    ngx_peer_connection_t                peer;
-    redisReader                         *reader;
-    char                    *out[NGX_HTTP_LINKCERT_SENTINEL_REQS];
-    size_t                   out_len[NGX_HTTP_LINKCERT_SENTINEL_REQS];
-    ngx_uint_t                           nout;
-    ngx_uint_t                           current;    /* being written */
-    size_t                               pos;
-    ngx_http_linkcert_sentinel_reply_pt  reply;
-} ngx_http_linkcert_sentinel_conn_t;
 
 
 /* an address of our own: its sockaddr and its text */
@@ -86,11 +66,9 @@ struct ngx_http_linkcert_sentinel_s {
     ngx_http_linkcert_redis_conf_t      *conf;
     ngx_log_t                           *log;
 
-    ngx_http_linkcert_sentinel_conn_t    ask;        /* then subscribed */
-    ngx_http_linkcert_sentinel_conn_t    probe;      /* ROLE */
+    ngx_http_linkcert_redis_conn_t      *ask;        /* then subscribed */
+    ngx_http_linkcert_redis_conn_t      *probe;      /* ROLE */
     ngx_uint_t                           current;    /* the Sentinel */
-    ngx_uint_t                           answered;   /* by the Sentinel */
-    ngx_uint_t                           auth;       /* AUTH's reply to come */
     ngx_uint_t                           busy;       /* a round under way */
     ngx_uint_t                           failures;   /* since a master */
 
@@ -107,14 +85,16 @@ struct ngx_http_linkcert_sentinel_s {
 
 
 static void ngx_http_linkcert_sentinel_round(ngx_event_t *ev);
-static ngx_int_t ngx_http_linkcert_sentinel_answer(
-    ngx_http_linkcert_sentinel_t *st, redisReply *reply);
-static ngx_int_t ngx_http_linkcert_sentinel_message(
-    ngx_http_linkcert_sentinel_t *st, redisReply *reply);
+static void ngx_http_linkcert_sentinel_answer(void *data, redisReply *reply,
+    const char *error);
+static void ngx_http_linkcert_sentinel_message(void *data,
+    redisReply *reply);
 static void ngx_http_linkcert_sentinel_check(ngx_http_linkcert_sentinel_t *st,
     u_char *ip, size_t ip_len, u_char *port, size_t port_len);
-static ngx_int_t ngx_http_linkcert_sentinel_role(
-    ngx_http_linkcert_sentinel_t *st, redisReply *reply);
+static void ngx_http_linkcert_sentinel_auth(void *data, redisReply *reply,
+    const char *error);
+static void ngx_http_linkcert_sentinel_role(void *data, redisReply *reply,
+    const char *error);
 static void ngx_http_linkcert_sentinel_found(ngx_http_linkcert_sentinel_t *st);
 static void ngx_http_linkcert_sentinel_start(ngx_event_t *ev);
 static void ngx_http_linkcert_sentinel_again(ngx_http_linkcert_sentinel_t *st,
@@ -125,19 +105,16 @@ static ngx_int_t ngx_http_linkcert_sentinel_addr(
 static void ngx_http_linkcert_sentinel_copy(
     ngx_http_linkcert_sentinel_addr_t *to,
     ngx_http_linkcert_sentinel_addr_t *from);
-
 static ngx_int_t ngx_http_linkcert_sentinel_request(
-    ngx_http_linkcert_sentinel_conn_t *sc, int argc, const char **argv,
-    const size_t *lens);
-static void ngx_http_linkcert_sentinel_open(
-    ngx_http_linkcert_sentinel_conn_t *sc, ngx_addr_t *addr);
-static void ngx_http_linkcert_sentinel_connected(ngx_event_t *wev);
-static void ngx_http_linkcert_sentinel_write(ngx_event_t *wev);
-static void ngx_http_linkcert_sentinel_read(ngx_event_t *rev);
-static void ngx_http_linkcert_sentinel_fail(
-    ngx_http_linkcert_sentinel_conn_t *sc, const char *reason);
-static void ngx_http_linkcert_sentinel_close(
-    ngx_http_linkcert_sentinel_conn_t *sc);
+    ngx_http_linkcert_sentinel_t *st, ngx_http_linkcert_redis_conn_t *conn,
+    int argc, const char **argv, const size_t *lens,
+    ngx_http_linkcert_redis_handler_pt handler);
+static void ngx_http_linkcert_sentinel_ask_closed(void *data,
+    const char *reason);
+static void ngx_http_linkcert_sentinel_probe_closed(void *data,
+    const char *reason);
+static void ngx_http_linkcert_sentinel_fail(ngx_http_linkcert_sentinel_t *st,
+    ngx_http_linkcert_redis_conn_t *conn, const char *reason);
 
 
 static ngx_http_linkcert_sentinel_t  *ngx_http_linkcert_sentinel;
@@ -173,13 +150,17 @@ ngx_http_linkcert_redis_sentinel_init_process(ngx_cycle_t *cycle)
     st->log = cycle->log;
     st->backoff = NGX_HTTP_LINKCERT_SENTINEL_BACKOFF_MIN;
 
-    st->ask.st = st;
-    st->ask.what = "Sentinel";
-    st->ask.reply = ngx_http_linkcert_sentinel_answer;
+    st->ask = ngx_http_linkcert_redis_conn_bare(cycle, st->conf,
+                                          ngx_http_linkcert_sentinel_ask_closed,
+                                          ngx_http_linkcert_sentinel_message,
+                                          st);
+    st->probe = ngx_http_linkcert_redis_conn_bare(cycle, st->conf,
+                                        ngx_http_linkcert_sentinel_probe_closed,
+                                        NULL, st);
 
-    st->probe.st = st;
-    st->probe.what = "master";
-    st->probe.reply = ngx_http_linkcert_sentinel_role;
+    if (st->ask == NULL || st->probe == NULL) {
+        return NGX_ERROR;
+    }
 
     st->retry.handler = ngx_http_linkcert_sentinel_round;
     st->retry.data = st;
@@ -216,8 +197,8 @@ ngx_http_linkcert_redis_sentinel_exit_process(ngx_cycle_t *cycle)
         }
     }
 
-    ngx_http_linkcert_sentinel_close(&st->ask);
-    ngx_http_linkcert_sentinel_close(&st->probe);
+    ngx_http_linkcert_redis_conn_free(st->ask);
+    ngx_http_linkcert_redis_conn_free(st->probe);
 }
 
 
@@ -301,7 +282,10 @@ ngx_http_linkcert_sentinel_start(ngx_event_t *ev)
 }
 
 
-/* asks the Sentinel for the master, and subscribes to its switches */
+/*
+ * Asks the Sentinel for the master, and subscribes to its switches (a
+ * SUBSCRIBE a channel, so that each has its one reply).
+ */
 
 static void
 ngx_http_linkcert_sentinel_round(ngx_event_t *ev)
@@ -318,10 +302,9 @@ ngx_http_linkcert_sentinel_round(ngx_event_t *ev)
     }
 
     st->busy = 1;
-    st->answered = 0;
 
-    ngx_http_linkcert_sentinel_close(&st->ask);
-    ngx_http_linkcert_sentinel_close(&st->probe);
+    ngx_http_linkcert_redis_conn_free(st->ask);
+    ngx_http_linkcert_redis_conn_free(st->probe);
 
     argv[0] = "SENTINEL";
     argv[1] = "get-master-addr-by-name";
@@ -330,7 +313,8 @@ ngx_http_linkcert_sentinel_round(ngx_event_t *ev)
     lens[1] = 23;
     lens[2] = st->conf->sentinel.len;
 
-    if (ngx_http_linkcert_sentinel_request(&st->ask, 3, argv, lens)
+    if (ngx_http_linkcert_sentinel_request(st, st->ask, 3, argv, lens,
+                                           ngx_http_linkcert_sentinel_answer)
         != NGX_OK)
     {
         return;
@@ -338,12 +322,19 @@ ngx_http_linkcert_sentinel_round(ngx_event_t *ev)
 
     argv[0] = "SUBSCRIBE";
     argv[1] = "+switch-master";
-    argv[2] = "+promoted-slave";
     lens[0] = 9;
     lens[1] = 14;
-    lens[2] = 15;
 
-    if (ngx_http_linkcert_sentinel_request(&st->ask, 3, argv, lens)
+    if (ngx_http_linkcert_sentinel_request(st, st->ask, 2, argv, lens, NULL)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    argv[1] = "+promoted-slave";
+    lens[1] = 15;
+
+    if (ngx_http_linkcert_sentinel_request(st, st->ask, 2, argv, lens, NULL)
         != NGX_OK)
     {
         return;
@@ -351,28 +342,28 @@ ngx_http_linkcert_sentinel_round(ngx_event_t *ev)
 
     sentinels = st->conf->sentinels->elts;
 
-    ngx_http_linkcert_sentinel_open(&st->ask, &sentinels[st->current]);
+    ngx_http_linkcert_redis_conn_open(st->ask, &sentinels[st->current]);
 }
 
 
-/* the master's address (or nil), then the subscription and its messages */
+/* the master's address (or nil); the subscription's messages follow */
 
-static ngx_int_t
-ngx_http_linkcert_sentinel_answer(ngx_http_linkcert_sentinel_t *st,
-    redisReply *reply)
+static void
+ngx_http_linkcert_sentinel_answer(void *data, redisReply *reply,
+    const char *error)
 {
+    ngx_http_linkcert_sentinel_t *st = data;
+
     redisReply  **e;
 
-    if (st->answered) {
-        return ngx_http_linkcert_sentinel_message(st, reply);
+    if (reply == NULL) {
+        return;                 /* closed: ngx_http_linkcert_sentinel_fail */
     }
 
-    st->answered = 1;
-
     if (reply->type == REDIS_REPLY_NIL) {
-        ngx_http_linkcert_sentinel_fail(&st->ask, "it has no master of "
+        ngx_http_linkcert_sentinel_fail(st, st->ask, "it has no master of "
                                         "that name");
-        return NGX_ERROR;
+        return;
     }
 
     e = reply->element;
@@ -381,23 +372,15 @@ ngx_http_linkcert_sentinel_answer(ngx_http_linkcert_sentinel_t *st,
         || e[0]->type != REDIS_REPLY_STRING
         || e[1]->type != REDIS_REPLY_STRING)
     {
-        ngx_http_linkcert_sentinel_fail(&st->ask,
+        ngx_http_linkcert_sentinel_fail(st, st->ask,
                                         reply->type == REDIS_REPLY_ERROR
                                         ? "it refused the question"
                                         : "not an address");
-        return NGX_ERROR;
-    }
-
-    /* the answer is in: the subscription has no timeout */
-
-    if (st->ask.peer.connection->read->timer_set) {
-        ngx_del_timer(st->ask.peer.connection->read);
+        return;
     }
 
     ngx_http_linkcert_sentinel_check(st, (u_char *) e[0]->str, e[0]->len,
                                      (u_char *) e[1]->str, e[1]->len);
-
-    return st->ask.peer.connection ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -409,23 +392,21 @@ ngx_http_linkcert_sentinel_answer(ngx_http_linkcert_sentinel_t *st,
  * writes that it will lose), "slave <ip:port> <ip> <port> @ <name> ...".
  */
 
-static ngx_int_t
-ngx_http_linkcert_sentinel_message(ngx_http_linkcert_sentinel_t *st,
-    redisReply *reply)
+static void
+ngx_http_linkcert_sentinel_message(void *data, redisReply *reply)
 {
+    ngx_http_linkcert_sentinel_t *st = data;
+
     u_char      *p, *last, *word[8];
     size_t       len[8];
     ngx_uint_t   n, name, ip;
     redisReply  *channel, *msg;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3
-        || reply->element[0]->type != REDIS_REPLY_STRING
-        || reply->element[0]->len != 7
-        || ngx_strncmp(reply->element[0]->str, "message", 7) != 0
+    if (reply->elements != 3
         || reply->element[1]->type != REDIS_REPLY_STRING
         || reply->element[2]->type != REDIS_REPLY_STRING)
     {
-        return NGX_OK;                  /* the subscription's confirmation */
+        return;
     }
 
     channel = reply->element[1];
@@ -457,22 +438,21 @@ ngx_http_linkcert_sentinel_message(ngx_http_linkcert_sentinel_t *st,
         || len[name] != st->conf->sentinel.len
         || ngx_strncmp(word[name], st->conf->sentinel.data, len[name]) != 0)
     {
-        return NGX_OK;                  /* another master's */
+        return;                         /* another master's */
     }
 
     ngx_log_error(NGX_LOG_NOTICE, st->log, 0,
                   "linkcert: redis sentinel \"%V\": Sentinel %V says %*s "
-                  "%*s:%*s", &st->conf->sentinel, &st->ask.addr->name,
+                  "%*s:%*s", &st->conf->sentinel,
+                  ngx_http_linkcert_redis_conn_name(st->ask),
                   channel->len, channel->str, len[ip], word[ip],
                   len[ip + 1], word[ip + 1]);
 
-    ngx_http_linkcert_sentinel_close(&st->probe);
+    ngx_http_linkcert_redis_conn_free(st->probe);
     st->busy = 1;
 
     ngx_http_linkcert_sentinel_check(st, word[ip], len[ip], word[ip + 1],
                                      len[ip + 1]);
-
-    return st->ask.peer.connection ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -493,13 +473,12 @@ ngx_http_linkcert_sentinel_check(ngx_http_linkcert_sentinel_t *st,
                       "linkcert: redis sentinel \"%V\": Sentinel %V names "
                       "the master \"%*s\" port \"%*s\", not an IP address "
                       "and port (set \"sentinel resolve-hostnames no\")",
-                      &st->conf->sentinel, &st->ask.addr->name, ip_len, ip,
+                      &st->conf->sentinel,
+                      ngx_http_linkcert_redis_conn_name(st->ask), ip_len, ip,
                       port_len, port);
         ngx_http_linkcert_sentinel_again(st, 1);
         return;
     }
-
-    st->auth = 0;
 
     if (st->conf->password.len) {
         argv[0] = "AUTH";
@@ -507,45 +486,52 @@ ngx_http_linkcert_sentinel_check(ngx_http_linkcert_sentinel_t *st,
         lens[0] = 4;
         lens[1] = st->conf->password.len;
 
-        if (ngx_http_linkcert_sentinel_request(&st->probe, 2, argv, lens)
+        if (ngx_http_linkcert_sentinel_request(st, st->probe, 2, argv, lens,
+                                               ngx_http_linkcert_sentinel_auth)
             != NGX_OK)
         {
             return;
         }
-
-        st->auth = 1;
     }
 
     argv[0] = "ROLE";
     lens[0] = 4;
 
-    if (ngx_http_linkcert_sentinel_request(&st->probe, 1, argv, lens)
+    if (ngx_http_linkcert_sentinel_request(st, st->probe, 1, argv, lens,
+                                           ngx_http_linkcert_sentinel_role)
         != NGX_OK)
     {
         return;
     }
 
-    ngx_http_linkcert_sentinel_open(&st->probe, &st->candidate.addr);
+    ngx_http_linkcert_redis_conn_open(st->probe, &st->candidate.addr);
+}
+
+
+static void
+ngx_http_linkcert_sentinel_auth(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_sentinel_t *st = data;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+        ngx_http_linkcert_sentinel_fail(st, st->probe, "it refused AUTH");
+    }
 }
 
 
 /* ROLE's first element: "master", "slave" or "sentinel" */
 
-static ngx_int_t
-ngx_http_linkcert_sentinel_role(ngx_http_linkcert_sentinel_t *st,
-    redisReply *reply)
+static void
+ngx_http_linkcert_sentinel_role(void *data, redisReply *reply,
+    const char *error)
 {
+    ngx_http_linkcert_sentinel_t *st = data;
+
     redisReply  *role;
 
-    if (st->auth) {
-        st->auth = 0;
-
-        if (reply->type == REDIS_REPLY_ERROR) {
-            ngx_http_linkcert_sentinel_fail(&st->probe, "it refused AUTH");
-            return NGX_ERROR;
-        }
-
-        return NGX_OK;
+    if (reply == NULL) {
+        return;                 /* closed: ngx_http_linkcert_sentinel_fail */
     }
 
     role = (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0)
@@ -554,15 +540,13 @@ ngx_http_linkcert_sentinel_role(ngx_http_linkcert_sentinel_t *st,
     if (role == NULL || role->type != REDIS_REPLY_STRING
         || role->len != 6 || ngx_strncmp(role->str, "master", 6) != 0)
     {
-        ngx_http_linkcert_sentinel_fail(&st->probe,
+        ngx_http_linkcert_sentinel_fail(st, st->probe,
                                         role ? "it is not a master (yet)"
                                              : "no answer to ROLE");
-        return NGX_ERROR;
+        return;
     }
 
     ngx_http_linkcert_sentinel_found(st);
-
-    return NGX_ERROR;           /* closed */
 }
 
 
@@ -577,7 +561,7 @@ ngx_http_linkcert_sentinel_found(ngx_http_linkcert_sentinel_t *st)
 
     rcf = st->conf;
 
-    ngx_http_linkcert_sentinel_close(&st->probe);
+    ngx_http_linkcert_redis_conn_free(st->probe);
 
     if (st->master.addr.sockaddr == NULL
         || ngx_cmp_sockaddr(st->master.addr.sockaddr,
@@ -590,7 +574,7 @@ ngx_http_linkcert_sentinel_found(ngx_http_linkcert_sentinel_t *st)
                       "linkcert: redis sentinel \"%V\": the master is %V "
                       "(named by Sentinel %V, ROLE master)",
                       &rcf->sentinel, &st->candidate.addr.name,
-                      &st->ask.addr->name);
+                      ngx_http_linkcert_redis_conn_name(st->ask));
     }
 
     ngx_http_linkcert_sentinel_copy(&st->master, &st->candidate);
@@ -633,10 +617,10 @@ static void
 ngx_http_linkcert_sentinel_again(ngx_http_linkcert_sentinel_t *st,
     ngx_uint_t next)
 {
-    ngx_http_linkcert_sentinel_close(&st->probe);
+    ngx_http_linkcert_redis_conn_free(st->probe);
 
     if (next) {
-        ngx_http_linkcert_sentinel_close(&st->ask);
+        ngx_http_linkcert_redis_conn_free(st->ask);
         st->current = (st->current + 1) % st->conf->sentinels->nelts;
     }
 
@@ -714,210 +698,44 @@ ngx_http_linkcert_sentinel_copy(ngx_http_linkcert_sentinel_addr_t *to,
 
 
 /*
- * The connections: requests queued before the connect, written once
- * connected; every reply goes to the connection's handler.  A connection
- * not made or not answered within the timeout fails; so does a closed one.
+ * A request on one of our connections, answered by handler (NULL: the
+ * reply does not matter), written once it is made.
  */
 
 static ngx_int_t
-ngx_http_linkcert_sentinel_request(ngx_http_linkcert_sentinel_conn_t *sc,
-    int argc, const char **argv, const size_t *lens)
+ngx_http_linkcert_sentinel_request(ngx_http_linkcert_sentinel_t *st,
+    ngx_http_linkcert_redis_conn_t *conn, int argc, const char **argv,
+    const size_t *lens, ngx_http_linkcert_redis_handler_pt handler)
 {
-    int  len;
-
-    len = redisFormatCommandArgv(&sc->out[sc->nout], argc, argv, lens);
-
-    if (len < 0) {
-        ngx_http_linkcert_sentinel_fail(sc, "out of memory");
+    if (ngx_http_linkcert_redis_conn_command(conn, argc, argv, lens, handler,
+                                             st)
+        == NULL)
+    {
+        ngx_http_linkcert_sentinel_fail(st, conn, "out of memory");
         return NGX_ERROR;
     }
-
-    sc->out_len[sc->nout++] = len;
 
     return NGX_OK;
 }
 
 
+/* a connection not made, closed, or not answered within the timeout */
+
 static void
-ngx_http_linkcert_sentinel_open(ngx_http_linkcert_sentinel_conn_t *sc,
-    ngx_addr_t *addr)
+ngx_http_linkcert_sentinel_ask_closed(void *data, const char *reason)
 {
-    ngx_int_t          rc;
-    ngx_connection_t  *c;
+    ngx_http_linkcert_sentinel_t *st = data;
 
-    sc->addr = addr;
-
-    sc->reader = redisReaderCreate();
-
-    if (sc->reader == NULL) {
-        ngx_http_linkcert_sentinel_fail(sc, "out of memory");
-        return;
-    }
-
-    ngx_memzero(&sc->peer, sizeof(ngx_peer_connection_t));
-
-    sc->peer.sockaddr = addr->sockaddr;
-    sc->peer.socklen = addr->socklen;
-    sc->peer.name = &addr->name;
-    sc->peer.get = ngx_event_get_peer;
-    sc->peer.log = sc->st->log;
-    sc->peer.log_error = NGX_ERROR_ERR;
-
-    rc = ngx_event_connect_peer(&sc->peer);
-
-    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
-        sc->peer.connection = NULL;
-        ngx_http_linkcert_sentinel_fail(sc, "cannot connect");
-        return;
-    }
-
-    c = sc->peer.connection;
-    c->data = sc;
-    c->pool = NULL;
-    c->read->handler = ngx_http_linkcert_sentinel_read;
-    c->write->handler = ngx_http_linkcert_sentinel_connected;
-
-    /* connected and answered within the timeout */
-
-    ngx_add_timer(c->read, sc->st->conf->timeout);
-
-    if (rc == NGX_OK) {
-        ngx_post_event(c->write, &ngx_posted_events);
-    }
+    ngx_http_linkcert_sentinel_fail(st, st->ask, reason);
 }
 
 
 static void
-ngx_http_linkcert_sentinel_connected(ngx_event_t *wev)
+ngx_http_linkcert_sentinel_probe_closed(void *data, const char *reason)
 {
-    ngx_connection_t                   *c;
-    ngx_http_linkcert_sentinel_conn_t  *sc;
+    ngx_http_linkcert_sentinel_t *st = data;
 
-    c = wev->data;
-    sc = c->data;
-
-    if (ngx_http_linkcert_connect_error(c, NGX_LOG_INFO, &sc->addr->name)) {
-        ngx_http_linkcert_sentinel_fail(sc, "connection refused");
-        return;
-    }
-
-    if (sc->addr->sockaddr->sa_family != AF_UNIX) {
-        (void) ngx_tcp_nodelay(c);
-    }
-
-    wev->handler = ngx_http_linkcert_sentinel_write;
-
-    ngx_http_linkcert_sentinel_write(wev);
-}
-
-
-static void
-ngx_http_linkcert_sentinel_write(ngx_event_t *wev)
-{
-    ssize_t                             n;
-    ngx_connection_t                   *c;
-    ngx_http_linkcert_sentinel_conn_t  *sc;
-
-    c = wev->data;
-    sc = c->data;
-
-    while (sc->current < sc->nout) {
-        n = c->send(c, (u_char *) sc->out[sc->current] + sc->pos,
-                    sc->out_len[sc->current] - sc->pos);
-
-        if (n == NGX_ERROR) {
-            ngx_http_linkcert_sentinel_fail(sc, "send failed");
-            return;
-        }
-
-        if (n == NGX_AGAIN) {
-            if (ngx_handle_write_event(wev, 0) != NGX_OK) {
-                ngx_http_linkcert_sentinel_fail(sc, "send failed");
-            }
-
-            return;
-        }
-
-        sc->pos += n;
-
-        if (sc->pos == sc->out_len[sc->current]) {
-            sc->pos = 0;
-            sc->current++;
-        }
-    }
-}
-
-
-static void
-ngx_http_linkcert_sentinel_read(ngx_event_t *rev)
-{
-    void                               *reply;
-    ssize_t                             n;
-    ngx_int_t                           rc;
-    ngx_connection_t                   *c;
-    ngx_http_linkcert_sentinel_conn_t  *sc;
-    u_char                              buf[4096];
-
-    c = rev->data;
-    sc = c->data;
-
-    if (rev->timedout) {
-        ngx_http_linkcert_sentinel_fail(sc, "no answer in time");
-        return;
-    }
-
-    if (c->close) {
-        ngx_http_linkcert_sentinel_fail(sc, "worker is exiting");
-        return;
-    }
-
-    /* a refused connect() may be seen by the read event first */
-
-    if (c->write->handler == ngx_http_linkcert_sentinel_connected) {
-        ngx_http_linkcert_sentinel_connected(c->write);
-        return;
-    }
-
-    for ( ;; ) {
-        n = c->recv(c, buf, sizeof(buf));
-
-        if (n == NGX_AGAIN) {
-            break;
-        }
-
-        if (n == 0 || n == NGX_ERROR) {
-            ngx_http_linkcert_sentinel_fail(sc, n ? "read failed"
-                                                  : "connection closed");
-            return;
-        }
-
-        if (redisReaderFeed(sc->reader, (char *) buf, n) != REDIS_OK) {
-            ngx_http_linkcert_sentinel_fail(sc, "protocol error");
-            return;
-        }
-
-        for ( ;; ) {
-            if (redisReaderGetReply(sc->reader, &reply) != REDIS_OK) {
-                ngx_http_linkcert_sentinel_fail(sc, "protocol error");
-                return;
-            }
-
-            if (reply == NULL) {
-                break;
-            }
-
-            rc = sc->reply(sc->st, reply);
-            freeReplyObject(reply);
-
-            if (rc != NGX_OK) {
-                return;
-            }
-        }
-    }
-
-    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-        ngx_http_linkcert_sentinel_fail(sc, "read failed");
-    }
+    ngx_http_linkcert_sentinel_fail(st, st->probe, reason);
 }
 
 
@@ -928,46 +746,25 @@ ngx_http_linkcert_sentinel_read(ngx_event_t *rev)
  */
 
 static void
-ngx_http_linkcert_sentinel_fail(ngx_http_linkcert_sentinel_conn_t *sc,
-    const char *reason)
+ngx_http_linkcert_sentinel_fail(ngx_http_linkcert_sentinel_t *st,
+    ngx_http_linkcert_redis_conn_t *conn, const char *reason)
 {
-    ngx_uint_t                     level;
-    ngx_http_linkcert_sentinel_t  *st;
+    ngx_uint_t   level;
+    ngx_addr_t  *sentinels;
+    ngx_str_t   *name;
 
-    st = sc->st;
     level = st->failures ? NGX_LOG_INFO : NGX_LOG_WARN;
+    sentinels = st->conf->sentinels->elts;
+
+    name = (conn == st->ask) ? &sentinels[st->current].name
+                             : &st->candidate.addr.name;
 
     ngx_log_error(level, st->log, 0,
                   "linkcert: redis sentinel \"%V\": %s %V: %s, asking "
-                  "again in %M ms", &st->conf->sentinel, sc->what,
-                  sc->addr ? &sc->addr->name : &st->conf->sentinel, reason,
+                  "again in %M ms", &st->conf->sentinel,
+                  (conn == st->ask) ? "Sentinel" : "master", name, reason,
                   st->backoff);
 
-    ngx_http_linkcert_sentinel_close(sc);
-    ngx_http_linkcert_sentinel_again(st, sc == &st->ask);
-}
-
-
-static void
-ngx_http_linkcert_sentinel_close(ngx_http_linkcert_sentinel_conn_t *sc)
-{
-    ngx_uint_t  i;
-
-    if (sc->peer.connection) {
-        ngx_close_connection(sc->peer.connection);
-        sc->peer.connection = NULL;
-    }
-
-    if (sc->reader) {
-        redisReaderFree(sc->reader);
-        sc->reader = NULL;
-    }
-
-    for (i = 0; i < sc->nout; i++) {
-        redisFreeCommand(sc->out[i]);
-    }
-
-    sc->nout = 0;
-    sc->current = 0;
-    sc->pos = 0;
+    ngx_http_linkcert_redis_conn_free(conn);
+    ngx_http_linkcert_sentinel_again(st, conn == st->ask);
 }

@@ -186,6 +186,12 @@ subtest 'SENTINEL FAILOVER, the old master still up' => sub {
 };
 
 subtest 'SIGKILL of the master' => sub {
+    # a Sentinel does not fail over a master it is still failing over to
+    # (its replicas being reconfigured): it would never name another one
+    ok($a->wait_until(sub {
+           $sentinel->cli(SENTINEL => 'master', 'mymaster')
+               !~ /failover_in_progress/ }, 20),
+       'the Sentinel has ended the failover');
     my @others = grep { $_ != $master } values %servers;
     ok($a->wait_until(sub { grep { replica_of($_, $master) } @others }, 20),
        'a replica is in step with the master');

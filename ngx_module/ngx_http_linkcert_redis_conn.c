@@ -111,6 +111,8 @@ static ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_req(
     const size_t *argvlen, ngx_http_linkcert_redis_handler_pt handler,
     void *data);
 static void ngx_http_linkcert_redis_heartbeat(ngx_event_t *ev);
+static void ngx_http_linkcert_redis_conn_flush(
+    ngx_http_linkcert_redis_conn_t *conn);
 static void ngx_http_linkcert_redis_write(ngx_event_t *wev);
 static void ngx_http_linkcert_redis_read(ngx_event_t *rev);
 static ngx_int_t ngx_http_linkcert_redis_pushed(redisReply *reply);
@@ -211,6 +213,46 @@ ngx_http_linkcert_redis_conn_open(ngx_http_linkcert_redis_conn_t *conn,
 
 
 /*
+ * What is queued to be written and not sent yet goes now, once, without
+ * waiting for its answer (a send that cannot take it all is left): in a
+ * process that exits, the posted write event never runs, and a lease
+ * released by a job that ends with the process would stay until it
+ * expires.
+ */
+
+static void
+ngx_http_linkcert_redis_conn_flush(ngx_http_linkcert_redis_conn_t *conn)
+{
+    size_t                          len;
+    ngx_queue_t                    *q;
+    ngx_connection_t               *c;
+    ngx_http_linkcert_redis_req_t  *req;
+
+    c = conn->peer.connection;
+
+    if (c == NULL || conn->state != NGX_HTTP_LINKCERT_REDIS_READY) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&conn->out);
+         q != ngx_queue_sentinel(&conn->out);
+         q = ngx_queue_next(q))
+    {
+        req = ngx_queue_data(q, ngx_http_linkcert_redis_req_t, queue);
+        len = req->len - conn->out_pos;
+
+        if (c->send(c, (u_char *) req->cmd + conn->out_pos, len)
+            != (ssize_t) len)
+        {
+            return;
+        }
+
+        conn->out_pos = 0;
+    }
+}
+
+
+/*
  * Closed without a word to anyone, requests dropped: the process ends, or
  * a bare connection's owner is done with it (it may open it again).
  */
@@ -224,6 +266,8 @@ ngx_http_linkcert_redis_conn_free(ngx_http_linkcert_redis_conn_t *conn)
     if (conn == NULL) {
         return;
     }
+
+    ngx_http_linkcert_redis_conn_flush(conn);
 
     if (conn->retry.timer_set) {
         ngx_del_timer(&conn->retry);

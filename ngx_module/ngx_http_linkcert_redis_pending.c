@@ -19,9 +19,9 @@
  * pair, a certificate that was not stored, is dropped).  Worker 0
  * writes them when its connection is made (again) and every few seconds
  * while it is connected, a batch at a time: each mark is removed before
- * its change is sent, and made again if that fails too.  A change sent twice (its answer lost, not its script) is only a
- * later number in the sequence: the other edges skip a certificate they
- * serve already.
+ * its change is sent, and made again if that fails too.  A change sent
+ * twice (its answer lost, not its script) is only a later number in the
+ * sequence: the other edges skip a certificate they serve already.
  */
 
 

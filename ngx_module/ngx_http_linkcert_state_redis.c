@@ -5,7 +5,8 @@
  * linkcert: the state boundary's fleet implementation ("linkcert_redis").
  *
  * The local implementation stays underneath, as this edge's copy: reads
- * and the account keys are its own, and every write goes to it too.  What the fleet shares goes to Redis besides:
+ * and the account keys are its own, and every write goes to it too.
+ * What the fleet shares goes to Redis besides:
  *
  *     lease_take      the zone's claim, then the domain's lease in Redis
  *                     (ngx_http_linkcert_lease.c), whose fencing token is

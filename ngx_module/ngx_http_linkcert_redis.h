@@ -229,6 +229,9 @@ void ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len,
 ngx_int_t ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_cert_exit_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_cert_changed(void);
+ngx_int_t ngx_http_linkcert_redis_apply(ngx_http_linkcert_main_conf_t *lmcf,
+    const char *name, size_t len, uint64_t seq, redisReply *record,
+    ngx_log_t *log);
 
 
 /* ngx_http_linkcert_redis_pending.c: changes written when Redis is back */

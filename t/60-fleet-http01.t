@@ -17,44 +17,20 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use Time::HiRes qw(time);
-
-my $a = LinkCert::Test->new;                # orders
-my $b = LinkCert::Test->new;                # is validated
-my $redis = LinkCert::Redis->new($a);
-my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
 
 my $D = 'links.customer.test';
 my $D2 = 'go.other-customer.test';
 
-$a->challtestsrv;
-$a->set_cname($D, 'edge.crm.test');
-$a->set_cname($D2, 'edge.crm.test');
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D, $D2 ]);
+my ($a, $b) = $fleet->edges;                # A orders, B is validated
+my $redis = $fleet->redis;
+my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
 
-$redis->start;
-$pebble->start;
-
-$a->write_config($a->standard_config(log_level => 'info', http => <<'EOF'
-    linkcert_cname_target edge.crm.test;
-    linkcert_target_address 127.0.0.1;
-    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
-    linkcert_acme_directory %%ACME_DIRECTORY%%;
-    linkcert_acme_trusted_certificate %%ACME_CA%%;
-EOF
-    . $redis->fleet_lines($a, 'edge-a', 'timeout=5s')));
-
-$b->write_config($b->standard_config(log_level => 'debug',
-    http => $redis->fleet_lines($b, 'edge-b', 'timeout=5s')));
-
-$a->run;
-$b->run;
-
-ok($redis->wait_connected($a) && $redis->wait_connected($b),
-   'every worker of both edges is connected to Redis');
+$fleet->start($pebble, redis => 'timeout=5s',
+              b => { log_level => 'debug' });
 
 # what edge B's locations would answer to a challenge it does not know
 my $r = $b->http(GET => '/.well-known/acme-challenge/unknown-token',

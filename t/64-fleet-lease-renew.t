@@ -13,40 +13,19 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use Time::HiRes qw(sleep time);
-
-my $a = LinkCert::Test->new;                # orders
-my $b = LinkCert::Test->new;                # is validated, and stopped
-my $redis = LinkCert::Redis->new($a);
-my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
 
 my $D = 'slow.customer.test';
 my $LEASE = "linkcert:lease:$D";
 
-$a->challtestsrv;
-$a->set_cname($D, 'edge.crm.test');
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D ]);
+my ($a, $b) = $fleet->edges;        # A orders, B is validated and stopped
+my $redis = $fleet->redis;
+my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
 
-$redis->start;
-$pebble->start;
-
-$a->write_config($a->standard_config(log_level => 'info', http => <<"EOF"
-    linkcert_cname_target edge.crm.test;
-    linkcert_target_address 127.0.0.1;
-    linkcert_resolver 127.0.0.1:@{[ $a->dns_port ]} timeout=1s attempts=2;
-    linkcert_acme_directory @{[ $pebble->directory_url ]};
-    linkcert_acme_trusted_certificate @{[ $pebble->ca_file ]};
-EOF
-    . $redis->fleet_lines($a, 'edge-a', 'timeout=2s lease=1s')));
-$b->write_config($b->standard_config(log_level => 'info',
-    http => $redis->fleet_lines($b, 'edge-b', 'timeout=2s lease=1s')));
-$a->run;
-$b->run;
-ok($redis->wait_connected($a) && $redis->wait_connected($b),
-   'every worker of both edges is connected to Redis');
+$fleet->start($pebble, redis => 'timeout=2s lease=1s');
 
 $redis->monitor;
 

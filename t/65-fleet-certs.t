@@ -24,41 +24,21 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use LinkCert::Util qw(read_file capture);
 use Time::HiRes qw(time sleep);
-
-my $a = LinkCert::Test->new;                # orders
-my $b = LinkCert::Test->new;                # serves
-my $c = LinkCert::Test->new;                # joins late, empty store
-my $redis = LinkCert::Redis->new($a);
-my $pebble = LinkCert::Pebble->new($a);
 
 my $D = 'links.customer.test';
 my $D2 = 'go.other-customer.test';
 
-$a->challtestsrv;
-$a->set_cname($_, 'edge.crm.test') for $D, $D2;
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+# A orders, B serves, C joins late with an empty store
+my $fleet = LinkCert::Fleet->new(3, domains => [ $D, $D2 ]);
+my ($a, $b, $c) = $fleet->edges;
+my $redis = $fleet->redis;
+my $pebble = LinkCert::Pebble->new($a);
 
-$redis->start;
-$pebble->start;
-
-$a->write_config($a->standard_config(log_level => 'info',
-    http => $redis->ordering_lines . $redis->fleet_lines($a, 'edge-a')));
-
-$b->write_config($b->standard_config(log_level => 'info', workers => 2,
-    http => $redis->fleet_lines($b, 'edge-b')));
-$c->write_config($c->standard_config(log_level => 'info',
-    http => $redis->fleet_lines($c, 'edge-c')));
-
-$a->run;
-$b->run;
-
-ok($redis->wait_subscribed($a, $b),
-   'both edges are subscribed to the changes');
+$fleet->start($pebble, run => 'ab', b => { workers => 2 });
 
 $redis->monitor;
 

@@ -15,38 +15,20 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use Time::HiRes qw(time sleep);
-
-my $a = LinkCert::Test->new;                # orders
-my $b = LinkCert::Test->new;                # deletes
-my $redis = LinkCert::Redis->new($a);
-my $pebble = LinkCert::Pebble->new($a);
 
 my $D = 'gone.customer.test';
 my $D2 = 'back.customer.test';
 my $STATUS = '/.well-known/ssl-status';
 
-$a->challtestsrv;
-$a->set_cname($_, 'edge.crm.test') for $D, $D2;
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D, $D2 ]);
+my ($a, $b) = $fleet->edges;                # A orders, B deletes
+my $redis = $fleet->redis;
+my $pebble = LinkCert::Pebble->new($a);
 
-$redis->start;
-$pebble->start;
-
-$a->write_config($a->standard_config(log_level => 'info',
-    http => $redis->ordering_lines . $redis->fleet_lines($a, 'edge-a')));
-
-$b->write_config($b->standard_config(log_level => 'info', workers => 2,
-    http => $redis->fleet_lines($b, 'edge-b')));
-
-$a->run;
-$b->run;
-
-ok($redis->wait_subscribed($a, $b),
-   'both edges are subscribed to the changes');
+$fleet->start($pebble, b => { workers => 2 });
 
 sub removed_dirs {
     my ($t, $name) = @_;

@@ -15,36 +15,21 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use Time::HiRes qw(time);
-
-my $a = LinkCert::Test->new;
-my $b = LinkCert::Test->new;
-my $redis = LinkCert::Redis->new($a);
-my $pebble = LinkCert::Pebble->new($a);
 
 my $F = 'elsewhere.customer.test';         # its DNS points elsewhere
 my $STATUS = '/.well-known/ssl-status';
 
-$a->challtestsrv;
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+my $fleet = LinkCert::Fleet->new(2);
+my ($a, $b) = $fleet->edges;
+my $redis = $fleet->redis;
+my $pebble = LinkCert::Pebble->new($a);
+
 $a->add_a($F, ['192.0.2.7']);
 
-$redis->start;
-$pebble->start;
-
-$a->write_config($a->standard_config(log_level => 'info',
-    http => $redis->ordering_lines
-            . $redis->fleet_lines($a, 'edge-a', 'timeout=1s')));
-$b->write_config($b->standard_config(log_level => 'info', workers => 2,
-    http => $redis->fleet_lines($b, 'edge-b', 'timeout=1s')));
-
-$a->run;
-$b->run;
-
-ok($redis->wait_subscribed($a, $b), 'both edges are subscribed');
+$fleet->start($pebble, redis => 'timeout=1s', b => { workers => 2 });
 
 is($a->verify($F)->{status}, 202, "POST $F on edge A: 202");
 my $ja = $a->wait_verified($F);

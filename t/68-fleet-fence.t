@@ -21,42 +21,23 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use LinkCert::Util qw(read_file);
 use Time::HiRes qw(sleep time);
-
-my $a = LinkCert::Test->new;                # orders, is stopped
-my $b = LinkCert::Test->new;                # takes over; validated on
-my $redis = LinkCert::Redis->new($a);
-my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
-my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port);
 
 my $D = 'late.customer.test';
 my $LEASE = "linkcert:lease:$D";
 my $CERT = "linkcert:cert:$D";
 
-$a->challtestsrv;
-$a->set_cname($D, 'edge.crm.test');
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D ]);
+my ($a, $b) = $fleet->edges;    # A orders, is stopped; B takes over
+my $redis = $fleet->redis;
+my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
+my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port);
 
-$redis->start;
-$pebble->start;
-
-# B orders from the same CA with the same DNS
-$b->placeholder(DNS => $a->dns_port, ACME_DIRECTORY => $pebble->directory_url,
-                ACME_CA => $pebble->ca_file);
-
-for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
-    my ($t, $name) = @$e;
-    $t->write_config($t->standard_config(log_level => 'info',
-        http => $redis->ordering_lines
-                . $redis->fleet_lines($t, $name, 'timeout=2s lease=1s')));
-    $t->run;
-}
-
-ok($redis->wait_subscribed($a, $b), 'both edges follow the fleet');
+# B orders from the same CA with the same DNS; the CA validates on B
+$fleet->start($pebble, order => 'ab', redis => 'timeout=2s lease=1s');
 
 my @a_pids = ($a->master_pid, $a->worker_pids);
 

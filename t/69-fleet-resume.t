@@ -26,45 +26,31 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use LinkCert::Util qw(read_file);
 use Time::HiRes qw(sleep time);
-
-my $a = LinkCert::Test->new;                # orders, then is killed
-my $b = LinkCert::Test->new;                # is validated, takes over
-my $redis = LinkCert::Redis->new($a);
-my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
-my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port,
-    env => { PEBBLE_AUTHZREUSE => 0 });
 
 my $D = 'resume.customer.test';
 my $ORDER = "linkcert:order:$D";
 my $LEASE = "linkcert:lease:$D";
 
-$a->challtestsrv;
-$a->set_cname($D, 'edge.crm.test');
-$a->add_a('edge.crm.test', ['127.0.0.1']);
-
-$redis->start;
-$pebble->start;
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D ]);
+my ($a, $b) = $fleet->edges;    # A orders, then is killed; B takes over
+my $redis = $fleet->redis;
+my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
+my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port,
+    env => { PEBBLE_AUTHZREUSE => 0 });
 
 # B orders with A's DNS server and CA
-$b->placeholder(DNS => $a->dns_port, ACME_DIRECTORY => $pebble->directory_url,
-                ACME_CA => $pebble->ca_file);
-
-for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
-    my ($t, $name) = @$e;
-    $t->write_config($t->standard_config(log_level => 'info',
-        http => $redis->ordering_lines . "    linkcert_key_type rsa2048;\n"
-                . $redis->fleet_lines($t, $name, 'timeout=2s lease=2s')));
-    $t->run;
-    ok($redis->wait_connected($t), "$name: every worker connected to Redis");
+$fleet->start($pebble, order => 'ab', redis => 'timeout=2s lease=2s',
+              http => "    linkcert_key_type rsa2048;\n",
+              started => sub {
+    my ($t, $name) = @_;
     ok($t->wait_until(sub {
            scalar $t->log_lines(qr/linkcert: ACME account ready/) }, 10),
        "$name: its ACME account is ready");
-}
+});
 
 $redis->monitor;
 

@@ -19,26 +19,19 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use Time::HiRes qw(time sleep);
-
-my $a = LinkCert::Test->new;
-my $b = LinkCert::Test->new;
-my $redis = LinkCert::Redis->new($a);
-my $pebble = LinkCert::Pebble->new($a);
 
 my $D = 'links.customer.test';          # on both edges
 my $GONE = 'go.customer.test';          # DELETEd on A while Redis stops
 my @NEW = ('new1.customer.test', 'new2.customer.test');   # on demand
 
-$a->challtestsrv;
-$a->set_cname($_, 'edge.crm.test') for $D, $GONE, @NEW, 'posted.customer.test';
-$a->add_a('edge.crm.test', ['127.0.0.1']);
-
-$redis->start;
-$pebble->start;
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D, $GONE, @NEW,
+                                                 'posted.customer.test' ]);
+my ($a, $b) = $fleet->edges;
+my $redis = $fleet->redis;
+my $pebble = LinkCert::Pebble->new($a);
 
 my ($chain, $key) = $a->make_cert($D);
 my ($chain2, $key2) = $a->make_cert($GONE);
@@ -49,27 +42,9 @@ for my $t ($a, $b) {
 
 my $HOLD = 10;
 
-for my $e ([$a, 'edge-a'], [$b, 'edge-b']) {
-    my ($t, $name) = @$e;
-    $t->write_config($t->standard_config(log_level => 'info', workers => 2,
-                                         http => <<"EOF"));
-    linkcert_cname_target edge.crm.test;
-    linkcert_target_address 127.0.0.1;
-    linkcert_resolver 127.0.0.1:@{[ $a->dns_port ]} timeout=1s attempts=2;
-    linkcert_acme_directory @{[ $pebble->directory_url ]};
-    linkcert_acme_trusted_certificate @{[ $pebble->ca_file ]};
-    linkcert_on_demand dns;
-    linkcert_hold ${HOLD}s;
-@{[ $redis->fleet_lines($t, $name, 'timeout=300ms') ]}
-EOF
-}
-
-$a->run;
-$b->run;
-
-ok($redis->wait_connected($a) && $redis->wait_connected($b),
-   'every worker of both edges is connected');
-ok($redis->wait_subscribed($a, $b), 'both edges are subscribed');
+$fleet->start($pebble, order => 'ab', workers => 2, redis => 'timeout=300ms',
+              http => "    linkcert_on_demand dns;\n"
+                      . "    linkcert_hold ${HOLD}s;\n");
 
 my $FP = $a->fingerprint_of_file($chain);
 

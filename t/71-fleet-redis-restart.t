@@ -18,37 +18,20 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use Time::HiRes qw(time sleep);
-
-my $a = LinkCert::Test->new;                # orders
-my $b = LinkCert::Test->new;                # serves
-my $redis = LinkCert::Redis->new($a);
-my $delay = LinkCert::Pebble::Delay->new($a);
-my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port);
 
 my $D = 'links.customer.test';              # issued with Redis there
 my $D2 = 'go.customer.test';                # issued while Redis is down
 
-$a->challtestsrv;
-$a->set_cname($_, 'edge.crm.test') for $D, $D2;
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D, $D2 ]);
+my ($a, $b) = $fleet->edges;                # A orders, B serves
+my $redis = $fleet->redis;
+my $delay = LinkCert::Pebble::Delay->new($a);
+my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port);
 
-$redis->start;
-$pebble->start;
-
-$a->write_config($a->standard_config(log_level => 'info',
-    http => $redis->ordering_lines
-          . $redis->fleet_lines($a, 'edge-a', 'timeout=300ms')));
-$b->write_config($b->standard_config(log_level => 'info', workers => 2,
-    http => $redis->fleet_lines($b, 'edge-b', 'timeout=300ms')));
-
-$a->run;
-$b->run;
-
-ok($redis->wait_subscribed($a, $b), 'both edges are subscribed');
+$fleet->start($pebble, redis => 'timeout=300ms', b => { workers => 2 });
 
 sub connected_again {
     my ($t, $offset) = @_;

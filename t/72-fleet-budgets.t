@@ -22,18 +22,12 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 
 $SIG{PIPE} = 'IGNORE';
-
-my $a = LinkCert::Test->new;
-my $b = LinkCert::Test->new;
-my $redis = LinkCert::Redis->new($a);
-my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
 
 my @POSTED = ('p1.alpha.test', 'p2.beta.test');
 my $CLICK = 'click.gamma.test';
@@ -41,32 +35,19 @@ my $RUNNING = 'one.shop.test';
 my $SECOND = 'two.shop.test';
 my $FAILING = 'failing.delta.test';
 
-$a->challtestsrv;
-$a->set_cname($_, 'edge.crm.test') for @POSTED, $CLICK, $RUNNING, $SECOND,
-                                      $FAILING;
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+my $fleet = LinkCert::Fleet->new(2, domains => [ @POSTED, $CLICK, $RUNNING,
+                                                 $SECOND, $FAILING ]);
+my ($a, $b) = $fleet->edges;
+my $redis = $fleet->redis;
+my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
 
-$redis->start;
-$pebble->start;
-
-for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
-    my ($t, $name) = @$e;
-    $t->write_config($t->standard_config(log_level => 'info',
-                                         http => <<"EOF"));
-    linkcert_cname_target edge.crm.test;
-    linkcert_target_address 127.0.0.1;
-    linkcert_resolver 127.0.0.1:@{[ $a->dns_port ]} timeout=1s attempts=2;
-    linkcert_acme_directory @{[ $pebble->directory_url ]};
-    linkcert_acme_trusted_certificate @{[ $pebble->ca_file ]};
+$fleet->start($pebble, order => 'ab', redis => 'timeout=2s lease=20s',
+              http => <<'EOF');
     linkcert_on_demand dns;
     linkcert_hold 0;
     linkcert_order_rate 2/h;
     linkcert_registered_domain_limit 1;
-@{[ $redis->fleet_lines($t, $name, 'timeout=2s lease=20s') ]}
 EOF
-    $t->run;
-    ok($redis->wait_connected($t), "$name: every worker connected to Redis");
-}
 
 $redis->monitor;
 

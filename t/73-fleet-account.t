@@ -14,40 +14,19 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use Digest::SHA qw(sha256_hex);
-
-my $a = LinkCert::Test->new;
-my $b = LinkCert::Test->new;
-my $redis = LinkCert::Redis->new($a);
-my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
 
 my ($DA, $DB) = ('a.account.test', 'b.account.test');
 
-$a->challtestsrv;
-$a->set_cname($_, 'edge.crm.test') for $DA, $DB;
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+my $fleet = LinkCert::Fleet->new(2, domains => [ $DA, $DB ]);
+my ($a, $b) = $fleet->edges;
+my $redis = $fleet->redis;
+my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
 
-$redis->start;
-$redis->monitor;
-$pebble->start;
-
-for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
-    my ($t, $name) = @$e;
-    $t->write_config($t->standard_config(log_level => 'info',
-                                         http => <<"EOF"));
-    linkcert_cname_target edge.crm.test;
-    linkcert_target_address 127.0.0.1;
-    linkcert_resolver 127.0.0.1:@{[ $a->dns_port ]} timeout=1s attempts=2;
-    linkcert_acme_directory @{[ $pebble->directory_url ]};
-    linkcert_acme_trusted_certificate @{[ $pebble->ca_file ]};
-@{[ $redis->fleet_lines($t, $name, 'timeout=2s lease=20s') ]}
-EOF
-    $t->run;
-    ok($redis->wait_connected($t), "$name: every worker connected to Redis");
-}
+$fleet->start($pebble, order => 'ab', redis => 'timeout=2s lease=20s',
+              monitor => 1);
 
 # each edge made its own key at start, as one edge does
 my %local = map { $_->[1] => LinkCert::Util::read_file(

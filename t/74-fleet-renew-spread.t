@@ -18,43 +18,20 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use Time::HiRes qw(sleep time);
 
-my $a = LinkCert::Test->new;
-my $b = LinkCert::Test->new;
-my $c = LinkCert::Test->new;
-my $redis = LinkCert::Redis->new($a);
+my $D = 'spread.customer.test';
+
+my $fleet = LinkCert::Fleet->new(3, domains => [ $D ]);
+my ($a, $b, $c) = $fleet->edges;
+my %edge = ('edge-a' => $a, 'edge-b' => $b, 'edge-c' => $c);
+my $redis = $fleet->redis;
 my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
 
-my $D = 'spread.customer.test';
-my %edge = ('edge-a' => $a, 'edge-b' => $b, 'edge-c' => $c);
-
-$a->challtestsrv;
-$a->set_cname($D, 'edge.crm.test');
-$a->add_a('edge.crm.test', ['127.0.0.1']);
-
-$redis->start;
-$pebble->start;
-
-for my $name (sort keys %edge) {
-    my $t = $edge{$name};
-    $t->write_config($t->standard_config(log_level => 'info',
-                                         http => <<"EOF"));
-    linkcert_cname_target edge.crm.test;
-    linkcert_target_address 127.0.0.1;
-    linkcert_resolver 127.0.0.1:@{[ $a->dns_port ]} timeout=1s attempts=2;
-    linkcert_acme_directory @{[ $pebble->directory_url ]};
-    linkcert_acme_trusted_certificate @{[ $pebble->ca_file ]};
-    linkcert_renew_at 0%;
-@{[ $redis->fleet_lines($t, $name, 'timeout=2s lease=60s') ]}
-EOF
-    $t->run;
-}
-
-ok($redis->wait_subscribed($a, $b, $c), 'the three edges are subscribed');
+$fleet->start($pebble, order => 'abc', redis => 'timeout=2s lease=60s',
+              http => "    linkcert_renew_at 0%;\n");
 
 sub serial_of {
     my ($t) = @_;

@@ -18,15 +18,9 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use Time::HiRes qw(sleep time);
-
-my $a = LinkCert::Test->new;
-my $b = LinkCert::Test->new;
-my $redis = LinkCert::Redis->new($a);
-my $pebble = LinkCert::Pebble->new($a, http_port => $a->port(1));
 
 my $STATUS = '/.well-known/ssl-status';
 my $I = 'issued.customer.test';         # issued on A, served on B
@@ -34,29 +28,16 @@ my $FA = 'fa.customer.test';            # its DNS points elsewhere: on A
 my $FB = 'fb.customer.test';            # the same, on B
 my $P = 'pending.customer.test';        # held by another edge's lease
 
-$a->challtestsrv;
-$a->set_cname($_, 'edge.crm.test') for $I, $P;
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+my $fleet = LinkCert::Fleet->new(2, domains => [ $I, $P ]);
+my ($a, $b) = $fleet->edges;
+my $redis = $fleet->redis;
+my $pebble = LinkCert::Pebble->new($a, http_port => $a->port(1));
+
 $a->add_a($_, ['192.0.2.7']) for $FA, $FB;
 
-$redis->start;
-$pebble->start;
+$fleet->start($pebble, order => 'ab', workers => 2,
+              redis => 'timeout=1s lease=60s');
 
-for my $e ([ $a, 'edge-a' ], [ $b, 'edge-b' ]) {
-    my ($t, $name) = @$e;
-    $t->write_config($t->standard_config(log_level => 'info',
-                                         workers => 2, http => <<"EOF"));
-    linkcert_cname_target edge.crm.test;
-    linkcert_target_address 127.0.0.1;
-    linkcert_resolver 127.0.0.1:@{[ $a->dns_port ]} timeout=1s attempts=2;
-    linkcert_acme_directory @{[ $pebble->directory_url ]};
-    linkcert_acme_trusted_certificate @{[ $pebble->ca_file ]};
-@{[ $redis->fleet_lines($t, $name, 'timeout=1s lease=60s') ]}
-EOF
-    $t->run;
-}
-
-ok($redis->wait_subscribed($a, $b), 'both edges are subscribed');
 $redis->monitor;
 
 is($a->verify($I)->{status}, 202, "POST $I on A");

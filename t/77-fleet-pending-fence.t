@@ -17,36 +17,19 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
-
-my $a = LinkCert::Test->new;                # orders
-my $b = LinkCert::Test->new;                # serves
-my $redis = LinkCert::Redis->new($a);
-my $delay = LinkCert::Pebble::Delay->new($a);
-my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port);
 
 my $D = 'late.customer.test';
 my $FENCE = "linkcert:fence:$D";
 
-$a->challtestsrv;
-$a->set_cname($D, 'edge.crm.test');
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D ]);
+my ($a, $b) = $fleet->edges;                # A orders, B serves
+my $redis = $fleet->redis;
+my $delay = LinkCert::Pebble::Delay->new($a);
+my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port);
 
-$redis->start;
-$pebble->start;
-
-$a->write_config($a->standard_config(log_level => 'info',
-    http => $redis->ordering_lines
-          . $redis->fleet_lines($a, 'edge-a', 'timeout=300ms')));
-$b->write_config($b->standard_config(log_level => 'info',
-    http => $redis->fleet_lines($b, 'edge-b', 'timeout=300ms')));
-
-$a->run;
-$b->run;
-
-ok($redis->wait_subscribed($a, $b), 'both edges follow the fleet');
+$fleet->start($pebble, redis => 'timeout=300ms');
 
 my $mark = $a->store . "/redis-pending/$D";
 my @a_pids = ($a->master_pid, $a->worker_pids);

@@ -14,42 +14,21 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
-
-my $a = LinkCert::Test->new;                # gets the first click
-my $b = LinkCert::Test->new;                # the CA's validation lands here
-my $redis = LinkCert::Redis->new($a);
-my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1),
-                                   env => { PEBBLE_AUTHZREUSE => 0 });
 
 my $D = 'click.customer.test';
 
-$a->challtestsrv;
-$a->set_cname($D, 'edge.crm.test');
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+# A gets the first click, the CA's validation lands on B
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D ]);
+my ($a, $b) = $fleet->edges;
+my $redis = $fleet->redis;
+my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1),
+                                   env => { PEBBLE_AUTHZREUSE => 0 });
 
-$redis->start;
-$pebble->start;
-
-$a->write_config($a->standard_config(log_level => 'info', http => <<'EOF'
-    linkcert_cname_target edge.crm.test;
-    linkcert_target_address 127.0.0.1;
-    linkcert_resolver 127.0.0.1:%%DNS%% timeout=1s attempts=2;
-    linkcert_acme_directory %%ACME_DIRECTORY%%;
-    linkcert_acme_trusted_certificate %%ACME_CA%%;
-    linkcert_on_demand dns;
-EOF
-    . $redis->fleet_lines($a, 'edge-a', 'timeout=5s')));
-
-$b->write_config($b->standard_config(log_level => 'debug',
-    http => $redis->fleet_lines($b, 'edge-b', 'timeout=5s')));
-
-$a->run;
-$b->run;
-
-ok($redis->wait_subscribed($a, $b), 'both edges follow the fleet');
+$fleet->start($pebble, redis => 'timeout=5s',
+              http => "    linkcert_on_demand dns;\n",
+              b => { log_level => 'debug' });
 
 my $hs = $pebble->verified_handshake($D, timeout => 15);
 

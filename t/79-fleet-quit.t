@@ -14,42 +14,21 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use Time::HiRes qw(time);
-
-my $a = LinkCert::Test->new;                # quits mid-order
-my $b = LinkCert::Test->new;                # takes over
-my $redis = LinkCert::Redis->new($a);
-my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
-my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port);
 
 my $D = 'quit.customer.test';
 my $LEASE = "linkcert:lease:$D";
 
-$a->challtestsrv;
-$a->set_cname($D, 'edge.crm.test');
-$a->add_a('edge.crm.test', ['127.0.0.1']);
-
-$redis->start;
-$pebble->start;
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D ]);
+my ($a, $b) = $fleet->edges;            # A quits mid-order, B takes over
+my $redis = $fleet->redis;
+my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
+my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port);
 
 # B orders from the same CA with the same DNS; the CA validates on B
-$b->placeholder(DNS => $a->dns_port, ACME_DIRECTORY => $pebble->directory_url,
-                ACME_CA => $pebble->ca_file);
-
-for ([$a, 'edge-a'], [$b, 'edge-b']) {
-    my ($t, $edge) = @$_;
-    $t->write_config($t->standard_config(log_level => 'info',
-        http => $redis->ordering_lines
-              . $redis->fleet_lines($t, $edge, 'lease=60s timeout=1s')));
-}
-
-$a->run;
-$b->run;
-
-ok($redis->wait_subscribed($a, $b), 'both edges follow the fleet');
+$fleet->start($pebble, order => 'ab', redis => 'lease=60s timeout=1s');
 
 $delay->hold;
 is($a->verify($D)->{status}, 202, "POST $D on A: 202");

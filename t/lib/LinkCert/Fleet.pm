@@ -1,0 +1,112 @@
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+package LinkCert::Fleet;
+
+# The setup the fleet tests (t/60-t/79) share: edges A, B, ... (each a
+# LinkCert::Test of its own: its own prefix and ports on 127.0.0.1), one
+# Redis (a LinkCert::Redis on A's prefix), the DNS of A's challtestsrv
+# (edge.crm.test -> 127.0.0.1, the test's domains CNAMEs to it) and the
+# test's Pebble:
+#
+#   my $fleet = LinkCert::Fleet->new(2, domains => [ $D ]);
+#   my ($a, $b) = $fleet->edges;
+#   my $redis = $fleet->redis;
+#   my $pebble = LinkCert::Pebble->new($a, http_port => $b->port(1));
+#   $fleet->start($pebble, order => 'a', redis => 'timeout=5s',
+#                 b => { log_level => 'debug' });
+#
+# new() starts challtestsrv (records of the test's own can be added on A
+# before start); start() starts Redis and Pebble, writes every edge's
+# config and runs the edges one by one, each checked to have every worker
+# connected to Redis, then checks that they all follow the fleet's changes.
+#
+# Options of start(), for every edge, or in a hash under an edge's letter
+# (b => { ... }) for that edge only:
+#   order => 'ab'       the edges that verify and order (default 'a'):
+#                       LinkCert::Redis::ordering_lines, with A's DNS and
+#                       Pebble
+#   http => "..."       more http{} lines of the edges that order
+#   redis => '...'      linkcert_redis parameters ('timeout=2s lease=20s')
+#   log_level => 'info' (the default), workers => N
+#   run => 'ab'         the edges started (default all; the others get
+#                       their config only)
+#   monitor => 1        redis MONITOR from before the first edge starts
+#   started => sub { my ($t, $edge) = @_; ... }  after each edge started
+#                       (before the next one starts)
+
+use strict;
+use warnings;
+
+use Test::More ();
+
+use LinkCert::Test;
+use LinkCert::Redis;
+
+sub new {
+    my ($class, $count, %opts) = @_;
+
+    my @edges = map { LinkCert::Test->new } 1 .. $count;
+    my $a = $edges[0];
+    my $self = bless {
+        edges => \@edges,
+        redis => LinkCert::Redis->new($a, %{ $opts{redis} // {} }),
+    }, $class;
+
+    $a->challtestsrv;
+    $a->set_cname($_, 'edge.crm.test') for @{ $opts{domains} // [] };
+    $a->add_a('edge.crm.test', ['127.0.0.1']);
+
+    return $self;
+}
+
+sub edges { @{ $_[0]{edges} } }
+sub redis { $_[0]{redis} }
+
+# 'edge-a', 'edge-b', ... of edge 0, 1, ...
+sub name { 'edge-' . chr(ord('a') + $_[1]) }
+
+sub start {
+    my ($self, $pebble, %opts) = @_;
+    my $redis = $self->{redis};
+    my $a = $self->{edges}[0];
+
+    $redis->start;
+    $redis->monitor if $opts{monitor};
+    $pebble->start if $pebble;
+
+    my @running;
+    for my $i (0 .. $#{ $self->{edges} }) {
+        my $t = $self->{edges}[$i];
+        my $name = $self->name($i);
+        my $letter = substr $name, -1;
+        my %o = (order => 'a', log_level => 'info', run => $letter,
+                 %opts, %{ $opts{$letter} // {} });
+        my $http = '';
+
+        if (index($o{order}, $letter) >= 0) {
+            $t->placeholder(DNS => $a->dns_port)
+                unless defined $t->placeholder('DNS');
+            $t->placeholder(ACME_DIRECTORY => $pebble->directory_url,
+                            ACME_CA => $pebble->ca_file)
+                if $pebble && !defined $t->placeholder('ACME_DIRECTORY');
+            $http = $redis->ordering_lines . ($o{http} // '');
+        }
+
+        $t->write_config($t->standard_config(log_level => $o{log_level},
+            (defined $o{workers} ? (workers => $o{workers}) : ()),
+            http => $http . $redis->fleet_lines($t, $name, $o{redis})));
+
+        next unless index($o{run}, $letter) >= 0;
+        $t->run;
+        Test::More::ok($redis->wait_connected($t),
+                       "$name: every worker connected to Redis");
+        $o{started}->($t, $name) if $o{started};
+        push @running, $t;
+    }
+
+    Test::More::ok($redis->wait_subscribed(@running),
+                   'every edge follows the fleet\'s changes');
+
+    return $self;
+}
+
+1;

@@ -28,6 +28,7 @@ typedef struct ngx_http_linkcert_redis_conf_s {
     ngx_array_t                   *sentinels;    /* of ngx_addr_t */
     ngx_str_t                      sentinel;     /* the master's name */
     ngx_str_t                      password;     /* empty: no AUTH */
+    ngx_str_t                      sentinel_password;    /* the same */
     ngx_uint_t                     db;
     ngx_str_t                      prefix;       /* of every key */
     ngx_msec_t                     timeout;      /* of every request */

@@ -30,7 +30,7 @@ static char *ngx_http_linkcert_redis_param(ngx_conf_t *cf,
 static char *ngx_http_linkcert_redis_address(ngx_conf_t *cf,
     ngx_http_linkcert_redis_conf_t *rcf, ngx_str_t *value);
 static char *ngx_http_linkcert_redis_password(ngx_conf_t *cf,
-    ngx_http_linkcert_redis_conf_t *rcf, ngx_str_t *file);
+    const char *name, ngx_str_t *password, ngx_str_t *file);
 static ngx_int_t ngx_http_linkcert_redis_printable(ngx_str_t *s);
 
 
@@ -61,8 +61,8 @@ ngx_http_linkcert_redis_conf(ngx_conf_t *cf,
 
 /*
  * linkcert_redis address[:port] | unix:path ... [sentinel=name]
- *     [password=file] [db=number] [prefix=string] [lease=time]
- *     [timeout=time];
+ *     [sentinel_password=file] [password=file] [db=number]
+ *     [prefix=string] [lease=time] [timeout=time];
  */
 
 char *
@@ -130,6 +130,14 @@ ngx_http_linkcert_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (rcf->sentinel_password.data && rcf->sentinels == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"linkcert_redis\": \"sentinel_password=\" "
+                           "needs \"sentinel=name\" (it is the Sentinels' "
+                           "password)");
+        return NGX_CONF_ERROR;
+    }
+
     if (rcf->prefix.data == NULL) {
         ngx_str_set(&rcf->prefix, "linkcert:");
     }
@@ -161,7 +169,23 @@ ngx_http_linkcert_redis_param(ngx_conf_t *cf,
             goto invalid;
         }
 
-        return ngx_http_linkcert_redis_password(cf, rcf, &s);
+        return ngx_http_linkcert_redis_password(cf, "linkcert_redis password=",
+                                                &rcf->password, &s);
+    }
+
+    /* the Sentinels' own, when they have requirepass */
+
+    if (ngx_strncmp(value->data, "sentinel_password=", 18) == 0) {
+        s.data = value->data + 18;
+        s.len = value->len - 18;
+
+        if (rcf->sentinel_password.data || s.len == 0) {
+            goto invalid;
+        }
+
+        return ngx_http_linkcert_redis_password(cf,
+                                          "linkcert_redis sentinel_password=",
+                                          &rcf->sentinel_password, &s);
     }
 
     if (ngx_strncmp(value->data, "db=", 3) == 0) {
@@ -321,26 +345,28 @@ ngx_http_linkcert_redis_address(ngx_conf_t *cf,
 }
 
 
+/* password= and sentinel_password=: the secret is never logged */
+
 static char *
-ngx_http_linkcert_redis_password(ngx_conf_t *cf,
-    ngx_http_linkcert_redis_conf_t *rcf, ngx_str_t *file)
+ngx_http_linkcert_redis_password(ngx_conf_t *cf, const char *name,
+    ngx_str_t *password, ngx_str_t *file)
 {
     u_char     buf[1024];
     ngx_int_t  rc;
     ngx_str_t  secret;
 
-    rc = ngx_http_linkcert_read_secret(cf, "linkcert_redis password=", file,
-                                       buf, sizeof(buf), &secret);
+    rc = ngx_http_linkcert_read_secret(cf, name, file, buf, sizeof(buf),
+                                       &secret);
 
     if (rc == NGX_OK) {
-        rcf->password.data = ngx_pnalloc(cf->pool, secret.len);
+        password->data = ngx_pnalloc(cf->pool, secret.len);
 
-        if (rcf->password.data == NULL) {
+        if (password->data == NULL) {
             rc = NGX_ERROR;
 
         } else {
-            ngx_memcpy(rcf->password.data, secret.data, secret.len);
-            rcf->password.len = secret.len;
+            ngx_memcpy(password->data, secret.data, secret.len);
+            password->len = secret.len;
         }
     }
 

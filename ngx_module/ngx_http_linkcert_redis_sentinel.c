@@ -10,20 +10,21 @@
  * given the master.  A round: a connection to a Sentinel (the same one as
  * last time, the next after a failure) carrying SENTINEL
  * get-master-addr-by-name, SUBSCRIBE +switch-master and SUBSCRIBE
- * +promoted-slave, written together (so no switch falls between the
- * answer and the subscription); the master it names, an address (a name
- * is refused: no lookup in a worker), is asked for its ROLE (after AUTH
- * with password=) on a connection of its own, and is given out only if
- * it says "master".  Both are bare connections of
- * ngx_http_linkcert_redis_conn.c: made to the address given, with no
- * setup, their close told to us.  A master not reached, a replica, a
- * Sentinel that does not answer in the timeout or does not know the
- * name: the round is made again after 100 ms, doubling up to 1 s.  The
- * Sentinel's connection stays subscribed after the round: a switch or a
- * promotion for the name has the new master checked at once, and when a
- * master other than the one given to a connection is found, that
- * connection is closed if it is up (it is made again, to the new one).
- * Each worker does this on its own, in its event loop, never blocking.
+ * +promoted-slave (after AUTH with sentinel_password=), written together
+ * (so no switch falls between the answer and the subscription); the master
+ * it names, an address (a name is refused: no lookup in a worker), is
+ * asked for its ROLE (after AUTH with password=) on a connection of its
+ * own, and is given out only if it says "master".  Both are bare
+ * connections of ngx_http_linkcert_redis_conn.c: made to the address
+ * given, with no setup, their close told to us.  A master not reached, a
+ * replica, a Sentinel that does not answer in the timeout, does not know
+ * the name or refuses (its reply logged): the round is made again after
+ * 100 ms, doubling up to 1 s.  The Sentinel's connection stays subscribed
+ * after the round: a switch or a promotion for the name has the new master
+ * checked at once, and when a master other than the one given to a
+ * connection is found, that connection is closed if it is up (it is made
+ * again, to the new one).  Each worker does this on its own, in its event
+ * loop, never blocking.
  */
 
 
@@ -91,8 +92,19 @@ static void ngx_http_linkcert_sentinel_message(void *data,
     redisReply *reply);
 static void ngx_http_linkcert_sentinel_check(ngx_http_linkcert_sentinel_t *st,
     u_char *ip, size_t ip_len, u_char *port, size_t port_len);
-static void ngx_http_linkcert_sentinel_auth(void *data, redisReply *reply,
-    const char *error);
+static ngx_int_t ngx_http_linkcert_sentinel_auth(
+    ngx_http_linkcert_sentinel_t *st, ngx_http_linkcert_redis_conn_t *conn,
+    ngx_str_t *password, ngx_http_linkcert_redis_handler_pt handler);
+static void ngx_http_linkcert_sentinel_ask_auth(void *data,
+    redisReply *reply, const char *error);
+static void ngx_http_linkcert_sentinel_probe_auth(void *data,
+    redisReply *reply, const char *error);
+static void ngx_http_linkcert_sentinel_authed(
+    ngx_http_linkcert_sentinel_t *st, ngx_http_linkcert_redis_conn_t *conn,
+    redisReply *reply);
+static void ngx_http_linkcert_sentinel_refused(
+    ngx_http_linkcert_sentinel_t *st, ngx_http_linkcert_redis_conn_t *conn,
+    const char *what, redisReply *reply);
 static void ngx_http_linkcert_sentinel_role(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_sentinel_found(ngx_http_linkcert_sentinel_t *st);
@@ -306,6 +318,14 @@ ngx_http_linkcert_sentinel_round(ngx_event_t *ev)
     ngx_http_linkcert_redis_conn_free(st->ask);
     ngx_http_linkcert_redis_conn_free(st->probe);
 
+    if (ngx_http_linkcert_sentinel_auth(st, st->ask,
+                                        &st->conf->sentinel_password,
+                                        ngx_http_linkcert_sentinel_ask_auth)
+        != NGX_OK)
+    {
+        return;
+    }
+
     argv[0] = "SENTINEL";
     argv[1] = "get-master-addr-by-name";
     argv[2] = (char *) st->conf->sentinel.data;
@@ -372,10 +392,14 @@ ngx_http_linkcert_sentinel_answer(void *data, redisReply *reply,
         || e[0]->type != REDIS_REPLY_STRING
         || e[1]->type != REDIS_REPLY_STRING)
     {
-        ngx_http_linkcert_sentinel_fail(st, st->ask,
-                                        reply->type == REDIS_REPLY_ERROR
-                                        ? "it refused the question"
-                                        : "not an address");
+        if (reply->type == REDIS_REPLY_ERROR) {
+            ngx_http_linkcert_sentinel_refused(st, st->ask,
+                                               "it refused the question",
+                                               reply);
+            return;
+        }
+
+        ngx_http_linkcert_sentinel_fail(st, st->ask, "not an address");
         return;
     }
 
@@ -480,18 +504,11 @@ ngx_http_linkcert_sentinel_check(ngx_http_linkcert_sentinel_t *st,
         return;
     }
 
-    if (st->conf->password.len) {
-        argv[0] = "AUTH";
-        argv[1] = (char *) st->conf->password.data;
-        lens[0] = 4;
-        lens[1] = st->conf->password.len;
-
-        if (ngx_http_linkcert_sentinel_request(st, st->probe, 2, argv, lens,
-                                               ngx_http_linkcert_sentinel_auth)
-            != NGX_OK)
-        {
-            return;
-        }
+    if (ngx_http_linkcert_sentinel_auth(st, st->probe, &st->conf->password,
+                                        ngx_http_linkcert_sentinel_probe_auth)
+        != NGX_OK)
+    {
+        return;
     }
 
     argv[0] = "ROLE";
@@ -508,15 +525,79 @@ ngx_http_linkcert_sentinel_check(ngx_http_linkcert_sentinel_t *st,
 }
 
 
+/* AUTH first on a connection, if its server has a password */
+
+static ngx_int_t
+ngx_http_linkcert_sentinel_auth(ngx_http_linkcert_sentinel_t *st,
+    ngx_http_linkcert_redis_conn_t *conn, ngx_str_t *password,
+    ngx_http_linkcert_redis_handler_pt handler)
+{
+    size_t       lens[2];
+    const char  *argv[2];
+
+    if (password->len == 0) {
+        return NGX_OK;
+    }
+
+    argv[0] = "AUTH";
+    argv[1] = (char *) password->data;
+    lens[0] = 4;
+    lens[1] = password->len;
+
+    return ngx_http_linkcert_sentinel_request(st, conn, 2, argv, lens,
+                                              handler);
+}
+
+
 static void
-ngx_http_linkcert_sentinel_auth(void *data, redisReply *reply,
+ngx_http_linkcert_sentinel_ask_auth(void *data, redisReply *reply,
     const char *error)
 {
     ngx_http_linkcert_sentinel_t *st = data;
 
+    ngx_http_linkcert_sentinel_authed(st, st->ask, reply);
+}
+
+
+static void
+ngx_http_linkcert_sentinel_probe_auth(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_sentinel_t *st = data;
+
+    ngx_http_linkcert_sentinel_authed(st, st->probe, reply);
+}
+
+
+/* AUTH refused: a wrong password, or none set on that server */
+
+static void
+ngx_http_linkcert_sentinel_authed(ngx_http_linkcert_sentinel_t *st,
+    ngx_http_linkcert_redis_conn_t *conn, redisReply *reply)
+{
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
-        ngx_http_linkcert_sentinel_fail(st, st->probe, "it refused AUTH");
+        ngx_http_linkcert_sentinel_refused(st, conn, (conn == st->ask)
+                                     ? "it refused AUTH with sentinel_password="
+                                     : "it refused AUTH with password=",
+                                     reply);
     }
+}
+
+
+/* an error reply, its text (never a secret: Redis does not echo them) */
+
+static void
+ngx_http_linkcert_sentinel_refused(ngx_http_linkcert_sentinel_t *st,
+    ngx_http_linkcert_redis_conn_t *conn, const char *what,
+    redisReply *reply)
+{
+    u_char  buf[160], *p;
+
+    p = ngx_snprintf(buf, sizeof(buf) - 1, "%s: \"%*s\"", what,
+                     ngx_min(reply->len, 80), reply->str);
+    *p = '\0';
+
+    ngx_http_linkcert_sentinel_fail(st, conn, (char *) buf);
 }
 
 

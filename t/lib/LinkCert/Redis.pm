@@ -24,7 +24,8 @@ package LinkCert::Redis;
 # replica of that one), sentinel => $master (a redis-sentinel, not a
 # server: it monitors $master as "mymaster", or master_name =>, with a
 # quorum of 1, down after 1 s: one Sentinel is enough for a failover; it
-# uses $master's password, if any, with the servers).
+# uses $master's password, if any, with the servers; its own password =>
+# is its requirepass, which cli() then gives).
 #
 # Environment: LINKCERT_REDIS_SERVER, LINKCERT_REDIS_SENTINEL,
 # LINKCERT_REDIS_CLI (the binaries).
@@ -131,9 +132,10 @@ sub start {
     push @args, '--save', '', '--appendonly', 'yes',
                 '--appendfsync', 'always', '--rename-command', 'KEYS', ''
         unless $self->{sentinel};
-    push @args, '--requirepass', $self->{password},
-                '--masterauth', $self->{password}
+    push @args, '--requirepass', $self->{password}
         if $self->{password};
+    push @args, '--masterauth', $self->{password}
+        if $self->{password} && !$self->{sentinel};
     push @args, '--unixsocket', $self->socket, '--unixsocketperm', '700'
         if $self->{unixsocket};
     push @args, '--replicaof', '127.0.0.1', $self->{replicaof}->port

@@ -70,6 +70,9 @@ static ngx_http_linkcert_api_ctx_t *ngx_http_linkcert_api_ctx(
 static ngx_int_t ngx_http_linkcert_api_request(ngx_http_request_t *r);
 static ngx_int_t ngx_http_linkcert_api_status(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_uint_t public);
+static ngx_int_t ngx_http_linkcert_api_record(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, char *name, size_t len,
+    lc_record_t *rec, ngx_uint_t public);
 static json_t *ngx_http_linkcert_api_stale(json_t *json);
 static ngx_int_t ngx_http_linkcert_api_domains(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
@@ -404,17 +407,11 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, ngx_uint_t public)
 {
     size_t                         len;
-    json_t                        *json;
     ngx_str_t                      value;
     const char                    *reason;
-    lc_record_t                   *rec;
+    lc_record_t                    rec;
     ngx_http_linkcert_api_fail_t   fail;
     char                           name[LC_DOMAIN_MAX + 1];
-
-    rec = ngx_palloc(r->pool, sizeof(lc_record_t));
-    if (rec == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     if (public
         && ngx_http_linkcert_api_arg(r, "domain", 6, &value) == NGX_DECLINED)
@@ -429,22 +426,13 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
                                     reason);
         }
 
-        /* a domain another edge of the fleet holds */
-
-        if (ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name,
-                                        len, rec)
-            == NGX_DECLINED
-            && !ngx_http_linkcert_redis_away()
-            && ngx_http_linkcert_redis_status_get(r, rec, 1,
-                                                  ngx_http_linkcert_api_send)
-               == NGX_DONE)
+        if (ngx_http_linkcert_api_record(r, lmcf, name, len, &rec, 1)
+            == NGX_DONE)
         {
             return NGX_DONE;
         }
 
-        json = ngx_http_linkcert_api_stale(lc_status_public_json(rec));
-
-        return ngx_http_linkcert_api_send(r, NGX_HTTP_OK, json);
+        return ngx_http_linkcert_api_public(r, &rec);
     }
 
     if (ngx_http_linkcert_api_target(r, lmcf, name, &len, &fail) != NGX_OK) {
@@ -452,22 +440,54 @@ ngx_http_linkcert_api_status(ngx_http_request_t *r,
                                            fail.detail);
     }
 
-    /* a domain another edge of the fleet holds */
-
-    if (ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name, len,
-                                    rec)
-        == NGX_DECLINED
-        && !ngx_http_linkcert_redis_away()
-        && ngx_http_linkcert_redis_status_get(r, rec, 0,
-                                              ngx_http_linkcert_api_send)
-           == NGX_DONE)
+    if (ngx_http_linkcert_api_record(r, lmcf, name, len, &rec, 0)
+        == NGX_DONE)
     {
         return NGX_DONE;
     }
 
-    json = ngx_http_linkcert_api_stale(lc_status_full_json(rec));
+    return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
+               ngx_http_linkcert_api_stale(lc_status_full_json(&rec)));
+}
 
-    return ngx_http_linkcert_api_send(r, NGX_HTTP_OK, json);
+
+/*
+ * rec: the table's record of the domain; or else, for a domain another
+ * edge of the fleet holds, NGX_DONE: Redis is asked, and the request is
+ * answered from its object (or from a copy of rec in the request's pool).
+ */
+
+static ngx_int_t
+ngx_http_linkcert_api_record(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, char *name, size_t len,
+    lc_record_t *rec, ngx_uint_t public)
+{
+    lc_record_t  *copy;
+
+    if (ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name, len,
+                                    rec)
+        == NGX_OK
+        || lmcf->redis == NULL
+        || ngx_http_linkcert_redis_away())
+    {
+        return NGX_OK;
+    }
+
+    copy = ngx_palloc(r->pool, sizeof(lc_record_t));
+    if (copy == NULL) {
+        return NGX_OK;
+    }
+
+    *copy = *rec;
+
+    if (ngx_http_linkcert_redis_status_get(r, copy, public,
+                                           ngx_http_linkcert_api_send)
+        == NGX_DONE)
+    {
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -603,11 +623,7 @@ ngx_http_linkcert_api_page(ngx_http_request_t *r, ngx_str_t *after,
 static json_t *
 ngx_http_linkcert_api_stale(json_t *json)
 {
-    if (json && ngx_http_linkcert_redis_away()) {
-        (void) json_object_set_new(json, "stale", json_true());
-    }
-
-    return json;
+    return lc_status_stale(json, ngx_http_linkcert_redis_away());
 }
 
 

@@ -36,6 +36,8 @@ ngx_int_t ngx_http_linkcert_api_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, const char *detail);
 ngx_int_t ngx_http_linkcert_api_send(ngx_http_request_t *r,
     ngx_uint_t status, json_t *json);
+ngx_int_t ngx_http_linkcert_api_public(ngx_http_request_t *r,
+    lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_api_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
 

@@ -3,8 +3,9 @@
  * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
  *
  * linkcert: the status API's requests and answers: the API key, the
- * arguments (?domain=), JSON bodies and errors, Retry-After, and every
- * answer of the module never cached.
+ * arguments (?domain=), JSON bodies and errors, Retry-After, the public
+ * answers this process has rendered (lc_status_cache.c), and every answer
+ * of the module never cached by a client.
  */
 
 
@@ -17,6 +18,16 @@
 
 #include "ngx_http_linkcert.h"
 #include "ngx_http_linkcert_api.h"
+#include "ngx_http_linkcert_redis.h"
+
+#include "lc_status_cache.h"
+
+
+/* public answers kept by a process, one slot a domain (by a hash) */
+#define NGX_HTTP_LINKCERT_ANSWERS  256
+
+
+static lc_status_cache_t  *ngx_http_linkcert_answers;
 
 
 /* 429 with Retry-After: the request can be made again in retry seconds */
@@ -204,7 +215,54 @@ ngx_http_linkcert_api_send(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* every answer of the module: never cached */
+/*
+ * The public answer to the table's record of the Host: jansson renders it
+ * once per change of what it shows, in each process.  rec is read from
+ * the table at every request, and the answer kept is served only while
+ * rec shows the same (lc_status_cache.c), so it is always current.  The
+ * bytes are copied: the slot may be taken while the answer is still
+ * being sent.
+ */
+
+ngx_int_t
+ngx_http_linkcert_api_public(ngx_http_request_t *r, lc_record_t *rec)
+{
+    size_t       len;
+    u_char      *data;
+    ngx_uint_t   stale;
+    const char  *body;
+
+    stale = ngx_http_linkcert_redis_away();
+
+    if (ngx_http_linkcert_answers == NULL) {
+        ngx_http_linkcert_answers =
+                          lc_status_cache_create(NGX_HTTP_LINKCERT_ANSWERS);
+
+        if (ngx_http_linkcert_answers == NULL) {
+            return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
+                       lc_status_stale(lc_status_public_json(rec), stale));
+        }
+    }
+
+    body = lc_status_cache_public(ngx_http_linkcert_answers, rec, stale,
+                                  &len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    data = ngx_pnalloc(r->pool, len);
+    if (data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(data, body, len);
+
+    return ngx_http_linkcert_send(r, NGX_HTTP_OK, data, len,
+                                  "application/json");
+}
+
+
+/* every answer of the module: never cached (by the client) */
 
 ngx_int_t
 ngx_http_linkcert_send(ngx_http_request_t *r, ngx_uint_t status,

@@ -26,7 +26,8 @@ static json_t *lc_json_text(const char *s, size_t max);
 static json_t *lc_json_time(time_t t, int zero_is_null);
 static json_t *lc_json_hex(const unsigned char *p, size_t n,
     const char *digits);
-static json_t *lc_json_cert(const lc_cert_info_t *info, int full);
+static json_t *lc_json_dates(time_t not_before, time_t not_after);
+static json_t *lc_json_cert(const lc_cert_info_t *info);
 static json_t *lc_json_error(const lc_record_t *rec);
 static json_t *lc_json_dns(const lc_record_t *rec);
 
@@ -138,8 +139,36 @@ lc_time_rfc3339(time_t t, char *buf)
 }
 
 
+void
+lc_status_public_fields(const lc_record_t *rec, lc_status_public_t *pub)
+{
+    memset(pub, 0, sizeof(lc_status_public_t));
+
+    memcpy(pub->domain, rec->domain,
+           strnlen(rec->domain, sizeof(rec->domain)));
+    pub->status = rec->status;
+    pub->has_cert = rec->has_cert ? 1 : 0;
+
+    if (pub->has_cert) {
+        pub->not_before = rec->cert.not_before;
+        pub->not_after = rec->cert.not_after;
+    }
+}
+
+
 json_t *
 lc_status_public_json(const lc_record_t *rec)
+{
+    lc_status_public_t  pub;
+
+    lc_status_public_fields(rec, &pub);
+
+    return lc_status_public_object(&pub);
+}
+
+
+json_t *
+lc_status_public_object(const lc_status_public_t *pub)
 {
     json_t  *obj, *cert;
 
@@ -148,14 +177,15 @@ lc_status_public_json(const lc_record_t *rec)
         return NULL;
     }
 
-    cert = rec->has_cert ? lc_json_cert(&rec->cert, 0) : json_null();
+    cert = pub->has_cert ? lc_json_dates(pub->not_before, pub->not_after)
+                         : json_null();
 
     /* json_object_set_new() takes the value, even a NULL one, and fails */
 
     if (json_object_set_new(obj, "domain",
-                            lc_json_text(rec->domain, sizeof(rec->domain)))
+                            lc_json_text(pub->domain, sizeof(pub->domain)))
         || json_object_set_new(obj, "status",
-                               json_string(lc_status_name(rec->status)))
+                               json_string(lc_status_name(pub->status)))
         || json_object_set_new(obj, "certificate", cert))
     {
         json_decref(obj);
@@ -163,6 +193,17 @@ lc_status_public_json(const lc_record_t *rec)
     }
 
     return obj;
+}
+
+
+json_t *
+lc_status_stale(json_t *json, int stale)
+{
+    if (json && stale) {
+        (void) json_object_set_new(json, "stale", json_true());
+    }
+
+    return json;
 }
 
 
@@ -176,7 +217,7 @@ lc_status_full_json(const lc_record_t *rec)
         return NULL;
     }
 
-    cert = rec->has_cert ? lc_json_cert(&rec->cert, 1) : json_null();
+    cert = rec->has_cert ? lc_json_cert(&rec->cert) : json_null();
     dns = (rec->dns_len > 0) ? lc_json_dns(rec) : json_null();
     error = rec->has_error ? lc_json_error(rec) : json_null();
 
@@ -383,28 +424,36 @@ lc_json_hex(const unsigned char *p, size_t n, const char *digits)
 
 
 static json_t *
-lc_json_cert(const lc_cert_info_t *info, int full)
+lc_json_dates(time_t not_before, time_t not_after)
 {
-    json_t                      *obj, *serial;
-    size_t                       n;
-    static const unsigned char   zero = 0;
+    json_t  *obj;
 
     obj = json_object();
     if (obj == NULL) {
         return NULL;
     }
 
-    if (json_object_set_new(obj, "not_before",
-                            lc_json_time(info->not_before, 0))
-        || json_object_set_new(obj, "not_after",
-                               lc_json_time(info->not_after, 0)))
+    if (json_object_set_new(obj, "not_before", lc_json_time(not_before, 0))
+        || json_object_set_new(obj, "not_after", lc_json_time(not_after, 0)))
     {
         json_decref(obj);
         return NULL;
     }
 
-    if (!full) {
-        return obj;
+    return obj;
+}
+
+
+static json_t *
+lc_json_cert(const lc_cert_info_t *info)
+{
+    json_t                      *obj, *serial;
+    size_t                       n;
+    static const unsigned char   zero = 0;
+
+    obj = lc_json_dates(info->not_before, info->not_after);
+    if (obj == NULL) {
+        return NULL;
     }
 
     /* a zero serial has no significant byte: still show a number */

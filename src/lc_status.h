@@ -74,10 +74,33 @@ int lc_status_parse(const char *s, size_t len, lc_status_e *status);
 void lc_time_rfc3339(time_t t, char *buf);
 
 /*
+ * What the public object shows of a record, and nothing else: the
+ * object is a function of these fields alone, so that an answer rendered
+ * once can be served again while they are the same (lc_status_cache.c).
+ * Zero-filled first, so that two can be compared with memcmp().
+ */
+typedef struct {
+    char            domain[LC_DOMAIN_MAX + 1];
+    lc_status_e     status;
+    int             has_cert;
+    time_t          not_before;
+    time_t          not_after;
+} lc_status_public_t;
+
+void lc_status_public_fields(const lc_record_t *rec, lc_status_public_t *pub);
+
+/*
  * The public object: {"domain","status","certificate":{"not_before",
  * "not_after"}|null}.
  */
 json_t *lc_status_public_json(const lc_record_t *rec);
+json_t *lc_status_public_object(const lc_status_public_t *pub);
+
+/*
+ * With stale set, adds "stale":true to the object (an edge of a fleet
+ * answering while it does not reach Redis).  Returns json.
+ */
+json_t *lc_status_stale(json_t *json, int stale);
 
 /*
  * The full object: domain, status, stage, certificate (not_before,

@@ -291,4 +291,11 @@ void ngx_http_linkcert_redis_due_exit_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_fleet_forget(u_char *name, size_t len);
 
 
+/* ngx_http_linkcert_redis_orphan.c: orders left by a dead edge taken
+ * over */
+
+void ngx_http_linkcert_redis_orphans_claim(
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_log_t *log);
+
+
 #endif /* _NGX_HTTP_LINKCERT_REDIS_H_INCLUDED_ */

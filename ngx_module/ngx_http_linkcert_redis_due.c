@@ -334,7 +334,15 @@ ngx_http_linkcert_due_tick(ngx_event_t *ev)
 
     ngx_add_timer(ev, NGX_HTTP_LINKCERT_DUE_EVERY);
 
-    if (dc->running || !ngx_http_linkcert_redis_connected()) {
+    if (!ngx_http_linkcert_redis_connected()) {
+        return;
+    }
+
+    /* the orders an edge left (ngx_http_linkcert_redis_orphan.c) */
+
+    ngx_http_linkcert_redis_orphans_claim(dc->lmcf, dc->log);
+
+    if (dc->running) {
         return;
     }
 

@@ -22,6 +22,11 @@
  *     order:<domain>   hash: edge, account (the account's URL), order
  *                      (sealed), account_key (sealed); expires after
  *                      7 days, an order's life at Let's Encrypt
+ *     orders           sorted set: each domain with an order kept,
+ *                      scored by the end of its lease when it was
+ *                      written (ms, Redis's clock), written and removed
+ *                      with the order in the same script; read by
+ *                      ngx_http_linkcert_redis_orphan.c
  */
 
 
@@ -53,20 +58,28 @@ static ngx_http_linkcert_redis_req_t *ngx_http_linkcert_redis_order_eval(
 
 
 /*
- * KEYS[1] the lease, KEYS[2] the order; ARGV[1] the lease's value, then
- * the fields.  1 when written, 0 when the lease is not the writer's.
+ * KEYS[1] the lease, KEYS[2] the order, KEYS[3] the set of orders under
+ * way (ngx_http_linkcert_redis_orphan.c); ARGV[1] the lease's value,
+ * ARGV[2] the domain, then the fields.  1 when written (the domain in
+ * the set, scored by its lease's end on Redis's clock), 0 when the
+ * lease is not the writer's.
  */
 
 static char  ngx_http_linkcert_redis_order_put_lua[] =
     "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end "
     "redis.call('del', KEYS[2]) "
-    "redis.call('hset', KEYS[2], 'edge', ARGV[2], 'account', ARGV[3], "
-    "           'order', ARGV[4], 'account_key', ARGV[5]) "
-    "redis.call('pexpire', KEYS[2], ARGV[6]) "
+    "redis.call('hset', KEYS[2], 'edge', ARGV[3], 'account', ARGV[4], "
+    "           'order', ARGV[5], 'account_key', ARGV[6]) "
+    "redis.call('pexpire', KEYS[2], ARGV[7]) "
+    "local t = redis.call('time') "
+    "redis.call('zadd', KEYS[3], tonumber(t[1]) * 1000 "
+    "           + math.floor(tonumber(t[2]) / 1000) "
+    "           + redis.call('pttl', KEYS[1]), ARGV[2]) "
     "return 1";
 
 static char  ngx_http_linkcert_redis_order_del_lua[] =
     "if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end "
+    "redis.call('zrem', KEYS[3], ARGV[2]) "
     "return redis.call('del', KEYS[2])";
 
 
@@ -84,9 +97,9 @@ ngx_http_linkcert_redis_order_put(ngx_http_linkcert_redis_order_t *o,
 {
     char                            *pem;
     u_char                          *value, *sealed, *sealed_key;
-    size_t                           lens[11], pem_len, value_len, kid_len;
+    size_t                           lens[13], pem_len, value_len, kid_len;
     ngx_int_t                        rc;
-    const char                      *argv[11];
+    const char                      *argv[13];
     ngx_http_linkcert_redis_conf_t  *rcf;
 
     rcf = ngx_http_linkcert_redis_fleet();
@@ -118,21 +131,21 @@ ngx_http_linkcert_redis_order_put(ngx_http_linkcert_redis_order_t *o,
         goto done;
     }
 
-    argv[6] = (char *) rcf->edge.data;
-    lens[6] = rcf->edge.len;
-    argv[7] = acct->kid;
-    lens[7] = kid_len;
-    argv[8] = (char *) sealed;
-    lens[8] = len + LC_SEAL_OVERHEAD;
-    argv[9] = (char *) sealed_key;
-    lens[9] = pem_len + LC_SEAL_OVERHEAD;
-    argv[10] = NGX_HTTP_LINKCERT_ORDER_TTL;
-    lens[10] = sizeof(NGX_HTTP_LINKCERT_ORDER_TTL) - 1;
+    argv[8] = (char *) rcf->edge.data;
+    lens[8] = rcf->edge.len;
+    argv[9] = acct->kid;
+    lens[9] = kid_len;
+    argv[10] = (char *) sealed;
+    lens[10] = len + LC_SEAL_OVERHEAD;
+    argv[11] = (char *) sealed_key;
+    lens[11] = pem_len + LC_SEAL_OVERHEAD;
+    argv[12] = NGX_HTTP_LINKCERT_ORDER_TTL;
+    lens[12] = sizeof(NGX_HTTP_LINKCERT_ORDER_TTL) - 1;
 
     o->req = ngx_http_linkcert_redis_order_eval(
                  ngx_http_linkcert_redis_order_put_lua,
                  sizeof(ngx_http_linkcert_redis_order_put_lua) - 1,
-                 o->domain, value, value_len, 11, argv, lens,
+                 o->domain, value, value_len, 13, argv, lens,
                  ngx_http_linkcert_redis_order_written, o);
 
     rc = o->req ? NGX_AGAIN : NGX_ERROR;
@@ -351,8 +364,8 @@ ngx_http_linkcert_redis_order_del(const char *domain,
     ngx_http_linkcert_state_lease_t *lease)
 {
     u_char                          *value;
-    size_t                           lens[6], value_len;
-    const char                      *argv[6];
+    size_t                           lens[8], value_len;
+    const char                      *argv[8];
 
     value = ngx_http_linkcert_lease_value(lease, &value_len);
 
@@ -363,7 +376,7 @@ ngx_http_linkcert_redis_order_del(const char *domain,
     (void) ngx_http_linkcert_redis_order_eval(
                ngx_http_linkcert_redis_order_del_lua,
                sizeof(ngx_http_linkcert_redis_order_del_lua) - 1, domain,
-               value, value_len, 6, argv, lens,
+               value, value_len, 8, argv, lens,
                ngx_http_linkcert_redis_order_deleted, NULL);
 }
 
@@ -395,9 +408,9 @@ ngx_http_linkcert_redis_order_cancel(ngx_http_linkcert_redis_order_t *o)
 
 
 /*
- * EVAL of one of the scripts above: KEYS <prefix>lease:<domain> and
- * <prefix>order:<domain>, ARGV[1] the lease's value (argv[0..5]), then
- * the caller's argv[6..].
+ * EVAL of one of the scripts above: KEYS <prefix>lease:<domain>,
+ * <prefix>order:<domain> and <prefix>orders, ARGV[1] the lease's value
+ * and ARGV[2] the domain (argv[0..7]), then the caller's argv[8..].
  */
 
 static ngx_http_linkcert_redis_req_t *
@@ -407,7 +420,8 @@ ngx_http_linkcert_redis_order_eval(const char *script, size_t script_len,
     ngx_http_linkcert_redis_handler_pt handler, void *data)
 {
     u_char  lease[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
-            order[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
+            order[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+            orders[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
     size_t  len;
 
     len = ngx_strlen(domain);
@@ -416,14 +430,18 @@ ngx_http_linkcert_redis_order_eval(const char *script, size_t script_len,
     lens[0] = 4;
     argv[1] = script;
     lens[1] = script_len;
-    argv[2] = "2";
+    argv[2] = "3";
     lens[2] = 1;
     argv[3] = (char *) lease;
     lens[3] = ngx_http_linkcert_redis_name(lease, "lease:", domain, len);
     argv[4] = (char *) order;
     lens[4] = ngx_http_linkcert_redis_name(order, "order:", domain, len);
-    argv[5] = (char *) value;
-    lens[5] = value_len;
+    argv[5] = (char *) orders;
+    lens[5] = ngx_http_linkcert_redis_name(orders, "orders", NULL, 0);
+    argv[6] = (char *) value;
+    lens[6] = value_len;
+    argv[7] = domain;
+    lens[7] = len;
 
     return ngx_http_linkcert_redis_command(argc, argv, lens, handler, data);
 }

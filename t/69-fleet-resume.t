@@ -28,7 +28,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Util qw(read_file);
+use LinkCert::Util qw(read_file public_key);
 use Time::HiRes qw(sleep time);
 
 my $D = 'resume.customer.test';
@@ -55,18 +55,6 @@ $fleet->start($pebble, order => 'ab', redis => 'timeout=2s lease=2s',
 $redis->monitor;
 
 sub status { my ($t, $d) = @_; return $t->status_of($d)->{json} // {} }
-
-# the public key of a PEM key or certificate
-sub public_key {
-    my ($pem, $what) = @_;
-    my $file = $b->prefix . '/pub.in';
-    LinkCert::Util::write_file($file, $pem, 0600);
-    my $out = $what eq 'key'
-              ? `openssl pkey -in $file -pubout 2>&1`
-              : `openssl x509 -in $file -noout -pubkey 2>&1`;
-    unlink $file;
-    return $out;
-}
 
 
 ###########################################################################
@@ -145,7 +133,8 @@ is($hs->{serial}, uc($j->{certificate}{serial} // ''), 'the one issued');
 
 my $chain = read_file($b->store . "/domains/$D/fullchain.pem") // '';
 ok(defined $a_key && $chain
-   && public_key($chain, 'cert') eq public_key($a_key, 'key'),
+   && public_key($b->prefix, $chain, 'cert')
+      eq public_key($b->prefix, $a_key, 'key'),
    'finalized with the key A made');
 
 ok($b->wait_until(sub { $redis->cli(EXISTS => $ORDER) eq '0' }, 5),

@@ -18,7 +18,8 @@ use Test::More ();
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(read_file write_file capture openssl port_open
-                    die_with_parent stop_child strip_algo wait_until);
+                    die_with_parent stop_child strip_algo wait_until
+                    public_key);
 
 # The contents of a file (raw bytes), or undef if it cannot be read.
 sub read_file {
@@ -69,6 +70,20 @@ sub openssl {
     my (@args) = @_;
     my ($rc, $out) = capture('openssl', @args);
     croak "openssl @args failed:\n$out" if $rc != 0;
+    return $out;
+}
+
+# The public key (PEM) of a PEM private key ($what 'key') or certificate,
+# through a file of dir's.
+sub public_key {
+    my ($dir, $pem, $what) = @_;
+    my $file = "$dir/pub.in";
+    write_file($file, $pem, 0600);
+    my (undef, $out) = $what eq 'key'
+                       ? capture('openssl', 'pkey', '-in', $file, '-pubout')
+                       : capture('openssl', 'x509', '-in', $file, '-noout',
+                                 '-pubkey');
+    unlink $file;
     return $out;
 }
 

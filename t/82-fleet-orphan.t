@@ -1,0 +1,137 @@
+#!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+
+# An order only the killed edge knew is taken over by itself: edge A is
+# POSTed a domain that no other edge was ever asked about, orders it
+# under its lease (lease=2s), keeps the order in Redis and the domain in
+# the sorted set linkcert:orders (scored by its lease's end); Pebble's
+# HTTP-01 validation is held (a LinkCert::Pebble::Delay in front of edge
+# B, where the CA's validation lands) and A, master and workers, is
+# SIGKILLed.  B is never asked about the domain: its worker 0 claims the
+# order from linkcert:orders once A's lease has run out, checks the DNS,
+# takes the lease, resumes the same order and issues it: one order and
+# one certificate at Pebble, finalized with the key A made; the set is
+# empty once the order ended, and nothing read it with KEYS or SCAN.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Fleet;
+use LinkCert::Pebble;
+use LinkCert::Util qw(read_file public_key);
+use Time::HiRes qw(sleep time);
+
+my $D = 'orphan.customer.test';
+my $ORDER = "linkcert:order:$D";
+my $ORDERS = 'linkcert:orders';
+my $LEASE = "linkcert:lease:$D";
+
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D ]);
+my ($a, $b) = $fleet->edges;    # A orders, then is killed; B takes over
+my $redis = $fleet->redis;
+my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
+my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port,
+    env => { PEBBLE_AUTHZREUSE => 0 });
+
+# B orders with A's DNS server and CA
+$fleet->start($pebble, order => 'ab', redis => 'timeout=2s lease=2s',
+              http => "    linkcert_key_type rsa2048;\n",
+              started => sub {
+    my ($t, $name) = @_;
+    ok($t->wait_until(sub {
+           scalar $t->log_lines(qr/linkcert: ACME account ready/) }, 10),
+       "$name: its ACME account is ready");
+});
+
+$redis->monitor;
+
+
+###########################################################################
+# A orders, its validation held; B knows nothing of the domain
+
+$delay->hold;
+
+is($a->verify($D)->{status}, 202, "POST $D on A (only A): 202");
+ok($a->wait_until(sub { $redis->cli(GET => $LEASE) =~ /^edge-a / }, 15,
+                  0.01),
+   'A took the lease');
+ok($delay->wait_request($D, 15), "the CA's validation is under way (held)")
+    or diag($pebble->notices);
+
+subtest 'the order is kept, and listed in linkcert:orders' => sub {
+    is($redis->cli(HGET => $ORDER, 'edge'), 'edge-a', 'kept by edge-a');
+    my $score = $redis->cli(ZSCORE => $ORDERS, $D);
+    like($score, qr/^\d+$/, "$D in $ORDERS") or return;
+    my ($s, $us) = split /\n/, $redis->cli('TIME');
+    my $now = $s * 1000 + int($us / 1000);
+    cmp_ok($score - $now, '<=', 2000,
+           'scored by the end of its lease (at most lease= ahead)');
+    cmp_ok($score - $now, '>', -2000, '... not long past');
+};
+
+ok(!$b->log_lines(qr/"\Q$D\E"/), 'B has not logged the domain yet');
+is($pebble->order_count, 1, 'one order at Pebble so far');
+
+my $saved = read_file($a->store . "/domains/$D/order.json") // '';
+my ($a_key) = $saved =~ /"key":"([^"]+)"/;
+$a_key =~ s/\\n/\n/g if defined $a_key;
+ok(defined $a_key, "A's saved order has the certificate's key");
+
+
+###########################################################################
+# A killed: B takes the order over by itself
+
+my @a_pids = ($a->master_pid, $a->worker_pids);
+is(kill('KILL', @a_pids), scalar @a_pids,
+   'edge A killed, master and workers (' . scalar(@a_pids) . ')');
+$a->stop;                                   # reaped
+my $killed = time;
+
+ok($b->wait_until(sub {
+       scalar $b->log_lines(qr/"\Q$D\E" claimed from the fleet: an order left/)
+   }, 15),
+   sprintf('B claimed the order A left (%.1f s after the kill)',
+           time - $killed))
+    or diag(join "\n", $b->log_lines(qr/orphan|claimed|\Q$D\E/));
+ok($b->wait_until(sub {
+       scalar $b->log_lines(qr/"\Q$D\E" resumes its order/) }, 15),
+   sprintf('B resumed the order (%.1f s after the kill)', time - $killed))
+    or diag($pebble->notices);
+like(join("\n", $b->log_lines(qr/order kept in redis/)),
+     qr/"\Q$D\E" has an order kept in redis by edge "edge-a"/,
+     "the order A kept in Redis");
+is($redis->cli(GET => "linkcert:fence:$D"), '2',
+   "under B's lease (fencing token 2)");
+
+$delay->release;
+
+my ($j) = $b->wait_status($D, sub {
+    ($_->{stage} // '') =~ /^(?:issued|failed)$/ }, 30);
+is($j->{status}, 'issued', "$D issued on B") or diag(explain $j);
+
+is($pebble->order_count, 1, 'still one order at Pebble');
+is($pebble->issued_count, 1, 'one certificate issued');
+
+my $hs = $pebble->verified_handshake($D, edge => $b);
+ok($hs->{ok}, 'B serves it, and it verifies') or diag($hs->{error});
+
+my $chain = read_file($b->store . "/domains/$D/fullchain.pem") // '';
+ok(defined $a_key && $chain
+   && public_key($b->prefix, $chain, 'cert')
+      eq public_key($b->prefix, $a_key, 'key'),
+   'finalized with the key A made');
+
+ok($b->wait_until(sub { $redis->cli(EXISTS => $ORDER) eq '0' }, 5),
+   'the order is gone from Redis once it ended');
+is($redis->cli(ZCARD => $ORDERS), '0', "and from $ORDERS");
+is(scalar $b->log_lines(qr/"\Q$D\E" claimed from the fleet: an order left/),
+   1, 'claimed once');
+
+unlike($redis->monitor_log, qr/"(?:KEYS|SCAN)"/, 'no KEYS or SCAN');
+
+$b->no_crash_ok('edge B: no worker crashed');
+
+done_testing;

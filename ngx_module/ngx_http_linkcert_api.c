@@ -80,6 +80,8 @@ static ngx_int_t ngx_http_linkcert_api_page(ngx_http_request_t *r,
     ngx_str_t *after, ngx_int_t status, ngx_uint_t limit);
 static ngx_int_t ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
+static ngx_int_t ngx_http_linkcert_api_post(ngx_http_request_t *r,
+    char *name, size_t len, ngx_uint_t reissue);
 static ngx_int_t ngx_http_linkcert_api_delete(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf);
 static ngx_int_t ngx_http_linkcert_api_metrics(ngx_http_request_t *r,
@@ -632,13 +634,9 @@ ngx_http_linkcert_api_verify(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf)
 {
     size_t                         len;
-    json_t                        *json;
-    time_t                         retry;
+    ngx_int_t                      rc;
     ngx_str_t                      value;
     ngx_uint_t                     reissue;
-    lc_error_t                     refused;
-    const char                    *message;
-    lc_record_t                   *rec;
     ngx_http_linkcert_api_fail_t   fail;
     char                           name[LC_DOMAIN_MAX + 1];
 
@@ -677,6 +675,33 @@ ngx_http_linkcert_api_verify(ngx_http_request_t *r,
                                            "the edges' shared Redis cannot "
                                            "be reached: try again later");
     }
+
+    /* a reissue in a fleet meets the fleet's order budget first */
+
+    if (reissue) {
+        rc = ngx_http_linkcert_redis_reissue(r, name, len,
+                                             ngx_http_linkcert_api_post);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    return ngx_http_linkcert_api_post(r, name, len, reissue);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_api_post(ngx_http_request_t *r, char *name, size_t len,
+    ngx_uint_t reissue)
+{
+    json_t                         *json;
+    time_t                          retry;
+    lc_error_t                      refused;
+    const char                     *message;
+    lc_record_t                    *rec;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
 
     rec = ngx_palloc(r->pool, sizeof(lc_record_t));
     if (rec == NULL) {

@@ -23,6 +23,9 @@
  *     <prefix>budget:admit         the admission of new names on demand,
  *                                  as the order budget
  *
+ * A reissue's POST takes its share of the order budget with a script of
+ * its own (ngx_http_linkcert_redis_orphan.c asks it).
+ *
  * New names on demand are admitted by the fleet too, before their DNS
  * (or linkcert_ask) is asked: each edge admits them at its own rate (in
  * the zone, at the handshake, which cannot wait for Redis), then worker
@@ -139,6 +142,18 @@ ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_admit_lua = {
     "return take(KEYS[1], now, "
         NGX_HTTP_LINKCERT_BUDGETS_XSTR(LC_LIMITS_ADMIT_INTERVAL) ", "
         NGX_HTTP_LINKCERT_BUDGETS_XSTR(LC_LIMITS_ADMIT_BURST) ", false)\n",
+    "1", ""
+};
+
+/*
+ * KEYS[1] the order budget; ARGV[1] its interval (ms), ARGV[2] its burst:
+ * a reissue's share taken at its POST (0), or the ms to wait
+ */
+
+ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_reissue_lua = {
+    NGX_HTTP_LINKCERT_BUDGETS_RATE_LUA
+    "return take(KEYS[1], now, tonumber(ARGV[1]), tonumber(ARGV[2]), "
+                "false)\n",
     "1", ""
 };
 

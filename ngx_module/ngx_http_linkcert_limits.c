@@ -218,7 +218,9 @@ ngx_http_linkcert_reissue_allowed(ngx_http_linkcert_zone_t *ctx,
 
     *retry = lc_limits_reissue(ln->dup_window, ln->dup_count, now, err);
 
-    if (*retry == 0 && lmcf->on_demand) {
+    /* in a fleet, the fleet's budget was asked before (redis_orphan.c) */
+
+    if (*retry == 0 && lmcf->on_demand && lmcf->redis == NULL) {
         *retry = lc_limits_order_budget(&ctx->sh->order_tat, now_ms,
                                         lmcf->order_rate, err);
     }

@@ -195,6 +195,7 @@ typedef void (*ngx_http_linkcert_budgets_handler_pt)(void *data,
 extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_lua;
 extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_failed_lua;
 extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_admit_lua;
+extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_budgets_reissue_lua;
 
 ngx_int_t ngx_http_linkcert_budgets_check(const char *domain,
     uint32_t job_id, ngx_http_linkcert_budgets_handler_pt handler,
@@ -292,10 +293,16 @@ void ngx_http_linkcert_redis_fleet_forget(u_char *name, size_t len);
 
 
 /* ngx_http_linkcert_redis_orphan.c: orders left by a dead edge taken
- * over */
+ * over; the fleet's order budget at a reissue's POST */
+
+/* the POST goes on (the API's) */
+typedef ngx_int_t (*ngx_http_linkcert_reissue_pt)(ngx_http_request_t *r,
+    char *name, size_t len, ngx_uint_t reissue);
 
 void ngx_http_linkcert_redis_orphans_claim(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_redis_reissue(ngx_http_request_t *r, char *name,
+    size_t len, ngx_http_linkcert_reissue_pt post);
 
 
 #endif /* _NGX_HTTP_LINKCERT_REDIS_H_INCLUDED_ */

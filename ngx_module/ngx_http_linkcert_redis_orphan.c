@@ -2,7 +2,8 @@
 /*
  * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
  *
- * linkcert: what the fleet does by itself for an order whose edge died.
+ * linkcert: what the fleet does by itself for an order whose edge died,
+ * and the fleet's order budget asked at a reissue's POST.
  *
  * Orders left behind.  Each order kept in Redis is also a member of
  * <prefix>orders, scored by the end of its holder's lease when the order
@@ -18,6 +19,12 @@
  * resumes it (ngx_http_linkcert_state_redis.c).  One edge claims each;
  * another only once that claim ran out (the claiming edge died, or could
  * not take the lease).  No KEYS, no SCAN.
+ *
+ * A reissue's POST.  In a fleet, on demand, the order budget a reissue
+ * meets at its POST is the fleet's (<prefix>budget:orders, the budgets'
+ * rate, ngx_http_linkcert_budgets.c), taken in one script before the
+ * domain's state changes: over it, the POST is refused as on one edge
+ * (429 order_budget, Retry-After).
  */
 
 
@@ -27,6 +34,8 @@
 
 #include "ngx_http_linkcert_redis.h"
 #include "ngx_http_linkcert_table.h"
+#include "ngx_http_linkcert_api.h"
+#include "lc_limits.h"
 
 
 #define NGX_HTTP_LINKCERT_ORPHAN_BATCH   64
@@ -39,11 +48,26 @@ typedef struct {
 } ngx_http_linkcert_orphan_claim_t;
 
 
+typedef struct {
+    ngx_http_request_t                 *r;
+    ngx_http_linkcert_redis_req_t      *req;        /* no answer yet */
+    ngx_http_linkcert_reissue_pt        post;
+    ngx_uint_t                          rate;
+    size_t                              len;
+    char                                name[LC_DOMAIN_MAX + 1];
+} ngx_http_linkcert_reissue_ctx_t;
+
+
 static void ngx_http_linkcert_orphan_claimed(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_orphan_adopt(
     ngx_http_linkcert_orphan_claim_t *oc, u_char *name, size_t len,
     lc_record_t *rec);
+static ngx_int_t ngx_http_linkcert_table_reissue_asks(
+    ngx_shm_zone_t *shm_zone, u_char *name, size_t len);
+static void ngx_http_linkcert_reissue_budget(void *data, redisReply *reply,
+    const char *error);
+static void ngx_http_linkcert_reissue_cleanup(void *data);
 
 
 /*
@@ -215,4 +239,183 @@ ngx_http_linkcert_orphan_adopt(ngx_http_linkcert_orphan_claim_t *oc,
                       "its claim's end", len, name);
         return;
     }
+}
+
+
+/*
+ * POST reissue=1 in a fleet, on demand: NGX_DONE when the fleet's order
+ * budget is asked (post is called with the request when it allows the
+ * reissue; otherwise the request is answered here), NGX_DECLINED when it
+ * is not (no fleet, not on demand, not a reissue that would be ordered):
+ * the caller posts at once.
+ */
+
+ngx_int_t
+ngx_http_linkcert_redis_reissue(ngx_http_request_t *r, char *name,
+    size_t len, ngx_http_linkcert_reissue_pt post)
+{
+    u_char                           key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     interval[NGX_INT64_LEN],
+                                     burst[NGX_INT_T_LEN];
+    size_t                           lens[3];
+    const char                      *argv[3];
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_linkcert_main_conf_t   *lmcf;
+    ngx_http_linkcert_reissue_ctx_t *ctx;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_http_linkcert_module);
+
+    if (ngx_http_linkcert_redis_fleet() == NULL || !lmcf->on_demand
+        || ngx_http_linkcert_table_reissue_asks(lmcf->shm_zone,
+                                                (u_char *) name, len)
+           != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool,
+                               sizeof(ngx_http_linkcert_reissue_ctx_t));
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = cln->data;
+    ctx->r = r;
+    ctx->post = post;
+    ctx->rate = lmcf->order_rate;
+    ctx->len = len;
+    ngx_memcpy(ctx->name, name, len);
+    ctx->name[len] = '\0';
+
+    argv[0] = (char *) key;
+    lens[0] = ngx_http_linkcert_redis_name(key, "budget:orders", NULL, 0);
+    argv[1] = (char *) interval;
+    lens[1] = ngx_sprintf(interval, "%uL",
+                          lc_limits_order_interval(ctx->rate))
+              - interval;
+    argv[2] = (char *) burst;
+    lens[2] = ngx_sprintf(burst, "%ui", ctx->rate) - burst;
+
+    ctx->req = ngx_http_linkcert_redis_eval(
+                   &ngx_http_linkcert_budgets_reissue_lua, 3, argv, lens,
+                   ngx_http_linkcert_reissue_budget, ctx);
+
+    cln->handler = ngx_http_linkcert_reissue_cleanup;
+
+    if (ctx->req == NULL) {
+        return ngx_http_linkcert_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                           "engine_unreachable",
+                                           "the edges' shared Redis cannot "
+                                           "be reached: try again later");
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_linkcert_reissue_budget(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_reissue_ctx_t *ctx = data;
+
+    ngx_int_t            rc;
+    lc_error_t           err;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    ctx->req = NULL;
+    r = ctx->r;
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+        rc = ctx->post(r, ctx->name, ctx->len, 1);
+
+    } else if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        lc_limits_order_budget_error(&err, ctx->rate);
+        rc = ngx_http_linkcert_api_later(r,
+                 lc_limits_seconds((uint64_t) reply->integer),
+                 err.type, err.detail);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "linkcert: the fleet's order budget not asked for the "
+                      "reissue of \"%s\": %*s", ctx->name,
+                      reply ? (size_t) reply->len : ngx_strlen(error),
+                      reply ? reply->str : error);
+
+        rc = ngx_http_linkcert_api_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "engine_unreachable",
+                                         "the edges' shared Redis did not "
+                                         "answer: try again later");
+    }
+
+    c = r->connection;
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* the request ends before Redis answers */
+
+static void
+ngx_http_linkcert_reissue_cleanup(void *data)
+{
+    ngx_http_linkcert_reissue_ctx_t *ctx = data;
+
+    if (ctx->req) {
+        ngx_http_linkcert_redis_cancel(ctx->req);
+        ctx->req = NULL;
+    }
+}
+
+
+/*
+ * Would a POST reissue=1 of the domain order now, within the duplicate
+ * limit (the limits the lifecycle asks for: LC_DO_LIMITS)?  NGX_OK if
+ * so.  Nothing is changed.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_table_reissue_asks(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len)
+{
+    ngx_int_t                  rc;
+    lc_error_t                 err;
+    lc_lifecycle_t             life;
+    lc_lifecycle_conf_t        conf;
+    lc_lifecycle_event_t       ev;
+    lc_lifecycle_result_t      res;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+    rc = NGX_DECLINED;
+
+    ngx_http_linkcert_life_conf(ctx, &conf);
+    ngx_http_linkcert_life_event(&ev, LC_EV_POST);
+    ev.reissue = 1;
+
+    ngx_http_linkcert_lock(ctx);
+
+    ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+
+    if (ln) {
+        ngx_http_linkcert_life_read(ln, &life);
+        lc_lifecycle_step(&life, &conf, &ev, &res);
+
+        if (res.action == LC_DO_LIMITS
+            && lc_limits_reissue(ln->dup_window, ln->dup_count, ev.now,
+                                 &err)
+               == 0)
+        {
+            rc = NGX_OK;
+        }
+    }
+
+    ngx_http_linkcert_unlock(ctx);
+
+    return rc;
 }

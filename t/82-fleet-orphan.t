@@ -6,12 +6,14 @@
 # under its lease (lease=2s), keeps the order in Redis and the domain in
 # the sorted set linkcert:orders (scored by its lease's end); Pebble's
 # HTTP-01 validation is held (a LinkCert::Pebble::Delay in front of edge
-# B, where the CA's validation lands) and A, master and workers, is
-# SIGKILLed.  B is never asked about the domain: its worker 0 claims the
-# order from linkcert:orders once A's lease has run out, checks the DNS,
-# takes the lease, resumes the same order and issues it: one order and
-# one certificate at Pebble, finalized with the key A made; the set is
-# empty once the order ended, and nothing read it with KEYS or SCAN.
+# B, where the CA's validation lands).  While A lives and renews its
+# lease, its order is not claimed (the claims score it again by the
+# lease's end).  A, master and workers, is SIGKILLed.  B and C are never
+# asked about the domain: one of them, and only one, claims the order
+# from linkcert:orders once A's lease has run out, checks the DNS, takes
+# the lease, resumes the same order and issues it: one order and one
+# certificate at Pebble, finalized with the key A made; the set is empty
+# once the order ended, and nothing read it with KEYS or SCAN.
 
 use strict;
 use warnings;
@@ -29,15 +31,15 @@ my $ORDER = "linkcert:order:$D";
 my $ORDERS = 'linkcert:orders';
 my $LEASE = "linkcert:lease:$D";
 
-my $fleet = LinkCert::Fleet->new(2, domains => [ $D ]);
-my ($a, $b) = $fleet->edges;    # A orders, then is killed; B takes over
+my $fleet = LinkCert::Fleet->new(3, domains => [ $D ]);
+my ($a, $b, $c) = $fleet->edges;    # A orders, then is killed
 my $redis = $fleet->redis;
 my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
 my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port,
     env => { PEBBLE_AUTHZREUSE => 0 });
 
-# B orders with A's DNS server and CA
-$fleet->start($pebble, order => 'ab', redis => 'timeout=2s lease=2s',
+# B and C order with A's DNS server and CA
+$fleet->start($pebble, order => 'abc', redis => 'timeout=2s lease=2s',
               http => "    linkcert_key_type rsa2048;\n",
               started => sub {
     my ($t, $name) = @_;
@@ -50,7 +52,7 @@ $redis->monitor;
 
 
 ###########################################################################
-# A orders, its validation held; B knows nothing of the domain
+# A orders, its validation held; B and C know nothing of the domain
 
 $delay->hold;
 
@@ -61,18 +63,33 @@ ok($a->wait_until(sub { $redis->cli(GET => $LEASE) =~ /^edge-a / }, 15,
 ok($delay->wait_request($D, 15), "the CA's validation is under way (held)")
     or diag($pebble->notices);
 
+# Redis's clock, ms
+sub redis_now {
+    my ($s, $us) = split /\n/, $redis->cli('TIME');
+    return $s * 1000 + int($us / 1000);
+}
+
+my $score;
 subtest 'the order is kept, and listed in linkcert:orders' => sub {
     is($redis->cli(HGET => $ORDER, 'edge'), 'edge-a', 'kept by edge-a');
-    my $score = $redis->cli(ZSCORE => $ORDERS, $D);
+    $score = $redis->cli(ZSCORE => $ORDERS, $D);
     like($score, qr/^\d+$/, "$D in $ORDERS") or return;
-    my ($s, $us) = split /\n/, $redis->cli('TIME');
-    my $now = $s * 1000 + int($us / 1000);
-    cmp_ok($score - $now, '<=', 2000,
+    my $ahead = $score - redis_now();
+    cmp_ok($ahead, '<=', 2000,
            'scored by the end of its lease (at most lease= ahead)');
-    cmp_ok($score - $now, '>', -2000, '... not long past');
+    cmp_ok($ahead, '>', -2000, '... not long past');
 };
 
-ok(!$b->log_lines(qr/"\Q$D\E"/), 'B has not logged the domain yet');
+# the first score passes; a claim finds A's lease renewed and scores the
+# order again by the lease's end, without claiming it
+ok($b->wait_until(sub {
+       ($redis->cli(ZSCORE => $ORDERS, $D) || 0) > ($score || 0) }, 10),
+   "A alive: its order scored again by its renewed lease's end");
+cmp_ok($redis->cli(ZSCORE => $ORDERS, $D) - redis_now(), '>', 0,
+       '... ahead of now');
+like($redis->cli(GET => $LEASE), qr/^edge-a /, 'A still holds the lease');
+ok(!$b->log_lines(qr/"\Q$D\E"/) && !$c->log_lines(qr/"\Q$D\E"/),
+   'neither B nor C has claimed (or logged) the domain');
 is($pebble->order_count, 1, 'one order at Pebble so far');
 
 my $saved = read_file($a->store . "/domains/$D/order.json") // '';
@@ -82,7 +99,7 @@ ok(defined $a_key, "A's saved order has the certificate's key");
 
 
 ###########################################################################
-# A killed: B takes the order over by itself
+# A killed: B or C takes the order over by itself, only one
 
 my @a_pids = ($a->master_pid, $a->worker_pids);
 is(kill('KILL', @a_pids), scalar @a_pids,
@@ -90,48 +107,54 @@ is(kill('KILL', @a_pids), scalar @a_pids,
 $a->stop;                                   # reaped
 my $killed = time;
 
+my $CLAIMED = qr/"\Q$D\E" claimed from the fleet: an order left/;
+my $t;
 ok($b->wait_until(sub {
-       scalar $b->log_lines(qr/"\Q$D\E" claimed from the fleet: an order left/)
-   }, 15),
-   sprintf('B claimed the order A left (%.1f s after the kill)',
+       ($t) = grep { scalar $_->log_lines($CLAIMED) } $b, $c; $t }, 15),
+   sprintf('an edge claimed the order A left (%.1f s after the kill)',
            time - $killed))
-    or diag(join "\n", $b->log_lines(qr/orphan|claimed|\Q$D\E/));
-ok($b->wait_until(sub {
-       scalar $b->log_lines(qr/"\Q$D\E" resumes its order/) }, 15),
-   sprintf('B resumed the order (%.1f s after the kill)', time - $killed))
+    or diag(join "\n", map { $_->log_lines(qr/claimed|\Q$D\E/) } $b, $c);
+$t //= $b;
+my $name = $t == $b ? 'B' : 'C';
+my $other = $t == $b ? $c : $b;
+ok($t->wait_until(sub {
+       scalar $t->log_lines(qr/"\Q$D\E" resumes its order/) }, 15),
+   sprintf('%s resumed the order (%.1f s after the kill)', $name,
+           time - $killed))
     or diag($pebble->notices);
-like(join("\n", $b->log_lines(qr/order kept in redis/)),
+like(join("\n", $t->log_lines(qr/order kept in redis/)),
      qr/"\Q$D\E" has an order kept in redis by edge "edge-a"/,
      "the order A kept in Redis");
 is($redis->cli(GET => "linkcert:fence:$D"), '2',
-   "under B's lease (fencing token 2)");
+   "under the lease of $name (fencing token 2)");
 
 $delay->release;
 
-my ($j) = $b->wait_status($D, sub {
+my ($j) = $t->wait_status($D, sub {
     ($_->{stage} // '') =~ /^(?:issued|failed)$/ }, 30);
-is($j->{status}, 'issued', "$D issued on B") or diag(explain $j);
+is($j->{status}, 'issued', "$D issued on $name") or diag(explain $j);
 
 is($pebble->order_count, 1, 'still one order at Pebble');
 is($pebble->issued_count, 1, 'one certificate issued');
 
-my $hs = $pebble->verified_handshake($D, edge => $b);
-ok($hs->{ok}, 'B serves it, and it verifies') or diag($hs->{error});
+my $hs = $pebble->verified_handshake($D, edge => $t);
+ok($hs->{ok}, "$name serves it, and it verifies") or diag($hs->{error});
 
-my $chain = read_file($b->store . "/domains/$D/fullchain.pem") // '';
+my $chain = read_file($t->store . "/domains/$D/fullchain.pem") // '';
 ok(defined $a_key && $chain
-   && public_key($b->prefix, $chain, 'cert')
-      eq public_key($b->prefix, $a_key, 'key'),
+   && public_key($t->prefix, $chain, 'cert')
+      eq public_key($t->prefix, $a_key, 'key'),
    'finalized with the key A made');
 
-ok($b->wait_until(sub { $redis->cli(EXISTS => $ORDER) eq '0' }, 5),
+ok($t->wait_until(sub { $redis->cli(EXISTS => $ORDER) eq '0' }, 5),
    'the order is gone from Redis once it ended');
 is($redis->cli(ZCARD => $ORDERS), '0', "and from $ORDERS");
-is(scalar $b->log_lines(qr/"\Q$D\E" claimed from the fleet: an order left/),
-   1, 'claimed once');
+is(scalar $t->log_lines($CLAIMED), 1, "claimed once by $name");
+is(scalar $other->log_lines($CLAIMED), 0, 'never by the other edge');
 
 unlike($redis->monitor_log, qr/"(?:KEYS|SCAN)"/, 'no KEYS or SCAN');
 
 $b->no_crash_ok('edge B: no worker crashed');
+$c->no_crash_ok('edge C: no worker crashed');
 
 done_testing;

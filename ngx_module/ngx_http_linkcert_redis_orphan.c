@@ -157,7 +157,7 @@ ngx_http_linkcert_orphan_claimed(void *data, redisReply *reply,
     ngx_http_linkcert_orphan_claim_t *oc = data;
 
     size_t        i;
-    redisReply   *names, *name;
+    redisReply   *name;
     lc_record_t  *rec;
 
     oc->running = 0;
@@ -171,13 +171,11 @@ ngx_http_linkcert_orphan_claimed(void *data, redisReply *reply,
         return;
     }
 
-    names = reply;
-
-    rec = (names->elements == 0)
+    rec = (reply->elements == 0)
           ? NULL : ngx_alloc(sizeof(lc_record_t), oc->log);
 
-    for (i = 0; rec && i < names->elements; i++) {
-        name = names->element[i];
+    for (i = 0; rec && i < reply->elements; i++) {
+        name = reply->element[i];
 
         if (name->type == REDIS_REPLY_STRING && name->len > 0
             && name->len <= LC_DOMAIN_MAX)
@@ -191,7 +189,6 @@ ngx_http_linkcert_orphan_claimed(void *data, redisReply *reply,
         ngx_free(rec);
         ngx_http_linkcert_worker_kick();
     }
-
 }
 
 

@@ -11,7 +11,8 @@
  * linkcert_redis_key, the domain's name as its label), never in clear.
  * A certificate's change is fenced by the lease it was ordered under:
  * the script refuses it, writing nothing, when the domain's fence has
- * grown past the lease's (another edge took the lease since), and sends
+ * grown past the lease's (another edge took the lease since, or the
+ * domain was DELETEd since: a removal grows the fence too), and sends
  * back the fleet's record, which this edge then applies.
  *
  * Worker 0 of every edge applies the others' changes: see
@@ -25,7 +26,7 @@
  *     status:<domain>   deleted with a removal (ngx_http_linkcert_redis_
  *                       status.c)
  *     fence:<domain>    the fencing tokens (ngx_http_linkcert_lease.c),
- *                       read only
+ *                       grown by a removal
  * and the channel <prefix>changes: "<seq> <domain>".
  */
 
@@ -63,7 +64,8 @@ static void ngx_http_linkcert_redis_cert_stale(ngx_http_linkcert_change_t *ch,
     redisReply *reply);
 /*
  * The fence first, then INCR, the record, ZADD, PUBLISH: one change, all
- * or nothing.  KEYS: seq, cert:<domain>, changes, status:<domain>,
+ * or nothing; a removal grows the fence, so that an order under way on
+ * any edge cannot store the domain again.  KEYS: seq, cert:<domain>, changes, status:<domain>,
  * fence:<domain>; ARGV: the domain, the edge, the chain ('' for a
  * removal), the sealed key, the lease's fence ('': not fenced), the
  * sealed info ('': none).  The change's number, or {the fence now, the
@@ -83,6 +85,7 @@ static char  ngx_http_linkcert_redis_cert_script[] =
     "  redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
     "             'removed', '1') "
     "  redis.call('DEL', KEYS[4]) "
+    "  redis.call('INCR', KEYS[5]) "
     "else "
     "  redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
     "             'chain', ARGV[3], 'key', ARGV[4]) "

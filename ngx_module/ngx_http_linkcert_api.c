@@ -792,6 +792,16 @@ ngx_http_linkcert_api_delete(ngx_http_request_t *r,
                                        rec)
         != NGX_OK)
     {
+        /* one that another edge of the fleet holds, from every edge */
+
+        if (!ngx_http_linkcert_redis_away()
+            && ngx_http_linkcert_redis_status_delete(r, (u_char *) name, len,
+                                                 ngx_http_linkcert_api_send)
+               == NGX_DONE)
+        {
+            return NGX_DONE;
+        }
+
         return ngx_http_linkcert_api_error(r, NGX_HTTP_NOT_FOUND, "not_found",
                                            "no such domain");
     }

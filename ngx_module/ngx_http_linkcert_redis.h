@@ -256,6 +256,8 @@ void ngx_http_linkcert_redis_status_hold(ngx_uint_t hold);
 ngx_int_t ngx_http_linkcert_redis_status_get(ngx_http_request_t *r,
     lc_record_t *rec, ngx_uint_t public,
     ngx_http_linkcert_status_send_pt send);
+ngx_int_t ngx_http_linkcert_redis_status_delete(ngx_http_request_t *r,
+    u_char *name, size_t len, ngx_http_linkcert_status_send_pt send);
 
 
 /* ngx_http_linkcert_redis_domains.c: /domains the same on every edge */

@@ -31,9 +31,24 @@ typedef struct {
 } ngx_http_linkcert_status_ctx_t;
 
 
+/* DELETE of a domain this edge does not hold, waiting for Redis */
+typedef struct {
+    ngx_http_request_t                 *r;
+    ngx_http_linkcert_redis_req_t      *req;     /* no answer yet */
+    ngx_http_linkcert_status_send_pt    send;
+    size_t                              len;
+    u_char                              name[LC_DOMAIN_MAX + 1];
+} ngx_http_linkcert_status_del_t;
+
+
 static void ngx_http_linkcert_status_got(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_status_cleanup(void *data);
+static void ngx_http_linkcert_status_deleted(void *data, redisReply *reply,
+    const char *error);
+static void ngx_http_linkcert_status_del_cleanup(void *data);
+static ngx_int_t ngx_http_linkcert_status_raw(ngx_http_request_t *r,
+    redisReply *reply);
 static json_t *ngx_http_linkcert_status_public(redisReply *reply);
 
 
@@ -161,7 +176,6 @@ static void
 ngx_http_linkcert_status_got(void *data, redisReply *reply,
     const char *error)
 {
-    u_char                          *body;
     json_t                          *json;
     ngx_int_t                        rc;
     ngx_connection_t                *c;
@@ -197,16 +211,7 @@ ngx_http_linkcert_status_got(void *data, redisReply *reply,
                && reply && reply->type == REDIS_REPLY_STRING
                && reply->len > 0)
     {
-        body = ngx_pnalloc(r->pool, reply->len);
-
-        if (body == NULL) {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-
-        } else {
-            ngx_memcpy(body, reply->str, reply->len);
-            rc = ngx_http_linkcert_send(r, NGX_HTTP_OK, body, reply->len,
-                                        "application/json");
-        }
+        rc = ngx_http_linkcert_status_raw(r, reply);
 
     } else {
         if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
@@ -240,6 +245,145 @@ ngx_http_linkcert_status_cleanup(void *data)
         ngx_http_linkcert_redis_cancel(ctx->req);
         ctx->req = NULL;
     }
+}
+
+
+/*
+ * DELETE of a domain this edge does not hold: the fleet's status object
+ * says whether another edge holds it (POSTed there, being ordered
+ * there).  If one does, the removal's change is written as for a domain
+ * held here (every edge removes it, and the lease of an edge ordering it
+ * is fenced out: its certificate is refused) and the request is
+ * answered 200 with the object; if none does, 404; if Redis does not
+ * answer, 503 engine_unreachable.  NGX_DONE when Redis is asked (the
+ * request is answered later), NGX_DECLINED when not (no fleet, no room).
+ */
+
+ngx_int_t
+ngx_http_linkcert_redis_status_delete(ngx_http_request_t *r, u_char *name,
+    size_t len, ngx_http_linkcert_status_send_pt send)
+{
+    size_t                           lens[2];
+    u_char                           key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
+    const char                      *argv[2];
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_linkcert_status_del_t  *ctx;
+
+    if (ngx_http_linkcert_redis_fleet() == NULL || len > LC_DOMAIN_MAX) {
+        return NGX_DECLINED;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool,
+                               sizeof(ngx_http_linkcert_status_del_t));
+    if (cln == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx = cln->data;
+    ctx->r = r;
+    ctx->send = send;
+    ctx->len = len;
+    ngx_memcpy(ctx->name, name, len);
+    ctx->name[len] = '\0';
+
+    argv[0] = "GET";
+    lens[0] = 3;
+    argv[1] = (char *) key;
+    lens[1] = ngx_http_linkcert_redis_name(key, "status:", (char *) name,
+                                           len);
+
+    ctx->req = ngx_http_linkcert_redis_command(2, argv, lens,
+                                               ngx_http_linkcert_status_deleted,
+                                               ctx);
+    if (ctx->req == NULL) {
+        return NGX_DECLINED;
+    }
+
+    cln->handler = ngx_http_linkcert_status_del_cleanup;
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_linkcert_status_deleted(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_int_t                        rc;
+    ngx_connection_t                *c;
+    ngx_http_request_t              *r;
+    ngx_http_linkcert_status_del_t  *ctx;
+
+    ctx = data;
+    ctx->req = NULL;
+    r = ctx->r;
+    c = r->connection;
+
+    if (reply && reply->type == REDIS_REPLY_STRING && reply->len > 0) {
+
+        ngx_log_error(NGX_LOG_NOTICE, c->log, 0,
+                      "linkcert: \"%s\" removed from the fleet (another "
+                      "edge holds it)", ctx->name);
+
+        ngx_http_linkcert_redis_cert_remove(ctx->name, ctx->len, c->log);
+        ngx_http_linkcert_redis_fleet_forget(ctx->name, ctx->len);
+
+        rc = ngx_http_linkcert_status_raw(r, reply);
+
+    } else if (reply && reply->type == REDIS_REPLY_NIL) {
+        rc = ctx->send(r, NGX_HTTP_NOT_FOUND,
+                       json_pack("{s:s,s:s}", "error", "not_found",
+                                 "detail", "no such domain"));
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "linkcert: the fleet's status of \"%s\" not read for "
+                      "its DELETE: %*s", ctx->name,
+                      reply ? (size_t) reply->len : ngx_strlen(error),
+                      reply ? reply->str : error);
+
+        rc = ctx->send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                       json_pack("{s:s,s:s}", "error",
+                                 lc_error_name(LC_ERR_ENGINE_UNREACHABLE),
+                                 "detail", "Redis did not answer: the "
+                                 "domain was not removed"));
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_linkcert_status_del_cleanup(void *data)
+{
+    ngx_http_linkcert_status_del_t *ctx = data;
+
+    if (ctx->req) {
+        ngx_http_linkcert_redis_cancel(ctx->req);
+        ctx->req = NULL;
+    }
+}
+
+
+/* the stored status object, answered as it is */
+
+static ngx_int_t
+ngx_http_linkcert_status_raw(ngx_http_request_t *r, redisReply *reply)
+{
+    u_char  *body;
+
+    body = ngx_pnalloc(r->pool, reply->len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(body, reply->str, reply->len);
+
+    return ngx_http_linkcert_send(r, NGX_HTTP_OK, body, reply->len,
+                                  "application/json");
 }
 
 

@@ -71,6 +71,12 @@ is($a->handshake($D), $a->fallback_fingerprint, 'A serves the fallback');
 is($b->handshake($D), $b->fallback_fingerprint, 'B serves the fallback');
 ok(!-e $a->store . "/domains/$D/fullchain.pem", 'nothing in A\'s store');
 
+ok($a->wait_until(sub { $redis->cli(EXISTS => "linkcert:lease:$D") eq '0' },
+                  5, 0.05),
+   'A\'s order ended: its lease is released');
+is($redis->cli(EXISTS => "linkcert:order:$D"), '0',
+   'and its order is no longer kept in Redis');
+
 $r = del($b, 'never.customer.test');
 is($r->{status}, 404, 'DELETE of a name the fleet does not know: 404');
 

@@ -68,7 +68,9 @@ ngx_http_linkcert_redis_init_process(ngx_cycle_t *cycle)
     ngx_http_linkcert_redis_engine = conn;
     ngx_http_linkcert_redis_conf = lmcf->redis;
 
-    if (ngx_http_linkcert_redis_pending_init_process(cycle) != NGX_OK) {
+    if (ngx_http_linkcert_redis_pending_init_process(cycle) != NGX_OK
+        || ngx_http_linkcert_redis_upload_init_process(cycle) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -84,6 +86,7 @@ ngx_http_linkcert_redis_exit_process(ngx_cycle_t *cycle)
     ngx_http_linkcert_redis_conn_t  *conn;
 
     ngx_http_linkcert_redis_pending_exit_process(cycle);
+    ngx_http_linkcert_redis_upload_exit_process(cycle);
 
     conn = ngx_http_linkcert_redis_engine;
     ngx_http_linkcert_redis_engine = NULL;
@@ -205,4 +208,7 @@ ngx_http_linkcert_redis_engine_ready(void *data, ngx_uint_t again)
 
     /* what could not be written meanwhile (worker 0) */
     ngx_http_linkcert_redis_pending_flush();
+
+    /* what Redis lacks of what this edge holds (worker 0) */
+    ngx_http_linkcert_redis_upload_connected();
 }

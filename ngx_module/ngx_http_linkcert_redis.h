@@ -228,12 +228,19 @@ ngx_int_t ngx_http_linkcert_redis_cert_put(
     ngx_http_linkcert_state_handler_pt handler, void *data, ngx_log_t *log);
 void ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len,
     ngx_log_t *log);
+size_t ngx_http_linkcert_redis_cert_info(const char *name, size_t name_len,
+    const char *key, size_t key_len, const char *chain, size_t chain_len,
+    u_char *out, lc_cert_info_t *info, ngx_log_t *log);
+size_t ngx_http_linkcert_redis_cert_rank(lc_cert_info_t *ci,
+    u_char *not_after, u_char *serial, size_t *serial_len);
 ngx_int_t ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_cert_exit_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_cert_changed(void);
 ngx_int_t ngx_http_linkcert_redis_apply(ngx_http_linkcert_main_conf_t *lmcf,
     const char *name, size_t len, uint64_t seq, redisReply *record,
     ngx_log_t *log);
+uint64_t ngx_http_linkcert_redis_applied(void);
+void ngx_http_linkcert_redis_reread(void);
 
 
 /* ngx_http_linkcert_redis_pending.c: changes written when Redis is back */
@@ -243,6 +250,15 @@ void ngx_http_linkcert_redis_pending_exit_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_pending_add(const char *name, uint64_t fence,
     ngx_log_t *log);
 void ngx_http_linkcert_redis_pending_flush(void);
+ngx_int_t ngx_http_linkcert_redis_store_file(ngx_str_t *store, u_char *name,
+    size_t len, const char *what, ngx_http_linkcert_file_t *file);
+
+
+/* ngx_http_linkcert_redis_upload.c: what this edge holds, to the fleet */
+
+ngx_int_t ngx_http_linkcert_redis_upload_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_redis_upload_exit_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_redis_upload_connected(void);
 
 
 /* ngx_http_linkcert_redis_status.c: one status everywhere */

@@ -116,6 +116,39 @@ ngx_http_linkcert_redis_apply(ngx_http_linkcert_main_conf_t *lmcf,
 }
 
 
+/* worker 0: the last change applied (0: none, or not worker 0) */
+
+uint64_t
+ngx_http_linkcert_redis_applied(void)
+{
+    return ngx_http_linkcert_sync ? ngx_http_linkcert_sync->applied : 0;
+}
+
+
+/*
+ * worker 0: Redis lost its data (its epoch changed): the changes are read
+ * from the first; a batch under way is dropped (read from the old place)
+ */
+
+void
+ngx_http_linkcert_redis_reread(void)
+{
+    ngx_http_linkcert_sync_t  *sync;
+
+    sync = ngx_http_linkcert_sync;
+
+    if (sync == NULL) {
+        return;
+    }
+
+    sync->applied = 0;
+    sync->last = 0;
+    sync->failed = sync->running;
+
+    ngx_http_linkcert_redis_cert_changed();
+}
+
+
 /* worker 0: the others' changes are applied here */
 
 ngx_int_t

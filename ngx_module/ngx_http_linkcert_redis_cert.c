@@ -54,10 +54,7 @@ typedef struct {
 static ngx_int_t ngx_http_linkcert_redis_cert_send(
     ngx_http_linkcert_change_t *ch, const char *chain, size_t chain_len,
     const u_char *sealed, size_t sealed_len, const u_char *info,
-    size_t info_len, ngx_log_t *log);
-static size_t ngx_http_linkcert_redis_cert_info(const char *name,
-    size_t name_len, const char *key, size_t key_len, const char *chain,
-    size_t chain_len, u_char *out, ngx_log_t *log);
+    size_t info_len, lc_cert_info_t *ci, ngx_log_t *log);
 static void ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_redis_cert_stale(ngx_http_linkcert_change_t *ch,
@@ -68,8 +65,9 @@ static void ngx_http_linkcert_redis_cert_stale(ngx_http_linkcert_change_t *ch,
  * any edge cannot store the domain again.  KEYS: seq, cert:<domain>, changes, status:<domain>,
  * fence:<domain>; ARGV: the domain, the edge, the chain ('' for a
  * removal), the sealed key, the lease's fence ('': not fenced), the
- * sealed info ('': none).  The change's number, or {the fence now, the
- * record} when refused.
+ * sealed info ('': none), its notAfter and serial in clear ('': none;
+ * ngx_http_linkcert_redis_upload.c compares certificates by them).  The
+ * change's number, or {the fence now, the record} when refused.
  */
 
 static char  ngx_http_linkcert_redis_cert_script[] =
@@ -91,6 +89,10 @@ static char  ngx_http_linkcert_redis_cert_script[] =
     "             'chain', ARGV[3], 'key', ARGV[4]) "
     "  if ARGV[6] ~= '' then "
     "    redis.call('HSET', KEYS[2], 'info', ARGV[6]) "
+    "  end "
+    "  if ARGV[7] ~= '' then "
+    "    redis.call('HSET', KEYS[2], 'not_after', ARGV[7], "
+    "               'serial', ARGV[8]) "
     "  end "
     "end "
     "redis.call('ZADD', KEYS[3], seq, ARGV[1]) "
@@ -118,6 +120,7 @@ ngx_http_linkcert_redis_cert_put(ngx_http_linkcert_main_conf_t *lmcf,
     u_char                          *sealed, info[LC_FLEET_INFO_SEALED];
     size_t                           info_len;
     ngx_int_t                        rc;
+    lc_cert_info_t                   ci;
     ngx_http_linkcert_change_t      *ch;
     ngx_http_linkcert_redis_conf_t  *rcf;
 
@@ -153,11 +156,12 @@ ngx_http_linkcert_redis_cert_put(ngx_http_linkcert_main_conf_t *lmcf,
     }
 
     info_len = ngx_http_linkcert_redis_cert_info(name, ch->len, key, key_len,
-                                                 chain, chain_len, info, log);
+                                                 chain, chain_len, info, &ci,
+                                                 log);
 
     rc = ngx_http_linkcert_redis_cert_send(ch, chain, chain_len, sealed,
                                            key_len + LC_SEAL_OVERHEAD, info,
-                                           info_len, log);
+                                           info_len, &ci, log);
     ngx_free(sealed);
 
     return rc;
@@ -184,25 +188,25 @@ ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len, ngx_log_t *log)
     ch->len = len;
 
     (void) ngx_http_linkcert_redis_cert_send(ch, "", 0, (u_char *) "", 0,
-                                             (u_char *) "", 0, log);
+                                             (u_char *) "", 0, NULL, log);
 }
 
 
 /*
  * What the other edges need to serve the pair without parsing it: its
- * info, sealed (lc_fleet_info.h).  The pair was checked before it was
- * stored here; 0 (no info: the others parse it) if it does not parse.
+ * info, sealed (lc_fleet_info.h), and in info the pair's (zeroed if it
+ * does not parse).  The pair was checked before it was stored here; 0 (no
+ * info: the others parse it) if it does not parse.
  */
 
-static size_t
+size_t
 ngx_http_linkcert_redis_cert_info(const char *name, size_t name_len,
     const char *key, size_t key_len, const char *chain, size_t chain_len,
-    u_char *out, ngx_log_t *log)
+    u_char *out, lc_cert_info_t *info, ngx_log_t *log)
 {
     size_t                           len;
     lc_cert_t                       *cert;
     lc_error_t                       err;
-    lc_cert_info_t                   info;
     ngx_http_linkcert_redis_conf_t  *rcf;
 
     rcf = ngx_http_linkcert_redis_fleet();
@@ -210,14 +214,15 @@ ngx_http_linkcert_redis_cert_info(const char *name, size_t name_len,
     cert = lc_cert_parse(chain, chain_len, key, key_len, &err);
 
     if (cert == NULL
-        || lc_cert_info(cert, &info) != 0
-        || lc_fleet_info_seal(rcf->key, name, name_len, &info, chain,
+        || lc_cert_info(cert, info) != 0
+        || lc_fleet_info_seal(rcf->key, name, name_len, info, chain,
                               chain_len, key, key_len, out, &len)
            != 0)
     {
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "linkcert: \"%s\" sent to redis without its info: the "
                       "other edges parse the pair", name);
+        ngx_memzero(info, sizeof(lc_cert_info_t));
         len = 0;
     }
 
@@ -232,16 +237,19 @@ ngx_http_linkcert_redis_cert_info(const char *name, size_t name_len,
 static ngx_int_t
 ngx_http_linkcert_redis_cert_send(ngx_http_linkcert_change_t *ch,
     const char *chain, size_t chain_len, const u_char *sealed,
-    size_t sealed_len, const u_char *info, size_t info_len, ngx_log_t *log)
+    size_t sealed_len, const u_char *info, size_t info_len,
+    lc_cert_info_t *ci, ngx_log_t *log)
 {
     u_char                           seq[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
                                      record[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
                                      changes[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
                                      status[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
                                      fence[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
-                                     token[NGX_INT64_LEN];
-    size_t                           lens[14];
-    const char                      *argv[14];
+                                     token[NGX_INT64_LEN],
+                                     not_after[NGX_TIME_T_LEN],
+                                     serial[2 * LC_SERIAL_MAX];
+    size_t                           lens[16];
+    const char                      *argv[16];
     ngx_http_linkcert_redis_conf_t  *rcf;
 
     rcf = ngx_http_linkcert_redis_fleet();
@@ -279,8 +287,12 @@ ngx_http_linkcert_redis_cert_send(ngx_http_linkcert_change_t *ch,
                          : 0;
     argv[13] = (char *) info;
     lens[13] = info_len;
+    argv[14] = (char *) not_after;
+    argv[15] = (char *) serial;
+    lens[14] = ngx_http_linkcert_redis_cert_rank(ci, not_after, serial,
+                                                 &lens[15]);
 
-    if (ngx_http_linkcert_redis_command(14, argv, lens,
+    if (ngx_http_linkcert_redis_command(16, argv, lens,
                                         ngx_http_linkcert_redis_cert_sent,
                                         ch)
         == NULL)
@@ -381,6 +393,41 @@ ngx_http_linkcert_redis_cert_stale(ngx_http_linkcert_change_t *ch,
                             (uint64_t) ngx_atoof((u_char *) seq->str,
                                                  seq->len),
                             record, ngx_cycle->log);
+}
+
+
+/*
+ * What the fleet orders a domain's certificates by
+ * (ngx_http_linkcert_redis_upload.c): the notAfter (seconds since the
+ * epoch) and the serial (hex, lowercase, no leading zero) into not_after
+ * and serial; the length of not_after, 0 without a pair's info.
+ */
+
+size_t
+ngx_http_linkcert_redis_cert_rank(lc_cert_info_t *ci, u_char *not_after,
+    u_char *serial, size_t *serial_len)
+{
+    u_char  *p, *end, hex[2 * LC_SERIAL_MAX];
+
+    *serial_len = 0;
+
+    if (ci == NULL || ci->not_after == 0) {
+        return 0;
+    }
+
+    end = ngx_hex_dump(hex, ci->serial, ci->serial_len);
+
+    for (p = hex; p + 1 < end && *p == '0'; p++) { /* void */ }
+
+    if (p == end) {
+        *serial = '0';
+        *serial_len = 1;
+
+    } else {
+        *serial_len = ngx_cpymem(serial, p, end - p) - serial;
+    }
+
+    return ngx_sprintf(not_after, "%T", ci->not_after) - not_after;
 }
 
 

@@ -54,9 +54,6 @@ static ngx_int_t ngx_http_linkcert_pending_send(
     ngx_http_linkcert_pending_t *pd, u_char *name, size_t len,
     uint64_t fence);
 static uint64_t ngx_http_linkcert_pending_fence(u_char *path);
-static ngx_int_t ngx_http_linkcert_pending_read(ngx_str_t *store,
-    u_char *name, size_t len, const char *what,
-    ngx_http_linkcert_file_t *file);
 
 
 static ngx_http_linkcert_pending_t  *ngx_http_linkcert_pending;
@@ -308,8 +305,8 @@ ngx_http_linkcert_pending_send(ngx_http_linkcert_pending_t *pd,
     ngx_int_t                 rc;
     ngx_http_linkcert_file_t  chain, key;
 
-    rc = ngx_http_linkcert_pending_read(&pd->lmcf->store, name, len,
-                                        "fullchain.pem", &chain);
+    rc = ngx_http_linkcert_redis_store_file(&pd->lmcf->store, name, len,
+                                            "fullchain.pem", &chain);
 
     if (rc == NGX_DECLINED && fence) {
         ngx_log_error(NGX_LOG_NOTICE, pd->log, 0,
@@ -330,8 +327,8 @@ ngx_http_linkcert_pending_send(ngx_http_linkcert_pending_t *pd,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_linkcert_pending_read(&pd->lmcf->store, name, len,
-                                        "privkey.pem", &key);
+    rc = ngx_http_linkcert_redis_store_file(&pd->lmcf->store, name, len,
+                                            "privkey.pem", &key);
 
     if (rc == NGX_OK) {
         ngx_log_error(NGX_LOG_NOTICE, pd->log, 0,
@@ -354,10 +351,10 @@ ngx_http_linkcert_pending_send(ngx_http_linkcert_pending_t *pd,
 }
 
 
-/* NGX_DECLINED: no such file */
+/* a file of the domain's pair (for Redis); NGX_DECLINED: no such file */
 
-static ngx_int_t
-ngx_http_linkcert_pending_read(ngx_str_t *store, u_char *name, size_t len,
+ngx_int_t
+ngx_http_linkcert_redis_store_file(ngx_str_t *store, u_char *name, size_t len,
     const char *what, ngx_http_linkcert_file_t *file)
 {
     lc_error_t  err;

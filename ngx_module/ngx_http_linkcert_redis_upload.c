@@ -1,0 +1,936 @@
+
+/*
+ * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+ *
+ * linkcert: what this edge holds, to the fleet.  Two cases bring an
+ * edge's own certificates to Redis besides its ACME driver's changes: a
+ * certificate put into its store by hand (imported, loaded at a start or
+ * a reload), and Redis that lost its data (restarted without its
+ * append-only file, flushed, a failover that lost writes).
+ *
+ * The fleet writes an epoch once, <prefix>epoch (a random word, set if
+ * there is none); worker 0 of each edge asks for it when its connection
+ * is made (again) and every few seconds, one GET, and keeps the one it
+ * last uploaded to in the store (redis.epoch).  Another one (none kept:
+ * the edge is new to this Redis) means Redis lost what it had: the edge
+ * reads the fleet's changes again from the first and uploads everything
+ * it holds.  The same one, the first time since the worker started (a
+ * start, a reload), and it offers its certificates only (what an import
+ * brought).
+ *
+ * A pass goes through the edge's zone in name order, a batch at a time
+ * (the zone's lock held for a page of records, let go every 64), one
+ * batch's requests pipelined and answered before the next batch, in the
+ * event loop.  For each batch, one script tells which of its served
+ * certificates the fleet lacks: none for the domain, an older one
+ * (notAfter first, then the serial), or a removal this edge has applied
+ * already (an import after a DELETE); those are uploaded, each in one
+ * script that compares again and writes the change as an issuing edge
+ * does (the next number of the sequence, the record with the key and the
+ * info sealed, the changes set, the message; and the status object and
+ * the list of /domains), so two edges uploading at once leave the newest
+ * certificate.  A newer one in the fleet is applied here.  After a loss,
+ * the status objects of the domains without a certificate are written
+ * too, as any change of theirs writes them.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_linkcert_redis.h"
+#include "lc_fleet_info.h"
+
+#include <openssl/rand.h>
+
+
+#define NGX_HTTP_LINKCERT_UPLOAD_BATCH   128
+#define NGX_HTTP_LINKCERT_UPLOAD_EVERY   5000        /* ms, the epoch */
+#define NGX_HTTP_LINKCERT_UPLOAD_FILE    "redis.epoch"
+#define NGX_HTTP_LINKCERT_EPOCH_LEN      32          /* hex */
+
+/* the check's answer of a domain */
+#define NGX_HTTP_LINKCERT_UPLOAD_KEEP    0           /* the fleet has it */
+#define NGX_HTTP_LINKCERT_UPLOAD_SEND    1           /* lacks it */
+#define NGX_HTTP_LINKCERT_UPLOAD_TAKE    2           /* has a newer one */
+
+#define NGX_HTTP_LINKCERT_UPLOAD_ARGS    (3 + 2 + 3 * NGX_HTTP_LINKCERT_UPLOAD_BATCH)
+
+
+typedef struct {
+    ngx_http_linkcert_main_conf_t  *lmcf;
+    ngx_log_t                      *log;
+    ngx_event_t                     timer;
+
+    u_char                          known[NGX_HTTP_LINKCERT_EPOCH_LEN];
+    size_t                          known_len;   /* 0: none kept */
+    u_char                          epoch[NGX_HTTP_LINKCERT_EPOCH_LEN];
+    size_t                          epoch_len;   /* the fleet's, asked */
+
+    ngx_uint_t                      offered;     /* a pass since start */
+    ngx_uint_t                      running;
+    ngx_uint_t                      paging;      /* the next batch is due */
+    ngx_uint_t                      again;       /* connected meanwhile */
+    ngx_uint_t                      full;        /* after a loss */
+    ngx_uint_t                      failed;
+    ngx_uint_t                      pending;     /* answers awaited */
+
+    /* the batch under way */
+    lc_record_t                    *recs;
+    ngx_uint_t                      n;
+    ngx_uint_t                      more;
+    ngx_uint_t                      checked[NGX_HTTP_LINKCERT_UPLOAD_BATCH];
+    ngx_uint_t                      nchecked;
+    u_char                          after[LC_DOMAIN_MAX + 1];
+    size_t                          after_len;
+
+    /* the pass's figures */
+    ngx_uint_t                      domains;
+    ngx_uint_t                      sent;
+    ngx_uint_t                      kept;
+    ngx_uint_t                      taken;
+    ngx_uint_t                      statuses;
+    ngx_msec_t                      began;
+} ngx_http_linkcert_upload_t;
+
+
+/* a domain's request under way */
+typedef struct {
+    ngx_http_linkcert_upload_t     *up;
+    size_t                          len;
+    char                            name[LC_DOMAIN_MAX + 1];
+} ngx_http_linkcert_upload_entry_t;
+
+
+static void ngx_http_linkcert_upload_tick(ngx_event_t *ev);
+static void ngx_http_linkcert_upload_epoch(void *data, redisReply *reply,
+    const char *error);
+static void ngx_http_linkcert_upload_batch(ngx_http_linkcert_upload_t *up);
+static ngx_int_t ngx_http_linkcert_upload_check(
+    ngx_http_linkcert_upload_t *up);
+static void ngx_http_linkcert_upload_checked(void *data, redisReply *reply,
+    const char *error);
+static ngx_int_t ngx_http_linkcert_upload_send(ngx_http_linkcert_upload_t *up,
+    lc_record_t *rec);
+static ngx_int_t ngx_http_linkcert_upload_script(
+    ngx_http_linkcert_upload_entry_t *e, ngx_http_linkcert_file_t *chain,
+    u_char *sealed, size_t sealed_len, u_char *info, size_t info_len,
+    lc_cert_info_t *ci, lc_record_t *rec);
+static void ngx_http_linkcert_upload_sent(void *data, redisReply *reply,
+    const char *error);
+static ngx_int_t ngx_http_linkcert_upload_take(ngx_http_linkcert_upload_t *up,
+    lc_record_t *rec);
+static void ngx_http_linkcert_upload_taken(void *data, redisReply *reply,
+    const char *error);
+static ngx_http_linkcert_upload_entry_t *ngx_http_linkcert_upload_entry(
+    ngx_http_linkcert_upload_t *up, lc_record_t *rec);
+static void ngx_http_linkcert_upload_done(ngx_http_linkcert_upload_t *up);
+static void ngx_http_linkcert_upload_end(ngx_http_linkcert_upload_t *up);
+
+
+static ngx_http_linkcert_upload_t  *ngx_http_linkcert_upload;
+
+
+/*
+ * Which of two certificates of a domain the fleet keeps: 1 this edge's
+ * (none in the fleet, an older one, or a removal this edge has applied:
+ * seq <= applied), 2 the fleet's newer one, 0 the same or the fleet's
+ * to keep (a removal this edge has not applied yet; a record of an older
+ * edge, without notAfter).  cur: HMGET seq removed not_after serial.
+ */
+
+#define NGX_HTTP_LINKCERT_UPLOAD_WINS                                        \
+    "local function wins(cur, na, serial, applied) "                         \
+    "  if not cur[1] then return 1 end "                                     \
+    "  if cur[2] then "                                                      \
+    "    if tonumber(cur[1]) > applied then return 0 end "                   \
+    "    return 1 "                                                          \
+    "  end "                                                                 \
+    "  if not cur[3] then return 0 end "                                     \
+    "  local a, b = tonumber(na), tonumber(cur[3]) "                         \
+    "  if a ~= b then if a > b then return 1 end return 2 end "              \
+    "  local t = cur[4] or '' "                                              \
+    "  if #serial ~= #t then "                                               \
+    "    if #serial > #t then return 1 end return 2 "                        \
+    "  end "                                                                 \
+    "  if serial > t then return 1 end "                                     \
+    "  if serial < t then return 2 end "                                     \
+    "  return 0 "                                                            \
+    "end "
+
+#define NGX_HTTP_LINKCERT_UPLOAD_CUR                                         \
+    "'seq', 'removed', 'not_after', 'serial'"
+
+
+/*
+ * The epoch: the fleet's, or this one if Redis has none.  KEYS: epoch;
+ * ARGV: a new epoch.
+ */
+
+static char  ngx_http_linkcert_upload_epoch_lua[] =
+    "local e = redis.call('GET', KEYS[1]) "
+    "if e then return e end "
+    "redis.call('SET', KEYS[1], ARGV[1]) "
+    "return ARGV[1]";
+
+
+/*
+ * Which of a batch's certificates the fleet lacks.  ARGV: the prefix,
+ * the last change this edge applied, then domain, notAfter, serial of
+ * each.  An array of wins(), in the same order.
+ */
+
+static char  ngx_http_linkcert_upload_check_lua[] =
+    NGX_HTTP_LINKCERT_UPLOAD_WINS
+    "local out = {} "
+    "local applied = tonumber(ARGV[2]) "
+    "for i = 3, #ARGV, 3 do "
+    "  local cur = redis.call('HMGET', ARGV[1] .. 'cert:' .. ARGV[i], "
+    "                         " NGX_HTTP_LINKCERT_UPLOAD_CUR ") "
+    "  out[#out + 1] = wins(cur, ARGV[i + 1], ARGV[i + 2], applied) "
+    "end "
+    "return out";
+
+
+/*
+ * A certificate uploaded, if it still wins: the change as an issuing
+ * edge writes it (ngx_http_linkcert_redis_cert.c), with the status
+ * object.  KEYS: seq, cert:<domain>, changes, status:<domain>, domains;
+ * ARGV: the domain, the edge, the chain, the sealed key, the sealed info
+ * ('': none), notAfter, serial, the status object, the last change this
+ * edge applied.  The change's number, or 0: not written.
+ */
+
+static char  ngx_http_linkcert_upload_lua[] =
+    NGX_HTTP_LINKCERT_UPLOAD_WINS
+    "local cur = redis.call('HMGET', KEYS[2], "
+    "                       " NGX_HTTP_LINKCERT_UPLOAD_CUR ") "
+    "if wins(cur, ARGV[6], ARGV[7], tonumber(ARGV[9])) ~= 1 then "
+    "  return 0 "
+    "end "
+    "local seq = redis.call('INCR', KEYS[1]) "
+    "redis.call('DEL', KEYS[2]) "
+    "redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
+    "           'chain', ARGV[3], 'key', ARGV[4], 'not_after', ARGV[6], "
+    "           'serial', ARGV[7]) "
+    "if ARGV[5] ~= '' then "
+    "  redis.call('HSET', KEYS[2], 'info', ARGV[5]) "
+    "end "
+    "redis.call('ZADD', KEYS[3], seq, ARGV[1]) "
+    "redis.call('SET', KEYS[4], ARGV[8]) "
+    "redis.call('ZADD', KEYS[5], 0, ARGV[1]) "
+    "redis.call('PUBLISH', KEYS[3], seq .. ' ' .. ARGV[1]) "
+    "return seq";
+
+
+/* worker 0 of an edge of a fleet */
+
+ngx_int_t
+ngx_http_linkcert_redis_upload_init_process(ngx_cycle_t *cycle)
+{
+    lc_error_t                      err;
+    ngx_http_linkcert_file_t        file;
+    ngx_http_linkcert_upload_t     *up;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+    u_char                          path[NGX_MAX_PATH];
+
+    lmcf = ngx_http_linkcert_worker0(cycle);
+
+    if (lmcf == NULL || lmcf->redis == NULL) {
+        return NGX_OK;
+    }
+
+    up = ngx_pcalloc(cycle->pool, sizeof(ngx_http_linkcert_upload_t));
+    if (up == NULL) {
+        return NGX_ERROR;
+    }
+
+    up->recs = ngx_palloc(cycle->pool, NGX_HTTP_LINKCERT_UPLOAD_BATCH
+                                       * sizeof(lc_record_t));
+    if (up->recs == NULL) {
+        return NGX_ERROR;
+    }
+
+    up->lmcf = lmcf;
+    up->log = cycle->log;
+
+    ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_UPLOAD_FILE "%Z", &lmcf->store);
+
+    if (ngx_http_linkcert_store_read_file(path, &file, &err,
+                                          NGX_HTTP_LINKCERT_UPLOAD_FILE, 64)
+        == NGX_OK)
+    {
+        while (file.len && isspace(file.data[file.len - 1])) {
+            file.len--;
+        }
+
+        if (file.len <= NGX_HTTP_LINKCERT_EPOCH_LEN) {
+            up->known_len = ngx_cpymem(up->known, file.data, file.len)
+                            - up->known;
+        }
+
+        ngx_free(file.data);
+    }
+
+    up->timer.data = up;
+    up->timer.handler = ngx_http_linkcert_upload_tick;
+    up->timer.log = cycle->log;
+    up->timer.cancelable = 1;
+
+    ngx_add_timer(&up->timer, NGX_HTTP_LINKCERT_UPLOAD_EVERY);
+
+    ngx_http_linkcert_upload = up;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_linkcert_redis_upload_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_linkcert_upload
+        && ngx_http_linkcert_upload->timer.timer_set)
+    {
+        ngx_del_timer(&ngx_http_linkcert_upload->timer);
+    }
+
+    ngx_http_linkcert_upload = NULL;
+}
+
+
+/* worker 0's connection is made (again), or it is time: the epoch asked */
+
+void
+ngx_http_linkcert_redis_upload_connected(void)
+{
+    u_char                       key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                 rnd[NGX_HTTP_LINKCERT_EPOCH_LEN / 2],
+                                 hex[NGX_HTTP_LINKCERT_EPOCH_LEN];
+    size_t                       lens[5];
+    const char                  *argv[5];
+    ngx_http_linkcert_upload_t  *up;
+
+    up = ngx_http_linkcert_upload;
+
+    if (up == NULL) {
+        return;
+    }
+
+    if (up->running) {
+        up->again = 1;
+        return;
+    }
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        return;
+    }
+
+    ngx_hex_dump(hex, rnd, sizeof(rnd));
+
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_http_linkcert_upload_epoch_lua;
+    lens[1] = sizeof(ngx_http_linkcert_upload_epoch_lua) - 1;
+    argv[2] = "1";
+    lens[2] = 1;
+    argv[3] = (char *) key;
+    lens[3] = ngx_http_linkcert_redis_name(key, "epoch", NULL, 0);
+    argv[4] = (char *) hex;
+    lens[4] = sizeof(hex);
+
+    if (ngx_http_linkcert_redis_command(5, argv, lens,
+                                        ngx_http_linkcert_upload_epoch, up)
+        != NULL)
+    {
+        up->running = 1;
+        up->again = 0;
+    }
+}
+
+
+static void
+ngx_http_linkcert_upload_tick(ngx_event_t *ev)
+{
+    ngx_http_linkcert_upload_t *up = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    if (up->paging) {
+        up->paging = 0;
+        ngx_http_linkcert_upload_batch(up);
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_LINKCERT_UPLOAD_EVERY);
+
+    if (!up->running && ngx_http_linkcert_redis_connected()) {
+        ngx_http_linkcert_redis_upload_connected();
+    }
+}
+
+
+/* the fleet's epoch: a pass to make, or nothing to do */
+
+static void
+ngx_http_linkcert_upload_epoch(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_upload_t *up = data;
+
+    if (ngx_http_linkcert_upload != up) {
+        return;                         /* exiting */
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_STRING
+        || reply->len > NGX_HTTP_LINKCERT_EPOCH_LEN)
+    {
+        up->running = 0;
+        return;                         /* asked again at the next tick */
+    }
+
+    up->epoch_len = ngx_cpymem(up->epoch, reply->str, reply->len)
+                    - up->epoch;
+
+    up->full = (up->epoch_len != up->known_len
+                || ngx_memcmp(up->epoch, up->known, up->known_len) != 0);
+
+    if (!up->full && up->offered) {
+        up->running = 0;
+        return;
+    }
+
+    if (up->full && up->known_len) {
+        ngx_log_error(NGX_LOG_WARN, up->log, 0,
+                      "linkcert: redis lost its data (its epoch is %*s, "
+                      "this edge uploaded to %*s): the fleet's changes are "
+                      "read again from the first, and this edge uploads "
+                      "what it holds", up->epoch_len, up->epoch,
+                      up->known_len, up->known);
+        ngx_http_linkcert_redis_reread();
+    }
+
+    up->after_len = 0;
+    up->failed = 0;
+    up->domains = 0;
+    up->sent = 0;
+    up->kept = 0;
+    up->taken = 0;
+    up->statuses = 0;
+    up->began = ngx_current_msec;
+
+    ngx_http_linkcert_upload_batch(up);
+}
+
+
+/* the next page of the zone, and its requests */
+
+static void
+ngx_http_linkcert_upload_batch(ngx_http_linkcert_upload_t *up)
+{
+    ngx_str_t    after;
+    ngx_uint_t   i;
+
+    after.data = up->after;
+    after.len = up->after_len;
+
+    (void) ngx_http_linkcert_table_page(up->lmcf->shm_zone, &after, -1,
+                                        NGX_HTTP_LINKCERT_UPLOAD_BATCH,
+                                        up->recs, &up->n, &up->more);
+    if (up->n == 0) {
+        ngx_http_linkcert_upload_end(up);
+        return;
+    }
+
+    up->after_len = ngx_cpymem(up->after, up->recs[up->n - 1].domain,
+                               ngx_strlen(up->recs[up->n - 1].domain))
+                    - up->after;
+    up->domains += up->n;
+    up->pending = 1;                    /* until every request is made */
+    up->nchecked = 0;
+
+    for (i = 0; i < up->n; i++) {
+        if (up->recs[i].has_cert && up->recs[i].status == LC_STATUS_ISSUED) {
+            up->checked[up->nchecked++] = i;
+
+        } else if (up->full) {
+            ngx_http_linkcert_redis_status_put(&up->recs[i]);
+            up->statuses++;
+        }
+    }
+
+    if (up->nchecked && ngx_http_linkcert_upload_check(up) != NGX_OK) {
+        up->failed = 1;
+    }
+
+    ngx_http_linkcert_upload_done(up);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_upload_check(ngx_http_linkcert_upload_t *up)
+{
+    size_t        lens[NGX_HTTP_LINKCERT_UPLOAD_ARGS];
+    u_char        applied[NGX_INT64_LEN];
+    ngx_uint_t    i, k;
+    const char   *argv[NGX_HTTP_LINKCERT_UPLOAD_ARGS];
+    lc_record_t  *rec;
+    ngx_http_linkcert_redis_conf_t  *rcf;
+    u_char        not_after[NGX_HTTP_LINKCERT_UPLOAD_BATCH][NGX_TIME_T_LEN];
+    u_char        serial[NGX_HTTP_LINKCERT_UPLOAD_BATCH][2 * LC_SERIAL_MAX];
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_http_linkcert_upload_check_lua;
+    lens[1] = sizeof(ngx_http_linkcert_upload_check_lua) - 1;
+    argv[2] = "0";
+    lens[2] = 1;
+    argv[3] = (char *) rcf->prefix.data;
+    lens[3] = rcf->prefix.len;
+    argv[4] = (char *) applied;
+    lens[4] = ngx_sprintf(applied, "%uL", ngx_http_linkcert_redis_applied())
+              - applied;
+
+    k = 5;
+
+    for (i = 0; i < up->nchecked; i++) {
+        rec = &up->recs[up->checked[i]];
+
+        argv[k] = rec->domain;
+        lens[k++] = ngx_strlen(rec->domain);
+        argv[k] = (char *) not_after[i];
+        argv[k + 1] = (char *) serial[i];
+        lens[k] = ngx_http_linkcert_redis_cert_rank(&rec->cert, not_after[i],
+                                                    serial[i], &lens[k + 1]);
+        k += 2;
+    }
+
+    if (ngx_http_linkcert_redis_command(k, argv, lens,
+                                        ngx_http_linkcert_upload_checked, up)
+        == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    up->pending++;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_linkcert_upload_checked(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_upload_t *up = data;
+
+    ngx_int_t     rc;
+    ngx_uint_t    i;
+    lc_record_t  *rec;
+
+    if (ngx_http_linkcert_upload != up) {
+        return;
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != up->nchecked)
+    {
+        ngx_log_error(NGX_LOG_WARN, up->log, 0,
+                      "linkcert: what the fleet lacks was not asked: %*s",
+                      reply ? (size_t) reply->len : ngx_strlen(error),
+                      reply ? reply->str : error);
+        up->failed = 1;
+        ngx_http_linkcert_upload_done(up);
+        return;
+    }
+
+    for (i = 0; i < up->nchecked && !up->failed; i++) {
+        rec = &up->recs[up->checked[i]];
+
+        switch (reply->element[i]->integer) {
+
+        case NGX_HTTP_LINKCERT_UPLOAD_SEND:
+            rc = ngx_http_linkcert_upload_send(up, rec);
+            break;
+
+        case NGX_HTTP_LINKCERT_UPLOAD_TAKE:
+            rc = ngx_http_linkcert_upload_take(up, rec);
+            break;
+
+        default:
+            up->kept++;
+            rc = NGX_OK;
+        }
+
+        if (rc == NGX_ERROR) {
+            up->failed = 1;
+        }
+    }
+
+    ngx_http_linkcert_upload_done(up);
+}
+
+
+/*
+ * The domain's pair as the store has it, to the fleet.  NGX_DECLINED:
+ * not to be uploaded (gone since, expired; logged).
+ */
+
+static ngx_int_t
+ngx_http_linkcert_upload_send(ngx_http_linkcert_upload_t *up,
+    lc_record_t *rec)
+{
+    u_char                            *sealed, info[LC_FLEET_INFO_SEALED];
+    size_t                             info_len;
+    ngx_int_t                          rc;
+    lc_cert_info_t                     ci;
+    ngx_http_linkcert_file_t           chain, key;
+    ngx_http_linkcert_upload_entry_t  *e;
+    ngx_http_linkcert_redis_conf_t    *rcf;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    e = ngx_http_linkcert_upload_entry(up, rec);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_linkcert_redis_store_file(&up->lmcf->store,
+                                            (u_char *) e->name, e->len,
+                                            "fullchain.pem", &chain);
+    if (rc != NGX_OK) {
+        ngx_free(e);
+        return NGX_DECLINED;            /* gone since, or logged */
+    }
+
+    rc = ngx_http_linkcert_redis_store_file(&up->lmcf->store,
+                                            (u_char *) e->name, e->len,
+                                            "privkey.pem", &key);
+    if (rc != NGX_OK) {
+        ngx_free(chain.data);
+        ngx_free(e);
+        return NGX_DECLINED;
+    }
+
+    sealed = ngx_alloc(key.len + LC_SEAL_OVERHEAD, up->log);
+
+    info_len = ngx_http_linkcert_redis_cert_info(e->name, e->len,
+                                                 (char *) key.data, key.len,
+                                                 (char *) chain.data,
+                                                 chain.len, info, &ci,
+                                                 up->log);
+    rc = NGX_ERROR;
+
+    if (info_len == 0 || ci.not_after <= ngx_time()) {
+        ngx_log_error(NGX_LOG_WARN, up->log, 0,
+                      "linkcert: \"%s\" not uploaded to redis: its pair in "
+                      "the store does not parse or has expired", e->name);
+        rc = NGX_DECLINED;
+
+    } else if (sealed
+               && lc_seal(rcf->key, e->name, e->len, key.data, key.len,
+                          sealed)
+                  == 0)
+    {
+        rc = ngx_http_linkcert_upload_script(e, &chain, sealed,
+                                             key.len + LC_SEAL_OVERHEAD,
+                                             info, info_len, &ci, rec);
+        e = (rc == NGX_OK) ? NULL : e;
+    }
+
+    ngx_explicit_memzero(key.data, key.len);
+    ngx_free(key.data);
+    ngx_free(chain.data);
+    ngx_free(sealed);
+    ngx_free(e);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_upload_script(ngx_http_linkcert_upload_entry_t *e,
+    ngx_http_linkcert_file_t *chain, u_char *sealed, size_t sealed_len,
+    u_char *info, size_t info_len, lc_cert_info_t *ci, lc_record_t *rec)
+{
+    char                            *status;
+    u_char                           seq[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     record[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     changes[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     skey[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     domains[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     not_after[NGX_TIME_T_LEN],
+                                     serial[2 * LC_SERIAL_MAX],
+                                     applied[NGX_INT64_LEN];
+    size_t                           lens[17];
+    const char                      *argv[17];
+    ngx_http_linkcert_redis_req_t   *req;
+    ngx_http_linkcert_redis_conf_t  *rcf;
+
+    rcf = ngx_http_linkcert_redis_fleet();
+
+    status = lc_json_dump(lc_status_full_json(rec), &lens[15]);
+    if (status == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "EVAL";
+    lens[0] = 4;
+    argv[1] = ngx_http_linkcert_upload_lua;
+    lens[1] = sizeof(ngx_http_linkcert_upload_lua) - 1;
+    argv[2] = "5";
+    lens[2] = 1;
+    argv[3] = (char *) seq;
+    lens[3] = ngx_http_linkcert_redis_name(seq, "seq", NULL, 0);
+    argv[4] = (char *) record;
+    lens[4] = ngx_http_linkcert_redis_name(record, "cert:", e->name, e->len);
+    argv[5] = (char *) changes;
+    lens[5] = ngx_http_linkcert_redis_name(changes, "changes", NULL, 0);
+    argv[6] = (char *) skey;
+    lens[6] = ngx_http_linkcert_redis_name(skey, "status:", e->name, e->len);
+    argv[7] = (char *) domains;
+    lens[7] = ngx_http_linkcert_redis_name(domains, "domains", NULL, 0);
+    argv[8] = e->name;
+    lens[8] = e->len;
+    argv[9] = (char *) rcf->edge.data;
+    lens[9] = rcf->edge.len;
+    argv[10] = (char *) chain->data;
+    lens[10] = chain->len;
+    argv[11] = (char *) sealed;
+    lens[11] = sealed_len;
+    argv[12] = (char *) info;
+    lens[12] = info_len;
+    argv[13] = (char *) not_after;
+    argv[14] = (char *) serial;
+    lens[13] = ngx_http_linkcert_redis_cert_rank(ci, not_after, serial,
+                                                 &lens[14]);
+    argv[15] = status;
+    argv[16] = (char *) applied;
+    lens[16] = ngx_sprintf(applied, "%uL", ngx_http_linkcert_redis_applied())
+               - applied;
+
+    req = ngx_http_linkcert_redis_command(17, argv, lens,
+                                          ngx_http_linkcert_upload_sent, e);
+    free(status);
+
+    if (req == NULL) {
+        return NGX_ERROR;
+    }
+
+    e->up->pending++;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_linkcert_upload_sent(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_upload_entry_t *e = data;
+
+    ngx_http_linkcert_upload_t  *up;
+
+    up = e->up;
+
+    if (ngx_http_linkcert_upload != up) {
+        ngx_free(e);
+        return;
+    }
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+        ngx_log_error(NGX_LOG_NOTICE, up->log, 0,
+                      "linkcert: \"%s\" uploaded to redis from this edge's "
+                      "store, change %L", e->name, (int64_t) reply->integer);
+        up->sent++;
+
+    } else if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        up->kept++;                     /* a newer one came meanwhile */
+
+    } else {
+        ngx_log_error(NGX_LOG_WARN, up->log, 0,
+                      "linkcert: \"%s\" not uploaded to redis: %*s", e->name,
+                      reply ? (size_t) reply->len : ngx_strlen(error),
+                      reply ? reply->str : error);
+        up->failed = 1;
+    }
+
+    ngx_free(e);
+
+    ngx_http_linkcert_upload_done(up);
+}
+
+
+/* the fleet's newer certificate of the domain, applied here */
+
+static ngx_int_t
+ngx_http_linkcert_upload_take(ngx_http_linkcert_upload_t *up,
+    lc_record_t *rec)
+{
+    u_char                            key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
+    size_t                            lens[2];
+    const char                       *argv[2];
+    ngx_http_linkcert_upload_entry_t *e;
+
+    e = ngx_http_linkcert_upload_entry(up, rec);
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[0] = "HGETALL";
+    lens[0] = 7;
+    argv[1] = (char *) key;
+    lens[1] = ngx_http_linkcert_redis_name(key, "cert:", e->name, e->len);
+
+    if (ngx_http_linkcert_redis_command(2, argv, lens,
+                                        ngx_http_linkcert_upload_taken, e)
+        == NULL)
+    {
+        ngx_free(e);
+        return NGX_ERROR;
+    }
+
+    up->pending++;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_linkcert_upload_taken(void *data, redisReply *reply,
+    const char *error)
+{
+    ngx_http_linkcert_upload_entry_t *e = data;
+
+    redisReply                  *seq;
+    ngx_http_linkcert_upload_t  *up;
+
+    up = e->up;
+
+    if (ngx_http_linkcert_upload != up) {
+        ngx_free(e);
+        return;
+    }
+
+    seq = (reply && reply->type == REDIS_REPLY_ARRAY)
+          ? ngx_http_linkcert_redis_field(reply, "seq") : NULL;
+
+    if (seq) {
+        ngx_log_error(NGX_LOG_NOTICE, up->log, 0,
+                      "linkcert: \"%s\": the fleet's certificate is newer "
+                      "than this edge's store's: the fleet's is applied",
+                      e->name);
+        (void) ngx_http_linkcert_redis_apply(up->lmcf, e->name, e->len,
+                                (uint64_t) ngx_atoof((u_char *) seq->str,
+                                                     seq->len),
+                                reply, up->log);
+        up->taken++;
+
+    } else if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        up->failed = 1;
+    }
+
+    ngx_free(e);
+
+    ngx_http_linkcert_upload_done(up);
+}
+
+
+static ngx_http_linkcert_upload_entry_t *
+ngx_http_linkcert_upload_entry(ngx_http_linkcert_upload_t *up,
+    lc_record_t *rec)
+{
+    ngx_http_linkcert_upload_entry_t  *e;
+
+    e = ngx_alloc(sizeof(ngx_http_linkcert_upload_entry_t), up->log);
+    if (e == NULL) {
+        return NULL;
+    }
+
+    e->up = up;
+    e->len = ngx_cpystrn((u_char *) e->name, (u_char *) rec->domain,
+                         LC_DOMAIN_MAX + 1)
+             - (u_char *) e->name;
+
+    return e;
+}
+
+
+/* an answer of the batch: once all are in, the next batch or the end */
+
+static void
+ngx_http_linkcert_upload_done(ngx_http_linkcert_upload_t *up)
+{
+    if (--up->pending) {
+        return;
+    }
+
+    if (up->failed || !up->more) {
+        ngx_http_linkcert_upload_end(up);
+        return;
+    }
+
+    /* the next batch in another turn of the event loop */
+
+    if (up->timer.timer_set) {
+        ngx_del_timer(&up->timer);
+    }
+
+    up->paging = 1;
+    ngx_add_timer(&up->timer, 1);
+}
+
+
+static void
+ngx_http_linkcert_upload_end(ngx_http_linkcert_upload_t *up)
+{
+    u_char  buf[NGX_HTTP_LINKCERT_EPOCH_LEN + 1];
+
+    up->running = 0;
+
+    if (up->timer.timer_set) {
+        ngx_del_timer(&up->timer);
+    }
+
+    ngx_add_timer(&up->timer, NGX_HTTP_LINKCERT_UPLOAD_EVERY);
+
+    if (up->failed) {
+        ngx_log_error(NGX_LOG_WARN, up->log, 0,
+                      "linkcert: the upload to redis stopped after %ui "
+                      "domains; it starts again in %M ms",
+                      up->domains, (ngx_msec_t) NGX_HTTP_LINKCERT_UPLOAD_EVERY);
+        return;
+    }
+
+    if (up->full
+        && ngx_http_linkcert_store_write(&up->lmcf->store, ".",
+                                   NGX_HTTP_LINKCERT_UPLOAD_FILE,
+                                   (char *) buf,
+                                   ngx_cpymem(buf, up->epoch, up->epoch_len)
+                                   - buf,
+                                   0600, up->log)
+           == NGX_OK)
+    {
+        up->known_len = ngx_cpymem(up->known, up->epoch, up->epoch_len)
+                        - up->known;
+    }
+
+    up->offered = 1;
+
+    ngx_log_error(NGX_LOG_NOTICE, up->log, 0,
+                  "linkcert: the fleet has what this edge holds (%s): %ui "
+                  "domains looked at, %ui certificates uploaded, %ui "
+                  "kept as the fleet has them, %ui newer ones taken from "
+                  "the fleet, %ui statuses written, in %M ms",
+                  up->full ? "redis's epoch is new to it" : "its start",
+                  up->domains, up->sent, up->kept, up->taken, up->statuses,
+                  ngx_current_msec - up->began);
+
+    if (up->again) {
+        ngx_http_linkcert_redis_upload_connected();
+    }
+}

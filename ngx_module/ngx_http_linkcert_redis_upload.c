@@ -46,6 +46,7 @@
 
 
 #define NGX_HTTP_LINKCERT_UPLOAD_BATCH   128
+#define NGX_HTTP_LINKCERT_UPLOAD_TURN    16          /* pairs a turn */
 #define NGX_HTTP_LINKCERT_UPLOAD_EVERY   5000        /* ms, the epoch */
 #define NGX_HTTP_LINKCERT_UPLOAD_FILE    "redis.epoch"
 #define NGX_HTTP_LINKCERT_EPOCH_LEN      32          /* hex */
@@ -71,6 +72,7 @@ typedef struct {
     ngx_uint_t                      offered;     /* a pass since start */
     ngx_uint_t                      running;
     ngx_uint_t                      paging;      /* the next batch is due */
+    ngx_uint_t                      working;     /* the next pairs are */
     ngx_uint_t                      again;       /* connected meanwhile */
     ngx_uint_t                      full;        /* after a loss */
     ngx_uint_t                      failed;
@@ -82,6 +84,8 @@ typedef struct {
     ngx_uint_t                      more;
     ngx_uint_t                      checked[NGX_HTTP_LINKCERT_UPLOAD_BATCH];
     ngx_uint_t                      nchecked;
+    u_char                          verdict[NGX_HTTP_LINKCERT_UPLOAD_BATCH];
+    ngx_uint_t                      next;        /* in checked[] */
     u_char                          after[LC_DOMAIN_MAX + 1];
     size_t                          after_len;
 
@@ -92,6 +96,9 @@ typedef struct {
     ngx_uint_t                      taken;
     ngx_uint_t                      statuses;
     ngx_msec_t                      began;
+    double                          longest;     /* ms, a turn's work */
+    double                          work;        /* ms, all turns' */
+    ngx_uint_t                      turns;
 } ngx_http_linkcert_upload_t;
 
 
@@ -111,6 +118,7 @@ static ngx_int_t ngx_http_linkcert_upload_check(
     ngx_http_linkcert_upload_t *up);
 static void ngx_http_linkcert_upload_checked(void *data, redisReply *reply,
     const char *error);
+static void ngx_http_linkcert_upload_work(ngx_http_linkcert_upload_t *up);
 static ngx_int_t ngx_http_linkcert_upload_send(ngx_http_linkcert_upload_t *up,
     lc_record_t *rec);
 static ngx_int_t ngx_http_linkcert_upload_script(
@@ -127,6 +135,7 @@ static ngx_http_linkcert_upload_entry_t *ngx_http_linkcert_upload_entry(
     ngx_http_linkcert_upload_t *up, lc_record_t *rec);
 static void ngx_http_linkcert_upload_done(ngx_http_linkcert_upload_t *up);
 static void ngx_http_linkcert_upload_end(ngx_http_linkcert_upload_t *up);
+static double ngx_http_linkcert_upload_clock(void);
 
 
 static ngx_http_linkcert_upload_t  *ngx_http_linkcert_upload;
@@ -364,6 +373,12 @@ ngx_http_linkcert_upload_tick(ngx_event_t *ev)
         return;
     }
 
+    if (up->working) {
+        up->working = 0;
+        ngx_http_linkcert_upload_work(up);
+        return;
+    }
+
     ngx_add_timer(ev, NGX_HTTP_LINKCERT_UPLOAD_EVERY);
 
     if (!up->running && ngx_http_linkcert_redis_connected()) {
@@ -419,6 +434,9 @@ ngx_http_linkcert_upload_epoch(void *data, redisReply *reply,
     up->kept = 0;
     up->taken = 0;
     up->statuses = 0;
+    up->longest = 0;
+    up->work = 0;
+    up->turns = 0;
     up->began = ngx_current_msec;
 
     ngx_http_linkcert_upload_batch(up);
@@ -528,9 +546,7 @@ ngx_http_linkcert_upload_checked(void *data, redisReply *reply,
 {
     ngx_http_linkcert_upload_t *up = data;
 
-    ngx_int_t     rc;
-    ngx_uint_t    i;
-    lc_record_t  *rec;
+    ngx_uint_t  i;
 
     if (ngx_http_linkcert_upload != up) {
         return;
@@ -548,13 +564,46 @@ ngx_http_linkcert_upload_checked(void *data, redisReply *reply,
         return;
     }
 
-    for (i = 0; i < up->nchecked && !up->failed; i++) {
-        rec = &up->recs[up->checked[i]];
+    for (i = 0; i < up->nchecked; i++) {
+        up->verdict[i] = (reply->element[i]->type == REDIS_REPLY_INTEGER)
+                         ? (u_char) reply->element[i]->integer
+                         : NGX_HTTP_LINKCERT_UPLOAD_KEEP;
+    }
 
-        switch (reply->element[i]->integer) {
+    up->next = 0;
+
+    /* the check's answer stands for the work until it is over */
+    ngx_http_linkcert_upload_work(up);
+}
+
+
+/*
+ * The check's verdicts, a few pairs a turn of the event loop: each pair
+ * is read, parsed and sealed here (about a millisecond or two).
+ */
+
+static void
+ngx_http_linkcert_upload_work(ngx_http_linkcert_upload_t *up)
+{
+    double        start;
+    ngx_int_t     rc;
+    ngx_uint_t    n;
+    lc_record_t  *rec;
+
+    start = ngx_http_linkcert_upload_clock();
+
+    for (n = 0;
+         up->next < up->nchecked && n < NGX_HTTP_LINKCERT_UPLOAD_TURN
+         && !up->failed;
+         up->next++)
+    {
+        rec = &up->recs[up->checked[up->next]];
+
+        switch (up->verdict[up->next]) {
 
         case NGX_HTTP_LINKCERT_UPLOAD_SEND:
             rc = ngx_http_linkcert_upload_send(up, rec);
+            n++;
             break;
 
         case NGX_HTTP_LINKCERT_UPLOAD_TAKE:
@@ -569,6 +618,21 @@ ngx_http_linkcert_upload_checked(void *data, redisReply *reply,
         if (rc == NGX_ERROR) {
             up->failed = 1;
         }
+    }
+
+    start = ngx_http_linkcert_upload_clock() - start;
+    up->longest = ngx_max(up->longest, start);
+    up->work += start;
+    up->turns++;
+
+    if (up->next < up->nchecked && !up->failed) {
+        if (up->timer.timer_set) {
+            ngx_del_timer(&up->timer);
+        }
+
+        up->working = 1;
+        ngx_add_timer(&up->timer, 1);
+        return;
     }
 
     ngx_http_linkcert_upload_done(up);
@@ -925,12 +989,26 @@ ngx_http_linkcert_upload_end(ngx_http_linkcert_upload_t *up)
                   "linkcert: the fleet has what this edge holds (%s): %ui "
                   "domains looked at, %ui certificates uploaded, %ui "
                   "kept as the fleet has them, %ui newer ones taken from "
-                  "the fleet, %ui statuses written, in %M ms",
+                  "the fleet, %ui statuses written, in %M ms (pairs read "
+                  "and sent in %ui turns of the event loop, %.1f ms in all, "
+                  "the longest %.1f ms)",
                   up->full ? "redis's epoch is new to it" : "its start",
                   up->domains, up->sent, up->kept, up->taken, up->statuses,
-                  ngx_current_msec - up->began);
+                  ngx_current_msec - up->began, up->turns, up->work,
+                  up->longest);
 
     if (up->again) {
         ngx_http_linkcert_redis_upload_connected();
     }
+}
+
+
+static double
+ngx_http_linkcert_upload_clock(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1000000.0;
 }

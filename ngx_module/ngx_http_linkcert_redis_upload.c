@@ -2,36 +2,24 @@
 /*
  * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
  *
- * linkcert: what this edge holds, to the fleet.  Two cases bring an
- * edge's own certificates to Redis besides its ACME driver's changes: a
- * certificate put into its store by hand (imported, loaded at a start or
- * a reload), and Redis that lost its data (restarted without its
- * append-only file, flushed, a failover that lost writes).
+ * linkcert: what this edge holds, to the fleet: a certificate put into
+ * its store by hand (imported, loaded at a start or a reload), and
+ * everything after Redis lost its data (no append-only file, flushed).
  *
- * The fleet writes an epoch once, <prefix>epoch (a random word, set if
- * there is none); worker 0 of each edge asks for it when its connection
- * is made (again) and every few seconds, one GET, and keeps the one it
- * last uploaded to in the store (redis.epoch).  Another one (none kept:
- * the edge is new to this Redis) means Redis lost what it had: the edge
- * reads the fleet's changes again from the first and uploads everything
- * it holds.  The same one, the first time since the worker started (a
- * start, a reload), and it offers its certificates only (what an import
- * brought).
+ * The fleet writes an epoch once (<prefix>epoch); worker 0 asks for it
+ * when its connection is made (again) and every few seconds, and keeps
+ * the one it last uploaded to (<store>/redis.epoch).  Another one: Redis
+ * lost its data (or the edge is new to it): the changes are read again
+ * from the first and everything is uploaded.  The same one, first since
+ * the worker started: its certificates are offered (imports).
  *
- * A pass goes through the edge's zone in name order, a batch at a time
- * (the zone's lock held for a page of records, let go every 64), one
- * batch's requests pipelined and answered before the next batch, in the
- * event loop.  For each batch, one script tells which of its served
- * certificates the fleet lacks: none for the domain, an older one
- * (notAfter first, then the serial), or a removal this edge has applied
- * already (an import after a DELETE); those are uploaded, each in one
- * script that compares again and writes the change as an issuing edge
- * does (the next number of the sequence, the record with the key and the
- * info sealed, the changes set, the message; and the status object and
- * the list of /domains), so two edges uploading at once leave the newest
- * certificate.  A newer one in the fleet is applied here.  After a loss,
- * the status objects of the domains without a certificate are written
- * too, as any change of theirs writes them.
+ * A pass goes through the zone in name order, a page at a time (the lock
+ * let go every 64 records), in the event loop: one script tells which of
+ * a page's certificates the fleet lacks (none, an older one by notAfter
+ * then serial, a removal this edge applied already); each is uploaded,
+ * a few pairs a turn, by a script that compares again and writes the
+ * change as an issuing edge does, with the status object: two edges at
+ * once leave the newest.  A newer one in the fleet is applied here.
  */
 
 
@@ -40,6 +28,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_linkcert_redis.h"
+#include "ngx_http_linkcert_table.h"
 #include "lc_fleet_info.h"
 
 #include <openssl/rand.h>
@@ -56,10 +45,16 @@
 #define NGX_HTTP_LINKCERT_UPLOAD_SEND    1           /* lacks it */
 #define NGX_HTTP_LINKCERT_UPLOAD_TAKE    2           /* has a newer one */
 
-#define NGX_HTTP_LINKCERT_UPLOAD_ARGS    (3 + 2 + 3 * NGX_HTTP_LINKCERT_UPLOAD_BATCH)
+#define NGX_HTTP_LINKCERT_UPLOAD_ARGS                                        \
+    (3 + 2 + 3 * NGX_HTTP_LINKCERT_UPLOAD_BATCH)
 
 
-typedef struct {
+typedef struct ngx_http_linkcert_upload_s  ngx_http_linkcert_upload_t;
+
+/* the pass's next step, in the next turn of the event loop */
+typedef void (*ngx_http_linkcert_upload_pt)(ngx_http_linkcert_upload_t *up);
+
+struct ngx_http_linkcert_upload_s {
     ngx_http_linkcert_main_conf_t  *lmcf;
     ngx_log_t                      *log;
     ngx_event_t                     timer;
@@ -71,8 +66,7 @@ typedef struct {
 
     ngx_uint_t                      offered;     /* a pass since start */
     ngx_uint_t                      running;
-    ngx_uint_t                      paging;      /* the next batch is due */
-    ngx_uint_t                      working;     /* the next pairs are */
+    ngx_http_linkcert_upload_pt     step;
     ngx_uint_t                      again;       /* connected meanwhile */
     ngx_uint_t                      full;        /* after a loss */
     ngx_uint_t                      failed;
@@ -99,7 +93,7 @@ typedef struct {
     double                          longest;     /* ms, a turn's work */
     double                          work;        /* ms, all turns' */
     ngx_uint_t                      turns;
-} ngx_http_linkcert_upload_t;
+};
 
 
 /* a domain's request under way */
@@ -135,7 +129,8 @@ static ngx_http_linkcert_upload_entry_t *ngx_http_linkcert_upload_entry(
     ngx_http_linkcert_upload_t *up, lc_record_t *rec);
 static void ngx_http_linkcert_upload_done(ngx_http_linkcert_upload_t *up);
 static void ngx_http_linkcert_upload_end(ngx_http_linkcert_upload_t *up);
-static double ngx_http_linkcert_upload_clock(void);
+static void ngx_http_linkcert_upload_later(ngx_http_linkcert_upload_t *up,
+    ngx_http_linkcert_upload_pt step);
 
 
 static ngx_http_linkcert_upload_t  *ngx_http_linkcert_upload;
@@ -363,19 +358,16 @@ ngx_http_linkcert_upload_tick(ngx_event_t *ev)
 {
     ngx_http_linkcert_upload_t *up = ev->data;
 
+    ngx_http_linkcert_upload_pt  step;
+
     if (ngx_exiting || ngx_quit || ngx_terminate) {
         return;
     }
 
-    if (up->paging) {
-        up->paging = 0;
-        ngx_http_linkcert_upload_batch(up);
-        return;
-    }
-
-    if (up->working) {
-        up->working = 0;
-        ngx_http_linkcert_upload_work(up);
+    if (up->step) {
+        step = up->step;
+        up->step = NULL;
+        step(up);
         return;
     }
 
@@ -590,7 +582,7 @@ ngx_http_linkcert_upload_work(ngx_http_linkcert_upload_t *up)
     ngx_uint_t    n;
     lc_record_t  *rec;
 
-    start = ngx_http_linkcert_upload_clock();
+    start = ngx_http_linkcert_clock_ns() / 1e6;
 
     for (n = 0;
          up->next < up->nchecked && n < NGX_HTTP_LINKCERT_UPLOAD_TURN
@@ -620,18 +612,13 @@ ngx_http_linkcert_upload_work(ngx_http_linkcert_upload_t *up)
         }
     }
 
-    start = ngx_http_linkcert_upload_clock() - start;
+    start = ngx_http_linkcert_clock_ns() / 1e6 - start;
     up->longest = ngx_max(up->longest, start);
     up->work += start;
     up->turns++;
 
     if (up->next < up->nchecked && !up->failed) {
-        if (up->timer.timer_set) {
-            ngx_del_timer(&up->timer);
-        }
-
-        up->working = 1;
-        ngx_add_timer(&up->timer, 1);
+        ngx_http_linkcert_upload_later(up, ngx_http_linkcert_upload_work);
         return;
     }
 
@@ -938,13 +925,19 @@ ngx_http_linkcert_upload_done(ngx_http_linkcert_upload_t *up)
         return;
     }
 
-    /* the next batch in another turn of the event loop */
+    ngx_http_linkcert_upload_later(up, ngx_http_linkcert_upload_batch);
+}
 
+
+static void
+ngx_http_linkcert_upload_later(ngx_http_linkcert_upload_t *up,
+    ngx_http_linkcert_upload_pt step)
+{
     if (up->timer.timer_set) {
         ngx_del_timer(&up->timer);
     }
 
-    up->paging = 1;
+    up->step = step;
     ngx_add_timer(&up->timer, 1);
 }
 
@@ -966,7 +959,8 @@ ngx_http_linkcert_upload_end(ngx_http_linkcert_upload_t *up)
         ngx_log_error(NGX_LOG_WARN, up->log, 0,
                       "linkcert: the upload to redis stopped after %ui "
                       "domains; it starts again in %M ms",
-                      up->domains, (ngx_msec_t) NGX_HTTP_LINKCERT_UPLOAD_EVERY);
+                      up->domains,
+                      (ngx_msec_t) NGX_HTTP_LINKCERT_UPLOAD_EVERY);
         return;
     }
 
@@ -1000,15 +994,4 @@ ngx_http_linkcert_upload_end(ngx_http_linkcert_upload_t *up)
     if (up->again) {
         ngx_http_linkcert_redis_upload_connected();
     }
-}
-
-
-static double
-ngx_http_linkcert_upload_clock(void)
-{
-    struct timespec  ts;
-
-    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1000000.0;
 }

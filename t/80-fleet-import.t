@@ -17,32 +17,24 @@ use warnings;
 use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use LinkCert::Test;
-use LinkCert::Redis;
+use LinkCert::Fleet;
 use Time::HiRes qw(time sleep);
-
-my $a = LinkCert::Test->new;
-my $b = LinkCert::Test->new;
-my $redis = LinkCert::Redis->new($a);
 
 my $X = 'imported.customer.test';       # imported on A only
 my $Y = 'older.customer.test';          # A's, then an older one on B
 my $Z = 'newer.customer.test';          # A's, then a newer one on B
 my $day = 86400;
 
-$redis->start;
+# neither orders: the certificates are imported
+my $fleet = LinkCert::Fleet->new(2);
+my ($a, $b) = $fleet->edges;
+my $redis = $fleet->redis;
 
-$a->write_config($a->standard_config(log_level => 'info',
-    http => $redis->fleet_lines($a, 'edge-a', 'timeout=1s')));
-$b->write_config($b->standard_config(log_level => 'info', workers => 2,
-    http => $redis->fleet_lines($b, 'edge-b', 'timeout=1s')));
+$fleet->start(undef, order => '', redis => 'timeout=1s',
+              b => { workers => 2 });
 
-$a->run;
-$b->run;
-
-ok($redis->wait_subscribed($a, $b), 'both edges are subscribed');
-
-sub fp_of { $_[0]->fingerprint_of_file($_[0]->store . "/domains/$_[1]/fullchain.pem") }
+sub chain_of { $_[0]->store . "/domains/$_[1]/fullchain.pem" }
+sub fp_of { $_[0]->fingerprint_of_file(chain_of(@_)) }
 sub hex_serial { lc($_[0] =~ s/^0+(?=.)//r) }
 
 sub serves {
@@ -59,7 +51,7 @@ subtest 'imported on A, served by B' => sub {
     $a->store_domain($Z, not_after => time + 30 * $day);
     for my $d ($X, $Y, $Z) {
         $fp{$d} = fp_of($a, $d);
-        $serial{$d} = $a->serial_of_file($a->store . "/domains/$d/fullchain.pem");
+        $serial{$d} = $a->serial_of_file(chain_of($a, $d));
     }
 
     my $seq = $redis->cli(GET => 'linkcert:seq') || 0;
@@ -97,7 +89,7 @@ subtest 'an older import does not replace the fleet\'s, a newer one does'
     $b->store_domain($Z, not_after => time + 80 * $day);
     my $older = fp_of($b, $Y);
     my $newer = fp_of($b, $Z);
-    my $newer_serial = $b->serial_of_file($b->store . "/domains/$Z/fullchain.pem");
+    my $newer_serial = $b->serial_of_file(chain_of($b, $Z));
 
     $b->reload;
 

@@ -19,45 +19,27 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use File::Path qw(remove_tree);
-use LinkCert::Test;
+use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Redis;
 use Time::HiRes qw(time sleep);
-
-my $a = LinkCert::Test->new;                # orders
-my $b = LinkCert::Test->new;                # serves
-my $c = LinkCert::Test->new;                # new after the loss
-my $redis = LinkCert::Redis->new($a);
-my $pebble = LinkCert::Pebble->new($a);
 
 my $STATUS = '/.well-known/ssl-status';
 my $D = 'links.customer.test';              # issued by Pebble on A
 my $I = 'imported.customer.test';           # imported into A's store
 my $F = 'failed.customer.test';             # its DNS points elsewhere
 
-$a->challtestsrv;
-$a->set_cname($D, 'edge.crm.test');
-$a->add_a('edge.crm.test', ['127.0.0.1']);
+# A orders, B serves, C is new after the loss
+my $fleet = LinkCert::Fleet->new(3, domains => [ $D ]);
+my ($a, $b, $c) = $fleet->edges;
+my $redis = $fleet->redis;
+my $pebble = LinkCert::Pebble->new($a);
+
 $a->add_a($F, ['192.0.2.7']);
-
-$redis->start;
-$pebble->start;
-
 $a->store_domain($I);
 my $ifp = $a->fingerprint_of_file($a->store . "/domains/$I/fullchain.pem");
 
-$a->write_config($a->standard_config(log_level => 'info',
-    http => $redis->ordering_lines
-          . $redis->fleet_lines($a, 'edge-a', 'timeout=300ms')));
-$b->write_config($b->standard_config(log_level => 'info', workers => 2,
-    http => $redis->fleet_lines($b, 'edge-b', 'timeout=300ms')));
-$c->write_config($c->standard_config(log_level => 'info',
-    http => $redis->fleet_lines($c, 'edge-c', 'timeout=300ms')));
-
-$a->run;
-$b->run;
-
-ok($redis->wait_subscribed($a, $b), 'both edges are subscribed');
+$fleet->start($pebble, run => 'ab', redis => 'timeout=300ms',
+              b => { workers => 2 });
 
 sub names {
     my ($t) = @_;

@@ -589,7 +589,8 @@ ngx_http_linkcert_sync_clock(void)
 
 /*
  * NGX_OK: applied, or nothing to apply (this edge's own change, the same
- * certificate unless again); NGX_DECLINED: a record that cannot be
+ * certificate, unless again: a record sent back or asked for, applied even
+ * if it is this edge's own); NGX_DECLINED: a record that cannot be
  * applied, skipped (logged); NGX_ERROR: to be tried again (the store
  * could not be written).
  */
@@ -611,7 +612,8 @@ ngx_http_linkcert_sync_apply(ngx_http_linkcert_main_conf_t *lmcf,
         return NGX_DECLINED;        /* gone since: a later change says */
     }
 
-    if ((size_t) edge->len == rcf->edge.len
+    if (!again
+        && (size_t) edge->len == rcf->edge.len
         && ngx_strncmp(edge->str, rcf->edge.data, rcf->edge.len) == 0)
     {
         return NGX_OK;

@@ -9,7 +9,8 @@
 # its status issued.  The fleet keeps the newest certificate of a domain
 # (notAfter, then the serial): an older pair imported on B afterwards
 # does not replace the fleet's (Redis keeps A's, and B serves A's again
-# after its reload), a newer one does (Redis takes B's, and A serves it).
+# after its reload), a newer one does (Redis takes B's, and A serves it);
+# an older one still on B, the fleet's newest being B's own, gives way too.
 
 use strict;
 use warnings;
@@ -109,6 +110,14 @@ subtest 'an older import does not replace the fleet\'s, a newer one does'
     is(uc($a->status_of($Y)->{json}{certificate}{serial} // ''), $serial{$Y},
        "A still serves its $Y");
     is($b->handshake($X), $fp{$X}, "B still serves $X");
+
+    # B's own change is the fleet's newest Z: an older pair on B again
+    $b->store_domain($Z, not_after => time + 10 * $day);
+    $b->reload;
+    ok(serves($b, $Z, $newer), "B serves its newer $Z again, from the "
+                               . 'fleet, not the older pair');
+    is($redis->cli(HGET => "linkcert:cert:$Z", 'serial'),
+       hex_serial($newer_serial), "Redis keeps B's newer $Z");
 };
 
 $a->no_crash_ok('edge A: no worker crashed');

@@ -323,7 +323,8 @@ typedef struct {
     ngx_uint_t                     key_type;        /* lc_acme_key_type_e */
     ngx_ssl_t                     *acme_ssl;        /* client context */
 #if (NGX_THREADS)
-    ngx_thread_pool_t             *keygen_pool;     /* for RSA keys */
+    ngx_thread_pool_t             *keygen_pool;     /* for RSA keys, the
+                                                       fleet's store sync */
 #endif
 
     ngx_uint_t                     on_demand;       /* off, dns */
@@ -713,6 +714,7 @@ void ngx_http_linkcert_ssl_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_linkcert_hold_init_module(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_linkcert_hold_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_hold_exit_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_hold_wake(void);
 
 
 /* ngx_http_linkcert_webhook.c */

@@ -14,6 +14,11 @@
  * and each parked one when it is released, goes on to nginx's own
  * ngx_http_init_connection() with the peeked bytes still in the socket,
  * and nginx's handshake presents the new certificate or the fallback.
+ *
+ * In a fleet (linkcert_redis), with or without on demand, a name the zone
+ * serves from a lazy catch-up whose files are not in the store yet is
+ * held the same way while its worker fetches them from Redis
+ * (ngx_http_linkcert_redis_lazy.c), at most Redis's timeout.
  */
 
 
@@ -51,7 +56,7 @@ static ngx_msec_t ngx_http_linkcert_hold_timeout(ngx_connection_t *c);
 static ngx_uint_t ngx_http_linkcert_hold_linkcert_on(ngx_connection_t *c,
     u_char *name, size_t len);
 static void ngx_http_linkcert_hold_park(ngx_connection_t *c, u_char *name,
-    size_t len);
+    size_t len, ngx_msec_t timeout);
 static void ngx_http_linkcert_hold_parked(ngx_event_t *rev);
 static void ngx_http_linkcert_hold_poll(ngx_event_t *ev);
 static void ngx_http_linkcert_hold_release(ngx_http_linkcert_held_t *h);
@@ -87,7 +92,9 @@ ngx_http_linkcert_hold_init_module(ngx_cycle_t *cycle)
     lmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_linkcert_module);
 
-    if (lmcf == NULL || !lmcf->enabled || !lmcf->on_demand) {
+    if (lmcf == NULL || !lmcf->enabled
+        || (!lmcf->on_demand && lmcf->redis == NULL))
+    {
         return NGX_OK;
     }
 
@@ -158,7 +165,9 @@ ngx_http_linkcert_hold_init_process(ngx_cycle_t *cycle)
     lmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_linkcert_module);
 
-    if (lmcf == NULL || !lmcf->enabled || !lmcf->on_demand) {
+    if (lmcf == NULL || !lmcf->enabled
+        || (!lmcf->on_demand && lmcf->redis == NULL))
+    {
         return NGX_OK;
     }
 
@@ -331,7 +340,23 @@ ngx_http_linkcert_hold_peek(ngx_event_t *rev)
     away = ngx_http_linkcert_redis_away();
 
     state = ngx_http_linkcert_table_demand(lmcf->shm_zone, (u_char *) norm,
-                                           len, !away);
+                                           len, lmcf->on_demand && !away);
+
+    /* served from the fleet, its files not fetched yet */
+
+    if (state == NGX_HTTP_LINKCERT_NAME_SERVED
+        && ngx_http_linkcert_redis_lazy_fetch(lmcf, (u_char *) norm, len)
+           == NGX_OK)
+    {
+        ngx_http_linkcert_hold_park(c, (u_char *) norm, len,
+                                    ngx_http_linkcert_redis_lazy_hold());
+        return;
+    }
+
+    if (!lmcf->on_demand) {
+        ngx_http_linkcert_hold_pass(c);
+        return;
+    }
 
     if (state == NGX_HTTP_LINKCERT_NAME_NEW) {
         ngx_http_linkcert_worker_kick();
@@ -346,7 +371,7 @@ ngx_http_linkcert_hold_peek(ngx_event_t *rev)
         return;
     }
 
-    ngx_http_linkcert_hold_park(c, (u_char *) norm, len);
+    ngx_http_linkcert_hold_park(c, (u_char *) norm, len, lmcf->hold);
 }
 
 
@@ -495,7 +520,8 @@ ngx_http_linkcert_hold_linkcert_on(ngx_connection_t *c, u_char *name,
 
 
 static void
-ngx_http_linkcert_hold_park(ngx_connection_t *c, u_char *name, size_t len)
+ngx_http_linkcert_hold_park(ngx_connection_t *c, u_char *name, size_t len,
+    ngx_msec_t timeout)
 {
     ngx_uint_t                 same;
     ngx_queue_t               *q;
@@ -562,7 +588,7 @@ ngx_http_linkcert_hold_park(ngx_connection_t *c, u_char *name, size_t len)
         ngx_del_timer(rev);
     }
 
-    ngx_add_timer(rev, ngx_http_linkcert_hold_conf->hold);
+    ngx_add_timer(rev, timeout);
 
     /*
      * The name may have changed since the table was asked: the first poll
@@ -648,9 +674,11 @@ ngx_http_linkcert_hold_poll(ngx_event_t *ev)
             h = ngx_queue_data(q, ngx_http_linkcert_held_t, queue);
 
             if (ngx_exiting
-                || ngx_http_linkcert_table_demand(lmcf->shm_zone, h->name,
-                                                  h->len, 0)
-                   != NGX_HTTP_LINKCERT_NAME_WAIT)
+                || (ngx_http_linkcert_table_demand(lmcf->shm_zone, h->name,
+                                                   h->len, 0)
+                       != NGX_HTTP_LINKCERT_NAME_WAIT
+                    && !ngx_http_linkcert_redis_lazy_fetching(h->name,
+                                                              h->len)))
             {
                 ngx_http_linkcert_hold_release(h);
             }
@@ -660,6 +688,15 @@ ngx_http_linkcert_hold_poll(ngx_event_t *ev)
     if (ngx_http_linkcert_nheld) {
         ngx_add_timer(ev, NGX_HTTP_LINKCERT_HOLD_POLL);
     }
+}
+
+
+/* something the table's counter does not count: every held name again */
+
+void
+ngx_http_linkcert_hold_wake(void)
+{
+    ngx_http_linkcert_hold_changes--;
 }
 
 

@@ -417,7 +417,8 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (ngx_http_linkcert_keygen_conf(cf, lmcf) != NGX_OK
-        || ngx_http_linkcert_redis_init_conf(cf, lmcf) != NGX_OK)
+        || ngx_http_linkcert_redis_init_conf(cf, lmcf) != NGX_OK
+        || ngx_http_linkcert_redis_lazy_conf(cf, lmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }

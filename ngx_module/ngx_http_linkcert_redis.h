@@ -222,6 +222,20 @@ size_t ngx_http_linkcert_redis_name(u_char *buf, const char *what,
 redisReply *ngx_http_linkcert_redis_field(redisReply *reply,
     const char *field);
 
+/* how a record of the fleet is applied */
+#define NGX_HTTP_LINKCERT_APPLY_EAGER  0     /* written, then served */
+#define NGX_HTTP_LINKCERT_APPLY_LAZY   1     /* served, written later */
+#define NGX_HTTP_LINKCERT_APPLY_FILL   2     /* written, served already */
+
+/* a change of the fleet, as it is applied on this edge */
+typedef struct {
+    void                          *data;         /* the reader's */
+    ngx_uint_t                     mode;         /* NGX_HTTP_LINKCERT_APPLY_ */
+    uint64_t                       seq;
+    size_t                         len;
+    char                           name[LC_DOMAIN_MAX + 1];
+} ngx_http_linkcert_redis_change_t;
+
 ngx_int_t ngx_http_linkcert_redis_cert_put(
     ngx_http_linkcert_main_conf_t *lmcf, const char *name, const char *key,
     size_t key_len, const char *chain, size_t chain_len, uint64_t fence,
@@ -241,6 +255,31 @@ ngx_int_t ngx_http_linkcert_redis_apply(ngx_http_linkcert_main_conf_t *lmcf,
     ngx_log_t *log);
 uint64_t ngx_http_linkcert_redis_applied(void);
 void ngx_http_linkcert_redis_reread(void);
+
+
+/* ngx_http_linkcert_redis_record.c: one record applied on this edge */
+
+ngx_int_t ngx_http_linkcert_redis_record_get(const char *name, size_t len,
+    ngx_http_linkcert_redis_handler_pt handler, void *data);
+ngx_int_t ngx_http_linkcert_redis_record_apply(
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_redis_change_t *e,
+    redisReply *reply, ngx_uint_t again, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_redis_apply_fill(
+    ngx_http_linkcert_main_conf_t *lmcf, const char *name, size_t len,
+    redisReply *record, ngx_log_t *log);
+
+
+/* ngx_http_linkcert_redis_lazy.c: a lazy catch-up's files, the sync */
+
+ngx_int_t ngx_http_linkcert_redis_lazy_conf(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+ngx_int_t ngx_http_linkcert_redis_lazy_fetch(
+    ngx_http_linkcert_main_conf_t *lmcf, u_char *name, size_t len);
+ngx_uint_t ngx_http_linkcert_redis_lazy_fetching(u_char *name, size_t len);
+ngx_msec_t ngx_http_linkcert_redis_lazy_hold(void);
+ngx_int_t ngx_http_linkcert_redis_lazy_sync(
+    ngx_http_linkcert_main_conf_t *lmcf, uint64_t value,
+    ngx_http_linkcert_state_handler_pt handler, void *data, ngx_log_t *log);
 
 
 /* ngx_http_linkcert_redis_pending.c: changes written when Redis is back */

@@ -15,6 +15,14 @@
  * removes the domain as DELETE does.  The number of the last change
  * applied is kept in the store (redis.seq), so a restarted edge goes on
  * from there and a new one catches up from the start, a batch at a time.
+ *
+ * A catch-up of more than a batch is lazy: each domain goes into the zone
+ * from its record (and its sealed info) without its files, which the
+ * filler writes afterwards, a small batch at a time, and a handshake that
+ * needs them first fetches them itself (ngx_http_linkcert_redis_lazy.c).
+ * redis.seq then says how far the store holds every change: the zone's
+ * cursor runs ahead of it in memory, and a restart goes on from the
+ * store's.  The store is synced in a thread, not in the event loop.
  */
 
 
@@ -24,21 +32,26 @@
 
 #include "ngx_http_linkcert_redis.h"
 #include "lc_domain.h"
-#include "lc_fleet_info.h"
 
 
 #define NGX_HTTP_LINKCERT_SYNC_BATCH   128
 #define NGX_HTTP_LINKCERT_SYNC_EVERY   5000          /* ms, a safety net */
 #define NGX_HTTP_LINKCERT_SYNC_SAVE    1000          /* ms, redis.seq */
 #define NGX_HTTP_LINKCERT_SYNC_FILE    "redis.seq"
+#define NGX_HTTP_LINKCERT_SYNC_FILL    32            /* the filler's batch */
+#define NGX_HTTP_LINKCERT_SYNC_PAUSE   5             /* ms between them */
 
 
 typedef struct {
     ngx_http_linkcert_main_conf_t  *lmcf;
     ngx_log_t                      *log;
-    uint64_t                        applied;     /* the last change */
+    uint64_t                        applied;     /* the last change, in
+                                                    the zone */
+    uint64_t                        stored;      /* every change up to it
+                                                    in the store */
     uint64_t                        saved;       /* ... in redis.seq */
     ngx_msec_t                      saved_at;
+    ngx_uint_t                      syncing;     /* a sync in a thread */
 
     /* a catch-up of more than a batch: its figures, logged at its end */
     ngx_uint_t                      changes;
@@ -49,26 +62,38 @@ typedef struct {
     ngx_uint_t                      running;     /* a batch under way */
     ngx_uint_t                      again;       /* asked meanwhile */
     ngx_event_t                     timer;
+    ngx_event_t                     fill;        /* the filler's pause */
     ngx_connection_t                dumb;
+
+    /* the filler: its figures, logged when the store holds every change */
+    ngx_uint_t                      filled;
+    ngx_msec_t                      fill_started;
+    double                          fill_longest;
 
     /* the batch under way */
     ngx_uint_t                      n;
     ngx_uint_t                      pending;
     ngx_uint_t                      failed;
+    ngx_uint_t                      mode;        /* NGX_HTTP_LINKCERT_APPLY_ */
     uint64_t                        last;
+    uint64_t                        top;         /* its highest change */
+    uint64_t                        fill_to;     /* the filler's: up to */
 } ngx_http_linkcert_sync_t;
 
 
-typedef struct {
-    ngx_http_linkcert_sync_t       *sync;
-    uint64_t                        seq;
-    size_t                          len;
-    char                            name[LC_DOMAIN_MAX + 1];
-} ngx_http_linkcert_sync_entry_t;
+/* a change being applied: its data is the sync */
+typedef ngx_http_linkcert_redis_change_t  ngx_http_linkcert_sync_entry_t;
 
 
 static void ngx_http_linkcert_sync_tick(ngx_event_t *ev);
 static void ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync);
+static void ngx_http_linkcert_sync_fill(ngx_event_t *ev);
+static ngx_uint_t ngx_http_linkcert_sync_range(ngx_http_linkcert_sync_t *sync,
+    uint64_t after, uint64_t upto, ngx_uint_t count);
+static void ngx_http_linkcert_sync_next(ngx_http_linkcert_sync_t *sync,
+    ngx_uint_t more);
+static void ngx_http_linkcert_sync_saved(void *data, ngx_int_t rc,
+    uint64_t seq);
 static void ngx_http_linkcert_sync_seq(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
@@ -79,41 +104,9 @@ static void ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync);
 static void ngx_http_linkcert_sync_figures(ngx_http_linkcert_sync_t *sync,
     ngx_uint_t more, double saving);
 static double ngx_http_linkcert_sync_clock(void);
-static ngx_int_t ngx_http_linkcert_sync_apply(
-    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
-    redisReply *reply, ngx_uint_t again, ngx_log_t *log);
-static ngx_int_t ngx_http_linkcert_sync_store(
-    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
-    redisReply *chain, redisReply *key, redisReply *info, ngx_uint_t again,
-    ngx_log_t *log);
-static ngx_int_t ngx_http_linkcert_sync_check(
-    ngx_http_linkcert_sync_entry_t *e, redisReply *chain, u_char *plain,
-    size_t len, redisReply *info, lc_cert_info_t *out, ngx_log_t *log);
 
 
 static ngx_http_linkcert_sync_t  *ngx_http_linkcert_sync;
-
-
-/*
- * A record the fleet sent back (the refusal of this edge's late write):
- * applied as a change read from the fleet is, even if this edge serves
- * that certificate already.
- */
-
-ngx_int_t
-ngx_http_linkcert_redis_apply(ngx_http_linkcert_main_conf_t *lmcf,
-    const char *name, size_t len, uint64_t seq, redisReply *record,
-    ngx_log_t *log)
-{
-    ngx_http_linkcert_sync_entry_t  e;
-
-    ngx_memzero(&e, sizeof(ngx_http_linkcert_sync_entry_t));
-    ngx_memcpy(e.name, name, len);
-    e.len = len;
-    e.seq = seq;
-
-    return ngx_http_linkcert_sync_apply(lmcf, &e, record, 1, log);
-}
 
 
 /* worker 0: the last change applied (0: none, or not worker 0) */
@@ -142,6 +135,7 @@ ngx_http_linkcert_redis_reread(void)
     }
 
     sync->applied = 0;
+    sync->stored = 0;
     sync->last = 0;
     sync->failed = sync->running;
 
@@ -185,7 +179,6 @@ ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle)
         }
 
         sync->applied = (uint64_t) ngx_atoof(file.data, file.len);
-        sync->saved = sync->applied;
         ngx_free(file.data);
 
         if (sync->applied == (uint64_t) NGX_ERROR) {
@@ -194,6 +187,9 @@ ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle)
                           "changes are read from the first", path);
             sync->applied = 0;
         }
+
+        sync->stored = sync->applied;
+        sync->saved = sync->applied;
     }
 
     /* nginx's debug log reads a timer's data as a connection */
@@ -206,6 +202,11 @@ ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle)
     sync->timer.cancelable = 1;
 
     ngx_add_timer(&sync->timer, NGX_HTTP_LINKCERT_SYNC_EVERY);
+
+    sync->fill.data = &sync->dumb;
+    sync->fill.handler = ngx_http_linkcert_sync_fill;
+    sync->fill.log = cycle->log;
+    sync->fill.cancelable = 1;
 
     ngx_http_linkcert_sync = sync;
 
@@ -220,6 +221,10 @@ ngx_http_linkcert_redis_cert_exit_process(ngx_cycle_t *cycle)
 
     if (ngx_http_linkcert_sync && ngx_http_linkcert_sync->timer.timer_set) {
         ngx_del_timer(&ngx_http_linkcert_sync->timer);
+    }
+
+    if (ngx_http_linkcert_sync && ngx_http_linkcert_sync->fill.timer_set) {
+        ngx_del_timer(&ngx_http_linkcert_sync->fill);
     }
 
     ngx_http_linkcert_sync = NULL;
@@ -266,13 +271,13 @@ ngx_http_linkcert_sync_tick(ngx_event_t *ev)
 static void
 ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync)
 {
-    u_char       changes[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
-                 min[NGX_INT64_LEN + 2], count[NGX_INT_T_LEN];
-    size_t       lens[8];
-    const char  *argv[8];
+    u_char       changes[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
+    size_t       lens[2];
+    const char  *argv[2];
 
     sync->running = 1;
     sync->again = 0;
+    sync->mode = NGX_HTTP_LINKCERT_APPLY_EAGER;
 
     /* the fleet's sequence first: Redis may have lost its data */
 
@@ -289,30 +294,80 @@ ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync)
         return;
     }
 
+    if (!ngx_http_linkcert_sync_range(sync, sync->applied, 0,
+                                      NGX_HTTP_LINKCERT_SYNC_BATCH))
+    {
+        sync->running = 0;
+    }
+}
+
+
+/* the filler's next batch: changes the zone has and the store not yet */
+
+static void
+ngx_http_linkcert_sync_fill(ngx_event_t *ev)
+{
+    ngx_http_linkcert_sync_t  *sync;
+
+    sync = ngx_http_linkcert_sync;
+
+    if (sync == NULL || sync->running || sync->stored >= sync->applied
+        || ngx_exiting || ngx_quit || ngx_terminate)
+    {
+        return;                     /* a batch's end looks again */
+    }
+
+    if (sync->filled == 0) {
+        sync->fill_started = ngx_current_msec;
+        sync->fill_longest = 0;
+    }
+
+    sync->running = 1;
+    sync->mode = NGX_HTTP_LINKCERT_APPLY_FILL;
+    sync->fill_to = sync->applied;
+
+    if (!ngx_http_linkcert_sync_range(sync, sync->stored, sync->fill_to,
+                                      NGX_HTTP_LINKCERT_SYNC_FILL))
+    {
+        sync->running = 0;
+    }
+}
+
+
+/* the changes after "after" (up to "upto", 0: all), count at most */
+
+static ngx_uint_t
+ngx_http_linkcert_sync_range(ngx_http_linkcert_sync_t *sync, uint64_t after,
+    uint64_t upto, ngx_uint_t count)
+{
+    u_char       changes[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                 min[NGX_INT64_LEN + 2], max[NGX_INT64_LEN + 2],
+                 num[NGX_INT_T_LEN];
+    size_t       lens[8];
+    const char  *argv[8];
+
     argv[0] = "ZRANGEBYSCORE";
     lens[0] = sizeof("ZRANGEBYSCORE") - 1;
     argv[1] = (char *) changes;
     lens[1] = ngx_http_linkcert_redis_name(changes, "changes", NULL, 0);
     argv[2] = (char *) min;
-    lens[2] = ngx_sprintf(min, "(%uL", sync->applied) - min;
-    argv[3] = "+inf";
-    lens[3] = 4;
+    lens[2] = ngx_sprintf(min, "(%uL", after) - min;
+    argv[3] = (char *) max;
+    lens[3] = upto ? (size_t) (ngx_sprintf(max, "%uL", upto) - max)
+                   : (size_t) (ngx_cpymem(max, "+inf", 4) - max);
     argv[4] = "WITHSCORES";
     lens[4] = sizeof("WITHSCORES") - 1;
     argv[5] = "LIMIT";
     lens[5] = 5;
     argv[6] = "0";
     lens[6] = 1;
-    argv[7] = (char *) count;
-    lens[7] = ngx_sprintf(count, "%ui", (ngx_uint_t)
-                          NGX_HTTP_LINKCERT_SYNC_BATCH) - count;
+    argv[7] = (char *) num;
+    lens[7] = ngx_sprintf(num, "%ui", count) - num;
 
-    if (ngx_http_linkcert_redis_command(8, argv, lens,
-                                        ngx_http_linkcert_sync_changes, sync)
-        == NULL)
-    {
-        sync->running = 0;
-    }
+    return ngx_http_linkcert_redis_command(8, argv, lens,
+                                           ngx_http_linkcert_sync_changes,
+                                           sync)
+           != NULL;
 }
 
 
@@ -346,6 +401,7 @@ ngx_http_linkcert_sync_seq(void *data, redisReply *reply, const char *error)
                       "data, the changes are read again from the first",
                       seq, sync->applied);
         sync->applied = 0;
+        sync->stored = 0;
         sync->again = 1;
     }
 }
@@ -357,10 +413,9 @@ ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
 {
     ngx_http_linkcert_sync_t *sync = data;
 
-    u_char                           key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
-    size_t                           lens[2], len;
+    size_t                           len;
     ngx_uint_t                       i;
-    const char                      *argv[2], *reason;
+    const char                      *reason;
     redisReply                      *member, *score;
     ngx_http_linkcert_sync_entry_t  *e;
 
@@ -377,6 +432,15 @@ ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
     sync->pending = 1;              /* until every request is made */
     sync->failed = 0;
     sync->last = sync->applied;
+    sync->top = 0;
+
+    /* a catch-up of more than a batch is lazy: its files written later */
+
+    if (sync->mode != NGX_HTTP_LINKCERT_APPLY_FILL
+        && (sync->n == NGX_HTTP_LINKCERT_SYNC_BATCH || sync->changes))
+    {
+        sync->mode = NGX_HTTP_LINKCERT_APPLY_LAZY;
+    }
 
     for (i = 0; i + 1 < reply->elements; i += 2) {
         member = reply->element[i];
@@ -394,8 +458,13 @@ ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
             break;
         }
 
-        e->sync = sync;
+        e->data = sync;
+        e->mode = sync->mode;
         e->seq = (uint64_t) ngx_atoof((u_char *) score->str, score->len);
+
+        if (e->seq != (uint64_t) NGX_ERROR && e->seq > sync->top) {
+            sync->top = e->seq;
+        }
 
         /* a name that is not a domain's never reaches a path */
 
@@ -416,14 +485,10 @@ ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
 
         e->len = len;
 
-        argv[0] = "HGETALL";
-        lens[0] = 7;
-        argv[1] = (char *) key;
-        lens[1] = ngx_http_linkcert_redis_name(key, "cert:", e->name, len);
-
-        if (ngx_http_linkcert_redis_command(2, argv, lens,
-                                            ngx_http_linkcert_sync_record, e)
-            == NULL)
+        if (ngx_http_linkcert_redis_record_get(e->name, len,
+                                               ngx_http_linkcert_sync_record,
+                                               e)
+            != NGX_OK)
         {
             ngx_free(e);
             sync->failed = 1;
@@ -448,7 +513,7 @@ ngx_http_linkcert_sync_record(void *data, redisReply *reply,
     double                     start;
     ngx_http_linkcert_sync_t  *sync;
 
-    sync = e->sync;
+    sync = e->data;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         ngx_log_error(NGX_LOG_WARN, sync->log, 0,
@@ -461,7 +526,8 @@ ngx_http_linkcert_sync_record(void *data, redisReply *reply,
     } else if (!sync->failed) {
         start = ngx_http_linkcert_sync_clock();
 
-        if (ngx_http_linkcert_sync_apply(sync->lmcf, e, reply, 0, sync->log)
+        if (ngx_http_linkcert_redis_record_apply(sync->lmcf, e, reply, 0,
+                                                 sync->log)
             == NGX_ERROR)
         {
             sync->failed = 1;
@@ -484,53 +550,149 @@ ngx_http_linkcert_sync_record(void *data, redisReply *reply,
 /*
  * A batch is over: the next one, or done until the next change.  The
  * pairs applied are written without fsync(): the store is synced, and
- * redis.seq written, once a second while catching up and at its end
- * (a change applied again after a crash is the same pair).
+ * redis.seq written, once a second while catching up and at its end (a
+ * change applied again after a crash is the same pair).
  */
 
 static void
 ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync)
 {
-    double                          start;
-    u_char                          buf[NGX_INT64_LEN + 1];
-    ngx_uint_t                      more;
-    ngx_http_linkcert_main_conf_t  *lmcf;
+    double      start;
+    uint64_t    before;
+    ngx_uint_t  more;
 
-    lmcf = sync->lmcf;
     sync->running = 0;
+
+    if (sync->mode == NGX_HTTP_LINKCERT_APPLY_FILL) {
+
+        if (!sync->failed && !sync->again) {
+            sync->stored = (sync->n < NGX_HTTP_LINKCERT_SYNC_FILL)
+                           ? sync->fill_to : ngx_max(sync->top, sync->stored);
+        }
+
+        sync->filled += sync->n;
+        sync->fill_longest = ngx_max(sync->fill_longest, sync->batch);
+        sync->batch = 0;
+
+        /* a change came meanwhile: the zone's first */
+        ngx_http_linkcert_sync_next(sync, !sync->failed && sync->again);
+        return;
+    }
+
     start = ngx_http_linkcert_sync_clock();
 
     more = !sync->failed
            && (sync->again || sync->n == NGX_HTTP_LINKCERT_SYNC_BATCH);
 
+    before = sync->applied;
+
     if (sync->last > sync->applied || sync->again) {
         sync->applied = ngx_max(sync->last, sync->applied);
     }
 
-    if (sync->applied != sync->saved
-        && (!more
-            || ngx_current_msec - sync->saved_at
-               >= NGX_HTTP_LINKCERT_SYNC_SAVE))
-    {
-        ngx_http_linkcert_store_sync_all(&lmcf->store, sync->log);
+    /* an eager batch's pairs are in the store, as is all before them */
 
-        (void) ngx_http_linkcert_store_write(&lmcf->store, ".",
-                                    NGX_HTTP_LINKCERT_SYNC_FILE,
-                                    (char *) buf,
-                                    ngx_sprintf(buf, "%uL\n", sync->applied)
-                                    - buf,
-                                    0600, sync->log);
-        sync->saved = sync->applied;
-        sync->saved_at = ngx_current_msec;
+    if (sync->mode == NGX_HTTP_LINKCERT_APPLY_EAGER
+        && sync->stored >= before)
+    {
+        sync->stored = sync->applied;
     }
+
+    ngx_http_linkcert_sync_next(sync, more);
 
     ngx_http_linkcert_sync_figures(sync, more,
                                    ngx_http_linkcert_sync_clock() - start);
+}
 
-    /* a failure waits for the next message or tick */
+
+/*
+ * The store synced if it is time (in a thread), then the zone's next
+ * batch, or the filler's after a pause.
+ */
+
+static void
+ngx_http_linkcert_sync_next(ngx_http_linkcert_sync_t *sync, ngx_uint_t more)
+{
+    ngx_int_t   rc;
+    ngx_uint_t  filling;
+
+    filling = !sync->failed && sync->stored < sync->applied;
+
+    if (sync->stored != sync->saved
+        && !sync->syncing
+        && ((!more && !filling)
+            || ngx_current_msec - sync->saved_at
+               >= NGX_HTTP_LINKCERT_SYNC_SAVE))
+    {
+        rc = ngx_http_linkcert_redis_lazy_sync(sync->lmcf, sync->stored,
+                                               ngx_http_linkcert_sync_saved,
+                                               sync, sync->log);
+        if (rc == NGX_AGAIN) {
+            sync->syncing = 1;
+
+        } else {
+            ngx_http_linkcert_sync_saved(sync, rc, sync->stored);
+        }
+    }
+
+    if (!filling && sync->filled && sync->stored == sync->applied) {
+        ngx_log_error(NGX_LOG_NOTICE, sync->log, 0,
+                      "linkcert: the store holds the fleet's changes up to "
+                      "%uL: %ui domains looked at in %M ms, the longest "
+                      "batch %.1f ms", sync->stored, sync->filled,
+                      ngx_current_msec - sync->fill_started,
+                      sync->fill_longest);
+        sync->filled = 0;
+    }
 
     if (more) {
         ngx_http_linkcert_sync_step(sync);
+
+    } else if (filling && !sync->fill.timer_set) {
+
+        /* the filler begins a while after the catch-up, then goes on */
+
+        ngx_add_timer(&sync->fill, sync->filled
+                                   ? NGX_HTTP_LINKCERT_SYNC_PAUSE
+                                   : NGX_HTTP_LINKCERT_SYNC_EVERY);
+    }
+}
+
+
+/* the store synced up to seq (or not, rc): redis.seq says so */
+
+static void
+ngx_http_linkcert_sync_saved(void *data, ngx_int_t rc, uint64_t seq)
+{
+    ngx_http_linkcert_sync_t *sync = data;
+
+    u_char  buf[NGX_INT64_LEN + 1];
+
+    sync->syncing = 0;
+
+    if (ngx_http_linkcert_sync != sync) {
+        return;                     /* the process exits */
+    }
+
+    if (rc == NGX_OK
+        && ngx_http_linkcert_store_write(&sync->lmcf->store, ".",
+                                    NGX_HTTP_LINKCERT_SYNC_FILE,
+                                    (char *) buf,
+                                    ngx_sprintf(buf, "%uL\n", seq) - buf,
+                                    0600, sync->log)
+           == NGX_OK)
+    {
+        sync->saved = seq;
+    }
+
+    sync->saved_at = ngx_current_msec;
+
+    /* what was stored meanwhile, at once if the catch-up is over */
+
+    if (!sync->running && sync->stored != sync->saved
+        && sync->stored == sync->applied)
+    {
+        ngx_http_linkcert_sync_next(sync, 0);
     }
 }
 
@@ -566,10 +728,11 @@ ngx_http_linkcert_sync_figures(ngx_http_linkcert_sync_t *sync,
         ngx_log_error(NGX_LOG_NOTICE, sync->log, 0,
                       "linkcert: caught up with the fleet at change %uL: "
                       "%ui changes in %M ms, the longest batch %.1f ms "
-                      "(the longest sync of the store %.1f ms)",
+                      "(the longest sync of the store %.1f ms), the store "
+                      "holds the changes up to %uL",
                       sync->applied, sync->changes,
                       ngx_current_msec - sync->started, sync->longest,
-                      sync->saving);
+                      sync->saving, sync->stored);
     }
 
     sync->changes = 0;
@@ -584,236 +747,4 @@ ngx_http_linkcert_sync_clock(void)
     (void) clock_gettime(CLOCK_MONOTONIC, &ts);
 
     return ts.tv_sec * 1000.0 + ts.tv_nsec / 1000000.0;
-}
-
-
-/*
- * NGX_OK: applied, or nothing to apply (this edge's own change, the same
- * certificate, unless again: a record sent back or asked for, applied even
- * if it is this edge's own); NGX_DECLINED: a record that cannot be
- * applied, skipped (logged); NGX_ERROR: to be tried again (the store
- * could not be written).
- */
-
-static ngx_int_t
-ngx_http_linkcert_sync_apply(ngx_http_linkcert_main_conf_t *lmcf,
-    ngx_http_linkcert_sync_entry_t *e, redisReply *reply, ngx_uint_t again,
-    ngx_log_t *log)
-{
-    redisReply                      *edge, *chain, *key, *info;
-    ngx_http_linkcert_redis_conf_t  *rcf;
-    static lc_record_t               rec;
-
-    rcf = ngx_http_linkcert_redis_fleet();
-
-    edge = ngx_http_linkcert_redis_field(reply, "edge");
-
-    if (edge == NULL) {
-        return NGX_DECLINED;        /* gone since: a later change says */
-    }
-
-    if (!again
-        && (size_t) edge->len == rcf->edge.len
-        && ngx_strncmp(edge->str, rcf->edge.data, rcf->edge.len) == 0)
-    {
-        return NGX_OK;
-    }
-
-    if (ngx_http_linkcert_redis_field(reply, "removed")) {
-
-        if (ngx_http_linkcert_table_remove(lmcf->shm_zone,
-                                           (u_char *) e->name, e->len, &rec)
-            == NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                          "linkcert: \"%s\" %s/%s -> removed by edge "
-                          "\"%*s\"", e->name, lc_status_name(rec.status),
-                          lc_stage_name(rec.stage), (size_t) edge->len,
-                          edge->str);
-        }
-
-        (void) ngx_http_linkcert_store_remove(&lmcf->store,
-                                              (u_char *) e->name, e->len,
-                                              log);
-        return NGX_OK;
-    }
-
-    chain = ngx_http_linkcert_redis_field(reply, "chain");
-    key = ngx_http_linkcert_redis_field(reply, "key");
-
-    if (chain == NULL || key == NULL
-        || (size_t) key->len <= LC_SEAL_OVERHEAD)
-    {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "linkcert: the fleet's record of \"%s\" is incomplete",
-                      e->name);
-        return NGX_DECLINED;
-    }
-
-    info = ngx_http_linkcert_redis_field(reply, "info");
-
-    return ngx_http_linkcert_sync_store(lmcf, e, chain, key, info, again,
-                                        log);
-}
-
-
-static ngx_int_t
-ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
-    ngx_http_linkcert_sync_entry_t *e, redisReply *chain, redisReply *key,
-    redisReply *info, ngx_uint_t again, ngx_log_t *log)
-{
-    size_t                           len;
-    u_char                          *plain;
-    ngx_int_t                        rc, carried;
-    ngx_uint_t                       same;
-    ngx_http_linkcert_loaded_t       loaded;
-    ngx_http_linkcert_redis_conf_t  *rcf;
-    static lc_record_t               rec;
-
-    rcf = ngx_http_linkcert_redis_fleet();
-
-    plain = ngx_alloc(key->len, log);
-    if (plain == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (lc_unseal(rcf->key, e->name, e->len, (unsigned char *) key->str,
-                  key->len, plain, &len)
-        != 0)
-    {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "linkcert: the fleet's key of \"%s\" does not open "
-                      "with linkcert_redis_key: not the same key file on "
-                      "every edge?", e->name);
-        ngx_free(plain);
-        return NGX_DECLINED;
-    }
-
-    rc = NGX_DECLINED;
-
-    ngx_memzero(&loaded, sizeof(ngx_http_linkcert_loaded_t));
-
-    carried = ngx_http_linkcert_sync_check(e, chain, plain, len, info,
-                                           &loaded.info, log);
-    if (carried == NGX_ERROR) {
-        goto done;
-    }
-
-    /* this edge has it already: its files are not written again */
-
-    same = (ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) e->name,
-                                        e->len, &rec)
-            == NGX_OK
-            && rec.has_cert
-            && ngx_memcmp(rec.cert.sha256, loaded.info.sha256, 32) == 0);
-
-    if (same && !again) {
-        rc = NGX_OK;
-        goto done;
-    }
-
-    /* a batch's pairs are synced together (sync_done); a refusal's now */
-
-    if (!same
-        && ngx_http_linkcert_store_publish(&lmcf->store, e->name,
-                                           (char *) plain, len, chain->str,
-                                           chain->len, again, log)
-           != NGX_OK)
-    {
-        rc = NGX_ERROR;
-        goto done;
-    }
-
-    loaded.ok = 1;
-    loaded.stamp = ngx_http_linkcert_store_domain_stamp(&lmcf->store,
-                                                        e->name);
-
-    /* the fleet has its status object already (the issuing edge's) */
-    ngx_http_linkcert_redis_status_hold(1);
-    rc = ngx_http_linkcert_table_loaded(lmcf->shm_zone,
-                                        (u_char *) e->name, e->len, &loaded,
-                                        0);
-    ngx_http_linkcert_redis_status_hold(0);
-
-    if (rc != NGX_OK) {
-        rc = NGX_DECLINED;
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "linkcert: the fleet's certificate of \"%s\" stored "
-                      "but not served: no room in the zone", e->name);
-        goto done;
-    }
-
-    ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                  "linkcert: \"%s\" certificate from the fleet (change "
-                  "%uL) %s (%s)", e->name, e->seq,
-                  same ? "served" : "stored and served",
-                  carried == NGX_OK ? "its info carried" : "parsed");
-
-    rc = NGX_OK;
-
-done:
-
-    ngx_explicit_memzero(plain, key->len);
-    ngx_free(plain);
-
-    return rc;
-}
-
-
-/*
- * The pair's info: carried by the record (written by the edge that
- * parsed and checked the pair, sealed, for this very chain and key, and
- * valid now), NGX_OK; else the pair parsed and checked here as the loader
- * does, NGX_DECLINED; NGX_ERROR: not to be served (logged).  A handshake
- * that loads the pair parses and checks it in any case (the store's
- * cache miss), so a chain that does not hold is never served.
- */
-
-static ngx_int_t
-ngx_http_linkcert_sync_check(ngx_http_linkcert_sync_entry_t *e,
-    redisReply *chain, u_char *plain, size_t len, redisReply *info,
-    lc_cert_info_t *out, ngx_log_t *log)
-{
-    time_t                           now;
-    lc_cert_t                       *cert;
-    lc_error_t                       err;
-    const char                      *reason;
-    ngx_http_linkcert_redis_conf_t  *rcf;
-
-    rcf = ngx_http_linkcert_redis_fleet();
-    now = ngx_time();
-
-    if (info) {
-        if (lc_fleet_info_open(rcf->key, e->name, e->len,
-                               (unsigned char *) info->str, info->len,
-                               chain->str, chain->len, (char *) plain, len,
-                               out, &reason)
-            != 0)
-        {
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "linkcert: the fleet's info of \"%s\" (change "
-                          "%uL) not used: %s; the pair is parsed and "
-                          "checked", e->name, e->seq, reason);
-
-        } else if (now >= out->not_before && now <= out->not_after) {
-            return NGX_OK;
-        }
-    }
-
-    cert = lc_cert_parse(chain->str, chain->len, (char *) plain, len, &err);
-
-    if (cert == NULL
-        || lc_cert_check(cert, e->name, now, &err) != 0
-        || lc_cert_info(cert, out) != 0)
-    {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "linkcert: the fleet's certificate of \"%s\" not "
-                      "served: %s (%s)", e->name, err.detail, err.type);
-        lc_cert_free(cert);
-        return NGX_ERROR;
-    }
-
-    lc_cert_free(cert);
-
-    return NGX_DECLINED;
 }

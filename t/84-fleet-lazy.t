@@ -12,8 +12,10 @@
 # filler (worker 0 writes the others' files from 5 s after the catch-up):
 # a name already fetched is still served, one that was not is answered
 # with the fallback at once (not held), and the public probe says issued
-# with "stale":true for both.  Once Redis is back, the filler writes the
-# rest, redis.seq says 200 and every name is served.
+# with "stale":true for both.  A reload and a restart before the filler
+# (no redis.seq yet: the store holds no change in full) catch up again,
+# and a first handshake still gets its certificate.  Then the filler
+# writes the rest, redis.seq says 200 and every name is served.
 
 use strict;
 use warnings;
@@ -144,6 +146,46 @@ subtest 'Redis away' => sub {
     ok(!files($E), "$E still without files");
 
     $redis->start;
+};
+
+# --- a reload, a restart, before the filler ---------------------------------
+
+sub caught_up_since {
+    my ($offset) = @_;
+    return defined $c->wait_log_since($offset,
+                        qr/caught up with the fleet at change $N\b/, 30);
+}
+
+subtest 'a reload before the filler' => sub {
+    ok(!defined read_file($c->store . '/redis.seq'),
+       'no redis.seq: the store holds no change in full yet');
+    my $offset = length $c->error_log;
+    $c->reload;
+    ok(caught_up_since($offset), 'the new worker 0 caught up again');
+    my $F = $names[-3];
+    ok(!files($F), "$F without files");
+    my $hs = $c->handshake_info($F);
+    is($hs && $hs->{fingerprint},
+       $c->fingerprint_of_file("$src/domains/$F/fullchain.pem"),
+       "the first handshake for $F gets its certificate");
+};
+
+subtest 'a restart before the filler' => sub {
+    ok(!defined read_file($c->store . '/redis.seq'), 'still no redis.seq');
+    $c->stop;
+    my $offset = length($c->error_log // '');
+    $c->run;
+    ok(caught_up_since($offset), 'C restarted caught up from the first');
+    my $G = $names[0];
+    ok(!files($G), "$G without files");
+    my $hs = $c->handshake_info($G);
+    is($hs && $hs->{fingerprint},
+       $c->fingerprint_of_file("$src/domains/$G/fullchain.pem"),
+       "the first handshake for $G gets its certificate");
+    my $again = $c->handshake_info($D);
+    is($again && $again->{fingerprint},
+       $c->fingerprint_of_file("$src/domains/$D/fullchain.pem"),
+       "$D, fetched before the restart, is served from the store");
 };
 
 my $bad = 0;

@@ -228,13 +228,21 @@ redisReply *ngx_http_linkcert_redis_field(redisReply *reply,
 #define NGX_HTTP_LINKCERT_APPLY_FILL   2     /* written, served already */
 
 /* a change of the fleet, as it is applied on this edge */
-typedef struct {
+typedef struct ngx_http_linkcert_redis_change_s
+    ngx_http_linkcert_redis_change_t;
+
+/* a FILL's files written in a thread (the record's NGX_AGAIN): rc */
+typedef void (*ngx_http_linkcert_redis_written_pt)(
+    ngx_http_linkcert_redis_change_t *e, ngx_int_t rc);
+
+struct ngx_http_linkcert_redis_change_s {
     void                          *data;         /* the reader's */
+    ngx_http_linkcert_redis_written_pt  written; /* NULL: written here */
     ngx_uint_t                     mode;         /* NGX_HTTP_LINKCERT_APPLY_ */
     uint64_t                       seq;
     size_t                         len;
     char                           name[LC_DOMAIN_MAX + 1];
-} ngx_http_linkcert_redis_change_t;
+};
 
 ngx_int_t ngx_http_linkcert_redis_cert_put(
     ngx_http_linkcert_main_conf_t *lmcf, const char *name, const char *key,
@@ -265,8 +273,11 @@ ngx_int_t ngx_http_linkcert_redis_record_apply(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_redis_change_t *e,
     redisReply *reply, ngx_uint_t again, ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_redis_apply_fill(
-    ngx_http_linkcert_main_conf_t *lmcf, const char *name, size_t len,
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_redis_change_t *e,
     redisReply *record, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_redis_record_serve(
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_redis_change_t *e,
+    lc_cert_info_t *info, ngx_uint_t same, ngx_int_t carried, ngx_log_t *log);
 
 
 /* ngx_http_linkcert_redis_lazy.c: a lazy catch-up's files, the sync */
@@ -277,6 +288,10 @@ ngx_int_t ngx_http_linkcert_redis_lazy_fetch(
     ngx_http_linkcert_main_conf_t *lmcf, u_char *name, size_t len);
 ngx_uint_t ngx_http_linkcert_redis_lazy_fetching(u_char *name, size_t len);
 ngx_msec_t ngx_http_linkcert_redis_lazy_hold(void);
+ngx_int_t ngx_http_linkcert_redis_lazy_write(
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_redis_change_t *e,
+    u_char *key, size_t key_len, redisReply *chain, lc_cert_info_t *info,
+    ngx_int_t carried, ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_redis_lazy_sync(
     ngx_http_linkcert_main_conf_t *lmcf, uint64_t value,
     ngx_http_linkcert_state_handler_pt handler, void *data, ngx_log_t *log);

@@ -22,7 +22,8 @@
  * needs them first fetches them itself (ngx_http_linkcert_redis_lazy.c).
  * redis.seq then says how far the store holds every change: the zone's
  * cursor runs ahead of it in memory, and a restart goes on from the
- * store's.  The store is synced in a thread, not in the event loop.
+ * store's.  The filler's pairs are written, and the store synced, in
+ * threads, not in the event loop.
  */
 
 
@@ -38,7 +39,7 @@
 #define NGX_HTTP_LINKCERT_SYNC_EVERY   5000          /* ms, a safety net */
 #define NGX_HTTP_LINKCERT_SYNC_SAVE    1000          /* ms, redis.seq */
 #define NGX_HTTP_LINKCERT_SYNC_FILE    "redis.seq"
-#define NGX_HTTP_LINKCERT_SYNC_FILL    32            /* the filler's batch */
+#define NGX_HTTP_LINKCERT_SYNC_FILL    128           /* the filler's batch */
 #define NGX_HTTP_LINKCERT_SYNC_PAUSE   5             /* ms between them */
 
 
@@ -100,6 +101,8 @@ static void ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_sync_record(void *data, redisReply *reply,
     const char *error);
+static void ngx_http_linkcert_sync_written(ngx_http_linkcert_sync_entry_t *e,
+    ngx_int_t rc);
 static void ngx_http_linkcert_sync_done(ngx_http_linkcert_sync_t *sync);
 static void ngx_http_linkcert_sync_figures(ngx_http_linkcert_sync_t *sync,
     ngx_uint_t more, double saving);
@@ -460,6 +463,8 @@ ngx_http_linkcert_sync_changes(void *data, redisReply *reply,
 
         e->data = sync;
         e->mode = sync->mode;
+        e->written = (sync->mode == NGX_HTTP_LINKCERT_APPLY_FILL)
+                     ? ngx_http_linkcert_sync_written : NULL;
         e->seq = (uint64_t) ngx_atoof((u_char *) score->str, score->len);
 
         if (e->seq != (uint64_t) NGX_ERROR && e->seq > sync->top) {
@@ -511,9 +516,11 @@ ngx_http_linkcert_sync_record(void *data, redisReply *reply,
     ngx_http_linkcert_sync_entry_t *e = data;
 
     double                     start;
+    ngx_int_t                  rc;
     ngx_http_linkcert_sync_t  *sync;
 
     sync = e->data;
+    rc = NGX_ERROR;                 /* not applied */
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         ngx_log_error(NGX_LOG_WARN, sync->log, 0,
@@ -526,17 +533,35 @@ ngx_http_linkcert_sync_record(void *data, redisReply *reply,
     } else if (!sync->failed) {
         start = ngx_http_linkcert_sync_clock();
 
-        if (ngx_http_linkcert_redis_record_apply(sync->lmcf, e, reply, 0,
-                                                 sync->log)
-            == NGX_ERROR)
-        {
-            sync->failed = 1;
-
-        } else if (e->seq > sync->last) {
-            sync->last = e->seq;
-        }
+        rc = ngx_http_linkcert_redis_record_apply(sync->lmcf, e, reply, 0,
+                                                  sync->log);
 
         sync->batch += ngx_http_linkcert_sync_clock() - start;
+
+        if (rc == NGX_AGAIN) {
+            return;                 /* written in a thread: sync_written */
+        }
+    }
+
+    ngx_http_linkcert_sync_written(e, rc);
+}
+
+
+/* a change of the batch is over: applied (rc), or its reading failed */
+
+static void
+ngx_http_linkcert_sync_written(ngx_http_linkcert_sync_entry_t *e,
+    ngx_int_t rc)
+{
+    ngx_http_linkcert_sync_t  *sync;
+
+    sync = e->data;
+
+    if (rc == NGX_ERROR) {
+        sync->failed = 1;
+
+    } else if (e->seq > sync->last) {
+        sync->last = e->seq;
     }
 
     ngx_free(e);

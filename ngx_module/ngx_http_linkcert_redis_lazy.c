@@ -2,7 +2,8 @@
 /*
  * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
  *
- * linkcert: a lazy catch-up's files, and the store's sync off the loop.
+ * linkcert: a lazy catch-up's files, and the store's disk work off the
+ * event loop.
  *
  * A new edge catching up from the fleet puts each domain into its zone
  * from the record (ngx_http_linkcert_redis_apply.c) without writing its
@@ -16,8 +17,9 @@
  * store as any cache miss does.  Without Redis the handshake is not held:
  * it gets the fallback certificate until the files are there.
  *
- * The store is synced (one syncfs()) in a thread of nginx's "default"
- * pool, so worker 0's event loop never waits on the disk for it.
+ * The pairs (the filler's and a handshake's) are written, and the store
+ * synced (one syncfs()), in threads of nginx's "default" pool, so no
+ * worker's event loop waits on the disk for them.
  */
 
 
@@ -32,15 +34,17 @@
 
 
 typedef struct {
-    ngx_queue_t                     queue;
-    ngx_http_linkcert_main_conf_t  *lmcf;
-    size_t                          len;
-    char                            name[LC_DOMAIN_MAX + 1];
+    ngx_queue_t                       queue;
+    ngx_http_linkcert_main_conf_t    *lmcf;
+    ngx_http_linkcert_redis_change_t  change;
 } ngx_http_linkcert_lazy_t;
 
 
 static void ngx_http_linkcert_lazy_record(void *data, redisReply *reply,
     const char *error);
+static void ngx_http_linkcert_lazy_written(ngx_http_linkcert_redis_change_t *e,
+    ngx_int_t rc);
+static void ngx_http_linkcert_lazy_end(ngx_http_linkcert_lazy_t *f);
 static ngx_uint_t ngx_http_linkcert_lazy_wanted(
     ngx_http_linkcert_main_conf_t *lmcf, u_char *name, size_t len);
 
@@ -99,17 +103,18 @@ ngx_http_linkcert_redis_lazy_fetch(ngx_http_linkcert_main_conf_t *lmcf,
         return NGX_DECLINED;
     }
 
-    f = ngx_alloc(sizeof(ngx_http_linkcert_lazy_t), ngx_cycle->log);
+    f = ngx_calloc(sizeof(ngx_http_linkcert_lazy_t), ngx_cycle->log);
     if (f == NULL) {
         return NGX_DECLINED;
     }
 
     f->lmcf = lmcf;
-    f->len = len;
-    ngx_memcpy(f->name, name, len);
-    f->name[len] = '\0';
+    f->change.data = f;
+    f->change.written = ngx_http_linkcert_lazy_written;
+    f->change.len = len;
+    ngx_memcpy(f->change.name, name, len);
 
-    if (ngx_http_linkcert_redis_record_get(f->name, len,
+    if (ngx_http_linkcert_redis_record_get(f->change.name, len,
                                            ngx_http_linkcert_lazy_record, f)
         != NGX_OK)
     {
@@ -122,7 +127,7 @@ ngx_http_linkcert_redis_lazy_fetch(ngx_http_linkcert_main_conf_t *lmcf,
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "linkcert: \"%s\" fetched from the fleet for a handshake",
-                   f->name);
+                   f->change.name);
 
     return NGX_OK;
 }
@@ -161,7 +166,9 @@ ngx_http_linkcert_redis_lazy_fetching(u_char *name, size_t len)
     {
         f = ngx_queue_data(q, ngx_http_linkcert_lazy_t, queue);
 
-        if (f->len == len && ngx_memcmp(f->name, name, len) == 0) {
+        if (f->change.len == len
+            && ngx_memcmp(f->change.name, name, len) == 0)
+        {
             return 1;
         }
     }
@@ -189,20 +196,37 @@ ngx_http_linkcert_lazy_record(void *data, redisReply *reply,
 {
     ngx_http_linkcert_lazy_t *f = data;
 
-    ngx_queue_remove(&f->queue);
-    ngx_http_linkcert_lazy_n--;
-
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "linkcert: the fleet's record of \"%s\" not fetched "
-                      "for a handshake: %*s", f->name,
+                      "for a handshake: %*s", f->change.name,
                       reply ? (size_t) reply->len : ngx_strlen(error),
                       reply ? reply->str : error);
 
-    } else {
-        (void) ngx_http_linkcert_redis_apply_fill(f->lmcf, f->name, f->len,
-                                                  reply, ngx_cycle->log);
+    } else if (ngx_http_linkcert_redis_apply_fill(f->lmcf, &f->change, reply,
+                                                  ngx_cycle->log)
+               == NGX_AGAIN)
+    {
+        return;                     /* lazy_written, from a thread */
     }
+
+    ngx_http_linkcert_lazy_end(f);
+}
+
+
+static void
+ngx_http_linkcert_lazy_written(ngx_http_linkcert_redis_change_t *e,
+    ngx_int_t rc)
+{
+    ngx_http_linkcert_lazy_end(e->data);
+}
+
+
+static void
+ngx_http_linkcert_lazy_end(ngx_http_linkcert_lazy_t *f)
+{
+    ngx_queue_remove(&f->queue);
+    ngx_http_linkcert_lazy_n--;
 
     ngx_free(f);
 
@@ -212,6 +236,30 @@ ngx_http_linkcert_lazy_record(void *data, redisReply *reply,
 
 
 #if (NGX_THREADS)
+
+typedef void (*ngx_http_linkcert_thread_pt)(void *data, ngx_log_t *log);
+
+
+/* a lazy domain's pair, written in a thread */
+typedef struct {
+    ngx_http_linkcert_main_conf_t      *lmcf;
+    ngx_http_linkcert_redis_change_t   *e;
+    lc_cert_info_t                      info;
+    ngx_int_t                           carried;
+    ngx_int_t                           rc;
+    ngx_log_t                          *log;
+    size_t                              key_len;
+    size_t                              chain_len;
+    u_char                             *key;
+    u_char                             *chain;
+} ngx_http_linkcert_lazy_write_t;
+
+
+static ngx_thread_task_t *ngx_http_linkcert_lazy_task(size_t size,
+    ngx_http_linkcert_thread_pt thread, ngx_event_handler_pt done, ngx_log_t *log);
+static void ngx_http_linkcert_lazy_write_thread(void *data, ngx_log_t *log);
+static void ngx_http_linkcert_lazy_write_done(ngx_event_t *ev);
+
 
 typedef struct {
     ngx_http_linkcert_state_handler_pt  handler;
@@ -224,6 +272,127 @@ typedef struct {
 
 static void ngx_http_linkcert_lazy_sync_thread(void *data, ngx_log_t *log);
 static void ngx_http_linkcert_lazy_sync_done(ngx_event_t *ev);
+
+#endif
+
+
+/*
+ * The files of a lazy domain written in a thread, so that no worker waits
+ * on the disk for them: NGX_AGAIN, e->written(e, rc) is called once they
+ * are (and the domain is in the zone with them); NGX_ERROR; NGX_DECLINED:
+ * no thread, to be written by the caller.
+ */
+
+ngx_int_t
+ngx_http_linkcert_redis_lazy_write(ngx_http_linkcert_main_conf_t *lmcf,
+    ngx_http_linkcert_redis_change_t *e, u_char *key, size_t key_len,
+    redisReply *chain, lc_cert_info_t *info, ngx_int_t carried,
+    ngx_log_t *log)
+{
+#if (NGX_THREADS)
+    ngx_thread_task_t               *task;
+    ngx_http_linkcert_lazy_write_t  *w;
+
+    if (lmcf->keygen_pool == NULL) {
+        return NGX_DECLINED;
+    }
+
+    task = ngx_http_linkcert_lazy_task(sizeof(ngx_http_linkcert_lazy_write_t)
+                                       + key_len + chain->len,
+                                       ngx_http_linkcert_lazy_write_thread,
+                                       ngx_http_linkcert_lazy_write_done, log);
+    if (task == NULL) {
+        return NGX_ERROR;
+    }
+
+    w = task->ctx;
+    w->lmcf = lmcf;
+    w->e = e;
+    w->info = *info;
+    w->carried = carried;
+    w->log = log;
+    w->key = (u_char *) (w + 1);
+    w->key_len = key_len;
+    w->chain = ngx_cpymem(w->key, key, key_len);
+    w->chain_len = chain->len;
+    ngx_memcpy(w->chain, chain->str, chain->len);
+
+    if (ngx_thread_task_post(lmcf->keygen_pool, task) != NGX_OK) {
+        ngx_explicit_memzero(w->key, key_len);
+        ngx_free(task);
+        return NGX_DECLINED;
+    }
+
+    return NGX_AGAIN;
+
+#else
+
+    return NGX_DECLINED;
+
+#endif
+}
+
+
+#if (NGX_THREADS)
+
+/* a task with size bytes of its own after it (task->ctx), zeroed */
+
+static ngx_thread_task_t *
+ngx_http_linkcert_lazy_task(size_t size, ngx_http_linkcert_thread_pt thread,
+    ngx_event_handler_pt done, ngx_log_t *log)
+{
+    ngx_thread_task_t  *task;
+
+    task = ngx_calloc(sizeof(ngx_thread_task_t) + size, log);
+    if (task == NULL) {
+        return NULL;
+    }
+
+    task->ctx = task + 1;
+    task->handler = thread;
+    task->event.handler = done;
+    task->event.data = task;
+    task->event.log = log;
+
+    return task;
+}
+
+
+static void
+ngx_http_linkcert_lazy_write_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_linkcert_lazy_write_t *w = data;
+
+    w->rc = ngx_http_linkcert_store_publish(&w->lmcf->store, w->e->name,
+                                            (char *) w->key, w->key_len,
+                                            (char *) w->chain, w->chain_len,
+                                            0, w->log);
+
+    ngx_explicit_memzero(w->key, w->key_len);
+}
+
+
+static void
+ngx_http_linkcert_lazy_write_done(ngx_event_t *ev)
+{
+    ngx_int_t                        rc;
+    ngx_thread_task_t               *task;
+    ngx_http_linkcert_lazy_write_t  *w;
+
+    task = ev->data;
+    w = task->ctx;
+
+    rc = w->rc;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_linkcert_redis_record_serve(w->lmcf, w->e, &w->info, 1,
+                                                  w->carried, w->log);
+    }
+
+    w->e->written(w->e, rc);
+
+    ngx_free(task);
+}
 
 #endif
 
@@ -247,23 +416,18 @@ ngx_http_linkcert_redis_lazy_sync(ngx_http_linkcert_main_conf_t *lmcf,
         goto here;
     }
 
-    task = ngx_calloc(sizeof(ngx_thread_task_t)
-                      + sizeof(ngx_http_linkcert_lazy_sync_t), log);
+    task = ngx_http_linkcert_lazy_task(sizeof(ngx_http_linkcert_lazy_sync_t),
+                                       ngx_http_linkcert_lazy_sync_thread,
+                                       ngx_http_linkcert_lazy_sync_done, log);
     if (task == NULL) {
         goto here;
     }
 
-    s = (ngx_http_linkcert_lazy_sync_t *) (task + 1);
+    s = task->ctx;
     s->handler = handler;
     s->data = data;
     s->value = value;
     ngx_sprintf(s->path, "%V%Z", &lmcf->store);
-
-    task->ctx = s;
-    task->handler = ngx_http_linkcert_lazy_sync_thread;
-    task->event.handler = ngx_http_linkcert_lazy_sync_done;
-    task->event.data = task;
-    task->event.log = log;
 
     if (ngx_thread_task_post(lmcf->keygen_pool, task) != NGX_OK) {
         ngx_free(task);

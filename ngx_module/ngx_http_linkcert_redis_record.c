@@ -83,28 +83,26 @@ ngx_http_linkcert_redis_apply(ngx_http_linkcert_main_conf_t *lmcf,
 
 /*
  * The files of a domain the zone serves from a lazy catch-up, from its
- * record (the filler, a handshake's fetch in any worker): written if the
- * zone still has that very certificate without its files, else nothing.
+ * record (a handshake's fetch in any worker; the filler's batches call
+ * record_apply): written if the zone still has that very certificate
+ * without its files, else nothing.  NGX_AGAIN: written in a thread,
+ * e->written(e, rc) is called when that is over (e kept until then).
  */
 
 ngx_int_t
 ngx_http_linkcert_redis_apply_fill(ngx_http_linkcert_main_conf_t *lmcf,
-    const char *name, size_t len, redisReply *record, ngx_log_t *log)
+    ngx_http_linkcert_redis_change_t *e, redisReply *record, ngx_log_t *log)
 {
-    redisReply                      *seq;
-    ngx_http_linkcert_sync_entry_t   e;
+    redisReply  *seq;
 
-    ngx_memzero(&e, sizeof(ngx_http_linkcert_sync_entry_t));
-    ngx_memcpy(e.name, name, len);
-    e.len = len;
-    e.mode = NGX_HTTP_LINKCERT_APPLY_FILL;
+    e->mode = NGX_HTTP_LINKCERT_APPLY_FILL;
 
     seq = ngx_http_linkcert_redis_field(record, "seq");
     if (seq) {
-        e.seq = (uint64_t) ngx_atoof((u_char *) seq->str, seq->len);
+        e->seq = (uint64_t) ngx_atoof((u_char *) seq->str, seq->len);
     }
 
-    return ngx_http_linkcert_redis_record_apply(lmcf, &e, record, 0, log);
+    return ngx_http_linkcert_redis_record_apply(lmcf, e, record, 0, log);
 }
 
 
@@ -195,7 +193,7 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
     size_t                           len;
     u_char                          *plain;
     ngx_int_t                        rc, carried;
-    ngx_uint_t                       same, level;
+    ngx_uint_t                       same;
     ngx_http_linkcert_loaded_t       loaded;
     ngx_http_linkcert_redis_conf_t  *rcf;
     static lc_record_t               rec;
@@ -243,6 +241,19 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
         goto done;
     }
 
+    if (rc == NGX_AGAIN && e->written) {
+
+        /* the files of a lazy domain, written in a thread if there is one */
+
+        rc = ngx_http_linkcert_redis_lazy_write(lmcf, e, plain, len, chain,
+                                                &loaded.info, carried, log);
+        if (rc != NGX_DECLINED) {
+            goto done;
+        }
+
+        rc = NGX_AGAIN;
+    }
+
     /* a batch's pairs are synced together (sync_next), a refusal's now */
 
     if (rc == NGX_AGAIN
@@ -255,7 +266,36 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
         goto done;
     }
 
+    rc = ngx_http_linkcert_redis_record_serve(lmcf, e, &loaded.info, same,
+                                              carried, log);
+
+done:
+
+    ngx_explicit_memzero(plain, key->len);
+    ngx_free(plain);
+
+    return rc;
+}
+
+
+/*
+ * The pair (written, or not for a lazy catch-up) goes into the zone as the
+ * loader puts one: NGX_OK, or NGX_DECLINED when there is no room.
+ */
+
+ngx_int_t
+ngx_http_linkcert_redis_record_serve(ngx_http_linkcert_main_conf_t *lmcf,
+    ngx_http_linkcert_redis_change_t *e, lc_cert_info_t *info,
+    ngx_uint_t same, ngx_int_t carried, ngx_log_t *log)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  level;
+    ngx_http_linkcert_loaded_t  loaded;
+
+    ngx_memzero(&loaded, sizeof(ngx_http_linkcert_loaded_t));
+
     loaded.ok = 1;
+    loaded.info = *info;
     loaded.stamp = (e->mode == NGX_HTTP_LINKCERT_APPLY_LAZY)
                    ? 0
                    : ngx_http_linkcert_store_domain_stamp(&lmcf->store,
@@ -269,11 +309,10 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
     ngx_http_linkcert_redis_status_hold(0);
 
     if (rc != NGX_OK) {
-        rc = NGX_DECLINED;
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "linkcert: the fleet's certificate of \"%s\" stored "
                       "but not served: no room in the zone", e->name);
-        goto done;
+        return NGX_DECLINED;
     }
 
     level = (e->mode == NGX_HTTP_LINKCERT_APPLY_FILL) ? NGX_LOG_INFO
@@ -289,14 +328,7 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
                           : same ? "served" : "stored and served",
                   carried == NGX_OK ? "its info carried" : "parsed");
 
-    rc = NGX_OK;
-
-done:
-
-    ngx_explicit_memzero(plain, key->len);
-    ngx_free(plain);
-
-    return rc;
+    return NGX_OK;
 }
 
 

@@ -304,6 +304,7 @@ void ngx_http_linkcert_redis_pending_exit_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_pending_add(const char *name, uint64_t fence,
     ngx_log_t *log);
 void ngx_http_linkcert_redis_pending_flush(void);
+ngx_uint_t ngx_http_linkcert_redis_pending_has(const char *name);
 ngx_int_t ngx_http_linkcert_redis_store_file(ngx_str_t *store, u_char *name,
     size_t len, const char *what, ngx_http_linkcert_file_t *file);
 

@@ -155,6 +155,26 @@ ngx_http_linkcert_redis_pending_add(const char *name, uint64_t fence,
 }
 
 
+/* a change of the domain is waiting for Redis: its mark is in the store */
+
+ngx_uint_t
+ngx_http_linkcert_redis_pending_has(const char *name)
+{
+    ngx_file_info_t                 fi;
+    ngx_http_linkcert_main_conf_t  *lmcf;
+    u_char                          path[NGX_MAX_PATH];
+
+    lmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_linkcert_module);
+
+    ngx_snprintf(path, sizeof(path),
+                 "%V/" NGX_HTTP_LINKCERT_PENDING_DIR "/%s%Z",
+                 &lmcf->store, name);
+
+    return ngx_file_info(path, &fi) != NGX_FILE_ERROR;
+}
+
+
 /* worker 0's connection is made (again) */
 
 void

@@ -30,6 +30,9 @@ typedef ngx_http_linkcert_redis_change_t  ngx_http_linkcert_sync_entry_t;
 static ngx_int_t ngx_http_linkcert_sync_lazy(
     ngx_http_linkcert_sync_entry_t *e, lc_record_t *rec, ngx_uint_t same,
     ngx_uint_t again);
+static ngx_uint_t ngx_http_linkcert_redis_record_mine(
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
+    redisReply *reply);
 static ngx_int_t ngx_http_linkcert_sync_store(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
     redisReply *chain, redisReply *key, redisReply *info, ngx_uint_t again,
@@ -142,7 +145,8 @@ ngx_http_linkcert_redis_record_apply(ngx_http_linkcert_main_conf_t *lmcf,
     if (!again
         && e->mode != NGX_HTTP_LINKCERT_APPLY_FILL
         && (size_t) edge->len == rcf->edge.len
-        && ngx_strncmp(edge->str, rcf->edge.data, rcf->edge.len) == 0)
+        && ngx_strncmp(edge->str, rcf->edge.data, rcf->edge.len) == 0
+        && ngx_http_linkcert_redis_record_mine(lmcf, e, reply))
     {
         return NGX_OK;
     }
@@ -182,6 +186,28 @@ ngx_http_linkcert_redis_record_apply(ngx_http_linkcert_main_conf_t *lmcf,
 
     return ngx_http_linkcert_sync_store(lmcf, e, chain, key, info, again,
                                         log);
+}
+
+
+/*
+ * This edge's own change has nothing to apply here when the edge knows
+ * the domain (its zone has it, or a change of it waits for Redis) or the
+ * change is a removal.  An edge back with an empty store under the same
+ * name (a server rebuilt) knows nothing of it: it applies its own former
+ * certificates as any other edge's.
+ */
+
+static ngx_uint_t
+ngx_http_linkcert_redis_record_mine(ngx_http_linkcert_main_conf_t *lmcf,
+    ngx_http_linkcert_sync_entry_t *e, redisReply *reply)
+{
+    static lc_record_t  rec;
+
+    return ngx_http_linkcert_redis_field(reply, "removed") != NULL
+           || ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) e->name,
+                                          e->len, &rec)
+              == NGX_OK
+           || ngx_http_linkcert_redis_pending_has(e->name);
 }
 
 

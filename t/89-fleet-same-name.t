@@ -7,9 +7,8 @@
 # does on the others': edge A issues a domain, is stopped, its store is
 # emptied, and it is started again; it serves the certificate from
 # Redis, with the serial it issued.  A domain A DELETEd stays deleted (its
-# removal is its own change too).  Today an edge skips every change made
-# under its own name, so A serves the fallback (marked TODO: the fix is
-# in ngx_http_linkcert_redis_apply.c, see the report of the review).
+# removal is its own change too).  Before the fix an edge skipped every
+# change made under its own name, so A served the fallback.
 
 use strict;
 use warnings;
@@ -52,16 +51,11 @@ ok(!-e $a->store . "/domains/$D", 'A\'s store is empty');
 $a->run;
 ok($redis->wait_connected($a), 'A is connected again');
 
-TODO: {
-    local $TODO = 'an edge skips every change made under its own name, '
-                  . 'even with an empty store';
-
-    ($hs) = $pebble->wait_serial($a, $D, $serial{$D}, 10);
-    is($hs->{serial}, $serial{$D},
-       "A serves the certificate of $D it issued before, from Redis");
-    ok(-s $a->store . "/domains/$D/fullchain.pem",
-       "A's store has its pair again");
-}
+($hs) = $pebble->wait_serial($a, $D, $serial{$D}, 10);
+is($hs->{serial}, $serial{$D},
+   "A serves the certificate of $D it issued before, from Redis");
+ok(-s $a->store . "/domains/$D/fullchain.pem",
+   "A's store has its pair again");
 
 is($a->handshake($GONE), $a->fallback_fingerprint,
    "A serves the fallback for $GONE, which it DELETEd");

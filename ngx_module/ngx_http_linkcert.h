@@ -493,8 +493,12 @@ ngx_uint_t ngx_http_linkcert_table_end_scan(ngx_shm_zone_t *shm_zone,
 
 /* ngx_http_linkcert_events.c */
 
+/* what a POST asks for (table_post's ask) */
+#define NGX_HTTP_LINKCERT_ASK_REISSUE   0x01    /* reissue=1 */
+#define NGX_HTTP_LINKCERT_ASK_CLAIMED   0x02    /* the fleet's claim */
+
 ngx_http_linkcert_post_e ngx_http_linkcert_table_post(
-    ngx_shm_zone_t *shm_zone, u_char *name, size_t len, ngx_uint_t reissue,
+    ngx_shm_zone_t *shm_zone, u_char *name, size_t len, ngx_uint_t ask,
     lc_record_t *rec, time_t *retry_after, lc_error_t *refused);
 
 void ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone,

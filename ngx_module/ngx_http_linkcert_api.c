@@ -709,7 +709,10 @@ ngx_http_linkcert_api_post(ngx_http_request_t *r, char *name, size_t len,
     }
 
     switch (ngx_http_linkcert_table_post(lmcf->shm_zone, (u_char *) name,
-                                         len, reissue, rec, &retry, &refused))
+                                         len,
+                                         reissue ? NGX_HTTP_LINKCERT_ASK_REISSUE
+                                                 : 0,
+                                         rec, &retry, &refused))
     {
     case NGX_HTTP_LINKCERT_POST_STARTED:
         message = "DNS verification started";

@@ -30,7 +30,7 @@ static void ngx_http_linkcert_set_dns(ngx_http_linkcert_zone_t *ctx,
 
 ngx_http_linkcert_post_e
 ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
-    size_t len, ngx_uint_t reissue, lc_record_t *rec, time_t *retry_after,
+    size_t len, ngx_uint_t ask, lc_record_t *rec, time_t *retry_after,
     lc_error_t *refused)
 {
     size_t                     reg;
@@ -48,7 +48,8 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ngx_http_linkcert_life_conf(ctx, &conf);
     ngx_http_linkcert_life_event(&ev, LC_EV_POST);
-    ev.reissue = (reissue != 0);
+    ev.reissue = (ask & NGX_HTTP_LINKCERT_ASK_REISSUE) != 0;
+    ev.claimed = (ask & NGX_HTTP_LINKCERT_ASK_CLAIMED) != 0;
 
     ngx_http_linkcert_lock(ctx);
 

@@ -204,7 +204,9 @@ ngx_http_linkcert_orphan_adopt(ngx_http_linkcert_orphan_claim_t *oc,
     time_t      retry;
     lc_error_t  refused;
 
-    switch (ngx_http_linkcert_table_post(oc->lmcf->shm_zone, name, len, 1,
+    switch (ngx_http_linkcert_table_post(oc->lmcf->shm_zone, name, len,
+                                         NGX_HTTP_LINKCERT_ASK_REISSUE
+                                         |NGX_HTTP_LINKCERT_ASK_CLAIMED,
                                          rec, &retry, &refused))
     {
     case NGX_HTTP_LINKCERT_POST_STARTED:

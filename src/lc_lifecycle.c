@@ -255,7 +255,14 @@ lc_life_post(lc_life_ctx_t *c)
     lc_error_clear(&rec->error);
     rec->error_at = 0;
 
-    rec->forced_at = c->ev->now;
+    /*
+     * A claim is asked for as a POST (its order takes the budget a POST's
+     * does) but does not hold the CRM's next "Verify domain" back.
+     */
+
+    rec->forced_at = c->ev->claimed
+                     ? c->ev->now - LC_LIFECYCLE_FORCE_INTERVAL
+                     : c->ev->now;
     rec->attempts = 0;
     rec->updated_at = c->ev->now;
     rec->next_attempt_at = c->ev->now;

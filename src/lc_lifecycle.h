@@ -139,6 +139,9 @@ typedef struct {
                                            [1] picks in the CA's window */
 
     int                   reissue;      /* POST */
+    int                   claimed;      /* POST: by the fleet's claim of an
+                                           order left by another edge,
+                                           not by the CRM */
     int                   limits;       /* POST, with reissue */
     lc_verify_state_e     dns;          /* DNS */
     unsigned              acme;         /* DNS: LC_LIFECYCLE_ACME ... */

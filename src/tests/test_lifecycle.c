@@ -53,6 +53,7 @@
 #define E_ARI        0x1000     /* DNS: the CA has renewal information */
 #define E_NO_ACCOUNT_AT_CA  0x2000  /* ORDER_FAILED: the CA forgot the
                                        account */
+#define E_CLAIMED    0x4000     /* POST: the fleet's claim */
 
 
 typedef struct {
@@ -303,6 +304,7 @@ make_event(lc_lifecycle_event_t *ev, lc_lifecycle_event_e type,
     ev->random[0] = 12345;
     ev->random[1] = 67890;
     ev->reissue = (details & E_REISSUE) != 0;
+    ev->claimed = (details & E_CLAIMED) != 0;
     ev->limits = (details & E_ALLOWED) ? LC_LIFECYCLE_ALLOWED
                  : (details & E_DENIED) ? LC_LIFECYCLE_DENIED
                  : LC_LIFECYCLE_UNASKED;
@@ -571,6 +573,17 @@ test_post(void **state)
     assert_int_equal(res.retry_after, 7);
     assert_int_equal(res.flags, 0);
     assert_int_equal(rec.due, 0);
+
+    /* the fleet's claim is forced but does not hold the CRM's POST back */
+
+    rec.forced_at = 0;
+    res = run(&rec, LC_EV_POST, E_CLAIMED);
+    assert_int_equal(res.post, LC_POST_STARTED);
+    assert_int_not_equal(rec.forced_at, 0);
+    rec.due = 0;
+    res = run(&rec, LC_EV_POST, 0);
+    assert_int_equal(res.post, LC_POST_STARTED);
+    assert_int_equal(rec.forced_at, NOW);
 
     /* a job holds it */
 

@@ -30,6 +30,9 @@
 #define NGX_HTTP_LINKCERT_LEASE_KEY    (64 + sizeof("lease:") + LC_DOMAIN_MAX)
 #define NGX_HTTP_LINKCERT_LEASE_VALUE  (64 + 96)
 
+/* a job that found the lease held asks again in s (or when it runs out) */
+#define NGX_HTTP_LINKCERT_LEASE_WAIT   1
+
 
 struct ngx_http_linkcert_lease_s {
     ngx_event_t                         renew;
@@ -249,8 +252,12 @@ ngx_http_linkcert_lease_taken(void *data, redisReply *reply,
 
 
 /*
- * Why not, and when to ask again: when the holder's lease runs out if it
- * said, else after a lease.
+ * Why not, and when to ask again.  Held by another edge: in a second, or
+ * when the holder's lease runs out if that is sooner, since a holder
+ * whose order ends releases its lease at once (a lease of minutes would
+ * otherwise leave the domain pending that long); a waiting job asks
+ * Redis about once a second, one short script.  No answer: after a
+ * lease.
  */
 
 static void
@@ -266,11 +273,14 @@ ngx_http_linkcert_lease_not_taken(ngx_http_linkcert_lease_t *l, ngx_int_t rc,
         lc_error_set(&lease->error, LC_ERR_FLEET_BUSY, "another edge of the "
                      "fleet is ordering it: %s", reply->element[1]->str);
 
+        lease->retry = NGX_HTTP_LINKCERT_LEASE_WAIT;
+
         if (reply->elements == 3
             && reply->element[2]->type == REDIS_REPLY_INTEGER
             && reply->element[2]->integer > 0)
         {
-            lease->retry = (time_t) (reply->element[2]->integer / 1000) + 1;
+            lease->retry = ngx_min(lease->retry, (time_t)
+                                   (reply->element[2]->integer / 1000) + 1);
         }
 
     } else {

@@ -1,0 +1,116 @@
+#!/usr/bin/perl
+# Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
+
+# A job that finds its domain's lease held by another edge asks again
+# about once a second, not when the holder's whole lease runs out: a
+# holder whose order ends releases its lease at once, and the waiting
+# edge takes the domain within a second or two.  With lease=60s here,
+# the CRM's "stuck on pending" (a DELETE then a POST of a domain whose
+# order still ends on another edge): edge A's order of D is held at the
+# CA's validation, D is deleted on A and POSTed on B, whose job finds
+# A's lease (fleet_busy); once A's order ends and releases the lease, B
+# takes it within ~2 s and issues D.  Before, B waited out A's 60 s.
+# A lease written with redis-cli and deleted (as a holder's compare-and-
+# delete does) is taken as soon after.
+
+use strict;
+use warnings;
+
+use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use LinkCert::Fleet;
+use LinkCert::Pebble;
+use Time::HiRes qw(sleep time);
+
+my $D = 'stuck.customer.test';
+my $E = 'held.customer.test';
+
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D, $E ]);
+my ($a, $b) = $fleet->edges;
+my $redis = $fleet->redis;
+my $delay = LinkCert::Pebble::Delay->new($a);
+my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port);
+
+$fleet->start($pebble, order => 'ab', redis => 'timeout=2s lease=60s');
+
+sub lease { return $redis->cli(GET => "linkcert:lease:$_[0]") // '' }
+
+sub busy {
+    my ($t, $d) = @_;
+    return $t->wait_status($d, sub {
+        ($_->{last_error}{type} // '') eq 'fleet_busy' }, 10);
+}
+
+# how long after the lease stops being $from's it becomes $to's
+sub handover {
+    my ($d, $from, $to, $timeout) = @_;
+    my ($gone, $taken);
+    $a->wait_until(sub {
+        my $v = lease($d);
+        $gone //= time if $v !~ /^\Q$from\E /;
+        $taken = time if $v =~ /^\Q$to\E /;
+        $taken }, $timeout, 0.05);
+    return defined $taken ? $taken - $gone : undef;
+}
+
+
+subtest 'another edge\'s order ends: the waiting edge takes the lease' => sub {
+    $delay->hold;
+    is($a->verify($D)->{status}, 202, "POST $D on A: 202");
+    ok($delay->wait_request($D, 20), 'A\'s order is being validated (held)');
+    like(lease($D), qr/^edge-a /, 'A holds the lease');
+
+    is($a->http(DELETE => "/.well-known/ssl-status?domain=$D", key => 1)
+       ->{status}, 200, "DELETE $D on A");
+    ok($b->wait_until(sub {
+           ($b->status_of($D)->{json}{status} // '') eq 'unknown' }, 5, 0.05),
+       'B learned the removal');
+    is($b->verify($D)->{status}, 202, "POST $D on B: 202");
+
+    my ($j) = busy($b, $D);
+    like($j->{last_error}{detail} // '', qr/edge-a /,
+         'B waits: fleet_busy, naming A') or diag(explain $j);
+    is($j->{status}, 'pending', 'B: pending');
+
+    $delay->release;
+
+    my $took = handover($D, 'edge-a', 'edge-b', 20);
+    ok(defined $took && $took <= 3,
+       sprintf('B took the lease %s after A released it',
+               defined $took ? sprintf('%.1f s', $took) : 'not in 20 s'))
+        or diag(lease($D), "\n", join "\n", $b->log_lines(qr/\Q$D\E/));
+
+    my ($k) = $b->wait_status($D, sub {
+        ($_->{status} // '') eq 'issued' }, 20);
+    is($k->{status}, 'issued', "B issued $D") or diag(explain $k);
+};
+
+subtest 'a lease deleted by its holder is taken within about a second' => sub {
+    $redis->cli(SET => "linkcert:lease:$E", 'edge-z 4242 00ff 41',
+                PX => 60000);
+    is($b->verify($E)->{status}, 202, "POST $E on B: 202");
+    my ($j) = busy($b, $E);
+    like($j->{last_error}{detail} // '', qr/edge-z 4242/, 'B waits for Z');
+
+    # B asks about once a second, not in a tight loop
+    my $asked = () = $b->log_lines(qr/"\Q$E\E".*fleet_busy/);
+    sleep 3;
+    my $more = (() = $b->log_lines(qr/"\Q$E\E".*fleet_busy/)) - $asked;
+    ok($more >= 1 && $more <= 5, "B asked again $more times in 3 s");
+
+    $redis->cli(DEL => "linkcert:lease:$E");
+    my $took = handover($E, 'edge-z', 'edge-b', 20);
+    ok(defined $took && $took <= 3,
+       sprintf('B took the lease %s after Z deleted it',
+               defined $took ? sprintf('%.1f s', $took) : 'not in 20 s'));
+
+    my ($k) = $b->wait_status($E, sub {
+        ($_->{status} // '') eq 'issued' }, 20);
+    is($k->{status}, 'issued', "B issued $E") or diag(explain $k);
+};
+
+$a->no_crash_ok('edge A: no worker crashed');
+$b->no_crash_ok('edge B: no worker crashed');
+
+done_testing;

@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 #include "lc_cert.h"
+#include "lc_cert_int.h"
 
 
 #define LC_SAN_SHOWN  3                 /* names quoted in a mismatch */
@@ -44,18 +45,16 @@ typedef struct {
 
 
 static X509 *lc_cert_d2i(const unsigned char *der, long len);
-static X509 *lc_cert_intermediate(const unsigned char *der, long len);
 static void lc_cert_shared_drop(lc_cert_shared_t *s);
 static EVP_PKEY *lc_cert_read_key(const char *pem, size_t len,
     const char *type);
 static EVP_PKEY *lc_cert_decode_key(BIO *bio, const char *type);
-static int lc_cert_no_password(char *buf, int size, int rwflag, void *u);
-static int lc_cert_no_start_line(void);
 static int lc_cert_encrypted(const char *pem, size_t len);
 static int lc_cert_time(const ASN1_TIME *t, time_t *out);
 static void lc_cert_time_text(const ASN1_TIME *t, char *buf, size_t size);
 static void lc_cert_san_text(X509 *leaf, char *buf, size_t size);
-static void lc_cert_issuer(X509 *leaf, char *buf, size_t size);
+static void lc_cert_issuer(const X509_NAME *name, char *buf,
+    size_t size);
 static void lc_cert_copy_text(char *dst, size_t size,
     const unsigned char *src, size_t len);
 
@@ -210,9 +209,6 @@ int
 lc_cert_check(const lc_cert_t *cert, const char *domain, time_t now,
     lc_error_t *err)
 {
-    int    rc;
-    char   sans[LC_SAN_TEXT + 16], when[32];
-
     if (cert == NULL || cert->leaf == NULL || cert->key == NULL) {
         lc_error_set(err, LC_ERR_STORE_CORRUPT, "no certificate loaded");
         return -1;
@@ -225,37 +221,62 @@ lc_cert_check(const lc_cert_t *cert, const char *domain, time_t now,
         return -1;
     }
 
+    if (lc_cert_check_names(cert->leaf, domain, err) != 0) {
+        return -1;
+    }
+
+    return lc_cert_check_times(X509_get0_notBefore(cert->leaf),
+                               X509_get0_notAfter(cert->leaf), now, err);
+}
+
+
+/* the subject CN is obsolete for names (RFC 6125): the SAN only */
+
+int
+lc_cert_check_names(X509 *leaf, const char *domain, lc_error_t *err)
+{
+    int    rc;
+    char   sans[LC_SAN_TEXT + 16];
+
     if (domain == NULL) {
         domain = "";
     }
 
-    /* the subject CN is obsolete for names (RFC 6125): the SAN only */
-
-    rc = X509_check_host(cert->leaf, domain, strlen(domain),
+    rc = X509_check_host(leaf, domain, strlen(domain),
                          X509_CHECK_FLAG_NEVER_CHECK_SUBJECT
                          | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL);
 
-    if (rc != 1) {
-        ERR_clear_error();
-        lc_cert_san_text(cert->leaf, sans, sizeof(sans));
-
-        if (sans[0] == '\0') {
-            lc_error_set(err, LC_ERR_STORE_NAME_MISMATCH,
-                         "certificate has no DNS name, not %s", domain);
-
-        } else {
-            lc_error_set(err, LC_ERR_STORE_NAME_MISMATCH,
-                         "certificate is for %s, not %s", sans, domain);
-        }
-
-        return -1;
+    if (rc == 1) {
+        return 0;
     }
 
-    rc = X509_cmp_time(X509_get0_notBefore(cert->leaf), &now);
+    ERR_clear_error();
+    lc_cert_san_text(leaf, sans, sizeof(sans));
+
+    if (sans[0] == '\0') {
+        lc_error_set(err, LC_ERR_STORE_NAME_MISMATCH,
+                     "certificate has no DNS name, not %s", domain);
+
+    } else {
+        lc_error_set(err, LC_ERR_STORE_NAME_MISMATCH,
+                     "certificate is for %s, not %s", sans, domain);
+    }
+
+    return -1;
+}
+
+
+int
+lc_cert_check_times(const ASN1_TIME *not_before, const ASN1_TIME *not_after,
+    time_t now, lc_error_t *err)
+{
+    int    rc;
+    char   when[32];
+
+    rc = X509_cmp_time(not_before, &now);
 
     if (rc == 1) {
-        lc_cert_time_text(X509_get0_notBefore(cert->leaf), when,
-                          sizeof(when));
+        lc_cert_time_text(not_before, when, sizeof(when));
         lc_error_set(err, LC_ERR_STORE_NOT_YET_VALID,
                      "certificate is not valid before %s", when);
         return -1;
@@ -268,11 +289,10 @@ lc_cert_check(const lc_cert_t *cert, const char *domain, time_t now,
         return -1;
     }
 
-    rc = X509_cmp_time(X509_get0_notAfter(cert->leaf), &now);
+    rc = X509_cmp_time(not_after, &now);
 
     if (rc == -1) {
-        lc_cert_time_text(X509_get0_notAfter(cert->leaf), when,
-                          sizeof(when));
+        lc_cert_time_text(not_after, when, sizeof(when));
         lc_error_set(err, LC_ERR_STORE_EXPIRED, "certificate expired on %s",
                      when);
         return -1;
@@ -294,9 +314,7 @@ lc_cert_check(const lc_cert_t *cert, const char *domain, time_t now,
 int
 lc_cert_info(const lc_cert_t *cert, lc_cert_info_t *info)
 {
-    int            n, rc;
-    BIGNUM        *bn;
-    unsigned int   len;
+    unsigned int  len;
 
     memset(info, 0, sizeof(lc_cert_info_t));
 
@@ -304,25 +322,43 @@ lc_cert_info(const lc_cert_t *cert, lc_cert_info_t *info)
         return -1;
     }
 
-    rc = -1;
-    bn = NULL;
-
-    if (lc_cert_time(X509_get0_notBefore(cert->leaf), &info->not_before) != 0
-        || lc_cert_time(X509_get0_notAfter(cert->leaf), &info->not_after)
-           != 0)
-    {
-        goto done;
-    }
-
     len = 0;
 
     if (X509_digest(cert->leaf, EVP_sha256(), info->sha256, &len) != 1
         || len != sizeof(info->sha256))
     {
+        ERR_clear_error();
+        memset(info, 0, sizeof(lc_cert_info_t));
+        return -1;
+    }
+
+    return lc_cert_fields(X509_get0_notBefore(cert->leaf),
+                          X509_get0_notAfter(cert->leaf),
+                          X509_get0_serialNumber(cert->leaf),
+                          X509_get_issuer_name(cert->leaf), info);
+}
+
+
+/* the fields of info but its sha256; on a malformed one, all cleared */
+
+int
+lc_cert_fields(const ASN1_TIME *not_before, const ASN1_TIME *not_after,
+    const ASN1_INTEGER *serial, const X509_NAME *issuer,
+    lc_cert_info_t *info)
+{
+    int      n, rc;
+    BIGNUM  *bn;
+
+    rc = -1;
+    bn = NULL;
+
+    if (lc_cert_time(not_before, &info->not_before) != 0
+        || lc_cert_time(not_after, &info->not_after) != 0)
+    {
         goto done;
     }
 
-    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert->leaf), NULL);
+    bn = ASN1_INTEGER_to_BN(serial, NULL);
     if (bn == NULL) {
         goto done;
     }
@@ -335,7 +371,7 @@ lc_cert_info(const lc_cert_t *cert, lc_cert_info_t *info)
 
     info->serial_len = (size_t) BN_bn2bin(bn, info->serial);
 
-    lc_cert_issuer(cert->leaf, info->issuer, sizeof(info->issuer));
+    lc_cert_issuer(issuer, info->issuer, sizeof(info->issuer));
 
     rc = 0;
 
@@ -392,7 +428,7 @@ static lc_cert_shared_t  lc_cert_shared[LC_CERT_SHARED];
 static unsigned long     lc_cert_clock;
 
 
-static X509 *
+X509 *
 lc_cert_intermediate(const unsigned char *der, long len)
 {
     X509              *x;
@@ -584,7 +620,7 @@ lc_cert_cleanup(void)
 }
 
 
-static int
+int
 lc_cert_no_password(char *buf, int size, int rwflag, void *u)
 {
     (void) buf;
@@ -598,7 +634,7 @@ lc_cert_no_password(char *buf, int size, int rwflag, void *u)
 
 /* whether the last failed PEM read only ran out of PEM blocks */
 
-static int
+int
 lc_cert_no_start_line(void)
 {
     unsigned long  e;
@@ -738,19 +774,17 @@ lc_cert_san_text(X509 *leaf, char *buf, size_t size)
 /* the issuer's common name, else its whole name in RFC 2253 form */
 
 static void
-lc_cert_issuer(X509 *leaf, char *buf, size_t size)
+lc_cert_issuer(const X509_NAME *name, char *buf, size_t size)
 {
     int                     i, last, n;
     BIO                    *bio;
     char                   *p;
     long                    len;
-    X509_NAME              *name;
     unsigned char          *utf8;
     const X509_NAME_ENTRY  *entry;
 
     buf[0] = '\0';
 
-    name = X509_get_issuer_name(leaf);
     if (name == NULL) {
         return;
     }

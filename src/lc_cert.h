@@ -62,6 +62,17 @@ int lc_cert_check(const lc_cert_t *cert, const char *domain, time_t now,
 /* Fills info from the leaf.  Returns 0, or -1 on a malformed leaf. */
 int lc_cert_info(const lc_cert_t *cert, lc_cert_info_t *info);
 
+/*
+ * The start's cheap reading of a pair, without building its keys: 1 with
+ * info filled when the pair is certainly one that lc_cert_parse(),
+ * lc_cert_check() (for domain at now) and lc_cert_info() accept, with
+ * the same info; 0 when it cannot tell (a broken pair, or a form it does
+ * not read): then the full parse decides and says what is wrong.
+ */
+int lc_cert_peek(const char *chain_pem, size_t chain_len,
+    const char *key_pem, size_t key_len, const char *domain, time_t now,
+    lc_cert_info_t *info);
+
 void lc_cert_free(lc_cert_t *cert);
 
 /*

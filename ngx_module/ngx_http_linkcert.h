@@ -353,6 +353,8 @@ typedef struct {
 } ngx_http_linkcert_srv_conf_t;
 
 
+#define NGX_HTTP_LINKCERT_FILE_MAX  (1024 * 1024)
+
 /* a store file read for the handshake path or the loader */
 typedef struct {
     u_char                        *data;

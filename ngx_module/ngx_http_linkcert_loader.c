@@ -27,11 +27,28 @@
 #define NGX_HTTP_LINKCERT_LOADER_PAGE  1000
 
 
+/* one load of the store, and how each domain was read */
+
+typedef struct {
+    ngx_shm_zone_t                 *shm_zone;
+    ngx_str_t                      *store;
+    ngx_http_linkcert_index_t      *idx;
+    ngx_log_t                      *log;
+    uint32_t                        scan;
+    ngx_uint_t                      indexed;
+    ngx_uint_t                      peeked;
+    ngx_uint_t                      parsed;
+} ngx_http_linkcert_loader_t;
+
+
 static ngx_int_t ngx_http_linkcert_loader_load(ngx_shm_zone_t *shm_zone,
     ngx_str_t *store, ngx_log_t *log);
-static ngx_int_t ngx_http_linkcert_loader_domain(ngx_shm_zone_t *shm_zone,
-    ngx_str_t *store, ngx_http_linkcert_index_t *idx, u_char *name,
-    size_t len, uint32_t scan, ngx_log_t *log);
+static ngx_int_t ngx_http_linkcert_loader_domain(
+    ngx_http_linkcert_loader_t *ld, u_char *name, size_t len);
+static void ngx_http_linkcert_loader_read(ngx_http_linkcert_loader_t *ld,
+    u_char *name, size_t len, ngx_http_linkcert_loaded_t *loaded);
+static ngx_int_t ngx_http_linkcert_loader_peek(ngx_str_t *store,
+    u_char *name, size_t len, lc_cert_info_t *info);
 static ngx_int_t ngx_http_linkcert_loader_index(ngx_shm_zone_t *shm_zone,
     ngx_str_t *store, ngx_log_t *log);
 
@@ -83,11 +100,10 @@ ngx_http_linkcert_loader_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
     ngx_log_t *log)
 {
     size_t                           len;
-    uint32_t                         scan;
     ngx_msec_t                       start;
     ngx_uint_t                       seen, gone;
     ngx_pool_t                      *pool;
-    ngx_http_linkcert_index_t       *idx;
+    ngx_http_linkcert_loader_t       ld;
     ngx_http_linkcert_store_list_t   list;
     char                             name[LC_DOMAIN_MAX + 1];
 
@@ -104,16 +120,18 @@ ngx_http_linkcert_loader_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
         return NGX_ERROR;
     }
 
-    idx = ngx_http_linkcert_index_read(store, pool, log);
-
-    scan = ngx_http_linkcert_table_begin_scan(shm_zone);
+    ngx_memzero(&ld, sizeof(ngx_http_linkcert_loader_t));
+    ld.shm_zone = shm_zone;
+    ld.store = store;
+    ld.log = log;
+    ld.idx = ngx_http_linkcert_index_read(store, pool, log);
+    ld.scan = ngx_http_linkcert_table_begin_scan(shm_zone);
     seen = 0;
 
     while (ngx_http_linkcert_store_list_next(&list, name, &len, log)
            == NGX_OK)
     {
-        if (ngx_http_linkcert_loader_domain(shm_zone, store, idx,
-                                            (u_char *) name, len, scan, log)
+        if (ngx_http_linkcert_loader_domain(&ld, (u_char *) name, len)
             == NGX_OK)
         {
             seen++;
@@ -122,10 +140,10 @@ ngx_http_linkcert_loader_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
 
     ngx_http_linkcert_store_list_close(&list);
 
-    ngx_http_linkcert_index_free(idx);
+    ngx_http_linkcert_index_free(ld.idx);
     ngx_destroy_pool(pool);
 
-    gone = ngx_http_linkcert_table_end_scan(shm_zone, scan);
+    gone = ngx_http_linkcert_table_end_scan(shm_zone, ld.scan);
 
     if (!ngx_test_config) {
         (void) ngx_http_linkcert_loader_index(shm_zone, store, log);
@@ -135,31 +153,31 @@ ngx_http_linkcert_loader_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "linkcert_store \"%V\": %ui domains in the table, "
-                  "%ui gone from the store, loaded in %M ms",
-                  store, seen, gone, ngx_current_msec - start);
+                  "%ui gone from the store, loaded in %M ms (%ui from "
+                  "the index, %ui read without their keys, %ui parsed)",
+                  store, seen, gone, ngx_current_msec - start, ld.indexed,
+                  ld.peeked, ld.parsed);
 
     return NGX_OK;
 }
 
 
 static ngx_int_t
-ngx_http_linkcert_loader_domain(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
-    ngx_http_linkcert_index_t *idx, u_char *name, size_t len, uint32_t scan,
-    ngx_log_t *log)
+ngx_http_linkcert_loader_domain(ngx_http_linkcert_loader_t *ld, u_char *name,
+    size_t len)
 {
-    lc_cert_t                   *cert;
     ngx_http_linkcert_loaded_t   loaded;
     u_char                       dir[NGX_MAX_PATH];
 
     ngx_memzero(&loaded, sizeof(ngx_http_linkcert_loaded_t));
 
-    (void) ngx_http_linkcert_store_path(dir, store, name, len, "");
+    (void) ngx_http_linkcert_store_path(dir, ld->store, name, len, "");
 
     loaded.stamp = ngx_http_linkcert_store_stamp(dir, &loaded.error);
 
     if (loaded.stamp != 0
-        && ngx_http_linkcert_table_seen(shm_zone, name, len, loaded.stamp,
-                                        scan)
+        && ngx_http_linkcert_table_seen(ld->shm_zone, name, len,
+                                        loaded.stamp, ld->scan)
            == NGX_OK)
     {
         return NGX_OK;
@@ -172,51 +190,128 @@ ngx_http_linkcert_loader_domain(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
      */
 
     if (loaded.stamp == 0 && ngx_http_linkcert_store_unpublished(dir)) {
-        ngx_log_error(NGX_LOG_INFO, log, 0,
+        ngx_log_error(NGX_LOG_INFO, ld->log, 0,
                       "linkcert_store: \"%s\" holds no certificate yet",
                       dir);
         return NGX_OK;
     }
 
-    if (loaded.stamp != 0
-        && ngx_http_linkcert_index_lookup(idx, name, len, &loaded) == NGX_OK)
-    {
-        /* the certificate may have expired since the index was written */
-
-        if (loaded.ok && loaded.info.not_after <= ngx_time()) {
-            loaded.ok = 0;
-            lc_error_set(&loaded.error, LC_ERR_STORE_EXPIRED,
-                         "the certificate has expired");
-        }
-
-    } else if (loaded.stamp != 0) {
-        cert = ngx_http_linkcert_store_read_cert(store, name, len, log,
-                                                 &loaded.error);
-
-        if (cert && lc_cert_info(cert, &loaded.info) == 0) {
-            loaded.ok = 1;
-
-        } else if (cert) {
-            lc_error_set(&loaded.error, LC_ERR_STORE_CORRUPT,
-                         "fullchain.pem has a malformed certificate");
-        }
-
-        lc_cert_free(cert);
+    if (loaded.stamp != 0) {
+        ngx_http_linkcert_loader_read(ld, name, len, &loaded);
     }
 
     if (!loaded.ok) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
+        ngx_log_error(NGX_LOG_ERR, ld->log, 0,
                       "linkcert_store: \"%s\": %s (%s), the domain is unknown",
                       dir, loaded.error.detail, loaded.error.type);
     }
 
-    if (ngx_http_linkcert_table_loaded(shm_zone, name, len, &loaded, scan)
+    if (ngx_http_linkcert_table_loaded(ld->shm_zone, name, len, &loaded,
+                                       ld->scan)
         != NGX_OK)
     {
         return NGX_DECLINED;
     }
 
     return NGX_OK;
+}
+
+
+/* what the index says, else the pair read the cheap way, else parsed */
+
+static void
+ngx_http_linkcert_loader_read(ngx_http_linkcert_loader_t *ld, u_char *name,
+    size_t len, ngx_http_linkcert_loaded_t *loaded)
+{
+    lc_cert_t  *cert;
+
+    if (ngx_http_linkcert_index_lookup(ld->idx, name, len, loaded) == NGX_OK) {
+        ld->indexed++;
+
+        /* the certificate may have expired since the index was written */
+
+        if (loaded->ok && loaded->info.not_after <= ngx_time()) {
+            loaded->ok = 0;
+            lc_error_set(&loaded->error, LC_ERR_STORE_EXPIRED,
+                         "the certificate has expired");
+        }
+
+        return;
+    }
+
+    if (ngx_http_linkcert_loader_peek(ld->store, name, len, &loaded->info)
+        == NGX_OK)
+    {
+        ld->peeked++;
+        loaded->ok = 1;
+        return;
+    }
+
+    ld->parsed++;
+
+    cert = ngx_http_linkcert_store_read_cert(ld->store, name, len, ld->log,
+                                             &loaded->error);
+
+    if (cert && lc_cert_info(cert, &loaded->info) == 0) {
+        loaded->ok = 1;
+
+    } else if (cert) {
+        lc_error_set(&loaded->error, LC_ERR_STORE_CORRUPT,
+                     "fullchain.pem has a malformed certificate");
+    }
+
+    lc_cert_free(cert);
+}
+
+
+/*
+ * Without the index, the pair is read the cheap way (lc_cert_peek(): no
+ * key is built); what it cannot confirm is parsed in full, which says
+ * what is wrong.  The full parse and the check of the pair happen again
+ * at a handshake's cache miss, before the certificate is served.
+ */
+
+static ngx_int_t
+ngx_http_linkcert_loader_peek(ngx_str_t *store, u_char *name, size_t len,
+    lc_cert_info_t *info)
+{
+    ngx_int_t                  rc;
+    lc_error_t                 err;
+    ngx_http_linkcert_file_t   chain, key;
+    u_char                     path[NGX_MAX_PATH];
+
+    rc = NGX_DECLINED;
+
+    (void) ngx_http_linkcert_store_path(path, store, name, len,
+                                        "fullchain.pem");
+
+    if (ngx_http_linkcert_store_read_file(path, &chain, &err, "fullchain.pem",
+                                          NGX_HTTP_LINKCERT_FILE_MAX)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    (void) ngx_http_linkcert_store_path(path, store, name, len,
+                                        "privkey.pem");
+
+    if (ngx_http_linkcert_store_read_file(path, &key, &err, "privkey.pem",
+                                          NGX_HTTP_LINKCERT_FILE_MAX)
+        == NGX_OK)
+    {
+        if (lc_cert_peek((char *) chain.data, chain.len, (char *) key.data,
+                         key.len, (char *) name, ngx_time(), info))
+        {
+            rc = NGX_OK;
+        }
+
+        ngx_explicit_memzero(key.data, key.len);
+        ngx_free(key.data);
+    }
+
+    ngx_free(chain.data);
+
+    return rc;
 }
 
 

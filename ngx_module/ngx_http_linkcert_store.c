@@ -23,9 +23,6 @@
 #include "ngx_http_linkcert.h"
 
 
-#define NGX_HTTP_LINKCERT_FILE_MAX  (1024 * 1024)
-
-
 /* a domain's two files */
 static const char  *ngx_http_linkcert_store_files[] = {
     "fullchain.pem", "privkey.pem"

@@ -205,7 +205,9 @@ lc_life_schedule_issued(lc_life_ctx_t *c, time_t floor)
  * Start-up and reloads are renewal passes: every issued domain is checked
  * within seconds, from a second on (the workers of the new cycle are up
  * by then), spread at 500 domains a second so that a large table does
- * not flood the DNS or the CA, but within half of reverify_interval.
+ * not flood the DNS or the CA, but within half of reverify_interval.  A
+ * domain whose renewal is due does not wait behind the pass (200 s at
+ * 100,000 domains): it is checked from the first second.
  */
 
 void
@@ -215,6 +217,11 @@ lc_life_schedule_pass(lc_life_ctx_t *c, unsigned long issued)
 
     if (!c->conf->verify) {
         lc_life_schedule_issued(c, 0);
+        return;
+    }
+
+    if (lc_life_renewal(c->rec, c->conf) <= c->ev->now) {
+        lc_life_schedule(c, c->ev->now_ms + 1000);
         return;
     }
 

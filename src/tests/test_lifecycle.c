@@ -1355,6 +1355,26 @@ test_loaded(void **state)
     conf.reverify_interval = DAY;
     assert_int_equal(rec.due, NOW_MS + 1000 + 199999 % 30000);
 
+    /* a renewal due: from the first second, whatever the pass's spread */
+
+    make_record(&rec, LC_STATUS_ISSUED, LC_STAGE_ISSUED, 0);
+    ev.not_before = NOW - 70 * DAY;
+    ev.not_after = NOW + 20 * DAY;
+    lc_lifecycle_step(&rec, &conf, &ev, &res);
+    assert_int_equal(rec.due, NOW_MS + 1000);
+
+    make_record(&rec, LC_STATUS_ISSUED, LC_STAGE_ISSUED, S_RENEW_DUE);
+    ev.type = LC_EV_SEEN;
+    lc_lifecycle_step(&rec, &conf, &ev, &res);
+    assert_int_equal(rec.due, NOW_MS + 1000);
+
+    /* the renewal time the CA's window chose, passed */
+
+    make_record(&rec, LC_STATUS_ISSUED, LC_STAGE_ISSUED, 0);
+    rec.renew_ari = NOW - 1;
+    lc_lifecycle_step(&rec, &conf, &ev, &res);
+    assert_int_equal(rec.due, NOW_MS + 1000);
+
     /* files that cannot be used */
 
     make_record(&rec, LC_STATUS_ISSUED, LC_STAGE_ISSUED, S_MOVED);

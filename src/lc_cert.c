@@ -612,6 +612,8 @@ lc_cert_cleanup(void)
         lc_cert_shared_drop(s);
     }
 
+    lc_cert_peek_cleanup();
+
     for (d = lc_cert_decoders; d < lc_cert_decoders + LC_KEY_TYPES; d++) {
         OSSL_DECODER_CTX_free(d->ctx);
         d->ctx = NULL;

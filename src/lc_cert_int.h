@@ -29,6 +29,9 @@ int lc_cert_fields(const ASN1_TIME *not_before, const ASN1_TIME *not_after,
 /* an intermediate, parsed or found among those kept; NULL if damaged */
 X509 *lc_cert_intermediate(const unsigned char *der, long len);
 
+/* frees the chain's end lc_cert_peek() keeps */
+void lc_cert_peek_cleanup(void);
+
 int lc_cert_no_password(char *buf, int size, int rwflag, void *u);
 
 /* whether the last failed PEM read only ran out of PEM blocks */

@@ -21,6 +21,7 @@
 
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -213,20 +214,32 @@ lc_cert_peek(const char *chain_pem, size_t chain_len, const char *key_pem,
 /*
  * The leaf, read with the template; the intermediates as the full parse
  * reads them (they are kept parsed, the same few for every domain), so
- * that a damaged chain is not taken for a good one.
+ * that a damaged chain is not taken for a good one.  The chains of a CA
+ * end with the same bytes: the text after the leaf that was last found
+ * good is kept, and the same text is not read again.
  */
+
+static char    *lc_peek_tail;
+static size_t   lc_peek_tail_len;
+
 
 static LC_PEEK_CERT *
 lc_peek_chain(const char *pem, size_t len)
 {
     BIO                  *bio;
     X509                 *x;
+    char                 *copy;
     long                  n;
+    size_t                tail_len;
+    const char           *tail;
     LC_PEEK_CERT         *c;
     unsigned char        *der;
     const unsigned char  *p;
 
     ERR_clear_error();
+
+    tail = NULL;
+    tail_len = 0;
 
     if (pem == NULL || len == 0 || len > INT_MAX) {
         return NULL;
@@ -259,6 +272,16 @@ lc_peek_chain(const char *pem, size_t len)
                 goto failed;
             }
 
+            tail = pem + len - BIO_pending(bio);
+            tail_len = (size_t) BIO_pending(bio);
+
+            if (lc_peek_tail != NULL && tail_len == lc_peek_tail_len
+                && memcmp(tail, lc_peek_tail, tail_len) == 0)
+            {
+                BIO_free(bio);
+                return c;
+            }
+
             continue;
         }
 
@@ -280,6 +303,17 @@ lc_peek_chain(const char *pem, size_t len)
 
     BIO_free(bio);
 
+    /* out of memory, it is not kept: read again next time */
+
+    copy = malloc(tail_len + 1);
+
+    if (copy != NULL) {
+        memcpy(copy, tail, tail_len);
+        lc_cert_peek_cleanup();
+        lc_peek_tail = copy;
+        lc_peek_tail_len = tail_len;
+    }
+
     return c;
 
 failed:
@@ -288,6 +322,15 @@ failed:
     ASN1_item_free((ASN1_VALUE *) c, ASN1_ITEM_rptr(LC_PEEK_CERT));
 
     return NULL;
+}
+
+
+void
+lc_cert_peek_cleanup(void)
+{
+    free(lc_peek_tail);
+    lc_peek_tail = NULL;
+    lc_peek_tail_len = 0;
 }
 
 

@@ -55,7 +55,7 @@ typedef struct {
     ASN1_INTEGER              *version;
     ASN1_INTEGER              *serial;
     X509_ALGOR                *signature;
-    X509_NAME                 *issuer;
+    ASN1_TYPE                 *issuer;
     X509_VAL                  *validity;
     ASN1_TYPE                 *subject;
     LC_PEEK_SPKI              *spki;
@@ -69,7 +69,7 @@ ASN1_SEQUENCE_enc(LC_PEEK_TBS, enc, 0) = {
     ASN1_EXP_OPT(LC_PEEK_TBS, version, ASN1_INTEGER, 0),
     ASN1_SIMPLE(LC_PEEK_TBS, serial, ASN1_INTEGER),
     ASN1_SIMPLE(LC_PEEK_TBS, signature, X509_ALGOR),
-    ASN1_SIMPLE(LC_PEEK_TBS, issuer, X509_NAME),
+    ASN1_SIMPLE(LC_PEEK_TBS, issuer, ASN1_ANY),
     ASN1_SIMPLE(LC_PEEK_TBS, validity, X509_VAL),
     ASN1_SIMPLE(LC_PEEK_TBS, subject, ASN1_ANY),
     ASN1_SIMPLE(LC_PEEK_TBS, spki, LC_PEEK_SPKI),
@@ -160,6 +160,9 @@ typedef struct {
 
 
 static LC_PEEK_CERT *lc_peek_chain(const char *pem, size_t len);
+static void lc_peek_keep_tail(char *tail, size_t len);
+static void lc_peek_keep_issuer(X509_NAME *name, char *der, size_t len);
+static const X509_NAME *lc_peek_issuer(const ASN1_TYPE *issuer);
 static int lc_peek_leaf_ok(LC_PEEK_CERT *c, const char *domain, time_t now,
     lc_cert_info_t *info);
 static int lc_peek_key_read(const char *pem, size_t len, lc_peek_key_t *k);
@@ -219,8 +222,13 @@ lc_cert_peek(const char *chain_pem, size_t chain_len, const char *key_pem,
  * good is kept, and the same text is not read again.
  */
 
-static char    *lc_peek_tail;
-static size_t   lc_peek_tail_len;
+static char       *lc_peek_tail;
+static size_t      lc_peek_tail_len;
+
+/* the issuer's name last decoded, and its DER */
+static X509_NAME  *lc_peek_issuer_name;
+static char       *lc_peek_issuer_der;
+static size_t      lc_peek_issuer_len;
 
 
 static LC_PEEK_CERT *
@@ -309,9 +317,7 @@ lc_peek_chain(const char *pem, size_t len)
 
     if (copy != NULL) {
         memcpy(copy, tail, tail_len);
-        lc_cert_peek_cleanup();
-        lc_peek_tail = copy;
-        lc_peek_tail_len = tail_len;
+        lc_peek_keep_tail(copy, tail_len);
     }
 
     return c;
@@ -328,9 +334,75 @@ failed:
 void
 lc_cert_peek_cleanup(void)
 {
+    lc_peek_keep_tail(NULL, 0);
+    lc_peek_keep_issuer(NULL, NULL, 0);
+}
+
+
+static void
+lc_peek_keep_tail(char *tail, size_t len)
+{
     free(lc_peek_tail);
-    lc_peek_tail = NULL;
-    lc_peek_tail_len = 0;
+    lc_peek_tail = tail;
+    lc_peek_tail_len = len;
+}
+
+
+static void
+lc_peek_keep_issuer(X509_NAME *name, char *der, size_t len)
+{
+    X509_NAME_free(lc_peek_issuer_name);
+    free(lc_peek_issuer_der);
+    lc_peek_issuer_name = name;
+    lc_peek_issuer_der = der;
+    lc_peek_issuer_len = len;
+}
+
+
+/*
+ * The issuer's name is decoded once for the leaves of a CA: the same DER,
+ * the same name.  NULL if it does not decode.
+ */
+
+static const X509_NAME *
+lc_peek_issuer(const ASN1_TYPE *issuer)
+{
+    int                   len;
+    char                 *copy;
+    X509_NAME            *name;
+    const unsigned char  *der, *p;
+
+    if (issuer->type != V_ASN1_SEQUENCE) {
+        return NULL;
+    }
+
+    der = ASN1_STRING_get0_data(issuer->value.sequence);
+    len = ASN1_STRING_length(issuer->value.sequence);
+
+    if (lc_peek_issuer_name != NULL && (size_t) len == lc_peek_issuer_len
+        && memcmp(der, lc_peek_issuer_der, (size_t) len) == 0)
+    {
+        return lc_peek_issuer_name;
+    }
+
+    p = der;
+    name = d2i_X509_NAME(NULL, &p, len);
+    if (name == NULL) {
+        return NULL;
+    }
+
+    /* out of memory, it is not kept: decoded again next time */
+
+    copy = malloc((size_t) len + 1);
+    if (copy == NULL) {
+        X509_NAME_free(name);
+        return NULL;
+    }
+
+    memcpy(copy, der, (size_t) len);
+    lc_peek_keep_issuer(name, copy, (size_t) len);
+
+    return name;
 }
 
 
@@ -340,14 +412,20 @@ static int
 lc_peek_leaf_ok(LC_PEEK_CERT *c, const char *domain, time_t now,
     lc_cert_info_t *info)
 {
-    int              i, ok;
-    X509            *names;
-    unsigned int     len;
-    lc_error_t       err;
-    LC_PEEK_TBS     *tbs;
-    X509_EXTENSION  *san;
+    int               i, ok;
+    X509             *names;
+    unsigned int      len;
+    lc_error_t        err;
+    LC_PEEK_TBS      *tbs;
+    X509_EXTENSION   *san;
+    const X509_NAME  *issuer;
 
     tbs = c->tbs;
+
+    issuer = lc_peek_issuer(tbs->issuer);
+    if (issuer == NULL) {
+        return 0;
+    }
 
     if (lc_cert_check_times(tbs->validity->notBefore,
                             tbs->validity->notAfter, now, &err)
@@ -371,7 +449,7 @@ lc_peek_leaf_ok(LC_PEEK_CERT *c, const char *domain, time_t now,
         && X509_add_ext(names, san, -1) == 1
         && lc_cert_check_names(names, domain, &err) == 0
         && lc_cert_fields(tbs->validity->notBefore, tbs->validity->notAfter,
-                          tbs->serial, tbs->issuer, info)
+                          tbs->serial, issuer, info)
            == 0
         && ASN1_item_digest(ASN1_ITEM_rptr(LC_PEEK_CERT), EVP_sha256(), c,
                             info->sha256, &len)

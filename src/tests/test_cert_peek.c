@@ -46,6 +46,7 @@ typedef struct {
     time_t       nb;
     time_t       na;
     const char  *serial;
+    const char  *cn;                    /* NULL: LC_NAME */
 } lc_leaf_spec_t;
 
 
@@ -80,7 +81,8 @@ lc_cert_for(lc_fixture_t *f, EVP_PKEY *key, const lc_leaf_spec_t *spec)
     assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), spec->nb));
     assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), spec->na));
 
-    lc_name_add(X509_get_subject_name(x), "CN", LC_NAME);
+    lc_name_add(X509_get_subject_name(x), "CN",
+                spec->cn ? spec->cn : LC_NAME);
     assert_int_equal(X509_set_pubkey(x, key), 1);
 
     if (f->ca == NULL) {
@@ -223,7 +225,7 @@ lc_peek_vs_parse(lc_fixture_t *f, EVP_PKEY *leaf_key, EVP_PKEY *key,
 
 static const lc_leaf_spec_t  lc_good = {
     "DNS:www." LC_NAME ",DNS:" LC_NAME, LC_T0 - LC_DAY, LC_T0 + 90 * LC_DAY,
-    "03AF0102030405060708090A0B0C0D0E"
+    "03AF0102030405060708090A0B0C0D0E", NULL
 };
 
 
@@ -259,13 +261,48 @@ test_peek_fields(void **state)
     lc_fixture_t  *f = *state;
 
     static const lc_leaf_spec_t  spec = {
-        "DNS:*.acme.test", 1700000123, 2600000000, "FF00000000000001"
+        "DNS:*.acme.test", 1700000123, 2600000000, "FF00000000000001", NULL
     };
 
     assert_int_equal(lc_peek_vs_parse(f, f->ec, f->ec, 0, &spec,
                                       LC_T0 + LC_DAY), 1);
     assert_int_equal(lc_peek_vs_parse(f, f->rsa, f->rsa, 1, &spec,
                                       LC_T0 + LC_DAY), 1);
+}
+
+
+/* leaves of two CAs in turn: each its own issuer */
+
+static void
+test_peek_issuers(void **state)
+{
+    lc_fixture_t  *f = *state;
+
+    X509      *ca;
+    EVP_PKEY  *ca_key;
+
+    static const lc_leaf_spec_t  other = {
+        NULL, LC_T0 - 365 * LC_DAY, LC_T0 + 3650 * LC_DAY, "07", "Other CA"
+    };
+
+    ca = f->ca;
+    ca_key = f->ca_key;
+
+    f->ca = NULL;
+    f->ca_key = f->ec2;
+    f->ca = lc_cert_for(f, f->ec2, &other);
+
+    assert_int_equal(lc_peek_vs_parse(f, f->ec, f->ec, 0, &lc_good, LC_T0),
+                     1);
+    assert_int_equal(lc_peek_vs_parse(f, f->rsa, f->rsa, 0, &lc_good,
+                                      LC_T0), 1);
+
+    X509_free(f->ca);
+    f->ca = ca;
+    f->ca_key = ca_key;
+
+    assert_int_equal(lc_peek_vs_parse(f, f->ec, f->ec, 0, &lc_good, LC_T0),
+                     1);
 }
 
 
@@ -295,10 +332,11 @@ test_peek_refuses_what_the_check_refuses(void **state)
     lc_fixture_t  *f = *state;
 
     static const lc_leaf_spec_t  other = {
-        "DNS:other.acme.test", LC_T0 - LC_DAY, LC_T0 + 90 * LC_DAY, "05"
+        "DNS:other.acme.test", LC_T0 - LC_DAY, LC_T0 + 90 * LC_DAY, "05",
+        NULL
     };
     static const lc_leaf_spec_t  no_san = {
-        NULL, LC_T0 - LC_DAY, LC_T0 + 90 * LC_DAY, "05"
+        NULL, LC_T0 - LC_DAY, LC_T0 + 90 * LC_DAY, "05", NULL
     };
 
     assert_int_equal(lc_peek_vs_parse(f, f->ec, f->ec, 0, &other, LC_T0), 0);
@@ -370,7 +408,7 @@ lc_setup(void **state)
     lc_fixture_t  *f;
 
     static const lc_leaf_spec_t  ca = {
-        NULL, LC_T0 - 365 * LC_DAY, LC_T0 + 3650 * LC_DAY, "01"
+        NULL, LC_T0 - 365 * LC_DAY, LC_T0 + 3650 * LC_DAY, "01", "Peek CA"
     };
 
     f = calloc(1, sizeof(lc_fixture_t));
@@ -424,6 +462,7 @@ main(void)
         cmocka_unit_test(test_peek_ecdsa),
         cmocka_unit_test(test_peek_rsa),
         cmocka_unit_test(test_peek_fields),
+        cmocka_unit_test(test_peek_issuers),
         cmocka_unit_test(test_peek_key_mismatch),
         cmocka_unit_test(test_peek_refuses_what_the_check_refuses),
         cmocka_unit_test(test_peek_damaged),

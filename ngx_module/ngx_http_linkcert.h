@@ -99,6 +99,9 @@ typedef struct {
     ngx_atomic_t                   orders[NGX_HTTP_LINKCERT_ORDER_N];
     ngx_atomic_t                   dns[NGX_HTTP_LINKCERT_DNS_N];
     ngx_atomic_t                   handshakes[NGX_HTTP_LINKCERT_HANDSHAKE_N];
+    ngx_atomic_t                   cache[LC_METRICS_CACHE_N];
+    ngx_atomic_t                   cache_entries;  /* all workers */
+    ngx_atomic_t                   cache_size;     /* each worker's limit */
     ngx_atomic_t                   hold[NGX_HTTP_LINKCERT_HOLD_BUCKETS];
     ngx_atomic_t                   hold_ms;        /* sum of holds */
     ngx_atomic_t                   demand[NGX_HTTP_LINKCERT_DEMAND_N];

@@ -127,6 +127,7 @@ ngx_http_linkcert_metrics_counters(ngx_http_linkcert_stats_t *st,
     ngx_http_linkcert_metrics_copy(m->dns, st->dns, NGX_HTTP_LINKCERT_DNS_N);
     ngx_http_linkcert_metrics_copy(m->handshakes, st->handshakes,
                                    NGX_HTTP_LINKCERT_HANDSHAKE_N);
+    ngx_http_linkcert_metrics_copy(m->cache, st->cache, LC_METRICS_CACHE_N);
     ngx_http_linkcert_metrics_copy(m->hold, st->hold,
                                    NGX_HTTP_LINKCERT_HOLD_BUCKETS);
     ngx_http_linkcert_metrics_copy(m->demand, st->demand,
@@ -138,6 +139,8 @@ ngx_http_linkcert_metrics_counters(ngx_http_linkcert_stats_t *st,
     ngx_http_linkcert_metrics_copy(m->webhook_dropped, st->webhook_dropped,
                                    NGX_HTTP_LINKCERT_DROPPED_N);
 
+    m->cache_entries = st->cache_entries;
+    m->cache_size = st->cache_size;
     m->hold_ms = st->hold_ms;
     m->hold_timeouts = st->hold_timeouts;
     m->renewals = st->renewals;

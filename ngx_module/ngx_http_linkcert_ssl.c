@@ -37,6 +37,7 @@ typedef struct {
     ngx_queue_t                    queue;
     ngx_uint_t                     count;
     ngx_uint_t                     max;
+    ngx_http_linkcert_stats_t     *stats;
 } ngx_http_linkcert_cache_t;
 
 
@@ -109,7 +110,7 @@ ngx_http_linkcert_ssl_init_process(ngx_cycle_t *cycle)
 
     lmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_linkcert_module);
-    if (lmcf == NULL) {
+    if (lmcf == NULL || lmcf->shm_zone == NULL) {
         return NGX_OK;
     }
 
@@ -120,6 +121,8 @@ ngx_http_linkcert_ssl_init_process(ngx_cycle_t *cycle)
 
     ngx_http_linkcert_cache.count = 0;
     ngx_http_linkcert_cache.max = lmcf->cache_size;
+    ngx_http_linkcert_cache.stats = ngx_http_linkcert_stats(lmcf->shm_zone);
+    ngx_http_linkcert_cache.stats->cache_size = ngx_http_linkcert_cache.max;
 
     return NGX_OK;
 }
@@ -269,8 +272,14 @@ ngx_http_linkcert_cache_get(ngx_http_linkcert_main_conf_t *lmcf, u_char *name,
     {
         ngx_queue_remove(&cached->queue);
         ngx_queue_insert_head(&cache->queue, &cached->queue);
+
+        (void) ngx_atomic_fetch_add(&cache->stats->cache[LC_METRICS_CACHE_HIT],
+                                    1);
         return cached->cert;
     }
+
+    (void) ngx_atomic_fetch_add(&cache->stats->cache[LC_METRICS_CACHE_MISS],
+                                1);
 
     if (cached) {
         ngx_http_linkcert_cache_free(cached);
@@ -318,6 +327,8 @@ ngx_http_linkcert_cache_get(ngx_http_linkcert_main_conf_t *lmcf, u_char *name,
     ngx_queue_insert_head(&cache->queue, &cached->queue);
     cache->count++;
 
+    (void) ngx_atomic_fetch_add(&cache->stats->cache_entries, 1);
+
     return cached->cert;
 }
 
@@ -328,6 +339,9 @@ ngx_http_linkcert_cache_free(ngx_http_linkcert_cached_t *cached)
     ngx_rbtree_delete(&ngx_http_linkcert_cache.rbtree, &cached->sn.node);
     ngx_queue_remove(&cached->queue);
     ngx_http_linkcert_cache.count--;
+
+    (void) ngx_atomic_fetch_add(&ngx_http_linkcert_cache.stats->cache_entries,
+                                (ngx_atomic_int_t) -1);
 
     lc_cert_free(cached->cert);
     ngx_free(cached);

@@ -27,6 +27,7 @@ static void lc_metrics_results(lc_metrics_out_t *out, const lc_metrics_t *m);
 static void lc_metrics_handshakes(lc_metrics_out_t *out,
     const lc_metrics_t *m);
 static void lc_metrics_hold(lc_metrics_out_t *out, const lc_metrics_t *m);
+static void lc_metrics_cache(lc_metrics_out_t *out, const lc_metrics_t *m);
 static void lc_metrics_zone(lc_metrics_out_t *out, const lc_metrics_t *m);
 static void lc_metrics_acme(lc_metrics_out_t *out, const lc_metrics_t *m);
 static void lc_metrics_webhook(lc_metrics_out_t *out, const lc_metrics_t *m);
@@ -65,6 +66,11 @@ static const char *const  lc_metrics_outcomes[] = {
     [LC_METRICS_HANDSHAKE_CERTIFICATE] = "certificate",
     [LC_METRICS_HANDSHAKE_FALLBACK] = "fallback",
     [LC_METRICS_HANDSHAKE_HELD] = "held"
+};
+
+static const char *const  lc_metrics_cache_results[] = {
+    "hit",
+    "miss"
 };
 
 static const char *const  lc_metrics_demand[] = {
@@ -194,6 +200,8 @@ lc_metrics_handshakes(lc_metrics_out_t *out, const lc_metrics_t *m)
                         lc_metrics_outcomes, m->handshakes,
                         LC_METRICS_HANDSHAKE_N);
 
+    lc_metrics_cache(out, m);
+
     lc_metrics_family(out, "linkcert_renewals_total", "counter",
                       "Certificates renewed.");
     lc_metrics_printf(out, "linkcert_renewals_total %lu\n", m->renewals);
@@ -215,6 +223,31 @@ lc_metrics_handshakes(lc_metrics_out_t *out, const lc_metrics_t *m)
                       "linkcert_hold ran out first.");
     lc_metrics_printf(out, "linkcert_hold_timeouts_total %lu\n",
                       m->hold_timeouts);
+}
+
+
+/* the workers' caches of parsed certificates */
+
+static void
+lc_metrics_cache(lc_metrics_out_t *out, const lc_metrics_t *m)
+{
+    lc_metrics_family(out, "linkcert_cache_lookups_total", "counter",
+                      "Certificates looked up in a worker's cache at "
+                      "handshakes, by result; a miss reads the store.");
+    lc_metrics_labelled(out, "linkcert_cache_lookups_total", "result",
+                        lc_metrics_cache_results, m->cache,
+                        LC_METRICS_CACHE_N);
+
+    lc_metrics_family(out, "linkcert_cache_certificates", "gauge",
+                      "Certificates kept parsed in the workers' caches, "
+                      "all workers together.");
+    lc_metrics_printf(out, "linkcert_cache_certificates %lu\n",
+                      m->cache_entries);
+
+    lc_metrics_family(out, "linkcert_cache_size", "gauge",
+                      "The certificates each worker keeps at most: "
+                      "linkcert_cache_size, or its default.");
+    lc_metrics_printf(out, "linkcert_cache_size %lu\n", m->cache_size);
 }
 
 

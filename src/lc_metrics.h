@@ -61,6 +61,13 @@ typedef enum {
     LC_METRICS_HANDSHAKE_N
 } lc_metrics_handshake_e;
 
+/* a certificate looked up in a worker's cache at a handshake */
+typedef enum {
+    LC_METRICS_CACHE_HIT = 0,
+    LC_METRICS_CACHE_MISS,              /* the store was read */
+    LC_METRICS_CACHE_N
+} lc_metrics_cache_e;
+
 /* a webhook POST's result, each attempt */
 typedef enum {
     LC_METRICS_WEBHOOK_DELIVERED = 0,   /* a 2xx */
@@ -94,6 +101,9 @@ typedef struct {
     unsigned long   origins[LC_ORIGIN_N][LC_METRICS_ORDER_N];
     unsigned long   dns[LC_METRICS_DNS_N];
     unsigned long   handshakes[LC_METRICS_HANDSHAKE_N];
+    unsigned long   cache[LC_METRICS_CACHE_N];
+    unsigned long   cache_entries;      /* all workers together */
+    unsigned long   cache_size;         /* each worker's limit */
     unsigned long   hold[LC_METRICS_HOLD_BUCKETS];  /* each bucket its own
                                                        (not cumulative) */
     unsigned long   hold_ms;            /* the sum of the holds */

@@ -63,6 +63,19 @@ static const char  lc_zero[] =
     "linkcert_handshakes_total{outcome=\"certificate\"} 0\n"
     "linkcert_handshakes_total{outcome=\"fallback\"} 0\n"
     "linkcert_handshakes_total{outcome=\"held\"} 0\n"
+    "# HELP linkcert_cache_lookups_total Certificates looked up in a "
+        "worker's cache at handshakes, by result; a miss reads the store.\n"
+    "# TYPE linkcert_cache_lookups_total counter\n"
+    "linkcert_cache_lookups_total{result=\"hit\"} 0\n"
+    "linkcert_cache_lookups_total{result=\"miss\"} 0\n"
+    "# HELP linkcert_cache_certificates Certificates kept parsed in the "
+        "workers' caches, all workers together.\n"
+    "# TYPE linkcert_cache_certificates gauge\n"
+    "linkcert_cache_certificates 0\n"
+    "# HELP linkcert_cache_size The certificates each worker keeps at "
+        "most: linkcert_cache_size, or its default.\n"
+    "# TYPE linkcert_cache_size gauge\n"
+    "linkcert_cache_size 0\n"
     "# HELP linkcert_renewals_total Certificates renewed.\n"
     "# TYPE linkcert_renewals_total counter\n"
     "linkcert_renewals_total 0\n"
@@ -323,6 +336,9 @@ test_counters(void **state)
     m.origins[LC_ORIGIN_RENEWAL][LC_METRICS_ORDER_TRANSIENT] = 5;
     m.dns[LC_METRICS_DNS_TRANSIENT] = 3;
     m.handshakes[LC_METRICS_HANDSHAKE_HELD] = 6;
+    m.cache[LC_METRICS_CACHE_MISS] = 11;
+    m.cache_entries = 12;
+    m.cache_size = 16384;
     m.demand[LC_METRICS_DEMAND_FULL] = 7;
     m.acme_errors[LC_ACME_PROBLEM_TRANSPORT] = 9;
     m.zone_size = 4165632;
@@ -349,6 +365,11 @@ test_counters(void **state)
         "\nlinkcert_dns_checks_total{result=\"transient\"} 3\n"));
     assert_non_null(strstr(text,
         "\nlinkcert_handshakes_total{outcome=\"held\"} 6\n"));
+    assert_non_null(strstr(text,
+        "\nlinkcert_cache_lookups_total{result=\"hit\"} 0\n"
+        "linkcert_cache_lookups_total{result=\"miss\"} 11\n"));
+    assert_non_null(strstr(text, "\nlinkcert_cache_certificates 12\n"));
+    assert_non_null(strstr(text, "\nlinkcert_cache_size 16384\n"));
     assert_non_null(strstr(text,
         "\nlinkcert_on_demand_total{result=\"refused_full\"} 7\n"));
     assert_non_null(strstr(text,

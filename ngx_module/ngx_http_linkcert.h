@@ -304,7 +304,7 @@ typedef struct {
     ngx_flag_t                     api_key_set;
     u_char                        *api_file;     /* where the first */
     ngx_uint_t                     api_line;     /*   linkcert_api is */
-    ngx_uint_t                     cache_size;
+    ngx_uint_t                     cache_size;   /* 0: from the zone */
     ngx_flag_t                     enabled;      /* a server has it on */
 
     lc_verify_conf_t              *verify;       /* targets, CAA identity */

@@ -386,7 +386,7 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_linkcert_main_conf_t *lmcf = conf;
 
-    ngx_conf_init_uint_value(lmcf->cache_size, 4096);
+    ngx_conf_init_uint_value(lmcf->cache_size, 0);      /* from the zone */
     ngx_conf_init_msec_value(lmcf->resolver_timeout, 5000);
     ngx_conf_init_uint_value(lmcf->resolver_attempts, 2);
     ngx_conf_init_uint_value(lmcf->key_type, LC_ACME_KEY_EC256);

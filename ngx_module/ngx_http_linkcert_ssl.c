@@ -50,12 +50,25 @@ typedef struct {
 #define NGX_HTTP_LINKCERT_CACHE_FAILED  5        /* s */
 
 
+/*
+ * Without linkcert_cache_size, a worker keeps as many certificates as the
+ * zone has room for domains (an entry takes a 512-byte slot of it): once
+ * served, every domain the zone was sized for stays parsed.  At least
+ * 4,096, at most 100,000 (about 0.8 GB of one worker, were they all busy).
+ */
+#define NGX_HTTP_LINKCERT_CACHE_SLOT    512      /* zone bytes a domain */
+#define NGX_HTTP_LINKCERT_CACHE_MIN     4096
+#define NGX_HTTP_LINKCERT_CACHE_MAX     100000
+
+
 static int ngx_http_linkcert_cert_cb(ngx_ssl_conn_t *ssl_conn, void *arg);
 static lc_cert_t *ngx_http_linkcert_cache_get(
     ngx_http_linkcert_main_conf_t *lmcf, u_char *name, size_t len,
     uint32_t generation, ngx_log_t *log);
 static void ngx_http_linkcert_cache_free(ngx_http_linkcert_cached_t *cached);
 static void ngx_http_linkcert_restore_fallback(ngx_ssl_conn_t *ssl_conn);
+static ngx_uint_t ngx_http_linkcert_cache_max(
+    ngx_http_linkcert_main_conf_t *lmcf);
 
 
 static ngx_http_linkcert_cache_t  ngx_http_linkcert_cache;
@@ -120,11 +133,27 @@ ngx_http_linkcert_ssl_init_process(ngx_cycle_t *cycle)
     ngx_queue_init(&ngx_http_linkcert_cache.queue);
 
     ngx_http_linkcert_cache.count = 0;
-    ngx_http_linkcert_cache.max = lmcf->cache_size;
+    ngx_http_linkcert_cache.max = ngx_http_linkcert_cache_max(lmcf);
     ngx_http_linkcert_cache.stats = ngx_http_linkcert_stats(lmcf->shm_zone);
     ngx_http_linkcert_cache.stats->cache_size = ngx_http_linkcert_cache.max;
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_linkcert_cache_max(ngx_http_linkcert_main_conf_t *lmcf)
+{
+    ngx_uint_t  n;
+
+    if (lmcf->cache_size) {
+        return lmcf->cache_size;
+    }
+
+    n = lmcf->shm_zone->shm.size / NGX_HTTP_LINKCERT_CACHE_SLOT;
+
+    return ngx_min(ngx_max(n, NGX_HTTP_LINKCERT_CACHE_MIN),
+                   NGX_HTTP_LINKCERT_CACHE_MAX);
 }
 
 

@@ -4,7 +4,7 @@
  *
  * bench-handshake: a TLS handshake load generator.
  *
- *     bench-handshake [-c concurrency] [-d seconds] [-w seconds]
+ *     bench-handshake [-c concurrency] [-d seconds] [-w seconds] [-e]
  *                     [-n names-file] [-p port] [-t tls1.3 | tls1.2]
  *     bench-handshake -1 -A ca-file -n names-file [-p port] [-T seconds]
  *                     [-t tls1.3 | tls1.2]
@@ -26,6 +26,12 @@
  * (from the connect() to the end of the handshake).  Errors (connect or
  * handshake failures, and handshakes that take over 5 s) are counted over
  * the whole run, warm-up included; the first one is described on stderr.
+ *
+ * With -e (each name once) no connection is started once every name of
+ * the names file was given one; the run ends when the last one ends (or
+ * after the warm-up and "-d" seconds, whichever comes first), and the
+ * rate is over the time it took: to fill a server's cache with every
+ * name, however long the list.
  *
  * Prints one line:
  *
@@ -104,6 +110,8 @@ typedef struct {
     char               **names;
     size_t               nnames;
     size_t               next_name;
+    int                  once;          /* -e: each name once */
+    size_t               started;       /* connections started */
 
     uint64_t             measure_from;  /* ns: end of the warm-up */
     uint64_t             measure_to;    /* ns: end of the run */
@@ -150,7 +158,7 @@ static int bh_single_one(bh_t *bh, const char *name, unsigned long timeout,
 int
 main(int argc, char **argv)
 {
-    int                  o, n, i, timeout, version, single;
+    int                  o, n, i, timeout, version, single, busy;
     bh_t                 bh;
     double               seconds;
     uint64_t             now, end, next_scan, wait_until;
@@ -169,8 +177,14 @@ main(int argc, char **argv)
     ca_file = NULL;
     single_timeout = 30;
 
-    while ((o = getopt(argc, argv, "1A:T:c:d:w:n:p:t:h")) != -1) {
+    memset(&bh, 0, sizeof(bh));
+
+    while ((o = getopt(argc, argv, "1A:T:c:d:ew:n:p:t:h")) != -1) {
         switch (o) {
+
+        case 'e':
+            bh.once = 1;
+            break;
 
         case '1':
             single = 1;
@@ -232,8 +246,6 @@ main(int argc, char **argv)
     } else {
         bh_fail("-t \"%s\": expected tls1.3 or tls1.2", tls);
     }
-
-    memset(&bh, 0, sizeof(bh));
 
     if (names_path) {
         bh_read_names(&bh, names_path);
@@ -298,15 +310,22 @@ main(int argc, char **argv)
 
         /* a connection that failed or finished is replaced here */
 
+        busy = 0;
+
         for (i = 0; i < (int) conc; i++) {
-            if (conns[i].fd == -1) {
+            if (conns[i].fd == -1
+                && !(bh.once && bh.started >= bh.nnames))
+            {
                 bh_start(&bh, &conns[i]);
+                bh.started++;
             }
+
+            busy |= (conns[i].fd != -1);
         }
 
         now = bh_now();
 
-        if (now >= end) {
+        if (now >= end || (bh.once && !busy)) {
             break;
         }
 
@@ -353,6 +372,10 @@ main(int argc, char **argv)
 
     seconds = (double) duration;
 
+    if (bh.once && now < end && now > bh.measure_from) {
+        seconds = (double) (now - bh.measure_from) / 1e9;
+    }
+
     printf("handshakes=%llu rate=%.1f/s p50_ms=%.3f p99_ms=%.3f "
            "errors=%llu\n",
            (unsigned long long) bh.handshakes,
@@ -376,11 +399,12 @@ bh_usage(FILE *f)
 {
     fprintf(f,
         "usage: bench-handshake [-c concurrency] [-d seconds] [-w seconds]\n"
-        "                       [-n names-file] [-p port] "
+        "                       [-e] [-n names-file] [-p port] "
         "[-t tls1.3 | tls1.2]\n"
         "  -c  connections in flight (default 32)\n"
         "  -d  measured seconds (default 10)\n"
         "  -w  warm-up seconds, not counted (default 2)\n"
+        "  -e  each name once, then stop (-d bounds it)\n"
         "  -n  SNI names, one a line, used round-robin (default: no SNI)\n"
         "  -p  port on 127.0.0.1 (default 443)\n"
         "  -t  tls1.3 (default) or tls1.2\n"

@@ -313,11 +313,8 @@ main(int argc, char **argv)
         busy = 0;
 
         for (i = 0; i < (int) conc; i++) {
-            if (conns[i].fd == -1
-                && !(bh.once && bh.started >= bh.nnames))
-            {
+            if (conns[i].fd == -1) {
                 bh_start(&bh, &conns[i]);
-                bh.started++;
             }
 
             busy |= (conns[i].fd != -1);
@@ -539,6 +536,15 @@ bh_start(bh_t *bh, bh_conn_t *c)
     int                  one, rc;
     struct linger        lg;
     struct epoll_event   ev;
+
+    /* -e: every name had its connection */
+
+    if (bh->once && bh->started >= bh->nnames) {
+        c->fd = -1;
+        return;
+    }
+
+    bh->started++;
 
     c->start = bh_now();
     c->ssl = NULL;

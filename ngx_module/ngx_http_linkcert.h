@@ -166,6 +166,12 @@ typedef struct {
     uint32_t                       next_attempt_at;
     uint32_t                       error_at;
     uint32_t                       forced_at;    /* last "Verify domain" */
+    uint32_t                       posted_ms;    /* the last "Verify domain"
+                                                    answered: ms since the
+                                                    epoch, its low 32 bits
+                                                    (a removal from the
+                                                    fleet written before it
+                                                    does not undo it) */
     uint32_t                       renew_ari;    /* the CA's window: when
                                                     to renew; 0: none */
     uint32_t                       ari_at;       /* when to ask the CA's
@@ -506,6 +512,8 @@ ngx_http_linkcert_post_e ngx_http_linkcert_table_post(
     ngx_shm_zone_t *shm_zone, u_char *name, size_t len, ngx_uint_t ask,
     lc_record_t *rec, time_t *retry_after, lc_error_t *refused);
 
+ngx_uint_t ngx_http_linkcert_table_posted_since(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, uint64_t at, lc_record_t *rec);
 void ngx_http_linkcert_table_verified(ngx_shm_zone_t *shm_zone,
     lc_verify_t *v, uint32_t job_id, u_char *dns, size_t dns_len,
     ngx_uint_t order, ngx_log_t *log);

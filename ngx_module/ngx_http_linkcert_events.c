@@ -93,11 +93,58 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
         ngx_http_linkcert_fleet_forced(ln);
     }
 
+    if (!ev.claimed && res.post != LC_POST_TOO_SOON
+        && res.post != LC_POST_REFUSED)
+    {
+        ln->posted_ms = (uint32_t) ev.now_ms;
+    }
+
     ngx_http_linkcert_to_record(ctx, ln, rec);
 
     ngx_http_linkcert_unlock(ctx);
 
     return (ngx_http_linkcert_post_e) res.post;
+}
+
+
+/*
+ * Whether the CRM's "Verify domain" of the domain was answered since at
+ * (ms since the epoch) and its record.  The low 32 bits of the times are
+ * compared (about 49 days around): a POST answered after at, and not
+ * after now; a removal written more than 24 days ago is older than any.
+ */
+
+ngx_uint_t
+ngx_http_linkcert_table_posted_since(ngx_shm_zone_t *shm_zone,
+    u_char *name, size_t len, uint64_t at, lc_record_t *rec)
+{
+    uint64_t                   now;
+    ngx_uint_t                 since;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+    now = ngx_http_linkcert_now_ms();
+
+    if (now - at > 0x7fffffff && at - now > 0x7fffffff) {
+        return 0;
+    }
+
+    since = 0;
+
+    ngx_http_linkcert_lock(ctx);
+
+    ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+
+    if (ln) {
+        since = (int32_t) (ln->posted_ms - (uint32_t) at) > 0
+                && (int32_t) ((uint32_t) now - ln->posted_ms) >= 0;
+        ngx_http_linkcert_to_record(ctx, ln, rec);
+    }
+
+    ngx_http_linkcert_unlock(ctx);
+
+    return since;
 }
 
 

@@ -22,7 +22,8 @@
  *     seq               the fleet's sequence of changes (INCR)
  *     changes           sorted set: domain -> the number of its last change
  *     cert:<domain>     hash: seq, edge, and chain + key (sealed) + info
- *                       (sealed, lc_fleet_info.h), or removed = 1
+ *                       (sealed, lc_fleet_info.h), or removed = 1 and
+ *                       at (when it was written: ms, Redis's clock)
  *     status:<domain>   deleted with a removal (ngx_http_linkcert_redis_
  *                       status.c)
  *     fence:<domain>    the fencing tokens (ngx_http_linkcert_lease.c),
@@ -80,8 +81,10 @@ static char  ngx_http_linkcert_redis_cert_script[] =
     "local seq = redis.call('INCR', KEYS[1]) "
     "redis.call('DEL', KEYS[2]) "
     "if ARGV[3] == '' then "
+    "  local t = redis.call('TIME') "
     "  redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
-    "             'removed', '1') "
+    "             'removed', '1', 'at', t[1] .. string.format('%03d', "
+    "             math.floor(tonumber(t[2]) / 1000))) "
     "  redis.call('DEL', KEYS[4]) "
     "  redis.call('INCR', KEYS[5]) "
     "else "

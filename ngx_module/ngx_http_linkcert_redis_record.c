@@ -30,6 +30,9 @@ typedef ngx_http_linkcert_redis_change_t  ngx_http_linkcert_sync_entry_t;
 static ngx_int_t ngx_http_linkcert_sync_lazy(
     ngx_http_linkcert_sync_entry_t *e, lc_record_t *rec, ngx_uint_t same,
     ngx_uint_t again);
+static ngx_uint_t ngx_http_linkcert_redis_record_later(
+    ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
+    redisReply *reply, redisReply *edge, ngx_log_t *log);
 static ngx_uint_t ngx_http_linkcert_redis_record_mine(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
     redisReply *reply);
@@ -153,6 +156,10 @@ ngx_http_linkcert_redis_record_apply(ngx_http_linkcert_main_conf_t *lmcf,
 
     if (ngx_http_linkcert_redis_field(reply, "removed")) {
 
+        if (ngx_http_linkcert_redis_record_later(lmcf, e, reply, edge, log)) {
+            return NGX_OK;
+        }
+
         if (ngx_http_linkcert_table_remove(lmcf->shm_zone,
                                            (u_char *) e->name, e->len, &rec)
             == NGX_OK)
@@ -208,6 +215,57 @@ ngx_http_linkcert_redis_record_mine(ngx_http_linkcert_main_conf_t *lmcf,
                                           e->len, &rec)
               == NGX_OK
            || ngx_http_linkcert_redis_pending_has(e->name);
+}
+
+
+/*
+ * A removal written before this edge answered the CRM's "Verify domain"
+ * of the domain (a DELETE on another edge, then a POST here before the
+ * removal was applied): the POST, the CRM's last word, stands.  The
+ * domain is kept, and its certificate, if this edge serves one, written
+ * to the fleet again (as a change Redis missed is), so that every edge
+ * serves it again.  Compared by the clocks (ms): Redis's when the removal
+ * was written, this edge's when the POST was answered.
+ */
+
+static ngx_uint_t
+ngx_http_linkcert_redis_record_later(ngx_http_linkcert_main_conf_t *lmcf,
+    ngx_http_linkcert_sync_entry_t *e, redisReply *reply, redisReply *edge,
+    ngx_log_t *log)
+{
+    redisReply         *at;
+    static lc_record_t  rec;
+
+    at = ngx_http_linkcert_redis_field(reply, "at");
+
+    if (at == NULL) {
+        return 0;
+    }
+
+    if (!ngx_http_linkcert_table_posted_since(lmcf->shm_zone,
+                                              (u_char *) e->name, e->len,
+                                              (uint64_t) ngx_atoof(
+                                                  (u_char *) at->str,
+                                                  at->len),
+                                              &rec))
+    {
+        return 0;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "linkcert: \"%s\" %s/%s kept: POSTed here after its "
+                  "removal by edge \"%*s\"%s", e->name,
+                  lc_status_name(rec.status), lc_stage_name(rec.stage),
+                  (size_t) edge->len, edge->str,
+                  rec.has_cert ? ", its certificate written to the fleet "
+                                  "again" : "");
+
+    if (rec.has_cert) {
+        ngx_http_linkcert_redis_pending_add(e->name, 0, log);
+        ngx_http_linkcert_redis_pending_flush();
+    }
+
+    return 1;
 }
 
 

@@ -156,7 +156,9 @@ ngx_http_linkcert_redis_record_apply(ngx_http_linkcert_main_conf_t *lmcf,
 
     if (ngx_http_linkcert_redis_field(reply, "removed")) {
 
-        if (ngx_http_linkcert_redis_record_later(lmcf, e, reply, edge, log)) {
+        if (!again
+            && ngx_http_linkcert_redis_record_later(lmcf, e, reply, edge, log))
+        {
             return NGX_OK;
         }
 
@@ -225,7 +227,9 @@ ngx_http_linkcert_redis_record_mine(ngx_http_linkcert_main_conf_t *lmcf,
  * domain is kept, and its certificate, if this edge serves one, written
  * to the fleet again (as a change Redis missed is), so that every edge
  * serves it again.  Compared by the clocks (ms): Redis's when the removal
- * was written, this edge's when the POST was answered.
+ * was written, this edge's when the POST was answered.  Not for a record
+ * sent back (this edge's write refused by the removal's fence): the
+ * removal wins there.
  */
 
 static ngx_uint_t

@@ -292,6 +292,7 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
     size_t len, uint32_t job_id, const lc_error_t *err, ngx_uint_t transient,
     time_t retry_after, ngx_log_t *log)
 {
+    ngx_uint_t                 level;
     lc_stage_e                 old_stage;
     lc_status_e                old_status;
     lc_lifecycle_event_t       ev;
@@ -319,7 +320,11 @@ ngx_http_linkcert_table_order_failed(ngx_shm_zone_t *shm_zone, u_char *name,
 
     ngx_http_linkcert_life_step(ctx, ln, &ev, &res);
 
-    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+    /* the same wait again (another edge's lease) is no news */
+
+    level = (res.flags & LC_LIFE_NOTIFY) ? NGX_LOG_NOTICE : NGX_LOG_INFO;
+
+    ngx_log_error(level, log, 0,
                   "linkcert: \"%*s\" %s/%s -> %s/%s: order failed: %s (%s)",
                   len, name,
                   lc_status_name(old_status), lc_stage_name(old_stage),

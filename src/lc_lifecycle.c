@@ -23,6 +23,7 @@ static void lc_life_dns_failed(lc_life_ctx_t *c, int issued);
 static void lc_life_issued(lc_life_ctx_t *c);
 static void lc_life_order_failed(lc_life_ctx_t *c);
 static void lc_life_expired(lc_life_ctx_t *c);
+static int lc_life_same_wait(lc_life_ctx_t *c);
 static void lc_life_loaded(lc_life_ctx_t *c);
 static void lc_life_seen(lc_life_ctx_t *c);
 static void lc_life_gone(lc_life_ctx_t *c);
@@ -658,6 +659,14 @@ lc_life_order_failed(lc_life_ctx_t *c)
         return;
     }
 
+    if (lc_life_same_wait(c)) {
+        /* only its next try is new: the status and the error are kept */
+        rec->busy = 0;
+        lc_life_schedule_in(c, (c->ev->retry_after > 1)
+                               ? c->ev->retry_after : 1);
+        return;
+    }
+
     lc_life_job_end(c);
 
     rec->error = *c->ev->error;
@@ -706,6 +715,30 @@ lc_life_order_failed(lc_life_ctx_t *c)
     }
 
     c->res->flags |= LC_LIFE_NOTIFY;
+}
+
+
+/*
+ * A job that placed no order found the same wait as the one before (the
+ * same holder of the domain's lease, the same account): the status and
+ * its last_error (with its "at", when the wait began) stay as they are,
+ * not notified again (no webhook, no write to Redis), and held
+ * handshakes are not woken for it.
+ */
+
+static int
+lc_life_same_wait(lc_life_ctx_t *c)
+{
+    lc_lifecycle_t  *rec;
+
+    rec = c->rec;
+
+    return c->ev->transient == LC_LIFECYCLE_NO_ACCOUNT
+           && (rec->status == LC_STATUS_ISSUED
+               || (rec->status == LC_STATUS_PENDING
+                   && rec->stage == LC_STAGE_ORDERING))
+           && strcmp(rec->error.type, c->ev->error->type) == 0
+           && strcmp(rec->error.detail, c->ev->error->detail) == 0;
 }
 
 

@@ -11,7 +11,8 @@
 # A's lease (fleet_busy); once A's order ends and releases the lease, B
 # takes it within ~2 s and issues D.  Before, B waited out A's 60 s.
 # A lease written with redis-cli and deleted (as a holder's compare-and-
-# delete does) is taken as soon after.
+# delete does) is taken as soon after; meanwhile each try that finds
+# the same holder writes nothing to Redis (MONITOR) and logs at info.
 
 use strict;
 use warnings;
@@ -32,7 +33,8 @@ my $redis = $fleet->redis;
 my $delay = LinkCert::Pebble::Delay->new($a);
 my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port);
 
-$fleet->start($pebble, order => 'ab', redis => 'timeout=2s lease=60s');
+$fleet->start($pebble, order => 'ab', redis => 'timeout=2s lease=60s',
+              monitor => 1);
 
 sub lease { return $redis->cli(GET => "linkcert:lease:$_[0]") // '' }
 
@@ -93,11 +95,20 @@ subtest 'a lease deleted by its holder is taken within about a second' => sub {
     my ($j) = busy($b, $E);
     like($j->{last_error}{detail} // '', qr/edge-z 4242/, 'B waits for Z');
 
-    # B asks about once a second, not in a tight loop
+    # B asks about once a second, not in a tight loop; the same wait
+    # again writes nothing to Redis and is logged at info, not notice
     my $asked = () = $b->log_lines(qr/"\Q$E\E".*fleet_busy/);
+    my $seen = length $redis->monitor_log;
     sleep 3;
     my $more = (() = $b->log_lines(qr/"\Q$E\E".*fleet_busy/)) - $asked;
     ok($more >= 1 && $more <= 5, "B asked again $more times in 3 s");
+
+    my $sets = () = substr($redis->monitor_log, $seen)
+                    =~ /"SET" "linkcert:status:\Q$E\E"/g;
+    ok($sets <= 1, "B wrote E's status to Redis $sets times in 3 s");
+    my @notices = $b->log_lines(qr/\[notice\].*"\Q$E\E".*fleet_busy/);
+    ok(@notices <= 1, scalar(@notices) . ' notice line of the wait')
+        or diag(join "\n", @notices);
 
     $redis->cli(DEL => "linkcert:lease:$E");
     my $took = handover($E, 'edge-z', 'edge-b', 20);

@@ -235,6 +235,10 @@ static const lc_error_t  problem = {
     "urn:ietf:params:acme:error:unauthorized", "the CA said no"
 };
 
+static const lc_error_t  busy_other = {
+    "fleet_busy", "another edge of the fleet is ordering it: edge-z"
+};
+
 
 /* an issued domain's certificate: 90 days, renew_at to come */
 
@@ -1264,6 +1268,32 @@ test_order_failed(void **state)
     ev.retry_after = 8;
     lc_lifecycle_step(&rec, &conf, &ev, &res);
     assert_int_equal(rec.next_attempt_at, NOW + 8);
+
+    /* the same wait again: only the next try is new, nothing notified */
+
+    make_record(&rec, LC_STATUS_PENDING, LC_STAGE_ORDERING, S_BUSY);
+    run(&rec, LC_EV_ORDER_FAILED, E_NO_ACCOUNT);
+    rec.busy = 1;
+    rec.updated_at = NOW - 5;
+    rec.error_at = NOW - 5;
+    res = run(&rec, LC_EV_ORDER_FAILED, E_NO_ACCOUNT);
+
+    assert_int_equal(res.flags, 0);
+    assert_int_equal(res.counters, 0);
+    assert_int_equal(rec.busy, 0);
+    assert_int_equal(rec.updated_at, NOW - 5);
+    assert_int_equal(rec.error_at, NOW - 5);
+    assert_int_equal(rec.status, LC_STATUS_PENDING);
+    assert_int_equal(rec.due, NOW_MS + 1000);
+
+    /* another error (another holder) is news */
+
+    make_event(&ev, LC_EV_ORDER_FAILED, E_NO_ACCOUNT);
+    ev.error = &busy_other;
+    rec.busy = 1;
+    lc_lifecycle_step(&rec, &conf, &ev, &res);
+    assert_true(res.flags & LC_LIFE_NOTIFY);
+    assert_int_equal(rec.error_at, NOW);
 
     /* the CA forgot the account: due now, nothing counted or shown */
 

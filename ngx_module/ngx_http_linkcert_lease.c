@@ -30,9 +30,6 @@
 #define NGX_HTTP_LINKCERT_LEASE_KEY    (64 + sizeof("lease:") + LC_DOMAIN_MAX)
 #define NGX_HTTP_LINKCERT_LEASE_VALUE  (64 + 96)
 
-/* a job that found the lease held asks again in s (or when it runs out) */
-#define NGX_HTTP_LINKCERT_LEASE_WAIT   1
-
 
 struct ngx_http_linkcert_lease_s {
     ngx_event_t                         renew;
@@ -341,7 +338,7 @@ ngx_http_linkcert_lease_renewed(void *data, redisReply *reply,
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         l->held = 0;
         l->owner->lost = 1;
-        l->owner->retry = ngx_http_linkcert_lease_retry();
+        l->owner->retry = NGX_HTTP_LINKCERT_LEASE_WAIT;
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "linkcert: the lease of \"%s\" was lost (it expired "
                       "before it was renewed): another edge may order it",

@@ -141,6 +141,12 @@ ngx_int_t ngx_http_linkcert_redis_challenge_get(ngx_http_request_t *r,
 
 typedef struct ngx_http_linkcert_lease_s  ngx_http_linkcert_lease_t;
 
+/*
+ * A job that found the lease another edge's (held, or taken during its
+ * order) asks again in s (or when the holder's runs out, if sooner).
+ */
+#define NGX_HTTP_LINKCERT_LEASE_WAIT   1
+
 ngx_int_t ngx_http_linkcert_lease_take(const char *domain,
     ngx_http_linkcert_state_lease_t *lease,
     ngx_http_linkcert_state_handler_pt handler, void *data);

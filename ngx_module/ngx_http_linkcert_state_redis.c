@@ -688,7 +688,7 @@ ngx_http_linkcert_fleet_unkept(ngx_http_linkcert_state_lease_t *lease,
 
     lc_error_set(&lease->error, LC_ERR_FLEET_BUSY, "another edge of the "
                  "fleet is ordering it: this edge's lease ran out");
-    lease->retry = ngx_http_linkcert_lease_retry();
+    lease->retry = NGX_HTTP_LINKCERT_LEASE_WAIT;
 
     return NGX_DECLINED;
 }

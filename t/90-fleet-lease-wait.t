@@ -26,8 +26,9 @@ use Time::HiRes qw(sleep time);
 
 my $D = 'stuck.customer.test';
 my $E = 'held.customer.test';
+my $F = 'lost.customer.test';
 
-my $fleet = LinkCert::Fleet->new(2, domains => [ $D, $E ]);
+my $fleet = LinkCert::Fleet->new(2, domains => [ $D, $E, $F ]);
 my ($a, $b) = $fleet->edges;
 my $redis = $fleet->redis;
 my $delay = LinkCert::Pebble::Delay->new($a);
@@ -51,9 +52,20 @@ sub handover {
     $a->wait_until(sub {
         my $v = lease($d);
         $gone //= time if $v !~ /^\Q$from\E /;
-        $taken = time if $v =~ /^\Q$to\E /;
+        $taken = time if $v =~ /^$to /;
         $taken }, $timeout, 0.05);
     return defined $taken ? $taken - $gone : undef;
+}
+
+# the lease of $d goes from $from to $to (a pattern) within 3 s of its
+# release, said as $what
+sub handover_ok {
+    my ($d, $from, $to, $what) = @_;
+    my $took = handover($d, $from, $to, 20);
+    ok(defined $took && $took <= 3,
+       sprintf("$what %s", defined $took ? sprintf('%.1f s', $took)
+                                         : 'not in 20 s'))
+        or diag(lease($d), "\n", join "\n", $b->log_lines(qr/\Q$d\E/));
 }
 
 
@@ -77,11 +89,8 @@ subtest 'another edge\'s order ends: the waiting edge takes the lease' => sub {
 
     $delay->release;
 
-    my $took = handover($D, 'edge-a', 'edge-b', 20);
-    ok(defined $took && $took <= 3,
-       sprintf('B took the lease %s after A released it',
-               defined $took ? sprintf('%.1f s', $took) : 'not in 20 s'))
-        or diag(lease($D), "\n", join "\n", $b->log_lines(qr/\Q$D\E/));
+    handover_ok($D, 'edge-a', 'edge-b',
+                'B took the lease after A released it:');
 
     my ($k) = $b->wait_status($D, sub {
         ($_->{status} // '') eq 'issued' }, 20);
@@ -111,14 +120,53 @@ subtest 'a lease deleted by its holder is taken within about a second' => sub {
         or diag(join "\n", @notices);
 
     $redis->cli(DEL => "linkcert:lease:$E");
-    my $took = handover($E, 'edge-z', 'edge-b', 20);
-    ok(defined $took && $took <= 3,
-       sprintf('B took the lease %s after Z deleted it',
-               defined $took ? sprintf('%.1f s', $took) : 'not in 20 s'));
+    handover_ok($E, 'edge-z', 'edge-b',
+                'B took the lease after Z deleted it:');
 
     my ($k) = $b->wait_status($E, sub {
         ($_->{status} // '') eq 'issued' }, 20);
     is($k->{status}, 'issued', "B issued $E") or diag(explain $k);
+};
+
+subtest 'a lease taken during the edge\'s order: asked again soon' => sub {
+    $delay->hold;
+    is($b->verify($F)->{status}, 202, "POST $F on B: 202");
+    ok($delay->wait_request($F, 20), 'B\'s order is being validated (held)');
+    like(lease($F), qr/^edge-b /, 'B holds the lease');
+
+    # Z takes the lease as an edge does (a new fencing token): B's next
+    # write of its order is refused and its job stops
+    $redis->cli(SET => "linkcert:lease:$F", 'edge-z 4242 00ff 99',
+                PX => 60000);
+    $redis->cli(INCR => "linkcert:fence:$F");
+    $delay->release;
+    ok($b->wait_until(sub { $b->log_lines(
+           qr/"\Q$F\E" .*this edge's lease ran out \(fleet_busy\)/) }, 20),
+       'B stopped its order: its lease ran out');
+
+    # then it asks again in about a second, not after its 60 s lease
+    my ($j) = $b->wait_status($F, sub {
+        ($_->{last_error}{detail} // '') =~ /edge-z 4242/ }, 5);
+    like($j->{last_error}{detail} // '', qr/edge-z 4242/,
+         'B asked again within 5 s and found Z') or diag(explain $j);
+
+    # B (or A: the fleet's due domains are claimed by any edge) takes
+    # it, which grows the fencing token; its order, already authorized,
+    # may end and release the lease before a look at the lease sees it
+    my $fence = $redis->cli(GET => "linkcert:fence:$F");
+    $redis->cli(DEL => "linkcert:lease:$F");
+    my $deleted = time;
+    my $taken = $b->wait_until(sub {
+        ($redis->cli(GET => "linkcert:fence:$F") // 0) > $fence }, 20, 0.05);
+    my $took = time - $deleted;
+    ok($taken && $took <= 3,
+       sprintf('the fleet took the lease %.1f s after Z deleted it', $took))
+        or diag(join "\n", $b->log_lines(qr/\Q$F\E/));
+
+    my ($k) = $b->wait_status($F, sub {
+        ($_->{status} // '') eq 'issued' }, 20);
+    is($k->{status}, 'issued', "$F issued, served by B")
+        or diag(explain $k);
 };
 
 $a->no_crash_ok('edge A: no worker crashed');

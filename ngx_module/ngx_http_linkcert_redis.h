@@ -308,7 +308,7 @@ ngx_int_t ngx_http_linkcert_redis_lazy_sync(
 ngx_int_t ngx_http_linkcert_redis_pending_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_pending_exit_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_pending_add(const char *name, uint64_t fence,
-    ngx_log_t *log);
+    ngx_uint_t away, ngx_log_t *log);
 void ngx_http_linkcert_redis_pending_flush(void);
 ngx_uint_t ngx_http_linkcert_redis_pending_has(const char *name);
 ngx_int_t ngx_http_linkcert_redis_store_file(ngx_str_t *store, u_char *name,

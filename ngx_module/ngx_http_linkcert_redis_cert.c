@@ -303,7 +303,7 @@ ngx_http_linkcert_redis_cert_send(ngx_http_linkcert_change_t *ch,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "linkcert: \"%s\" not sent to redis: no room",
                       ch->name);
-        ngx_http_linkcert_redis_pending_add(ch->name, ch->fence, log);
+        ngx_http_linkcert_redis_pending_add(ch->name, ch->fence, 1, log);
         ngx_free(ch);
         return NGX_ERROR;
     }
@@ -356,7 +356,7 @@ ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
         /* no answer: written when Redis is back, fenced as now */
 
         if (reply == NULL) {
-            ngx_http_linkcert_redis_pending_add(ch->name, ch->fence,
+            ngx_http_linkcert_redis_pending_add(ch->name, ch->fence, 1,
                                                 ngx_cycle->log);
         }
     }

@@ -107,11 +107,15 @@ ngx_http_linkcert_redis_pending_exit_process(ngx_cycle_t *cycle)
 }
 
 
-/* any worker: a change of the domain is to be written when Redis is back */
+/*
+ * Any worker: a change of the domain is to be written when Redis is back
+ * (away), or at the next flush with Redis there (a certificate written to
+ * the fleet again).
+ */
 
 void
 ngx_http_linkcert_redis_pending_add(const char *name, uint64_t fence,
-    ngx_log_t *log)
+    ngx_uint_t away, ngx_log_t *log)
 {
     size_t                          len;
     ngx_err_t                       err;
@@ -149,9 +153,11 @@ ngx_http_linkcert_redis_pending_add(const char *name, uint64_t fence,
         return;
     }
 
-    ngx_log_error(NGX_LOG_WARN, log, 0,
-                  "linkcert: \"%s\" will be written to redis when it is "
-                  "back", name);
+    if (away) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "linkcert: \"%s\" will be written to redis when it "
+                      "is back", name);
+    }
 }
 
 
@@ -282,7 +288,7 @@ ngx_http_linkcert_pending_batch(ngx_http_linkcert_pending_t *pd)
         if (ngx_http_linkcert_pending_send(pd, (u_char *) norm, len, fence)
             != NGX_OK)
         {
-            ngx_http_linkcert_redis_pending_add(norm, fence, pd->log);
+            ngx_http_linkcert_redis_pending_add(norm, fence, 1, pd->log);
         }
     }
 

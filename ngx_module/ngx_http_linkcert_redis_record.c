@@ -265,7 +265,7 @@ ngx_http_linkcert_redis_record_later(ngx_http_linkcert_main_conf_t *lmcf,
                                   "again" : "");
 
     if (rec.has_cert) {
-        ngx_http_linkcert_redis_pending_add(e->name, 0, log);
+        ngx_http_linkcert_redis_pending_add(e->name, 0, 0, log);
         ngx_http_linkcert_redis_pending_flush();
     }
 

@@ -87,6 +87,9 @@ ok($b->wait_until(sub {
    'B: unknown (the DELETE came after its POST)');
 is($b->handshake($D), $b->fallback_fingerprint, 'B serves the fallback');
 
+is(scalar $b->log_lines(qr/will be written to redis when it is back/), 0,
+   'B\'s write-back is not logged as Redis being away');
+
 $a->no_crash_ok('edge A: no worker crashed');
 $b->no_crash_ok('edge B: no worker crashed');
 

@@ -20,7 +20,8 @@
  * <prefix>seq <count>.  Prints the count on stderr.
  *
  * Build: cc -O2 -Isrc -o bench-fleet-fill bench-fleet-fill.c src/lc_seal.c
- *        src/lc_fleet_info.c src/lc_cert.c src/lc_error.c -lcrypto
+ *        src/lc_fleet_info.c src/lc_cert.c src/lc_cert_peek.c
+ *        src/lc_error.c -lcrypto
  */
 
 

@@ -50,6 +50,7 @@ my $fill = $c->prefix . '/bench-fleet-fill';
 ($rc, $out) = capture('cc', "-I$top/src", '-o', $fill,
                       "$top/scripts/bench-fleet-fill.c", "$top/src/lc_seal.c",
                       "$top/src/lc_fleet_info.c", "$top/src/lc_cert.c",
+                      "$top/src/lc_cert_peek.c",
                       "$top/src/lc_error.c", '-lcrypto');
 is($rc, 0, 'bench-fleet-fill built') or diag($out);
 

@@ -78,6 +78,24 @@ lc_acme_http_error(lc_acme_t *m, const lc_acme_response_t *res,
 
     m->bad_nonces = 0;
 
+    /*
+     * A challenge started by another process since this one read it (a
+     * fleet's takeover of an order): the CA refuses to start it again
+     * (Pebble: malformed, "only status pending").  The authorization is
+     * read again, once: it says whether the validation is under way, done
+     * or still to be started.
+     */
+
+    if (m->state == LC_ACME_ST_CHALLENGE && sent == LC_ACME_SENT_REQUEST
+        && res->status == 400 && type != NULL
+        && strcmp(type, LC_ACME_URN "malformed") == 0 && !m->rechecked)
+    {
+        json_decref(problem);
+        m->rechecked = 1;
+        lc_acme_goto(m, LC_ACME_ST_AUTHZ);
+        return;
+    }
+
     if (lc_acme_retry_after(res->retry_after, m->now, &m->retry_after)
         != 0)
     {

@@ -69,6 +69,8 @@ struct lc_acme_s {
     unsigned             backoff;       /* ms, the next wait without
                                            Retry-After */
     unsigned             bad_nonces;    /* in a row */
+    unsigned             rechecked;     /* the authorization read again
+                                           after the challenge's refusal */
 
     char                 domain[LC_DOMAIN_MAX + 1];
     lc_acme_key_type_e   key_type;

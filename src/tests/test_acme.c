@@ -1585,6 +1585,64 @@ test_bad_nonce_retry(void **state)
 }
 
 
+/* The pending authorization, PUBLISH, and the CA refusing the challenge. */
+
+static void
+lc_t_challenge_refused(lc_t_t *t)
+{
+    lc_t_expect_post_as_get(t, LC_AUTHZ);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("pending", LC_NAME));
+    lc_t_expect(t, LC_ACME_PUBLISH);
+    json_decref(lc_t_expect_post(t, LC_CHALL, 0));
+
+    lc_t_feed_problem(t, 400, NULL, LC_URN "malformed",
+                      "Cannot update challenge with status valid, only "
+                      "status pending");
+}
+
+
+/*
+ * The challenge started by another edge since this one read it: the CA's
+ * refusal to start it again is followed by the authorization, read once
+ * more, valid, and the order goes on; a second refusal fails the order.
+ */
+
+static void
+test_challenge_started_elsewhere(void **state)
+{
+    lc_t_t  *t;
+
+    t = *state;
+
+    lc_t_account(t);
+    lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256, NULL);
+    lc_t_challenge_refused(t);
+
+    lc_t_expect_post_as_get(t, LC_AUTHZ);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_authz_json("valid", LC_NAME));
+    lc_t_expect_post_as_get(t, LC_ORDER);
+    lc_t_feed_json(t, 200, NULL, NULL, lc_t_order_json("ready", LC_NAME));
+    lc_t_finalize(t, LC_NAME, LC_ACME_KEY_EC256);
+    lc_t_check_result(t, LC_ACME_KEY_EC256);
+}
+
+
+static void
+test_challenge_refused_twice(void **state)
+{
+    lc_t_t  *t;
+
+    t = *state;
+
+    lc_t_account(t);
+    lc_t_new_order(t, LC_NAME, LC_ACME_KEY_EC256, NULL);
+    lc_t_challenge_refused(t);
+    lc_t_challenge_refused(t);
+
+    lc_t_expect(t, LC_ACME_FAILED);
+}
+
+
 static void
 test_bad_nonce_give_up(void **state)
 {
@@ -2975,6 +3033,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_transport,
                                         lc_t_setup, lc_t_teardown),
         cmocka_unit_test_setup_teardown(test_bad_nonce_retry,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_challenge_started_elsewhere,
+                                        lc_t_setup, lc_t_teardown),
+        cmocka_unit_test_setup_teardown(test_challenge_refused_twice,
                                         lc_t_setup, lc_t_teardown),
         cmocka_unit_test_setup_teardown(test_bad_nonce_give_up,
                                         lc_t_setup, lc_t_teardown),

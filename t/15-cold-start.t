@@ -137,4 +137,44 @@ for my $name (sort keys %mismatch) {
 
 is_deeply($t->snapshot("$store/domains"), $before, 'store files untouched');
 
+# A restart reads the index the first start wrote, and each pair's
+# stamp (the identity of its two files) says whether the index still
+# speaks for it: a pair replaced by rename, and one rewritten in place
+# (the same inodes), are read again and served; the rest come from it.
+subtest 'a restart with the index notices the pairs changed on disk' => sub {
+    my ($renamed, $edited) = ('e3.cold.test', 'e4.cold.test');
+    my %was = map { $_ => file_cert("$store/domains/$_/fullchain.pem") }
+              $renamed, $edited;
+
+    $t->stop;
+
+    $t->store_domain($renamed);
+
+    my ($chain, $key) = $t->make_cert($edited);
+    for my $f ([$chain, 'fullchain.pem'], [$key, 'privkey.pem']) {
+        my $path = "$store/domains/$edited/$f->[1]";
+        my $ino = (stat $path)[1];
+        open my $in, '<:raw', $f->[0] or die "$f->[0]: $!";
+        my $pem = do { local $/; <$in> };
+        open my $out, '+<:raw', $path or die "$path: $!";
+        print $out $pem;
+        truncate $out, length $pem or die "truncate: $!";
+        close $out or die "$path: $!";
+        is((stat $path)[1], $ino, "$edited/$f->[1] rewritten in place");
+    }
+
+    $t->run;
+
+    my $from_index = $n - 2;      # the broken pairs too: their error
+    my @loads = $t->error_log =~ /(\d+ domains in the table, .*)/g;
+    like($loads[-1], qr/^$n domains in the table, 0 gone from the store, loaded in \d+ ms \($from_index from the index, 2 read without their keys, 0 parsed\)/,
+         'the two changed pairs read again, the rest from the index');
+
+    for my $name ($renamed, $edited) {
+        my $want = file_cert("$store/domains/$name/fullchain.pem");
+        isnt($want, $was{$name}, "$name: a new certificate on disk");
+        is(served($name), $want, "$name: served the new certificate");
+    }
+};
+
 done_testing;

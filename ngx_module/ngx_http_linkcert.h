@@ -602,10 +602,13 @@ ngx_int_t ngx_http_linkcert_store_list_open(
 ngx_int_t ngx_http_linkcert_store_list_next(
     ngx_http_linkcert_store_list_t *list, char *name, size_t *len,
     ngx_log_t *log);
+int ngx_http_linkcert_store_list_fd(ngx_http_linkcert_store_list_t *list);
 void ngx_http_linkcert_store_list_close(ngx_http_linkcert_store_list_t *list);
 u_char *ngx_http_linkcert_store_path(u_char *buf, ngx_str_t *store,
     u_char *name, size_t len, const char *file);
 uint64_t ngx_http_linkcert_store_stamp(u_char *dir, lc_error_t *err);
+uint64_t ngx_http_linkcert_store_stamp_at(int fd, u_char *dir,
+    lc_error_t *err);
 ngx_uint_t ngx_http_linkcert_store_unpublished(u_char *dir);
 lc_cert_t *ngx_http_linkcert_store_read_cert(ngx_str_t *store,
     u_char *name, size_t len, ngx_log_t *log, lc_error_t *err);

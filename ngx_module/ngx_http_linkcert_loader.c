@@ -34,6 +34,7 @@ typedef struct {
     ngx_str_t                      *store;
     ngx_http_linkcert_index_t      *idx;
     ngx_log_t                      *log;
+    int                             domains;    /* <store>/domains' fd */
     uint32_t                        scan;
     ngx_uint_t                      indexed;
     ngx_uint_t                      peeked;
@@ -124,6 +125,7 @@ ngx_http_linkcert_loader_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
     ld.shm_zone = shm_zone;
     ld.store = store;
     ld.log = log;
+    ld.domains = ngx_http_linkcert_store_list_fd(&list);
     ld.idx = ngx_http_linkcert_index_read(store, pool, log);
     ld.scan = ngx_http_linkcert_table_begin_scan(shm_zone);
     seen = 0;
@@ -168,12 +170,15 @@ ngx_http_linkcert_loader_domain(ngx_http_linkcert_loader_t *ld, u_char *name,
 {
     ngx_http_linkcert_loaded_t   loaded;
     u_char                       dir[NGX_MAX_PATH];
+    u_char                       rel[LC_DOMAIN_MAX + 2];
 
     ngx_memzero(&loaded, sizeof(ngx_http_linkcert_loaded_t));
 
     (void) ngx_http_linkcert_store_path(dir, ld->store, name, len, "");
+    ngx_sprintf(rel, "%*s/%Z", len, name);
 
-    loaded.stamp = ngx_http_linkcert_store_stamp(dir, &loaded.error);
+    loaded.stamp = ngx_http_linkcert_store_stamp_at(ld->domains, rel,
+                                                    &loaded.error);
 
     if (loaded.stamp != 0
         && ngx_http_linkcert_table_seen(ld->shm_zone, name, len,

@@ -204,6 +204,15 @@ ngx_http_linkcert_store_list_next(ngx_http_linkcert_store_list_t *list,
 }
 
 
+/* the opened <store>/domains, for the stamps relative to it */
+
+int
+ngx_http_linkcert_store_list_fd(ngx_http_linkcert_store_list_t *list)
+{
+    return dirfd((DIR *) list->dir);
+}
+
+
 void
 ngx_http_linkcert_store_list_close(ngx_http_linkcert_store_list_t *list)
 {
@@ -331,6 +340,19 @@ done:
 uint64_t
 ngx_http_linkcert_store_stamp(u_char *dir, lc_error_t *err)
 {
+    return ngx_http_linkcert_store_stamp_at(AT_FDCWD, dir, err);
+}
+
+
+/*
+ * The same, dir relative to the opened directory fd ("name/" relative to
+ * <store>/domains when the loader walks the store): each fstatat() walks
+ * two components instead of the whole absolute path.
+ */
+
+uint64_t
+ngx_http_linkcert_store_stamp_at(int fd, u_char *dir, lc_error_t *err)
+{
     uint64_t          stamp;
     ngx_uint_t        i;
     ngx_file_info_t   fi;
@@ -341,7 +363,7 @@ ngx_http_linkcert_store_stamp(u_char *dir, lc_error_t *err)
     for (i = 0; i < 2; i++) {
         ngx_sprintf(path, "%s%s%Z", dir, ngx_http_linkcert_store_files[i]);
 
-        if (ngx_file_info(path, &fi) == NGX_FILE_ERROR) {
+        if (fstatat(fd, (char *) path, &fi, 0) == -1) {
             lc_error_set(err, LC_ERR_STORE_UNREADABLE, "%s: %s",
                          ngx_http_linkcert_store_files[i],
                          strerror(ngx_errno));

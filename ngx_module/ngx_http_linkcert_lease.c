@@ -48,6 +48,8 @@ struct ngx_http_linkcert_lease_s {
 
 static void ngx_http_linkcert_lease_taken(void *data, redisReply *reply,
     const char *error);
+static uint64_t ngx_http_linkcert_lease_record(redisReply *reply,
+    ngx_str_t *edge);
 static void ngx_http_linkcert_lease_unreachable(ngx_event_t *ev);
 static void ngx_http_linkcert_lease_renew(ngx_event_t *ev);
 static void ngx_http_linkcert_lease_renewed(void *data, redisReply *reply,
@@ -62,9 +64,10 @@ static ngx_http_linkcert_redis_req_t *ngx_http_linkcert_lease_eval(
 
 
 /*
- * KEYS[1] the lease, KEYS[2] the fence; ARGV[1] the holder, ARGV[2] the
- * lease in ms.  {1, value} when taken, {0, holder, its ms left} when
- * another holds it.
+ * KEYS[1] the lease, KEYS[2] the fence, KEYS[3] the domain's record of
+ * the fleet; ARGV[1] the holder, ARGV[2] the lease in ms.  {1, value,
+ * the record's change, edge and removed ('' each: none)} when taken, {0,
+ * holder, its ms left} when another holds it.
  */
 
 static ngx_http_linkcert_redis_script_t  ngx_http_linkcert_lease_take_lua = {
@@ -72,8 +75,9 @@ static ngx_http_linkcert_redis_script_t  ngx_http_linkcert_lease_take_lua = {
     "if held then return {0, held, redis.call('pttl', KEYS[1])} end\n"
     "local v = ARGV[1] .. ' ' .. redis.call('incr', KEYS[2])\n"
     "redis.call('set', KEYS[1], v, 'NX', 'PX', ARGV[2])\n"
-    "return {1, v}\n",
-    "2", ""
+    "local r = redis.call('hmget', KEYS[3], 'seq', 'edge', 'removed')\n"
+    "return {1, v, r[1] or '', r[2] or '', r[3] or ''}\n",
+    "3", ""
 };
 
 /* KEYS[1] the lease; ARGV[1] the value taken, ARGV[2] the lease in ms */
@@ -122,9 +126,10 @@ ngx_http_linkcert_lease_take(const char *domain,
     ngx_http_linkcert_state_handler_pt handler, void *data)
 {
     u_char                           rnd[8], ms[NGX_INT_T_LEN],
-                                     fence[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
-    size_t                           lens[4];
-    const char                      *argv[4];
+                                     fence[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     cert[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
+    size_t                           lens[5];
+    const char                      *argv[5];
     ngx_http_linkcert_lease_t       *l;
     ngx_http_linkcert_redis_conf_t  *rcf;
 
@@ -165,15 +170,19 @@ ngx_http_linkcert_lease_take(const char *domain,
     argv[1] = (char *) fence;
     lens[1] = ngx_http_linkcert_redis_name(fence, "fence:", domain,
                                            ngx_strlen(domain));
-    argv[2] = (char *) l->value;
-    lens[2] = l->value_len;
-    argv[3] = (char *) ms;
-    lens[3] = ngx_sprintf(ms, "%M", rcf->lease) - ms;
+    argv[2] = (char *) cert;
+    lens[2] = ngx_http_linkcert_redis_name(cert, "cert:", domain,
+                                           ngx_strlen(domain));
+    argv[3] = (char *) l->value;
+    lens[3] = l->value_len;
+    argv[4] = (char *) ms;
+    lens[4] = ngx_sprintf(ms, "%M", rcf->lease) - ms;
 
     lease->held = l;
+    lease->fleet_seq = 0;
 
     l->req = ngx_http_linkcert_redis_eval(&ngx_http_linkcert_lease_take_lua,
-                                          4, argv, lens,
+                                          5, argv, lens,
                                           ngx_http_linkcert_lease_taken, l);
 
     if (l->req == NULL) {
@@ -244,7 +253,44 @@ ngx_http_linkcert_lease_taken(void *data, redisReply *reply,
     ngx_add_timer(&l->renew, rcf->lease / 3);
 
     l->owner->fence = token;
+    l->owner->fleet_seq = ngx_http_linkcert_lease_record(reply, &rcf->edge);
     l->handler(l->data, NGX_OK, token);
+}
+
+
+/*
+ * The domain's record of the fleet as the lease was taken: its change,
+ * if it holds a certificate another edge wrote; 0 otherwise.
+ */
+
+static uint64_t
+ngx_http_linkcert_lease_record(redisReply *reply, ngx_str_t *edge)
+{
+    ngx_uint_t   i;
+    redisReply  *seq, *by, *removed;
+
+    if (reply->elements < 5) {
+        return 0;
+    }
+
+    for (i = 2; i < 5; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_STRING) {
+            return 0;
+        }
+    }
+
+    seq = reply->element[2];
+    by = reply->element[3];
+    removed = reply->element[4];
+
+    if (seq->len == 0 || removed->len != 0
+        || ((size_t) by->len == edge->len
+            && ngx_strncmp(by->str, edge->data, edge->len) == 0))
+    {
+        return 0;
+    }
+
+    return (uint64_t) ngx_max(ngx_atoof((u_char *) seq->str, seq->len), 0);
 }
 
 

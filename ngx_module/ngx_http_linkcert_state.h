@@ -137,6 +137,9 @@ typedef struct {
 typedef struct {
     uint32_t                       job_id;       /* the zone's claim */
     uint64_t                       fence;        /* grows with each lease */
+    uint64_t                       fleet_seq;    /* taken: the change of the
+                                                    fleet's certificate of
+                                                    another edge, or 0 */
     void                          *held;         /* the implementation's */
     void                          *op;           /* the implementation's:
                                                     an order's read or

@@ -136,6 +136,8 @@ static void ngx_http_linkcert_fleet_order_drop(ngx_http_linkcert_state_t *st,
     ngx_http_linkcert_state_lease_t *lease, const char *name, ngx_log_t *log);
 static void ngx_http_linkcert_fleet_leased(void *data, ngx_int_t rc,
     uint64_t fence);
+static ngx_uint_t ngx_http_linkcert_fleet_needless(
+    ngx_http_linkcert_fleet_op_t *op);
 static void ngx_http_linkcert_fleet_order_got(void *data, ngx_int_t rc,
     ngx_http_linkcert_redis_order_rec_t *rec);
 static ngx_int_t ngx_http_linkcert_fleet_taken(
@@ -440,6 +442,10 @@ ngx_http_linkcert_fleet_leased(void *data, ngx_int_t rc, uint64_t fence)
 
     op->fence = fence;
 
+    if (rc == NGX_OK && ngx_http_linkcert_fleet_needless(op)) {
+        rc = NGX_DECLINED;
+    }
+
     if (rc == NGX_OK) {
         op->order.handler = ngx_http_linkcert_fleet_order_got;
 
@@ -458,6 +464,48 @@ ngx_http_linkcert_fleet_leased(void *data, ngx_int_t rc, uint64_t fence)
     }
 
     ngx_http_linkcert_fleet_op_done(op, rc);
+}
+
+
+/*
+ * The lease taken while the fleet holds a certificate of the domain
+ * that another edge wrote and this edge has not applied yet (its change
+ * came as the lease was freed, or is still being read): the order is
+ * needless.  The lease is let go, the fleet's changes are read now, and
+ * the job asks again in a second: by then the certificate is applied
+ * (the domain is served and not due), or, if it is due or asked to be
+ * reissued still, the next lease finds the change applied and orders.
+ */
+
+static ngx_uint_t
+ngx_http_linkcert_fleet_needless(ngx_http_linkcert_fleet_op_t *op)
+{
+    uint64_t  applied;
+
+    applied = ngx_http_linkcert_redis_applied();
+
+    if (op->lease->fleet_seq <= applied
+        || ngx_http_linkcert_worker0((ngx_cycle_t *) ngx_cycle) == NULL)
+    {
+        return 0;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, op->log, 0,
+                  "linkcert: \"%s\": the fleet has a certificate of it "
+                  "(change %uL) that this edge has not applied yet (it has "
+                  "up to change %uL): applied instead of ordered",
+                  op->name, op->lease->fleet_seq, applied);
+
+    lc_error_set(&op->lease->error, LC_ERR_FLEET_BUSY, "the fleet has a "
+                 "certificate of it from another edge (change %llu), "
+                 "being applied here", (unsigned long long)
+                 op->lease->fleet_seq);
+    op->lease->retry = NGX_HTTP_LINKCERT_LEASE_WAIT;
+
+    ngx_http_linkcert_lease_release(op->lease);
+    ngx_http_linkcert_redis_cert_changed();
+
+    return 1;
 }
 
 

@@ -60,15 +60,18 @@ static void ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_redis_cert_stale(ngx_http_linkcert_change_t *ch,
     redisReply *reply);
+
+
 /*
  * The fence first, then INCR, the record, ZADD, PUBLISH: one change, all
  * or nothing; a removal grows the fence, so that an order under way on
- * any edge cannot store the domain again.  KEYS: seq, cert:<domain>, changes, status:<domain>,
- * fence:<domain>; ARGV: the domain, the edge, the chain ('' for a
- * removal), the sealed key, the lease's fence ('': not fenced), the
- * sealed info ('': none), its notAfter and serial in clear ('': none;
- * ngx_http_linkcert_redis_upload.c compares certificates by them).  The
- * change's number, or {the fence now, the record} when refused.
+ * any edge cannot store the domain again.  KEYS: seq, cert:<domain>,
+ * changes, status:<domain>, fence:<domain>; ARGV: the domain, the edge,
+ * the chain ('' for a removal), the sealed key, the lease's fence ('':
+ * not fenced), the sealed info ('': none), its notAfter and serial in
+ * clear ('': none; ngx_http_linkcert_redis_upload.c compares
+ * certificates by them).  The change's number, or {the fence now, the
+ * record} when refused.
  */
 
 static char  ngx_http_linkcert_redis_cert_script[] =

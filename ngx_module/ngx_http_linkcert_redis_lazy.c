@@ -256,7 +256,8 @@ typedef struct {
 
 
 static ngx_thread_task_t *ngx_http_linkcert_lazy_task(size_t size,
-    ngx_http_linkcert_thread_pt thread, ngx_event_handler_pt done, ngx_log_t *log);
+    ngx_http_linkcert_thread_pt thread, ngx_event_handler_pt done,
+    ngx_log_t *log);
 static void ngx_http_linkcert_lazy_write_thread(void *data, ngx_log_t *log);
 static void ngx_http_linkcert_lazy_write_done(ngx_event_t *ev);
 

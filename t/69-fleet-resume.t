@@ -28,7 +28,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Util qw(read_file public_key);
+use LinkCert::Util qw(read_file);
 use Time::HiRes qw(sleep time);
 
 my $D = 'resume.customer.test';
@@ -112,33 +112,9 @@ ok($b->wait_until(sub {
        scalar $b->log_lines(qr/"\Q$D\E" resumes its order/) }, 15),
    sprintf('B resumed the order (%.1f s after the kill)', time - $killed))
     or diag($pebble->notices);
-like(join("\n", $b->log_lines(qr/order kept in redis/)),
-     qr/"\Q$D\E" has an order kept in redis by edge "edge-a"/,
-     "from the order A kept in Redis");
-is($redis->cli(GET => "linkcert:fence:$D"), '2',
-   "under B's lease (fencing token 2)");
-
-$delay->release;
-
-my ($j) = $b->wait_status($D, sub {
-    ($_->{stage} // '') =~ /^(?:issued|failed)$/ }, 30);
-is($j->{status}, 'issued', "$D issued on B") or diag(explain $j);
-
-is($pebble->order_count, 1, 'still one order at Pebble');
-is($pebble->issued_count, 1, 'one certificate issued');
-
-my $hs = $pebble->verified_handshake($D, edge => $b);
-ok($hs->{ok}, 'B serves it, and it verifies') or diag($hs->{error});
-is($hs->{serial}, uc($j->{certificate}{serial} // ''), 'the one issued');
-
-my $chain = read_file($b->store . "/domains/$D/fullchain.pem") // '';
-ok(defined $a_key && $chain
-   && public_key($b->prefix, $chain, 'cert')
-      eq public_key($b->prefix, $a_key, 'key'),
-   'finalized with the key A made');
-
-ok($b->wait_until(sub { $redis->cli(EXISTS => $ORDER) eq '0' }, 5),
-   'the order is gone from Redis once it ended');
+my $j = $fleet->resumed_ok(edge => $b, name => 'B', domain => $D,
+                            pebble => $pebble, delay => $delay,
+                            a_key => $a_key);
 ok(!-e $b->store . "/domains/$D/order.json", "and from B's store");
 ok($b->wait_until(sub { $redis->cli(EXISTS => $LEASE) eq '0' }, 5),
    'the lease is released');

@@ -23,7 +23,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use LinkCert::Fleet;
 use LinkCert::Pebble;
-use LinkCert::Util qw(read_file public_key);
+use LinkCert::Util qw(read_file);
 use Time::HiRes qw(sleep time);
 
 my $D = 'orphan.customer.test';
@@ -122,32 +122,8 @@ ok($t->wait_until(sub {
    sprintf('%s resumed the order (%.1f s after the kill)', $name,
            time - $killed))
     or diag($pebble->notices);
-like(join("\n", $t->log_lines(qr/order kept in redis/)),
-     qr/"\Q$D\E" has an order kept in redis by edge "edge-a"/,
-     "the order A kept in Redis");
-is($redis->cli(GET => "linkcert:fence:$D"), '2',
-   "under the lease of $name (fencing token 2)");
-
-$delay->release;
-
-my ($j) = $t->wait_status($D, sub {
-    ($_->{stage} // '') =~ /^(?:issued|failed)$/ }, 30);
-is($j->{status}, 'issued', "$D issued on $name") or diag(explain $j);
-
-is($pebble->order_count, 1, 'still one order at Pebble');
-is($pebble->issued_count, 1, 'one certificate issued');
-
-my $hs = $pebble->verified_handshake($D, edge => $t);
-ok($hs->{ok}, "$name serves it, and it verifies") or diag($hs->{error});
-
-my $chain = read_file($t->store . "/domains/$D/fullchain.pem") // '';
-ok(defined $a_key && $chain
-   && public_key($t->prefix, $chain, 'cert')
-      eq public_key($t->prefix, $a_key, 'key'),
-   'finalized with the key A made');
-
-ok($t->wait_until(sub { $redis->cli(EXISTS => $ORDER) eq '0' }, 5),
-   'the order is gone from Redis once it ended');
+$fleet->resumed_ok(edge => $t, name => $name, domain => $D,
+                   pebble => $pebble, delay => $delay, a_key => $a_key);
 is($redis->cli(ZCARD => $ORDERS), '0', "and from $ORDERS");
 is(scalar $t->log_lines($CLAIMED), 1, "claimed once by $name");
 is(scalar $other->log_lines($CLAIMED), 0, 'never by the other edge');

@@ -40,6 +40,7 @@ use Test::More ();
 
 use LinkCert::Test;
 use LinkCert::Redis;
+use LinkCert::Util qw(read_file public_key);
 
 sub new {
     my ($class, $count, %opts) = @_;
@@ -107,6 +108,50 @@ sub start {
                    'every edge follows the fleet\'s changes');
 
     return $self;
+}
+
+# The order edge A kept in Redis, resumed on edge $t (called $name) under
+# fencing token 2: once $delay releases the CA's validation, the domain is
+# issued there from that one order, served, finalized with the key A made
+# ($a_key, its PEM), and the order leaves Redis.  Returns $t's status.
+sub resumed_ok {
+    my ($self, %o) = @_;
+    my ($t, $name, $d) = @o{qw(edge name domain)};
+    my ($pebble, $redis) = ($o{pebble}, $self->redis);
+
+    Test::More::like(join("\n", $t->log_lines(qr/order kept in redis/)),
+        qr/"\Q$d\E" has an order kept in redis by edge "edge-a"/,
+        'the order A kept in Redis');
+    Test::More::is($redis->cli(GET => "linkcert:fence:$d"), '2',
+                   "under the lease of $name (fencing token 2)");
+
+    $o{delay}->release;
+
+    my ($j) = $t->wait_status($d, sub {
+        ($_->{stage} // '') =~ /^(?:issued|failed)$/ }, 30);
+    Test::More::is($j->{status}, 'issued', "$d issued on $name")
+        or Test::More::diag(Test::More::explain($j));
+
+    Test::More::is($pebble->order_count, 1, 'still one order at Pebble');
+    Test::More::is($pebble->issued_count, 1, 'one certificate issued');
+
+    my $hs = $pebble->verified_handshake($d, edge => $t);
+    Test::More::ok($hs->{ok}, "$name serves it, and it verifies")
+        or Test::More::diag($hs->{error});
+    Test::More::is($hs->{serial}, uc($j->{certificate}{serial} // ''),
+                   'the one issued');
+
+    my $chain = read_file($t->store . "/domains/$d/fullchain.pem") // '';
+    Test::More::ok(defined $o{a_key} && $chain
+        && public_key($t->prefix, $chain, 'cert')
+           eq public_key($t->prefix, $o{a_key}, 'key'),
+        'finalized with the key A made');
+
+    Test::More::ok($t->wait_until(sub {
+        $redis->cli(EXISTS => "linkcert:order:$d") eq '0' }, 5),
+        'the order is gone from Redis once it ended');
+
+    return $j;
 }
 
 1;

@@ -669,6 +669,8 @@ ngx_err_t ngx_http_linkcert_connect_error(ngx_connection_t *c,
 
 /* ngx_http_linkcert_worker.c */
 
+void ngx_http_linkcert_timer_init(ngx_event_t *ev, ngx_connection_t *dumb,
+    void *data, ngx_event_handler_pt handler, ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_worker_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_worker_exit_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_worker_kick(void);

@@ -194,12 +194,9 @@ ngx_http_linkcert_hold_init_process(ngx_cycle_t *cycle)
                                            ngx_http_linkcert_hold_max);
     ngx_http_linkcert_hold_conf = lmcf;
 
-    ngx_http_linkcert_hold_dumb.fd = (ngx_socket_t) -1;
-
-    ngx_http_linkcert_hold_ev.data = &ngx_http_linkcert_hold_dumb;
-    ngx_http_linkcert_hold_ev.handler = ngx_http_linkcert_hold_poll;
-    ngx_http_linkcert_hold_ev.log = cycle->log;
-    ngx_http_linkcert_hold_ev.cancelable = 1;
+    ngx_http_linkcert_timer_init(&ngx_http_linkcert_hold_ev,
+                                 &ngx_http_linkcert_hold_dumb, NULL,
+                                 ngx_http_linkcert_hold_poll, cycle->log);
 
     return NGX_OK;
 }

@@ -195,14 +195,8 @@ ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle)
         sync->saved = sync->applied;
     }
 
-    /* nginx's debug log reads a timer's data as a connection */
-    sync->dumb.fd = (ngx_socket_t) -1;
-    sync->dumb.data = sync;
-
-    sync->timer.data = &sync->dumb;
-    sync->timer.handler = ngx_http_linkcert_sync_tick;
-    sync->timer.log = cycle->log;
-    sync->timer.cancelable = 1;
+    ngx_http_linkcert_timer_init(&sync->timer, &sync->dumb, sync,
+                                 ngx_http_linkcert_sync_tick, cycle->log);
 
     ngx_add_timer(&sync->timer, NGX_HTTP_LINKCERT_SYNC_EVERY);
 

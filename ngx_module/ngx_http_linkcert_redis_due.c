@@ -282,14 +282,8 @@ ngx_http_linkcert_redis_due_init_process(ngx_cycle_t *cycle)
     dc->lmcf = lmcf;
     dc->log = cycle->log;
 
-    /* nginx's debug log reads a timer's data as a connection */
-    dc->dumb.fd = (ngx_socket_t) -1;
-    dc->dumb.data = dc;
-
-    dc->timer.data = &dc->dumb;
-    dc->timer.handler = ngx_http_linkcert_due_tick;
-    dc->timer.log = cycle->log;
-    dc->timer.cancelable = 1;
+    ngx_http_linkcert_timer_init(&dc->timer, &dc->dumb, dc,
+                                 ngx_http_linkcert_due_tick, cycle->log);
 
     ngx_add_timer(&dc->timer, NGX_HTTP_LINKCERT_DUE_EVERY);
 

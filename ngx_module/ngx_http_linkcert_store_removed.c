@@ -107,13 +107,9 @@ ngx_http_linkcert_store_init_process(ngx_cycle_t *cycle)
 
     ngx_http_linkcert_sweep_conf = lmcf;
 
-    /* nginx's debug log reads a timer's data as a connection */
-    ngx_http_linkcert_sweep_dumb.fd = (ngx_socket_t) -1;
-
-    ngx_http_linkcert_sweep_ev.data = &ngx_http_linkcert_sweep_dumb;
-    ngx_http_linkcert_sweep_ev.handler = ngx_http_linkcert_store_sweep;
-    ngx_http_linkcert_sweep_ev.log = cycle->log;
-    ngx_http_linkcert_sweep_ev.cancelable = 1;
+    ngx_http_linkcert_timer_init(&ngx_http_linkcert_sweep_ev,
+                                 &ngx_http_linkcert_sweep_dumb, NULL,
+                                 ngx_http_linkcert_store_sweep, cycle->log);
 
     ngx_add_timer(&ngx_http_linkcert_sweep_ev, 1000);
 

@@ -192,13 +192,9 @@ ngx_http_linkcert_webhook_init_process(ngx_cycle_t *cycle)
 
     ngx_http_linkcert_webhook_lost = ngx_http_linkcert_webhook_ring->lost;
 
-    /* nginx's debug log reads a timer's data as a connection */
-    ngx_http_linkcert_webhook_dumb.fd = (ngx_socket_t) -1;
-
-    ngx_http_linkcert_webhook_ev.data = &ngx_http_linkcert_webhook_dumb;
-    ngx_http_linkcert_webhook_ev.handler = ngx_http_linkcert_webhook_poll;
-    ngx_http_linkcert_webhook_ev.log = cycle->log;
-    ngx_http_linkcert_webhook_ev.cancelable = 1;
+    ngx_http_linkcert_timer_init(&ngx_http_linkcert_webhook_ev,
+                                 &ngx_http_linkcert_webhook_dumb, NULL,
+                                 ngx_http_linkcert_webhook_poll, cycle->log);
 
     ngx_add_timer(&ngx_http_linkcert_webhook_ev,
                   NGX_HTTP_LINKCERT_WEBHOOK_POLL);

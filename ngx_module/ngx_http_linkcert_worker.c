@@ -83,13 +83,9 @@ ngx_http_linkcert_worker_init_process(ngx_cycle_t *cycle)
     ngx_http_linkcert_poll = lmcf->on_demand ? NGX_HTTP_LINKCERT_POLL_FAST
                                              : NGX_HTTP_LINKCERT_POLL;
 
-    /* nginx's debug log reads a timer's data as a connection */
-    ngx_http_linkcert_dumb.fd = (ngx_socket_t) -1;
-
-    ngx_http_linkcert_poll_ev.data = &ngx_http_linkcert_dumb;
-    ngx_http_linkcert_poll_ev.handler = ngx_http_linkcert_worker_poll;
-    ngx_http_linkcert_poll_ev.log = cycle->log;
-    ngx_http_linkcert_poll_ev.cancelable = 1;
+    ngx_http_linkcert_timer_init(&ngx_http_linkcert_poll_ev,
+                                 &ngx_http_linkcert_dumb, NULL,
+                                 ngx_http_linkcert_worker_poll, cycle->log);
 
     ngx_add_timer(&ngx_http_linkcert_poll_ev, ngx_http_linkcert_poll);
 
@@ -348,4 +344,24 @@ ngx_http_linkcert_dns_check_done(ngx_http_linkcert_job_t *job)
     ngx_queue_remove(&job->queue);
     ngx_http_linkcert_njobs--;
     ngx_free(job);
+}
+
+
+/*
+ * A timer of the module's: its data is a dumb connection (nginx's debug
+ * log reads a timer's data as a connection) whose data is the timer's
+ * own; cancelable, so that a worker exits without waiting for it.
+ */
+
+void
+ngx_http_linkcert_timer_init(ngx_event_t *ev, ngx_connection_t *dumb,
+    void *data, ngx_event_handler_pt handler, ngx_log_t *log)
+{
+    dumb->fd = (ngx_socket_t) -1;
+    dumb->data = data;
+
+    ev->data = dumb;
+    ev->handler = handler;
+    ev->log = log;
+    ev->cancelable = 1;
 }

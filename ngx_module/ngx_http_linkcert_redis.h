@@ -217,6 +217,42 @@ ngx_int_t ngx_http_linkcert_budgets_admit(const char *name, uint32_t job_id,
 extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_account_lua;
 
 
+/*
+ * ngx_http_linkcert_redis_failover.c: a failover that lost the last writes
+ * loses nothing the edges hold.
+ *
+ * The fleet's sequence (<prefix>seq) never gives a number twice, even
+ * after a server took over that had not all the changes numbered before
+ * (a replica promoted, a restart): every script that numbers a change,
+ * and worker 0's look at the sequence, first makes the numbers jump ahead
+ * if the server is another one than the one that numbered the last (its
+ * replication ID, INFO replication's master_replid, new at each promotion
+ * and start; kept in <prefix>seq:server).  k: the sequence's key.
+ */
+
+#define NGX_HTTP_LINKCERT_REDIS_SEQ_JUMP  "1048576"
+
+#define NGX_HTTP_LINKCERT_REDIS_SEQ_LUA                                      \
+    "local function rebase(k) "                                              \
+    "  local id = string.match(redis.call('INFO', 'replication'), "          \
+    "                          'master_replid:(%x+)') "                      \
+    "  local was = redis.call('GET', k .. ':server') "                       \
+    "  if id and was ~= id then "                                            \
+    "    redis.call('SET', k .. ':server', id) "                             \
+    "    if was then "                                                       \
+    "      redis.call('INCRBY', k, " NGX_HTTP_LINKCERT_REDIS_SEQ_JUMP ") "   \
+    "    end "                                                               \
+    "  end "                                                                 \
+    "end "                                                                   \
+    "local function next_seq(k) "                                            \
+    "  rebase(k) "                                                           \
+    "  return redis.call('INCR', k) "                                        \
+    "end "
+
+ngx_int_t ngx_http_linkcert_redis_seq_get(
+    ngx_http_linkcert_redis_handler_pt handler, void *data);
+
+
 /* ngx_http_linkcert_redis_cert.c: certificates across the fleet */
 
 /* a key's room: the prefix, a kind ("status:"), a domain */

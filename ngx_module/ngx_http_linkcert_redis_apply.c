@@ -268,24 +268,17 @@ ngx_http_linkcert_sync_tick(ngx_event_t *ev)
 static void
 ngx_http_linkcert_sync_step(ngx_http_linkcert_sync_t *sync)
 {
-    u_char       changes[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
-    size_t       lens[2];
-    const char  *argv[2];
-
     sync->running = 1;
     sync->again = 0;
     sync->mode = NGX_HTTP_LINKCERT_APPLY_EAGER;
 
-    /* the fleet's sequence first: Redis may have lost its data */
+    /*
+     * the fleet's sequence first: Redis may have lost its data (after
+     * its jump on a new master: ngx_http_linkcert_redis_failover.c)
+     */
 
-    argv[0] = "GET";
-    lens[0] = 3;
-    argv[1] = (char *) changes;
-    lens[1] = ngx_http_linkcert_redis_name(changes, "seq", NULL, 0);
-
-    if (ngx_http_linkcert_redis_command(2, argv, lens,
-                                        ngx_http_linkcert_sync_seq, sync)
-        == NULL)
+    if (ngx_http_linkcert_redis_seq_get(ngx_http_linkcert_sync_seq, sync)
+        != NGX_OK)
     {
         sync->running = 0;
         return;

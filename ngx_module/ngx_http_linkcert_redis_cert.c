@@ -75,13 +75,14 @@ static void ngx_http_linkcert_redis_cert_stale(ngx_http_linkcert_change_t *ch,
  */
 
 static char  ngx_http_linkcert_redis_cert_script[] =
+    NGX_HTTP_LINKCERT_REDIS_SEQ_LUA
     "if ARGV[5] ~= '' then "
     "  local fence = tonumber(redis.call('GET', KEYS[5]) or '0') "
     "  if fence > tonumber(ARGV[5]) then "
     "    return {fence, redis.call('HGETALL', KEYS[2])} "
     "  end "
     "end "
-    "local seq = redis.call('INCR', KEYS[1]) "
+    "local seq = next_seq(KEYS[1]) "
     "redis.call('DEL', KEYS[2]) "
     "if ARGV[3] == '' then "
     "  local t = redis.call('TIME') "

@@ -207,13 +207,14 @@ static char  ngx_http_linkcert_upload_check_lua[] =
  */
 
 static char  ngx_http_linkcert_upload_lua[] =
+    NGX_HTTP_LINKCERT_REDIS_SEQ_LUA
     NGX_HTTP_LINKCERT_UPLOAD_WINS
     "local cur = redis.call('HMGET', KEYS[2], "
     "                       " NGX_HTTP_LINKCERT_UPLOAD_CUR ") "
     "if wins(cur, ARGV[6], ARGV[7], tonumber(ARGV[9])) ~= 1 then "
     "  return 0 "
     "end "
-    "local seq = redis.call('INCR', KEYS[1]) "
+    "local seq = next_seq(KEYS[1]) "
     "redis.call('DEL', KEYS[2]) "
     "redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
     "           'chain', ARGV[3], 'key', ARGV[4], 'not_after', ARGV[6], "

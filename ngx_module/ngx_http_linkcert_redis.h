@@ -249,6 +249,8 @@ extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_account_lua;
     "  return redis.call('INCR', k) "                                        \
     "end "
 
+void ngx_http_linkcert_redis_failover_followed(void);
+ngx_uint_t ngx_http_linkcert_redis_failover_take(void);
 ngx_int_t ngx_http_linkcert_redis_seq_get(
     ngx_http_linkcert_redis_handler_pt handler, void *data);
 

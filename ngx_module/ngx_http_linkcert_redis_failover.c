@@ -8,6 +8,14 @@
  * new master, and the fleet's epoch, replicated long before, does not
  * tell.
  *
+ * - When a worker follows a failover (the Sentinels name another master
+ *   than the one it had, ngx_http_linkcert_redis_sentinel.c), worker 0
+ *   makes, once it is connected to the new master, the pass it makes at
+ *   its start (ngx_http_linkcert_redis_upload.c): every certificate it
+ *   serves is checked against the master (pipelined in scripts, 128 a
+ *   request), and only those the master lacks, or has older, are
+ *   uploaded.  Every edge does so: what any of them holds goes back.
+ *
  * - The fleet's sequence jumps ahead on a server that did not number the
  *   last changes (NGX_HTTP_LINKCERT_REDIS_SEQ_LUA): an edge that applied
  *   changes the new master lost (its redis.seq ahead of the master's
@@ -32,6 +40,33 @@ static char  ngx_http_linkcert_failover_seq_lua[] =
     NGX_HTTP_LINKCERT_REDIS_SEQ_LUA
     "rebase(KEYS[1]) "
     "return redis.call('GET', KEYS[1])";
+
+
+/* this worker followed a failover that its pass has not checked yet */
+static ngx_uint_t  ngx_http_linkcert_failover_due;
+
+
+/* the Sentinels named another master: worker 0's next pass checks it */
+
+void
+ngx_http_linkcert_redis_failover_followed(void)
+{
+    ngx_http_linkcert_failover_due = 1;
+}
+
+
+/* worker 0: a failover to check (told once; again after a failed pass) */
+
+ngx_uint_t
+ngx_http_linkcert_redis_failover_take(void)
+{
+    ngx_uint_t  due;
+
+    due = ngx_http_linkcert_failover_due;
+    ngx_http_linkcert_failover_due = 0;
+
+    return due;
+}
 
 
 /* the fleet's sequence, as worker 0 looks at it before reading changes */

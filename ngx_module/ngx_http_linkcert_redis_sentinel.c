@@ -656,6 +656,11 @@ ngx_http_linkcert_sentinel_found(ngx_http_linkcert_sentinel_t *st)
                       "(named by Sentinel %V, ROLE master)",
                       &rcf->sentinel, &st->candidate.addr.name,
                       ngx_http_linkcert_redis_conn_name(st->ask));
+
+        if (st->master.addr.sockaddr) {
+            /* a failover: it may have lost writes, worker 0 checks */
+            ngx_http_linkcert_redis_failover_followed();
+        }
     }
 
     ngx_http_linkcert_sentinel_copy(&st->master, &st->candidate);

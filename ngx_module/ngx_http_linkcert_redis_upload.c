@@ -11,7 +11,9 @@
  * the one it last uploaded to (<store>/redis.epoch).  Another one: Redis
  * lost its data (or the edge is new to it): the changes are read again
  * from the first and everything is uploaded.  The same one, first since
- * the worker started: its certificates are offered (imports).
+ * the worker started, or after a failover (it may have lost the last
+ * writes: ngx_http_linkcert_redis_failover.c): its certificates are
+ * offered (imports, lost ones).
  *
  * A pass goes through the zone in name order, a page at a time (the lock
  * let go every 64 records), in the event loop: one script tells which of
@@ -69,6 +71,7 @@ struct ngx_http_linkcert_upload_s {
     ngx_http_linkcert_upload_pt     step;
     ngx_uint_t                      again;       /* connected meanwhile */
     ngx_uint_t                      full;        /* after a loss */
+    ngx_uint_t                      follow;      /* after a failover */
     ngx_uint_t                      failed;
     ngx_uint_t                      pending;     /* answers awaited */
 
@@ -405,7 +408,10 @@ ngx_http_linkcert_upload_epoch(void *data, redisReply *reply,
     up->full = (up->epoch_len != up->known_len
                 || ngx_memcmp(up->epoch, up->known, up->known_len) != 0);
 
-    if (!up->full && up->offered) {
+    /* a failover may have lost writes: checked as at the start */
+    up->follow = ngx_http_linkcert_redis_failover_take() && !up->full;
+
+    if (!up->full && up->offered && !up->follow) {
         up->running = 0;
         return;
     }
@@ -957,6 +963,10 @@ ngx_http_linkcert_upload_end(ngx_http_linkcert_upload_t *up)
     ngx_add_timer(&up->timer, NGX_HTTP_LINKCERT_UPLOAD_EVERY);
 
     if (up->failed) {
+        if (up->follow) {
+            ngx_http_linkcert_redis_failover_followed();
+        }
+
         ngx_log_error(NGX_LOG_WARN, up->log, 0,
                       "linkcert: the upload to redis stopped after %ui "
                       "domains; it starts again in %M ms",
@@ -987,7 +997,8 @@ ngx_http_linkcert_upload_end(ngx_http_linkcert_upload_t *up)
                   "the fleet, %ui statuses written, in %M ms (pairs read "
                   "and sent in %ui turns of the event loop, %.1f ms in all, "
                   "the longest %.1f ms)",
-                  up->full ? "redis's epoch is new to it" : "its start",
+                  up->full ? "redis's epoch is new to it"
+                           : up->follow ? "a failover" : "its start",
                   up->domains, up->sent, up->kept, up->taken, up->statuses,
                   ngx_current_msec - up->began, up->turns, up->work,
                   up->longest);

@@ -374,8 +374,8 @@ ngx_http_linkcert_sync_seq(void *data, redisReply *reply, const char *error)
 
     off_t  seq;
 
-    if (reply == NULL) {
-        return;                     /* the batch fails with it */
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        return;                     /* not known: nothing to conclude */
     }
 
     seq = 0;

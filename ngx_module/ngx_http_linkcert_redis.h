@@ -227,7 +227,8 @@ extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_account_lua;
  * and worker 0's look at the sequence, first makes the numbers jump ahead
  * if the server is another one than the one that numbered the last (its
  * replication ID, INFO replication's master_replid, new at each promotion
- * and start; kept in <prefix>seq:server).  k: the sequence's key.  A
+ * and start; kept in <prefix>seq:server by the first change a server
+ * numbers: a look alone keeps nothing).  k: the sequence's key.  A
  * server that refuses INFO (an ACL, rename-command) numbers on without
  * the jump.
  */
@@ -235,20 +236,19 @@ extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_account_lua;
 #define NGX_HTTP_LINKCERT_REDIS_SEQ_JUMP  "1048576"
 
 #define NGX_HTTP_LINKCERT_REDIS_SEQ_LUA                                      \
-    "local function rebase(k) "                                              \
+    "local function rebase(k, numbering) "                                   \
     "  local info = redis.pcall('INFO', 'replication') "                     \
     "  if type(info) ~= 'string' then return end "                           \
     "  local id = string.match(info, 'master_replid:(%x+)') "                \
     "  local was = redis.call('GET', k .. ':server') "                       \
-    "  if id and was ~= id then "                                            \
-    "    redis.call('SET', k .. ':server', id) "                             \
-    "    if was then "                                                       \
-    "      redis.call('INCRBY', k, " NGX_HTTP_LINKCERT_REDIS_SEQ_JUMP ") "   \
-    "    end "                                                               \
+    "  if not id or was == id or not (was or numbering) then return end "    \
+    "  if was then "                                                         \
+    "    redis.call('INCRBY', k, " NGX_HTTP_LINKCERT_REDIS_SEQ_JUMP ") "     \
     "  end "                                                                 \
+    "  redis.call('SET', k .. ':server', id) "                               \
     "end "                                                                   \
     "local function next_seq(k) "                                            \
-    "  rebase(k) "                                                           \
+    "  rebase(k, true) "                                                     \
     "  return redis.call('INCR', k) "                                        \
     "end "
 

@@ -65,19 +65,22 @@ static ngx_http_linkcert_redis_req_t *ngx_http_linkcert_lease_eval(
 
 /*
  * KEYS[1] the lease, KEYS[2] the fence, KEYS[3] the domain's record of
- * the fleet; ARGV[1] the holder, ARGV[2] the lease in ms.  {1, value,
+ * the fleet, KEYS[4] the fleet's sequence (the fence is past its last
+ * jump: ngx_http_linkcert_redis.h); ARGV[1] the holder, ARGV[2] the
+ * lease in ms.  {1, value,
  * the record's change, edge and removed ('' each: none)} when taken, {0,
  * holder, its ms left} when another holds it.
  */
 
 static ngx_http_linkcert_redis_script_t  ngx_http_linkcert_lease_take_lua = {
+    NGX_HTTP_LINKCERT_REDIS_SEQ_LUA
     "local held = redis.call('get', KEYS[1])\n"
     "if held then return {0, held, redis.call('pttl', KEYS[1])} end\n"
-    "local v = ARGV[1] .. ' ' .. redis.call('incr', KEYS[2])\n"
+    "local v = ARGV[1] .. ' ' .. next_fence(KEYS[2], KEYS[4])\n"
     "redis.call('set', KEYS[1], v, 'NX', 'PX', ARGV[2])\n"
     "local r = redis.call('hmget', KEYS[3], 'seq', 'edge', 'removed')\n"
     "return {1, v, r[1] or '', r[2] or '', r[3] or ''}\n",
-    "3", ""
+    "4", ""
 };
 
 /* KEYS[1] the lease; ARGV[1] the value taken, ARGV[2] the lease in ms */
@@ -127,9 +130,10 @@ ngx_http_linkcert_lease_take(const char *domain,
 {
     u_char                           rnd[8], ms[NGX_INT_T_LEN],
                                      fence[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
-                                     cert[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
-    size_t                           lens[5];
-    const char                      *argv[5];
+                                     cert[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
+                                     seq[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
+    size_t                           lens[6];
+    const char                      *argv[6];
     ngx_http_linkcert_lease_t       *l;
     ngx_http_linkcert_redis_conf_t  *rcf;
 
@@ -173,16 +177,18 @@ ngx_http_linkcert_lease_take(const char *domain,
     argv[2] = (char *) cert;
     lens[2] = ngx_http_linkcert_redis_name(cert, "cert:", domain,
                                            ngx_strlen(domain));
-    argv[3] = (char *) l->value;
-    lens[3] = l->value_len;
-    argv[4] = (char *) ms;
-    lens[4] = ngx_sprintf(ms, "%M", rcf->lease) - ms;
+    argv[3] = (char *) seq;
+    lens[3] = ngx_http_linkcert_redis_name(seq, "seq", NULL, 0);
+    argv[4] = (char *) l->value;
+    lens[4] = l->value_len;
+    argv[5] = (char *) ms;
+    lens[5] = ngx_sprintf(ms, "%M", rcf->lease) - ms;
 
     lease->held = l;
     lease->fleet_seq = 0;
 
     l->req = ngx_http_linkcert_redis_eval(&ngx_http_linkcert_lease_take_lua,
-                                          5, argv, lens,
+                                          6, argv, lens,
                                           ngx_http_linkcert_lease_taken, l);
 
     if (l->req == NULL) {

@@ -230,7 +230,10 @@ extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_account_lua;
  * and start; kept in <prefix>seq:server by the first change a server
  * numbers: a look alone keeps nothing).  k: the sequence's key.  A
  * server that refuses INFO (an ACL, rename-command) numbers on without
- * the jump.
+ * the jump.  The jump's end is kept (<prefix>seq:floor): a domain's
+ * fencing token (<prefix>fence:<domain>, f) given on the new server is
+ * past it, so past every token the old server gave, even one the new
+ * server never had (a lease lost with the old master).
  */
 
 #define NGX_HTTP_LINKCERT_REDIS_SEQ_JUMP  "1048576"
@@ -243,13 +246,24 @@ extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_account_lua;
     "  local was = redis.call('GET', k .. ':server') "                       \
     "  if not id or was == id or not (was or numbering) then return end "    \
     "  if was then "                                                         \
-    "    redis.call('INCRBY', k, " NGX_HTTP_LINKCERT_REDIS_SEQ_JUMP ") "     \
+    "    redis.call('SET', k .. ':floor', redis.call('INCRBY', k, "          \
+    "               " NGX_HTTP_LINKCERT_REDIS_SEQ_JUMP ")) "                 \
     "  end "                                                                 \
     "  redis.call('SET', k .. ':server', id) "                               \
     "end "                                                                   \
     "local function next_seq(k) "                                            \
     "  rebase(k, true) "                                                     \
     "  return redis.call('INCR', k) "                                        \
+    "end "                                                                   \
+    "local function next_fence(f, k) "                                       \
+    "  rebase(k) "                                                           \
+    "  local n = redis.call('INCR', f) "                                     \
+    "  local floor = tonumber(redis.call('GET', k .. ':floor') or '0') "     \
+    "  if n <= floor then "                                                  \
+    "    n = floor + 1 "                                                     \
+    "    redis.call('SET', f, n) "                                           \
+    "  end "                                                                 \
+    "  return n "                                                            \
     "end "
 
 void ngx_http_linkcert_redis_failover_followed(void);

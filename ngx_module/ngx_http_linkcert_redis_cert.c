@@ -90,7 +90,7 @@ static char  ngx_http_linkcert_redis_cert_script[] =
     "             'removed', '1', 'at', t[1] .. string.format('%03d', "
     "             math.floor(tonumber(t[2]) / 1000))) "
     "  redis.call('DEL', KEYS[4]) "
-    "  redis.call('INCR', KEYS[5]) "
+    "  next_fence(KEYS[5], KEYS[1]) "
     "else "
     "  redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
     "             'chain', ARGV[3], 'key', ARGV[4]) "

@@ -136,7 +136,7 @@ subtest 'the same domains POSTed on two edges at once: one order each' => sub {
 
 subtest 'in Redis' => sub {
     my $mon = $redis->monitor_log;
-    like($mon, qr/"EVALSHA" "[0-9a-f]{40}" "3" "linkcert:lease:/,
+    like($mon, qr/"EVALSHA" "[0-9a-f]{40}" "4" "linkcert:lease:/,
          'leases taken with EVALSHA');
     like($mon, qr/"EVALSHA" "[0-9a-f]{40}" "1" "linkcert:lease:\S+" "edge-a \d+ [0-9a-f]{16} \d+"/,
          'released comparing the holder');

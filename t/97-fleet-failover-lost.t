@@ -15,7 +15,9 @@
 # it (with the same numbers B would take it for one of the changes it had
 # applied, and never serve it), without reading every change again.  A
 # new edge C serves $D1 and $D2 as A issued them; a reissue of $D1 on A
-# is one order, served on B and C.
+# is one order, served on B and C, under a lease whose fencing token is
+# past the one A's first lease got from the old master (lost with it:
+# the same token again would let the lost lease's late write through).
 
 use strict;
 use warnings;
@@ -116,7 +118,7 @@ ok($a->wait_until(sub { $replica->cli(HEXISTS => "linkcert:cert:$D0",
 
 # the replica falls behind: what follows reaches the master only
 
-my ($serial1, $seq);
+my ($serial1, $seq, $fence1);
 
 subtest 'the replica misses the last writes' => sub {
     $proxy->stall;
@@ -128,6 +130,9 @@ subtest 'the replica misses the last writes' => sub {
                             ne 'issued' }, 5),
        "B removed $D0");
     $seq = $master->cli(GET => 'linkcert:seq');
+    $fence1 = $master->cli(GET => "linkcert:fence:$D1");
+    is($replica->cli(EXISTS => "linkcert:fence:$D1"), '0',
+       "the replica lacks the fencing token of A's lease of $D1 ($fence1)");
     ok($b->wait_until(sub {
            (read_file($b->store . '/redis.seq') // '') eq "$seq\n" }, 5),
        "B applied every change of the master ($seq)");
@@ -209,6 +214,9 @@ subtest 'a reissue after the failover: one order, served everywhere' => sub {
     $a->wait_post_limit($D1);
     my $serial = issue($D1, query => 'reissue=1');
     isnt($serial, $serial1, 'a new certificate');
+    my $fence = $replica->cli(GET => "linkcert:fence:$D1");
+    cmp_ok($fence, '>', $fence1, "its lease's fencing token ($fence) is "
+           . 'past the one the old master gave and lost');
     serves($b, 'B', $D1, $serial);
     serves($c, 'C', $D1, $serial);
     is($pebble->order_count - $orders, 1, 'one order');

@@ -377,6 +377,7 @@ typedef struct {
     ngx_int_t                      ok;
     lc_cert_info_t                 info;
     lc_error_t                     error;
+    ngx_uint_t                     fleet;      /* another edge's pair */
 } ngx_http_linkcert_loaded_t;
 
 

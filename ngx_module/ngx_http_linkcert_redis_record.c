@@ -383,6 +383,7 @@ ngx_http_linkcert_redis_record_serve(ngx_http_linkcert_main_conf_t *lmcf,
     ngx_memzero(&loaded, sizeof(ngx_http_linkcert_loaded_t));
 
     loaded.ok = 1;
+    loaded.fleet = 1;
     loaded.info = *info;
     loaded.stamp = (e->mode == NGX_HTTP_LINKCERT_APPLY_LAZY)
                    ? 0

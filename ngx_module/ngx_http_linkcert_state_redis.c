@@ -473,8 +473,9 @@ ngx_http_linkcert_fleet_leased(void *data, ngx_int_t rc, uint64_t fence)
  * came as the lease was freed, or is still being read): the order is
  * needless.  The lease is let go, the fleet's changes are read now, and
  * the job asks again in a second: by then the certificate is applied
- * (the domain is served and not due), or, if it is due or asked to be
- * reissued still, the next lease finds the change applied and orders.
+ * (the domain is served and not due, a reissue asked for fulfilled by
+ * it: lc_lifecycle.c), or, if it is due still, the next lease finds the
+ * change applied and orders.
  */
 
 static ngx_uint_t

@@ -107,6 +107,7 @@ ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone, u_char *name,
     ev.not_after = ngx_min(loaded->info.not_after,
                            (time_t) NGX_MAX_UINT32_VALUE);
     ev.error = &loaded->error;
+    ev.fleet = (loaded->fleet != 0);
 
     ngx_http_linkcert_lock(ctx);
 

@@ -771,7 +771,11 @@ lc_life_expired(lc_life_ctx_t *c)
  * The store's files for the domain, read at start or on a reload: a
  * valid certificate is issued and checked in the renewal pass; files
  * that cannot be used make the domain unknown with why.  Files read for
- * a new entry are no change to notify.
+ * a new entry are no change to notify.  Another certificate from the
+ * fleet (every order makes a new key) is the reissue asked for here, if
+ * one is: a reissue POSTed while another edge's new certificate was on
+ * its way here, or this edge's own reissue order finished by the edge
+ * that took its lease over, is not ordered a second time.
  */
 
 static void
@@ -789,6 +793,10 @@ lc_life_loaded(lc_life_ctx_t *c)
             c->res->flags |= LC_LIFE_NEW_CERT;
             rec->renew_ari = 0;
             rec->ari_at = 0;    /* another certificate: ask at once */
+
+            if (c->ev->fleet) {
+                rec->reissue = 0;
+            }
         }
 
         rec->not_before = c->ev->not_before;

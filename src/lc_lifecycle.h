@@ -160,6 +160,9 @@ typedef struct {
     int                   same;         /* LOADED: the certificate the
                                            entry has */
     int                   created;      /* LOADED: a new entry */
+    int                   fleet;        /* LOADED: the fleet's certificate
+                                           (another edge's), not the
+                                           store's at start or reload */
     unsigned long         issued;       /* LOADED, SEEN: issued domains in
                                            the table */
     time_t                at;           /* BUDGET: when it may go on */

@@ -1405,6 +1405,30 @@ test_loaded(void **state)
     lc_lifecycle_step(&rec, &conf, &ev, &res);
     assert_int_equal(rec.due, NOW_MS + 1000);
 
+    /*
+     * a reissue asked for: another certificate from the fleet is it (a
+     * new key); the store's at a reload, or the same one, are not
+     */
+
+    make_event(&ev, LC_EV_LOADED, E_OK);
+    make_record(&rec, LC_STATUS_ISSUED, LC_STAGE_VERIFYING, S_REISSUE);
+    ev.fleet = 1;
+    lc_lifecycle_step(&rec, &conf, &ev, &res);
+    assert_int_equal(rec.reissue, 0);
+    assert_int_equal(rec.stage, LC_STAGE_ISSUED);
+    assert_true(res.flags & LC_LIFE_NEW_CERT);
+
+    make_record(&rec, LC_STATUS_ISSUED, LC_STAGE_VERIFYING, S_REISSUE);
+    ev.same = 1;
+    lc_lifecycle_step(&rec, &conf, &ev, &res);
+    assert_int_equal(rec.reissue, 1);
+
+    make_record(&rec, LC_STATUS_ISSUED, LC_STAGE_VERIFYING, S_REISSUE);
+    ev.same = 0;
+    ev.fleet = 0;
+    lc_lifecycle_step(&rec, &conf, &ev, &res);
+    assert_int_equal(rec.reissue, 1);
+
     /* files that cannot be used */
 
     make_record(&rec, LC_STATUS_ISSUED, LC_STAGE_ISSUED, S_MOVED);

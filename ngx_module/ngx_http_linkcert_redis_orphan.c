@@ -12,8 +12,15 @@
  * the due set's tick), up to 64 of the orders whose score has passed, in
  * one script: one whose lease is still held (renewed since) is scored
  * again by the lease's end; one whose record is gone (ended, expired)
- * leaves the set; the others are claimed (scored a lease= ahead) and
- * returned.  The edge then asks for each domain as the CRM's POST
+ * leaves the set; the others are claimed and returned.  A claim scores
+ * the order lease= ahead the first time, then twice as far each time
+ * again (counted in the order's record, field "claims"), at most an hour
+ * (or lease=, if longer): an order its claiming edges cannot take over
+ * (the domain's DNS moved, the edge cannot order it) costs a DNS check
+ * at most hourly, not every lease=, until the customer fixes it or the
+ * order's record expires.  The count restarts when the order's lease is
+ * found held (a claim taken over, or its holder alive) or the order is
+ * written again.  The edge then asks for each domain as the CRM's POST
  * reissue=1 would (a domain without a certificate: "Verify domain"): the
  * DNS is checked and the job takes the lease, reads the order kept and
  * resumes it (ngx_http_linkcert_state_redis.c).  One edge claims each;
@@ -39,6 +46,7 @@
 
 
 #define NGX_HTTP_LINKCERT_ORPHAN_BATCH   64
+#define NGX_HTTP_LINKCERT_ORPHAN_LONGEST 3600000    /* ms: a claim, at most */
 
 
 typedef struct {
@@ -62,7 +70,7 @@ static void ngx_http_linkcert_orphan_claimed(void *data, redisReply *reply,
     const char *error);
 static void ngx_http_linkcert_orphan_adopt(
     ngx_http_linkcert_orphan_claim_t *oc, u_char *name, size_t len,
-    lc_record_t *rec);
+    ngx_msec_t claim, lc_record_t *rec);
 static ngx_int_t ngx_http_linkcert_table_reissue_asks(
     ngx_shm_zone_t *shm_zone, u_char *name, size_t len);
 static void ngx_http_linkcert_reissue_budget(void *data, redisReply *reply,
@@ -71,8 +79,9 @@ static void ngx_http_linkcert_reissue_cleanup(void *data);
 
 
 /*
- * KEYS[1] the orders; ARGV[1] the batch, ARGV[2] a claim's length (ms),
- * ARGV[3] the prefix.  The domains claimed.
+ * KEYS[1] the orders; ARGV[1] the batch, ARGV[2] a first claim's length
+ * (ms), ARGV[3] the prefix, ARGV[4] the longest claim (ms).  The domains
+ * claimed, each followed by its claim's length.
  */
 
 static char  ngx_http_linkcert_orphan_claim_lua[] =
@@ -83,13 +92,19 @@ static char  ngx_http_linkcert_orphan_claim_lua[] =
     "local out = {} "
     "for i = 1, #d do "
     "  local ttl = redis.call('pttl', ARGV[3] .. 'lease:' .. d[i]) "
+    "  local o = ARGV[3] .. 'order:' .. d[i] "
     "  if ttl > 0 then "
     "    redis.call('zadd', KEYS[1], 'XX', now + ttl, d[i]) "
-    "  elseif redis.call('exists', ARGV[3] .. 'order:' .. d[i]) == 0 then "
+    "    redis.call('hdel', o, 'claims') "
+    "  elseif redis.call('exists', o) == 0 then "
     "    redis.call('zrem', KEYS[1], d[i]) "
     "  else "
-    "    redis.call('zadd', KEYS[1], 'XX', now + tonumber(ARGV[2]), d[i]) "
+    "    local n = redis.call('hincrby', o, 'claims', 1) "
+    "    local w = tonumber(ARGV[2]) * 2 ^ math.min(n - 1, 32) "
+    "    w = math.floor(math.min(w, tonumber(ARGV[4]))) "
+    "    redis.call('zadd', KEYS[1], 'XX', now + w, d[i]) "
     "    out[#out + 1] = d[i] "
+    "    out[#out + 1] = w "
     "  end "
     "end "
     "return out";
@@ -109,9 +124,10 @@ ngx_http_linkcert_redis_orphans_claim(ngx_http_linkcert_main_conf_t *lmcf,
 {
     u_char                             key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX],
                                        claim[NGX_INT64_LEN],
+                                       longest[NGX_INT64_LEN],
                                        batch[NGX_INT_T_LEN];
-    size_t                             lens[7];
-    const char                        *argv[7];
+    size_t                             lens[8];
+    const char                        *argv[8];
     ngx_http_linkcert_redis_conf_t    *rcf;
     ngx_http_linkcert_orphan_claim_t  *oc;
 
@@ -140,8 +156,13 @@ ngx_http_linkcert_redis_orphans_claim(ngx_http_linkcert_main_conf_t *lmcf,
     lens[5] = ngx_sprintf(claim, "%M", rcf->lease) - claim;
     argv[6] = (char *) rcf->prefix.data;
     lens[6] = rcf->prefix.len;
+    argv[7] = (char *) longest;
+    lens[7] = ngx_sprintf(longest, "%M",
+                          ngx_max(rcf->lease,
+                                  NGX_HTTP_LINKCERT_ORPHAN_LONGEST))
+              - longest;
 
-    if (ngx_http_linkcert_redis_command(7, argv, lens,
+    if (ngx_http_linkcert_redis_command(8, argv, lens,
                                         ngx_http_linkcert_orphan_claimed, oc)
         != NULL)
     {
@@ -157,7 +178,7 @@ ngx_http_linkcert_orphan_claimed(void *data, redisReply *reply,
     ngx_http_linkcert_orphan_claim_t *oc = data;
 
     size_t        i;
-    redisReply   *name;
+    redisReply   *name, *claim;
     lc_record_t  *rec;
 
     oc->running = 0;
@@ -174,14 +195,17 @@ ngx_http_linkcert_orphan_claimed(void *data, redisReply *reply,
     rec = (reply->elements == 0)
           ? NULL : ngx_alloc(sizeof(lc_record_t), oc->log);
 
-    for (i = 0; rec && i < reply->elements; i++) {
+    for (i = 0; rec && i + 1 < reply->elements; i += 2) {
         name = reply->element[i];
+        claim = reply->element[i + 1];
 
         if (name->type == REDIS_REPLY_STRING && name->len > 0
-            && name->len <= LC_DOMAIN_MAX)
+            && name->len <= LC_DOMAIN_MAX
+            && claim->type == REDIS_REPLY_INTEGER)
         {
             ngx_http_linkcert_orphan_adopt(oc, (u_char *) name->str,
-                                           name->len, rec);
+                                           name->len,
+                                           (ngx_msec_t) claim->integer, rec);
         }
     }
 
@@ -195,11 +219,12 @@ ngx_http_linkcert_orphan_claimed(void *data, redisReply *reply,
 /*
  * A domain whose order its edge left: asked for here as by the CRM's
  * POST reissue=1, so that its job takes the lease and resumes the order.
+ * The claim lasts claim ms: not taken over by then, it is claimed again.
  */
 
 static void
 ngx_http_linkcert_orphan_adopt(ngx_http_linkcert_orphan_claim_t *oc,
-    u_char *name, size_t len, lc_record_t *rec)
+    u_char *name, size_t len, ngx_msec_t claim, lc_record_t *rec)
 {
     time_t      retry;
     lc_error_t  refused;
@@ -214,28 +239,28 @@ ngx_http_linkcert_orphan_adopt(ngx_http_linkcert_orphan_claim_t *oc,
         ngx_log_error(NGX_LOG_NOTICE, oc->log, 0,
                       "linkcert: \"%*s\" claimed from the fleet: an order "
                       "left by an edge whose lease ran out, taken over "
-                      "here", len, name);
+                      "here (claimed for %M ms)", len, name, claim);
         return;
 
     case NGX_HTTP_LINKCERT_POST_BUSY:
         ngx_log_error(NGX_LOG_INFO, oc->log, 0,
                       "linkcert: \"%*s\" claimed from the fleet: an order "
-                      "left by an edge, taken over by this edge's job",
-                      len, name);
+                      "left by an edge, taken over by this edge's job "
+                      "(claimed for %M ms)", len, name, claim);
         return;
 
     case NGX_HTTP_LINKCERT_POST_REFUSED:
         ngx_log_error(NGX_LOG_WARN, oc->log, 0,
                       "linkcert: \"%*s\" claimed from the fleet (an order "
-                      "left by an edge) but not taken over: %s",
-                      len, name, refused.detail);
+                      "left by an edge) but not taken over: %s (claimed "
+                      "again in %M ms)", len, name, refused.detail, claim);
         return;
 
     default:
         ngx_log_error(NGX_LOG_WARN, oc->log, 0,
                       "linkcert: \"%*s\" claimed from the fleet (an order "
                       "left by an edge) but not taken over now: left to "
-                      "its claim's end", len, name);
+                      "its claim's end (%M ms)", len, name, claim);
         return;
     }
 }

@@ -38,19 +38,8 @@ my $LEASE = "linkcert:lease:$D";
 my $fleet = LinkCert::Fleet->new(2, domains => [ $D ]);
 my ($a, $b) = $fleet->edges;    # A orders, then is killed; B takes over
 my $redis = $fleet->redis;
-my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
-my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port,
-    env => { PEBBLE_AUTHZREUSE => 0 });
-
 # B orders with A's DNS server and CA
-$fleet->start($pebble, order => 'ab', redis => 'timeout=2s lease=2s',
-              http => "    linkcert_key_type rsa2048;\n",
-              started => sub {
-    my ($t, $name) = @_;
-    ok($t->wait_until(sub {
-           scalar $t->log_lines(qr/linkcert: ACME account ready/) }, 10),
-       "$name: its ACME account is ready");
-});
+my ($delay, $pebble) = $fleet->start_takeover(order => 'ab', lease => '2s');
 
 $redis->monitor;
 
@@ -93,10 +82,7 @@ subtest 'the order is kept in Redis, sealed' => sub {
 is($pebble->order_count, 1, 'one order at Pebble so far');
 
 # the order as A saved it on its own disk: the key it made
-my $saved = read_file($a->store . "/domains/$D/order.json") // '';
-my ($a_key) = $saved =~ /"key":"([^"]+)"/;
-$a_key =~ s/\\n/\n/g if defined $a_key;
-ok(defined $a_key, "A's saved order has the certificate's key");
+my $a_key = $fleet->saved_key($a, $D);
 
 
 ###########################################################################

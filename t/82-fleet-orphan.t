@@ -34,19 +34,8 @@ my $LEASE = "linkcert:lease:$D";
 my $fleet = LinkCert::Fleet->new(3, domains => [ $D ]);
 my ($a, $b, $c) = $fleet->edges;    # A orders, then is killed
 my $redis = $fleet->redis;
-my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
-my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port,
-    env => { PEBBLE_AUTHZREUSE => 0 });
-
 # B and C order with A's DNS server and CA
-$fleet->start($pebble, order => 'abc', redis => 'timeout=2s lease=2s',
-              http => "    linkcert_key_type rsa2048;\n",
-              started => sub {
-    my ($t, $name) = @_;
-    ok($t->wait_until(sub {
-           scalar $t->log_lines(qr/linkcert: ACME account ready/) }, 10),
-       "$name: its ACME account is ready");
-});
+my ($delay, $pebble) = $fleet->start_takeover(order => 'abc', lease => '2s');
 
 $redis->monitor;
 
@@ -54,27 +43,14 @@ $redis->monitor;
 ###########################################################################
 # A orders, its validation held; B and C know nothing of the domain
 
-$delay->hold;
-
-is($a->verify($D)->{status}, 202, "POST $D on A (only A): 202");
-ok($a->wait_until(sub { $redis->cli(GET => $LEASE) =~ /^edge-a / }, 15,
-                  0.01),
-   'A took the lease');
-ok($delay->wait_request($D, 15), "the CA's validation is under way (held)")
-    or diag($pebble->notices);
-
-# Redis's clock, ms
-sub redis_now {
-    my ($s, $us) = split /\n/, $redis->cli('TIME');
-    return $s * 1000 + int($us / 1000);
-}
+$fleet->a_orders_held($delay, $pebble, $D);
 
 my $score;
 subtest 'the order is kept, and listed in linkcert:orders' => sub {
     is($redis->cli(HGET => $ORDER, 'edge'), 'edge-a', 'kept by edge-a');
     $score = $redis->cli(ZSCORE => $ORDERS, $D);
     like($score, qr/^\d+$/, "$D in $ORDERS") or return;
-    my $ahead = $score - redis_now();
+    my $ahead = $score - $redis->now_ms;
     cmp_ok($ahead, '<=', 2000,
            'scored by the end of its lease (at most lease= ahead)');
     cmp_ok($ahead, '>', -2000, '... not long past');
@@ -85,17 +61,14 @@ subtest 'the order is kept, and listed in linkcert:orders' => sub {
 ok($b->wait_until(sub {
        ($redis->cli(ZSCORE => $ORDERS, $D) || 0) > ($score || 0) }, 10),
    "A alive: its order scored again by its renewed lease's end");
-cmp_ok($redis->cli(ZSCORE => $ORDERS, $D) - redis_now(), '>', 0,
+cmp_ok($redis->cli(ZSCORE => $ORDERS, $D) - $redis->now_ms, '>', 0,
        '... ahead of now');
 like($redis->cli(GET => $LEASE), qr/^edge-a /, 'A still holds the lease');
 ok(!$b->log_lines(qr/"\Q$D\E"/) && !$c->log_lines(qr/"\Q$D\E"/),
    'neither B nor C has claimed (or logged) the domain');
 is($pebble->order_count, 1, 'one order at Pebble so far');
 
-my $saved = read_file($a->store . "/domains/$D/order.json") // '';
-my ($a_key) = $saved =~ /"key":"([^"]+)"/;
-$a_key =~ s/\\n/\n/g if defined $a_key;
-ok(defined $a_key, "A's saved order has the certificate's key");
+my $a_key = $fleet->saved_key($a, $D);
 
 
 ###########################################################################

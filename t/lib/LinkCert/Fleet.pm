@@ -40,6 +40,7 @@ use Test::More ();
 
 use LinkCert::Test;
 use LinkCert::Redis;
+use LinkCert::Pebble;
 use LinkCert::Util qw(read_file public_key);
 
 sub new {
@@ -108,6 +109,60 @@ sub start {
                    'every edge follows the fleet\'s changes');
 
     return $self;
+}
+
+# The start of the takeover tests (t/69, t/82, t/99): Pebble's validation
+# behind a LinkCert::Pebble::Delay to edge B (no authorization reuse),
+# every edge in $order ordering with rsa2048 keys (the key made before the
+# order, so Redis has it) and started once its ACME account is ready;
+# $lease is linkcert_redis's lease=.  Returns ($delay, $pebble).
+sub start_takeover {
+    my ($self, %o) = @_;
+    my ($a, $b) = @{ $self->{edges} };
+    my $delay = LinkCert::Pebble::Delay->new($a, to => $b->port(1));
+    my $pebble = LinkCert::Pebble->new($a, http_port => $delay->port,
+        env => { PEBBLE_AUTHZREUSE => 0 });
+
+    $self->start($pebble, order => $o{order},
+                 redis => "timeout=2s lease=$o{lease}",
+                 http => "    linkcert_key_type rsa2048;\n",
+                 started => sub {
+        my ($t, $name) = @_;
+        Test::More::ok($t->wait_until(sub {
+            scalar $t->log_lines(qr/linkcert: ACME account ready/) }, 10),
+            "$name: its ACME account is ready");
+    });
+
+    return ($delay, $pebble);
+}
+
+# Edge A orders $d alone, the CA's validation held by $delay (the
+# takeover tests' first step): its POST, its lease, the validation held.
+sub a_orders_held {
+    my ($self, $delay, $pebble, $d) = @_;
+    my $a = $self->{edges}[0];
+    my $redis = $self->{redis};
+
+    $delay->hold;
+    Test::More::is($a->verify($d)->{status}, 202,
+                   "POST $d on A (only A): 202");
+    Test::More::ok($a->wait_until(sub {
+        $redis->cli(GET => "linkcert:lease:$d") =~ /^edge-a / }, 15, 0.01),
+        'A took the lease');
+    Test::More::ok($delay->wait_request($d, 15),
+                   "the CA's validation is under way (held)")
+        or Test::More::diag($pebble->notices);
+}
+
+# The certificate's key (PEM) in the order edge $t saved of $d; a test
+# that it is there.
+sub saved_key {
+    my ($self, $t, $d) = @_;
+    my $saved = read_file($t->store . "/domains/$d/order.json") // '';
+    my ($key) = $saved =~ /"key":"([^"]+)"/;
+    $key =~ s/\\n/\n/g if defined $key;
+    Test::More::ok(defined $key, "A's saved order has the certificate's key");
+    return $key;
 }
 
 # The order edge A kept in Redis, resumed on edge $t (called $name) under

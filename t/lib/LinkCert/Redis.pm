@@ -316,6 +316,13 @@ sub cli {
 }
 
 # The clients connected now: ({ name => ..., cmd => ..., ... }, ...).
+# Redis's clock, ms
+sub now_ms {
+    my ($self) = @_;
+    my ($s, $us) = split /\n/, $self->cli('TIME');
+    return $s * 1000 + int($us / 1000);
+}
+
 sub clients {
     my ($self) = @_;
     return map { +{ map { split /=/, $_, 2 } split / / } }

@@ -321,6 +321,18 @@ ngx_http_linkcert_fleet_sent(void *data, ngx_int_t rc, uint64_t value)
  * fleet's latest), or no answer while the lease is still this edge's as
  * far as it knows, the pair is saved locally; refused, or no answer once
  * the lease was lost, nothing is written (lease->error says why).
+ *
+ * Refused by the fence (another edge took the lease, or a DELETE
+ * removed the domain, since this edge's lease), the job asks again in a
+ * second, as one that finds the lease held.  That is safe: the record
+ * the refusal sends back (the fleet's latest: the other edge's
+ * certificate, or the removal) is applied here in the same turn, right
+ * after this (ngx_http_linkcert_redis_cert_stale()), so the domain is
+ * served and not due, or gone; with no record yet, the lease is another
+ * edge's, waited for a second at a time; and a lease taken while the
+ * fleet has a change this edge has not applied places no order
+ * (ngx_http_linkcert_fleet_needless()).  Waiting a whole lease saved no
+ * order; it only left the domain pending that long.
  */
 
 static ngx_int_t
@@ -343,6 +355,7 @@ ngx_http_linkcert_fleet_saved(ngx_http_linkcert_fleet_save_t *s,
                      "now %llu): its certificate was not stored",
                      (unsigned long long) lease->fence,
                      (unsigned long long) value);
+        lease->retry = NGX_HTTP_LINKCERT_LEASE_WAIT;
         return NGX_DECLINED;
     }
 

@@ -11,7 +11,7 @@
 # certificate, A's status saying issued with B's serial.  An edge that
 # does not know yet (the domain's fencing token grew past its lease's,
 # its renewal not told) has its late write refused inside Redis's script
-# (logged at error: "stale fence 1, now 2"): the domain waits a lease
+# (logged at error: "stale fence 1, now 2"): the domain waits a second
 # (fleet_busy), then A orders again under a new fencing token (the
 # refused order ended when its certificate was downloaded).
 
@@ -117,7 +117,7 @@ is($pebble->order_count, 1, 'one order at the CA: A\'s, resumed by B');
 
 # the fencing token grown past A's lease (another lease taken and gone
 # since) while A's renewal has not told it: A's late write is refused
-# all the same, and A waits a lease
+# all the same, and A waits a second (t/85 shows it with a long lease)
 
 my $D2 = 'later.customer.test';
 $a->set_cname($D2, 'edge.crm.test');
@@ -144,9 +144,9 @@ is($redis->cli(EXISTS => "linkcert:cert:$D2"), '0',
    'nothing of it in Redis');
 ok(!-e $a->store . "/domains/$D2/fullchain.pem", 'nor in A\'s store');
 
-# a lease later, A orders again under a new lease
+# a second later, A orders again under a new lease
 my ($j3) = $a->wait_status($D2, sub { ($_->{stage} // '') eq 'issued' }, 20);
-is($j3->{status}, 'issued', 'issued on A a lease later')
+is($j3->{status}, 'issued', 'issued on A a second later')
     or diag(explain $j3);
 ok($a->log_lines(qr/"\Q$D2\E" leased for 1000 ms, fencing token 3/),
    'under fencing token 3');

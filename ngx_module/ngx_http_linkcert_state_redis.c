@@ -138,6 +138,8 @@ static void ngx_http_linkcert_fleet_leased(void *data, ngx_int_t rc,
     uint64_t fence);
 static ngx_uint_t ngx_http_linkcert_fleet_needless(
     ngx_http_linkcert_fleet_op_t *op);
+static ngx_uint_t ngx_http_linkcert_fleet_superseded(
+    ngx_http_linkcert_fleet_op_t *op);
 static void ngx_http_linkcert_fleet_order_got(void *data, ngx_int_t rc,
     ngx_http_linkcert_redis_order_rec_t *rec);
 static ngx_int_t ngx_http_linkcert_fleet_taken(
@@ -483,12 +485,13 @@ ngx_http_linkcert_fleet_leased(void *data, ngx_int_t rc, uint64_t fence)
 /*
  * The lease taken while the fleet holds a certificate of the domain
  * that another edge wrote and this edge has not applied yet (its change
- * came as the lease was freed, or is still being read): the order is
- * needless.  The lease is let go, the fleet's changes are read now, and
- * the job asks again in a second: by then the certificate is applied
- * (the domain is served and not due, a reissue asked for fulfilled by
- * it: lc_lifecycle.c), or, if it is due still, the next lease finds the
- * change applied and orders.
+ * came as the lease was freed, or is still being read), or applied only
+ * since this job decided to order (the zone says issued/issued again):
+ * the order is needless.  The lease is let go, the fleet's changes are
+ * read now, and the job asks again in a second: by then the certificate
+ * is applied (the domain is served and not due, a reissue asked for
+ * fulfilled by it: lc_lifecycle.c), or, if it is due still, the next
+ * lease finds the change applied and orders.
  */
 
 static ngx_uint_t
@@ -498,17 +501,29 @@ ngx_http_linkcert_fleet_needless(ngx_http_linkcert_fleet_op_t *op)
 
     applied = ngx_http_linkcert_redis_applied();
 
-    if (op->lease->fleet_seq <= applied
+    if (op->lease->fleet_seq == 0
         || ngx_http_linkcert_worker0((ngx_cycle_t *) ngx_cycle) == NULL)
     {
         return 0;
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, op->log, 0,
-                  "linkcert: \"%s\": the fleet has a certificate of it "
-                  "(change %uL) that this edge has not applied yet (it has "
-                  "up to change %uL): applied instead of ordered",
-                  op->name, op->lease->fleet_seq, applied);
+    if (op->lease->fleet_seq > applied) {
+        ngx_log_error(NGX_LOG_NOTICE, op->log, 0,
+                      "linkcert: \"%s\": the fleet has a certificate of it "
+                      "(change %uL) that this edge has not applied yet (it "
+                      "has up to change %uL): applied instead of ordered",
+                      op->name, op->lease->fleet_seq, applied);
+
+    } else if (ngx_http_linkcert_fleet_superseded(op)) {
+        ngx_log_error(NGX_LOG_NOTICE, op->log, 0,
+                      "linkcert: \"%s\": the fleet has a certificate of it "
+                      "(change %uL) that this edge applied since it decided "
+                      "to order: not ordered", op->name,
+                      op->lease->fleet_seq);
+
+    } else {
+        return 0;
+    }
 
     lc_error_set(&op->lease->error, LC_ERR_FLEET_BUSY, "the fleet has a "
                  "certificate of it from another edge (change %llu), "
@@ -520,6 +535,28 @@ ngx_http_linkcert_fleet_needless(ngx_http_linkcert_fleet_op_t *op)
     ngx_http_linkcert_redis_cert_changed();
 
     return 1;
+}
+
+
+/*
+ * An order is decided while the domain is ordering or renewing; the
+ * fleet's certificate applied meanwhile makes it issued/issued again.
+ */
+
+static ngx_uint_t
+ngx_http_linkcert_fleet_superseded(ngx_http_linkcert_fleet_op_t *op)
+{
+    ngx_http_linkcert_fleet_t  *fleet;
+    static lc_record_t          rec;
+
+    fleet = op->st->data;
+
+    return ngx_http_linkcert_table_get(fleet->lmcf->shm_zone,
+                                       (u_char *) op->name,
+                                       ngx_strlen(op->name), &rec)
+           == NGX_OK
+           && rec.status == LC_STATUS_ISSUED
+           && rec.stage == LC_STAGE_ISSUED;
 }
 
 

@@ -8,10 +8,13 @@
 # CRM's POST reissue=1 of D reaches B's other worker before B applied
 # A's change.  When B's worker 0 runs again, A's certificate (a new key)
 # is the reissue B was asked for: B serves it, says issued/issued with
-# its serial, and orders nothing; the CA sees no order after B's POST,
-# and the fleet's certificate stays A's.  Before, applying the fleet's
-# certificate kept the reissue asked for, and B ordered a third
-# certificate (a duplicate, burning one of the CA's 5 a week).
+# its serial, and orders nothing, whether it applies A's change before
+# its job's DNS check ends or after its job decided to order (the
+# lease's answer names a change applied since: not ordered); the CA
+# sees no order after B's POST, and the fleet's certificate stays A's.
+# Before, applying the fleet's certificate kept the reissue asked for,
+# and B ordered a third certificate (a duplicate, burning one of the
+# CA's 5 a week).
 
 use strict;
 use warnings;

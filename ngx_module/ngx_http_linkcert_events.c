@@ -18,6 +18,9 @@
 #include "ngx_http_linkcert_table.h"
 
 
+#define NGX_HTTP_LINKCERT_POSTED_AHEAD  60000    /* ms */
+
+
 static void ngx_http_linkcert_set_dns(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, u_char *dns, size_t dns_len);
 
@@ -112,6 +115,9 @@ ngx_http_linkcert_table_post(ngx_shm_zone_t *shm_zone, u_char *name,
  * (ms since the epoch) and its record.  The low 32 bits of the times are
  * compared (about 49 days around): a POST answered after at, and not
  * after now; a removal written more than 24 days ago is older than any.
+ * "Now" is this worker's time, cached when its event loop last woke: a
+ * POST another worker answered meanwhile may be some ms after it (more
+ * on a loaded machine), so a POST up to a minute after it counts.
  */
 
 ngx_uint_t
@@ -138,7 +144,10 @@ ngx_http_linkcert_table_posted_since(ngx_shm_zone_t *shm_zone,
 
     if (ln) {
         since = (int32_t) (ln->posted_ms - (uint32_t) at) > 0
-                && (int32_t) ((uint32_t) now - ln->posted_ms) >= 0;
+                && (int32_t) ((uint32_t) now
+                              + NGX_HTTP_LINKCERT_POSTED_AHEAD
+                              - ln->posted_ms)
+                   >= 0;
         ngx_http_linkcert_to_record(ctx, ln, rec);
     }
 

@@ -45,23 +45,29 @@ sub busy {
         ($_->{last_error}{type} // '') eq 'fleet_busy' }, 10);
 }
 
-# how long after the lease stops being $from's it becomes $to's
+sub fence { return $redis->cli(GET => "linkcert:fence:$_[0]") // 0 }
+
+# how long after the lease stops being $from's it becomes $to's: seen
+# held by $to, or its fencing token grown past $fence (read before the
+# release: $to may take the lease, end its order and release it between
+# two looks, its order already authorized)
 sub handover {
-    my ($d, $from, $to, $timeout) = @_;
+    my ($d, $from, $to, $fence, $timeout) = @_;
     my ($gone, $taken);
     $a->wait_until(sub {
         my $v = lease($d);
+        my $f = fence($d);
         $gone //= time if $v !~ /^\Q$from\E /;
-        $taken = time if $v =~ /^$to /;
+        $taken = time if $v =~ /^$to / || ($f > $fence && $v eq '');
         $taken }, $timeout, 0.05);
     return defined $taken ? $taken - $gone : undef;
 }
 
 # the lease of $d goes from $from to $to (a pattern) within 3 s of its
-# release, said as $what
+# release, said as $what; $fence its fencing token before the release
 sub handover_ok {
-    my ($d, $from, $to, $what) = @_;
-    my $took = handover($d, $from, $to, 20);
+    my ($d, $from, $to, $fence, $what) = @_;
+    my $took = handover($d, $from, $to, $fence, 20);
     ok(defined $took && $took <= 3,
        sprintf("$what %s", defined $took ? sprintf('%.1f s', $took)
                                          : 'not in 20 s'))
@@ -77,9 +83,13 @@ subtest 'another edge\'s order ends: the waiting edge takes the lease' => sub {
 
     is($a->http(DELETE => "/.well-known/ssl-status?domain=$D", key => 1)
        ->{status}, 200, "DELETE $D on A");
+    # the DELETE's answer does not wait for Redis: the POST on B comes
+    # once the fleet has the removal (B may apply it after the POST)
     ok($b->wait_until(sub {
-           ($b->status_of($D)->{json}{status} // '') eq 'unknown' }, 5, 0.05),
-       'B learned the removal');
+           ($redis->cli(HGET => "linkcert:cert:$D", 'removed') // '') eq '1'
+           && ($b->status_of($D)->{json}{status} // '') eq 'unknown' },
+                      5, 0.05),
+       'the fleet has the removal, B says unknown');
     is($b->verify($D)->{status}, 202, "POST $D on B: 202");
 
     my ($j) = busy($b, $D);
@@ -87,9 +97,10 @@ subtest 'another edge\'s order ends: the waiting edge takes the lease' => sub {
          'B waits: fleet_busy, naming A') or diag(explain $j);
     is($j->{status}, 'pending', 'B: pending');
 
+    my $fence = fence($D);
     $delay->release;
 
-    handover_ok($D, 'edge-a', 'edge-b',
+    handover_ok($D, 'edge-a', 'edge-b', $fence,
                 'B took the lease after A released it:');
 
     my ($k) = $b->wait_status($D, sub {
@@ -119,8 +130,9 @@ subtest 'a lease deleted by its holder is taken within about a second' => sub {
     ok(@notices <= 1, scalar(@notices) . ' notice line of the wait')
         or diag(join "\n", @notices);
 
+    my $fence = fence($E);
     $redis->cli(DEL => "linkcert:lease:$E");
-    handover_ok($E, 'edge-z', 'edge-b',
+    handover_ok($E, 'edge-z', 'edge-b', $fence,
                 'B took the lease after Z deleted it:');
 
     my ($k) = $b->wait_status($E, sub {

@@ -18,7 +18,9 @@
 # copy goes, and a reissue places a new order.  A stopped (SIGSTOP) past
 # its lease mid-order: B resumes the order, and A, continued, has its
 # next write of the order refused (B holds the lease) and stops before
-# it finalizes: one order, one certificate.
+# it finalizes: one order, one certificate.  A's reissue, stopped the
+# same way and claimed and resumed by B: B's certificate, applied on A,
+# is A's reissue, and A orders none (before, A ordered a second one).
 
 use strict;
 use warnings;
@@ -174,6 +176,63 @@ subtest 'A stopped past its lease: B resumes the order, A stops' => sub {
        'no order failure counted on A');
     is($pebble->order_count - $orders, 1, 'one order');
     is($pebble->issued_count - $issued, 1, 'one certificate');
+};
+
+
+
+###########################################################################
+# A's reissue taken over by B: the certificate B issued is A's reissue
+
+subtest 'A\'s reissue, resumed by B, is not ordered again on A' => sub {
+    my $D3 = 'rekeyed.customer.test';
+    $a->set_cname($D3, 'edge.crm.test');
+
+    is($a->verify($D3)->{status}, 202, "POST $D3 on A: 202");
+    my ($j) = $a->wait_status($D3, sub {
+        ($_->{stage} // '') =~ /^(?:issued|failed)$/ }, 30);
+    is($j->{status}, 'issued', "$D3 issued on A") or diag(explain $j);
+    my $first = $j->{certificate}{serial} // '';
+    ok($b->wait_until(sub {
+           ($b->status_of($D3)->{json}{certificate}{serial} // '') eq $first
+       }, 10), 'B has it');
+
+    my $orders = $pebble->order_count;
+    my $seen = grep { $_->{host} eq $D3 } $delay->requests;
+    $delay->hold;
+    is($a->verify_again($D3, query => 'reissue=1')->{status}, 202,
+       "POST $D3 reissue=1 on A: 202");
+    ok($a->wait_until(sub {
+           (grep { $_->{host} eq $D3 } $delay->requests) > $seen }, 15),
+       "A's order: the CA's validation held");
+    is($redis->cli(HGET => "linkcert:order:$D3", 'edge'), 'edge-a',
+       'A keeps it in Redis');
+
+    my @pids = ($a->master_pid, $a->worker_pids);
+    kill 'STOP', @pids;
+    ok($b->wait_until(sub {
+           scalar $b->log_lines(qr/"\Q$D3\E" resumes its order/) }, 15),
+       'B claimed A\'s order and resumed it');
+    kill 'CONT', @pids;
+    $delay->release;
+
+    my ($k) = $b->wait_status($D3, sub {
+        ($_->{stage} // '') eq 'issued'
+        && ($_->{certificate}{serial} // $first) ne $first }, 30);
+    my $second = $k->{certificate}{serial} // '';
+    ok($second && $second ne $first, "B issued $D3 anew") or diag(explain $k);
+
+    my ($hs) = $pebble->wait_serial($a, $D3, $second, 10);
+    ok($hs->{ok}, 'A serves B\'s certificate');
+    my ($ja) = $a->wait_status($D3, sub {
+        ($_->{stage} // '') eq 'issued'
+        && ($_->{certificate}{serial} // '') eq $second }, 10);
+    is($ja->{certificate}{serial}, $second, 'A says issued, with its serial')
+        or diag(explain $ja);
+
+    # a second order, if A placed one, reaches the CA within a few seconds
+    $a->wait_until(sub { $pebble->order_count - $orders > 1 }, 5, 0.1);
+    is($pebble->order_count - $orders, 1, 'one order for the reissue')
+        or diag(join "\n", $a->log_lines(qr/\Q$D3\E/));
 };
 
 $a->no_crash_ok('edge A: no worker crashed (but the one killed)');

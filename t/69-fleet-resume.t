@@ -145,6 +145,19 @@ subtest "A restarted: its saved order, finished by B, is not resumed" => sub {
 ###########################################################################
 # A stopped past its lease: B resumes, A's late write is refused
 
+# A (every process) stopped until B resumes the order of $d, said as
+# $what; then A goes on, and the CA's validation is released
+sub a_stopped_b_resumes {
+    my ($d, $what) = @_;
+    my @pids = ($a->master_pid, $a->worker_pids);
+    kill 'STOP', @pids;
+    ok($b->wait_until(sub {
+           scalar $b->log_lines(qr/"\Q$d\E" resumes its order/) }, 15),
+       $what);
+    kill 'CONT', @pids;
+    $delay->release;
+}
+
 subtest 'A stopped past its lease: B resumes the order, A stops' => sub {
     my $D2 = 'paused.customer.test';
     $a->set_cname($D2, 'edge.crm.test');
@@ -158,13 +171,7 @@ subtest 'A stopped past its lease: B resumes the order, A stops' => sub {
     is($b->verify($D2)->{status}, 202, "POST $D2 on B: 202");
     ok($delay->wait_request($D2, 15), "the CA's validation is held");
 
-    my @pids = ($a->master_pid, $a->worker_pids);
-    kill 'STOP', @pids;
-    ok($b->wait_until(sub {
-           scalar $b->log_lines(qr/"\Q$D2\E" resumes its order/) }, 15),
-       'B took the lease and resumed the order');
-    kill 'CONT', @pids;
-    $delay->release;
+    a_stopped_b_resumes($D2, 'B took the lease and resumed the order');
 
     my ($k) = $b->wait_status($D2, sub {
         ($_->{stage} // '') =~ /^(?:issued|failed)$/ }, 30);
@@ -207,13 +214,7 @@ subtest 'A\'s reissue, resumed by B, is not ordered again on A' => sub {
     is($redis->cli(HGET => "linkcert:order:$D3", 'edge'), 'edge-a',
        'A keeps it in Redis');
 
-    my @pids = ($a->master_pid, $a->worker_pids);
-    kill 'STOP', @pids;
-    ok($b->wait_until(sub {
-           scalar $b->log_lines(qr/"\Q$D3\E" resumes its order/) }, 15),
-       'B claimed A\'s order and resumed it');
-    kill 'CONT', @pids;
-    $delay->release;
+    a_stopped_b_resumes($D3, 'B claimed A\'s order and resumed it');
 
     my ($k) = $b->wait_status($D3, sub {
         ($_->{stage} // '') eq 'issued'

@@ -111,6 +111,7 @@ ngx_http_linkcert_redis_script_t  *ngx_http_linkcert_redis_scripts[] = {
     &ngx_http_linkcert_budgets_admit_lua,
     &ngx_http_linkcert_budgets_reissue_lua,
     &ngx_http_linkcert_account_lua,
+    &ngx_http_linkcert_record_lua,
     NULL
 };
 

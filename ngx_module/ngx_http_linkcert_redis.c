@@ -19,7 +19,7 @@
 #include <openssl/sha.h>
 
 
-#define NGX_HTTP_LINKCERT_REDIS_ARGS         8       /* of a script */
+#define NGX_HTTP_LINKCERT_REDIS_ARGS         16      /* of a script */
 
 
 static void ngx_http_linkcert_redis_engine_ready(void *data,

@@ -326,10 +326,73 @@ uint64_t ngx_http_linkcert_redis_applied(void);
 void ngx_http_linkcert_redis_reread(void);
 
 
-/* ngx_http_linkcert_redis_record.c: one record applied on this edge */
+/* ngx_http_linkcert_redis_issuer.c: a CA's intermediates kept once */
+
+/*
+ * A record with its intermediates, in a script: record(key, prefix,
+ * first) is HGETALL key, and if the record names intermediates (field
+ * issuer) that are not among ARGV[first..], their PEM added as a field
+ * issuer_pem.
+ */
+#define NGX_HTTP_LINKCERT_REDIS_RECORD_LUA                                   \
+    "local function record(k, prefix, first) "                               \
+    "  local r = redis.call('HGETALL', k) "                                  \
+    "  for i = 1, #r, 2 do "                                                 \
+    "    if r[i] == 'issuer' then "                                          \
+    "      for j = first, #ARGV do "                                         \
+    "        if ARGV[j] == r[i + 1] then return r end "                      \
+    "      end "                                                             \
+    "      local pem = redis.call('GET', prefix .. 'issuer:' .. r[i + 1]) "  \
+    "      if pem then r[#r + 1] = 'issuer_pem' r[#r + 1] = pem end "        \
+    "      return r "                                                        \
+    "    end "                                                               \
+    "  end "                                                                 \
+    "  return r "                                                            \
+    "end "
+
+/*
+ * A record's pair written in a script: pair(record, intermediates' key,
+ * chain, name, PEM) writes the whole chain (name '': no intermediates),
+ * or the leaf and the intermediates' name, the intermediates with SET NX.
+ */
+#define NGX_HTTP_LINKCERT_REDIS_PAIR_LUA                                     \
+    "local function pair(k, ikey, chain, id, pem) "                          \
+    "  if id == '' then "                                                    \
+    "    redis.call('HSET', k, 'chain', chain) "                             \
+    "    return "                                                            \
+    "  end "                                                                 \
+    "  redis.call('SET', ikey, pem, 'NX') "                                  \
+    "  redis.call('HSET', k, 'leaf', chain, 'issuer', id) "                  \
+    "end "
+
+/* a chain as a record carries it: chain[0, leaf_len) and pem, named id */
+typedef struct {
+    size_t                         leaf_len;     /* of the chain, written */
+    const char                    *pem;          /* the intermediates */
+    size_t                         pem_len;      /* 0: none */
+    u_char                         id[64];       /* LC_CHAIN_ID_LEN */
+    size_t                         id_len;       /* 0: none */
+    u_char                         key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
+    size_t                         key_len;      /* <prefix>issuer:<id> */
+} ngx_http_linkcert_redis_pair_t;
+
+extern ngx_http_linkcert_redis_script_t  ngx_http_linkcert_record_lua;
 
 ngx_int_t ngx_http_linkcert_redis_record_get(const char *name, size_t len,
     ngx_http_linkcert_redis_handler_pt handler, void *data);
+void ngx_http_linkcert_redis_issuer_split(const char *chain, size_t len,
+    ngx_http_linkcert_redis_pair_t *pair);
+void ngx_http_linkcert_redis_issuer_argv(ngx_http_linkcert_redis_pair_t *pair,
+    const char *chain, const char **argv, size_t *lens, ngx_uint_t key,
+    ngx_uint_t leaf, ngx_uint_t id);
+ngx_int_t ngx_http_linkcert_redis_issuer_chain(redisReply *record,
+    const char *name, ngx_str_t *chain, ngx_log_t *log);
+void ngx_http_linkcert_redis_issuer_upgrade(ngx_str_t *store,
+    ngx_log_t *log);
+
+
+/* ngx_http_linkcert_redis_record.c: one record applied on this edge */
+
 ngx_int_t ngx_http_linkcert_redis_record_apply(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_redis_change_t *e,
     redisReply *reply, ngx_uint_t again, ngx_log_t *log);
@@ -351,7 +414,7 @@ ngx_uint_t ngx_http_linkcert_redis_lazy_fetching(u_char *name, size_t len);
 ngx_msec_t ngx_http_linkcert_redis_lazy_hold(void);
 ngx_int_t ngx_http_linkcert_redis_lazy_write(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_redis_change_t *e,
-    u_char *key, size_t key_len, redisReply *chain, lc_cert_info_t *info,
+    u_char *key, size_t key_len, ngx_str_t *chain, lc_cert_info_t *info,
     ngx_int_t carried, ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_redis_lazy_sync(
     ngx_http_linkcert_main_conf_t *lmcf, uint64_t value,

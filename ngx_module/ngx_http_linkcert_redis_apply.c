@@ -171,6 +171,9 @@ ngx_http_linkcert_redis_cert_init_process(ngx_cycle_t *cycle)
     sync->lmcf = lmcf;
     sync->log = cycle->log;
 
+    /* a store of an edge older than the intermediates kept once: none */
+    ngx_http_linkcert_redis_issuer_upgrade(&lmcf->store, cycle->log);
+
     ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_SYNC_FILE "%Z", &lmcf->store);
 
     if (ngx_http_linkcert_store_read_file(path, &file, &err,

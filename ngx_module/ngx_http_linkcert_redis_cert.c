@@ -21,9 +21,13 @@
  * In Redis, under the prefix:
  *     seq               the fleet's sequence of changes (INCR)
  *     changes           sorted set: domain -> the number of its last change
- *     cert:<domain>     hash: seq, edge, and chain + key (sealed) + info
- *                       (sealed, lc_fleet_info.h), or removed = 1 and
- *                       at (when it was written: ms, Redis's clock)
+ *     cert:<domain>     hash: seq, edge, and leaf + issuer (the name of
+ *                       the CA's intermediates, ngx_http_linkcert_redis_
+ *                       issuer.c) or chain (no intermediates), key
+ *                       (sealed) + info (sealed, lc_fleet_info.h); or
+ *                       removed = 1 and at (when it was written: ms,
+ *                       Redis's clock)
+ *     issuer:<name>     the intermediates' PEM, written once (SET NX)
  *     status:<domain>   deleted with a removal (ngx_http_linkcert_redis_
  *                       status.c)
  *     fence:<domain>    the fencing tokens (ngx_http_linkcert_lease.c),
@@ -66,20 +70,24 @@ static void ngx_http_linkcert_redis_cert_stale(ngx_http_linkcert_change_t *ch,
  * The fence first, then INCR, the record, ZADD, PUBLISH: one change, all
  * or nothing; a removal grows the fence, so that an order under way on
  * any edge cannot store the domain again.  KEYS: seq, cert:<domain>,
- * changes, status:<domain>, fence:<domain>; ARGV: the domain, the edge,
- * the chain ('' for a removal), the sealed key, the lease's fence ('':
- * not fenced), the sealed info ('': none), its notAfter and serial in
- * clear ('': none; ngx_http_linkcert_redis_upload.c compares
- * certificates by them).  The change's number, or {the fence now, the
- * record} when refused.
+ * changes, status:<domain>, fence:<domain>, issuer:<the intermediates'
+ * name>; ARGV: the domain, the edge, the chain or its leaf ('' for a
+ * removal), the sealed key, the lease's fence ('': not fenced), the
+ * sealed info ('': none), its notAfter and serial in clear ('': none;
+ * ngx_http_linkcert_redis_upload.c compares certificates by them), the
+ * intermediates' name ('': the whole chain) and PEM, the prefix.  The
+ * change's number, or {the fence now, the record with its
+ * intermediates} when refused.
  */
 
 static char  ngx_http_linkcert_redis_cert_script[] =
     NGX_HTTP_LINKCERT_REDIS_SEQ_LUA
+    NGX_HTTP_LINKCERT_REDIS_RECORD_LUA
+    NGX_HTTP_LINKCERT_REDIS_PAIR_LUA
     "if ARGV[5] ~= '' then "
     "  local fence = tonumber(redis.call('GET', KEYS[5]) or '0') "
     "  if fence > tonumber(ARGV[5]) then "
-    "    return {fence, redis.call('HGETALL', KEYS[2])} "
+    "    return {fence, record(KEYS[2], ARGV[11], #ARGV + 1)} "
     "  end "
     "end "
     "local seq = next_seq(KEYS[1]) "
@@ -93,7 +101,8 @@ static char  ngx_http_linkcert_redis_cert_script[] =
     "  next_fence(KEYS[5], KEYS[1]) "
     "else "
     "  redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
-    "             'chain', ARGV[3], 'key', ARGV[4]) "
+    "             'key', ARGV[4]) "
+    "  pair(KEYS[2], KEYS[6], ARGV[3], ARGV[9], ARGV[10]) "
     "  if ARGV[6] ~= '' then "
     "    redis.call('HSET', KEYS[2], 'info', ARGV[6]) "
     "  end "
@@ -255,17 +264,21 @@ ngx_http_linkcert_redis_cert_send(ngx_http_linkcert_change_t *ch,
                                      token[NGX_INT64_LEN],
                                      not_after[NGX_TIME_T_LEN],
                                      serial[2 * LC_SERIAL_MAX];
-    size_t                           lens[16];
-    const char                      *argv[16];
+    size_t                           lens[20];
+    const char                      *argv[20];
+    ngx_http_linkcert_redis_pair_t   pair;
     ngx_http_linkcert_redis_conf_t  *rcf;
 
     rcf = ngx_http_linkcert_redis_fleet();
+
+    /* the CA's intermediates kept once, the record with the leaf only */
+    ngx_http_linkcert_redis_issuer_split(chain, chain_len, &pair);
 
     argv[0] = "EVAL";
     lens[0] = 4;
     argv[1] = ngx_http_linkcert_redis_cert_script;
     lens[1] = sizeof(ngx_http_linkcert_redis_cert_script) - 1;
-    argv[2] = "5";
+    argv[2] = "6";
     lens[2] = 1;
     argv[3] = (char *) seq;
     lens[3] = ngx_http_linkcert_redis_name(seq, "seq", NULL, 0);
@@ -280,26 +293,27 @@ ngx_http_linkcert_redis_cert_send(ngx_http_linkcert_change_t *ch,
     argv[7] = (char *) fence;
     lens[7] = ngx_http_linkcert_redis_name(fence, "fence:", ch->name,
                                            ch->len);
-    argv[8] = ch->name;
-    lens[8] = ch->len;
-    argv[9] = (char *) rcf->edge.data;
-    lens[9] = rcf->edge.len;
-    argv[10] = chain;
-    lens[10] = chain_len;
-    argv[11] = (char *) sealed;
-    lens[11] = sealed_len;
-    argv[12] = (char *) token;
-    lens[12] = ch->fence ? (size_t) (ngx_sprintf(token, "%uL", ch->fence)
+    argv[9] = ch->name;
+    lens[9] = ch->len;
+    argv[10] = (char *) rcf->edge.data;
+    lens[10] = rcf->edge.len;
+    argv[12] = (char *) sealed;
+    lens[12] = sealed_len;
+    argv[13] = (char *) token;
+    lens[13] = ch->fence ? (size_t) (ngx_sprintf(token, "%uL", ch->fence)
                                      - token)
                          : 0;
-    argv[13] = (char *) info;
-    lens[13] = info_len;
-    argv[14] = (char *) not_after;
-    argv[15] = (char *) serial;
-    lens[14] = ngx_http_linkcert_redis_cert_rank(ci, not_after, serial,
-                                                 &lens[15]);
+    argv[14] = (char *) info;
+    lens[14] = info_len;
+    argv[15] = (char *) not_after;
+    argv[16] = (char *) serial;
+    lens[15] = ngx_http_linkcert_redis_cert_rank(ci, not_after, serial,
+                                                 &lens[16]);
+    ngx_http_linkcert_redis_issuer_argv(&pair, chain, argv, lens, 8, 11, 17);
+    argv[19] = (char *) rcf->prefix.data;
+    lens[19] = rcf->prefix.len;
 
-    if (ngx_http_linkcert_redis_command(16, argv, lens,
+    if (ngx_http_linkcert_redis_command(20, argv, lens,
                                         ngx_http_linkcert_redis_cert_sent,
                                         ch)
         == NULL)

@@ -287,7 +287,7 @@ static void ngx_http_linkcert_lazy_sync_done(ngx_event_t *ev);
 ngx_int_t
 ngx_http_linkcert_redis_lazy_write(ngx_http_linkcert_main_conf_t *lmcf,
     ngx_http_linkcert_redis_change_t *e, u_char *key, size_t key_len,
-    redisReply *chain, lc_cert_info_t *info, ngx_int_t carried,
+    ngx_str_t *chain, lc_cert_info_t *info, ngx_int_t carried,
     ngx_log_t *log)
 {
 #if (NGX_THREADS)
@@ -316,7 +316,7 @@ ngx_http_linkcert_redis_lazy_write(ngx_http_linkcert_main_conf_t *lmcf,
     w->key_len = key_len;
     w->chain = ngx_cpymem(w->key, key, key_len);
     w->chain_len = chain->len;
-    ngx_memcpy(w->chain, chain->str, chain->len);
+    ngx_memcpy(w->chain, chain->data, chain->len);
 
     if (ngx_thread_task_post(lmcf->keygen_pool, task) != NGX_OK) {
         ngx_explicit_memzero(w->key, key_len);

@@ -38,31 +38,11 @@ static ngx_uint_t ngx_http_linkcert_redis_record_mine(
     redisReply *reply);
 static ngx_int_t ngx_http_linkcert_sync_store(
     ngx_http_linkcert_main_conf_t *lmcf, ngx_http_linkcert_sync_entry_t *e,
-    redisReply *chain, redisReply *key, redisReply *info, ngx_uint_t again,
+    ngx_str_t *chain, redisReply *key, redisReply *info, ngx_uint_t again,
     ngx_log_t *log);
 static ngx_int_t ngx_http_linkcert_sync_check(
-    ngx_http_linkcert_sync_entry_t *e, redisReply *chain, u_char *plain,
+    ngx_http_linkcert_sync_entry_t *e, ngx_str_t *chain, u_char *plain,
     size_t len, redisReply *info, lc_cert_info_t *out, ngx_log_t *log);
-
-
-/* a domain's record (HGETALL): handler(data, reply, error) */
-
-ngx_int_t
-ngx_http_linkcert_redis_record_get(const char *name, size_t len,
-    ngx_http_linkcert_redis_handler_pt handler, void *data)
-{
-    u_char       key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
-    size_t       lens[2];
-    const char  *argv[2];
-
-    argv[0] = "HGETALL";
-    lens[0] = 7;
-    argv[1] = (char *) key;
-    lens[1] = ngx_http_linkcert_redis_name(key, "cert:", name, len);
-
-    return ngx_http_linkcert_redis_command(2, argv, lens, handler, data)
-           ? NGX_OK : NGX_ERROR;
-}
 
 
 /*
@@ -125,7 +105,10 @@ ngx_http_linkcert_redis_record_apply(ngx_http_linkcert_main_conf_t *lmcf,
     ngx_http_linkcert_sync_entry_t *e, redisReply *reply, ngx_uint_t again,
     ngx_log_t *log)
 {
-    redisReply                      *edge, *chain, *key, *info;
+    ngx_int_t                        rc;
+    ngx_str_t                        chain;
+    ngx_uint_t                       composed;
+    redisReply                      *edge, *key, *info;
     ngx_http_linkcert_redis_conf_t  *rcf;
     static lc_record_t               rec;
 
@@ -179,22 +162,39 @@ ngx_http_linkcert_redis_record_apply(ngx_http_linkcert_main_conf_t *lmcf,
         return NGX_OK;
     }
 
-    chain = ngx_http_linkcert_redis_field(reply, "chain");
     key = ngx_http_linkcert_redis_field(reply, "key");
 
-    if (chain == NULL || key == NULL
-        || (size_t) key->len <= LC_SEAL_OVERHEAD)
-    {
+    if (key == NULL || (size_t) key->len <= LC_SEAL_OVERHEAD) {
+        rc = NGX_DECLINED;
+
+    } else {
+        /* the whole chain, or its leaf and the CA's intermediates */
+        rc = ngx_http_linkcert_redis_issuer_chain(reply, e->name, &chain,
+                                                  log);
+    }
+
+    if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "linkcert: the fleet's record of \"%s\" is incomplete",
                       e->name);
         return NGX_DECLINED;
     }
 
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
     info = ngx_http_linkcert_redis_field(reply, "info");
 
-    return ngx_http_linkcert_sync_store(lmcf, e, chain, key, info, again,
-                                        log);
+    composed = (rc == NGX_DONE);
+
+    rc = ngx_http_linkcert_sync_store(lmcf, e, &chain, key, info, again, log);
+
+    if (composed) {
+        ngx_free(chain.data);       /* a thread writing it has its copy */
+    }
+
+    return rc;
 }
 
 
@@ -275,7 +275,7 @@ ngx_http_linkcert_redis_record_later(ngx_http_linkcert_main_conf_t *lmcf,
 
 static ngx_int_t
 ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
-    ngx_http_linkcert_sync_entry_t *e, redisReply *chain, redisReply *key,
+    ngx_http_linkcert_sync_entry_t *e, ngx_str_t *chain, redisReply *key,
     redisReply *info, ngx_uint_t again, ngx_log_t *log)
 {
     size_t                           len;
@@ -346,8 +346,9 @@ ngx_http_linkcert_sync_store(ngx_http_linkcert_main_conf_t *lmcf,
 
     if (rc == NGX_AGAIN
         && ngx_http_linkcert_store_publish(&lmcf->store, e->name,
-                                           (char *) plain, len, chain->str,
-                                           chain->len, again, log)
+                                           (char *) plain, len,
+                                           (char *) chain->data, chain->len,
+                                           again, log)
            != NGX_OK)
     {
         rc = NGX_ERROR;
@@ -465,7 +466,7 @@ ngx_http_linkcert_sync_lazy(ngx_http_linkcert_sync_entry_t *e,
 
 static ngx_int_t
 ngx_http_linkcert_sync_check(ngx_http_linkcert_sync_entry_t *e,
-    redisReply *chain, u_char *plain, size_t len, redisReply *info,
+    ngx_str_t *chain, u_char *plain, size_t len, redisReply *info,
     lc_cert_info_t *out, ngx_log_t *log)
 {
     time_t                           now;
@@ -480,7 +481,8 @@ ngx_http_linkcert_sync_check(ngx_http_linkcert_sync_entry_t *e,
     if (info) {
         if (lc_fleet_info_open(rcf->key, e->name, e->len,
                                (unsigned char *) info->str, info->len,
-                               chain->str, chain->len, (char *) plain, len,
+                               (char *) chain->data, chain->len,
+                               (char *) plain, len,
                                out, &reason)
             != 0)
         {
@@ -494,7 +496,8 @@ ngx_http_linkcert_sync_check(ngx_http_linkcert_sync_entry_t *e,
         }
     }
 
-    cert = lc_cert_parse(chain->str, chain->len, (char *) plain, len, &err);
+    cert = lc_cert_parse((char *) chain->data, chain->len, (char *) plain,
+                         len, &err);
 
     if (cert == NULL
         || lc_cert_check(cert, e->name, now, &err) != 0

@@ -203,15 +203,18 @@ static char  ngx_http_linkcert_upload_check_lua[] =
 /*
  * A certificate uploaded, if it still wins: the change as an issuing
  * edge writes it (ngx_http_linkcert_redis_cert.c), with the status
- * object.  KEYS: seq, cert:<domain>, changes, status:<domain>, domains;
- * ARGV: the domain, the edge, the chain, the sealed key, the sealed info
- * ('': none), notAfter, serial, the status object, the last change this
- * edge applied.  The change's number, or 0: not written.
+ * object.  KEYS: seq, cert:<domain>, changes, status:<domain>, domains,
+ * issuer:<the intermediates' name>; ARGV: the domain, the edge, the
+ * chain or its leaf, the sealed key, the sealed info ('': none),
+ * notAfter, serial, the status object, the last change this edge
+ * applied, the intermediates' name ('': the whole chain) and PEM (written
+ * again if Redis lost them).  The change's number, or 0: not written.
  */
 
 static char  ngx_http_linkcert_upload_lua[] =
     NGX_HTTP_LINKCERT_REDIS_SEQ_LUA
     NGX_HTTP_LINKCERT_UPLOAD_WINS
+    NGX_HTTP_LINKCERT_REDIS_PAIR_LUA
     "local cur = redis.call('HMGET', KEYS[2], "
     "                       " NGX_HTTP_LINKCERT_UPLOAD_CUR ") "
     "if wins(cur, ARGV[6], ARGV[7], tonumber(ARGV[9])) ~= 1 then "
@@ -220,8 +223,8 @@ static char  ngx_http_linkcert_upload_lua[] =
     "local seq = next_seq(KEYS[1]) "
     "redis.call('DEL', KEYS[2]) "
     "redis.call('HSET', KEYS[2], 'seq', seq, 'edge', ARGV[2], "
-    "           'chain', ARGV[3], 'key', ARGV[4], 'not_after', ARGV[6], "
-    "           'serial', ARGV[7]) "
+    "           'key', ARGV[4], 'not_after', ARGV[6], 'serial', ARGV[7]) "
+    "pair(KEYS[2], KEYS[6], ARGV[3], ARGV[10], ARGV[11]) "
     "if ARGV[5] ~= '' then "
     "  redis.call('HSET', KEYS[2], 'info', ARGV[5]) "
     "end "
@@ -724,14 +727,18 @@ ngx_http_linkcert_upload_script(ngx_http_linkcert_upload_entry_t *e,
                                      not_after[NGX_TIME_T_LEN],
                                      serial[2 * LC_SERIAL_MAX],
                                      applied[NGX_INT64_LEN];
-    size_t                           lens[17];
-    const char                      *argv[17];
+    size_t                           lens[20], status_len;
+    const char                      *argv[20];
     ngx_http_linkcert_redis_req_t   *req;
+    ngx_http_linkcert_redis_pair_t   pair;
     ngx_http_linkcert_redis_conf_t  *rcf;
 
     rcf = ngx_http_linkcert_redis_fleet();
 
-    status = lc_json_dump(lc_status_full_json(rec), &lens[15]);
+    ngx_http_linkcert_redis_issuer_split((char *) chain->data, chain->len,
+                                         &pair);
+
+    status = lc_json_dump(lc_status_full_json(rec), &status_len);
     if (status == NULL) {
         return NGX_ERROR;
     }
@@ -740,7 +747,7 @@ ngx_http_linkcert_upload_script(ngx_http_linkcert_upload_entry_t *e,
     lens[0] = 4;
     argv[1] = ngx_http_linkcert_upload_lua;
     lens[1] = sizeof(ngx_http_linkcert_upload_lua) - 1;
-    argv[2] = "5";
+    argv[2] = "6";
     lens[2] = 1;
     argv[3] = (char *) seq;
     lens[3] = ngx_http_linkcert_redis_name(seq, "seq", NULL, 0);
@@ -752,26 +759,27 @@ ngx_http_linkcert_upload_script(ngx_http_linkcert_upload_entry_t *e,
     lens[6] = ngx_http_linkcert_redis_name(skey, "status:", e->name, e->len);
     argv[7] = (char *) domains;
     lens[7] = ngx_http_linkcert_redis_name(domains, "domains", NULL, 0);
-    argv[8] = e->name;
-    lens[8] = e->len;
-    argv[9] = (char *) rcf->edge.data;
-    lens[9] = rcf->edge.len;
-    argv[10] = (char *) chain->data;
-    lens[10] = chain->len;
-    argv[11] = (char *) sealed;
-    lens[11] = sealed_len;
-    argv[12] = (char *) info;
-    lens[12] = info_len;
-    argv[13] = (char *) not_after;
-    argv[14] = (char *) serial;
-    lens[13] = ngx_http_linkcert_redis_cert_rank(ci, not_after, serial,
-                                                 &lens[14]);
-    argv[15] = status;
-    argv[16] = (char *) applied;
-    lens[16] = ngx_sprintf(applied, "%uL", ngx_http_linkcert_redis_applied())
+    argv[9] = e->name;
+    lens[9] = e->len;
+    argv[10] = (char *) rcf->edge.data;
+    lens[10] = rcf->edge.len;
+    argv[12] = (char *) sealed;
+    lens[12] = sealed_len;
+    argv[13] = (char *) info;
+    lens[13] = info_len;
+    argv[14] = (char *) not_after;
+    argv[15] = (char *) serial;
+    lens[14] = ngx_http_linkcert_redis_cert_rank(ci, not_after, serial,
+                                                 &lens[15]);
+    argv[16] = status;
+    lens[16] = status_len;
+    argv[17] = (char *) applied;
+    lens[17] = ngx_sprintf(applied, "%uL", ngx_http_linkcert_redis_applied())
                - applied;
+    ngx_http_linkcert_redis_issuer_argv(&pair, (char *) chain->data, argv,
+                                        lens, 8, 11, 18);
 
-    req = ngx_http_linkcert_redis_command(17, argv, lens,
+    req = ngx_http_linkcert_redis_command(20, argv, lens,
                                           ngx_http_linkcert_upload_sent, e);
     free(status);
 
@@ -829,9 +837,6 @@ static ngx_int_t
 ngx_http_linkcert_upload_take(ngx_http_linkcert_upload_t *up,
     lc_record_t *rec)
 {
-    u_char                            key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
-    size_t                            lens[2];
-    const char                       *argv[2];
     ngx_http_linkcert_upload_entry_t *e;
 
     e = ngx_http_linkcert_upload_entry(up, rec);
@@ -839,14 +844,11 @@ ngx_http_linkcert_upload_take(ngx_http_linkcert_upload_t *up,
         return NGX_ERROR;
     }
 
-    argv[0] = "HGETALL";
-    lens[0] = 7;
-    argv[1] = (char *) key;
-    lens[1] = ngx_http_linkcert_redis_name(key, "cert:", e->name, e->len);
+    /* the record with the CA's intermediates */
 
-    if (ngx_http_linkcert_redis_command(2, argv, lens,
-                                        ngx_http_linkcert_upload_taken, e)
-        == NULL)
+    if (ngx_http_linkcert_redis_record_get(e->name, e->len,
+                                           ngx_http_linkcert_upload_taken, e)
+        != NGX_OK)
     {
         ngx_free(e);
         return NGX_ERROR;

@@ -6,14 +6,18 @@
  * to Redis, in RESP on stdout for "redis-cli --pipe" (scripts/bench-fleet).
  *
  *     bench-fleet-fill <store-dir> <key-file> <prefix> <edge> [no-info]
+ *                      [whole-chain]
  *
  * For each <store>/domains/<name>/ (fullchain.pem, privkey.pem), the
  * i-th one read: what ngx_http_linkcert_redis_cert.c's script writes for
- * a certificate (HSET <prefix>cert:<name> seq i edge <edge> chain <PEM>
+ * a certificate (HSET <prefix>cert:<name> seq i edge <edge> leaf <the
+ * chain's leaf, PEM> issuer <the SHA-256 of the intermediates' PEM, hex>
  * key <the PEM key sealed with lc_seal() under the key file> info <the
  * pair's info, sealed: lc_fleet_info_seal(); not with "no-info", as an
- * older edge writes it>, ZADD
- * <prefix>changes i <name>), what ngx_http_linkcert_redis_status.c
+ * older edge writes it>, and SET <prefix>issuer:<that hash> <the
+ * intermediates' PEM> NX the first time a CA's intermediates are met;
+ * with "whole-chain", chain <PEM> instead of leaf and issuer, as an
+ * older edge writes it; ZADD <prefix>changes i <name>), what ngx_http_linkcert_redis_status.c
  * writes (SET <prefix>status:<name> <a full status object of an issued
  * domain>, ZADD <prefix>domains 0 <name>) and ngx_http_linkcert_redis_
  * due.c (ZADD <prefix>due <a time in the next 24 h> <name>); then SET
@@ -21,7 +25,7 @@
  *
  * Build: cc -O2 -Isrc -o bench-fleet-fill bench-fleet-fill.c src/lc_seal.c
  *        src/lc_fleet_info.c src/lc_cert.c src/lc_cert_peek.c
- *        src/lc_error.c -lcrypto
+ *        src/lc_chain.c src/lc_error.c -lcrypto
  */
 
 
@@ -32,14 +36,18 @@
 #include <time.h>
 
 #include "lc_seal.h"
+#include "lc_chain.h"
 #include "lc_fleet_info.h"
 
 
 #define FILL_FILE_MAX  65536
+#define FILL_CAS       16           /* the CAs' intermediates written */
 
 
 static size_t fill_read(const char *path, char *buf, size_t size);
 static void fill_command(int argc, const char **argv, const size_t *lens);
+static int fill_pair(const char **a, size_t *lens, const char *chain,
+    size_t chain_len, const char *prefix, int whole);
 static void fill_fail(const char *what, const char *detail);
 
 
@@ -50,25 +58,38 @@ main(int argc, char **argv)
     char             path[4096], chain[FILL_FILE_MAX], key[FILL_FILE_MAX],
                      hex[LC_SEAL_KEY_HEX + 64], seq[32], due[32],
                      status[2048], k1[512], k2[512];
-    int              with_info;
-    size_t           chain_len, key_len, hex_len, n, name_len, lens[12],
+    int              with_info, whole, i, npair;
+    size_t           chain_len, key_len, hex_len, n, name_len, lens[14],
                      info_len;
     time_t           now;
     lc_cert_t       *cert;
     lc_error_t       err;
-    const char      *a[12];
+    const char      *a[14];
     unsigned char    fleet[LC_SEAL_KEY_LEN], sealed[FILL_FILE_MAX + 64],
                      info[LC_FLEET_INFO_SEALED];
     lc_cert_info_t   ci;
     struct dirent   *de;
 
-    if (argc != 5 && !(argc == 6 && strcmp(argv[5], "no-info") == 0)) {
-        fprintf(stderr, "usage: bench-fleet-fill <store> <key-file> "
-                        "<prefix> <edge> [no-info]\n");
-        return 2;
+    with_info = 1;
+    whole = 0;
+
+    for (i = 5; i < argc; i++) {
+        if (strcmp(argv[i], "no-info") == 0) {
+            with_info = 0;
+
+        } else if (strcmp(argv[i], "whole-chain") == 0) {
+            whole = 1;
+
+        } else {
+            argc = 0;
+        }
     }
 
-    with_info = (argc == 5);
+    if (argc < 5) {
+        fprintf(stderr, "usage: bench-fleet-fill <store> <key-file> "
+                        "<prefix> <edge> [no-info] [whole-chain]\n");
+        return 2;
+    }
 
     hex_len = fill_read(argv[2], hex, sizeof(hex));
 
@@ -141,13 +162,13 @@ main(int argc, char **argv)
         a[3] = seq; lens[3] = strlen(seq);
         a[4] = "edge"; lens[4] = 4;
         a[5] = argv[4]; lens[5] = strlen(argv[4]);
-        a[6] = "chain"; lens[6] = 5;
-        a[7] = chain; lens[7] = chain_len;
-        a[8] = "key"; lens[8] = 3;
-        a[9] = (char *) sealed; lens[9] = key_len + LC_SEAL_OVERHEAD;
-        a[10] = "info"; lens[10] = 4;
-        a[11] = (char *) info; lens[11] = info_len;
-        fill_command(with_info ? 12 : 10, a, lens);
+        a[6] = "key"; lens[6] = 3;
+        a[7] = (char *) sealed; lens[7] = key_len + LC_SEAL_OVERHEAD;
+        a[8] = "info"; lens[8] = 4;
+        a[9] = (char *) info; lens[9] = info_len;
+        npair = fill_pair(&a[with_info ? 10 : 8], &lens[with_info ? 10 : 8],
+                          chain, chain_len, argv[3], whole);
+        fill_command((with_info ? 10 : 8) + npair, a, lens);
 
         a[0] = "ZADD"; lens[0] = 4;
         a[1] = k1;
@@ -205,6 +226,66 @@ main(int argc, char **argv)
     fprintf(stderr, "%zu\n", n);
 
     return 0;
+}
+
+
+/*
+ * The record's pair, as ngx_http_linkcert_redis_issuer.c writes it: the
+ * whole chain (whole, or no intermediates), or the leaf and the
+ * intermediates' name, the intermediates written the first time they are
+ * met.  Four arguments of HSET, or two.
+ */
+
+static int
+fill_pair(const char **a, size_t *lens, const char *chain, size_t chain_len,
+    const char *prefix, int whole)
+{
+    int           i;
+    char          key[512];
+    size_t        leaf_len;
+    const char   *c[5];
+    size_t        cl[5];
+    static int    ncas;
+    static char   cas[FILL_CAS][LC_CHAIN_ID_LEN];
+
+    leaf_len = lc_chain_leaf_len(chain, chain_len);
+
+    if (whole || leaf_len == chain_len) {
+        a[0] = "chain"; lens[0] = 5;
+        a[1] = chain; lens[1] = chain_len;
+        return 2;
+    }
+
+    if (ncas == FILL_CAS
+        || lc_chain_id(chain + leaf_len, chain_len - leaf_len, cas[ncas])
+           != 0)
+    {
+        fill_fail("too many CAs", "");
+    }
+
+    for (i = 0; i < ncas; i++) {
+        if (memcmp(cas[i], cas[ncas], LC_CHAIN_ID_LEN) == 0) {
+            break;
+        }
+    }
+
+    if (i == ncas) {
+        c[0] = "SET"; cl[0] = 3;
+        c[1] = key;
+        cl[1] = snprintf(key, sizeof(key), "%sissuer:%.*s", prefix,
+                         LC_CHAIN_ID_LEN, cas[i]);
+        c[2] = chain + leaf_len; cl[2] = chain_len - leaf_len;
+        c[3] = "NX"; cl[3] = 2;
+        fill_command(4, c, cl);
+        ncas++;
+    }
+
+    a[0] = "leaf"; lens[0] = 4;
+    a[1] = chain; lens[1] = leaf_len;
+    a[2] = "issuer"; lens[2] = 6;
+    a[3] = cas[i]; lens[3] = LC_CHAIN_ID_LEN;
+
+    return 4;
 }
 
 

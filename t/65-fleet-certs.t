@@ -76,7 +76,10 @@ subtest 'changes by sequence, no KEYS or SCAN' => sub {
          'A wrote the change in one script');
     like($mon, qr/"ZRANGEBYSCORE" "linkcert:changes" "\(\d+" "\+inf"/,
          'B read the changes after the last it applied');
-    like($mon, qr/"HGETALL" "linkcert:cert:\Q$D\E"/, 'and the record');
+    like($mon, qr/"EVALSHA" "\w+" "1" "linkcert:cert:\Q$D\E"/,
+         'and the record (with its intermediates, in a script)');
+    like($mon, qr/\[0 lua\] "HGETALL" "linkcert:cert:\Q$D\E"/,
+         '... HGETALL in the script');
     unlike($mon, qr/"(?:KEYS|SCAN)"/, 'no KEYS or SCAN');
     is($redis->cli(ZSCORE => 'linkcert:changes', $D),
        $redis->cli(GET => 'linkcert:seq'), 'the domain\'s change is the last');
@@ -137,7 +140,9 @@ subtest 'B restarted catches up from the last change it applied' => sub {
     ok((grep { /"ZRANGEBYSCORE" "linkcert:changes" "\(1" / } @asked),
        'B asked for the changes after 1, the last it applied')
         or diag(join "\n", @asked);
-    ok(!(grep { /"HGETALL" "linkcert:cert:\Q$D\E"/ } @asked),
+    ok((grep { /"EVALSHA" "\w+" "1" "linkcert:cert:\Q$D2\E"/ } @asked),
+       "B fetched $D2") or diag(join "\n", @asked);
+    ok(!(grep { /"(?:HGETALL|EVALSHA)" .*"linkcert:cert:\Q$D\E"/ } @asked),
        "B did not fetch $D again");
 };
 

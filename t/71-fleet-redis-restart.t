@@ -57,7 +57,7 @@ is($hs->{serial}, $serial, "B serves $D");
 my %before = (
     seq     => $redis->cli(GET => 'linkcert:seq'),
     score   => $redis->cli(ZSCORE => 'linkcert:changes', $D),
-    record  => $redis->cli(HGET => "linkcert:cert:$D", 'chain'),
+    record  => $redis->cli(HMGET => "linkcert:cert:$D", qw(chain leaf issuer)),
 );
 
 my ($oa, $ob) = (length $a->error_log, length $b->error_log);
@@ -102,7 +102,8 @@ subtest 'Redis restarted from its append-only file' => sub {
            "the sequence is not behind ($before{seq})");
     is($redis->cli(ZSCORE => 'linkcert:changes', $D), $before{score},
        "${D}'s change is there");
-    is($redis->cli(HGET => "linkcert:cert:$D", 'chain'), $before{record},
+    is($redis->cli(HMGET => "linkcert:cert:$D", qw(chain leaf issuer)),
+       $before{record},
        "${D}'s record is there");
 
     ok(connected_again($a, $oa) && connected_again($b, $ob),

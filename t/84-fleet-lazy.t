@@ -51,7 +51,8 @@ my $fill = $c->prefix . '/bench-fleet-fill';
                       "$top/scripts/bench-fleet-fill.c", "$top/src/lc_seal.c",
                       "$top/src/lc_fleet_info.c", "$top/src/lc_cert.c",
                       "$top/src/lc_cert_peek.c",
-                      "$top/src/lc_error.c", '-lcrypto');
+                      "$top/src/lc_chain.c", "$top/src/lc_error.c",
+                      '-lcrypto');
 is($rc, 0, 'bench-fleet-fill built') or diag($out);
 
 ($rc, $out) = capture('sh', '-c', "'$fill' '$src' '$keyfile' linkcert: edge-a"

@@ -63,7 +63,7 @@ $a->wait_until(sub { $a->log_lines(qr/"\Q$D\E".*(order failed|issued)/) },
                5, 0.1);
 sleep 1;
 
-is($redis->cli(HEXISTS => "linkcert:cert:$D", 'chain'), '0',
+is($redis->cli(HEXISTS => "linkcert:cert:$D", 'leaf'), '0',
    'no certificate of it in Redis');
 is($a->status_of($D)->{json}{status}, 'unknown', 'A: still unknown');
 is($b->status_of($D)->{json}{status}, 'unknown', 'B: unknown');

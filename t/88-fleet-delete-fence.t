@@ -84,7 +84,7 @@ ok(scalar $a->log_since($from, $refused), 'A\'s late write is refused')
 ok($a->wait_until(sub { !-e $mark }, 5), '... its mark is gone');
 is($redis->cli(HGET => "linkcert:cert:$D", 'removed') // '', '1',
    'the fleet\'s record still says removed');
-is($redis->cli(HEXISTS => "linkcert:cert:$D", 'chain'), '0',
+is($redis->cli(HEXISTS => "linkcert:cert:$D", 'leaf'), '0',
    'no certificate of it in Redis');
 
 ok($a->wait_until(sub {

@@ -76,8 +76,8 @@ ok($a->wait_until(sub {
 isnt($a->status_of($D)->{json}{status}, 'unknown', 'A: not unknown');
 is($redis->cli(HGET => "linkcert:cert:$D", 'edge'), 'edge-b',
    'the fleet has its certificate again, from B');
-is($redis->cli(HEXISTS => "linkcert:cert:$D", 'chain'), '1',
-   'with its chain');
+is($redis->cli(HEXISTS => "linkcert:cert:$D", 'leaf'), '1',
+   'with its leaf (the chain: its CA\'s intermediates kept once)');
 
 # a POST answered before the DELETE does not hold the DELETE back
 $r = $a->http(DELETE => "$STATUS?domain=$D", key => 1);

@@ -113,7 +113,7 @@ sub serves {
 my $serial0 = issue($D0);
 serves($b, 'B', $D0, $serial0);
 ok($a->wait_until(sub { $replica->cli(HEXISTS => "linkcert:cert:$D0",
-                                      'chain') eq '1' }, 5),
+                                      'leaf') eq '1' }, 5),
    "the replica has $D0");
 
 # the replica falls behind: what follows reaches the master only
@@ -136,7 +136,7 @@ subtest 'the replica misses the last writes' => sub {
     ok($b->wait_until(sub {
            (read_file($b->store . '/redis.seq') // '') eq "$seq\n" }, 5),
        "B applied every change of the master ($seq)");
-    is($replica->cli(HEXISTS => "linkcert:cert:$D1", 'chain'), '0',
+    is($replica->cli(HEXISTS => "linkcert:cert:$D1", 'leaf'), '0',
        "the replica lacks $D1");
     is($replica->cli(HGET => "linkcert:cert:$D0", 'removed'), '',
        "... and the removal of $D0");

@@ -19,6 +19,7 @@
 #include <hiredis/hiredis.h>
 
 #include "lc_seal.h"
+#include "lc_chain.h"
 #include "ngx_http_linkcert.h"
 #include "ngx_http_linkcert_state.h"
 
@@ -370,7 +371,7 @@ typedef struct {
     size_t                         leaf_len;     /* of the chain, written */
     const char                    *pem;          /* the intermediates */
     size_t                         pem_len;      /* 0: none */
-    u_char                         id[64];       /* LC_CHAIN_ID_LEN */
+    u_char                         id[LC_CHAIN_ID_LEN];
     size_t                         id_len;       /* 0: none */
     u_char                         key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
     size_t                         key_len;      /* <prefix>issuer:<id> */

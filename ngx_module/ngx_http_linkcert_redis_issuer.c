@@ -25,7 +25,6 @@
 #include <ngx_http.h>
 
 #include "ngx_http_linkcert_redis.h"
-#include "lc_chain.h"
 
 
 /* a worker keeps the intermediates of that many CAs (one argument each) */
@@ -73,15 +72,13 @@ ngx_int_t
 ngx_http_linkcert_redis_record_get(const char *name, size_t len,
     ngx_http_linkcert_redis_handler_pt handler, void *data)
 {
-    u_char                          *key;
     size_t                           lens[2 + NGX_HTTP_LINKCERT_ISSUER_MAX];
     ngx_uint_t                       i;
     const char                      *argv[2 + NGX_HTTP_LINKCERT_ISSUER_MAX];
     ngx_http_linkcert_redis_conf_t  *rcf;
-    u_char                           buf[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
+    u_char                           key[NGX_HTTP_LINKCERT_REDIS_KEY_MAX];
 
     rcf = ngx_http_linkcert_redis_fleet();
-    key = buf;
 
     argv[0] = (char *) key;
     lens[0] = ngx_http_linkcert_redis_name(key, "cert:", name, len);
@@ -160,7 +157,7 @@ ngx_http_linkcert_redis_issuer_argv(ngx_http_linkcert_redis_pair_t *pair,
  * A record's chain: NGX_OK, its field chain (an older edge's layout, or
  * no intermediates); NGX_DONE, its leaf followed by its intermediates,
  * in chain->data to be freed with ngx_free(); NGX_DECLINED, incomplete
- * (logged); NGX_ERROR, no memory.
+ * or its intermediates not in Redis (logged); NGX_ERROR, no memory.
  */
 
 ngx_int_t
@@ -184,6 +181,9 @@ ngx_http_linkcert_redis_issuer_chain(redisReply *record, const char *name,
     id = ngx_http_linkcert_redis_field(record, "issuer");
 
     if (field == NULL || id == NULL) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "linkcert: the fleet's record of \"%s\" is incomplete",
+                      name);
         return NGX_DECLINED;
     }
 

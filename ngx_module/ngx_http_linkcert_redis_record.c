@@ -165,23 +165,18 @@ ngx_http_linkcert_redis_record_apply(ngx_http_linkcert_main_conf_t *lmcf,
     key = ngx_http_linkcert_redis_field(reply, "key");
 
     if (key == NULL || (size_t) key->len <= LC_SEAL_OVERHEAD) {
-        rc = NGX_DECLINED;
-
-    } else {
-        /* the whole chain, or its leaf and the CA's intermediates */
-        rc = ngx_http_linkcert_redis_issuer_chain(reply, e->name, &chain,
-                                                  log);
-    }
-
-    if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "linkcert: the fleet's record of \"%s\" is incomplete",
                       e->name);
         return NGX_DECLINED;
     }
 
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
+    /* the whole chain, or its leaf and the CA's intermediates (logged) */
+
+    rc = ngx_http_linkcert_redis_issuer_chain(reply, e->name, &chain, log);
+
+    if (rc == NGX_DECLINED || rc == NGX_ERROR) {
+        return rc;
     }
 
     info = ngx_http_linkcert_redis_field(reply, "info");

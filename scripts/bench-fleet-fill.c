@@ -6,7 +6,7 @@
  * to Redis, in RESP on stdout for "redis-cli --pipe" (scripts/bench-fleet).
  *
  *     bench-fleet-fill <store-dir> <key-file> <prefix> <edge> [no-info]
- *                      [whole-chain]
+ *                      [whole-chain] [extra=<pem-file>]
  *
  * For each <store>/domains/<name>/ (fullchain.pem, privkey.pem), the
  * i-th one read: what ngx_http_linkcert_redis_cert.c's script writes for
@@ -17,7 +17,9 @@
  * older edge writes it>, and SET <prefix>issuer:<that hash> <the
  * intermediates' PEM> NX the first time a CA's intermediates are met;
  * with "whole-chain", chain <PEM> instead of leaf and issuer, as an
- * older edge writes it; ZADD <prefix>changes i <name>), what ngx_http_linkcert_redis_status.c
+ * older edge writes it; ZADD <prefix>changes i <name>).  With extra=,
+ * that PEM is put after each chain (another intermediate: a chain of
+ * Let's Encrypt's size); what ngx_http_linkcert_redis_status.c
  * writes (SET <prefix>status:<name> <a full status object of an issued
  * domain>, ZADD <prefix>domains 0 <name>) and ngx_http_linkcert_redis_
  * due.c (ZADD <prefix>due <a time in the next 24 h> <name>); then SET
@@ -59,6 +61,8 @@ main(int argc, char **argv)
                      hex[LC_SEAL_KEY_HEX + 64], seq[32], due[32],
                      status[2048], k1[512], k2[512];
     int              with_info, whole, i, npair;
+    char             extra[FILL_FILE_MAX];
+    size_t           extra_len;
     size_t           chain_len, key_len, hex_len, n, name_len, lens[14],
                      info_len;
     time_t           now;
@@ -72,6 +76,7 @@ main(int argc, char **argv)
 
     with_info = 1;
     whole = 0;
+    extra_len = 0;
 
     for (i = 5; i < argc; i++) {
         if (strcmp(argv[i], "no-info") == 0) {
@@ -80,6 +85,9 @@ main(int argc, char **argv)
         } else if (strcmp(argv[i], "whole-chain") == 0) {
             whole = 1;
 
+        } else if (strncmp(argv[i], "extra=", 6) == 0) {
+            extra_len = fill_read(argv[i] + 6, extra, sizeof(extra));
+
         } else {
             argc = 0;
         }
@@ -87,7 +95,8 @@ main(int argc, char **argv)
 
     if (argc < 5) {
         fprintf(stderr, "usage: bench-fleet-fill <store> <key-file> "
-                        "<prefix> <edge> [no-info] [whole-chain]\n");
+                        "<prefix> <edge> [no-info] [whole-chain] "
+                        "[extra=<pem-file>]\n");
         return 2;
     }
 
@@ -120,7 +129,9 @@ main(int argc, char **argv)
 
         snprintf(path, sizeof(path), "%s/domains/%s/fullchain.pem", argv[1],
                  de->d_name);
-        chain_len = fill_read(path, chain, sizeof(chain));
+        chain_len = fill_read(path, chain, sizeof(chain) - extra_len);
+        memcpy(chain + chain_len, extra, extra_len);
+        chain_len += extra_len;
 
         snprintf(path, sizeof(path), "%s/domains/%s/privkey.pem", argv[1],
                  de->d_name);

@@ -13,7 +13,8 @@
 # redis.layout) reads the fleet's changes again from the first, once.
 # Redis restarted without its data gets the intermediates back with the
 # records the edges upload, and C, its store emptied, serves both domains
-# again from them.
+# again from them.  A record whose intermediates Redis lacks (deleted by
+# hand) is not applied: the fallback is served, never the leaf alone.
 
 use strict;
 use warnings;
@@ -163,6 +164,22 @@ subtest 'Redis restarted without its data gets the intermediates back' => sub {
     $c->run;
     ok($redis->wait_connected($c), 'C, its store emptied: connected');
     serves_ok($c, 'C');
+};
+
+subtest 'a record whose intermediates Redis lacks is not applied' => sub {
+    $redis->cli(DEL => "${P}issuer:$issuer");
+    $c->stop;
+    remove_tree($c->store, { keep_root => 1 });
+    $c->run;
+    ok($redis->wait_connected($c), 'C, its store emptied again: connected');
+    ok($c->wait_until(sub {
+           scalar $c->log_lines(qr/the fleet's record of "\Q$D1\E" names /
+                                . qr/intermediates "$issuer" that redis /
+                                . qr/does not hold: not applied/) }, 10),
+       'C says so');
+    is($c->handshake($D1), $c->fallback_fingerprint,
+       'C serves the fallback, never the leaf without its intermediates');
+    ok(!-e $c->store . "/domains/$D1/fullchain.pem", 'nor stores the leaf');
 };
 
 $a->no_crash_ok('edge A: no worker crashed');

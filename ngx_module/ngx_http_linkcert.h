@@ -381,6 +381,15 @@ typedef struct {
 } ngx_http_linkcert_loaded_t;
 
 
+/* a domain of the store's check: its files' stamp, as listed or known */
+typedef struct {
+    uint64_t                       stamp;
+    u_char                        *name;
+    size_t                         len;
+    ngx_uint_t                     changed;
+} ngx_http_linkcert_mark_t;
+
+
 /* certificates served that expire within 7 days, by cause */
 typedef struct {
     ngx_uint_t                     all;
@@ -468,6 +477,25 @@ extern ngx_module_t  ngx_http_linkcert_module;
 
 ngx_int_t ngx_http_linkcert_loader_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+ngx_int_t ngx_http_linkcert_loader_one(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *store, int domains, u_char *name, size_t len, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_loader_pair(ngx_str_t *store, u_char *name,
+    size_t len, ngx_http_linkcert_loaded_t *loaded, ngx_log_t *log);
+void ngx_http_linkcert_loader_indexed(ngx_http_linkcert_loaded_t *loaded);
+
+
+/* ngx_http_linkcert_loader_index.c */
+
+ngx_int_t ngx_http_linkcert_loader_trust(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *store, ngx_log_t *log);
+
+
+/* ngx_http_linkcert_store_check.c */
+
+ngx_int_t ngx_http_linkcert_store_check_conf(ngx_conf_t *cf,
+    ngx_http_linkcert_main_conf_t *lmcf);
+ngx_int_t ngx_http_linkcert_store_check_init_process(ngx_cycle_t *cycle);
+void ngx_http_linkcert_store_check_exit_process(ngx_cycle_t *cycle);
 
 
 /* ngx_http_linkcert_table.c */
@@ -501,6 +529,14 @@ ngx_int_t ngx_http_linkcert_table_loaded(ngx_shm_zone_t *shm_zone,
     uint32_t scan);
 ngx_uint_t ngx_http_linkcert_table_end_scan(ngx_shm_zone_t *shm_zone,
     uint32_t scan);
+ngx_uint_t ngx_http_linkcert_table_renew_pass(ngx_shm_zone_t *shm_zone);
+void ngx_http_linkcert_table_mark(ngx_shm_zone_t *shm_zone,
+    ngx_http_linkcert_mark_t *marks, ngx_uint_t n, uint32_t scan);
+ngx_int_t ngx_http_linkcert_table_unseen(ngx_shm_zone_t *shm_zone,
+    uint32_t scan, u_char *after, ngx_http_linkcert_mark_t *marks,
+    ngx_uint_t max, ngx_uint_t *n);
+void ngx_http_linkcert_table_gone(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, uint64_t stamp);
 
 
 /* ngx_http_linkcert_events.c */
@@ -722,6 +758,19 @@ void ngx_http_linkcert_index_add(ngx_http_linkcert_index_out_t *out,
     lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_index_commit(ngx_http_linkcert_index_out_t *out,
     ngx_str_t *store, ngx_core_conf_t *ccf, ngx_log_t *log);
+ngx_http_linkcert_index_t *ngx_http_linkcert_index_open(ngx_str_t *store,
+    ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_index_next(ngx_http_linkcert_index_t *idx,
+    u_char **name, size_t *len, ngx_http_linkcert_loaded_t *loaded);
+void ngx_http_linkcert_index_close(ngx_http_linkcert_index_t *idx);
+void ngx_http_linkcert_index_changed(ngx_str_t *store, const char *name,
+    size_t len);
+ngx_rbtree_t *ngx_http_linkcert_index_journal(ngx_str_t *store,
+    ngx_pool_t *pool, ngx_log_t *log);
+void ngx_http_linkcert_index_rotate(ngx_str_t *store);
+void ngx_http_linkcert_index_drop(ngx_str_t *store, ngx_uint_t all);
+void ngx_http_linkcert_index_cancel(ngx_http_linkcert_index_out_t *out);
+ngx_uint_t ngx_http_linkcert_index_current(ngx_str_t *store);
 
 
 /* ngx_http_linkcert_ssl.c */

@@ -27,6 +27,7 @@
 
 #define NGX_HTTP_LINKCERT_INDEX       "linkcert.index"
 #define NGX_HTTP_LINKCERT_INDEX_MAX   (512 * 1024 * 1024)
+#define NGX_HTTP_LINKCERT_JOURNAL     "linkcert.index.changed"
 
 
 typedef struct {
@@ -39,6 +40,8 @@ struct ngx_http_linkcert_index_s {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
     u_char                        *data;
+    u_char                        *p;          /* read a line at a time */
+    u_char                        *last;
 };
 
 
@@ -51,6 +54,8 @@ struct ngx_http_linkcert_index_out_s {
 };
 
 
+static ngx_int_t ngx_http_linkcert_index_parse(u_char *p,
+    ngx_http_linkcert_loaded_t *loaded);
 static u_char *ngx_http_linkcert_index_field(u_char **p);
 static ngx_int_t ngx_http_linkcert_index_hex(u_char *hex, u_char *out,
     size_t max, size_t *len);
@@ -65,39 +70,19 @@ ngx_http_linkcert_index_read(ngx_str_t *store, ngx_pool_t *pool,
     ngx_log_t *log)
 {
     u_char                          *p, *eol, *name, *last;
-    lc_error_t                       err;
-    ngx_http_linkcert_file_t         file;
     ngx_http_linkcert_index_t       *idx;
     ngx_http_linkcert_index_line_t  *line;
-    u_char                           path[NGX_MAX_PATH];
 
-    ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_INDEX "%Z", store);
-
-    if (ngx_http_linkcert_store_read_file(path, &file, &err, "index",
-                                          NGX_HTTP_LINKCERT_INDEX_MAX)
-        != NGX_OK)
-    {
-        if (ngx_errno != NGX_ENOENT) {
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "linkcert_store: \"%s\" not used: %s",
-                          path, err.detail);
-        }
-
-        return NULL;
-    }
-
-    idx = ngx_palloc(pool, sizeof(ngx_http_linkcert_index_t));
+    idx = ngx_http_linkcert_index_open(store, log);
     if (idx == NULL) {
-        ngx_free(file.data);
         return NULL;
     }
 
     ngx_rbtree_init(&idx->rbtree, &idx->sentinel,
                     ngx_str_rbtree_insert_value);
-    idx->data = file.data;
 
-    p = file.data;
-    last = file.data + file.len;
+    p = idx->data;
+    last = idx->last;
 
     while (p < last) {
         eol = ngx_strlchr(p, last, '\n');
@@ -137,7 +122,7 @@ void
 ngx_http_linkcert_index_free(ngx_http_linkcert_index_t *idx)
 {
     if (idx) {
-        ngx_free(idx->data);
+        ngx_http_linkcert_index_close(idx);
     }
 }
 
@@ -151,12 +136,10 @@ ngx_int_t
 ngx_http_linkcert_index_lookup(ngx_http_linkcert_index_t *idx, u_char *name,
     size_t len, ngx_http_linkcert_loaded_t *loaded)
 {
-    u_char                          *p, *f[9];
-    size_t                           n;
+    u_char                          *fields;
+    uint64_t                         stamp;
     ngx_str_t                        key;
-    ngx_uint_t                       i;
     ngx_http_linkcert_index_line_t  *line;
-    u_char                           stamp[17];
 
     if (idx == NULL) {
         return NGX_DECLINED;
@@ -174,7 +157,115 @@ ngx_http_linkcert_index_lookup(ngx_http_linkcert_index_t *idx, u_char *name,
 
     /* a line is read once: its fields are cut in place */
 
-    p = line->fields;
+    fields = line->fields;
+    line->fields = (u_char *) "";
+
+    stamp = loaded->stamp;
+
+    if (ngx_http_linkcert_index_parse(fields, loaded) != NGX_OK
+        || loaded->stamp != stamp)
+    {
+        loaded->stamp = stamp;
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The index read a line at a time, as it is, for a start that trusts it
+ * (ngx_http_linkcert_loader_index.c): no tree, no copy.
+ */
+
+ngx_http_linkcert_index_t *
+ngx_http_linkcert_index_open(ngx_str_t *store, ngx_log_t *log)
+{
+    lc_error_t                  err;
+    ngx_http_linkcert_file_t    file;
+    ngx_http_linkcert_index_t  *idx;
+    u_char                      path[NGX_MAX_PATH];
+
+    ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_INDEX "%Z", store);
+
+    if (ngx_http_linkcert_store_read_file(path, &file, &err, "index",
+                                          NGX_HTTP_LINKCERT_INDEX_MAX)
+        != NGX_OK)
+    {
+        if (ngx_errno != NGX_ENOENT) {
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "linkcert_store: \"%s\" not used: %s",
+                          path, err.detail);
+        }
+
+        return NULL;
+    }
+
+    idx = ngx_alloc(sizeof(ngx_http_linkcert_index_t), log);
+    if (idx == NULL) {
+        ngx_free(file.data);
+        return NULL;
+    }
+
+    idx->data = file.data;
+    idx->p = file.data;
+    idx->last = file.data + file.len;
+
+    return idx;
+}
+
+
+/*
+ * The next line: NGX_OK, its name and what it says (its stamp included);
+ * NGX_DECLINED, a damaged line; NGX_DONE, no more.
+ */
+
+ngx_int_t
+ngx_http_linkcert_index_next(ngx_http_linkcert_index_t *idx, u_char **name,
+    size_t *len, ngx_http_linkcert_loaded_t *loaded)
+{
+    u_char  *p, *eol;
+
+    eol = ngx_strlchr(idx->p, idx->last, '\n');
+    if (eol == NULL) {
+        return NGX_DONE;        /* a torn last line is ignored */
+    }
+
+    *eol = '\0';
+    *name = idx->p;
+    idx->p = eol + 1;
+
+    p = (u_char *) ngx_strchr(*name, ' ');
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    *p++ = '\0';
+    *len = p - 1 - *name;
+
+    ngx_memzero(loaded, sizeof(ngx_http_linkcert_loaded_t));
+
+    return ngx_http_linkcert_index_parse(p, loaded);
+}
+
+
+void
+ngx_http_linkcert_index_close(ngx_http_linkcert_index_t *idx)
+{
+    ngx_free(idx->data);
+    ngx_free(idx);
+}
+
+
+/* a line's fields after the name, cut in place; the stamp into loaded */
+
+static ngx_int_t
+ngx_http_linkcert_index_parse(u_char *p, ngx_http_linkcert_loaded_t *loaded)
+{
+    u_char      *f[9];
+    size_t       n;
+    ngx_int_t    d;
+    ngx_uint_t   i;
 
     for (i = 0; i < 9; i++) {
         f[i] = ngx_http_linkcert_index_field(&p);
@@ -184,12 +275,20 @@ ngx_http_linkcert_index_lookup(ngx_http_linkcert_index_t *idx, u_char *name,
         }
     }
 
-    line->fields = (u_char *) "";
-
-    ngx_sprintf(stamp, "%016uxL%Z", loaded->stamp);
-
-    if (ngx_strcmp(f[0], stamp) != 0) {
+    if (ngx_strlen(f[0]) != 16) {
         return NGX_DECLINED;
+    }
+
+    loaded->stamp = 0;
+
+    for (i = 0; i < 16; i++) {
+        d = ngx_hextoi(f[0] + i, 1);
+
+        if (d == NGX_ERROR) {
+            return NGX_DECLINED;
+        }
+
+        loaded->stamp = (loaded->stamp << 4) | (uint64_t) d;
     }
 
     if (f[1][0] == '1') {
@@ -353,10 +452,42 @@ ngx_http_linkcert_index_commit(ngx_http_linkcert_index_out_t *out,
         rc = ngx_http_linkcert_store_give(ccf, path, log);
     }
 
-    ngx_free(out->buf);
-    ngx_free(out);
+    ngx_http_linkcert_index_cancel(out);
 
     return rc;
+}
+
+
+/* a new index given up: nothing written */
+
+void
+ngx_http_linkcert_index_cancel(ngx_http_linkcert_index_out_t *out)
+{
+    ngx_free(out->buf);
+    ngx_free(out);
+}
+
+
+/* the index exists and no journal names a domain changed since */
+
+ngx_uint_t
+ngx_http_linkcert_index_current(ngx_str_t *store)
+{
+    ngx_uint_t  i;
+    u_char      path[NGX_MAX_PATH];
+
+    for (i = 0; i < 3; i++) {
+        ngx_sprintf(path, "%V/%s%Z", store,
+                    i == 0 ? NGX_HTTP_LINKCERT_INDEX
+                           : i == 1 ? NGX_HTTP_LINKCERT_JOURNAL
+                                    : NGX_HTTP_LINKCERT_JOURNAL ".old");
+
+        if ((access((char *) path, F_OK) == 0) != (i == 0)) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -451,4 +582,162 @@ ngx_http_linkcert_index_unescape(u_char *field, char *out, size_t size)
     *dst = '\0';
 
     ngx_cpystrn((u_char *) out, field, size);
+}
+
+
+/*
+ * The index's journal: the names whose files this edge changed (a pair
+ * published, a domain removed) since the index was written, a line each,
+ * appended before the change, from any process or thread.  A start that
+ * trusts the index reads these domains' files again; the pass that
+ * writes the index anew (ngx_http_linkcert_store_check.c) first sets the
+ * journal aside ("rotate"), and drops it once the new index is in place.
+ * Appends that fail only cost the trust: the pass after the start finds
+ * the change in seconds.
+ */
+
+void
+ngx_http_linkcert_index_changed(ngx_str_t *store, const char *name,
+    size_t len)
+{
+    int     fd;
+    u_char  line[LC_DOMAIN_MAX + 2];
+    u_char  path[NGX_MAX_PATH];
+
+    ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_JOURNAL "%Z", store);
+
+    fd = open((char *) path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+              0600);
+    if (fd == -1) {
+        return;
+    }
+
+    len = ngx_min(len, LC_DOMAIN_MAX);
+
+    (void) ngx_cpymem(line, name, len);
+    line[len] = '\n';
+
+    /* one write of a line with O_APPEND: whole, between others' lines */
+    (void) write(fd, line, len + 1);
+    (void) close(fd);
+}
+
+
+/* the journal's names (both files) in a tree of pool; NULL: none */
+
+ngx_rbtree_t *
+ngx_http_linkcert_index_journal(ngx_str_t *store, ngx_pool_t *pool,
+    ngx_log_t *log)
+{
+    u_char                    *p, *eol, *last;
+    ngx_uint_t                 i;
+    lc_error_t                 err;
+    ngx_rbtree_t              *tree;
+    ngx_str_node_t            *sn;
+    ngx_rbtree_node_t         *sentinel;
+    ngx_http_linkcert_file_t   file;
+    u_char                     path[NGX_MAX_PATH];
+
+    tree = NULL;
+
+    for (i = 0; i < 2; i++) {
+        ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_JOURNAL "%s%Z", store,
+                    i ? ".old" : "");
+
+        if (ngx_http_linkcert_store_read_file(path, &file, &err, "journal",
+                                              NGX_HTTP_LINKCERT_INDEX_MAX)
+            != NGX_OK)
+        {
+            continue;
+        }
+
+        if (tree == NULL) {
+            tree = ngx_palloc(pool, sizeof(ngx_rbtree_t));
+            sentinel = ngx_palloc(pool, sizeof(ngx_rbtree_node_t));
+
+            if (tree == NULL || sentinel == NULL) {
+                ngx_free(file.data);
+                return NULL;
+            }
+
+            ngx_rbtree_init(tree, sentinel, ngx_str_rbtree_insert_value);
+        }
+
+        last = file.data + file.len;
+
+        for (p = file.data; p < last; p = eol + 1) {
+            eol = ngx_strlchr(p, last, '\n');
+            if (eol == NULL) {
+                break;
+            }
+
+            if (eol == p
+                || ngx_str_rbtree_lookup(tree,
+                                         &(ngx_str_t) { eol - p, p },
+                                         ngx_crc32_short(p, eol - p))
+                   != NULL)
+            {
+                continue;
+            }
+
+            sn = ngx_palloc(pool, sizeof(ngx_str_node_t));
+            if (sn == NULL) {
+                break;
+            }
+
+            sn->str.len = eol - p;
+            sn->str.data = ngx_pnalloc(pool, sn->str.len + 1);
+
+            if (sn->str.data == NULL) {
+                break;
+            }
+
+            ngx_memcpy(sn->str.data, p, sn->str.len);
+            sn->str.data[sn->str.len] = '\0';
+            sn->node.key = ngx_crc32_short(p, sn->str.len);
+
+            ngx_rbtree_insert(tree, &sn->node);
+        }
+
+        ngx_free(file.data);
+    }
+
+    return tree;
+}
+
+
+/*
+ * The journal set aside before a new index is built: what is appended
+ * from then on is kept for the next one.  An older one set aside by a
+ * pass that did not finish stays, and the current one with it.
+ */
+
+void
+ngx_http_linkcert_index_rotate(ngx_str_t *store)
+{
+    u_char  path[NGX_MAX_PATH], old[NGX_MAX_PATH];
+
+    ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_JOURNAL "%Z", store);
+    ngx_sprintf(old, "%V/" NGX_HTTP_LINKCERT_JOURNAL ".old%Z", store);
+
+    if (access((char *) old, F_OK) == -1 && ngx_errno == NGX_ENOENT) {
+        (void) rename((char *) path, (char *) old);
+    }
+}
+
+
+/* the new index is in place: the journal set aside goes (all: both) */
+
+void
+ngx_http_linkcert_index_drop(ngx_str_t *store, ngx_uint_t all)
+{
+    u_char  path[NGX_MAX_PATH];
+
+    ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_JOURNAL ".old%Z", store);
+    (void) unlink((char *) path);
+
+    if (all) {
+        ngx_sprintf(path, "%V/" NGX_HTTP_LINKCERT_JOURNAL "%Z", store);
+        (void) unlink((char *) path);
+    }
 }

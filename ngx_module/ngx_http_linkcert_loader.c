@@ -14,6 +14,12 @@
  * The calls go one way: the zone's init (here) sets the table up, then
  * reads the store and the index and tells the table.  The store and the
  * index know nothing of the table.
+ *
+ * A start with the index trusts it without looking at the store
+ * (ngx_http_linkcert_loader_index.c), a reload that takes the zone over
+ * keeps the table as it is; worker 0 then checks the store, off its
+ * event loop (ngx_http_linkcert_store_check.c).  "nginx -t" and a start
+ * without the index read the store here.
  */
 
 
@@ -60,8 +66,8 @@ ngx_int_t
 ngx_http_linkcert_loader_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_int_t                       rc;
-    ngx_http_linkcert_zone_t       *ctx;
-    ngx_http_linkcert_main_conf_t  *lmcf;
+    ngx_http_linkcert_zone_t       *ctx, *octx;
+    ngx_http_linkcert_main_conf_t  *lmcf, *olmcf;
 
     if (ngx_http_linkcert_table_init_zone(shm_zone, data) != NGX_OK) {
         return NGX_ERROR;
@@ -91,6 +97,27 @@ ngx_http_linkcert_loader_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
+    /*
+     * A reload that takes the zone over, the store the same: the table is
+     * the store's already (worker 0 checks the store after the reload).
+     */
+
+    octx = data;
+    olmcf = octx ? octx->conf : NULL;
+
+    if (olmcf && olmcf->enabled
+        && olmcf->store.len == lmcf->store.len
+        && ngx_strncmp(olmcf->store.data, lmcf->store.data,
+                       lmcf->store.len) == 0)
+    {
+        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                      "linkcert_store \"%V\": the table kept, %ui domains "
+                      "with files passed for renewal; worker 0 checks the "
+                      "store after the reload", &lmcf->store,
+                      ngx_http_linkcert_table_renew_pass(shm_zone));
+        return NGX_OK;
+    }
+
     return ngx_http_linkcert_loader_load(shm_zone, &lmcf->store,
                                          shm_zone->shm.log);
 }
@@ -101,12 +128,25 @@ ngx_http_linkcert_loader_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
     ngx_log_t *log)
 {
     size_t                           len;
+    ngx_int_t                        rc;
     ngx_msec_t                       start;
     ngx_uint_t                       seen, gone;
     ngx_pool_t                      *pool;
     ngx_http_linkcert_loader_t       ld;
     ngx_http_linkcert_store_list_t   list;
     char                             name[LC_DOMAIN_MAX + 1];
+
+    /* a start with the index trusts it ("nginx -t" checks the store) */
+
+    rc = NGX_DECLINED;
+
+    if (!ngx_test_config) {
+        rc = ngx_http_linkcert_loader_trust(shm_zone, store, log);
+    }
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     ngx_time_update();
     start = ngx_current_msec;
@@ -147,8 +187,12 @@ ngx_http_linkcert_loader_load(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
 
     gone = ngx_http_linkcert_table_end_scan(shm_zone, ld.scan);
 
-    if (!ngx_test_config) {
-        (void) ngx_http_linkcert_loader_index(shm_zone, store, log);
+    /* the index now knows what the journal named */
+
+    if (!ngx_test_config
+        && ngx_http_linkcert_loader_index(shm_zone, store, log) == NGX_OK)
+    {
+        ngx_http_linkcert_index_drop(store, 1);
     }
 
     ngx_time_update();
@@ -222,39 +266,48 @@ ngx_http_linkcert_loader_domain(ngx_http_linkcert_loader_t *ld, u_char *name,
 }
 
 
-/* what the index says, else the pair read the cheap way, else parsed */
+/*
+ * One domain read as without the index, domains: <store>/domains opened
+ * (a name of the index's journal, at a start that trusts the index).
+ */
 
-static void
-ngx_http_linkcert_loader_read(ngx_http_linkcert_loader_t *ld, u_char *name,
-    size_t len, ngx_http_linkcert_loaded_t *loaded)
+ngx_int_t
+ngx_http_linkcert_loader_one(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
+    int domains, u_char *name, size_t len, ngx_log_t *log)
+{
+    ngx_http_linkcert_loader_t  ld;
+
+    ngx_memzero(&ld, sizeof(ngx_http_linkcert_loader_t));
+    ld.shm_zone = shm_zone;
+    ld.store = store;
+    ld.log = log;
+    ld.domains = domains;
+
+    return ngx_http_linkcert_loader_domain(&ld, name, len);
+}
+
+
+/*
+ * A domain's pair read as the loader reads one without the index (the
+ * check of the store after a start, in a thread): the cheap way, else
+ * parsed; loaded->stamp is set by the caller.  NGX_OK: read the cheap
+ * way; NGX_DECLINED: parsed.
+ */
+
+ngx_int_t
+ngx_http_linkcert_loader_pair(ngx_str_t *store, u_char *name, size_t len,
+    ngx_http_linkcert_loaded_t *loaded, ngx_log_t *log)
 {
     lc_cert_t  *cert;
 
-    if (ngx_http_linkcert_index_lookup(ld->idx, name, len, loaded) == NGX_OK) {
-        ld->indexed++;
-
-        /* the certificate may have expired since the index was written */
-
-        if (loaded->ok && loaded->info.not_after <= ngx_time()) {
-            loaded->ok = 0;
-            lc_error_set(&loaded->error, LC_ERR_STORE_EXPIRED,
-                         "the certificate has expired");
-        }
-
-        return;
-    }
-
-    if (ngx_http_linkcert_loader_peek(ld->store, name, len, &loaded->info)
+    if (ngx_http_linkcert_loader_peek(store, name, len, &loaded->info)
         == NGX_OK)
     {
-        ld->peeked++;
         loaded->ok = 1;
-        return;
+        return NGX_OK;
     }
 
-    ld->parsed++;
-
-    cert = ngx_http_linkcert_store_read_cert(ld->store, name, len, ld->log,
+    cert = ngx_http_linkcert_store_read_cert(store, name, len, log,
                                              &loaded->error);
 
     if (cert && lc_cert_info(cert, &loaded->info) == 0) {
@@ -266,6 +319,46 @@ ngx_http_linkcert_loader_read(ngx_http_linkcert_loader_t *ld, u_char *name,
     }
 
     lc_cert_free(cert);
+
+    return NGX_DECLINED;
+}
+
+
+/* what the index says of a domain, as of now */
+
+void
+ngx_http_linkcert_loader_indexed(ngx_http_linkcert_loaded_t *loaded)
+{
+    /* the certificate may have expired since the index was written */
+
+    if (loaded->ok && loaded->info.not_after <= ngx_time()) {
+        loaded->ok = 0;
+        lc_error_set(&loaded->error, LC_ERR_STORE_EXPIRED,
+                     "the certificate has expired");
+    }
+}
+
+
+/* what the index says, else the pair read the cheap way, else parsed */
+
+static void
+ngx_http_linkcert_loader_read(ngx_http_linkcert_loader_t *ld, u_char *name,
+    size_t len, ngx_http_linkcert_loaded_t *loaded)
+{
+    if (ngx_http_linkcert_index_lookup(ld->idx, name, len, loaded) == NGX_OK) {
+        ld->indexed++;
+        ngx_http_linkcert_loader_indexed(loaded);
+        return;
+    }
+
+    if (ngx_http_linkcert_loader_pair(ld->store, name, len, loaded, ld->log)
+        == NGX_OK)
+    {
+        ld->peeked++;
+
+    } else {
+        ld->parsed++;
+    }
 }
 
 

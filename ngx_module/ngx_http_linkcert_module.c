@@ -418,7 +418,7 @@ ngx_http_linkcert_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (ngx_http_linkcert_keygen_conf(cf, lmcf) != NGX_OK
         || ngx_http_linkcert_redis_init_conf(cf, lmcf) != NGX_OK
-        || ngx_http_linkcert_redis_lazy_conf(cf, lmcf) != NGX_OK)
+        || ngx_http_linkcert_store_check_conf(cf, lmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -770,7 +770,8 @@ ngx_http_linkcert_init_process(ngx_cycle_t *cycle)
 {
     if (ngx_http_linkcert_ssl_init_process(cycle) != NGX_OK
         || ngx_http_linkcert_hold_init_process(cycle) != NGX_OK
-        || ngx_http_linkcert_store_init_process(cycle) != NGX_OK)
+        || ngx_http_linkcert_store_init_process(cycle) != NGX_OK
+        || ngx_http_linkcert_store_check_init_process(cycle) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -813,6 +814,7 @@ static void
 ngx_http_linkcert_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_linkcert_worker_exit_process(cycle);
+    ngx_http_linkcert_store_check_exit_process(cycle);
     ngx_http_linkcert_webhook_exit_process(cycle);
     ngx_http_linkcert_hold_exit_process(cycle);
     ngx_http_linkcert_ssl_exit_process(cycle);

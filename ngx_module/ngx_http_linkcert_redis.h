@@ -407,8 +407,6 @@ ngx_int_t ngx_http_linkcert_redis_record_serve(
 
 /* ngx_http_linkcert_redis_lazy.c: a lazy catch-up's files, the sync */
 
-ngx_int_t ngx_http_linkcert_redis_lazy_conf(ngx_conf_t *cf,
-    ngx_http_linkcert_main_conf_t *lmcf);
 ngx_int_t ngx_http_linkcert_redis_lazy_fetch(
     ngx_http_linkcert_main_conf_t *lmcf, u_char *name, size_t len);
 ngx_uint_t ngx_http_linkcert_redis_lazy_fetching(u_char *name, size_t len);
@@ -439,6 +437,7 @@ ngx_int_t ngx_http_linkcert_redis_store_file(ngx_str_t *store, u_char *name,
 ngx_int_t ngx_http_linkcert_redis_upload_init_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_upload_exit_process(ngx_cycle_t *cycle);
 void ngx_http_linkcert_redis_upload_connected(void);
+void ngx_http_linkcert_redis_upload_offer(void);
 
 
 /* ngx_http_linkcert_redis_status.c: one status everywhere */

@@ -53,28 +53,6 @@ static ngx_queue_t  ngx_http_linkcert_lazy_fetches;
 static ngx_uint_t   ngx_http_linkcert_lazy_n;
 
 
-/* a thread for the sync: nginx's "default" pool, as for RSA keys */
-
-ngx_int_t
-ngx_http_linkcert_redis_lazy_conf(ngx_conf_t *cf,
-    ngx_http_linkcert_main_conf_t *lmcf)
-{
-#if (NGX_THREADS)
-    static ngx_str_t  pool = ngx_string("default");
-
-    if (lmcf->redis && lmcf->keygen_pool == NULL) {
-        lmcf->keygen_pool = ngx_thread_pool_add(cf, &pool);
-
-        if (lmcf->keygen_pool == NULL) {
-            return NGX_ERROR;
-        }
-    }
-#endif
-
-    return NGX_OK;
-}
-
-
 /*
  * A handshake for name: NGX_OK when it is to be held, the pair being
  * fetched from the fleet (now or already); NGX_DECLINED when it goes on

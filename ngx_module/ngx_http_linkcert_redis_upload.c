@@ -67,6 +67,7 @@ struct ngx_http_linkcert_upload_s {
     size_t                          epoch_len;   /* the fleet's, asked */
 
     ngx_uint_t                      offered;     /* a pass since start */
+    ngx_uint_t                      reoffer;     /* asked during a pass */
     ngx_uint_t                      running;
     ngx_http_linkcert_upload_pt     step;
     ngx_uint_t                      again;       /* connected meanwhile */
@@ -356,6 +357,37 @@ ngx_http_linkcert_redis_upload_connected(void)
     {
         up->running = 1;
         up->again = 0;
+    }
+}
+
+
+/*
+ * The check of the store after a start or a reload put pairs changed by
+ * hand into the zone: they are offered as at the start (a pass after
+ * the one under way, if any).
+ */
+
+void
+ngx_http_linkcert_redis_upload_offer(void)
+{
+    ngx_http_linkcert_upload_t  *up;
+
+    up = ngx_http_linkcert_upload;
+
+    if (up == NULL) {
+        return;
+    }
+
+    up->offered = 0;
+
+    if (up->running) {
+        up->again = 1;
+        up->reoffer = 1;
+        return;
+    }
+
+    if (ngx_http_linkcert_redis_connected()) {
+        ngx_http_linkcert_redis_upload_connected();
     }
 }
 
@@ -990,7 +1022,8 @@ ngx_http_linkcert_upload_end(ngx_http_linkcert_upload_t *up)
                         - up->known;
     }
 
-    up->offered = 1;
+    up->offered = !up->reoffer;
+    up->reoffer = 0;
 
     ngx_log_error(NGX_LOG_NOTICE, up->log, 0,
                   "linkcert: the fleet has what this edge holds (%s): %ui "

@@ -595,6 +595,9 @@ ngx_http_linkcert_store_publish(ngx_str_t *store, const char *name,
         return NGX_ERROR;
     }
 
+    /* the index's journal first: a start then reads this pair again */
+    ngx_http_linkcert_index_changed(store, name, ngx_strlen(name));
+
     /*
      * privkey.pem.old exists only if an earlier publication stopped
      * half-way: it is kept if it is the published chain's key.

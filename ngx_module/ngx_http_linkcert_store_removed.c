@@ -62,6 +62,9 @@ ngx_http_linkcert_store_remove(ngx_str_t *store, u_char *name, size_t len,
 
     (void) ngx_http_linkcert_store_path(from, store, name, len, "");
 
+    /* the index's journal first: a start then looks at the domain again */
+    ngx_http_linkcert_index_changed(store, (char *) name, len);
+
     /* removed twice within a second: the second copy gets a number */
 
     for (n = 1; rename((char *) from, (char *) to) == -1; n++) {

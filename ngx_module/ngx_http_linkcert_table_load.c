@@ -3,7 +3,8 @@
  * Copyright (C) 2026 the linkcert authors; BSD 2-Clause, see LICENSE.
  *
  * linkcert: the loader's side of the table: a scan of the store marks every
- * domain it sees, then drops what the store no longer has.
+ * domain it sees, then drops what the store no longer has; the same for
+ * the check of the store after a start or a reload, a batch at a time.
  */
 
 
@@ -22,8 +23,25 @@ typedef struct {
 } ngx_http_linkcert_gone_t;
 
 
+typedef struct {
+    uint32_t                       scan;
+    ngx_http_linkcert_mark_t      *marks;
+    ngx_uint_t                     max;
+    ngx_uint_t                     n;
+    ngx_uint_t                     visited;
+    ngx_uint_t                     done;
+    u_char                        *after;
+} ngx_http_linkcert_unseen_t;
+
+
 static ngx_int_t ngx_http_linkcert_visit_gone(ngx_http_linkcert_zone_t *ctx,
     ngx_http_linkcert_node_t *ln, void *data);
+static ngx_int_t ngx_http_linkcert_visit_renew(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, void *data);
+static ngx_int_t ngx_http_linkcert_visit_unseen(
+    ngx_http_linkcert_zone_t *ctx, ngx_http_linkcert_node_t *ln, void *data);
+static void ngx_http_linkcert_gone_step(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now);
 
 
 uint32_t
@@ -182,19 +200,195 @@ ngx_http_linkcert_visit_gone(ngx_http_linkcert_zone_t *ctx,
 {
     ngx_http_linkcert_gone_t  *gone = data;
 
-    lc_lifecycle_event_t   ev;
-    lc_lifecycle_result_t  res;
-
     if (ln->scan == gone->scan || ln->store_stamp == 0) {
         return NGX_OK;
     }
 
-    ln->store_stamp = 0;
-
-    ngx_http_linkcert_life_event(&ev, LC_EV_GONE);
-    ev.now = gone->now;
-    ngx_http_linkcert_life_step(ctx, ln, &ev, &res);
+    ngx_http_linkcert_gone_step(ctx, ln, gone->now);
     gone->n++;
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_linkcert_gone_step(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, time_t now)
+{
+    lc_lifecycle_event_t   ev;
+    lc_lifecycle_result_t  res;
+
+    ln->store_stamp = 0;
+
+    ngx_http_linkcert_life_event(&ev, LC_EV_GONE);
+    ev.now = now;
+    ngx_http_linkcert_life_step(ctx, ln, &ev, &res);
+}
+
+
+/*
+ * A reload whose zone is taken over: the table is the store's already
+ * (the workers kept it), so the master does not read the store, only
+ * makes the renewal pass of a reload over the domains with files.
+ */
+
+ngx_uint_t
+ngx_http_linkcert_table_renew_pass(ngx_shm_zone_t *shm_zone)
+{
+    ngx_http_linkcert_gone_t  pass;
+
+    pass.now = ngx_time();
+    pass.n = 0;
+
+    ngx_http_linkcert_walk(shm_zone->data, NULL, 0,
+                           ngx_http_linkcert_visit_renew, &pass);
+
+    return pass.n;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_visit_renew(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, void *data)
+{
+    ngx_http_linkcert_gone_t  *pass = data;
+
+    lc_lifecycle_event_t   ev;
+    lc_lifecycle_result_t  res;
+
+    if (ln->store_stamp == 0) {
+        return NGX_OK;
+    }
+
+    ngx_http_linkcert_life_event(&ev, LC_EV_SEEN);
+    ev.issued = ctx->sh->count[LC_STATUS_ISSUED];
+    ngx_http_linkcert_life_step(ctx, ln, &ev, &res);
+    pass->n++;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The check of the store after a start or a reload (worker 0,
+ * ngx_http_linkcert_store_check.c), a batch of its listing at a time,
+ * in one hold: a domain whose files are as the table knows them is
+ * marked seen by this scan (changed[i] 0), another is to be read again
+ * (changed[i] 1).
+ */
+
+void
+ngx_http_linkcert_table_mark(ngx_shm_zone_t *shm_zone,
+    ngx_http_linkcert_mark_t *marks, ngx_uint_t n, uint32_t scan)
+{
+    ngx_uint_t                 i;
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+
+    ngx_http_linkcert_lock(ctx);
+
+    for (i = 0; i < n; i++) {
+        ln = ngx_http_linkcert_lookup(ctx->sh, marks[i].name, marks[i].len);
+
+        /* a certificate that was not yet valid may be by now */
+
+        if (ln && ln->store_stamp == marks[i].stamp
+            && !lc_error_is(&ln->error, LC_ERR_STORE_NOT_YET_VALID))
+        {
+            ln->scan = scan;
+            marks[i].changed = 0;
+
+        } else {
+            marks[i].changed = 1;
+        }
+    }
+
+    ngx_http_linkcert_unlock(ctx);
+}
+
+
+/*
+ * The names after *after (NUL-terminated, "" first) with files that this
+ * scan did not see, up to max of them, in at most one walk's step of the
+ * table: *after moves on; NGX_DONE at the table's end.
+ */
+
+ngx_int_t
+ngx_http_linkcert_table_unseen(ngx_shm_zone_t *shm_zone, uint32_t scan,
+    u_char *after, ngx_http_linkcert_mark_t *marks, ngx_uint_t max,
+    ngx_uint_t *n)
+{
+    ngx_http_linkcert_unseen_t  us;
+
+    us.scan = scan;
+    us.marks = marks;
+    us.max = max;
+    us.n = 0;
+    us.visited = 0;
+    us.after = after;
+    us.done = 1;
+
+    ngx_http_linkcert_walk(shm_zone->data, after, ngx_strlen(after),
+                           ngx_http_linkcert_visit_unseen, &us);
+
+    *n = us.n;
+
+    return us.done ? NGX_DONE : NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_visit_unseen(ngx_http_linkcert_zone_t *ctx,
+    ngx_http_linkcert_node_t *ln, void *data)
+{
+    ngx_http_linkcert_unseen_t  *us = data;
+
+    ngx_http_linkcert_mark_t  *m;
+
+    if (us->n == us->max || us->visited == NGX_HTTP_LINKCERT_WALK_STEP) {
+        us->done = 0;
+        return NGX_DONE;
+    }
+
+    us->visited++;
+    *ngx_cpymem(us->after, ln->name, ln->name_len) = '\0';
+
+    if (ln->scan != us->scan && ln->store_stamp != 0) {
+        m = &us->marks[us->n++];
+        m->len = ln->name_len;
+        ngx_memcpy(m->name, ln->name, m->len);
+        m->name[m->len] = '\0';
+        m->stamp = ln->store_stamp;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A domain the check did not see whose files are gone (looked at again
+ * outside the lock): the table stops serving it, as the loader's scan
+ * does, unless its files changed meanwhile (stamp: the one it had).
+ */
+
+void
+ngx_http_linkcert_table_gone(ngx_shm_zone_t *shm_zone, u_char *name,
+    size_t len, uint64_t stamp)
+{
+    ngx_http_linkcert_zone_t  *ctx;
+    ngx_http_linkcert_node_t  *ln;
+
+    ctx = shm_zone->data;
+
+    ngx_http_linkcert_lock(ctx);
+
+    ln = ngx_http_linkcert_lookup(ctx->sh, name, len);
+
+    if (ln && ln->store_stamp == stamp && stamp != 0) {
+        ngx_http_linkcert_gone_step(ctx, ln, ngx_time());
+    }
+
+    ngx_http_linkcert_unlock(ctx);
 }

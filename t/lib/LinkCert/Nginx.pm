@@ -219,7 +219,21 @@ sub run {
         sleep 0.05;
     }
 
+    $self->_wait_store_check($self->{log_offset_at_run});
+
     return $self;
+}
+
+# After a start or a reload, worker 0 checks the store in the background
+# (a pair changed by hand is seen then): wait for it to end, as the
+# master's load of the store was waited for before (a few ms for a test's
+# store; at most 10 s).
+sub _wait_store_check {
+    my ($self, $offset) = @_;
+    return unless $self->{config} =~ /^\s*linkcert\s+on\s*;/m;
+    $self->wait_log_since($offset,
+        qr/linkcert_store "[^"]*": (?:checked|the check of the store stopped)/,
+        10);
 }
 
 sub master_pid { $_[0]{pid} }
@@ -261,6 +275,8 @@ sub reload {
 
         sleep 0.05;
     }
+
+    $self->_wait_store_check($offset);
 
     return $self;
 }

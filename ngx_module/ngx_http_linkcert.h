@@ -480,7 +480,11 @@ ngx_int_t ngx_http_linkcert_loader_init_zone(ngx_shm_zone_t *shm_zone,
 ngx_int_t ngx_http_linkcert_loader_one(ngx_shm_zone_t *shm_zone,
     ngx_str_t *store, int domains, u_char *name, size_t len, ngx_log_t *log);
 ngx_int_t ngx_http_linkcert_loader_pair(ngx_str_t *store, u_char *name,
-    size_t len, ngx_http_linkcert_loaded_t *loaded, ngx_log_t *log);
+    size_t len, ngx_http_linkcert_file_t *files,
+    ngx_http_linkcert_loaded_t *loaded, ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_loader_files(ngx_str_t *store, u_char *name,
+    size_t len, ngx_http_linkcert_file_t *files);
+void ngx_http_linkcert_loader_files_free(ngx_http_linkcert_file_t *files);
 void ngx_http_linkcert_loader_indexed(ngx_http_linkcert_loaded_t *loaded);
 
 

@@ -48,14 +48,14 @@ typedef struct {
 } ngx_http_linkcert_loader_t;
 
 
+static void ngx_http_linkcert_loader_kept(ngx_shm_zone_t *shm_zone,
+    ngx_str_t *store);
 static ngx_int_t ngx_http_linkcert_loader_load(ngx_shm_zone_t *shm_zone,
     ngx_str_t *store, ngx_log_t *log);
 static ngx_int_t ngx_http_linkcert_loader_domain(
     ngx_http_linkcert_loader_t *ld, u_char *name, size_t len);
 static void ngx_http_linkcert_loader_read(ngx_http_linkcert_loader_t *ld,
     u_char *name, size_t len, ngx_http_linkcert_loaded_t *loaded);
-static ngx_int_t ngx_http_linkcert_loader_peek(ngx_str_t *store,
-    u_char *name, size_t len, lc_cert_info_t *info);
 static ngx_int_t ngx_http_linkcert_loader_index(ngx_shm_zone_t *shm_zone,
     ngx_str_t *store, ngx_log_t *log);
 
@@ -110,16 +110,35 @@ ngx_http_linkcert_loader_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         && ngx_strncmp(olmcf->store.data, lmcf->store.data,
                        lmcf->store.len) == 0)
     {
-        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
-                      "linkcert_store \"%V\": the table kept, %ui domains "
-                      "with files passed for renewal; worker 0 checks the "
-                      "store after the reload", &lmcf->store,
-                      ngx_http_linkcert_table_renew_pass(shm_zone));
+        ngx_http_linkcert_loader_kept(shm_zone, &lmcf->store);
         return NGX_OK;
     }
 
     return ngx_http_linkcert_loader_load(shm_zone, &lmcf->store,
                                          shm_zone->shm.log);
+}
+
+
+/* a reload's renewal pass over the table kept */
+
+static void
+ngx_http_linkcert_loader_kept(ngx_shm_zone_t *shm_zone, ngx_str_t *store)
+{
+    ngx_uint_t  n;
+    ngx_msec_t  start;
+
+    ngx_time_update();
+    start = ngx_current_msec;
+
+    n = ngx_http_linkcert_table_renew_pass(shm_zone);
+
+    ngx_time_update();
+
+    ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                  "linkcert_store \"%V\": the table kept, %ui domains with "
+                  "files passed for renewal in %M ms; worker 0 checks the "
+                  "store after the reload", store, n,
+                  ngx_current_msec - start);
 }
 
 
@@ -288,22 +307,43 @@ ngx_http_linkcert_loader_one(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
 
 
 /*
- * A domain's pair read as the loader reads one without the index (the
- * check of the store after a start, in a thread): the cheap way, else
- * parsed; loaded->stamp is set by the caller.  NGX_OK: read the cheap
- * way; NGX_DECLINED: parsed.
+ * A domain's pair as the loader reads one without the index: the cheap
+ * way, else parsed; loaded->stamp is set by the caller.  files: the two
+ * files read already (by the check of the store after a start, in a
+ * thread: the parsers' caches are the event loop's), or NULL.  NGX_OK:
+ * read the cheap way; NGX_DECLINED: parsed.
  */
 
 ngx_int_t
 ngx_http_linkcert_loader_pair(ngx_str_t *store, u_char *name, size_t len,
-    ngx_http_linkcert_loaded_t *loaded, ngx_log_t *log)
+    ngx_http_linkcert_file_t *files, ngx_http_linkcert_loaded_t *loaded,
+    ngx_log_t *log)
 {
-    lc_cert_t  *cert;
+    lc_cert_t                 *cert;
+    ngx_uint_t                 owned;
+    ngx_http_linkcert_file_t   own[2];
 
-    if (ngx_http_linkcert_loader_peek(store, name, len, &loaded->info)
-        == NGX_OK)
+    owned = (files == NULL
+             && ngx_http_linkcert_loader_files(store, name, len, own)
+                == NGX_OK);
+
+    if (owned) {
+        files = own;
+    }
+
+    if (files
+        && lc_cert_peek((char *) files[0].data, files[0].len,
+                        (char *) files[1].data, files[1].len, (char *) name,
+                        ngx_time(), &loaded->info))
     {
         loaded->ok = 1;
+    }
+
+    if (owned) {
+        ngx_http_linkcert_loader_files_free(own);
+    }
+
+    if (loaded->ok) {
         return NGX_OK;
     }
 
@@ -351,7 +391,8 @@ ngx_http_linkcert_loader_read(ngx_http_linkcert_loader_t *ld, u_char *name,
         return;
     }
 
-    if (ngx_http_linkcert_loader_pair(ld->store, name, len, loaded, ld->log)
+    if (ngx_http_linkcert_loader_pair(ld->store, name, len, NULL, loaded,
+                                      ld->log)
         == NGX_OK)
     {
         ld->peeked++;
@@ -367,49 +408,46 @@ ngx_http_linkcert_loader_read(ngx_http_linkcert_loader_t *ld, u_char *name,
  * key is built); what it cannot confirm is parsed in full, which says
  * what is wrong.  The full parse and the check of the pair happen again
  * at a handshake's cache miss, before the certificate is served.
+ *
+ * The two files, read (NGX_OK), for the cheap way; safe in a thread.
  */
 
-static ngx_int_t
-ngx_http_linkcert_loader_peek(ngx_str_t *store, u_char *name, size_t len,
-    lc_cert_info_t *info)
+ngx_int_t
+ngx_http_linkcert_loader_files(ngx_str_t *store, u_char *name, size_t len,
+    ngx_http_linkcert_file_t *files)
 {
-    ngx_int_t                  rc;
-    lc_error_t                 err;
-    ngx_http_linkcert_file_t   chain, key;
-    u_char                     path[NGX_MAX_PATH];
+    ngx_uint_t   i;
+    lc_error_t   err;
+    u_char       path[NGX_MAX_PATH];
+    static char *names[] = { "fullchain.pem", "privkey.pem" };
 
-    rc = NGX_DECLINED;
+    for (i = 0; i < 2; i++) {
+        (void) ngx_http_linkcert_store_path(path, store, name, len,
+                                            names[i]);
 
-    (void) ngx_http_linkcert_store_path(path, store, name, len,
-                                        "fullchain.pem");
-
-    if (ngx_http_linkcert_store_read_file(path, &chain, &err, "fullchain.pem",
-                                          NGX_HTTP_LINKCERT_FILE_MAX)
-        != NGX_OK)
-    {
-        return NGX_DECLINED;
-    }
-
-    (void) ngx_http_linkcert_store_path(path, store, name, len,
-                                        "privkey.pem");
-
-    if (ngx_http_linkcert_store_read_file(path, &key, &err, "privkey.pem",
-                                          NGX_HTTP_LINKCERT_FILE_MAX)
-        == NGX_OK)
-    {
-        if (lc_cert_peek((char *) chain.data, chain.len, (char *) key.data,
-                         key.len, (char *) name, ngx_time(), info))
+        if (ngx_http_linkcert_store_read_file(path, &files[i], &err,
+                                              names[i],
+                                              NGX_HTTP_LINKCERT_FILE_MAX)
+            != NGX_OK)
         {
-            rc = NGX_OK;
-        }
+            if (i == 1) {
+                ngx_free(files[0].data);
+            }
 
-        ngx_explicit_memzero(key.data, key.len);
-        ngx_free(key.data);
+            return NGX_DECLINED;
+        }
     }
 
-    ngx_free(chain.data);
+    return NGX_OK;
+}
 
-    return rc;
+
+void
+ngx_http_linkcert_loader_files_free(ngx_http_linkcert_file_t *files)
+{
+    ngx_free(files[0].data);
+    ngx_explicit_memzero(files[1].data, files[1].len);
+    ngx_free(files[1].data);
 }
 
 

@@ -12,9 +12,10 @@
  * "default" pool, the store is listed and each domain's two files
  * fstatat()ed (their stamp); in the event loop, a batch a turn, each
  * stamp is compared with the table's (the zone locked for 64 at a time);
- * the pairs that differ are read in a thread as the loader reads them
- * (a corrupt one is reported, never deleted), then put into the table a
- * few a turn; the domains the listing did not see are looked at again
+ * the files of the pairs that differ are read in a thread, then parsed
+ * as the loader does, a few a turn (the parsers' caches are the event
+ * loop's), and put into the table (a corrupt pair is reported, never
+ * deleted); the domains the listing did not see are looked at again
  * and, their files gone, no longer served.  Then the index is written
  * anew (its records paged from the table a page a turn, the file in a
  * thread) when anything changed or the index's journal names domains.
@@ -32,7 +33,7 @@
 
 #define NGX_HTTP_LINKCERT_CHECK_HOLD    64      /* names in one hold */
 #define NGX_HTTP_LINKCERT_CHECK_TURN    512     /* names compared a turn */
-#define NGX_HTTP_LINKCERT_CHECK_APPLY   16      /* pairs put in a turn */
+#define NGX_HTTP_LINKCERT_CHECK_APPLY   8       /* pairs parsed a turn */
 #define NGX_HTTP_LINKCERT_CHECK_WALKS   4       /* walk steps a turn */
 #define NGX_HTTP_LINKCERT_CHECK_PAGE    256     /* index records a turn */
 
@@ -72,10 +73,15 @@ struct ngx_http_linkcert_check_s {
     uint32_t                        scan;
     ngx_uint_t                      next;
 
-    /* the entries whose stamps differ, and their pairs read in a thread */
+    /*
+     * The entries whose stamps differ, and their files read in a thread
+     * (files[2 * i], NULL data: not read); the pairs are parsed in the
+     * event loop, whose caches the parsers use.
+     */
     ngx_uint_t                     *changed;
     ngx_uint_t                      nchanged;
     ngx_http_linkcert_loaded_t     *loaded;
+    ngx_http_linkcert_file_t       *files;
 
     u_char                          after[LC_DOMAIN_MAX + 1];
 
@@ -482,7 +488,10 @@ ngx_http_linkcert_check_compare(ngx_http_linkcert_check_t *ck)
 
     ck->loaded = ngx_calloc(ck->nchanged * sizeof(ngx_http_linkcert_loaded_t),
                             ck->log);
-    if (ck->loaded == NULL) {
+    ck->files = ngx_calloc(2 * ck->nchanged * sizeof(ngx_http_linkcert_file_t),
+                           ck->log);
+
+    if (ck->loaded == NULL || ck->files == NULL) {
         ngx_http_linkcert_check_free(ck);
         ngx_http_linkcert_check = NULL;
         return;
@@ -493,7 +502,7 @@ ngx_http_linkcert_check_compare(ngx_http_linkcert_check_t *ck)
 }
 
 
-/* in a thread: the pairs whose stamps differ, read as the loader does */
+/* in a thread: the files of the pairs whose stamps differ */
 
 static void
 ngx_http_linkcert_check_read(ngx_http_linkcert_check_t *ck)
@@ -515,9 +524,12 @@ ngx_http_linkcert_check_read(ngx_http_linkcert_check_t *ck)
                                             e->len, "");
         loaded->stamp = ngx_http_linkcert_store_stamp(dir, &loaded->error);
 
-        if (loaded->stamp != 0) {
-            (void) ngx_http_linkcert_loader_pair(&ck->lmcf->store, name,
-                                                 e->len, loaded, ck->log);
+        if (loaded->stamp != 0
+            && ngx_http_linkcert_loader_files(&ck->lmcf->store, name, e->len,
+                                              &ck->files[2 * i])
+               != NGX_OK)
+        {
+            ck->files[2 * i].data = NULL;
         }
     }
 }
@@ -530,6 +542,7 @@ ngx_http_linkcert_check_apply(ngx_http_linkcert_check_t *ck)
 {
     u_char                           *name;
     ngx_uint_t                        end;
+    ngx_http_linkcert_file_t         *files;
     ngx_http_linkcert_loaded_t       *loaded;
     ngx_http_linkcert_check_entry_t  *e;
     u_char                            dir[NGX_MAX_PATH];
@@ -540,6 +553,23 @@ ngx_http_linkcert_check_apply(ngx_http_linkcert_check_t *ck)
         e = &ck->entries[ck->changed[ck->next]];
         name = ck->names + e->name;
         loaded = &ck->loaded[ck->next];
+        files = &ck->files[2 * ck->next];
+
+        if (loaded->stamp != 0) {
+            (void) ngx_http_linkcert_loader_pair(&ck->lmcf->store, name,
+                                                 e->len,
+                                                 files->data ? files : NULL,
+                                                 loaded, ck->log);
+        }
+
+        if (files->data) {
+            ngx_http_linkcert_loader_files_free(files);
+            files->data = NULL;
+        }
+
+        if (loaded->stamp == 0) {
+            continue;               /* gone meanwhile: the walk sees it */
+        }
 
         if (!loaded->ok) {
             (void) ngx_http_linkcert_store_path(dir, &ck->lmcf->store, name,
@@ -744,12 +774,21 @@ ngx_http_linkcert_check_end(ngx_http_linkcert_check_t *ck)
 static void
 ngx_http_linkcert_check_free(ngx_http_linkcert_check_t *ck)
 {
+    ngx_uint_t  i;
+
     if (ck->out) {
         ngx_http_linkcert_index_cancel(ck->out);
     }
 
     free(ck->entries);
     free(ck->names);
+    for (i = 0; ck->files && i < ck->nchanged; i++) {
+        if (ck->files[2 * i].data) {
+            ngx_http_linkcert_loader_files_free(&ck->files[2 * i]);
+        }
+    }
+
+    ngx_free(ck->files);
     ngx_free(ck->changed);
     ngx_free(ck->loaded);
     ngx_free(ck->recs);

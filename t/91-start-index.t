@@ -126,7 +126,7 @@ subtest 'a reload keeps the table; the check after it sees the store'
     $t->reload;
 
     my ($kept) = $t->log_since($offset, qr/the table kept/);
-    like($kept // '', qr/: the table kept, 4 domains with files passed for renewal; worker 0 checks the store after the reload/,
+    like($kept // '', qr/: the table kept, 4 domains with files passed for renewal in \d+ ms; worker 0 checks the store after the reload/,
          'the master did not read the store');
 
     my ($check) = $t->log_since($offset, qr/linkcert_store .*: checked/);

@@ -767,6 +767,7 @@ ngx_http_linkcert_index_t *ngx_http_linkcert_index_open(ngx_str_t *store,
 ngx_int_t ngx_http_linkcert_index_next(ngx_http_linkcert_index_t *idx,
     u_char **name, size_t *len, ngx_http_linkcert_loaded_t *loaded);
 void ngx_http_linkcert_index_close(ngx_http_linkcert_index_t *idx);
+ngx_uint_t ngx_http_linkcert_index_lines(ngx_http_linkcert_index_t *idx);
 void ngx_http_linkcert_index_changed(ngx_str_t *store, const char *name,
     size_t len);
 ngx_rbtree_t *ngx_http_linkcert_index_journal(ngx_str_t *store,

@@ -249,6 +249,27 @@ ngx_http_linkcert_index_next(ngx_http_linkcert_index_t *idx, u_char **name,
 }
 
 
+/* the lines left to read */
+
+ngx_uint_t
+ngx_http_linkcert_index_lines(ngx_http_linkcert_index_t *idx)
+{
+    u_char      *p;
+    ngx_uint_t   n;
+
+    n = 0;
+
+    for (p = idx->p;
+         (p = memchr(p, '\n', idx->last - p)) != NULL;
+         p++)
+    {
+        n++;
+    }
+
+    return n;
+}
+
+
 void
 ngx_http_linkcert_index_close(ngx_http_linkcert_index_t *idx)
 {

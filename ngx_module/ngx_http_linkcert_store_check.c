@@ -28,6 +28,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_linkcert.h"
+#include "ngx_http_linkcert_table.h"
 #include "ngx_http_linkcert_redis.h"
 
 
@@ -97,6 +98,8 @@ struct ngx_http_linkcert_check_s {
     ngx_uint_t                      full;
     ngx_msec_t                      began;
     ngx_msec_t                      listed;
+    ngx_uint_t                      turns;
+    uint64_t                        longest;     /* ns, a turn's work */
 };
 
 
@@ -215,6 +218,7 @@ ngx_http_linkcert_check_tick(ngx_event_t *ev)
     ngx_connection_t           *c;
     ngx_http_linkcert_check_t  *ck;
     ngx_http_linkcert_check_pt  step;
+    uint64_t                    start, took;
 
     c = ev->data;
     ck = c->data;
@@ -228,7 +232,17 @@ ngx_http_linkcert_check_tick(ngx_event_t *ev)
     step = ck->step;
     ck->step = NULL;
 
+    start = ngx_http_linkcert_clock_ns();
+
     step(ck);
+
+    /* ck is freed by the last step: the figures are its own */
+
+    if (ngx_http_linkcert_check == ck) {
+        took = ngx_http_linkcert_clock_ns() - start;
+        ck->turns++;
+        ck->longest = ngx_max(ck->longest, took);
+    }
 }
 
 
@@ -746,12 +760,14 @@ ngx_http_linkcert_check_end(ngx_http_linkcert_check_t *ck)
                   "linkcert_store \"%V\": checked, %ui domains with files "
                   "listed in %M ms, %ui read again (%ui of them not "
                   "served: corrupt or expired), %ui gone from the store, "
-                  "index %s, in %M ms",
+                  "index %s, in %M ms (%ui turns of the event loop, the "
+                  "longest %.1f ms)",
                   &ck->lmcf->store, ck->n, ck->listed - ck->began, ck->read,
                   ck->corrupt, ck->gone,
                   ck->recs == NULL ? "unchanged"
                       : ck->committed == NGX_OK ? "written" : "not written",
-                  ngx_current_msec - ck->began);
+                  ngx_current_msec - ck->began, ck->turns,
+                  (double) ck->longest / 1000000);
 
     if (ck->full) {
         ngx_log_error(NGX_LOG_ERR, ck->log, 0,

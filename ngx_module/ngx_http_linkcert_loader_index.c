@@ -110,20 +110,15 @@ ngx_http_linkcert_loader_trust(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
 
     ngx_destroy_pool(pool);
 
-    if (tr.full) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "linkcert_store \"%V\": %ui domains of the index "
-                      "left out: the linkcert_zone is full", store, tr.full);
-    }
-
     ngx_time_update();
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "linkcert_store \"%V\": %ui domains in the table from the "
                   "index, %ui read again as this edge changed them (the "
-                  "index's journal), %ui damaged lines, in %M ms; worker 0 "
-                  "checks the store after the start",
-                  store, tr.indexed, tr.journal, tr.damaged,
+                  "index's journal), %ui damaged lines, %ui without room "
+                  "in the zone, in %M ms; worker 0 checks the store after "
+                  "the start",
+                  store, tr.indexed, tr.journal, tr.damaged, tr.full,
                   ngx_current_msec - start);
 
     return NGX_OK;

@@ -759,22 +759,15 @@ ngx_http_linkcert_check_end(ngx_http_linkcert_check_t *ck)
     ngx_log_error(NGX_LOG_NOTICE, ck->log, 0,
                   "linkcert_store \"%V\": checked, %ui domains with files "
                   "listed in %M ms, %ui read again (%ui of them not "
-                  "served: corrupt or expired), %ui gone from the store, "
-                  "index %s, in %M ms (%ui turns of the event loop, the "
-                  "longest %.1f ms)",
+                  "served: corrupt or expired), %ui without room in the "
+                  "zone, %ui gone from the store, index %s, in %M ms (%ui "
+                  "turns of the event loop, the longest %.1f ms)",
                   &ck->lmcf->store, ck->n, ck->listed - ck->began, ck->read,
-                  ck->corrupt, ck->gone,
+                  ck->corrupt, ck->full, ck->gone,
                   ck->recs == NULL ? "unchanged"
                       : ck->committed == NGX_OK ? "written" : "not written",
                   ngx_current_msec - ck->began, ck->turns,
                   (double) ck->longest / 1000000);
-
-    if (ck->full) {
-        ngx_log_error(NGX_LOG_ERR, ck->log, 0,
-                      "linkcert_store \"%V\": %ui domains changed by hand "
-                      "not served: the linkcert_zone is full",
-                      &ck->lmcf->store, ck->full);
-    }
 
     /* pairs imported by hand go to the fleet */
 

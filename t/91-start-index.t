@@ -62,11 +62,11 @@ subtest 'changed by hand while stopped: seen by the check after the start'
     $t->run;
 
     my ($start) = $t->log_since($offset, qr/from the index/);
-    like($start // '', qr/: 5 domains in the table from the index, 0 read again as this edge changed them \(the index's journal\), 0 damaged lines, in \d+ ms; worker 0 checks the store after the start/,
+    like($start // '', qr/: 5 domains in the table from the index, 0 read again as this edge changed them \(the index's journal\), 0 damaged lines, 0 without room in the zone, in \d+ ms; worker 0 checks the store after the start/,
          'the start trusts the index: 5 domains, no stat of the store');
 
     my ($check) = $t->log_since($offset, qr/linkcert_store .*: checked/);
-    like($check // '', qr/checked, 5 domains with files listed in \d+ ms, 3 read again \(1 of them not served: corrupt or expired\), 1 gone from the store, index written/,
+    like($check // '', qr/checked, 5 domains with files listed in \d+ ms, 3 read again \(1 of them not served: corrupt or expired\), 0 without room in the zone, 1 gone from the store, index written/,
          'the check: a, new and c read again, b gone, the index written');
 
     is($t->handshake('a.idx.test'), $fp{'a.idx.test'},
@@ -130,7 +130,7 @@ subtest 'a reload keeps the table; the check after it sees the store'
          'the master did not read the store');
 
     my ($check) = $t->log_since($offset, qr/linkcert_store .*: checked/);
-    like($check // '', qr/checked, 4 domains with files listed in \d+ ms, 1 read again \(0 of them not served.*\), 1 gone from the store, index written/,
+    like($check // '', qr/checked, 4 domains with files listed in \d+ ms, 1 read again \(0 of them not served: corrupt or expired\), 0 without room in the zone, 1 gone from the store, index written/,
          'the check: r read, e gone');
     is($t->handshake('r.idx.test'), $fp{'r.idx.test'}, 'r: served');
     is(status('e.idx.test')->{last_error}{type}, 'store_unreadable',

@@ -18,8 +18,10 @@
  * deleted); the domains the listing did not see are looked at again
  * and, their files gone, no longer served.  Then the index is written
  * anew (its records paged from the table a page a turn, the file in a
- * thread) when anything changed or the index's journal names domains.
- * Pairs put into the table are offered to the fleet again.
+ * thread) when anything changed or the index's journal names domains;
+ * the same every hour after, if the journal names domains, so that the
+ * next start reads only about an hour's changes again.  Pairs put into
+ * the table are offered to the fleet again.
  */
 
 
@@ -37,6 +39,7 @@
 #define NGX_HTTP_LINKCERT_CHECK_APPLY   8       /* pairs parsed a turn */
 #define NGX_HTTP_LINKCERT_CHECK_WALKS   4       /* walk steps a turn */
 #define NGX_HTTP_LINKCERT_CHECK_PAGE    256     /* index records a turn */
+#define NGX_HTTP_LINKCERT_CHECK_EVERY   3600000 /* ms, the index again */
 
 
 typedef struct ngx_http_linkcert_check_s  ngx_http_linkcert_check_t;
@@ -61,6 +64,7 @@ struct ngx_http_linkcert_check_s {
     ngx_http_linkcert_check_pt      step;
     ngx_thread_task_t              *task;
     void                          (*work)(ngx_http_linkcert_check_t *ck);
+    ngx_uint_t                      periodic;    /* the index only */
 
     /* the listing, made in a thread */
     ngx_http_linkcert_check_entry_t  *entries;
@@ -124,6 +128,7 @@ static void ngx_http_linkcert_check_index(ngx_http_linkcert_check_t *ck);
 static void ngx_http_linkcert_check_commit(ngx_http_linkcert_check_t *ck);
 static void ngx_http_linkcert_check_end(ngx_http_linkcert_check_t *ck);
 static void ngx_http_linkcert_check_free(ngx_http_linkcert_check_t *ck);
+static void ngx_http_linkcert_check_release(ngx_http_linkcert_check_t *ck);
 
 
 static ngx_http_linkcert_check_t  *ngx_http_linkcert_check;
@@ -686,6 +691,10 @@ ngx_http_linkcert_check_index(ngx_http_linkcert_check_t *ck)
     ngx_uint_t   i, n, more;
 
     if (ck->out == NULL) {
+        if (ck->periodic) {
+            ck->began = ngx_current_msec;
+        }
+
         if (ck->read == 0 && ck->gone == 0
             && ngx_http_linkcert_index_current(&ck->lmcf->store))
         {
@@ -756,32 +765,68 @@ ngx_http_linkcert_check_commit(ngx_http_linkcert_check_t *ck)
 static void
 ngx_http_linkcert_check_end(ngx_http_linkcert_check_t *ck)
 {
-    ngx_log_error(NGX_LOG_NOTICE, ck->log, 0,
-                  "linkcert_store \"%V\": checked, %ui domains with files "
-                  "listed in %M ms, %ui read again (%ui of them not "
-                  "served: corrupt or expired), %ui without room in the "
-                  "zone, %ui gone from the store, index %s, in %M ms (%ui "
-                  "turns of the event loop, the longest %.1f ms)",
-                  &ck->lmcf->store, ck->n, ck->listed - ck->began, ck->read,
-                  ck->corrupt, ck->full, ck->gone,
-                  ck->recs == NULL ? "unchanged"
-                      : ck->committed == NGX_OK ? "written" : "not written",
-                  ngx_current_msec - ck->began, ck->turns,
-                  (double) ck->longest / 1000000);
+    if (ck->periodic) {
+        if (ck->recs) {
+            ngx_log_error(NGX_LOG_INFO, ck->log, 0,
+                          "linkcert_store \"%V\": the index %s with the "
+                          "domains its journal named, in %M ms",
+                          &ck->lmcf->store,
+                          ck->committed == NGX_OK ? "written again"
+                                                  : "not written",
+                          ngx_current_msec - ck->began);
+        }
 
-    /* pairs imported by hand go to the fleet */
+    } else {
+        ngx_log_error(NGX_LOG_NOTICE, ck->log, 0,
+                      "linkcert_store \"%V\": checked, %ui domains with "
+                      "files listed in %M ms, %ui read again (%ui of them "
+                      "not served: corrupt or expired), %ui without room "
+                      "in the zone, %ui gone from the store, index %s, in "
+                      "%M ms (%ui turns of the event loop, the longest "
+                      "%.1f ms)",
+                      &ck->lmcf->store, ck->n, ck->listed - ck->began,
+                      ck->read, ck->corrupt, ck->full, ck->gone,
+                      ck->recs == NULL ? "unchanged"
+                          : ck->committed == NGX_OK ? "written"
+                                                    : "not written",
+                      ngx_current_msec - ck->began, ck->turns,
+                      (double) ck->longest / 1000000);
 
-    if (ck->read > ck->corrupt && ck->lmcf->redis) {
-        ngx_http_linkcert_redis_upload_offer();
+        /* pairs imported by hand go to the fleet */
+
+        if (ck->read > ck->corrupt && ck->lmcf->redis) {
+            ngx_http_linkcert_redis_upload_offer();
+        }
     }
 
-    ngx_http_linkcert_check_free(ck);
-    ngx_http_linkcert_check = NULL;
+    /*
+     * Every hour, the index is written again if its journal names
+     * domains: a start after a long run reads only an hour's changes
+     * again.
+     */
+
+    ngx_http_linkcert_check_release(ck);
+    ngx_memzero(&ck->entries, sizeof(ngx_http_linkcert_check_t)
+                              - offsetof(ngx_http_linkcert_check_t, entries));
+
+    ck->periodic = 1;
+    ck->step = ngx_http_linkcert_check_index;
+    ngx_add_timer(&ck->timer, NGX_HTTP_LINKCERT_CHECK_EVERY);
 }
 
 
 static void
 ngx_http_linkcert_check_free(ngx_http_linkcert_check_t *ck)
+{
+    ngx_http_linkcert_check_release(ck);
+    ngx_free(ck);
+}
+
+
+/* what a pass holds, let go */
+
+static void
+ngx_http_linkcert_check_release(ngx_http_linkcert_check_t *ck)
 {
     ngx_uint_t  i;
 
@@ -801,5 +846,4 @@ ngx_http_linkcert_check_free(ngx_http_linkcert_check_t *ck)
     ngx_free(ck->changed);
     ngx_free(ck->loaded);
     ngx_free(ck->recs);
-    ngx_free(ck);
 }

@@ -34,7 +34,7 @@
 
 
 #define NGX_HTTP_LINKCERT_CHECK_HOLD    64      /* names in one hold */
-#define NGX_HTTP_LINKCERT_CHECK_TURN    512     /* names compared a turn */
+#define NGX_HTTP_LINKCERT_CHECK_TURN    256     /* names compared a turn */
 #define NGX_HTTP_LINKCERT_CHECK_APPLY   8       /* pairs parsed a turn */
 #define NGX_HTTP_LINKCERT_CHECK_WALKS   4       /* walk steps a turn */
 #define NGX_HTTP_LINKCERT_CHECK_PAGE    256     /* index records a turn */
@@ -118,6 +118,8 @@ static void ngx_http_linkcert_check_handler(void *data, ngx_log_t *log);
 static void ngx_http_linkcert_check_done(ngx_event_t *ev);
 #endif
 static void ngx_http_linkcert_check_list(ngx_http_linkcert_check_t *ck);
+static int ngx_libc_cdecl ngx_http_linkcert_check_cmp(const void *one,
+    const void *two);
 static ngx_int_t ngx_http_linkcert_check_add(ngx_http_linkcert_check_t *ck,
     u_char *name, size_t len, uint64_t stamp);
 static void ngx_http_linkcert_check_compare(ngx_http_linkcert_check_t *ck);
@@ -132,6 +134,7 @@ static void ngx_http_linkcert_check_release(ngx_http_linkcert_check_t *ck);
 
 
 static ngx_http_linkcert_check_t  *ngx_http_linkcert_check;
+static u_char                     *ngx_http_linkcert_check_sorted;
 
 
 /*
@@ -401,6 +404,27 @@ ngx_http_linkcert_check_list(ngx_http_linkcert_check_t *ck)
     }
 
     ngx_http_linkcert_store_list_close(&list);
+
+    /*
+     * In name order, as the table's entries were made from the index:
+     * a turn's lookups then touch a few pages of the zone, not one each
+     * (a worker's first touch of a page of the zone is a page fault).
+     */
+
+    ngx_http_linkcert_check_sorted = ck->names;
+    ngx_qsort(ck->entries, ck->n, sizeof(ngx_http_linkcert_check_entry_t),
+              ngx_http_linkcert_check_cmp);
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_linkcert_check_cmp(const void *one, const void *two)
+{
+    const ngx_http_linkcert_check_entry_t  *a = one;
+    const ngx_http_linkcert_check_entry_t  *b = two;
+
+    return ngx_strcmp(ngx_http_linkcert_check_sorted + a->name,
+                      ngx_http_linkcert_check_sorted + b->name);
 }
 
 

@@ -757,7 +757,8 @@ ngx_http_linkcert_index_t *ngx_http_linkcert_index_read(ngx_str_t *store,
 ngx_int_t ngx_http_linkcert_index_lookup(ngx_http_linkcert_index_t *idx,
     u_char *name, size_t len, ngx_http_linkcert_loaded_t *loaded);
 void ngx_http_linkcert_index_free(ngx_http_linkcert_index_t *idx);
-ngx_http_linkcert_index_out_t *ngx_http_linkcert_index_begin(ngx_log_t *log);
+ngx_http_linkcert_index_out_t *ngx_http_linkcert_index_begin(
+    ngx_uint_t domains, ngx_log_t *log);
 void ngx_http_linkcert_index_add(ngx_http_linkcert_index_out_t *out,
     lc_record_t *rec);
 ngx_int_t ngx_http_linkcert_index_commit(ngx_http_linkcert_index_out_t *out,

@@ -346,11 +346,11 @@ ngx_http_linkcert_index_parse(u_char *p, ngx_http_linkcert_loaded_t *loaded)
 
 /*
  * A new index is built in memory, a domain at a time, then written whole
- * (atomically) in place of the old one.
+ * (atomically) in place of the old one.  domains: how many are expected.
  */
 
 ngx_http_linkcert_index_out_t *
-ngx_http_linkcert_index_begin(ngx_log_t *log)
+ngx_http_linkcert_index_begin(ngx_uint_t domains, ngx_log_t *log)
 {
     ngx_http_linkcert_index_out_t  *out;
 
@@ -359,7 +359,12 @@ ngx_http_linkcert_index_begin(ngx_log_t *log)
         return NULL;
     }
 
-    out->size = 1024 * 1024;
+    /*
+     * Room for the domains expected, at once: a buffer doubled later is
+     * copied whole, a stall of the event loop when a worker builds it.
+     */
+
+    out->size = ngx_max(1024 * 1024, domains * 256);
     out->buf = ngx_alloc(out->size, log);
 
     if (out->buf == NULL) {

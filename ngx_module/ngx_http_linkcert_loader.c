@@ -477,7 +477,7 @@ ngx_http_linkcert_loader_index(ngx_shm_zone_t *shm_zone, ngx_str_t *store,
         return NGX_ERROR;
     }
 
-    out = ngx_http_linkcert_index_begin(log);
+    out = ngx_http_linkcert_index_begin(0, log);
     ngx_str_null(&after);
 
     do {

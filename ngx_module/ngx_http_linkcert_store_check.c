@@ -37,7 +37,7 @@
 #define NGX_HTTP_LINKCERT_CHECK_TURN    256     /* names compared a turn */
 #define NGX_HTTP_LINKCERT_CHECK_APPLY   8       /* pairs parsed a turn */
 #define NGX_HTTP_LINKCERT_CHECK_WALKS   4       /* walk steps a turn */
-#define NGX_HTTP_LINKCERT_CHECK_PAGE    256     /* index records a turn */
+#define NGX_HTTP_LINKCERT_CHECK_PAGE    128     /* index records a turn */
 #define NGX_HTTP_LINKCERT_CHECK_EVERY   3600000 /* ms, the index again */
 
 
@@ -64,6 +64,7 @@ struct ngx_http_linkcert_check_s {
     ngx_thread_task_t              *task;
     void                          (*work)(ngx_http_linkcert_check_t *ck);
     ngx_uint_t                      periodic;    /* the index only */
+    ngx_uint_t                      domains;     /* listed last time */
 
     /* the listing, made in a thread */
     ngx_http_linkcert_check_entry_t  *entries;
@@ -502,6 +503,7 @@ ngx_http_linkcert_check_compare(ngx_http_linkcert_check_t *ck)
 
     if (ck->next == 0) {
         ck->listed = ngx_current_msec;
+        ck->domains = ck->n;
 
         ck->changed = ngx_alloc(ngx_max(ck->n, 1) * sizeof(ngx_uint_t),
                                 ck->log);
@@ -748,7 +750,8 @@ ngx_http_linkcert_check_index(ngx_http_linkcert_check_t *ck)
 
         ck->recs = ngx_alloc(NGX_HTTP_LINKCERT_CHECK_PAGE
                              * sizeof(lc_record_t), ck->log);
-        ck->out = ngx_http_linkcert_index_begin(ck->log);
+        ck->out = ngx_http_linkcert_index_begin(ck->domains + ck->read,
+                                                ck->log);
 
         if (ck->recs == NULL || ck->out == NULL) {
             ngx_http_linkcert_check_end(ck);
@@ -846,6 +849,8 @@ ngx_http_linkcert_check_end(ngx_http_linkcert_check_t *ck)
      * domains: a start after a long run reads only an hour's changes
      * again.
      */
+
+    ck->domains = ngx_max(ck->domains, ck->n);
 
     ngx_http_linkcert_check_release(ck);
     ngx_memzero(&ck->entries, sizeof(ngx_http_linkcert_check_t)

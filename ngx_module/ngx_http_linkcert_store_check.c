@@ -11,7 +11,7 @@
  * removed) is found here, seconds later.  In a thread of nginx's
  * "default" pool, the store is listed and each domain's two files
  * fstatat()ed (their stamp); in the event loop, a batch a turn, each
- * stamp is compared with the table's (the zone locked for 64 at a time);
+ * stamp is compared with the table's (the zone locked for 32 at a time);
  * the files of the pairs that differ are read in a thread, then parsed
  * as the loader does, a few a turn (the parsers' caches are the event
  * loop's), and put into the table (a corrupt pair is reported, never
@@ -33,8 +33,9 @@
 #include "ngx_http_linkcert_redis.h"
 
 
-#define NGX_HTTP_LINKCERT_CHECK_HOLD    64      /* names in one hold */
+#define NGX_HTTP_LINKCERT_CHECK_HOLD    32      /* names in one hold */
 #define NGX_HTTP_LINKCERT_CHECK_TURN    256     /* names compared a turn */
+#define NGX_HTTP_LINKCERT_CHECK_BUDGET  1000000 /* ns of CPU, or a turn */
 #define NGX_HTTP_LINKCERT_CHECK_APPLY   8       /* pairs parsed a turn */
 #define NGX_HTTP_LINKCERT_CHECK_WALKS   4       /* walk steps a turn */
 #define NGX_HTTP_LINKCERT_CHECK_PAGE    128     /* index records a turn */
@@ -478,6 +479,7 @@ ngx_http_linkcert_check_add(ngx_http_linkcert_check_t *ck, u_char *name,
 static void
 ngx_http_linkcert_check_compare(ngx_http_linkcert_check_t *ck)
 {
+    uint64_t                          start;
     ngx_uint_t                        i, n, end;
     ngx_http_linkcert_mark_t          marks[NGX_HTTP_LINKCERT_CHECK_HOLD];
     ngx_http_linkcert_check_entry_t  *e;
@@ -514,9 +516,19 @@ ngx_http_linkcert_check_compare(ngx_http_linkcert_check_t *ck)
         }
     }
 
-    end = ngx_min(ck->n, ck->next + NGX_HTTP_LINKCERT_CHECK_TURN);
+    /*
+     * A turn ends after 256 names or a millisecond of CPU: a worker's
+     * first touch of each page of the zone is a page fault, and after a
+     * start without the index the entries are not in name order.
+     */
 
-    while (ck->next < end) {
+    end = ngx_min(ck->n, ck->next + NGX_HTTP_LINKCERT_CHECK_TURN);
+    start = ngx_http_linkcert_check_cpu_ns();
+
+    while (ck->next < end
+           && ngx_http_linkcert_check_cpu_ns() - start
+              < NGX_HTTP_LINKCERT_CHECK_BUDGET)
+    {
         n = ngx_min(end - ck->next, NGX_HTTP_LINKCERT_CHECK_HOLD);
 
         for (i = 0; i < n; i++) {
@@ -675,6 +687,7 @@ ngx_http_linkcert_check_apply(ngx_http_linkcert_check_t *ck)
 static void
 ngx_http_linkcert_check_unseen(ngx_http_linkcert_check_t *ck)
 {
+    uint64_t                   start;
     ngx_int_t                  rc;
     ngx_uint_t                 i, n, walks;
     lc_error_t                 err;
@@ -688,8 +701,12 @@ ngx_http_linkcert_check_unseen(ngx_http_linkcert_check_t *ck)
     }
 
     rc = NGX_OK;
+    start = ngx_http_linkcert_check_cpu_ns();
 
-    for (walks = 0; rc == NGX_OK && walks < NGX_HTTP_LINKCERT_CHECK_WALKS;
+    for (walks = 0;
+         rc == NGX_OK && walks < NGX_HTTP_LINKCERT_CHECK_WALKS
+         && ngx_http_linkcert_check_cpu_ns() - start
+            < NGX_HTTP_LINKCERT_CHECK_BUDGET;
          walks++)
     {
         rc = ngx_http_linkcert_table_unseen(ck->lmcf->shm_zone, ck->scan,

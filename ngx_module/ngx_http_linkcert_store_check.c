@@ -37,7 +37,7 @@
 #define NGX_HTTP_LINKCERT_CHECK_TURN    256     /* names compared a turn */
 #define NGX_HTTP_LINKCERT_CHECK_BUDGET  1000000 /* ns of CPU, or a turn */
 #define NGX_HTTP_LINKCERT_CHECK_APPLY   8       /* pairs parsed a turn */
-#define NGX_HTTP_LINKCERT_CHECK_WALKS   4       /* walk steps a turn */
+#define NGX_HTTP_LINKCERT_CHECK_WALKS   16      /* walk steps a turn */
 #define NGX_HTTP_LINKCERT_CHECK_PAGE    128     /* index records a turn */
 #define NGX_HTTP_LINKCERT_CHECK_EVERY   3600000 /* ms, the index again */
 

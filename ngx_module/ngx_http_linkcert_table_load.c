@@ -23,6 +23,9 @@ typedef struct {
 } ngx_http_linkcert_gone_t;
 
 
+#define NGX_HTTP_LINKCERT_UNSEEN_STEP  32
+
+
 typedef struct {
     uint32_t                       scan;
     ngx_http_linkcert_mark_t      *marks;
@@ -311,8 +314,8 @@ ngx_http_linkcert_table_mark(ngx_shm_zone_t *shm_zone,
 
 /*
  * The names after *after (NUL-terminated, "" first) with files that this
- * scan did not see, up to max of them, in at most one walk's step of the
- * table: *after moves on; NGX_DONE at the table's end.
+ * scan did not see, up to max of them, among the next 32 entries of the
+ * table (one hold): *after moves on; NGX_DONE at the table's end.
  */
 
 ngx_int_t
@@ -347,7 +350,9 @@ ngx_http_linkcert_visit_unseen(ngx_http_linkcert_zone_t *ctx,
 
     ngx_http_linkcert_mark_t  *m;
 
-    if (us->n == us->max || us->visited == NGX_HTTP_LINKCERT_WALK_STEP) {
+    /* a short hold: a new worker's first touch of a page is a fault */
+
+    if (us->n == us->max || us->visited == NGX_HTTP_LINKCERT_UNSEEN_STEP) {
         us->done = 0;
         return NGX_DONE;
     }

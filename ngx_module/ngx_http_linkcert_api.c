@@ -769,7 +769,8 @@ ngx_http_linkcert_api_post(ngx_http_request_t *r, char *name, size_t len,
 /*
  * The domain leaves the table (the next handshake gets the fallback) and
  * the store keeps its files aside (<store>/removed/).  The answer is its
- * last state.
+ * last state.  In a fleet, a domain held here is removed once Redis has
+ * the removal (ngx_http_linkcert_redis_delete.c).
  */
 
 static ngx_int_t
@@ -791,8 +792,16 @@ ngx_http_linkcert_api_delete(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_linkcert_table_remove(lmcf->shm_zone, (u_char *) name, len,
+    if (lmcf->redis
+        && ngx_http_linkcert_table_get(lmcf->shm_zone, (u_char *) name, len,
                                        rec)
+           == NGX_OK)
+    {
+        return ngx_http_linkcert_redis_delete(r, lmcf, (u_char *) name, len);
+    }
+
+    if (ngx_http_linkcert_api_remove(lmcf, (u_char *) name, len, rec,
+                                     r->connection->log)
         != NGX_OK)
     {
         /* one that another edge of the fleet holds, from every edge */
@@ -809,19 +818,32 @@ ngx_http_linkcert_api_delete(ngx_http_request_t *r,
                                            "no such domain");
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                  "linkcert: \"%s\" %s/%s -> removed", name,
-                  lc_status_name(rec->status), lc_stage_name(rec->stage));
-
-    /* in a fleet, from every edge */
-
-    lmcf->state->remove(lmcf->state, (u_char *) name, len,
-                        r->connection->log);
-
-    ngx_http_linkcert_redis_fleet_forget((u_char *) name, len);
-
     return ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
                                       lc_status_full_json(rec));
+}
+
+
+/* the domain out of this edge's table and store: NGX_DECLINED if absent */
+
+ngx_int_t
+ngx_http_linkcert_api_remove(ngx_http_linkcert_main_conf_t *lmcf,
+    u_char *name, size_t len, lc_record_t *rec, ngx_log_t *log)
+{
+    if (ngx_http_linkcert_table_remove(lmcf->shm_zone, name, len, rec)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "linkcert: \"%*s\" %s/%s -> removed", len, name,
+                  lc_status_name(rec->status), lc_stage_name(rec->stage));
+
+    lmcf->state->remove(lmcf->state, name, len, log);
+
+    ngx_http_linkcert_redis_fleet_forget(name, len);
+
+    return NGX_OK;
 }
 
 

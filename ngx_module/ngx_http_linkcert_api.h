@@ -42,4 +42,16 @@ ngx_int_t ngx_http_linkcert_api_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
 
 
+/* ngx_http_linkcert_api.c */
+
+ngx_int_t ngx_http_linkcert_api_remove(ngx_http_linkcert_main_conf_t *lmcf,
+    u_char *name, size_t len, lc_record_t *rec, ngx_log_t *log);
+
+
+/* ngx_http_linkcert_redis_delete.c: DELETE answered once Redis has it */
+
+ngx_int_t ngx_http_linkcert_redis_delete(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, u_char *name, size_t len);
+
+
 #endif /* _NGX_HTTP_LINKCERT_API_H_INCLUDED_ */

@@ -310,8 +310,8 @@ ngx_int_t ngx_http_linkcert_redis_cert_put(
     ngx_http_linkcert_main_conf_t *lmcf, const char *name, const char *key,
     size_t key_len, const char *chain, size_t chain_len, uint64_t fence,
     ngx_http_linkcert_state_handler_pt handler, void *data, ngx_log_t *log);
-void ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len,
-    ngx_log_t *log);
+ngx_int_t ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len,
+    ngx_http_linkcert_state_handler_pt handler, void *data, ngx_log_t *log);
 size_t ngx_http_linkcert_redis_cert_info(const char *name, size_t name_len,
     const char *key, size_t key_len, const char *chain, size_t chain_len,
     u_char *out, lc_cert_info_t *info, ngx_log_t *log);

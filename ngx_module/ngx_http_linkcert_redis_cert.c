@@ -48,9 +48,12 @@
 /* a change on its way to Redis */
 typedef struct {
     ngx_http_linkcert_main_conf_t      *lmcf;
-    ngx_http_linkcert_state_handler_pt  handler;     /* NULL: a removal */
+    ngx_http_linkcert_state_handler_pt  handler;     /* NULL: none waits */
     void                               *data;
     uint64_t                            fence;
+    ngx_uint_t                          held;        /* a request waits:
+                                                        nothing kept for
+                                                        later */
     size_t                              len;
     char                                name[LC_DOMAIN_MAX + 1];
 } ngx_http_linkcert_change_t;
@@ -184,26 +187,37 @@ ngx_http_linkcert_redis_cert_put(ngx_http_linkcert_main_conf_t *lmcf,
 }
 
 
-/* DELETE: every edge removes the domain; not fenced, nothing to wait for */
+/*
+ * DELETE: every edge removes the domain; not fenced.  With a handler (a
+ * DELETE waiting, ngx_http_linkcert_redis_delete.c), NGX_AGAIN: the
+ * handler follows with NGX_OK and the change's number, or NGX_ERROR (not
+ * written, nothing kept for later); NGX_ERROR at once: not sent, the
+ * handler is not called.  Without one, a removal Redis did not answer
+ * is kept in redis-pending/ and written later.
+ */
 
-void
-ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len, ngx_log_t *log)
+ngx_int_t
+ngx_http_linkcert_redis_cert_remove(u_char *name, size_t len,
+    ngx_http_linkcert_state_handler_pt handler, void *data, ngx_log_t *log)
 {
     ngx_http_linkcert_change_t  *ch;
 
     if (ngx_http_linkcert_redis_fleet() == NULL || len > LC_DOMAIN_MAX) {
-        return;
+        return NGX_ERROR;
     }
 
     ch = ngx_calloc(sizeof(ngx_http_linkcert_change_t), log);
     if (ch == NULL) {
-        return;
+        return NGX_ERROR;
     }
 
     ngx_memcpy(ch->name, name, len);
     ch->len = len;
+    ch->handler = handler;
+    ch->data = data;
+    ch->held = (handler != NULL);
 
-    (void) ngx_http_linkcert_redis_cert_send(ch, "", 0, (u_char *) "", 0,
+    return ngx_http_linkcert_redis_cert_send(ch, "", 0, (u_char *) "", 0,
                                              (u_char *) "", 0, NULL, log);
 }
 
@@ -321,7 +335,11 @@ ngx_http_linkcert_redis_cert_send(ngx_http_linkcert_change_t *ch,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "linkcert: \"%s\" not sent to redis: no room",
                       ch->name);
-        ngx_http_linkcert_redis_pending_add(ch->name, ch->fence, 1, log);
+
+        if (!ch->held) {
+            ngx_http_linkcert_redis_pending_add(ch->name, ch->fence, 1, log);
+        }
+
         ngx_free(ch);
         return NGX_ERROR;
     }
@@ -373,7 +391,7 @@ ngx_http_linkcert_redis_cert_sent(void *data, redisReply *reply,
 
         /* no answer: written when Redis is back, fenced as now */
 
-        if (reply == NULL) {
+        if (reply == NULL && !ch->held) {
             ngx_http_linkcert_redis_pending_add(ch->name, ch->fence, 1,
                                                 ngx_cycle->log);
         }

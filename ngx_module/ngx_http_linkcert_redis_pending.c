@@ -345,7 +345,8 @@ ngx_http_linkcert_pending_send(ngx_http_linkcert_pending_t *pd,
         ngx_log_error(NGX_LOG_NOTICE, pd->log, 0,
                       "linkcert: \"%s\" written to redis now: removed",
                       name);
-        ngx_http_linkcert_redis_cert_remove(name, len, pd->log);
+        (void) ngx_http_linkcert_redis_cert_remove(name, len, NULL, NULL,
+                                                  pd->log);
         return NGX_OK;
     }
 

@@ -327,7 +327,8 @@ ngx_http_linkcert_status_deleted(void *data, redisReply *reply,
                       "linkcert: \"%s\" removed from the fleet (another "
                       "edge holds it)", ctx->name);
 
-        ngx_http_linkcert_redis_cert_remove(ctx->name, ctx->len, c->log);
+        (void) ngx_http_linkcert_redis_cert_remove(ctx->name, ctx->len, NULL,
+                                                  NULL, c->log);
         ngx_http_linkcert_redis_fleet_forget(ctx->name, ctx->len);
 
         rc = ngx_http_linkcert_status_raw(r, reply);

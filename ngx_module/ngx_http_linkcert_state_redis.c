@@ -392,7 +392,10 @@ ngx_http_linkcert_fleet_save_free(ngx_http_linkcert_fleet_save_t *s)
 }
 
 
-/* DELETE: here, then on every edge */
+/*
+ * DELETE: here; Redis has the removal already (the DELETE waited for it,
+ * ngx_http_linkcert_redis_delete.c), and every edge follows it.
+ */
 
 static void
 ngx_http_linkcert_fleet_remove(ngx_http_linkcert_state_t *st, u_char *name,
@@ -401,8 +404,6 @@ ngx_http_linkcert_fleet_remove(ngx_http_linkcert_state_t *st, u_char *name,
     ngx_http_linkcert_state_t  *local = ngx_http_linkcert_fleet_local(st);
 
     local->remove(local, name, len, log);
-
-    ngx_http_linkcert_redis_cert_remove(name, len, log);
 }
 
 

@@ -455,6 +455,12 @@ ngx_int_t ngx_http_linkcert_redis_status_delete(ngx_http_request_t *r,
     u_char *name, size_t len, ngx_http_linkcert_status_send_pt send);
 
 
+/* ngx_http_linkcert_redis_delete.c: DELETE answered once Redis has it */
+
+ngx_int_t ngx_http_linkcert_redis_delete_object(ngx_http_request_t *r,
+    u_char *name, size_t len, const char *object, size_t object_len);
+
+
 /* ngx_http_linkcert_redis_domains.c: /domains the same on every edge */
 
 /* the edge's own page of /domains (the API's) */

@@ -11,6 +11,9 @@
  * (this worker not connected), or no answer within the linkcert_redis
  * timeout: 503 engine_unreachable and nothing removed, here or in Redis
  * (nothing is kept for later: the CRM DELETEs again), as POST answers.
+ * A DELETE of a domain another edge holds (ngx_http_linkcert_redis_
+ * status.c found its status object) waits for its removal the same way
+ * and is answered with that object.
  */
 
 
@@ -27,11 +30,18 @@ typedef struct {
     ngx_http_request_t                 *r;       /* NULL: gone meanwhile */
     ngx_pool_cleanup_t                 *cln;
     ngx_http_linkcert_main_conf_t      *lmcf;
+    u_char                             *body;    /* another edge's object,
+                                                    in r->pool; NULL: held
+                                                    here */
+    size_t                              body_len;
     size_t                              len;
     u_char                              name[LC_DOMAIN_MAX + 1];
 } ngx_http_linkcert_delete_t;
 
 
+static ngx_int_t ngx_http_linkcert_delete_hold(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, u_char *name, size_t len,
+    u_char *body, size_t body_len);
 static void ngx_http_linkcert_redis_deleted(void *data, ngx_int_t rc,
     uint64_t seq);
 static void ngx_http_linkcert_delete_cleanup(void *data);
@@ -39,18 +49,51 @@ static ngx_int_t ngx_http_linkcert_delete_unreachable(ngx_http_request_t *r,
     const char *detail);
 
 
-/* NGX_DONE: held until Redis answers; else the answer's rc */
+/* a domain held here: NGX_DONE, held until Redis answers; else the rc */
 
 ngx_int_t
 ngx_http_linkcert_redis_delete(ngx_http_request_t *r,
     ngx_http_linkcert_main_conf_t *lmcf, u_char *name, size_t len)
 {
+    if (ngx_http_linkcert_redis_away()) {
+        return ngx_http_linkcert_delete_unreachable(r, "Redis is away: the "
+                                                    "domain was not removed");
+    }
+
+    return ngx_http_linkcert_delete_hold(r, lmcf, name, len, NULL, 0);
+}
+
+
+/* a domain another edge holds: answered with its object (a copy) */
+
+ngx_int_t
+ngx_http_linkcert_redis_delete_object(ngx_http_request_t *r, u_char *name,
+    size_t len, const char *object, size_t object_len)
+{
+    u_char  *body;
+
+    body = ngx_pnalloc(r->pool, object_len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(body, object, object_len);
+
+    return ngx_http_linkcert_delete_hold(r, NULL, name, len, body,
+                                         object_len);
+}
+
+
+static ngx_int_t
+ngx_http_linkcert_delete_hold(ngx_http_request_t *r,
+    ngx_http_linkcert_main_conf_t *lmcf, u_char *name, size_t len,
+    u_char *body, size_t body_len)
+{
     ngx_pool_cleanup_t          *cln;
     ngx_http_linkcert_delete_t  *ctx;
 
-    if (ngx_http_linkcert_redis_away() || len > LC_DOMAIN_MAX) {
-        return ngx_http_linkcert_delete_unreachable(r, "Redis is away: the "
-                                                    "domain was not removed");
+    if (len > LC_DOMAIN_MAX) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -66,6 +109,8 @@ ngx_http_linkcert_redis_delete(ngx_http_request_t *r,
     ctx->r = r;
     ctx->cln = cln;
     ctx->lmcf = lmcf;
+    ctx->body = body;
+    ctx->body_len = body_len;
     ctx->len = len;
     ngx_memcpy(ctx->name, name, len);
 
@@ -105,9 +150,12 @@ ngx_http_linkcert_redis_deleted(void *data, ngx_int_t rc, uint64_t seq)
     r = ctx->r;
     log = r ? r->connection->log : ngx_cycle->log;
 
-    if (rc == NGX_OK) {
+    if (rc == NGX_OK && ctx->body == NULL) {
         rc = ngx_http_linkcert_api_remove(ctx->lmcf, ctx->name, ctx->len,
                                           &rec, log);
+
+    } else if (rc == NGX_OK) {
+        ngx_http_linkcert_redis_fleet_forget(ctx->name, ctx->len);
     }
 
     if (r == NULL) {
@@ -118,7 +166,11 @@ ngx_http_linkcert_redis_deleted(void *data, ngx_int_t rc, uint64_t seq)
     ctx->cln->handler = NULL;
     c = r->connection;
 
-    if (rc == NGX_OK) {
+    if (rc == NGX_OK && ctx->body) {
+        answer = ngx_http_linkcert_send(r, NGX_HTTP_OK, ctx->body,
+                                        ctx->body_len, "application/json");
+
+    } else if (rc == NGX_OK) {
         answer = ngx_http_linkcert_api_send(r, NGX_HTTP_OK,
                                             lc_status_full_json(&rec));
 

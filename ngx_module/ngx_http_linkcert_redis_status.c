@@ -254,8 +254,9 @@ ngx_http_linkcert_status_cleanup(void *data)
  * there).  If one does, the removal's change is written as for a domain
  * held here (every edge removes it, and the lease of an edge ordering it
  * is fenced out: its certificate is refused) and the request is
- * answered 200 with the object; if none does, 404; if Redis does not
- * answer, 503 engine_unreachable.  NGX_DONE when Redis is asked (the
+ * answered 200 with the object once Redis has it
+ * (ngx_http_linkcert_redis_delete.c); if none does, 404; if Redis does
+ * not answer, 503 engine_unreachable.  NGX_DONE when Redis is asked (the
  * request is answered later), NGX_DECLINED when not (no fleet, no room).
  */
 
@@ -327,11 +328,10 @@ ngx_http_linkcert_status_deleted(void *data, redisReply *reply,
                       "linkcert: \"%s\" removed from the fleet (another "
                       "edge holds it)", ctx->name);
 
-        (void) ngx_http_linkcert_redis_cert_remove(ctx->name, ctx->len, NULL,
-                                                  NULL, c->log);
-        ngx_http_linkcert_redis_fleet_forget(ctx->name, ctx->len);
+        /* answered once Redis has the removal */
 
-        rc = ngx_http_linkcert_status_raw(r, reply);
+        rc = ngx_http_linkcert_redis_delete_object(r, ctx->name, ctx->len,
+                                                   reply->str, reply->len);
 
     } else if (reply && reply->type == REDIS_REPLY_NIL) {
         rc = ctx->send(r, NGX_HTTP_NOT_FOUND,

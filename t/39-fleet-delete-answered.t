@@ -9,7 +9,9 @@
 # once and wrote the removal when Redis went on, after A's POST: A
 # removed the domain too (the CRM's last word lost).  Redis paused past
 # timeout=: the DELETE answers 503 engine_unreachable and nothing is
-# removed, on B, on A, or in Redis.
+# removed, on B, on A, or in Redis.  A DELETE on B of a domain only A
+# holds (POSTed there, its DNS not pointing yet) waits for the removal
+# the same way.
 
 use strict;
 use warnings;
@@ -23,6 +25,7 @@ use Time::HiRes qw(time sleep);
 
 my $D = 'readded.customer.test';        # DELETEd on B, POSTed on A
 my $KEEP = 'kept.customer.test';        # DELETEd on B with Redis paused
+my $ELSE = 'elsewhere.customer.test';   # POSTed on A, DELETEd on B
 my $STATUS = '/.well-known/ssl-status';
 my $PAUSE = 600;                        # ms, under timeout=
 
@@ -100,6 +103,27 @@ subtest 'DELETE with Redis paused past timeout=: 503, nothing removed' => sub {
     $r = $b->http(DELETE => "$STATUS?domain=$KEEP", key => 1);
     is($r->{status}, 200, "DELETE $KEEP on B again, Redis back: 200");
     ok($a->wait_until(sub { status($a, $KEEP) eq 'unknown' }, 5, 0.05),
+       'A removed it');
+};
+
+subtest 'DELETE on B of a domain only A holds: answered once removed' => sub {
+    is($a->verify($ELSE)->{status}, 202, "POST $ELSE on A: 202");
+    ok($b->wait_until(sub { status($b, $ELSE) ne 'unknown' }, 5, 0.05),
+       'B sees its status from the fleet');
+
+    $redis->cli('CLIENT', 'PAUSE', $PAUSE, 'WRITE');
+    my $t0 = time;
+    my $r = $b->http(DELETE => "$STATUS?domain=$ELSE", key => 1);
+    my $took = time - $t0;
+    my $removed = $redis->cli(HGET => "linkcert:cert:$ELSE", 'removed');
+
+    is($r->{status}, 200, "DELETE $ELSE on B: 200") or diag($r->{body});
+    like($r->{body} // '', qr/"domain":\s*"\Q$ELSE\E"/,
+         '... with the fleet\'s object');
+    cmp_ok($took, '>', $PAUSE / 1000 * 0.8,
+           sprintf('B answered once Redis went on (%.3f s)', $took));
+    is($removed // '', '1', 'Redis had the removal by then');
+    ok($a->wait_until(sub { status($a, $ELSE) eq 'unknown' }, 5, 0.05),
        'A removed it');
 };
 

@@ -413,6 +413,10 @@ ngx_http_linkcert_check_list(ngx_http_linkcert_check_t *ck)
      * (a worker's first touch of a page of the zone is a page fault).
      */
 
+    if (ck->n < 2) {
+        return;
+    }
+
     ngx_http_linkcert_check_sorted = ck->names;
     ngx_qsort(ck->entries, ck->n, sizeof(ngx_http_linkcert_check_entry_t),
               ngx_http_linkcert_check_cmp);
